@@ -1,0 +1,153 @@
+"""The Starlette application: routes, lifespan, and the runtime objects they share."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.auth import Authenticator, TokenVerifier
+from gateway.config import Settings
+from gateway.dev_issuer import DevIssuer
+from gateway.graphql_view import AuthenticatedGraphQL
+from gateway.stores.mongo import MongoStore
+from gateway.stores.postgres import PostgresStore
+from gateway.tenancy import OrgDirectory
+
+log = logging.getLogger("omnify.app")
+
+
+@dataclass
+class Gateway:
+    """Everything a request handler needs that outlives a request."""
+
+    settings: Settings
+    postgres: PostgresStore
+    mongo: MongoStore
+    http: httpx.AsyncClient
+    directory: OrgDirectory
+    authenticator: Authenticator
+    dev_issuer: DevIssuer | None = None
+    started_at: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def build(cls, settings: Settings, dev_issuer: DevIssuer | None = None) -> Gateway:
+        postgres = PostgresStore(settings.database_url, settings.pg_pool_min, settings.pg_pool_max, settings.store_timeout_s)
+        mongo = MongoStore(settings.mongo_url, settings.mongo_db, settings.store_timeout_s)
+        http = httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=False)
+        directory = OrgDirectory(mongo, postgres)
+        authenticator = Authenticator(TokenVerifier(settings, http), directory)
+        return cls(settings, postgres, mongo, http, directory, authenticator, dev_issuer)
+
+    async def start(self) -> None:
+        await self.postgres.open()
+        await self.mongo.open()
+
+    async def stop(self) -> None:
+        await self.mongo.close()
+        await self.postgres.close()
+        await self.http.aclose()
+
+    async def readiness(self) -> dict[str, dict[str, Any]]:
+        async def check(name: str, ping: Any) -> tuple[str, dict[str, Any]]:
+            started = time.perf_counter()
+            try:
+                await asyncio.wait_for(ping(), timeout=self.settings.store_timeout_s)
+            except Exception as exc:  # any failure means "not ready"; the reason goes in the body
+                return name, {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+            return name, {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
+
+        results = await asyncio.gather(check("postgres", self.postgres.ping), check("mongo", self.mongo.ping))
+        return dict(results)
+
+
+class BodyLimit:
+    """Refuse request bodies over the limit with 413, whether or not Content-Length is sent."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for key, value in scope.get("headers", []):
+            if key == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._reject(scope, receive, send)
+                return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._reject(scope, receive, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            {"errors": [{"message": f"request body exceeds {self.max_bytes} bytes", "extensions": {"code": "BAD_USER_INPUT"}}]},
+            status_code=413,
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(settings: Settings, dev_issuer: DevIssuer | None = None) -> Starlette:
+    gateway = Gateway.build(settings, dev_issuer)
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "uptimeSeconds": round(time.monotonic() - gateway.started_at, 1)})
+
+    async def readyz(request: Request) -> JSONResponse:
+        stores = await gateway.readiness()
+        ready = all(s["ok"] for s in stores.values())
+        return JSONResponse({"status": "ready" if ready else "unavailable", "stores": stores}, status_code=200 if ready else 503)
+
+    async def index(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("Omnify Gateway: GraphQL at /graphql\n")
+
+    graphql = AuthenticatedGraphQL(gateway)
+    routes: list[BaseRoute] = [
+        Route("/", index),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+    ]
+    if dev_issuer is not None:
+        routes += dev_issuer.routes()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await gateway.start()
+        try:
+            yield
+        finally:
+            await gateway.stop()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.gateway = gateway
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,229 @@
+"""Bearer-token authentication against configured OIDC issuers.
+
+Keys come from each issuer's discovery document and JWKS, fetched over HTTP
+and cached; an unknown `kid` triggers a refresh, but at most once per
+`jwks_min_refresh_interval_s`, so a flood of forged `kid`s cannot turn the
+gateway into a JWKS hammer. Only asymmetric algorithms are accepted unless an
+issuer explicitly enables HS256 with its own secret (Supabase Auth).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, OctKey
+
+from gateway.config import IssuerConfig, Settings
+from gateway.tenancy import OrgDirectory, OrgRef
+
+log = logging.getLogger("omnify.auth")
+
+KNOWN_ROLES = ("owner", "admin", "marketer", "analyst", "viewer")
+
+
+class AuthError(Exception):
+    """The token is not acceptable; becomes HTTP 401 with WWW-Authenticate."""
+
+
+class AccessDenied(Exception):
+    """The token is valid but names no organization the caller may use; becomes 403."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    issuer: str
+    kind: Literal["user", "partner"]
+    organization: OrgRef
+    roles: frozenset[str] = frozenset()
+    scopes: frozenset[str] = frozenset()
+    email: str | None = None
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+def claim_at(claims: Mapping[str, Any], path: str) -> Any:
+    """Read a claim by exact name first (Auth0's URL-named claims), then by dotted path."""
+    if path in claims:
+        return claims[path]
+    value: Any = claims
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _b64json(segment: str) -> dict[str, Any]:
+    padded = segment + "=" * (-len(segment) % 4)
+    value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    if not isinstance(value, dict):
+        raise ValueError("not a JSON object")
+    return value
+
+
+@dataclass
+class IssuerKeys:
+    """Discovery + JWKS for one issuer, with TTL caching and rate-limited refresh."""
+
+    config: IssuerConfig
+    http: httpx.AsyncClient
+    ttl_s: float
+    min_refresh_s: float
+    keys: KeySet | None = None
+    fetched_at: float = 0.0
+    last_attempt: float = float("-inf")
+    fetches: int = 0
+    jwks_uri: str | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def _kids(self) -> set[str]:
+        return {k.kid for k in self.keys.keys if k.kid} if self.keys else set()
+
+    async def key_set(self, kid: str | None) -> KeySet:
+        now = time.monotonic()
+        stale = self.keys is None or now - self.fetched_at > self.ttl_s
+        unknown = kid is not None and kid not in self._kids()
+        if stale or unknown:
+            async with self._lock:
+                now = time.monotonic()
+                if (self.keys is None or now - self.fetched_at > self.ttl_s or (kid is not None and kid not in self._kids())) and (
+                    now - self.last_attempt >= self.min_refresh_s or self.keys is None and now - self.last_attempt >= 1.0
+                ):
+                    await self._refresh()
+        if self.keys is None:
+            raise AuthError("the token issuer's signing keys are unavailable")
+        return self.keys
+
+    async def _refresh(self) -> None:
+        self.last_attempt = time.monotonic()
+        try:
+            if self.jwks_uri is None:
+                response = await self.http.get(f"{self.config.issuer}/.well-known/openid-configuration")
+                response.raise_for_status()
+                discovery = response.json()
+                if discovery.get("issuer", "").rstrip("/") != self.config.issuer:
+                    log.error("discovery document of %s names issuer %r", self.config.issuer, discovery.get("issuer"))
+                    return
+                self.jwks_uri = str(discovery["jwks_uri"])
+            response = await self.http.get(self.jwks_uri)
+            response.raise_for_status()
+            self.fetches += 1
+            data = response.json()
+            # Keep only signature keys of allowed kinds; a JWKS may also hold encryption keys.
+            usable = [k for k in data.get("keys", []) if k.get("use", "sig") == "sig" and k.get("kty") in ("RSA", "EC", "OKP")]
+            self.keys = KeySet.import_key_set({"keys": usable})
+            self.fetched_at = time.monotonic()
+        except (httpx.HTTPError, ValueError, KeyError, JoseError) as exc:
+            # Keep serving with cached keys; the next attempt is rate-limited.
+            log.warning("could not refresh keys of %s: %s", self.config.issuer, exc)
+
+
+@dataclass
+class TokenVerifier:
+    settings: Settings
+    http: httpx.AsyncClient
+    issuers: dict[str, IssuerKeys] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for config in self.settings.issuers:
+            self.issuers[config.issuer] = IssuerKeys(
+                config, self.http, self.settings.jwks_cache_ttl_s, self.settings.jwks_min_refresh_interval_s
+            )
+
+    async def verify(self, token: str) -> tuple[IssuerConfig, dict[str, Any]]:
+        if len(token) > self.settings.max_token_bytes:
+            raise AuthError("token is too large")
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise AuthError("token is not a compact JWS")
+        try:
+            header = _b64json(parts[0])
+            unverified = _b64json(parts[1])
+        except (ValueError, UnicodeDecodeError):
+            raise AuthError("token is malformed") from None
+        issuer_name = unverified.get("iss")
+        if not isinstance(issuer_name, str) or issuer_name.rstrip("/") not in self.issuers:
+            raise AuthError("token issuer is not trusted")
+        keys = self.issuers[issuer_name.rstrip("/")]
+        config = keys.config
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in config.algorithms:
+            raise AuthError(f"token algorithm {alg!r} is not allowed")
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise AuthError("token kid is malformed")
+        key: Any
+        if alg == "HS256":
+            assert config.hs256_secret is not None
+            key = OctKey.import_key(config.hs256_secret)
+        else:
+            key = await keys.key_set(kid)
+            if kid is not None and kid not in keys._kids():
+                raise AuthError("token was signed by an unknown key")
+        try:
+            decoded = jwt.decode(token, key, algorithms=[alg])
+            registry = jwt.JWTClaimsRegistry(
+                leeway=self.settings.clock_leeway_s,
+                iss={"essential": True, "value": issuer_name},
+                aud={"essential": True, "value": config.audience},
+                exp={"essential": True},
+                sub={"essential": True},
+            )
+            registry.validate(decoded.claims)
+        except JoseError as exc:
+            raise AuthError(_describe(exc)) from None
+        except (ValueError, TypeError):
+            raise AuthError("token is malformed") from None
+        return config, dict(decoded.claims)
+
+
+def _describe(exc: JoseError) -> str:
+    name = type(exc).__name__
+    return {
+        "ExpiredTokenError": "token has expired",
+        "InvalidTokenError": "token is not valid yet",
+        "BadSignatureError": "token signature is invalid",
+    }.get(name, f"token rejected: {exc.error}" if getattr(exc, "error", None) else "token rejected")
+
+
+@dataclass
+class Authenticator:
+    verifier: TokenVerifier
+    directory: OrgDirectory
+
+    async def authenticate(self, token: str) -> Principal:
+        config, claims = await self.verifier.verify(token)
+        subject = str(claims["sub"])
+        org_value = claim_at(claims, config.org_claim)
+        organization: OrgRef | None = None
+        if isinstance(org_value, str) and org_value:
+            organization = await self.directory.resolve(org_value)
+        if organization is None:
+            raise AccessDenied("the token names no organization known to this gateway")
+        roles_value = claim_at(claims, config.roles_claim)
+        roles = frozenset(r for r in (roles_value if isinstance(roles_value, list) else [roles_value]) if r in KNOWN_ROLES)
+        scopes_value = claim_at(claims, config.scopes_claim)
+        scopes = frozenset(scopes_value.split() if isinstance(scopes_value, str) else scopes_value or [])
+        # Client-credentials tokens are issued to a client, not a person.
+        partner = claims.get("gty") == "client-credentials" or subject in (claims.get("azp"), claims.get("client_id"))
+        return Principal(
+            subject=subject,
+            issuer=config.issuer,
+            kind="partner" if partner else "user",
+            organization=organization,
+            roles=roles,
+            scopes=frozenset(str(s) for s in scopes),
+            email=claims.get("email") if isinstance(claims.get("email"), str) else None,
+        )

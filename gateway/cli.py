@@ -1,0 +1,266 @@
+"""`omnify-gateway`: the command line of SPEC §3."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from gateway.config import ConfigError, IssuerConfig, Settings, load_settings
+
+DEFAULT_DATA_DIR = ".omnify"
+ROLES = ("owner", "admin", "marketer", "analyst", "viewer")
+
+
+def _store_urls_from_env() -> tuple[str, str, str]:
+    missing = [name for name in ("DATABASE_URL", "MONGO_URL") if not os.environ.get(name)]
+    if missing:
+        raise ConfigError([f"{name} is not set" for name in missing])
+    return os.environ["DATABASE_URL"], os.environ["MONGO_URL"], os.environ.get("MONGO_DB", "omnify_cloud")
+
+
+async def run_migrations(database_url: str, mongo_url: str, mongo_db: str) -> tuple[list[str], list[str]]:
+    import asyncpg
+    from pymongo import AsyncMongoClient
+
+    from gateway.migrations import migrate_mongo, migrate_postgres
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        pg_applied = await migrate_postgres(conn)
+    finally:
+        await conn.close()
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongo_url, serverSelectionTimeoutMS=10_000)
+    try:
+        mongo_created = await migrate_mongo(client[mongo_db])
+    finally:
+        await client.close()
+    return pg_applied, mongo_created
+
+
+async def run_seed(database_url: str, mongo_url: str, mongo_db: str, size: str, orgs: int | None) -> str:
+    import asyncpg
+    from pymongo import AsyncMongoClient
+
+    from gateway.seed import seed
+
+    conn = await asyncpg.connect(database_url)
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongo_url, serverSelectionTimeoutMS=10_000, tz_aware=True)
+    try:
+        report = await seed(conn, client[mongo_db], size=size, orgs=orgs)
+    finally:
+        await conn.close()
+        await client.close()
+    return (
+        f"seeded {report.organizations_created} organization(s), {report.organizations_skipped} already present; "
+        f"{report.mongo_documents_inserted} MongoDB document(s) inserted"
+    )
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    database_url, mongo_url, mongo_db = _store_urls_from_env()
+    pg_applied, mongo_created = asyncio.run(run_migrations(database_url, mongo_url, mongo_db))
+    print(f"postgres: {', '.join(pg_applied) if pg_applied else 'up to date'}")
+    print(f"mongo: {len(mongo_created)} collection(s)/index(es) created" if mongo_created else "mongo: up to date")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    database_url, mongo_url, mongo_db = _store_urls_from_env()
+    print(asyncio.run(run_seed(database_url, mongo_url, mongo_db, args.size, args.orgs)))
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from gateway.dev_issuer import DevIssuer
+
+    data_dir = Path(args.data_dir).resolve()
+    if not (data_dir / "dev-issuer" / "signing-key.json").exists():
+        print(f"no dev issuer in {data_dir}; run `omnify-gateway dev --data-dir {args.data_dir}` first", file=sys.stderr)
+        return 2
+    issuer = DevIssuer.load(data_dir)
+    print(issuer.mint(org=args.org, role=args.role, sub=args.sub, ttl=args.ttl))
+    return 0
+
+
+def cmd_export_schema(args: argparse.Namespace) -> int:
+    from resolvers.schema import schema
+
+    sdl = schema.as_str().rstrip() + "\n"
+    path = Path(args.path)
+    if args.check:
+        current = path.read_text() if path.exists() else ""
+        if current != sdl:
+            print(f"{path} is stale; run `omnify-gateway export-schema` and commit it", file=sys.stderr)
+            return 1
+        print(f"{path} is up to date")
+        return 0
+    path.write_text(sdl)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.app import create_app
+    from gateway.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, proxy_headers=True)
+    return 0
+
+
+class _Stop(Exception):
+    pass
+
+
+def _uvicorn_server(app: object, host: str, port: int) -> Any:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # uvicorn re-raises the signal after shutdown, which would interrupt
+            # our own cleanup of the embedded servers; stop gracefully instead.
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return Server(uvicorn.Config(app, host=host, port=port, log_config=None))
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stop
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from gateway.app import create_app
+    from gateway.dev_issuer import AUDIENCE, DevIssuer
+    from gateway.embedded import DataDirLock, EmbeddedError, EmbeddedMongo, EmbeddedPostgres
+    from gateway.logs import configure_logging
+
+    data_dir = Path(args.data_dir).resolve()
+    lock = DataDirLock(data_dir / "dev.lock")
+    try:
+        lock.acquire()
+    except EmbeddedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    configure_logging(args.log_level)
+    postgres = EmbeddedPostgres(data_dir)
+    mongo = EmbeddedMongo(data_dir)
+    # Until uvicorn installs its own handlers, SIGTERM must still run the cleanup below.
+    previous = signal.signal(signal.SIGTERM, _raise_stop)
+    try:
+        print(f"starting embedded PostgreSQL and MongoDB-wire servers in {data_dir} ...", flush=True)
+        postgres.start()
+        mongo.start()
+        asyncio.run(run_migrations(postgres.url, mongo.url, "omnify_cloud"))
+        marker = data_dir / "seeded"
+        if not marker.exists():
+            print("seeding demo data (first run only) ...", flush=True)
+            print(asyncio.run(run_seed(postgres.url, mongo.url, "omnify_cloud", "demo", None)), flush=True)
+            marker.write_text("demo\n")
+        public_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+        base = f"http://{public_host}:{args.port}"
+        issuer = DevIssuer.load(data_dir, f"{base}/dev-issuer")
+        settings = Settings(
+            mode="dev",
+            mongo_url=mongo.url,
+            database_url=postgres.url,
+            issuers=(IssuerConfig(issuer=issuer.issuer, audience=AUDIENCE),),
+            host=args.host,
+            port=args.port,
+            public_url=base,
+            data_dir=data_dir,
+            jwks_min_refresh_interval_s=5.0,
+        )
+        token = issuer.mint(org="acme", role="owner", ttl=12 * 3600)
+        print(
+            f"\nOmnify Gateway (dev) on {base}\n"
+            f"  GraphiQL:  {base}/graphql\n"
+            f"  Dev token (acme, owner, 12h; more with `omnify-gateway token --org SLUG --role ROLE`):\n\n"
+            f"{token}\n\n"
+            f"  curl -s {base}/graphql -H 'Authorization: Bearer <token>' -H 'Content-Type: application/json' "
+            f"-d '{{\"query\":\"{{ organization {{ name plan }} }}\"}}'\n",
+            flush=True,
+        )
+        signal.signal(signal.SIGTERM, previous)
+        app = create_app(settings, dev_issuer=issuer)
+        server = _uvicorn_server(app, args.host, args.port)
+        server.run()
+        return 0 if server.started else 1
+    except (_Stop, KeyboardInterrupt):
+        return 0
+    except EmbeddedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("stopping embedded servers ...", file=sys.stderr, flush=True)
+        mongo.stop()
+        postgres.stop()
+        lock.release()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="omnify-gateway", description="One GraphQL API over Omnify's MongoDB and PostgreSQL stores.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    dev = sub.add_parser("dev", help="run on embedded stores with demo data and a dev token issuer")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8000)
+    dev.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    dev.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    dev.set_defaults(func=cmd_dev)
+
+    serve = sub.add_parser("serve", help="production: configuration from the environment")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply PostgreSQL migrations and MongoDB indexes (DATABASE_URL, MONGO_URL)")
+    migrate.set_defaults(func=cmd_migrate)
+
+    seed = sub.add_parser("seed", help="deterministic demo data in both stores (DATABASE_URL, MONGO_URL)")
+    seed.add_argument("--size", choices=["demo", "large"], default="demo")
+    seed.add_argument("--orgs", type=int, default=None)
+    seed.set_defaults(func=cmd_seed)
+
+    token = sub.add_parser("token", help="dev only: print a JWT signed by the dev issuer")
+    token.add_argument("--org", required=True, help="organization slug, e.g. acme")
+    token.add_argument("--role", required=True, choices=ROLES)
+    token.add_argument("--sub", default=None, help="subject; defaults to the seeded user with that role")
+    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    token.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    token.set_defaults(func=cmd_token)
+
+    export = sub.add_parser("export-schema", help="write schema.graphql; --check fails when it is stale")
+    export.add_argument("--check", action="store_true")
+    export.add_argument("--path", default="schema.graphql")
+    export.set_defaults(func=cmd_export_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"omnify-gateway {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""Settings, read once from the environment and validated before anything starts.
+
+Every problem is collected and reported together, each naming the variable,
+so an operator fixes a deployment in one pass instead of one error at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+Mode = Literal["dev", "production"]
+
+ALLOWED_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class IssuerConfig:
+    """One trusted OIDC issuer and how to read its tokens."""
+
+    issuer: str
+    audience: str
+    # Claim paths are dotted (`realm_access.roles`); a path may name a URL-like
+    # claim such as Auth0's namespaced `https://omnify.io/roles` as a whole.
+    org_claim: str = "org"
+    roles_claim: str = "roles"
+    scopes_claim: str = "scope"
+    algorithms: tuple[str, ...] = ALLOWED_ALGORITHMS
+    # HS256 is only for Supabase Auth projects that still sign with a shared secret.
+    hs256_secret: str | None = None
+    # Browser login (GraphiQL) through this issuer needs a registered client.
+    client_id: str | None = None
+    client_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Mode
+    mongo_url: str
+    database_url: str
+    issuers: tuple[IssuerConfig, ...]
+    mongo_db: str = "omnify_cloud"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    data_dir: Path | None = None
+    pg_pool_min: int = 1
+    pg_pool_max: int = 20
+    store_timeout_s: float = 5.0
+    request_timeout_s: float = 30.0
+    max_body_bytes: int = 1_000_000
+    max_token_bytes: int = 8192
+    jwks_cache_ttl_s: float = 600.0
+    jwks_min_refresh_interval_s: float = 30.0
+    clock_leeway_s: int = 30
+    log_level: str = "INFO"
+    session_secret: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def dev(self) -> bool:
+        return self.mode == "dev"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _int(env: Mapping[str, str], name: str, default: int, problems: list[str], minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        problems.append(f"{name}={raw!r} is not an integer")
+        return default
+    if value < minimum:
+        problems.append(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, problems: list[str]) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        problems.append(f"{name}={raw!r} is not a number")
+        return default
+    if value <= 0:
+        problems.append(f"{name}={value} must be positive")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], problems: list[str]) -> str:
+    raw = env.get(name, "").strip()
+    if not raw:
+        problems.append(f"{name} is not set (expected a {' or '.join(schemes)} URL)")
+        return ""
+    parsed = urlparse(raw)
+    if parsed.scheme not in schemes or not (parsed.hostname or parsed.query):
+        problems.append(f"{name} must be a {' or '.join(schemes)} URL, got {raw!r}")
+    return raw
+
+
+def _issuers(env: Mapping[str, str], problems: list[str]) -> tuple[IssuerConfig, ...]:
+    """`OIDC_ISSUERS` (JSON list) for several issuers, or `OIDC_ISSUER` + `OIDC_AUDIENCE` for one."""
+    raw_list = env.get("OIDC_ISSUERS", "").strip()
+    entries: list[dict[str, object]] = []
+    if raw_list:
+        try:
+            parsed = json.loads(raw_list)
+        except json.JSONDecodeError as exc:
+            problems.append(f"OIDC_ISSUERS is not valid JSON: {exc.msg}")
+            return ()
+        if not isinstance(parsed, list) or not all(isinstance(e, dict) for e in parsed):
+            problems.append("OIDC_ISSUERS must be a JSON list of objects")
+            return ()
+        entries = parsed
+    elif env.get("OIDC_ISSUER", "").strip():
+        entries = [
+            {
+                "issuer": env["OIDC_ISSUER"].strip(),
+                "audience": env.get("OIDC_AUDIENCE", "").strip(),
+                "org_claim": env.get("OIDC_ORG_CLAIM", "org"),
+                "roles_claim": env.get("OIDC_ROLES_CLAIM", "roles"),
+                "scopes_claim": env.get("OIDC_SCOPES_CLAIM", "scope"),
+                "client_id": env.get("OIDC_CLIENT_ID") or None,
+                "client_secret": env.get("OIDC_CLIENT_SECRET") or None,
+            }
+        ]
+    else:
+        problems.append("OIDC_ISSUER is not set (or OIDC_ISSUERS as a JSON list): tokens cannot be validated")
+        return ()
+    issuers: list[IssuerConfig] = []
+    known = set(IssuerConfig.__dataclass_fields__)
+    for index, entry in enumerate(entries):
+        where = f"OIDC_ISSUERS[{index}]" if raw_list else "OIDC_ISSUER"
+        unknown = set(entry) - known
+        if unknown:
+            problems.append(f"{where} has unknown keys: {', '.join(sorted(unknown))}")
+            continue
+        issuer = str(entry.get("issuer") or "")
+        audience = str(entry.get("audience") or "")
+        if urlparse(issuer).scheme not in ("http", "https"):
+            problems.append(f"{where}: issuer must be an http(s) URL, got {issuer!r}")
+            continue
+        if not audience:
+            problems.append(f"{where}: audience is not set (OIDC_AUDIENCE)")
+            continue
+        algorithms = tuple(str(a) for a in entry.get("algorithms", ALLOWED_ALGORITHMS))  # type: ignore[attr-defined]
+        bad = [a for a in algorithms if a not in ALLOWED_ALGORITHMS and a != "HS256"]
+        if bad:
+            problems.append(f"{where}: algorithms {bad} are not allowed (use {', '.join(ALLOWED_ALGORITHMS)})")
+            continue
+        secret = entry.get("hs256_secret")
+        if "HS256" in algorithms and not secret:
+            problems.append(f"{where}: HS256 needs hs256_secret")
+            continue
+        issuers.append(
+            IssuerConfig(
+                issuer=issuer.rstrip("/"),
+                audience=audience,
+                org_claim=str(entry.get("org_claim") or "org"),
+                roles_claim=str(entry.get("roles_claim") or "roles"),
+                scopes_claim=str(entry.get("scopes_claim") or "scope"),
+                algorithms=algorithms,
+                hs256_secret=str(secret) if secret else None,
+                client_id=str(entry["client_id"]) if entry.get("client_id") else None,
+                client_secret=str(entry["client_secret"]) if entry.get("client_secret") else None,
+            )
+        )
+    return tuple(issuers)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Production settings from the environment; raises ConfigError naming every problem."""
+    env = os.environ if env is None else env
+    problems: list[str] = []
+    mongo_url = _url(env, "MONGO_URL", ("mongodb", "mongodb+srv"), problems)
+    database_url = _url(env, "DATABASE_URL", ("postgres", "postgresql"), problems)
+    issuers = _issuers(env, problems)
+    settings = Settings(
+        mode="production",
+        mongo_url=mongo_url,
+        database_url=database_url,
+        issuers=issuers,
+        mongo_db=env.get("MONGO_DB", "omnify_cloud") or "omnify_cloud",
+        host=env.get("OMNIFY_HOST", "0.0.0.0"),
+        port=_int(env, "OMNIFY_PORT", 8000, problems, minimum=1),
+        public_url=env.get("OMNIFY_PUBLIC_URL", ""),
+        pg_pool_min=_int(env, "OMNIFY_PG_POOL_MIN", 1, problems, minimum=0),
+        pg_pool_max=_int(env, "OMNIFY_PG_POOL_MAX", 20, problems, minimum=1),
+        store_timeout_s=_float(env, "OMNIFY_STORE_TIMEOUT_S", 5.0, problems),
+        request_timeout_s=_float(env, "OMNIFY_REQUEST_TIMEOUT_S", 30.0, problems),
+        max_body_bytes=_int(env, "OMNIFY_MAX_BODY_BYTES", 1_000_000, problems, minimum=1024),
+        max_token_bytes=_int(env, "OMNIFY_MAX_TOKEN_BYTES", 8192, problems, minimum=512),
+        jwks_cache_ttl_s=_float(env, "OMNIFY_JWKS_CACHE_TTL_S", 600.0, problems),
+        jwks_min_refresh_interval_s=_float(env, "OMNIFY_JWKS_MIN_REFRESH_S", 30.0, problems),
+        log_level=env.get("OMNIFY_LOG_LEVEL", "INFO").upper(),
+        session_secret=env.get("OMNIFY_SESSION_SECRET", ""),
+    )
+    if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        problems.append(f"OMNIFY_LOG_LEVEL={settings.log_level!r} must be DEBUG, INFO, WARNING or ERROR")
+    if settings.pg_pool_min > settings.pg_pool_max:
+        problems.append("OMNIFY_PG_POOL_MIN must not exceed OMNIFY_PG_POOL_MAX")
+    if problems:
+        raise ConfigError(problems)
+    return settings

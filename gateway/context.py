@@ -1,0 +1,53 @@
+"""What a resolver can reach during one request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aiodataloader import DataLoader
+
+from gateway.auth import Principal
+from gateway.config import Settings
+from gateway.errors import StoreUnavailable
+from gateway.stores.mongo import TenantMongo
+from gateway.stores.postgres import TenantReader
+from gateway.stores.tracing import StoreTrace
+
+L = TypeVar("L", bound=DataLoader[Any, Any])
+
+
+@dataclass
+class RequestContext:
+    principal: Principal
+    settings: Settings
+    mongo: TenantMongo
+    _postgres: TenantReader | None
+    trace: StoreTrace
+    request_id: str
+    debug_stores: bool = False
+    _loaders: dict[Callable[..., Any], DataLoader[Any, Any]] = field(default_factory=dict)
+
+    @property
+    def postgres(self) -> TenantReader:
+        # An organization without a Brain link has no PostgreSQL data at all.
+        if self._postgres is None:
+            raise StoreUnavailable("postgres")
+        return self._postgres
+
+    @property
+    def has_brain(self) -> bool:
+        return self._postgres is not None
+
+    def loader(self, factory: Callable[[RequestContext], L]) -> L:
+        """The request's instance of a dataloader, created on first use."""
+        existing = self._loaders.get(factory)
+        if existing is None:
+            existing = factory(self)
+            self._loaders[factory] = existing
+        return existing  # type: ignore[return-value]
+
+    async def close(self) -> None:
+        if self._postgres is not None:
+            await self._postgres.close()

@@ -1,0 +1,193 @@
+"""The `/graphql` endpoint: authentication in front of strawberry's GraphQL-over-HTTP view."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+
+from gateway.auth import AccessDenied, AuthError
+from gateway.context import RequestContext
+from gateway.errors import GatewayError
+from gateway.logs import current_request_id
+from gateway.stores.tracing import StoreTrace, current_trace
+
+if TYPE_CHECKING:
+    from gateway.app import Gateway
+
+log = logging.getLogger("omnify.graphql")
+
+DEBUG_HEADER = "x-omnify-debug"
+
+
+def unauthenticated(description: str, request_id: str, *, token_sent: bool = True) -> JSONResponse:
+    # RFC 6750 §3: no error code when the request carried no credentials at all.
+    challenge = 'Bearer realm="omnify-gateway"'
+    if token_sent:
+        challenge += f', error="invalid_token", error_description="{description}"'
+    return JSONResponse(
+        {"errors": [{"message": description, "extensions": {"code": "UNAUTHENTICATED", "requestId": request_id}}]},
+        status_code=401,
+        headers={"WWW-Authenticate": challenge, "X-Request-ID": request_id},
+    )
+
+
+def error_response(status: int, code: str, message: str, request_id: str) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]},
+        status_code=status,
+        headers={"X-Request-ID": request_id},
+    )
+
+
+class GraphQLView(GraphQL[RequestContext, None]):
+    def __init__(self, gateway: Gateway) -> None:
+        from resolvers.schema import schema
+
+        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
+        self.gateway = gateway
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> RequestContext:
+        context: RequestContext = request.scope["state"]["omnify_context"]
+        return context
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        context: RequestContext | None = request.scope.get("state", {}).get("omnify_context")
+        data: GraphQLHTTPResponse = {"data": result.data}
+        if result.errors:
+            data["errors"] = [self.format_error(e, context) for e in result.errors]
+        extensions = dict(result.extensions or {})
+        if context is not None and context.debug_stores:
+            extensions["stores"] = context.trace.as_dict()
+        if extensions:
+            data["extensions"] = extensions
+        return data
+
+    def format_error(self, error: GraphQLError, context: RequestContext | None) -> dict[str, Any]:
+        formatted: dict[str, Any] = dict(error.formatted)
+        extensions = dict(formatted.get("extensions") or {})
+        original = error.original_error
+        if isinstance(original, GatewayError):
+            extensions.update(original.extensions or {})
+        elif original is None:
+            # Parse and validation errors from graphql-core, and bad variables.
+            extensions.setdefault("code", "BAD_USER_INPUT")
+        elif isinstance(original, GraphQLError):
+            extensions.setdefault("code", "BAD_USER_INPUT")
+        else:
+            request_id = context.request_id if context else "-"
+            log.error("internal error in %s", formatted.get("path"), exc_info=original)
+            extensions["code"] = "INTERNAL"
+            if not self.gateway.settings.dev:
+                formatted["message"] = f"internal error (request id {request_id})"
+        if context is not None:
+            extensions["requestId"] = context.request_id
+        formatted["extensions"] = extensions
+        return formatted
+
+
+class AuthenticatedGraphQL:
+    """ASGI app: 401 without a valid token, else run the GraphQL view with a request context."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.view = GraphQLView(gateway)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = _request_id(scope)
+        token_reset = current_request_id.set(request_id)
+        try:
+            await self._handle(scope, receive, send, request_id)
+        finally:
+            current_request_id.reset(token_reset)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+        if scope["type"] == "http":
+            request = Request(scope)
+            if _wants_graphiql(request):
+                response = await self.view.render_graphql_ide(request)
+                await response(scope, receive, send)
+                return
+        token = _bearer(scope)
+        if token is None:
+            await unauthenticated("a bearer token is required", request_id, token_sent=False)(scope, receive, send)
+            return
+        try:
+            principal = await self.gateway.authenticator.authenticate(token)
+        except AuthError as exc:
+            await unauthenticated(str(exc), request_id)(scope, receive, send)
+            return
+        except AccessDenied as exc:
+            await error_response(403, "FORBIDDEN", str(exc), request_id)(scope, receive, send)
+            return
+        except GatewayError as exc:
+            await error_response(503, str((exc.extensions or {}).get("code")), exc.message, request_id)(scope, receive, send)
+            return
+        trace = StoreTrace()
+        trace_reset = current_trace.set(trace)
+        org = principal.organization
+        context = RequestContext(
+            principal=principal,
+            settings=self.gateway.settings,
+            mongo=self.gateway.mongo.tenant(org.enterprise_id),
+            _postgres=self.gateway.postgres.reader(org.brain_id) if org.brain_id else None,
+            trace=trace,
+            request_id=request_id,
+            debug_stores=self._debug_allowed(scope, principal.roles),
+        )
+        scope.setdefault("state", {})["omnify_context"] = context
+        try:
+            await self.view(scope, receive, _with_request_id(send, request_id))
+        finally:
+            current_trace.reset(trace_reset)
+            await context.close()
+
+    def _debug_allowed(self, scope: Scope, roles: frozenset[str]) -> bool:
+        wanted = any(k == DEBUG_HEADER.encode() and b"stores" in v.lower() for k, v in scope.get("headers", []))
+        return wanted and (self.gateway.settings.dev or bool(roles & {"owner", "admin"}))
+
+
+def _wants_graphiql(request: Request) -> bool:
+    # Only browsers (text/html), not `*/*` clients such as curl, get the IDE page.
+    return (
+        request.method == "GET"
+        and "query" not in request.query_params
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+def _bearer(scope: Scope) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+    return None
+
+
+def _request_id(scope: Scope) -> str:
+    for key, value in scope.get("headers", []):
+        if key == b"x-request-id":
+            candidate = value.decode("latin-1")[:64]
+            if candidate.replace("-", "").isalnum():
+                return candidate
+    return uuid.uuid4().hex
+
+
+def _with_request_id(send: Send, request_id: str) -> Send:
+    async def wrapped(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            message = dict(message)
+            message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+        await send(message)
+
+    return wrapped

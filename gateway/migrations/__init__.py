@@ -1,0 +1,138 @@
+"""Schema migrations for both stores; `omnify-gateway migrate` runs them and is idempotent.
+
+PostgreSQL: versioned SQL files in `sql/`, each applied once in its own
+transaction and recorded (with a checksum) in `schema_migrations`. An
+advisory lock serialises concurrent runs, e.g. several gateways starting.
+MongoDB: collections and indexes, created by name so re-running is a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+SQL_DIR = Path(__file__).parent / "sql"
+MIGRATION_LOCK_ID = 0x0F1F7  # arbitrary, shared by every gateway process
+
+
+class MigrationError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def load_migrations(directory: Path = SQL_DIR) -> list[Migration]:
+    migrations = []
+    for path in sorted(directory.glob("*.sql")):
+        match = re.fullmatch(r"(\d{4})_([a-z0-9_]+)\.sql", path.name)
+        if not match:
+            raise MigrationError(f"migration file {path.name} must be named NNNN_name.sql")
+        migrations.append(Migration(int(match[1]), match[2], path.read_text()))
+    versions = [m.version for m in migrations]
+    if len(set(versions)) != len(versions):
+        raise MigrationError("two migration files share a version number")
+    return migrations
+
+
+async def migrate_postgres(conn: asyncpg.Connection) -> list[str]:
+    """Apply pending migrations; returns the names applied (empty when up to date)."""
+    await conn.execute(
+        """
+        CREATE TABLE IF NOT EXISTS schema_migrations (
+            version    integer PRIMARY KEY,
+            name       text NOT NULL,
+            checksum   text NOT NULL,
+            applied_at timestamptz NOT NULL DEFAULT now()
+        )
+        """
+    )
+    applied_now: list[str] = []
+    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID)
+    try:
+        applied = {r["version"]: r["checksum"] for r in await conn.fetch("SELECT version, checksum FROM schema_migrations")}
+        for migration in load_migrations():
+            if migration.version in applied:
+                if applied[migration.version] != migration.checksum:
+                    raise MigrationError(
+                        f"migration {migration.version:04d}_{migration.name} changed after it was applied; "
+                        "add a new migration instead of editing an applied one"
+                    )
+                continue
+            async with conn.transaction():
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                    migration.version,
+                    migration.name,
+                    migration.checksum,
+                )
+            applied_now.append(f"{migration.version:04d}_{migration.name}")
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_ID)
+    return applied_now
+
+
+# collection -> [(index name, keys, options)]
+MONGO_INDEXES: dict[str, list[tuple[str, list[tuple[str, int]], dict[str, bool]]]] = {
+    "organizations": [
+        ("slug_unique", [("slug", ASCENDING)], {"unique": True}),
+        ("brain_org_id_unique", [("brain_org_id", ASCENDING)], {"unique": True, "sparse": True}),
+    ],
+    "users": [
+        ("email_unique", [("email", ASCENDING)], {"unique": True}),
+        ("oidc_subject_unique", [("oidc_subject", ASCENDING)], {"unique": True, "sparse": True}),
+        ("org_email", [("organization_id", ASCENDING), ("email", ASCENDING)], {}),
+    ],
+    "subscriptions": [("org_period", [("organization_id", ASCENDING), ("current_period_end", DESCENDING)], {})],
+    "agentkit_agents": [("org_name", [("organization_id", ASCENDING), ("name", ASCENDING)], {})],
+    "agentkit_workflows": [("org_name", [("organization_id", ASCENDING), ("name", ASCENDING)], {})],
+    "agentkit_executions": [
+        ("org_workflow_started", [("organization_id", ASCENDING), ("workflow_id", ASCENDING), ("started_at", DESCENDING)], {}),
+    ],
+    "scheduled_workflows": [("org_workflow", [("organization_id", ASCENDING), ("workflow_id", ASCENDING)], {})],
+    "audit_logs": [
+        ("event_id_unique", [("event_id", ASCENDING)], {"unique": True}),
+        ("org_at", [("organization_id", ASCENDING), ("at", DESCENDING)], {}),
+    ],
+    "compliance_checks": [("org_framework", [("organization_id", ASCENDING), ("framework", ASCENDING)], {})],
+    "analytics_data": [
+        ("org_metric_date", [("organization_id", ASCENDING), ("metric", ASCENDING), ("period", ASCENDING), ("date", ASCENDING)], {}),
+    ],
+    "usage_quotas": [("org_resource", [("organization_id", ASCENDING), ("resource", ASCENDING)], {})],
+    "team_invitations": [
+        ("org_status", [("organization_id", ASCENDING), ("status", ASCENDING)], {}),
+        ("token_hash_unique", [("token_hash", ASCENDING)], {"unique": True}),
+    ],
+}
+
+
+async def migrate_mongo(db: AsyncDatabase[dict[str, object]]) -> list[str]:
+    created: list[str] = []
+    existing = set(await db.list_collection_names())
+    for collection, indexes in MONGO_INDEXES.items():
+        if collection not in existing:
+            await db.create_collection(collection)
+            created.append(collection)
+        names = set((await db[collection].index_information()).keys())
+        for name, keys, options in indexes:
+            # nx-27017 reports its own index names, so compare on both spellings.
+            if name in names or f"idx_{collection}_{keys[0][0]}" in names:
+                continue
+            await db[collection].create_index(keys, name=name, **options)
+            created.append(f"{collection}.{name}")
+    return created

@@ -1,0 +1,221 @@
+"""The MongoDB (enterprise) access layer.
+
+`TenantMongo` is the only way request code reaches MongoDB: it adds the
+organization to every filter, insert, update and aggregation, and refuses a
+call that tries to name another organization. Cross-document references
+(`organization_id`, `workflow_id`, ...) are stored as 24-hex strings: the
+embedded stand-in cannot count or aggregate on ObjectId-valued fields, and
+strings behave identically on real MongoDB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bson import ObjectId
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
+
+from gateway.errors import StoreUnavailable
+from gateway.stores.tracing import timed
+
+Document = dict[str, Any]
+
+ORG_SCOPED_COLLECTIONS = frozenset(
+    {
+        "users",
+        "subscriptions",
+        "agentkit_agents",
+        "agentkit_workflows",
+        "agentkit_executions",
+        "scheduled_workflows",
+        "audit_logs",
+        "compliance_checks",
+        "analytics_data",
+        "usage_quotas",
+        "team_invitations",
+    }
+)
+
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (ConnectionFailure, ServerSelectionTimeoutError)
+
+
+class UnscopedQuery(RuntimeError):
+    """A programming error: request code tried to reach outside its organization."""
+
+
+@dataclass
+class MongoStore:
+    url: str
+    database: str = "omnify_cloud"
+    timeout_s: float = 5.0
+    client: AsyncMongoClient[Document] | None = field(default=None, repr=False)
+
+    async def open(self) -> None:
+        # The client connects lazily and reconnects by itself after an outage.
+        ms = int(self.timeout_s * 1000)
+        self.client = AsyncMongoClient(
+            self.url,
+            serverSelectionTimeoutMS=ms,
+            connectTimeoutMS=ms,
+            socketTimeoutMS=max(ms, 30_000),
+            tz_aware=True,
+            retryWrites=False,  # the stand-in is not a replica set
+        )
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
+
+    @property
+    def db(self) -> AsyncDatabase[Document]:
+        if self.client is None:
+            raise StoreUnavailable("mongo")
+        return self.client[self.database]
+
+    async def ping(self) -> None:
+        with timed("mongo"):
+            await self.db.command("ping")
+
+    def tenant(self, organization_id: str) -> TenantMongo:
+        return TenantMongo(self, organization_id)
+
+    async def find_organization(self, **by: Any) -> Document | None:
+        """Directory lookup used by authentication, before a tenant is known."""
+        (key, value), *rest = by.items()
+        if rest or key not in ("slug", "_id", "brain_org_id"):
+            raise UnscopedQuery(f"organizations can only be looked up by one of slug, _id, brain_org_id: {by}")
+        try:
+            with timed("mongo"):
+                return await self.db.organizations.find_one({key: value})
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("mongo") from exc
+
+    async def find_user_by_subject(self, subject: str) -> Document | None:
+        try:
+            with timed("mongo"):
+                return await self.db.users.find_one({"oidc_subject": subject})
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("mongo") from exc
+
+
+@dataclass
+class TenantMongo:
+    store: MongoStore
+    organization_id: str
+
+    def _scope(self, collection: str) -> Document:
+        if collection == "organizations":
+            return {"_id": ObjectId(self.organization_id)}
+        if collection not in ORG_SCOPED_COLLECTIONS:
+            raise UnscopedQuery(f"collection {collection!r} is not organization-scoped")
+        return {"organization_id": self.organization_id}
+
+    def scoped_filter(self, collection: str, query: Mapping[str, Any] | None) -> Document:
+        scope = self._scope(collection)
+        query = dict(query or {})
+        for key, value in scope.items():
+            if key in query and query[key] != value:
+                raise UnscopedQuery(f"filter on {collection} names another organization")
+            query[key] = value
+        return query
+
+    async def find(
+        self,
+        collection: str,
+        query: Mapping[str, Any] | None = None,
+        *,
+        sort: Sequence[tuple[str, int]] | None = None,
+        skip: int = 0,
+        limit: int = 0,
+        projection: Mapping[str, Any] | None = None,
+    ) -> list[Document]:
+        cursor = self.store.db[collection].find(self.scoped_filter(collection, query), projection)
+        if sort:
+            cursor = cursor.sort(list(sort))
+        if skip:
+            cursor = cursor.skip(skip)
+        if limit:
+            cursor = cursor.limit(limit)
+        try:
+            with timed("mongo"):
+                return await cursor.to_list(None)
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("mongo") from exc
+
+    async def find_one(self, collection: str, query: Mapping[str, Any] | None = None) -> Document | None:
+        rows = await self.find(collection, query, limit=1)
+        return rows[0] if rows else None
+
+    async def count(self, collection: str, query: Mapping[str, Any] | None = None) -> int:
+        try:
+            with timed("mongo"):
+                return int(await self.store.db[collection].count_documents(self.scoped_filter(collection, query)))
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("mongo") from exc
+
+    async def aggregate(self, collection: str, pipeline: Sequence[Mapping[str, Any]]) -> list[Document]:
+        stages = [{"$match": self.scoped_filter(collection, None)}, *pipeline]
+        try:
+            with timed("mongo"):
+                cursor = await self.store.db[collection].aggregate(stages)
+                return await cursor.to_list(None)
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("mongo") from exc
+
+    def scoped_document(self, collection: str, document: Mapping[str, Any]) -> Document:
+        if collection == "organizations":
+            raise UnscopedQuery("organizations are not created through a tenant")
+        doc = dict(document)
+        if doc.setdefault("organization_id", self.organization_id) != self.organization_id:
+            raise UnscopedQuery(f"document for {collection} names another organization")
+        self._scope(collection)
+        return doc
+
+    async def insert_one(self, collection: str, document: Mapping[str, Any], **kwargs: Any) -> Any:
+        try:
+            with timed("mongo"):
+                result = await self.store.db[collection].insert_one(
+                    self.scoped_document(collection, document), **kwargs
+                )
+                return result.inserted_id
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("mongo") from exc
+
+    async def update_one(
+        self, collection: str, query: Mapping[str, Any], update: Mapping[str, Any], **kwargs: Any
+    ) -> int:
+        _reject_org_change(update)
+        try:
+            with timed("mongo"):
+                result = await self.store.db[collection].update_one(
+                    self.scoped_filter(collection, query), dict(update), **kwargs
+                )
+                return int(result.modified_count)
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("mongo") from exc
+
+    async def find_one_and_update(
+        self, collection: str, query: Mapping[str, Any], update: Mapping[str, Any], **kwargs: Any
+    ) -> Document | None:
+        _reject_org_change(update)
+        try:
+            with timed("mongo"):
+                return await self.store.db[collection].find_one_and_update(
+                    self.scoped_filter(collection, query), dict(update), **kwargs
+                )
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("mongo") from exc
+
+
+def _reject_org_change(update: Mapping[str, Any]) -> None:
+    for operator, fields in update.items():
+        if isinstance(fields, Mapping) and "organization_id" in fields:
+            raise UnscopedQuery(f"an update may not change organization_id ({operator})")
+
+
+__all__ = ["MongoStore", "TenantMongo", "UnscopedQuery", "PyMongoError"]

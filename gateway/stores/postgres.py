@@ -1,0 +1,224 @@
+"""The PostgreSQL (Brain) access layer.
+
+Tenant scoping lives here: every request-scoped query runs inside a
+transaction that has switched to the `omnify_app` role (no BYPASSRLS) and set
+`app.organization_id`, so row-level security applies even when the gateway
+connects as a superuser. Resolvers also filter by organization in SQL; RLS is
+the second fence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from gateway.errors import StoreUnavailable
+from gateway.stores.tracing import timed
+
+APP_ROLE = "omnify_app"
+
+# Errors that mean "the store is not there", as opposed to a bad query.
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.ConnectionFailureError,
+    asyncpg.exceptions.AdminShutdownError,
+)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+def tenant_setup_sql(organization_id: UUID, *, read_only: bool) -> str:
+    # Inlined rather than bound: it travels with BEGIN in one simple-protocol
+    # round trip. The value is a parsed UUID, so it cannot carry SQL.
+    mode = "ISOLATION LEVEL REPEATABLE READ READ ONLY" if read_only else "ISOLATION LEVEL READ COMMITTED"
+    return (
+        f"BEGIN {mode}; SET LOCAL ROLE {APP_ROLE}; "
+        f"SELECT set_config('app.organization_id', '{UUID(str(organization_id))}', true)"
+    )
+
+
+@dataclass
+class PostgresStore:
+    url: str
+    min_size: int = 1
+    max_size: int = 20
+    timeout_s: float = 5.0
+    pool: asyncpg.Pool | None = field(default=None, repr=False)
+
+    async def open(self) -> None:
+        # min_size=0 at creation so the gateway starts while PostgreSQL is
+        # down; connections are made on demand and the pool heals itself.
+        self.pool = await asyncpg.create_pool(
+            self.url,
+            min_size=0,
+            max_size=self.max_size,
+            timeout=self.timeout_s,
+            command_timeout=max(self.timeout_s, 30.0),
+            init=_init_connection,
+            max_inactive_connection_lifetime=60,
+        )
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await asyncio.wait_for(self.pool.close(), timeout=10)
+            self.pool = None
+
+    def _pool(self) -> asyncpg.Pool:
+        if self.pool is None:
+            raise StoreUnavailable("postgres")
+        return self.pool
+
+    async def ping(self) -> None:
+        async with self._pool().acquire(timeout=self.timeout_s) as conn:
+            await conn.fetchval("SELECT 1", timeout=self.timeout_s)
+
+    def reader(self, organization_id: UUID) -> TenantReader:
+        return TenantReader(self, organization_id)
+
+    @asynccontextmanager
+    async def tenant_transaction(self, organization_id: UUID) -> AsyncIterator[TenantConnection]:
+        """A read-write transaction scoped to one organization, for mutations."""
+        try:
+            conn = await self._pool().acquire(timeout=self.timeout_s)
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("postgres") from exc
+        try:
+            with timed("postgres"):
+                await conn.execute(tenant_setup_sql(organization_id, read_only=False))
+            tenant = TenantConnection(conn, organization_id, asyncio.Lock())
+            try:
+                yield tenant
+            except BaseException:
+                with timed("postgres"):
+                    await conn.execute("ROLLBACK")
+                raise
+            with timed("postgres"):
+                await conn.execute("COMMIT")
+        finally:
+            await self._pool().release(conn)
+
+    @asynccontextmanager
+    async def admin(self) -> AsyncIterator[asyncpg.Connection]:
+        """An unscoped connection for migrations and seeding only; never for requests."""
+        async with self._pool().acquire(timeout=self.timeout_s) as conn:
+            yield conn
+
+
+@dataclass
+class TenantConnection:
+    """One connection inside a tenant-scoped transaction.
+
+    asyncpg allows one statement at a time per connection; the lock lets
+    concurrent dataloader batches share it.
+    """
+
+    conn: asyncpg.Connection
+    organization_id: UUID
+    lock: asyncio.Lock
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        async with self.lock:
+            with timed("postgres"):
+                return list(await self.conn.fetch(sql, *args))
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        async with self.lock:
+            with timed("postgres"):
+                return await self.conn.fetchrow(sql, *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        async with self.lock:
+            with timed("postgres"):
+                return await self.conn.fetchval(sql, *args)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        async with self.lock:
+            with timed("postgres"):
+                return str(await self.conn.execute(sql, *args))
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        async with self.lock:
+            with timed("postgres"):
+                await self.conn.executemany(sql, rows)
+
+
+@dataclass
+class TenantReader:
+    """Request-scoped reads: one connection and one read-only snapshot per request.
+
+    The connection is taken on first use, so a request that never touches
+    PostgreSQL costs it nothing, and released by `close()` at request end.
+    """
+
+    store: PostgresStore
+    organization_id: UUID
+    _tenant: TenantConnection | None = None
+    _opening: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _broken: bool = False
+
+    async def _connection(self) -> TenantConnection:
+        if self._tenant is not None:
+            return self._tenant
+        async with self._opening:
+            if self._tenant is None:
+                if self._broken:
+                    raise StoreUnavailable("postgres")
+                pool = self.store._pool()
+                try:
+                    conn = await pool.acquire(timeout=self.store.timeout_s)
+                except UNAVAILABLE_ERRORS as exc:
+                    self._broken = True
+                    raise StoreUnavailable("postgres") from exc
+                try:
+                    with timed("postgres"):
+                        await conn.execute(tenant_setup_sql(self.organization_id, read_only=True))
+                except UNAVAILABLE_ERRORS as exc:
+                    self._broken = True
+                    await pool.release(conn)
+                    raise StoreUnavailable("postgres") from exc
+                self._tenant = TenantConnection(conn, self.organization_id, asyncio.Lock())
+        return self._tenant
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        tenant = await self._connection()
+        try:
+            return await tenant.fetch(sql, *args)
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("postgres") from exc
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        rows = await self.fetch(sql, *args)
+        return rows[0] if rows else None
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        row = await self.fetchrow(sql, *args)
+        return row[0] if row is not None else None
+
+    async def close(self) -> None:
+        if self._tenant is None:
+            return
+        conn = self._tenant.conn
+        self._tenant = None
+        try:
+            if not conn.is_closed():
+                with timed("postgres"):
+                    await conn.execute("ROLLBACK")
+        except UNAVAILABLE_ERRORS:
+            pass
+        finally:
+            await self.store._pool().release(conn)

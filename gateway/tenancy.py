@@ -1,0 +1,73 @@
+"""Which organization a request belongs to, resolved from either store."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from bson import ObjectId
+
+from gateway.errors import StoreUnavailable
+from gateway.stores.mongo import MongoStore
+from gateway.stores.postgres import PostgresStore
+
+OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
+
+
+@dataclass(frozen=True)
+class OrgRef:
+    """One organization as both stores know it."""
+
+    enterprise_id: str  # MongoDB organizations._id as 24-hex
+    brain_id: UUID | None  # PostgreSQL organizations.id, None when not linked
+    slug: str
+    name: str
+
+
+@dataclass
+class OrgDirectory:
+    """Looks organizations up by slug or id, with a short cache.
+
+    MongoDB is asked first (it owns the enterprise record); when it is down,
+    the Brain store's `enterprise_org_id` link answers, so a MongoDB outage
+    does not lock everyone out.
+    """
+
+    mongo: MongoStore
+    postgres: PostgresStore
+    ttl_s: float = 60.0
+    _cache: dict[str, tuple[float, OrgRef]] = field(default_factory=dict)
+
+    async def resolve(self, value: str) -> OrgRef | None:
+        cached = self._cache.get(value)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            ref = await self._from_mongo(value)
+        except StoreUnavailable:
+            ref = await self._from_postgres(value)
+        if ref is not None:
+            self._cache[value] = (time.monotonic() + self.ttl_s, ref)
+        return ref
+
+    async def _from_mongo(self, value: str) -> OrgRef | None:
+        doc = await self.mongo.find_organization(**({"_id": ObjectId(value)} if OBJECT_ID.match(value) else {"slug": value}))
+        if doc is None:
+            return None
+        brain = doc.get("brain_org_id")
+        return OrgRef(str(doc["_id"]), UUID(brain) if brain else None, doc["slug"], doc["name"])
+
+    async def _from_postgres(self, value: str) -> OrgRef | None:
+        column = "enterprise_org_id" if OBJECT_ID.match(value) else "slug"
+        try:
+            async with self.postgres.admin() as conn:
+                row = await conn.fetchrow(
+                    f"SELECT id, slug, name, enterprise_org_id FROM organizations WHERE {column} = $1", value
+                )
+        except Exception as exc:  # both stores down: nobody can be authenticated
+            raise StoreUnavailable("postgres") from exc
+        if row is None or row["enterprise_org_id"] is None:
+            return None
+        return OrgRef(row["enterprise_org_id"], row["id"], row["slug"], row["name"])

@@ -1,0 +1,1 @@
+"""The GraphQL schema, split by domain: common, enterprise (MongoDB), brain (PostgreSQL), actions."""

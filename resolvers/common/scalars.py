@@ -1,0 +1,59 @@
+"""Scalars and small shared value types."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import strawberry
+
+Date = strawberry.scalar(
+    dt.date,
+    name="Date",
+    description="A calendar date in ISO 8601 form, e.g. `2026-11-25`.",
+    serialize=lambda v: v.isoformat(),
+    parse_value=lambda v: _parse_date(v),
+)
+
+DateTime = strawberry.scalar(
+    dt.datetime,
+    name="DateTime",
+    description="An instant in ISO 8601 form with a UTC offset, e.g. `2026-11-25T09:30:00+00:00`.",
+    serialize=lambda v: (v if v.tzinfo else v.replace(tzinfo=dt.UTC)).isoformat(),
+    parse_value=lambda v: dt.datetime.fromisoformat(v),
+)
+
+JSON = strawberry.scalar(
+    object,
+    name="JSON",
+    description="Free-form JSON (objects, arrays, strings, numbers, booleans, null).",
+    serialize=lambda v: v,
+    parse_value=lambda v: v,
+)
+
+
+def _parse_date(value: object) -> dt.date:
+    if not isinstance(value, str):
+        raise ValueError("Date must be a string in YYYY-MM-DD form")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date in YYYY-MM-DD form") from None
+
+
+def decimal_string(value: Decimal | int | float) -> str:
+    return format(Decimal(value).quantize(Decimal("0.01")), "f")
+
+
+@strawberry.type(description="An amount of money: a decimal string and an ISO 4217 currency code.")
+class Money:
+    amount: str = strawberry.field(description="Decimal amount as a string with two decimals, e.g. `\"1250.00\"`.")
+    currency: str = strawberry.field(description="ISO 4217 currency code, e.g. `USD`.")
+
+    @classmethod
+    def of(cls, amount: Decimal | int | float, currency: str) -> Money:
+        return cls(amount=decimal_string(amount), currency=currency.strip())
+
+    @classmethod
+    def from_cents(cls, cents: int, currency: str) -> Money:
+        return cls.of(Decimal(cents) / 100, currency)
