@@ -43,7 +43,9 @@ class Gateway:
 
     @classmethod
     def build(cls, settings: Settings, dev_issuer: DevIssuer | None = None) -> Gateway:
-        postgres = PostgresStore(settings.database_url, settings.pg_pool_min, settings.pg_pool_max, settings.store_timeout_s)
+        postgres = PostgresStore(
+            settings.database_url, settings.pg_pool_min, settings.pg_pool_max, settings.store_timeout_s
+        )
         mongo = MongoStore(settings.mongo_url, settings.mongo_db, settings.store_timeout_s)
         http = httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=False)
         directory = OrgDirectory(mongo, postgres)
@@ -105,7 +107,14 @@ class BodyLimit:
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = JSONResponse(
-            {"errors": [{"message": f"request body exceeds {self.max_bytes} bytes", "extensions": {"code": "BAD_USER_INPUT"}}]},
+            {
+                "errors": [
+                    {
+                        "message": f"request body exceeds {self.max_bytes} bytes",
+                        "extensions": {"code": "BAD_USER_INPUT"},
+                    }
+                ]
+            },
             status_code=413,
         )
         await response(scope, receive, send)
@@ -124,7 +133,9 @@ def create_app(settings: Settings, dev_issuer: DevIssuer | None = None) -> Starl
     async def readyz(request: Request) -> JSONResponse:
         stores = await gateway.readiness()
         ready = all(s["ok"] for s in stores.values())
-        return JSONResponse({"status": "ready" if ready else "unavailable", "stores": stores}, status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "stores": stores}, status_code=200 if ready else 503
+        )
 
     async def index(request: Request) -> PlainTextResponse:
         return PlainTextResponse("Omnify Gateway: GraphQL at /graphql\n")

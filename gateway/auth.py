@@ -98,8 +98,13 @@ class IssuerKeys:
         if stale or unknown:
             async with self._lock:
                 now = time.monotonic()
-                if (self.keys is None or now - self.fetched_at > self.ttl_s or (kid is not None and kid not in self._kids())) and (
-                    now - self.last_attempt >= self.min_refresh_s or self.keys is None and now - self.last_attempt >= 1.0
+                if (
+                    self.keys is None
+                    or now - self.fetched_at > self.ttl_s
+                    or (kid is not None and kid not in self._kids())
+                ) and (
+                    now - self.last_attempt >= self.min_refresh_s
+                    or (self.keys is None and now - self.last_attempt >= 1.0)
                 ):
                     await self._refresh()
         if self.keys is None:
@@ -122,7 +127,9 @@ class IssuerKeys:
             self.fetches += 1
             data = response.json()
             # Keep only signature keys of allowed kinds; a JWKS may also hold encryption keys.
-            usable = [k for k in data.get("keys", []) if k.get("use", "sig") == "sig" and k.get("kty") in ("RSA", "EC", "OKP")]
+            usable = [
+                k for k in data.get("keys", []) if k.get("use", "sig") == "sig" and k.get("kty") in ("RSA", "EC", "OKP")
+            ]
             self.keys = KeySet.import_key_set({"keys": usable})
             self.fetched_at = time.monotonic()
         except (httpx.HTTPError, ValueError, KeyError, JoseError) as exc:
@@ -213,7 +220,9 @@ class Authenticator:
         if organization is None:
             raise AccessDenied("the token names no organization known to this gateway")
         roles_value = claim_at(claims, config.roles_claim)
-        roles = frozenset(r for r in (roles_value if isinstance(roles_value, list) else [roles_value]) if r in KNOWN_ROLES)
+        roles = frozenset(
+            r for r in (roles_value if isinstance(roles_value, list) else [roles_value]) if r in KNOWN_ROLES
+        )
         scopes_value = claim_at(claims, config.scopes_claim)
         scopes = frozenset(scopes_value.split() if isinstance(scopes_value, str) else scopes_value or [])
         # Client-credentials tokens are issued to a client, not a person.

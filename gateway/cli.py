@@ -52,7 +52,9 @@ async def run_seed(database_url: str, mongo_url: str, mongo_db: str, size: str, 
     from gateway.seed import seed
 
     conn = await asyncpg.connect(database_url)
-    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongo_url, serverSelectionTimeoutMS=10_000, tz_aware=True)
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        mongo_url, serverSelectionTimeoutMS=10_000, tz_aware=True
+    )
     try:
         report = await seed(conn, client[mongo_db], size=size, orgs=orgs)
     finally:
@@ -83,7 +85,9 @@ def cmd_token(args: argparse.Namespace) -> int:
 
     data_dir = Path(args.data_dir).resolve()
     if not (data_dir / "dev-issuer" / "signing-key.json").exists():
-        print(f"no dev issuer in {data_dir}; run `omnify-gateway dev --data-dir {args.data_dir}` first", file=sys.stderr)
+        print(
+            f"no dev issuer in {data_dir}; run `omnify-gateway dev --data-dir {args.data_dir}` first", file=sys.stderr
+        )
         return 2
     issuer = DevIssuer.load(data_dir)
     print(issuer.mint(org=args.org, role=args.role, sub=args.sub, ttl=args.ttl))
@@ -123,7 +127,7 @@ class _Stop(Exception):
     pass
 
 
-def _uvicorn_server(app: object, host: str, port: int) -> Any:
+def _uvicorn_server(app: Any, host: str, port: int) -> Any:
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -194,7 +198,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
             f"  Dev token (acme, owner, 12h; more with `omnify-gateway token --org SLUG --role ROLE`):\n\n"
             f"{token}\n\n"
             f"  curl -s {base}/graphql -H 'Authorization: Bearer <token>' -H 'Content-Type: application/json' "
-            f"-d '{{\"query\":\"{{ organization {{ name plan }} }}\"}}'\n",
+            f'-d \'{{"query":"{{ organization {{ name plan }} }}"}}\'\n',
             flush=True,
         )
         signal.signal(signal.SIGTERM, previous)
@@ -217,7 +221,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="omnify-gateway", description="One GraphQL API over Omnify's MongoDB and PostgreSQL stores.")
+    parser = argparse.ArgumentParser(
+        prog="omnify-gateway", description="One GraphQL API over Omnify's MongoDB and PostgreSQL stores."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     dev = sub.add_parser("dev", help="run on embedded stores with demo data and a dev token issuer")
@@ -230,7 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="production: configuration from the environment")
     serve.set_defaults(func=cmd_serve)
 
-    migrate = sub.add_parser("migrate", help="apply PostgreSQL migrations and MongoDB indexes (DATABASE_URL, MONGO_URL)")
+    migrate = sub.add_parser(
+        "migrate", help="apply PostgreSQL migrations and MongoDB indexes (DATABASE_URL, MONGO_URL)"
+    )
     migrate.set_defaults(func=cmd_migrate)
 
     seed = sub.add_parser("seed", help="deterministic demo data in both stores (DATABASE_URL, MONGO_URL)")

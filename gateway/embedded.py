@@ -141,15 +141,22 @@ class EmbeddedPostgres:
         self.pgdata.mkdir(parents=True, exist_ok=True)
         self.user = _prepare_for_root(self.pgdata)
         if not (self.pgdata / "PG_VERSION").exists():
-            self._run(
-                [_pg_bin("initdb"), "-D", str(self.pgdata), "--auth=trust", "-U", "postgres", "--encoding=utf8"]
-            )
+            self._run([_pg_bin("initdb"), "-D", str(self.pgdata), "--auth=trust", "-U", "postgres", "--encoding=utf8"])
         self.port = self.port or free_port(self.host)
         options = f"-h {self.host} -p {self.port} -k '' -c max_connections=200 -c fsync=off"
         self._run(
             [
-                _pg_bin("pg_ctl"), "-D", str(self.pgdata), "-w", "-t", "60",
-                "-l", str(self.pgdata / "server.log"), "-o", options, "start",
+                _pg_bin("pg_ctl"),
+                "-D",
+                str(self.pgdata),
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(self.pgdata / "server.log"),
+                "-o",
+                options,
+                "start",
             ]
         )
         wait_for_port(self.host, self.port, timeout=30)
@@ -179,9 +186,19 @@ class EmbeddedMongo:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port(self.host)
         command = [
-            sys.executable, "-c", "from nx_27017.nx_27017 import main; main()",
-            "--data-dir", str(self.directory), "--host", self.host, "--port", str(self.port),
-            "--log-file", str(self.directory / "server.log"), "--pid-file", str(self.directory / "server.pid"),
+            sys.executable,
+            "-c",
+            "from nx_27017.nx_27017 import main; main()",
+            "--data-dir",
+            str(self.directory),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--log-file",
+            str(self.directory / "server.log"),
+            "--pid-file",
+            str(self.directory / "server.pid"),
         ]
         with contextlib.suppress(FileNotFoundError):
             (self.directory / "server.pid").unlink()  # a stale pid file makes nx-27017 refuse to start

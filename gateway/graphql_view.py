@@ -130,7 +130,9 @@ class AuthenticatedGraphQL:
             await error_response(403, "FORBIDDEN", str(exc), request_id)(scope, receive, send)
             return
         except GatewayError as exc:
-            await error_response(503, str((exc.extensions or {}).get("code")), exc.message, request_id)(scope, receive, send)
+            await error_response(503, str((exc.extensions or {}).get("code")), exc.message, request_id)(
+                scope, receive, send
+            )
             return
         trace = StoreTrace()
         trace_reset = current_trace.set(trace)
@@ -170,14 +172,14 @@ def _bearer(scope: Scope) -> str | None:
         if key == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and token.strip():
-                return token.strip()
+                return str(token.strip())
     return None
 
 
 def _request_id(scope: Scope) -> str:
     for key, value in scope.get("headers", []):
         if key == b"x-request-id":
-            candidate = value.decode("latin-1")[:64]
+            candidate = str(value.decode("latin-1"))[:64]
             if candidate.replace("-", "").isalnum():
                 return candidate
     return uuid.uuid4().hex

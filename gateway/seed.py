@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import random
 import sys
-
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -25,7 +24,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from tqdm import tqdm
 
 NAMESPACE = UUID("6f6d6e69-6679-4761-7465-776179000000")
-DEMO_ORGS = [("acme", "Acme Corporation", "enterprise", "USD"), ("globex", "Globex", "growth", "EUR"), ("initech", "Initech", "starter", "USD")]
+DEMO_ORGS = [
+    ("acme", "Acme Corporation", "enterprise", "USD"),
+    ("globex", "Globex", "growth", "EUR"),
+    ("initech", "Initech", "starter", "USD"),
+]
 PLATFORMS = ["meta", "google", "tiktok", "shopify", "linkedin", "email"]
 ROLES = ["owner", "admin", "marketer", "analyst", "viewer"]
 BRAIN_ROLE = {"owner": "owner", "admin": "admin", "marketer": "marketer", "analyst": "viewer", "viewer": "viewer"}
@@ -76,7 +79,7 @@ class SeedReport:
 
 
 async def seed(
-    pg: asyncpg.Connection,
+    pg: asyncpg.Connection[asyncpg.Record],
     mongo: AsyncDatabase[dict[str, Any]],
     *,
     size: str = "demo",
@@ -105,12 +108,14 @@ async def seed(
 # --- PostgreSQL -------------------------------------------------------------------------
 
 
-async def _copy(conn: asyncpg.Connection, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+async def _copy(
+    conn: asyncpg.Connection[asyncpg.Record], table: str, columns: list[str], rows: list[tuple[Any, ...]]
+) -> None:
     if rows:
         await conn.copy_records_to_table(table, records=rows, columns=columns)
 
 
-async def _seed_brain(conn: asyncpg.Connection, spec: OrgSpec, today: date) -> bool:
+async def _seed_brain(conn: asyncpg.Connection[asyncpg.Record], spec: OrgSpec, today: date) -> bool:
     org_id = uid("org", spec.slug)
     rng = random.Random(f"brain:{spec.slug}")
     async with conn.transaction():
@@ -121,16 +126,33 @@ async def _seed_brain(conn: asyncpg.Connection, spec: OrgSpec, today: date) -> b
         created = datetime.combine(today - timedelta(days=400), datetime.min.time(), UTC)
         await conn.execute(
             "INSERT INTO organizations (id, name, slug, enterprise_org_id, created_at) VALUES ($1, $2, $3, $4, $5)",
-            org_id, spec.name, spec.slug, str(oid("org", spec.slug)), created,
+            org_id,
+            spec.name,
+            spec.slug,
+            str(oid("org", spec.slug)),
+            created,
         )
-        users = [
-            (uid("user", spec.slug, role), org_id, UUID(seed_subject(spec.slug, role)), seed_email(spec.slug, role),
-             f"{spec.name} {role.title()}", BRAIN_ROLE[role])
+        users: list[tuple[UUID, UUID, UUID | None, str, str, str]] = [
+            (
+                uid("user", spec.slug, role),
+                org_id,
+                UUID(seed_subject(spec.slug, role)),
+                seed_email(spec.slug, role),
+                f"{spec.name} {role.title()}",
+                BRAIN_ROLE[role],
+            )
             for role in ROLES
         ]
         # Marketers known only to the Brain store, to show the member join from one side.
         users += [
-            (uid("user", spec.slug, f"brain-{i}"), org_id, None, f"marketer{i}@{spec.slug}.example", f"Marketer {i}", "marketer")
+            (
+                uid("user", spec.slug, f"brain-{i}"),
+                org_id,
+                None,
+                f"marketer{i}@{spec.slug}.example",
+                f"Marketer {i}",
+                "marketer",
+            )
             for i in range(1, 4)
         ]
         await _copy(conn, "users", ["id", "organization_id", "auth_id", "email", "name", "role"], users)
@@ -154,18 +176,43 @@ async def _seed_brain(conn: asyncpg.Connection, spec: OrgSpec, today: date) -> b
                 budget = Decimal(rng.randrange(5_000, 200_000)) / 100
                 stamp = datetime.combine(today - timedelta(days=200 - n), datetime.min.time(), UTC)
                 campaigns.append(
-                    (campaign_id, org_id, channel_id, f"{platform}-cmp-{n:03d}",
-                     f"{platform.title()} {rng.choice(['Spring', 'Summer', 'Retargeting', 'Prospecting', 'Brand', 'Launch'])} {n:03d}",
-                     status, budget, currency, rng.choice(objectives), today - timedelta(days=180), None, stamp, stamp)
+                    (
+                        campaign_id,
+                        org_id,
+                        channel_id,
+                        f"{platform}-cmp-{n:03d}",
+                        f"{platform.title()} {rng.choice(['Spring', 'Summer', 'Retargeting', 'Prospecting', 'Brand', 'Launch'])} {n:03d}",
+                        status,
+                        budget,
+                        currency,
+                        rng.choice(objectives),
+                        today - timedelta(days=180),
+                        None,
+                        stamp,
+                        stamp,
+                    )
                 )
                 quality = rng.uniform(0.4, 1.8)  # some campaigns convert well, some never
                 for j in range(CREATIVES_PER_CAMPAIGN):
                     creative_id = uid("creative", spec.slug, n, j)
-                    c_status = "active" if status == "active" and rng.random() < 0.85 else ("paused" if status != "archived" else "archived")
+                    c_status = (
+                        "active"
+                        if status == "active" and rng.random() < 0.85
+                        else ("paused" if status != "archived" else "archived")
+                    )
                     creatives.append(
-                        (creative_id, org_id, campaign_id, f"{platform}-crv-{n:03d}-{j:02d}",
-                         f"Creative {n:03d}-{j:02d} {rng.choice(['Hero', 'UGC', 'Promo', 'Testimonial', 'Demo'])}",
-                         rng.choice(formats), c_status, f"Headline {j} for {platform}", stamp, stamp)
+                        (
+                            creative_id,
+                            org_id,
+                            campaign_id,
+                            f"{platform}-crv-{n:03d}-{j:02d}",
+                            f"Creative {n:03d}-{j:02d} {rng.choice(['Hero', 'UGC', 'Promo', 'Testimonial', 'Demo'])}",
+                            rng.choice(formats),
+                            c_status,
+                            f"Headline {j} for {platform}",
+                            stamp,
+                            stamp,
+                        )
                     )
                     base_impr = rng.randrange(200, 5000)
                     ctr = rng.uniform(0.004, 0.05)
@@ -181,18 +228,73 @@ async def _seed_brain(conn: asyncpg.Connection, spec: OrgSpec, today: date) -> b
                         conversions = int(clicks * cvr)
                         revenue = Decimal(int(conversions * aov * 100)) / 100
                         metrics.append(
-                            (org_id, first_day + timedelta(days=d), channel_id, campaign_id, creative_id,
-                             impressions, clicks, spend, conversions, revenue)
+                            (
+                                org_id,
+                                first_day + timedelta(days=d),
+                                channel_id,
+                                campaign_id,
+                                creative_id,
+                                impressions,
+                                clicks,
+                                spend,
+                                conversions,
+                                revenue,
+                            )
                         )
-        await _copy(conn, "campaigns",
-                    ["id", "organization_id", "channel_id", "external_id", "name", "status", "daily_budget", "currency",
-                     "objective", "start_date", "end_date", "created_at", "updated_at"], campaigns)
-        await _copy(conn, "creatives",
-                    ["id", "organization_id", "campaign_id", "external_id", "name", "format", "status", "headline",
-                     "created_at", "updated_at"], creatives)
-        await _copy(conn, "daily_metrics",
-                    ["organization_id", "date", "channel_id", "campaign_id", "creative_id", "impressions", "clicks",
-                     "spend", "conversions", "revenue"], metrics)
+        await _copy(
+            conn,
+            "campaigns",
+            [
+                "id",
+                "organization_id",
+                "channel_id",
+                "external_id",
+                "name",
+                "status",
+                "daily_budget",
+                "currency",
+                "objective",
+                "start_date",
+                "end_date",
+                "created_at",
+                "updated_at",
+            ],
+            campaigns,
+        )
+        await _copy(
+            conn,
+            "creatives",
+            [
+                "id",
+                "organization_id",
+                "campaign_id",
+                "external_id",
+                "name",
+                "format",
+                "status",
+                "headline",
+                "created_at",
+                "updated_at",
+            ],
+            creatives,
+        )
+        await _copy(
+            conn,
+            "daily_metrics",
+            [
+                "organization_id",
+                "date",
+                "channel_id",
+                "campaign_id",
+                "creative_id",
+                "impressions",
+                "clicks",
+                "spend",
+                "conversions",
+                "revenue",
+            ],
+            metrics,
+        )
 
         cohort_rows = []
         for channel_id, _, platform, _, _ in channels:
@@ -202,8 +304,17 @@ async def _seed_brain(conn: asyncpg.Connection, spec: OrgSpec, today: date) -> b
                 ltv30 = Decimal(rng.randrange(1000, 9000)) / 100
                 retention = {f"m{i}": round(max(0.0, 1 - i * rng.uniform(0.05, 0.2)), 3) for i in range(0, 7)}
                 cohort_rows.append(
-                    (uid("cohort", spec.slug, platform, m), org_id, channel_id, month, rng.randrange(50, 2000),
-                     ltv30, ltv30 * Decimal("1.8"), ltv30 * Decimal("2.6"), retention)
+                    (
+                        uid("cohort", spec.slug, platform, m),
+                        org_id,
+                        channel_id,
+                        month,
+                        rng.randrange(50, 2000),
+                        ltv30,
+                        ltv30 * Decimal("1.8"),
+                        ltv30 * Decimal("2.6"),
+                        retention,
+                    )
                 )
         await conn.executemany(
             "INSERT INTO cohorts (id, organization_id, channel_id, cohort_month, customers, ltv_30, ltv_90, ltv_180, retention)"
@@ -215,39 +326,93 @@ async def _seed_brain(conn: asyncpg.Connection, spec: OrgSpec, today: date) -> b
             for version in range(1, 6):
                 computed = datetime.combine(today - timedelta(days=(5 - version) * 7), datetime.min.time(), UTC)
                 states.append(
-                    (uid("brain", spec.slug, module, version), org_id, module,
-                     _json({"summary": f"{module} v{version}", "confidence": round(rng.uniform(0.5, 0.99), 2),
-                            "signals": [f"signal-{i}" for i in range(3)]}), computed, version)
+                    (
+                        uid("brain", spec.slug, module, version),
+                        org_id,
+                        module,
+                        _json(
+                            {
+                                "summary": f"{module} v{version}",
+                                "confidence": round(rng.uniform(0.5, 0.99), 2),
+                                "signals": [f"signal-{i}" for i in range(3)],
+                            }
+                        ),
+                        computed,
+                        version,
+                    )
                 )
         await conn.executemany(
             "INSERT INTO brain_states (id, organization_id, module, state, computed_at, version) VALUES ($1, $2, $3, $4::jsonb, $5, $6)",
             states,
         )
         credentials = [
-            (uid("credential", spec.slug, p), org_id, p, hashlib.sha256(f"secret:{spec.slug}:{p}".encode()).digest(),
-             f"…{hashlib.sha1(p.encode()).hexdigest()[:4]}", "active" if p != "email" else "revoked")
+            (
+                uid("credential", spec.slug, p),
+                org_id,
+                p,
+                hashlib.sha256(f"secret:{spec.slug}:{p}".encode()).digest(),
+                f"…{hashlib.sha1(p.encode()).hexdigest()[:4]}",
+                "active" if p != "email" else "revoked",
+            )
             for p in PLATFORMS
         ]
-        await _copy(conn, "api_credentials", ["id", "organization_id", "platform", "encrypted_secret", "key_hint", "status"], credentials)
+        await _copy(
+            conn,
+            "api_credentials",
+            ["id", "organization_id", "platform", "encrypted_secret", "key_hint", "status"],
+            credentials,
+        )
         jobs = []
         for i in range(20):
             started = datetime.combine(today - timedelta(days=i), datetime.min.time(), UTC) + timedelta(hours=3)
             failed = i % 7 == 3
             jobs.append(
-                (uid("sync", spec.slug, i), org_id, PLATFORMS[i % len(PLATFORMS)], "failed" if failed else "succeeded",
-                 0 if failed else rng.randrange(100, 5000), "rate limited by platform" if failed else None,
-                 started, started + timedelta(minutes=rng.randrange(1, 30)), started)
+                (
+                    uid("sync", spec.slug, i),
+                    org_id,
+                    PLATFORMS[i % len(PLATFORMS)],
+                    "failed" if failed else "succeeded",
+                    0 if failed else rng.randrange(100, 5000),
+                    "rate limited by platform" if failed else None,
+                    started,
+                    started + timedelta(minutes=rng.randrange(1, 30)),
+                    started,
+                )
             )
-        await _copy(conn, "sync_jobs",
-                    ["id", "organization_id", "platform", "status", "records_synced", "error", "started_at", "finished_at", "created_at"], jobs)
+        await _copy(
+            conn,
+            "sync_jobs",
+            [
+                "id",
+                "organization_id",
+                "platform",
+                "status",
+                "records_synced",
+                "error",
+                "started_at",
+                "finished_at",
+                "created_at",
+            ],
+            jobs,
+        )
         logs = []
         for i in range(30):
             campaign = campaigns[i % len(campaigns)]
             at = datetime.combine(today - timedelta(days=i), datetime.min.time(), UTC) + timedelta(hours=10)
             logs.append(
-                (uid("action", spec.slug, i), org_id, "user", seed_subject(spec.slug, "marketer"),
-                 "updateCampaignBudget", "Campaign", str(campaign[0]), _json({"dailyBudget": str(campaign[6])}),
-                 _json({"ok": True}), "succeeded", at)
+                (
+                    uid("action", spec.slug, i),
+                    org_id,
+                    "user",
+                    seed_subject(spec.slug, "marketer"),
+                    "updateCampaignBudget",
+                    "Campaign",
+                    str(campaign[0]),
+                    _json({"dailyBudget": str(campaign[6])}),
+                    _json({"ok": True}),
+                    "succeeded",
+                    at,
+                )
             )
         await conn.executemany(
             "INSERT INTO action_logs (id, organization_id, actor_kind, actor_id, action, target_type, target_id, payload, result, status, created_at)"
@@ -291,20 +456,39 @@ async def _seed_enterprise(db: AsyncDatabase[dict[str, Any]], spec: OrgSpec, tod
     org = str(org_oid)
     docs: dict[str, list[dict[str, Any]]] = {}
     docs["organizations"] = [
-        {"_id": org_oid, "name": spec.name, "slug": spec.slug, "plan": spec.plan,
-         "brain_org_id": str(uid("org", spec.slug)), "created_at": _at(today, 400)}
+        {
+            "_id": org_oid,
+            "name": spec.name,
+            "slug": spec.slug,
+            "plan": spec.plan,
+            "brain_org_id": str(uid("org", spec.slug)),
+            "created_at": _at(today, 400),
+        }
     ]
     users = [
-        {"_id": oid("user", spec.slug, role), "organization_id": org, "email": seed_email(spec.slug, role),
-         "name": f"{spec.name} {role.title()}", "roles": [ENTERPRISE_ROLE[role]],
-         "oidc_subject": seed_subject(spec.slug, role), "status": "active", "last_login_at": _at(today, rng.randrange(0, 20))}
+        {
+            "_id": oid("user", spec.slug, role),
+            "organization_id": org,
+            "email": seed_email(spec.slug, role),
+            "name": f"{spec.name} {role.title()}",
+            "roles": [ENTERPRISE_ROLE[role]],
+            "oidc_subject": seed_subject(spec.slug, role),
+            "status": "active",
+            "last_login_at": _at(today, rng.randrange(0, 20)),
+        }
         for role in ROLES
     ]
     # Enterprise-only members (no Brain account), some invited but never logged in.
     users += [
-        {"_id": oid("user", spec.slug, f"ent-{i}"), "organization_id": org, "email": f"analyst{i}@{spec.slug}.example",
-         "name": f"Analyst {i}", "roles": ["analyst"], "status": "active" if i % 3 else "disabled",
-         "last_login_at": _at(today, rng.randrange(0, 60)) if i % 2 else None}
+        {
+            "_id": oid("user", spec.slug, f"ent-{i}"),
+            "organization_id": org,
+            "email": f"analyst{i}@{spec.slug}.example",
+            "name": f"Analyst {i}",
+            "roles": ["analyst"],
+            "status": "active" if i % 3 else "disabled",
+            "last_login_at": _at(today, rng.randrange(0, 60)) if i % 2 else None,
+        }
         for i in range(1, 9)
     ]
     docs["users"] = users
@@ -312,34 +496,72 @@ async def _seed_enterprise(db: AsyncDatabase[dict[str, Any]], spec: OrgSpec, tod
     price = {"starter": 4900, "growth": 29900, "enterprise": 149900}[spec.plan]
     period_start = datetime.combine(today.replace(day=1), datetime.min.time(), UTC)
     docs["subscriptions"] = [
-        {"_id": oid("subscription", spec.slug, "current"), "organization_id": org, "plan": spec.plan, "status": "active",
-         "seats": seats, "amount_cents": price, "currency": spec.currency, "current_period_start": period_start,
-         "current_period_end": period_start + timedelta(days=31)},
-        {"_id": oid("subscription", spec.slug, "previous"), "organization_id": org, "plan": "starter", "status": "canceled",
-         "seats": 5, "amount_cents": 4900, "currency": spec.currency, "current_period_start": period_start - timedelta(days=400),
-         "current_period_end": period_start - timedelta(days=369)},
+        {
+            "_id": oid("subscription", spec.slug, "current"),
+            "organization_id": org,
+            "plan": spec.plan,
+            "status": "active",
+            "seats": seats,
+            "amount_cents": price,
+            "currency": spec.currency,
+            "current_period_start": period_start,
+            "current_period_end": period_start + timedelta(days=31),
+        },
+        {
+            "_id": oid("subscription", spec.slug, "previous"),
+            "organization_id": org,
+            "plan": "starter",
+            "status": "canceled",
+            "seats": 5,
+            "amount_cents": 4900,
+            "currency": spec.currency,
+            "current_period_start": period_start - timedelta(days=400),
+            "current_period_end": period_start - timedelta(days=369),
+        },
     ]
-    kinds = [("Budget Optimizer", "optimizer"), ("Creative Analyst", "analyst"), ("Anomaly Watcher", "monitor"),
-             ("Report Writer", "reporter"), ("Audience Builder", "planner")]
+    kinds = [
+        ("Budget Optimizer", "optimizer"),
+        ("Creative Analyst", "analyst"),
+        ("Anomaly Watcher", "monitor"),
+        ("Report Writer", "reporter"),
+        ("Audience Builder", "planner"),
+    ]
     agents = [
-        {"_id": oid("agent", spec.slug, i), "organization_id": org, "name": name, "kind": kind,
-         "model": rng.choice(["gpt-4o", "claude-sonnet", "llama-3-70b"]), "config": {"temperature": round(rng.uniform(0, 1), 2)},
-         "enabled": i != 4, "created_at": _at(today, 300 - i)}
+        {
+            "_id": oid("agent", spec.slug, i),
+            "organization_id": org,
+            "name": name,
+            "kind": kind,
+            "model": rng.choice(["gpt-4o", "claude-sonnet", "llama-3-70b"]),
+            "config": {"temperature": round(rng.uniform(0, 1), 2)},
+            "enabled": i != 4,
+            "created_at": _at(today, 300 - i),
+        }
         for i, (name, kind) in enumerate(kinds)
     ]
     docs["agentkit_agents"] = agents
     workflows = []
     for w in range(8):
         steps = [
-            {"agent_id": str(agents[(w + s) % len(agents)]["_id"]), "action": rng.choice(["analyze", "summarize", "recommend", "notify"]),
-             "params": {"lookback_days": rng.choice([7, 14, 30])}}
+            {
+                "agent_id": str(agents[(w + s) % len(agents)]["_id"]),
+                "action": rng.choice(["analyze", "summarize", "recommend", "notify"]),
+                "params": {"lookback_days": rng.choice([7, 14, 30])},
+            }
             for s in range(1 + w % 3)
         ]
         workflows.append(
-            {"_id": oid("workflow", spec.slug, w), "organization_id": org, "name": f"Workflow {w + 1}: {kinds[w % 5][0]} loop",
-             "description": f"Runs {len(steps)} step(s) over recent performance", "steps": steps, "version": 1 + w % 4,
-             "status": "active" if w < 5 else ("draft" if w < 7 else "archived"), "created_at": _at(today, 200 - w),
-             "updated_at": _at(today, 10 + w)}
+            {
+                "_id": oid("workflow", spec.slug, w),
+                "organization_id": org,
+                "name": f"Workflow {w + 1}: {kinds[w % 5][0]} loop",
+                "description": f"Runs {len(steps)} step(s) over recent performance",
+                "steps": steps,
+                "version": 1 + w % 4,
+                "status": "active" if w < 5 else ("draft" if w < 7 else "archived"),
+                "created_at": _at(today, 200 - w),
+                "updated_at": _at(today, 10 + w),
+            }
         )
     docs["agentkit_workflows"] = workflows
     executions = []
@@ -348,66 +570,155 @@ async def _seed_enterprise(db: AsyncDatabase[dict[str, Any]], spec: OrgSpec, tod
             started = _at(today, e * 2 + w * 0.1, hour=6)
             status = "succeeded" if e % 6 else ("failed" if e % 12 == 0 else "running")
             executions.append(
-                {"_id": oid("execution", spec.slug, w, e), "organization_id": org, "workflow_id": str(workflow["_id"]),
-                 "status": status, "input": {"window": "7d"}, "output": {"recommendations": rng.randrange(0, 6)} if status == "succeeded" else None,
-                 "error": "agent timed out" if status == "failed" else None, "triggered_by": rng.choice(["schedule", "user", "api"]),
-                 "started_at": started, "finished_at": started + timedelta(minutes=3) if status != "running" else None}
+                {
+                    "_id": oid("execution", spec.slug, w, e),
+                    "organization_id": org,
+                    "workflow_id": str(workflow["_id"]),
+                    "status": status,
+                    "input": {"window": "7d"},
+                    "output": {"recommendations": rng.randrange(0, 6)} if status == "succeeded" else None,
+                    "error": "agent timed out" if status == "failed" else None,
+                    "triggered_by": rng.choice(["schedule", "user", "api"]),
+                    "started_at": started,
+                    "finished_at": started + timedelta(minutes=3) if status != "running" else None,
+                }
             )
     docs["agentkit_executions"] = executions
     docs["scheduled_workflows"] = [
-        {"_id": oid("schedule", spec.slug, w), "organization_id": org, "workflow_id": str(workflows[w]["_id"]),
-         "cron": cron, "timezone": tz, "enabled": w != 3, "next_run_at": _at(today, -1, hour=6), "last_run_at": _at(today, 0, hour=6)}
-        for w, (cron, tz) in enumerate([("0 6 * * *", "UTC"), ("0 */4 * * *", "UTC"), ("30 8 * * 1", "Europe/Berlin"), ("0 0 1 * *", "America/New_York")])
+        {
+            "_id": oid("schedule", spec.slug, w),
+            "organization_id": org,
+            "workflow_id": str(workflows[w]["_id"]),
+            "cron": cron,
+            "timezone": tz,
+            "enabled": w != 3,
+            "next_run_at": _at(today, -1, hour=6),
+            "last_run_at": _at(today, 0, hour=6),
+        }
+        for w, (cron, tz) in enumerate(
+            [
+                ("0 6 * * *", "UTC"),
+                ("0 */4 * * *", "UTC"),
+                ("30 8 * * 1", "Europe/Berlin"),
+                ("0 0 1 * *", "America/New_York"),
+            ]
+        )
     ]
-    actions = ["user.login", "campaign.budget_updated", "creative.paused", "workflow.run", "invitation.sent", "settings.updated"]
+    actions = [
+        "user.login",
+        "campaign.budget_updated",
+        "creative.paused",
+        "workflow.run",
+        "invitation.sent",
+        "settings.updated",
+    ]
     docs["audit_logs"] = [
-        {"_id": oid("audit", spec.slug, i), "organization_id": org,
-         "actor": {"kind": "user", "id": seed_subject(spec.slug, ROLES[i % 5]), "email": seed_email(spec.slug, ROLES[i % 5])},
-         "action": actions[i % len(actions)], "target": {"type": "Organization", "id": org}, "details": {"seq": i},
-         "request_id": f"seed-{i}", "event_id": str(uid("audit-event", spec.slug, i)), "at": _at(today, i * 0.5)}
+        {
+            "_id": oid("audit", spec.slug, i),
+            "organization_id": org,
+            "actor": {
+                "kind": "user",
+                "id": seed_subject(spec.slug, ROLES[i % 5]),
+                "email": seed_email(spec.slug, ROLES[i % 5]),
+            },
+            "action": actions[i % len(actions)],
+            "target": {"type": "Organization", "id": org},
+            "details": {"seq": i},
+            "request_id": f"seed-{i}",
+            "event_id": str(uid("audit-event", spec.slug, i)),
+            "at": _at(today, i * 0.5),
+        }
         for i in range(200)
     ]
-    controls = {"SOC2": ["CC6.1", "CC6.6", "CC7.2", "CC8.1", "A1.2"], "GDPR": ["Art.5", "Art.17", "Art.25", "Art.30", "Art.32"],
-                "HIPAA": ["164.308", "164.310", "164.312", "164.314", "164.316"]}
+    controls = {
+        "SOC2": ["CC6.1", "CC6.6", "CC7.2", "CC8.1", "A1.2"],
+        "GDPR": ["Art.5", "Art.17", "Art.25", "Art.30", "Art.32"],
+        "HIPAA": ["164.308", "164.310", "164.312", "164.314", "164.316"],
+    }
     docs["compliance_checks"] = [
-        {"_id": oid("compliance", spec.slug, fw, c), "organization_id": org, "framework": fw, "control": c,
-         "status": rng.choice(["passing", "passing", "passing", "failing", "pending"]), "evidence": f"Automated check of {c}",
-         "checked_at": _at(today, rng.randrange(0, 30))}
-        for fw, cs in controls.items() for c in cs
+        {
+            "_id": oid("compliance", spec.slug, fw, c),
+            "organization_id": org,
+            "framework": fw,
+            "control": c,
+            "status": rng.choice(["passing", "passing", "passing", "failing", "pending"]),
+            "evidence": f"Automated check of {c}",
+            "checked_at": _at(today, rng.randrange(0, 30)),
+        }
+        for fw, cs in controls.items()
+        for c in cs
     ]
     analytics = []
     for metric, base in (("sessions", 4000), ("signups", 120), ("mrr_cents", 2_500_000)):
         for d in range(90):
             day = today - timedelta(days=d)
-            analytics.append({"_id": oid("analytics", spec.slug, metric, "day", d), "organization_id": org, "metric": metric,
-                              "dimensions": {"source": "all"}, "period": "day", "date": _at(today, d, hour=0),
-                              "value": float(int(base * rng.uniform(0.7, 1.3)))})
+            analytics.append(
+                {
+                    "_id": oid("analytics", spec.slug, metric, "day", d),
+                    "organization_id": org,
+                    "metric": metric,
+                    "dimensions": {"source": "all"},
+                    "period": "day",
+                    "date": _at(today, d, hour=0),
+                    "value": float(int(base * rng.uniform(0.7, 1.3))),
+                }
+            )
             if day.weekday() == 0:
-                analytics.append({"_id": oid("analytics", spec.slug, metric, "week", d), "organization_id": org, "metric": metric,
-                                  "dimensions": {"source": "all"}, "period": "week", "date": _at(today, d, hour=0),
-                                  "value": float(int(base * 7 * rng.uniform(0.8, 1.2)))})
+                analytics.append(
+                    {
+                        "_id": oid("analytics", spec.slug, metric, "week", d),
+                        "organization_id": org,
+                        "metric": metric,
+                        "dimensions": {"source": "all"},
+                        "period": "week",
+                        "date": _at(today, d, hour=0),
+                        "value": float(int(base * 7 * rng.uniform(0.8, 1.2))),
+                    }
+                )
         for m in range(3):
             first = (today.replace(day=1) - timedelta(days=28 * m)).replace(day=1)
-            analytics.append({"_id": oid("analytics", spec.slug, metric, "month", m), "organization_id": org, "metric": metric,
-                              "dimensions": {"source": "all"}, "period": "month",
-                              "date": datetime.combine(first, datetime.min.time(), UTC), "value": float(int(base * 30 * rng.uniform(0.9, 1.1)))})
+            analytics.append(
+                {
+                    "_id": oid("analytics", spec.slug, metric, "month", m),
+                    "organization_id": org,
+                    "metric": metric,
+                    "dimensions": {"source": "all"},
+                    "period": "month",
+                    "date": datetime.combine(first, datetime.min.time(), UTC),
+                    "value": float(int(base * 30 * rng.uniform(0.9, 1.1))),
+                }
+            )
     docs["analytics_data"] = analytics
-    limits = {"starter": (10_000, 50, 5), "growth": (100_000, 500, 25), "enterprise": (1_000_000, 5_000, 100)}[spec.plan]
+    limits = {"starter": (10_000, 50, 5), "growth": (100_000, 500, 25), "enterprise": (1_000_000, 5_000, 100)}[
+        spec.plan
+    ]
     docs["usage_quotas"] = [
-        {"_id": oid("quota", spec.slug, resource), "organization_id": org, "resource": resource, "limit": limit,
-         "used": int(limit * rng.uniform(0.1, 0.6)), "period_start": period_start, "period_end": period_start + timedelta(days=31)}
+        {
+            "_id": oid("quota", spec.slug, resource),
+            "organization_id": org,
+            "resource": resource,
+            "limit": limit,
+            "used": int(limit * rng.uniform(0.1, 0.6)),
+            "period_start": period_start,
+            "period_end": period_start + timedelta(days=31),
+        }
         for resource, limit in zip(("api_calls", "workflow_runs", "seats"), limits, strict=True)
     ]
     docs["team_invitations"] = [
-        {"_id": oid("invitation", spec.slug, i), "organization_id": org, "email": f"invitee{i}@{spec.slug}.example",
-         "role": ["analyst", "member", "admin"][i % 3], "token_hash": hashlib.sha256(f"invite:{spec.slug}:{i}".encode()).hexdigest(),
-         "invited_by": str(oid("user", spec.slug, "admin")), "status": ["pending", "accepted", "revoked", "expired", "pending", "pending"][i],
-         "expires_at": _at(today, -7 + i * 3), "created_at": _at(today, 14 - i)}
+        {
+            "_id": oid("invitation", spec.slug, i),
+            "organization_id": org,
+            "email": f"invitee{i}@{spec.slug}.example",
+            "role": ["analyst", "member", "admin"][i % 3],
+            "token_hash": hashlib.sha256(f"invite:{spec.slug}:{i}".encode()).hexdigest(),
+            "invited_by": str(oid("user", spec.slug, "admin")),
+            "status": ["pending", "accepted", "revoked", "expired", "pending", "pending"][i],
+            "expires_at": _at(today, -7 + i * 3),
+            "created_at": _at(today, 14 - i),
+        }
         for i in range(6)
     ]
     total = 0
     for collection, items in docs.items():
         total += await _insert_missing(db, collection, items)
     return total
-
-

@@ -53,7 +53,9 @@ class OrgDirectory:
         return ref
 
     async def _from_mongo(self, value: str) -> OrgRef | None:
-        doc = await self.mongo.find_organization(**({"_id": ObjectId(value)} if OBJECT_ID.match(value) else {"slug": value}))
+        doc = await self.mongo.find_organization(
+            **({"_id": ObjectId(value)} if OBJECT_ID.match(value) else {"slug": value})
+        )
         if doc is None:
             return None
         brain = doc.get("brain_org_id")

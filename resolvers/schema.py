@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import strawberry
 from strawberry import Info
+from strawberry.schema.config import StrawberryConfig
 
 from gateway.context import RequestContext
+from resolvers.common.scalars import SCALAR_MAP
 from resolvers.organization import Organization, organization_of
 
 Ctx = Info[RequestContext, None]
@@ -42,4 +44,4 @@ class Query:
         return organization_of(info.context.principal.organization)
 
 
-schema = strawberry.Schema(query=Query)
+schema = strawberry.Schema(query=Query, config=StrawberryConfig(scalar_map=SCALAR_MAP))

@@ -12,10 +12,12 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import CollectionInvalid
 
 SQL_DIR = Path(__file__).parent / "sql"
 MIGRATION_LOCK_ID = 0x0F1F7  # arbitrary, shared by every gateway process
@@ -49,7 +51,7 @@ def load_migrations(directory: Path = SQL_DIR) -> list[Migration]:
     return migrations
 
 
-async def migrate_postgres(conn: asyncpg.Connection) -> list[str]:
+async def migrate_postgres(conn: asyncpg.Connection[asyncpg.Record]) -> list[str]:
     """Apply pending migrations; returns the names applied (empty when up to date)."""
     await conn.execute(
         """
@@ -64,7 +66,9 @@ async def migrate_postgres(conn: asyncpg.Connection) -> list[str]:
     applied_now: list[str] = []
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID)
     try:
-        applied = {r["version"]: r["checksum"] for r in await conn.fetch("SELECT version, checksum FROM schema_migrations")}
+        applied = {
+            r["version"]: r["checksum"] for r in await conn.fetch("SELECT version, checksum FROM schema_migrations")
+        }
         for migration in load_migrations():
             if migration.version in applied:
                 if applied[migration.version] != migration.checksum:
@@ -88,7 +92,7 @@ async def migrate_postgres(conn: asyncpg.Connection) -> list[str]:
 
 
 # collection -> [(index name, keys, options)]
-MONGO_INDEXES: dict[str, list[tuple[str, list[tuple[str, int]], dict[str, bool]]]] = {
+MONGO_INDEXES: dict[str, list[tuple[str, list[tuple[str, int]], dict[str, Any]]]] = {
     "organizations": [
         ("slug_unique", [("slug", ASCENDING)], {"unique": True}),
         ("brain_org_id_unique", [("brain_org_id", ASCENDING)], {"unique": True, "sparse": True}),
@@ -102,7 +106,11 @@ MONGO_INDEXES: dict[str, list[tuple[str, list[tuple[str, int]], dict[str, bool]]
     "agentkit_agents": [("org_name", [("organization_id", ASCENDING), ("name", ASCENDING)], {})],
     "agentkit_workflows": [("org_name", [("organization_id", ASCENDING), ("name", ASCENDING)], {})],
     "agentkit_executions": [
-        ("org_workflow_started", [("organization_id", ASCENDING), ("workflow_id", ASCENDING), ("started_at", DESCENDING)], {}),
+        (
+            "org_workflow_started",
+            [("organization_id", ASCENDING), ("workflow_id", ASCENDING), ("started_at", DESCENDING)],
+            {},
+        ),
     ],
     "scheduled_workflows": [("org_workflow", [("organization_id", ASCENDING), ("workflow_id", ASCENDING)], {})],
     "audit_logs": [
@@ -111,7 +119,11 @@ MONGO_INDEXES: dict[str, list[tuple[str, list[tuple[str, int]], dict[str, bool]]
     ],
     "compliance_checks": [("org_framework", [("organization_id", ASCENDING), ("framework", ASCENDING)], {})],
     "analytics_data": [
-        ("org_metric_date", [("organization_id", ASCENDING), ("metric", ASCENDING), ("period", ASCENDING), ("date", ASCENDING)], {}),
+        (
+            "org_metric_date",
+            [("organization_id", ASCENDING), ("metric", ASCENDING), ("period", ASCENDING), ("date", ASCENDING)],
+            {},
+        ),
     ],
     "usage_quotas": [("org_resource", [("organization_id", ASCENDING), ("resource", ASCENDING)], {})],
     "team_invitations": [
@@ -123,15 +135,21 @@ MONGO_INDEXES: dict[str, list[tuple[str, list[tuple[str, int]], dict[str, bool]]
 
 async def migrate_mongo(db: AsyncDatabase[dict[str, object]]) -> list[str]:
     created: list[str] = []
-    existing = set(await db.list_collection_names())
+    collections = set(await db.list_collection_names())
     for collection, indexes in MONGO_INDEXES.items():
-        if collection not in existing:
-            await db.create_collection(collection)
-            created.append(collection)
-        names = set((await db[collection].index_information()).keys())
+        if collection not in collections:
+            try:
+                await db.create_collection(collection)
+                created.append(collection)
+            except CollectionInvalid:
+                pass  # another gateway created it meanwhile
+        # Compare by indexed fields, not name or direction: nx-27017 renames the
+        # indexes it creates and reports every direction as ascending.
+        indexed: set[tuple[str, ...]] = {
+            tuple(k for k, _ in info["key"]) for info in (await db[collection].index_information()).values()
+        }
         for name, keys, options in indexes:
-            # nx-27017 reports its own index names, so compare on both spellings.
-            if name in names or f"idx_{collection}_{keys[0][0]}" in names:
+            if tuple(k for k, _ in keys) in indexed:
                 continue
             await db[collection].create_index(keys, name=name, **options)
             created.append(f"{collection}.{name}")

@@ -218,4 +218,4 @@ def _reject_org_change(update: Mapping[str, Any]) -> None:
             raise UnscopedQuery(f"an update may not change organization_id ({operator})")
 
 
-__all__ = ["MongoStore", "TenantMongo", "UnscopedQuery", "PyMongoError"]
+__all__ = ["MongoStore", "PyMongoError", "TenantMongo", "UnscopedQuery"]

@@ -14,15 +14,21 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from gateway.errors import StoreUnavailable
 from gateway.stores.tracing import timed
 
 APP_ROLE = "omnify_app"
+
+if TYPE_CHECKING:
+    PooledConnection = PoolConnectionProxy[asyncpg.Record]
+else:
+    PooledConnection = PoolConnectionProxy
 
 # Errors that mean "the store is not there", as opposed to a bad query.
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
@@ -37,7 +43,7 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def _init_connection(conn: asyncpg.Connection[asyncpg.Record]) -> None:
     for name in ("json", "jsonb"):
         await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
@@ -113,7 +119,7 @@ class PostgresStore:
             await self._pool().release(conn)
 
     @asynccontextmanager
-    async def admin(self) -> AsyncIterator[asyncpg.Connection]:
+    async def admin(self) -> AsyncIterator[PooledConnection]:
         """An unscoped connection for migrations and seeding only; never for requests."""
         async with self._pool().acquire(timeout=self.timeout_s) as conn:
             yield conn
@@ -127,7 +133,7 @@ class TenantConnection:
     concurrent dataloader batches share it.
     """
 
-    conn: asyncpg.Connection
+    conn: PooledConnection
     organization_id: UUID
     lock: asyncio.Lock
 

@@ -10,7 +10,7 @@ from uuid import UUID
 import strawberry
 
 from resolvers.common.relay import Node, to_global_id
-from resolvers.common.scalars import Date, DateTime, Money
+from resolvers.common.scalars import Money
 
 Row = Any  # asyncpg.Record or a mapping with the same keys
 
@@ -31,10 +31,10 @@ class Campaign(Node):
     status: DeliveryStatus = strawberry.field(description="Whether the campaign is delivering.")
     daily_budget: Money = strawberry.field(description="Budget per day in the campaign's currency.")
     objective: str | None = strawberry.field(description="Optimisation goal, e.g. `conversions`.")
-    start_date: Date | None = strawberry.field(description="First day the campaign runs.")
-    end_date: Date | None = strawberry.field(description="Last day the campaign runs; null when open-ended.")
-    created_at: DateTime = strawberry.field(description="When the campaign was created.")
-    updated_at: DateTime = strawberry.field(description="When the campaign was last changed.")
+    start_date: dt.date | None = strawberry.field(description="First day the campaign runs.")
+    end_date: dt.date | None = strawberry.field(description="Last day the campaign runs; null when open-ended.")
+    created_at: dt.datetime = strawberry.field(description="When the campaign was created.")
+    updated_at: dt.datetime = strawberry.field(description="When the campaign was last changed.")
 
     @classmethod
     def from_row(cls, row: Row) -> Campaign:
@@ -58,5 +58,3 @@ CAMPAIGN_COLUMNS = (
     "id, channel_id, name, external_id, status, daily_budget, currency, objective, "
     "start_date, end_date, created_at, updated_at"
 )
-
-_ = dt  # dates arrive as datetime.date from asyncpg

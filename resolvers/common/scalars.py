@@ -4,32 +4,34 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import NewType
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
-Date = strawberry.scalar(
-    dt.date,
-    name="Date",
-    description="A calendar date in ISO 8601 form, e.g. `2026-11-25`.",
-    serialize=lambda v: v.isoformat(),
-    parse_value=lambda v: _parse_date(v),
-)
+JSON = NewType("JSON", object)
 
-DateTime = strawberry.scalar(
-    dt.datetime,
-    name="DateTime",
-    description="An instant in ISO 8601 form with a UTC offset, e.g. `2026-11-25T09:30:00+00:00`.",
-    serialize=lambda v: (v if v.tzinfo else v.replace(tzinfo=dt.UTC)).isoformat(),
-    parse_value=lambda v: dt.datetime.fromisoformat(v),
-)
-
-JSON = strawberry.scalar(
-    object,
-    name="JSON",
-    description="Free-form JSON (objects, arrays, strings, numbers, booleans, null).",
-    serialize=lambda v: v,
-    parse_value=lambda v: v,
-)
+# Python types used in resolvers map to these GraphQL scalars (see resolvers.schema).
+SCALAR_MAP: dict[object, ScalarDefinition] = {
+    dt.date: strawberry.scalar(
+        name="Date",
+        description="A calendar date in ISO 8601 form, e.g. `2026-11-25`.",
+        serialize=lambda v: v.isoformat(),
+        parse_value=lambda v: _parse_date(v),
+    ),
+    dt.datetime: strawberry.scalar(
+        name="DateTime",
+        description="An instant in ISO 8601 form with a UTC offset, e.g. `2026-11-25T09:30:00+00:00`.",
+        serialize=lambda v: (v if v.tzinfo else v.replace(tzinfo=dt.UTC)).isoformat(),
+        parse_value=lambda v: dt.datetime.fromisoformat(v),
+    ),
+    JSON: strawberry.scalar(
+        name="JSON",
+        description="Free-form JSON (objects, arrays, strings, numbers, booleans, null).",
+        serialize=lambda v: v,
+        parse_value=lambda v: v,
+    ),
+}
 
 
 def _parse_date(value: object) -> dt.date:
@@ -47,7 +49,7 @@ def decimal_string(value: Decimal | int | float) -> str:
 
 @strawberry.type(description="An amount of money: a decimal string and an ISO 4217 currency code.")
 class Money:
-    amount: str = strawberry.field(description="Decimal amount as a string with two decimals, e.g. `\"1250.00\"`.")
+    amount: str = strawberry.field(description='Decimal amount as a string with two decimals, e.g. `"1250.00"`.')
     currency: str = strawberry.field(description="ISO 4217 currency code, e.g. `USD`.")
 
     @classmethod

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import Enum
 from typing import Any
 
 import strawberry
 
 from resolvers.common.relay import Node, to_global_id
-from resolvers.common.scalars import DateTime, Money
+from resolvers.common.scalars import Money
 
 Document = dict[str, Any]
 
@@ -34,8 +35,8 @@ class Subscription(Node):
     status: SubscriptionStatus = strawberry.field(description="Billing state.")
     seats: int = strawberry.field(description="Number of paid seats.")
     price: Money = strawberry.field(description="Price per billing period.")
-    current_period_start: DateTime = strawberry.field(description="Start of the current billing period.")
-    current_period_end: DateTime = strawberry.field(description="End of the current billing period.")
+    current_period_start: dt.datetime = strawberry.field(description="Start of the current billing period.")
+    current_period_end: dt.datetime = strawberry.field(description="End of the current billing period.")
 
     @classmethod
     def from_doc(cls, doc: Document) -> Subscription:

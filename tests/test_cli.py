@@ -1,0 +1,156 @@
+"""The command line: configuration errors, schema drift, and `dev` end to end."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.config import ConfigError, load_settings
+from gateway.embedded import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-m", "gateway.cli"]
+
+
+def test_config_names_every_problem() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"MONGO_URL": "http://wrong", "OMNIFY_PORT": "eighty"})
+    text = str(caught.value)
+    assert "MONGO_URL must be a mongodb" in text
+    assert "DATABASE_URL is not set" in text
+    assert "OIDC_ISSUER is not set" in text
+    assert "OMNIFY_PORT='eighty' is not an integer" in text
+
+
+def test_config_accepts_a_complete_environment() -> None:
+    settings = load_settings(
+        {
+            "MONGO_URL": "mongodb://mongo:27017",
+            "DATABASE_URL": "postgresql://gw@pg:5432/brain",
+            "OIDC_ISSUER": "https://id.example.com/realms/omnify",
+            "OIDC_AUDIENCE": "omnify-gateway",
+            "OIDC_ROLES_CLAIM": "realm_access.roles",
+        }
+    )
+    assert settings.issuers[0].roles_claim == "realm_access.roles"
+    assert settings.mode == "production"
+
+
+def test_serve_refuses_to_start_without_configuration() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URL", "DATABASE_URL", "OIDC_ISSUER", "OIDC_ISSUERS")}
+    result = subprocess.run([*CLI, "serve"], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 2
+    for name in ("MONGO_URL", "DATABASE_URL", "OIDC_ISSUER"):
+        assert name in result.stderr
+
+
+def test_schema_file_is_current() -> None:
+    result = subprocess.run([*CLI, "export-schema", "--check"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+def test_schema_check_detects_drift(tmp_path: Path) -> None:
+    stale = tmp_path / "schema.graphql"
+    stale.write_text((ROOT / "schema.graphql").read_text().replace("totalCount", "total"))
+    result = subprocess.run(
+        [*CLI, "export-schema", "--check", "--path", str(stale)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1 and "stale" in result.stderr
+
+
+def _start_dev(data_dir: Path, port: int) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [*CLI, "dev", "--data-dir", str(data_dir), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "Application startup complete" in line:
+            break
+    output = "".join(lines)
+    tokens = re.findall(r"^(eyJ[\w-]+\.[\w-]+\.[\w-]+)$", output, re.MULTILINE)
+    assert tokens, output
+    assert f"http://127.0.0.1:{port}/graphql" in output
+    return proc, tokens[0]
+
+
+def _stop(proc: subprocess.Popen[str], sig: int) -> None:
+    proc.send_signal(sig)
+    proc.wait(timeout=60)
+
+
+@pytest.mark.slow
+def test_dev_serves_both_stores_and_restarts_with_its_data(tmp_path: Path) -> None:
+    data_dir = tmp_path / "dev"
+    port = free_port()
+    proc, token = _start_dev(data_dir, port)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/readyz", timeout=10).status_code == 200
+        query = "{ viewer { __typename } organization { name slug plan subscription { status } campaigns(first: 5) { totalCount edges { node { name } } } } }"
+        body = httpx.post(
+            f"{base}/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ).json()
+        assert "errors" not in body, body
+        assert body["data"]["organization"]["plan"] == "ENTERPRISE"
+        assert body["data"]["organization"]["campaigns"]["totalCount"] == 60
+        # A second `dev` on the same data dir is refused with a clear message.
+        second = subprocess.run(
+            [*CLI, "dev", "--data-dir", str(data_dir), "--port", str(free_port())],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
+        assert second.returncode == 1 and "in use" in second.stderr
+        # `token` mints for the running dev issuer.
+        minted = subprocess.run(
+            [*CLI, "token", "--org", "globex", "--role", "viewer", "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        ).stdout.strip()
+        body = httpx.post(
+            f"{base}/graphql",
+            json={"query": "{ organization { slug } }"},
+            headers={"Authorization": f"Bearer {minted}"},
+            timeout=30,
+        ).json()
+        assert body["data"]["organization"]["slug"] == "globex"
+    finally:
+        _stop(proc, signal.SIGTERM)
+    assert proc.returncode == 0
+    assert not (data_dir / "postgres" / "postmaster.pid").exists()  # postgres stopped cleanly
+
+    # Restart: no second seed, same data, and SIGINT stops it as cleanly.
+    proc, token = _start_dev(data_dir, port)
+    try:
+        body = httpx.post(
+            f"http://127.0.0.1:{port}/graphql",
+            json={"query": "{ organization { campaigns { totalCount } } }"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        ).json()
+        assert body["data"]["organization"]["campaigns"]["totalCount"] == 60
+    finally:
+        _stop(proc, signal.SIGINT)
+    assert proc.returncode == 0
+    assert not (data_dir / "postgres" / "postmaster.pid").exists()

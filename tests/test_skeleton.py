@@ -1,0 +1,137 @@
+"""The walking skeleton: one query across both stores, and every way a token is refused."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import httpx
+import pytest
+from joserfc import jwt
+from joserfc.jwk import OctKey
+
+from tests.conftest import gql
+from tests.support.issuer import TestIssuer, new_key
+
+CROSS_STORE = """
+{ viewer { __typename } organization { name slug plan subscription { status }
+  campaigns(first: 5) { totalCount edges { node { name } } } } }
+"""
+
+
+async def test_cross_store_query(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    body = await gql(client, CROSS_STORE, token=issuer.token("acme", "analyst"))
+    assert "errors" not in body, body
+    org = body["data"]["organization"]
+    assert body["data"]["viewer"] == {"__typename": "Viewer"}
+    assert (org["name"], org["slug"], org["plan"]) == ("Acme Corporation", "acme", "ENTERPRISE")  # MongoDB
+    assert org["subscription"] == {"status": "ACTIVE"}  # MongoDB
+    assert org["campaigns"]["totalCount"] == 60  # PostgreSQL
+    names = [e["node"]["name"] for e in org["campaigns"]["edges"]]
+    assert len(names) == 5 and names == sorted(names)
+
+
+async def test_each_token_sees_its_own_organization(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    body = await gql(client, "{ organization { slug plan } }", token=issuer.token("globex", "viewer"))
+    assert body["data"]["organization"] == {"slug": "globex", "plan": "GROWTH"}
+
+
+def _b64(data: dict[str, object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def _alg_none(issuer: TestIssuer) -> str:
+    return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(issuer.claims())}."
+
+
+def _hs256_with_public_key(issuer: TestIssuer) -> str:
+    rsa = issuer.keys[1]
+    secret = json.dumps(rsa.as_dict(private=False)).encode()
+    return jwt.encode(
+        {"alg": "HS256", "kid": rsa.kid}, issuer.claims(), OctKey.import_key(secret), algorithms=["HS256"]
+    )
+
+
+REJECTED = {
+    "garbage": lambda i: "not-a-token",
+    "three garbage segments": lambda i: "aaa.bbb.ccc",
+    "signed by another key": lambda i: i.token(key=new_key("EC")),
+    "another key reusing a known kid": lambda i: i.token(key=new_key("EC"), header={"kid": i.keys[0].kid}),
+    "expired": lambda i: i.token(exp=int(time.time()) - 3600, iat=int(time.time()) - 7200, nbf=int(time.time()) - 7200),
+    "not yet valid": lambda i: i.token(nbf=int(time.time()) + 3600),
+    "wrong audience": lambda i: i.token(aud="someone-else"),
+    "wrong issuer": lambda i: i.token(iss="https://evil.example"),
+    "alg none": _alg_none,
+    "HS256 signed with the public key": _hs256_with_public_key,
+    "tampered claims": lambda i: (lambda t: ".".join([t.split(".")[0], _b64(i.claims(org="globex")), t.split(".")[2]]))(
+        i.token()
+    ),
+    "oversized": lambda i: i.token(padding="x" * 20_000),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REJECTED))
+async def test_rejected_tokens_get_401(client: httpx.AsyncClient, issuer: TestIssuer, case: str) -> None:
+    token = REJECTED[case](issuer)
+    response = await client.post(
+        "/graphql", json={"query": "{ organization { name } }"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"].startswith('Bearer realm="omnify-gateway"')
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    body = response.json()
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "data" not in body
+
+
+async def test_missing_token_gets_401_without_error_code(client: httpx.AsyncClient) -> None:
+    response = await client.post("/graphql", json={"query": "{ organization { name } }"})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer realm="omnify-gateway"'
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_non_bearer_scheme_gets_401(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    response = await client.post(
+        "/graphql", json={"query": "{ organization { name } }"}, headers={"Authorization": f"Basic {issuer.token()}"}
+    )
+    assert response.status_code == 401
+
+
+async def test_unknown_organization_is_forbidden(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    response = await client.post(
+        "/graphql",
+        json={"query": "{ organization { name } }"},
+        headers={"Authorization": f"Bearer {issuer.token('nope')}"},
+    )
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_oversized_body_is_refused(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    query = "{ organization { name } }" + " " * 1_100_000
+    response = await client.post(
+        "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {issuer.token()}"}
+    )
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_malformed_graphql_is_bad_user_input(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    response = await client.post(
+        "/graphql", json={"query": "{ organization { name "}, headers={"Authorization": f"Bearer {issuer.token()}"}
+    )
+    body = response.json()
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert body.get("data") is None
+
+
+async def test_healthz(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+async def test_graphiql_page_for_browsers(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == 200 and "graphiql" in response.text.lower()

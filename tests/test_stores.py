@@ -1,0 +1,178 @@
+"""Migrations and seed are idempotent; readiness follows the stores."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from gateway.app import create_app
+from gateway.embedded import EmbeddedMongo
+from gateway.migrations import MONGO_INDEXES, load_migrations, migrate_mongo, migrate_postgres
+from gateway.seed import seed
+from tests.conftest import Stores, gateway_settings
+from tests.support.issuer import TestIssuer
+from tests.support.proxy import TcpProxy
+from tests.support.servers import ServerThread
+
+BRAIN_TABLES = [
+    "organizations",
+    "users",
+    "channels",
+    "campaigns",
+    "creatives",
+    "daily_metrics",
+    "cohorts",
+    "brain_states",
+    "api_credentials",
+    "sync_jobs",
+    "action_logs",
+]
+
+
+async def _pg_counts(conn: asyncpg.Connection) -> dict[str, int]:
+    return {t: int(await conn.fetchval(f"SELECT count(*) FROM {t}")) for t in BRAIN_TABLES}
+
+
+async def _mongo_counts(db: Any) -> dict[str, int]:
+    return {c: int(await db[c].count_documents({})) for c in MONGO_INDEXES}
+
+
+async def test_migrations_run_twice(seeded: Stores) -> None:
+    conn = await asyncpg.connect(seeded.database_url)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(seeded.mongo_url)
+    try:
+        assert await migrate_postgres(conn) == []  # already applied by the fixture
+        assert await migrate_postgres(conn) == []
+        versions = [r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations ORDER BY version")]
+        assert versions == [m.version for m in load_migrations()]
+        assert await migrate_mongo(client[seeded.mongo_db]) == []
+        names = set(await client[seeded.mongo_db].list_collection_names())
+        assert set(MONGO_INDEXES) <= names
+        # Row-level security is on for every tenant table.
+        rls = {
+            r["relname"]: r["relrowsecurity"]
+            for r in await conn.fetch(
+                "SELECT relname, relrowsecurity FROM pg_class WHERE relname = ANY($1::text[])", BRAIN_TABLES
+            )
+        }
+        assert all(rls[t] for t in BRAIN_TABLES)
+    finally:
+        await conn.close()
+        await client.close()
+
+
+async def test_seed_twice_keeps_counts(seeded: Stores) -> None:
+    conn = await asyncpg.connect(seeded.database_url)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(seeded.mongo_url, tz_aware=True)
+    db = client[seeded.mongo_db]
+    try:
+        before_pg, before_mongo = await _pg_counts(conn), await _mongo_counts(db)
+        assert before_pg["organizations"] == 3
+        assert before_pg["campaigns"] == 3 * 60
+        assert before_pg["creatives"] == 3 * 1200
+        assert before_pg["daily_metrics"] == 3 * 1200 * 90
+        assert before_mongo["organizations"] == 3
+        report = await seed(conn, db, progress=False)
+        assert report.organizations_created == 0 and report.mongo_documents_inserted == 0
+        assert await _pg_counts(conn) == before_pg
+        assert await _mongo_counts(db) == before_mongo
+        # The two stores are linked both ways.
+        pg_links = {
+            r["slug"]: (str(r["id"]), r["enterprise_org_id"]) for r in await conn.fetch("SELECT * FROM organizations")
+        }
+        async for doc in db.organizations.find({}):
+            assert pg_links[doc["slug"]] == (doc["brain_org_id"], str(doc["_id"]))
+    finally:
+        await conn.close()
+        await client.close()
+
+
+class MongoOutage:
+    """Stops the MongoDB server the gateway talks to: a real embedded server, or a proxy to a URL-given one."""
+
+    def __init__(self, stores: Stores) -> None:
+        self.embedded: EmbeddedMongo | None = None
+        self.proxy: TcpProxy | None = None
+        if stores.embedded_mongo is not None:
+            self.embedded = EmbeddedMongo(stores.data_dir / "outage")
+            self.embedded.start()
+            self.url = self.embedded.url
+        else:
+            host_port = stores.mongo_url.split("//", 1)[1].split("/", 1)[0]
+            host, _, port = host_port.rpartition(":")
+            self.proxy = TcpProxy(host, int(port or 27017))
+            self.proxy.start()
+            self.url = f"mongodb://127.0.0.1:{self.proxy.port}/?directConnection=true"
+
+    def stop(self) -> None:
+        if self.embedded:
+            self.embedded.stop()
+        if self.proxy:
+            self.proxy.stop()
+
+    def start(self) -> None:
+        if self.embedded:
+            self.embedded.start()  # same port, same data dir
+        if self.proxy:
+            self.proxy.start()
+
+
+async def _wait_ready(http: httpx.AsyncClient, want: int) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        response = await http.get("/readyz")
+        if response.status_code == want or asyncio.get_running_loop().time() > deadline:
+            assert response.status_code == want, response.text
+            body: dict[str, Any] = response.json()
+            return body
+        await asyncio.sleep(0.2)
+
+
+async def test_readyz_follows_mongo_outage(seeded: Stores, issuer: TestIssuer) -> None:
+    outage = MongoOutage(seeded)
+    server = ServerThread(
+        create_app(gateway_settings(seeded, issuer, mongo_url=outage.url, store_timeout_s=1.0))
+    ).start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            body = await _wait_ready(http, 200)
+            assert body["stores"]["mongo"]["ok"] and body["stores"]["postgres"]["ok"]
+            outage.stop()
+            body = await _wait_ready(http, 503)
+            assert body["status"] == "unavailable"
+            assert body["stores"]["mongo"]["ok"] is False and body["stores"]["mongo"]["error"]
+            assert body["stores"]["postgres"]["ok"] is True
+            outage.start()
+            body = await _wait_ready(http, 200)  # reconnects without a restart
+            assert body["stores"]["mongo"]["ok"]
+    finally:
+        server.stop()
+        outage.stop()
+
+
+@pytest.mark.parametrize("broken", ["DATABASE_URL", "MONGO_URL"])
+async def test_readyz_names_unreachable_store_at_start(seeded: Stores, issuer: TestIssuer, broken: str) -> None:
+    from gateway.embedded import free_port
+
+    dead = free_port()
+    overrides = (
+        {"database_url": f"postgresql://postgres@127.0.0.1:{dead}/postgres"}
+        if broken == "DATABASE_URL"
+        else {"mongo_url": f"mongodb://127.0.0.1:{dead}/"}
+    )
+    server = ServerThread(create_app(gateway_settings(seeded, issuer, store_timeout_s=1.0, **overrides))).start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            response = await http.get("/readyz")
+            assert response.status_code == 503
+            stores = response.json()["stores"]
+            down = "postgres" if broken == "DATABASE_URL" else "mongo"
+            up = "mongo" if down == "postgres" else "postgres"
+            assert stores[down]["ok"] is False and stores[up]["ok"] is True
+    finally:
+        server.stop()
