@@ -26,5 +26,11 @@ def test_compose_file_is_valid() -> None:
     result = subprocess.run([*compose, "config", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     rendered = subprocess.run([*compose, "config"], cwd=ROOT, capture_output=True, text=True, timeout=60).stdout
-    for needle in ("mongo:7", "postgres:16", "MONGO_URL: mongodb://mongo:27017", "DATABASE_URL: postgresql://", "OIDC_ISSUER"):
+    for needle in (
+        "mongo:7",
+        "postgres:16",
+        "MONGO_URL: mongodb://mongo:27017",
+        "DATABASE_URL: postgresql://",
+        "OIDC_ISSUER",
+    ):
         assert needle in rendered
