@@ -7,10 +7,16 @@ from strawberry import Info
 from strawberry.schema.config import StrawberryConfig
 
 from gateway.context import RequestContext
+from gateway.errors import BadUserInput
+from resolvers.brain.nodes import NODE_RESOLVERS as BRAIN_NODES
+from resolvers.common.relay import Node, from_global_id
 from resolvers.common.scalars import SCALAR_MAP
+from resolvers.enterprise.nodes import NODE_RESOLVERS as ENTERPRISE_NODES
 from resolvers.organization import Organization, organization_of
 
 Ctx = Info[RequestContext, None]
+
+NODE_RESOLVERS = {**ENTERPRISE_NODES, **BRAIN_NODES}
 
 
 @strawberry.type(description="Who is calling: the authenticated principal behind the request.")
@@ -42,6 +48,20 @@ class Query:
     @strawberry.field(description="The caller's organization.")
     def organization(self, info: Ctx) -> Organization:
         return organization_of(info.context.principal.organization)
+
+    @strawberry.field(
+        description="Any object by its global id. Null when it does not exist or belongs to another organization."
+    )
+    async def node(self, info: Ctx, id: strawberry.ID) -> Node | None:
+        type_name, raw = from_global_id(id)
+        if type_name == "Organization":
+            ref = info.context.principal.organization
+            return organization_of(ref) if raw == ref.enterprise_id else None
+        resolve = NODE_RESOLVERS.get(type_name)
+        if resolve is None:
+            raise BadUserInput(f"{id!r} is not an id of this API")
+        found = await resolve(info.context, raw)
+        return found if isinstance(found, Node) else None
 
 
 schema = strawberry.Schema(query=Query, config=StrawberryConfig(scalar_map=SCALAR_MAP))

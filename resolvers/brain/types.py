@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
+from strawberry import Info
 
-from resolvers.common.relay import Node, to_global_id
-from resolvers.common.scalars import Money
+from gateway.context import RequestContext
+from gateway.errors import BadUserInput
+from resolvers.brain import loaders
+from resolvers.brain.sql import check_range
+from resolvers.common.relay import Connection, Node, connection, from_global_id, needs_total, to_global_id, window
+from resolvers.common.scalars import JSON, Money
 
-Row = Any  # asyncpg.Record or a mapping with the same keys
+Row = Any  # an asyncpg.Record
+Ctx = Info[RequestContext, None]
+
+FromArg = Annotated[dt.date, strawberry.argument(name="from", description="First day, inclusive.")]
+ToArg = Annotated[dt.date, strawberry.argument(description="Last day, inclusive.")]
 
 
 @strawberry.enum(description="Lifecycle state of a campaign or creative.")
@@ -22,10 +32,259 @@ class DeliveryStatus(Enum):
     ARCHIVED = "archived"
 
 
+@strawberry.enum(description="Advertising or commerce platform of a channel.")
+class Platform(Enum):
+    META = "meta"
+    GOOGLE = "google"
+    TIKTOK = "tiktok"
+    SHOPIFY = "shopify"
+    LINKEDIN = "linkedin"
+    EMAIL = "email"
+
+
+@strawberry.enum(description="Connection state of a channel.")
+class ChannelStatus(Enum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    DISCONNECTED = "disconnected"
+
+
+@strawberry.enum(description="Kind of ad creative.")
+class CreativeFormat(Enum):
+    IMAGE = "image"
+    VIDEO = "video"
+    CAROUSEL = "carousel"
+    TEXT = "text"
+
+
+@strawberry.enum(description="A Brain module whose output is cached in brain states.")
+class BrainModule(Enum):
+    MEMORY = "memory"
+    ORACLE = "oracle"
+    CURIOSITY = "curiosity"
+
+
+@strawberry.enum(description="Progress of a platform sync job.")
+class SyncJobStatus(Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@strawberry.enum(description="State of a stored platform credential.")
+class CredentialStatus(Enum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+@strawberry.enum(description="Outcome of a logged action.")
+class ActionStatus(Enum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@strawberry.enum(description="Who performed an action.")
+class ActorKind(Enum):
+    USER = "user"
+    PARTNER = "partner"
+    SYSTEM = "system"
+
+
+@strawberry.type(
+    description="Delivery and outcome totals over a date range, with ratios computed in SQL. "
+    "A ratio is null when its denominator is zero (e.g. ROAS without spend)."
+)
+class Performance:
+    impressions: int = strawberry.field(description="Times an ad was shown.")
+    clicks: int = strawberry.field(description="Clicks on ads.")
+    spend: Decimal = strawberry.field(description="Money spent, as a decimal string in `currency`.")
+    conversions: int = strawberry.field(description="Attributed conversions.")
+    revenue: Decimal = strawberry.field(description="Attributed revenue, as a decimal string in `currency`.")
+    ctr: float | None = strawberry.field(description="Click-through rate: clicks / impressions.")
+    cpc: Decimal | None = strawberry.field(description="Cost per click: spend / clicks.")
+    cpa: Decimal | None = strawberry.field(description="Cost per acquisition: spend / conversions.")
+    roas: float | None = strawberry.field(description="Return on ad spend: revenue / spend.")
+    currency: str | None = strawberry.field(
+        description="Currency of the money figures; null when campaigns in several currencies are summed."
+    )
+
+    @classmethod
+    def from_row(cls, row: Row | None) -> Performance:
+        if row is None:
+            zero = Decimal("0.00")
+            return cls(
+                impressions=0,
+                clicks=0,
+                spend=zero,
+                conversions=0,
+                revenue=zero,
+                ctr=None,
+                cpc=None,
+                cpa=None,
+                roas=None,
+                currency=None,
+            )
+        return cls(
+            impressions=row["impressions"],
+            clicks=row["clicks"],
+            spend=row["spend"],
+            conversions=row["conversions"],
+            revenue=row["revenue"],
+            ctr=row["ctr"],
+            cpc=row["cpc"],
+            cpa=row["cpa"],
+            roas=row["roas"],
+            currency=row["currency"].strip() if row["currency"] else None,
+        )
+
+
+@strawberry.type(description="Performance of one day.")
+class DailyMetric:
+    date: dt.date = strawberry.field(description="The day.")
+    performance: Performance = strawberry.field(description="Totals and ratios for the day.")
+
+    @classmethod
+    def from_row(cls, row: Row) -> DailyMetric:
+        return cls(date=row["date"], performance=Performance.from_row(row))
+
+
+async def _performance(
+    info: Ctx, factory: loaders.LoaderFactory, key: UUID, start: dt.date, end: dt.date
+) -> Performance:
+    check_range(start, end)
+    return Performance.from_row(await info.context.loader(factory).load((key, (start, end))))
+
+
+async def _daily(
+    info: Ctx, factory: loaders.LoaderFactory, key: UUID, start: dt.date, end: dt.date
+) -> list[DailyMetric]:
+    check_range(start, end)
+    return [DailyMetric.from_row(r) for r in await info.context.loader(factory).load((key, (start, end)))]
+
+
+def parse_node_id(global_id: strawberry.ID | str, expected: str) -> UUID:
+    """A global id of type `expected` with a UUID inside, or BAD_USER_INPUT."""
+    type_name, raw = from_global_id(global_id)
+    if type_name != expected:
+        raise BadUserInput(f"{global_id!r} is not a {expected} id")
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise BadUserInput(f"{global_id!r} is not a valid {expected} id") from None
+
+
+@strawberry.input(description="Narrows a list of creatives.")
+class CreativeFilter:
+    status: list[DeliveryStatus] | None = strawberry.field(default=None, description="Only these statuses.")
+    format: list[CreativeFormat] | None = strawberry.field(default=None, description="Only these formats.")
+    name_contains: str | None = strawberry.field(default=None, description="Case-insensitive substring of the name.")
+
+
+def creative_conditions(flt: CreativeFilter | None, first_param: int) -> tuple[list[str], list[Any]]:
+    conditions: list[str] = []
+    params: list[Any] = []
+    if flt and flt.status:
+        params.append([s.value for s in flt.status])
+        conditions.append(f"status = ANY(${first_param + len(params) - 1}::text[])")
+    if flt and flt.format:
+        params.append([f.value for f in flt.format])
+        conditions.append(f"format = ANY(${first_param + len(params) - 1}::text[])")
+    if flt and flt.name_contains:
+        params.append(flt.name_contains)
+        conditions.append(f"name ILIKE '%' || ${first_param + len(params) - 1} || '%'")
+    return conditions, params
+
+
+async def child_connection(
+    info: Ctx,
+    *,
+    key: str,
+    parent: UUID,
+    pages: loaders.LoaderFactory,
+    counts: loaders.LoaderFactory,
+    query: loaders.ChildQuery,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Connection[Row]:
+    """A per-parent connection served by batched window-function loaders."""
+    ctx = info.context
+
+    async def count() -> int:
+        return int(await ctx.loader(counts).load((parent, query)))
+
+    total = await count() if needs_total(last, before) else None
+    win = window(key, first, after, last, before, total)
+    paged = loaders.ChildQuery(query.conditions, query.params, query.order, win.offset, win.limit)
+    rows = await ctx.loader(pages).load((parent, paged))
+    return connection(win, rows, count)
+
+
+@strawberry.type(description="A marketing channel: one connected platform account (e.g. the Meta ad account).")
+class Channel(Node):
+    raw_id: strawberry.Private[UUID]
+    platform: Platform = strawberry.field(description="The platform.")
+    name: str = strawberry.field(description="Display name.")
+    status: ChannelStatus = strawberry.field(description="Whether the channel is connected and syncing.")
+    created_at: dt.datetime = strawberry.field(description="When the channel was connected.")
+
+    @classmethod
+    def from_row(cls, row: Row) -> Channel:
+        return cls(
+            id=to_global_id("Channel", row["id"]),
+            raw_id=row["id"],
+            platform=Platform(row["platform"]),
+            name=row["name"],
+            status=ChannelStatus(row["status"]),
+            created_at=row["created_at"],
+        )
+
+    @strawberry.field(description="Campaigns on this channel, ordered by name.")
+    async def campaigns(
+        self,
+        info: Ctx,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        status: Annotated[list[DeliveryStatus] | None, strawberry.argument(description="Only these statuses.")] = None,
+    ) -> Connection[Campaign]:
+        conditions, params = (["status = ANY($3::text[])"], [[s.value for s in status]]) if status else ([], [])
+        page = await child_connection(
+            info,
+            key="Channel.campaigns",
+            parent=self.raw_id,
+            pages=loaders.campaigns_by_channel,
+            counts=loaders.campaign_counts_by_channel,
+            query=loaders.ChildQuery(tuple(conditions), tuple(_hashable(p) for p in params), "name, id"),
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+        return page.map(Campaign.from_row)
+
+    @strawberry.field(description="Totals over a date range.")
+    async def performance(self, info: Ctx, from_: FromArg, to: ToArg) -> Performance:
+        return await _performance(info, loaders.channel_performance, self.raw_id, from_, to)
+
+    @strawberry.field(description="Performance per day over a date range.")
+    async def daily_metrics(self, info: Ctx, from_: FromArg, to: ToArg) -> list[DailyMetric]:
+        return await _daily(info, loaders.channel_daily, self.raw_id, from_, to)
+
+    @strawberry.field(description="Customer cohorts acquired through this channel, newest month first.")
+    async def cohorts(self, info: Ctx) -> list[Cohort]:
+        return [Cohort.from_row(r) for r in await info.context.loader(loaders.cohorts_by_channel).load(self.raw_id)]
+
+
 @strawberry.type(description="An advertising campaign on one channel, with its daily budget.")
 class Campaign(Node):
     raw_id: strawberry.Private[UUID]
     channel_id: strawberry.Private[UUID]
+    currency: strawberry.Private[str]
     name: str = strawberry.field(description="Campaign name as shown on the ad platform.")
     external_id: str = strawberry.field(description="The campaign's id on the ad platform.")
     status: DeliveryStatus = strawberry.field(description="Whether the campaign is delivering.")
@@ -42,6 +301,7 @@ class Campaign(Node):
             id=to_global_id("Campaign", row["id"]),
             raw_id=row["id"],
             channel_id=row["channel_id"],
+            currency=row["currency"].strip(),
             name=row["name"],
             external_id=row["external_id"],
             status=DeliveryStatus(row["status"]),
@@ -53,8 +313,216 @@ class Campaign(Node):
             updated_at=row["updated_at"],
         )
 
+    @strawberry.field(description="The channel the campaign runs on.")
+    async def channel(self, info: Ctx) -> Channel:
+        row = await info.context.loader(loaders.channel_by_id).load(self.channel_id)
+        return Channel.from_row(row)
 
-CAMPAIGN_COLUMNS = (
-    "id, channel_id, name, external_id, status, daily_budget, currency, objective, "
-    "start_date, end_date, created_at, updated_at"
-)
+    @strawberry.field(description="The campaign's creatives, ordered by name.")
+    async def creatives(
+        self,
+        info: Ctx,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: Annotated[CreativeFilter | None, strawberry.argument(description="Narrow the list.")] = None,
+    ) -> Connection[Creative]:
+        conditions, params = creative_conditions(filter, 3)
+        page = await child_connection(
+            info,
+            key="Campaign.creatives",
+            parent=self.raw_id,
+            pages=loaders.creatives_by_campaign,
+            counts=loaders.creative_counts_by_campaign,
+            query=loaders.ChildQuery(tuple(conditions), tuple(_hashable(p) for p in params), "name, id"),
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+        return page.map(Creative.from_row)
+
+    @strawberry.field(description="Totals over a date range.")
+    async def performance(self, info: Ctx, from_: FromArg, to: ToArg) -> Performance:
+        perf = await _performance(info, loaders.campaign_performance, self.raw_id, from_, to)
+        perf.currency = perf.currency or self.currency
+        return perf
+
+    @strawberry.field(description="Performance per day over a date range (days without data are omitted).")
+    async def daily_metrics(self, info: Ctx, from_: FromArg, to: ToArg) -> list[DailyMetric]:
+        return await _daily(info, loaders.campaign_daily, self.raw_id, from_, to)
+
+
+def _hashable(value: Any) -> Any:
+    # Loader keys must hash; list-valued filter parameters become tuples.
+    return tuple(value) if isinstance(value, list) else value
+
+
+@strawberry.type(description="One ad creative of a campaign.")
+class Creative(Node):
+    raw_id: strawberry.Private[UUID]
+    campaign_id: strawberry.Private[UUID]
+    name: str = strawberry.field(description="Creative name.")
+    external_id: str = strawberry.field(description="The creative's id on the ad platform.")
+    format: CreativeFormat = strawberry.field(description="Image, video, carousel or text.")
+    status: DeliveryStatus = strawberry.field(description="Whether the creative is delivering.")
+    headline: str | None = strawberry.field(description="Headline text shown with the creative.")
+    created_at: dt.datetime = strawberry.field(description="When the creative was created.")
+    updated_at: dt.datetime = strawberry.field(description="When the creative was last changed.")
+
+    @classmethod
+    def from_row(cls, row: Row) -> Creative:
+        return cls(
+            id=to_global_id("Creative", row["id"]),
+            raw_id=row["id"],
+            campaign_id=row["campaign_id"],
+            name=row["name"],
+            external_id=row["external_id"],
+            format=CreativeFormat(row["format"]),
+            status=DeliveryStatus(row["status"]),
+            headline=row["headline"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    @strawberry.field(description="The campaign this creative belongs to.")
+    async def campaign(self, info: Ctx) -> Campaign:
+        return Campaign.from_row(await info.context.loader(loaders.campaign_by_id).load(self.campaign_id))
+
+    @strawberry.field(description="Totals over a date range.")
+    async def performance(self, info: Ctx, from_: FromArg, to: ToArg) -> Performance:
+        return await _performance(info, loaders.creative_performance, self.raw_id, from_, to)
+
+    @strawberry.field(description="Performance per day over a date range (days without data are omitted).")
+    async def daily_metrics(self, info: Ctx, from_: FromArg, to: ToArg) -> list[DailyMetric]:
+        return await _daily(info, loaders.creative_daily, self.raw_id, from_, to)
+
+
+@strawberry.type(description="Customers first acquired in one month through one channel, with their lifetime value.")
+class Cohort(Node):
+    channel_id: strawberry.Private[UUID]
+    cohort_month: dt.date = strawberry.field(description="First day of the acquisition month.")
+    customers: int = strawberry.field(description="Customers acquired that month.")
+    ltv30: Decimal | None = strawberry.field(
+        name="ltv30", description="Average revenue per customer in the first 30 days."
+    )
+    ltv90: Decimal | None = strawberry.field(
+        name="ltv90", description="Average revenue per customer in the first 90 days."
+    )
+    ltv180: Decimal | None = strawberry.field(
+        name="ltv180", description="Average revenue per customer in the first 180 days."
+    )
+    retention: JSON = strawberry.field(
+        description='Share of the cohort still active per month since acquisition, e.g. `{"m0": 1.0, "m1": 0.8}`.'
+    )
+
+    @classmethod
+    def from_row(cls, row: Row) -> Cohort:
+        return cls(
+            id=to_global_id("Cohort", row["id"]),
+            channel_id=row["channel_id"],
+            cohort_month=row["cohort_month"],
+            customers=row["customers"],
+            ltv30=row["ltv_30"],
+            ltv90=row["ltv_90"],
+            ltv180=row["ltv_180"],
+            retention=JSON(row["retention"]),
+        )
+
+    @strawberry.field(description="The acquisition channel.")
+    async def channel(self, info: Ctx) -> Channel:
+        return Channel.from_row(await info.context.loader(loaders.channel_by_id).load(self.channel_id))
+
+
+@strawberry.type(description="One cached output of a Brain module (memory, oracle, curiosity), versioned.")
+class BrainState(Node):
+    module: BrainModule = strawberry.field(description="The module that computed it.")
+    state: JSON = strawberry.field(description="The module's output.")
+    computed_at: dt.datetime = strawberry.field(description="When it was computed.")
+    version: int = strawberry.field(description="Increasing version per module.")
+
+    @classmethod
+    def from_row(cls, row: Row) -> BrainState:
+        return cls(
+            id=to_global_id("BrainState", row["id"]),
+            module=BrainModule(row["module"]),
+            state=JSON(row["state"]),
+            computed_at=row["computed_at"],
+            version=row["version"],
+        )
+
+
+@strawberry.type(description="A stored platform credential. Only metadata: the secret never leaves the database.")
+class ApiCredential(Node):
+    platform: Platform = strawberry.field(description="Platform the credential is for.")
+    key_hint: str | None = strawberry.field(description="Last characters of the key, to tell keys apart.")
+    status: CredentialStatus = strawberry.field(description="Whether the credential can be used.")
+    created_at: dt.datetime = strawberry.field(description="When it was stored.")
+    last_used_at: dt.datetime | None = strawberry.field(description="When a sync last used it.")
+
+    @classmethod
+    def from_row(cls, row: Row) -> ApiCredential:
+        return cls(
+            id=to_global_id("ApiCredential", row["id"]),
+            platform=Platform(row["platform"]),
+            key_hint=row["key_hint"],
+            status=CredentialStatus(row["status"]),
+            created_at=row["created_at"],
+            last_used_at=row["last_used_at"],
+        )
+
+
+CREDENTIAL_COLUMNS = "id, platform, key_hint, status, created_at, last_used_at"
+
+
+@strawberry.type(description="A run that pulls data from a platform into the Brain store.")
+class SyncJob(Node):
+    platform: Platform = strawberry.field(description="Platform synced.")
+    status: SyncJobStatus = strawberry.field(description="Progress of the job.")
+    records_synced: int = strawberry.field(description="Records written so far.")
+    error: str | None = strawberry.field(description="Why the job failed, when it did.")
+    started_at: dt.datetime | None = strawberry.field(description="When the job started.")
+    finished_at: dt.datetime | None = strawberry.field(description="When the job finished.")
+    created_at: dt.datetime = strawberry.field(description="When the job was queued.")
+
+    @classmethod
+    def from_row(cls, row: Row) -> SyncJob:
+        return cls(
+            id=to_global_id("SyncJob", row["id"]),
+            platform=Platform(row["platform"]),
+            status=SyncJobStatus(row["status"]),
+            records_synced=row["records_synced"],
+            error=row["error"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            created_at=row["created_at"],
+        )
+
+
+@strawberry.type(description="An audit record of an action run against the Brain store (pause, budget change, ingest).")
+class ActionLog(Node):
+    actor_kind: ActorKind = strawberry.field(description="User, partner or system.")
+    actor_id: str = strawberry.field(description="Subject of the actor's token, or a system name.")
+    action: str = strawberry.field(description="The action, e.g. `shiftBudget`.")
+    target_type: str = strawberry.field(description="Type of the object acted on, e.g. `Campaign`.")
+    target_id: str = strawberry.field(description="Id of the object acted on.")
+    payload: JSON = strawberry.field(description="The action's input.")
+    result: JSON | None = strawberry.field(description="The action's result.")
+    status: ActionStatus = strawberry.field(description="Outcome.")
+    created_at: dt.datetime = strawberry.field(description="When the action ran.")
+
+    @classmethod
+    def from_row(cls, row: Row) -> ActionLog:
+        return cls(
+            id=to_global_id("ActionLog", row["id"]),
+            actor_kind=ActorKind(row["actor_kind"]),
+            actor_id=row["actor_id"],
+            action=row["action"],
+            target_type=row["target_type"],
+            target_id=row["target_id"],
+            payload=JSON(row["payload"]),
+            result=JSON(row["result"]) if row["result"] is not None else None,
+            status=ActionStatus(row["status"]),
+            created_at=row["created_at"],
+        )

@@ -17,6 +17,7 @@ MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 
 NodeT = TypeVar("NodeT")
+U = TypeVar("U")
 
 
 def to_global_id(type_name: str, raw_id: object) -> strawberry.ID:
@@ -63,6 +64,11 @@ class Connection(Generic[NodeT]):
     @strawberry.field(description="Number of items in the whole list, across all pages, with filters applied.")
     async def total_count(self) -> int:
         return await self.count()
+
+    def map(self, build: Callable[[NodeT], U]) -> Connection[U]:
+        """The same page with each node converted (e.g. rows into GraphQL objects)."""
+        edges = [Edge(cursor=e.cursor, node=build(e.node)) for e in self.edges]
+        return Connection(edges=edges, page_info=self.page_info, count=self.count)
 
 
 def encode_cursor(key: str, offset: int) -> str:

@@ -1,0 +1,86 @@
+"""SQL shared by Brain resolvers: metric aggregates and tenant-scoped paging.
+
+Ratios are computed in SQL with NULLIF, so a zero denominator yields NULL
+(GraphQL null) instead of an error or a misleading zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from gateway.context import RequestContext
+from gateway.errors import BadUserInput
+from resolvers.common.relay import Connection, connection, needs_total, window
+
+T = TypeVar("T")
+
+MAX_RANGE_DAYS = 731
+
+# Aggregates over daily_metrics `m` joined to campaigns `c` (for the currency).
+METRIC_AGGREGATES = """
+    coalesce(sum(m.impressions), 0)::bigint AS impressions,
+    coalesce(sum(m.clicks), 0)::bigint AS clicks,
+    coalesce(sum(m.spend), 0)::numeric(16, 2) AS spend,
+    coalesce(sum(m.conversions), 0)::bigint AS conversions,
+    coalesce(sum(m.revenue), 0)::numeric(16, 2) AS revenue,
+    round(sum(m.clicks)::numeric / nullif(sum(m.impressions), 0), 6)::float8 AS ctr,
+    round(sum(m.spend) / nullif(sum(m.clicks), 0), 2) AS cpc,
+    round(sum(m.spend) / nullif(sum(m.conversions), 0), 2) AS cpa,
+    round(sum(m.revenue) / nullif(sum(m.spend), 0), 4)::float8 AS roas,
+    CASE WHEN count(DISTINCT c.currency) = 1 THEN min(c.currency) END AS currency
+"""
+
+METRICS_FROM = "daily_metrics m JOIN campaigns c ON c.id = m.campaign_id AND c.organization_id = m.organization_id"
+
+
+def check_range(start: dt.date, end: dt.date) -> None:
+    if start > end:
+        raise BadUserInput(f"date range is empty: from {start.isoformat()} is after to {end.isoformat()}")
+    if (end - start).days >= MAX_RANGE_DAYS:
+        raise BadUserInput(f"date range spans more than {MAX_RANGE_DAYS} days")
+
+
+def default_range(days: int = 30) -> tuple[dt.date, dt.date]:
+    today = dt.datetime.now(dt.UTC).date()
+    return today - dt.timedelta(days=days - 1), today
+
+
+async def org_page(
+    ctx: RequestContext,
+    *,
+    key: str,
+    select: str,
+    where: Sequence[str],
+    params: Sequence[Any],
+    order: str,
+    build: Callable[[Any], T],
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Connection[T]:
+    """One page of an organization-level list plus a lazily counted total.
+
+    `select` is `<columns> FROM <tables>`; `where` conditions may use $1 (the
+    organization id) and `params` as $2.. ; `order` must end in a unique key so
+    offsets are stable.
+    """
+    pg = ctx.postgres
+    args = [pg.organization_id, *params]
+    clause = " AND ".join(where) if where else "TRUE"
+    count_from = select.split(" FROM ", 1)[1]
+
+    async def count() -> int:
+        return int(await pg.fetchval(f"SELECT count(*) FROM {count_from} WHERE {clause}", *args))
+
+    total = await count() if needs_total(last, before) else None
+    win = window(key, first, after, last, before, total)
+    rows = await pg.fetch(
+        f"SELECT {select} WHERE {clause} ORDER BY {order} OFFSET ${len(args) + 1} LIMIT ${len(args) + 2}",
+        *args,
+        win.offset,
+        win.limit,
+    )
+    return connection(win, [build(r) for r in rows], count)
