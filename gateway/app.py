@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Route
@@ -21,6 +22,7 @@ from gateway.auth import Authenticator, TokenVerifier
 from gateway.config import Settings
 from gateway.dev_issuer import DevIssuer
 from gateway.graphql_view import AuthenticatedGraphQL
+from gateway.login import BrowserLogin
 from gateway.stores.mongo import MongoStore
 from gateway.stores.postgres import PostgresStore
 from gateway.tenancy import OrgDirectory
@@ -39,6 +41,7 @@ class Gateway:
     directory: OrgDirectory
     authenticator: Authenticator
     dev_issuer: DevIssuer | None = None
+    login: BrowserLogin | None = None
     started_at: float = field(default_factory=time.monotonic)
 
     @classmethod
@@ -50,7 +53,8 @@ class Gateway:
         http = httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=False)
         directory = OrgDirectory(mongo, postgres)
         authenticator = Authenticator(TokenVerifier(settings, http), directory)
-        return cls(settings, postgres, mongo, http, directory, authenticator, dev_issuer)
+        login = BrowserLogin.configure(settings, authenticator)
+        return cls(settings, postgres, mongo, http, directory, authenticator, dev_issuer, login)
 
     async def start(self) -> None:
         await self.postgres.open()
@@ -149,6 +153,8 @@ def create_app(settings: Settings, dev_issuer: DevIssuer | None = None) -> Starl
     ]
     if dev_issuer is not None:
         routes += dev_issuer.routes()
+    if gateway.login is not None:
+        routes += gateway.login.routes()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -160,5 +166,7 @@ def create_app(settings: Settings, dev_issuer: DevIssuer | None = None) -> Starl
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.gateway = gateway
+    if gateway.login is not None:
+        app.add_middleware(SessionMiddleware, **gateway.login.session_options())
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

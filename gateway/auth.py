@@ -213,26 +213,43 @@ class Authenticator:
     async def authenticate(self, token: str) -> Principal:
         config, claims = await self.verifier.verify(token)
         subject = str(claims["sub"])
-        org_value = claim_at(claims, config.org_claim)
-        organization: OrgRef | None = None
-        if isinstance(org_value, str) and org_value:
-            organization = await self.directory.resolve(org_value)
-        if organization is None:
-            raise AccessDenied("the token names no organization known to this gateway")
+        # Client-credentials tokens are issued to a client, not a person.
+        partner = claims.get("gty") == "client-credentials" or subject in (claims.get("azp"), claims.get("client_id"))
+        organization = await self._organization(config, claims, subject, partner)
         roles_value = claim_at(claims, config.roles_claim)
         roles = frozenset(
             r for r in (roles_value if isinstance(roles_value, list) else [roles_value]) if r in KNOWN_ROLES
         )
         scopes_value = claim_at(claims, config.scopes_claim)
-        scopes = frozenset(scopes_value.split() if isinstance(scopes_value, str) else scopes_value or [])
-        # Client-credentials tokens are issued to a client, not a person.
-        partner = claims.get("gty") == "client-credentials" or subject in (claims.get("azp"), claims.get("client_id"))
+        scopes = scopes_value.split() if isinstance(scopes_value, str) else scopes_value
         return Principal(
             subject=subject,
             issuer=config.issuer,
             kind="partner" if partner else "user",
             organization=organization,
-            roles=roles,
-            scopes=frozenset(str(s) for s in scopes),
+            roles=frozenset() if partner else roles,
+            scopes=frozenset(str(s) for s in scopes) if isinstance(scopes, list) else frozenset(),
             email=claims.get("email") if isinstance(claims.get("email"), str) else None,
         )
+
+    async def _organization(self, config: IssuerConfig, claims: dict[str, Any], subject: str, partner: bool) -> OrgRef:
+        """The organization from the configured claim, else from the subject's membership.
+
+        A person must be a member of the organization the token names: a token
+        for org A carrying the subject of a user of org B is refused.
+        """
+        claimed = claim_at(claims, config.org_claim)
+        member_of = None if partner else await self.directory.organization_of_subject(subject)
+        if isinstance(claimed, str) and claimed:
+            organization = await self.directory.resolve(claimed)
+            if organization is None:
+                raise AccessDenied("the token names no organization known to this gateway")
+            if not partner and member_of != organization.slug:
+                raise AccessDenied("the token's subject is not a member of its organization")
+            return organization
+        if partner or member_of is None:
+            raise AccessDenied("the token names no organization and its subject is not a known member")
+        organization = await self.directory.resolve(member_of)
+        if organization is None:
+            raise AccessDenied("the subject's organization is not known to this gateway")
+        return organization

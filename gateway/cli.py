@@ -151,8 +151,9 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     from gateway.app import create_app
-    from gateway.dev_issuer import AUDIENCE, DevIssuer
+    from gateway.dev_issuer import AUDIENCE, DEV_CLIENT_ID, DevIssuer
     from gateway.embedded import DataDirLock, EmbeddedError, EmbeddedMongo, EmbeddedPostgres
+    from gateway.login import dev_session_secret
     from gateway.logs import configure_logging
 
     data_dir = Path(args.data_dir).resolve()
@@ -184,17 +185,19 @@ def cmd_dev(args: argparse.Namespace) -> int:
             mode="dev",
             mongo_url=mongo.url,
             database_url=postgres.url,
-            issuers=(IssuerConfig(issuer=issuer.issuer, audience=AUDIENCE),),
+            # GraphiQL login through the dev issuer's form, as the public client it knows.
+            issuers=(IssuerConfig(issuer=issuer.issuer, audience=AUDIENCE, client_id=DEV_CLIENT_ID),),
             host=args.host,
             port=args.port,
             public_url=base,
             data_dir=data_dir,
             jwks_min_refresh_interval_s=5.0,
+            session_secret=dev_session_secret(data_dir),
         )
         token = issuer.mint(org="acme", role="owner", ttl=12 * 3600)
         print(
             f"\nOmnify Gateway (dev) on {base}\n"
-            f"  GraphiQL:  {base}/graphql\n"
+            f"  GraphiQL:  {base}/graphql  (log in at the dev issuer's form: pick an organization and a role)\n"
             f"  Dev token (acme, owner, 12h; more with `omnify-gateway token --org SLUG --role ROLE`):\n\n"
             f"{token}\n\n"
             f"  curl -s {base}/graphql -H 'Authorization: Bearer <token>' -H 'Content-Type: application/json' "

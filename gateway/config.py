@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 Mode = Literal["dev", "production"]
 
 ALLOWED_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
+MIN_SESSION_SECRET_CHARS = 32
 
 
 class ConfigError(Exception):
@@ -185,6 +186,35 @@ def _issuers(env: Mapping[str, str], problems: list[str]) -> tuple[IssuerConfig,
     return tuple(issuers)
 
 
+def login_issuer(settings: Settings) -> IssuerConfig | None:
+    """The issuer GraphiQL login goes through: the first one with a registered client."""
+    return next((i for i in settings.issuers if i.client_id), None)
+
+
+def login_problems(settings: Settings) -> list[str]:
+    """What GraphiQL login needs once an issuer has a client id; empty when login is off."""
+    issuer = login_issuer(settings)
+    if issuer is None:
+        return []
+    problems: list[str] = []
+    if not settings.session_secret:
+        problems.append(
+            f"OMNIFY_SESSION_SECRET is not set: GraphiQL login (client {issuer.client_id!r} of {issuer.issuer}) "
+            "signs its session cookies with it; use 32+ random characters, e.g. "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+    elif len(settings.session_secret) < MIN_SESSION_SECRET_CHARS:
+        problems.append(f"OMNIFY_SESSION_SECRET must be at least {MIN_SESSION_SECRET_CHARS} characters")
+    public = urlparse(settings.public_url)
+    if public.scheme not in ("http", "https") or not public.hostname or public.path not in ("", "/"):
+        problems.append(
+            f"OMNIFY_PUBLIC_URL must be the gateway's external origin (e.g. https://api.example.com) when "
+            f"GraphiQL login is on: the identity provider sends browsers back to OMNIFY_PUBLIC_URL/auth/callback; "
+            f"got {settings.public_url!r}"
+        )
+    return problems
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Production settings from the environment; raises ConfigError naming every problem."""
     env = os.environ if env is None else env
@@ -216,6 +246,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         problems.append(f"OMNIFY_LOG_LEVEL={settings.log_level!r} must be DEBUG, INFO, WARNING or ERROR")
     if settings.pg_pool_min > settings.pg_pool_max:
         problems.append("OMNIFY_PG_POOL_MIN must not exceed OMNIFY_PG_POOL_MAX")
+    problems += login_problems(settings)
     if problems:
         raise ConfigError(problems)
     return settings

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -18,13 +17,13 @@ from strawberry.types import ExecutionResult
 from gateway.auth import AccessDenied, AuthError
 from gateway.context import RequestContext
 from gateway.errors import GatewayError
+from gateway.login import CsrfRejected
 from gateway.logs import current_request_id
 from gateway.stores.tracing import StoreTrace, current_trace
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
 
-log = logging.getLogger("omnify.graphql")
 
 DEBUG_HEADER = "x-omnify-debug"
 
@@ -85,8 +84,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
             extensions.setdefault("code", "BAD_USER_INPUT")
         else:
             request_id = context.request_id if context else "-"
-            log.error("internal error in %s", formatted.get("path"), exc_info=original)
-            extensions["code"] = "INTERNAL"
+            extensions["code"] = "INTERNAL"  # logged with its traceback by the schema
             if not self.gateway.settings.dev:
                 formatted["message"] = f"internal error (request id {request_id})"
         if context is not None:
@@ -114,25 +112,26 @@ class AuthenticatedGraphQL:
         if scope["type"] == "http":
             request = Request(scope)
             if _wants_graphiql(request):
-                response = await self.view.render_graphql_ide(request)
+                response = await self._graphiql(request, request_id)
                 await response(scope, receive, send)
                 return
         token = _bearer(scope)
+        login = self.gateway.login
+        # A bearer token wins; the session cookie of GraphiQL login is the fallback for HTTP only,
+        # since a cross-site WebSocket handshake cannot be given a CSRF header to check.
+        if token is None and login is not None and scope["type"] == "http":
+            try:
+                token = login.session_token(Request(scope))
+            except CsrfRejected as exc:
+                await error_response(403, "FORBIDDEN", str(exc), request_id)(scope, receive, send)
+                return
         if token is None:
             await unauthenticated("a bearer token is required", request_id, token_sent=False)(scope, receive, send)
             return
         try:
             principal = await self.gateway.authenticator.authenticate(token)
-        except AuthError as exc:
-            await unauthenticated(str(exc), request_id)(scope, receive, send)
-            return
-        except AccessDenied as exc:
-            await error_response(403, "FORBIDDEN", str(exc), request_id)(scope, receive, send)
-            return
-        except GatewayError as exc:
-            await error_response(503, str((exc.extensions or {}).get("code")), exc.message, request_id)(
-                scope, receive, send
-            )
+        except (AuthError, AccessDenied, GatewayError) as exc:
+            await _refusal(exc, request_id)(scope, receive, send)
             return
         trace = StoreTrace()
         trace_reset = current_trace.set(trace)
@@ -153,9 +152,26 @@ class AuthenticatedGraphQL:
             current_trace.reset(trace_reset)
             await context.close()
 
+    async def _graphiql(self, request: Request, request_id: str) -> Response:
+        login = self.gateway.login
+        if login is None:
+            return await self.view.render_graphql_ide(request)
+        try:
+            return await login.graphiql(request, self.view.render_graphql_ide)
+        except (AccessDenied, GatewayError) as exc:
+            return _refusal(exc, request_id)
+
     def _debug_allowed(self, scope: Scope, roles: frozenset[str]) -> bool:
         wanted = any(k == DEBUG_HEADER.encode() and b"stores" in v.lower() for k, v in scope.get("headers", []))
         return wanted and (self.gateway.settings.dev or bool(roles & {"owner", "admin"}))
+
+
+def _refusal(exc: AuthError | AccessDenied | GatewayError, request_id: str) -> JSONResponse:
+    if isinstance(exc, AuthError):
+        return unauthenticated(str(exc), request_id)
+    if isinstance(exc, AccessDenied):
+        return error_response(403, "FORBIDDEN", str(exc), request_id)
+    return error_response(503, str((exc.extensions or {}).get("code")), exc.message, request_id)
 
 
 def _wants_graphiql(request: Request) -> bool:

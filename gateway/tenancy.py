@@ -39,6 +39,7 @@ class OrgDirectory:
     postgres: PostgresStore
     ttl_s: float = 60.0
     _cache: dict[str, tuple[float, OrgRef]] = field(default_factory=dict)
+    _subjects: dict[str, tuple[float, str]] = field(default_factory=dict)
 
     async def resolve(self, value: str) -> OrgRef | None:
         cached = self._cache.get(value)
@@ -51,6 +52,41 @@ class OrgDirectory:
         if ref is not None:
             self._cache[value] = (time.monotonic() + self.ttl_s, ref)
         return ref
+
+    async def organization_of_subject(self, subject: str) -> str | None:
+        """The organization (slug) whose member has this OIDC subject, in either store; cached."""
+        cache_key = f"sub:{subject}"
+        cached = self._subjects.get(cache_key)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        slug: str | None = None
+        try:
+            user = await self.mongo.find_user_by_subject(subject)
+            if user is not None:
+                org = await self.resolve(str(user["organization_id"]))
+                slug = org.slug if org else None
+        except StoreUnavailable:
+            user = None
+        if slug is None:
+            slug = await self._subject_in_postgres(subject)
+        if slug is not None:
+            self._subjects[cache_key] = (time.monotonic() + self.ttl_s, slug)
+        return slug
+
+    async def _subject_in_postgres(self, subject: str) -> str | None:
+        try:
+            auth_id = UUID(subject)
+        except ValueError:
+            return None  # Brain users are keyed by UUID subjects only
+        try:
+            async with self.postgres.admin() as conn:
+                value = await conn.fetchval(
+                    "SELECT o.slug FROM users u JOIN organizations o ON o.id = u.organization_id WHERE u.auth_id = $1",
+                    auth_id,
+                )
+        except Exception:  # PostgreSQL down too: the subject cannot be placed
+            return None
+        return str(value) if value is not None else None
 
     async def _from_mongo(self, value: str) -> OrgRef | None:
         doc = await self.mongo.find_organization(

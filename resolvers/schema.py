@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import strawberry
+from graphql import GraphQLError
 from strawberry import Info
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from gateway.context import RequestContext
 from gateway.errors import BadUserInput
@@ -15,6 +19,7 @@ from resolvers.enterprise.nodes import NODE_RESOLVERS as ENTERPRISE_NODES
 from resolvers.organization import Organization, organization_of
 
 Ctx = Info[RequestContext, None]
+log = logging.getLogger("omnify.graphql")
 
 NODE_RESOLVERS = {**ENTERPRISE_NODES, **BRAIN_NODES}
 
@@ -64,4 +69,12 @@ class Query:
         return found if isinstance(found, Node) else None
 
 
-schema = strawberry.Schema(query=Query, config=StrawberryConfig(scalar_map=SCALAR_MAP))
+class GatewaySchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        # Errors we raise on purpose (bad input, forbidden, store down) are answers, not incidents.
+        for error in errors:
+            if error.original_error is not None and not isinstance(error.original_error, GraphQLError):
+                log.error("unexpected error at %s", error.path, exc_info=error.original_error)
+
+
+schema = GatewaySchema(query=Query, config=StrawberryConfig(scalar_map=SCALAR_MAP))

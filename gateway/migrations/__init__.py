@@ -112,10 +112,14 @@ MONGO_INDEXES: dict[str, list[tuple[str, list[tuple[str, int]], dict[str, Any]]]
             {},
         ),
     ],
-    "scheduled_workflows": [("org_workflow", [("organization_id", ASCENDING), ("workflow_id", ASCENDING)], {})],
+    "scheduled_workflows": [
+        ("org_workflow", [("organization_id", ASCENDING), ("workflow_id", ASCENDING)], {}),
+        ("org_next_run", [("organization_id", ASCENDING), ("next_run_at", ASCENDING)], {}),
+    ],
     "audit_logs": [
         ("event_id_unique", [("event_id", ASCENDING)], {"unique": True}),
         ("org_at", [("organization_id", ASCENDING), ("at", DESCENDING)], {}),
+        ("org_action_at", [("organization_id", ASCENDING), ("action", ASCENDING), ("at", DESCENDING)], {}),
     ],
     "compliance_checks": [("org_framework", [("organization_id", ASCENDING), ("framework", ASCENDING)], {})],
     "analytics_data": [
@@ -128,6 +132,7 @@ MONGO_INDEXES: dict[str, list[tuple[str, list[tuple[str, int]], dict[str, Any]]]
     "usage_quotas": [("org_resource", [("organization_id", ASCENDING), ("resource", ASCENDING)], {})],
     "team_invitations": [
         ("org_status", [("organization_id", ASCENDING), ("status", ASCENDING)], {}),
+        ("org_created", [("organization_id", ASCENDING), ("created_at", DESCENDING)], {}),
         ("token_hash_unique", [("token_hash", ASCENDING)], {"unique": True}),
     ],
 }

@@ -103,6 +103,7 @@ class PostgresStore:
             conn = await self._pool().acquire(timeout=self.timeout_s)
         except UNAVAILABLE_ERRORS as exc:
             raise StoreUnavailable("postgres") from exc
+        tenant: TenantConnection | None = None
         try:
             with timed("postgres"):
                 await conn.execute(tenant_setup_sql(organization_id, read_only=False))
@@ -116,6 +117,8 @@ class PostgresStore:
             with timed("postgres"):
                 await conn.execute("COMMIT")
         finally:
+            if tenant is not None:
+                tenant.released = True
             await self._pool().release(conn)
 
     @asynccontextmanager
@@ -136,29 +139,41 @@ class TenantConnection:
     conn: PooledConnection
     organization_id: UUID
     lock: asyncio.Lock
+    # Set once the connection went back to the pool: a late statement must
+    # never run there, where it could land in another request's transaction.
+    released: bool = False
+
+    def _check(self) -> None:
+        if self.released:
+            raise StoreUnavailable("postgres")
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         async with self.lock:
+            self._check()
             with timed("postgres"):
                 return list(await self.conn.fetch(sql, *args))
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         async with self.lock:
+            self._check()
             with timed("postgres"):
                 return await self.conn.fetchrow(sql, *args)
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         async with self.lock:
+            self._check()
             with timed("postgres"):
                 return await self.conn.fetchval(sql, *args)
 
     async def execute(self, sql: str, *args: Any) -> str:
         async with self.lock:
+            self._check()
             with timed("postgres"):
                 return str(await self.conn.execute(sql, *args))
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         async with self.lock:
+            self._check()
             with timed("postgres"):
                 await self.conn.executemany(sql, rows)
 
@@ -216,15 +231,21 @@ class TenantReader:
         return row[0] if row is not None else None
 
     async def close(self) -> None:
-        if self._tenant is None:
+        # graphql-core can finish a request (an error nulling a parent) while
+        # sibling resolvers are still running; wait for their statement to end
+        # under the connection lock, and refuse any that start afterwards.
+        async with self._opening:
+            self._broken = True
+            tenant, self._tenant = self._tenant, None
+        if tenant is None:
             return
-        conn = self._tenant.conn
-        self._tenant = None
-        try:
-            if not conn.is_closed():
-                with timed("postgres"):
-                    await conn.execute("ROLLBACK")
-        except UNAVAILABLE_ERRORS:
-            pass
-        finally:
-            await self.store._pool().release(conn)
+        async with tenant.lock:
+            try:
+                if not tenant.conn.is_closed():
+                    with timed("postgres"):
+                        await tenant.conn.execute("ROLLBACK")
+            except UNAVAILABLE_ERRORS:
+                pass
+            finally:
+                tenant.released = True
+                await self.store._pool().release(tenant.conn)

@@ -35,14 +35,9 @@ from resolvers.brain.types import (
     creative_conditions,
     parse_node_id,
 )
-from resolvers.common.relay import Connection
+from resolvers.common.relay import After, Before, Connection, First, Last
 
 Ctx = Info[RequestContext, None]
-
-First = Annotated[int | None, strawberry.argument(description="Page size from the start (at most 100, default 20).")]
-After = Annotated[str | None, strawberry.argument(description="Return items after this cursor.")]
-Last = Annotated[int | None, strawberry.argument(description="Page size from the end (at most 100).")]
-Before = Annotated[str | None, strawberry.argument(description="Return items before this cursor.")]
 
 
 @strawberry.enum(description="Sort direction.")

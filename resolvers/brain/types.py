@@ -15,6 +15,7 @@ from gateway.context import RequestContext
 from gateway.errors import BadUserInput
 from resolvers.brain import loaders
 from resolvers.brain.sql import check_range
+from resolvers.common.enums import ActorKind
 from resolvers.common.relay import Connection, Node, connection, from_global_id, needs_total, to_global_id, window
 from resolvers.common.scalars import JSON, Money
 
@@ -83,13 +84,6 @@ class CredentialStatus(Enum):
 class ActionStatus(Enum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
-
-
-@strawberry.enum(description="Who performed an action.")
-class ActorKind(Enum):
-    USER = "user"
-    PARTNER = "partner"
-    SYSTEM = "system"
 
 
 @strawberry.type(

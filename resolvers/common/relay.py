@@ -7,7 +7,7 @@ import binascii
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import strawberry
 
@@ -15,6 +15,18 @@ from gateway.errors import BadUserInput
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+
+# Relay paging arguments, shared by every connection field.
+First = Annotated[
+    int | None,
+    strawberry.argument(description="Page forward: at most this many items (0 to 100; 20 when no paging is given)."),
+]
+After = Annotated[str | None, strawberry.argument(description="Return items after this cursor (an `endCursor`).")]
+Last = Annotated[
+    int | None,
+    strawberry.argument(description="Page backward: at most this many items, ending at `before` or the list's end."),
+]
+Before = Annotated[str | None, strawberry.argument(description="Return items before this cursor (a `startCursor`).")]
 
 NodeT = TypeVar("NodeT")
 U = TypeVar("U")

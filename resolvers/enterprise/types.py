@@ -1,36 +1,131 @@
-"""GraphQL types of the enterprise store (MongoDB)."""
+"""GraphQL types of the enterprise store (MongoDB).
+
+Documents reference each other by 24-hex strings (`workflow_id`, `agent_id`,
+`invited_by`); every such reference resolves through a per-request dataloader
+(`loaders.py`), never by a query per object.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
+from strawberry import Info
 
-from resolvers.common.relay import Node, to_global_id
-from resolvers.common.scalars import Money
+from gateway.context import RequestContext
+from gateway.errors import StoreUnavailable
+from gateway.stores.mongo import Document
+from resolvers.common.enums import ActorKind
+from resolvers.common.relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Node,
+    connection,
+    needs_total,
+    to_global_id,
+    window,
+)
+from resolvers.common.scalars import JSON, Money
+from resolvers.enterprise.loaders import (
+    BrainUser,
+    ExecutionCount,
+    ExecutionSlice,
+    agent_loader,
+    brain_user_loader,
+    execution_count_loader,
+    execution_slice_loader,
+    schedule_by_workflow_loader,
+    user_loader,
+    workflow_loader,
+)
 
-Document = dict[str, Any]
+Ctx = Info[RequestContext, None]
+
+
+def stored_values(members: list[Any] | None) -> tuple[str, ...]:
+    """Enum members of a filter as the strings MongoDB stores; empty means "no filter"."""
+    return tuple(member.value for member in members or [])
+
+
+# --- enums -----------------------------------------------------------------------------------
 
 
 @strawberry.enum(description="Billing plan of an organization.")
 class Plan(Enum):
-    STARTER = "starter"
-    GROWTH = "growth"
-    ENTERPRISE = "enterprise"
+    STARTER = strawberry.enum_value("starter", description="Entry plan for small teams.")
+    GROWTH = strawberry.enum_value("growth", description="Plan for growing teams.")
+    ENTERPRISE = strawberry.enum_value("enterprise", description="Plan with compliance and AgentKit at scale.")
 
 
 @strawberry.enum(description="Billing state of a subscription.")
 class SubscriptionStatus(Enum):
-    TRIALING = "trialing"
-    ACTIVE = "active"
-    PAST_DUE = "past_due"
-    CANCELED = "canceled"
+    TRIALING = strawberry.enum_value("trialing", description="In the free trial.")
+    ACTIVE = strawberry.enum_value("active", description="Paid and current.")
+    PAST_DUE = strawberry.enum_value("past_due", description="A payment failed; service continues for now.")
+    CANCELED = strawberry.enum_value("canceled", description="Ended; no longer billed.")
+
+
+@strawberry.enum(description="Lifecycle state of an AgentKit workflow.")
+class WorkflowStatus(Enum):
+    DRAFT = strawberry.enum_value("draft", description="Being edited; does not run.")
+    ACTIVE = strawberry.enum_value("active", description="Runs on demand and on its schedule.")
+    ARCHIVED = strawberry.enum_value("archived", description="Retired; kept for its history.")
+
+
+@strawberry.enum(description="Progress of one workflow execution.")
+class ExecutionStatus(Enum):
+    QUEUED = strawberry.enum_value("queued", description="Waiting for a worker.")
+    RUNNING = strawberry.enum_value("running", description="Started, not finished.")
+    SUCCEEDED = strawberry.enum_value("succeeded", description="Finished with an output.")
+    FAILED = strawberry.enum_value("failed", description="Finished with an error.")
+
+
+@strawberry.enum(description="Compliance framework a control belongs to.")
+class ComplianceFramework(Enum):
+    SOC2 = strawberry.enum_value("SOC2", description="SOC 2 trust services criteria.")
+    GDPR = strawberry.enum_value("GDPR", description="EU General Data Protection Regulation.")
+    HIPAA = strawberry.enum_value("HIPAA", description="US Health Insurance Portability and Accountability Act.")
+
+
+@strawberry.enum(description="Outcome of the latest compliance check of a control.")
+class ComplianceStatus(Enum):
+    PASSING = strawberry.enum_value("passing", description="The control is met.")
+    FAILING = strawberry.enum_value("failing", description="The control is not met; needs attention.")
+    PENDING = strawberry.enum_value("pending", description="Not evaluated yet.")
+
+
+@strawberry.enum(description="Granularity of an analytics series.")
+class AnalyticsPeriod(Enum):
+    DAY = strawberry.enum_value("day", description="One point per day.")
+    WEEK = strawberry.enum_value("week", description="One point per week, dated on the week's first day.")
+    MONTH = strawberry.enum_value("month", description="One point per month, dated on the month's first day.")
+
+
+@strawberry.enum(description="A resource whose use is metered against a quota.")
+class QuotaResource(Enum):
+    API_CALLS = strawberry.enum_value("api_calls", description="Calls to the platform's API.")
+    WORKFLOW_RUNS = strawberry.enum_value("workflow_runs", description="AgentKit workflow executions.")
+    SEATS = strawberry.enum_value("seats", description="Members with an enterprise account.")
+
+
+@strawberry.enum(description="State of a team invitation.")
+class InvitationStatus(Enum):
+    PENDING = strawberry.enum_value("pending", description="Sent, not answered yet.")
+    ACCEPTED = strawberry.enum_value("accepted", description="The invitee joined.")
+    REVOKED = strawberry.enum_value("revoked", description="Withdrawn by an admin.")
+    EXPIRED = strawberry.enum_value("expired", description="Not accepted in time.")
+
+
+# --- billing ---------------------------------------------------------------------------------
 
 
 @strawberry.type(description="An organization's billing subscription.")
-class Subscription(Node):
+class BillingSubscription(Node):
     plan: Plan = strawberry.field(description="Plan billed by this subscription.")
     status: SubscriptionStatus = strawberry.field(description="Billing state.")
     seats: int = strawberry.field(description="Number of paid seats.")
@@ -39,9 +134,9 @@ class Subscription(Node):
     current_period_end: dt.datetime = strawberry.field(description="End of the current billing period.")
 
     @classmethod
-    def from_doc(cls, doc: Document) -> Subscription:
+    def from_doc(cls, doc: Document) -> BillingSubscription:
         return cls(
-            id=to_global_id("Subscription", doc["_id"]),
+            id=to_global_id("BillingSubscription", doc["_id"]),
             plan=Plan(doc["plan"]),
             status=SubscriptionStatus(doc["status"]),
             seats=int(doc["seats"]),
@@ -49,3 +144,376 @@ class Subscription(Node):
             current_period_start=doc["current_period_start"],
             current_period_end=doc["current_period_end"],
         )
+
+
+# --- people ----------------------------------------------------------------------------------
+
+
+@strawberry.type(
+    description="A person in the organization, joined across both stores by e-mail address: an enterprise "
+    "account (MongoDB `users`), a Brain account (PostgreSQL `users`), or both."
+)
+class Member(Node):
+    email: str = strawberry.field(description="E-mail address; identifies the member in both stores.")
+    name: str | None = strawberry.field(description="Display name (the enterprise account's, else the Brain one's).")
+    enterprise_roles: list[str] = strawberry.field(
+        description="Roles on the enterprise platform (`owner`, `admin`, `analyst`, `member`); empty without an "
+        "enterprise account."
+    )
+    brain_role: str | None = strawberry.field(
+        description="Role in the Brain app (`owner`, `admin`, `marketer`, `viewer`); null without a Brain account "
+        "or when the Brain store could not be asked."
+    )
+    status: str | None = strawberry.field(
+        description="Enterprise account status, e.g. `active` or `disabled`; null without an enterprise account."
+    )
+    last_login_at: dt.datetime | None = strawberry.field(
+        description="Last sign-in to the enterprise platform; null if never."
+    )
+    has_enterprise_account: bool = strawberry.field(description="True when the member has an enterprise account.")
+    has_brain_account: bool | None = strawberry.field(
+        description="True when the member has a Brain account; null when the Brain store could not be asked."
+    )
+
+    @classmethod
+    def from_accounts(
+        cls, email: str, enterprise: Document | None, brain: BrainUser | None, *, brain_known: bool = True
+    ) -> Member:
+        account = enterprise or {}
+        return cls(
+            id=to_global_id("Member", email),
+            email=email,
+            name=account.get("name") or (brain.name if brain else None),
+            enterprise_roles=list(account.get("roles") or []),
+            brain_role=brain.role if brain else None,
+            status=account.get("status"),
+            last_login_at=account.get("last_login_at"),
+            has_enterprise_account=enterprise is not None,
+            has_brain_account=(brain is not None) if brain_known else None,
+        )
+
+
+async def load_member(ctx: RequestContext, email: str, enterprise: Document | None) -> Member | None:
+    """The member with this e-mail, completing an enterprise account (if any) with its Brain account."""
+    try:
+        brain = await ctx.loader(brain_user_loader).load(email)
+        brain_known = True
+    except StoreUnavailable:
+        # A PostgreSQL outage degrades the member to what MongoDB knows.
+        brain, brain_known = None, False
+    if enterprise is None and brain is None:
+        return None
+    return Member.from_accounts(email, enterprise, brain, brain_known=brain_known)
+
+
+@strawberry.type(
+    description="An invitation to join the organization, sent by e-mail. Its secret token is never exposed."
+)
+class Invitation(Node):
+    invited_by_id: strawberry.Private[str | None]
+    email: str = strawberry.field(description="Address the invitation was sent to.")
+    role: str = strawberry.field(description="Enterprise role the invitee gets on accepting, e.g. `analyst`.")
+    status: InvitationStatus = strawberry.field(description="Whether the invitation is still open.")
+    expires_at: dt.datetime = strawberry.field(description="When the invitation stops being accepted.")
+    created_at: dt.datetime | None = strawberry.field(description="When the invitation was sent.")
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> Invitation:
+        return cls(
+            id=to_global_id("Invitation", doc["_id"]),
+            invited_by_id=doc.get("invited_by"),
+            email=doc["email"],
+            role=doc["role"],
+            status=InvitationStatus(doc["status"]),
+            expires_at=doc["expires_at"],
+            created_at=doc.get("created_at"),
+        )
+
+    @strawberry.field(description="The member who sent the invitation; null when unknown or no longer a member.")
+    async def invited_by(self, info: Ctx) -> Member | None:
+        if not self.invited_by_id:
+            return None
+        user = await info.context.loader(user_loader).load(self.invited_by_id)
+        if user is None:
+            return None
+        return await load_member(info.context, user["email"], user)
+
+
+# --- AgentKit --------------------------------------------------------------------------------
+
+
+@strawberry.type(description="An AgentKit AI agent: a model with a configuration that workflow steps call.")
+class Agent(Node):
+    name: str = strawberry.field(description="Display name.")
+    kind: str = strawberry.field(description="What the agent does, e.g. `optimizer`, `monitor`, `reporter`.")
+    model: str = strawberry.field(description="The language model behind the agent, e.g. `gpt-4o`.")
+    config: JSON = strawberry.field(description='Model settings, e.g. `{"temperature": 0.2}`.')
+    enabled: bool = strawberry.field(description="False when the agent is switched off; its steps do not run.")
+    created_at: dt.datetime | None = strawberry.field(description="When the agent was created.")
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> Agent:
+        return cls(
+            id=to_global_id("Agent", doc["_id"]),
+            name=doc["name"],
+            kind=doc["kind"],
+            model=doc["model"],
+            config=JSON(doc.get("config") or {}),
+            enabled=bool(doc.get("enabled", True)),
+            created_at=doc.get("created_at"),
+        )
+
+
+@strawberry.type(description="One step of a workflow: an action performed by an agent.")
+class WorkflowStep:
+    agent_id: strawberry.Private[str | None]
+    action: str = strawberry.field(description="What the agent is asked to do, e.g. `analyze`, `notify`.")
+    params: JSON = strawberry.field(description='Parameters of the action, e.g. `{"lookback_days": 7}`.')
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> WorkflowStep:
+        return cls(agent_id=doc.get("agent_id"), action=doc["action"], params=JSON(doc.get("params") or {}))
+
+    @strawberry.field(description="The agent performing the step; null if it has been deleted.")
+    async def agent(self, info: Ctx) -> Agent | None:
+        if not self.agent_id:
+            return None
+        doc = await info.context.loader(agent_loader).load(self.agent_id)
+        return Agent.from_doc(doc) if doc else None
+
+
+@strawberry.input(description="Narrows a workflow's executions.")
+class WorkflowExecutionFilter:
+    status: list[ExecutionStatus] | None = strawberry.field(default=None, description="Only these statuses.")
+
+
+@strawberry.type(description="An AgentKit workflow: agent steps run in order, on demand or on a schedule.")
+class Workflow(Node):
+    raw_id: strawberry.Private[str]
+    name: str = strawberry.field(description="Display name.")
+    description: str | None = strawberry.field(description="What the workflow is for.")
+    steps: list[WorkflowStep] = strawberry.field(description="The steps, in the order they run.")
+    version: int = strawberry.field(description="Revision number, raised by each edit.")
+    status: WorkflowStatus = strawberry.field(description="Lifecycle state.")
+    created_at: dt.datetime | None = strawberry.field(description="When the workflow was created.")
+    updated_at: dt.datetime | None = strawberry.field(description="When the workflow was last edited.")
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> Workflow:
+        return cls(
+            id=to_global_id("Workflow", doc["_id"]),
+            raw_id=str(doc["_id"]),
+            name=doc["name"],
+            description=doc.get("description"),
+            steps=[WorkflowStep.from_doc(step) for step in doc.get("steps") or []],
+            version=int(doc.get("version", 1)),
+            status=WorkflowStatus(doc["status"]),
+            created_at=doc.get("created_at"),
+            updated_at=doc.get("updated_at"),
+        )
+
+    @strawberry.field(description="Runs of this workflow, newest first.")
+    async def executions(
+        self,
+        info: Ctx,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[WorkflowExecutionFilter | None, strawberry.argument(description="Narrow the list.")] = None,
+    ) -> Connection[WorkflowExecution]:
+        ctx = info.context
+        statuses = stored_values(filter.status if filter else None)
+
+        async def count() -> int:
+            return await ctx.loader(execution_count_loader).load(ExecutionCount(self.raw_id, statuses))
+
+        total = await count() if needs_total(last, before) else None
+        win = window("Workflow.executions", first, after, last, before, total)
+        page = ExecutionSlice(self.raw_id, statuses, win.offset, win.limit)
+        docs = await ctx.loader(execution_slice_loader).load(page)
+        return connection(win, [WorkflowExecution.from_doc(doc) for doc in docs], count)
+
+    @strawberry.field(description="When the workflow runs by itself; null when it has no schedule.")
+    async def schedule(self, info: Ctx) -> ScheduledWorkflow | None:
+        doc = await info.context.loader(schedule_by_workflow_loader).load(self.raw_id)
+        return ScheduledWorkflow.from_doc(doc) if doc else None
+
+
+async def _workflow(info: Ctx, workflow_id: str | None) -> Workflow | None:
+    if not workflow_id:
+        return None
+    doc = await info.context.loader(workflow_loader).load(workflow_id)
+    return Workflow.from_doc(doc) if doc else None
+
+
+@strawberry.type(description="One run of a workflow, with its input, output and outcome.")
+class WorkflowExecution(Node):
+    workflow_id: strawberry.Private[str | None]
+    status: ExecutionStatus = strawberry.field(description="Progress of the run.")
+    input: JSON | None = strawberry.field(description="What the run was started with.")
+    output: JSON | None = strawberry.field(description="What the run produced; null unless it succeeded.")
+    error: str | None = strawberry.field(description="Why the run failed; null unless it failed.")
+    triggered_by: str | None = strawberry.field(description="What started the run: `schedule`, `user` or `api`.")
+    started_at: dt.datetime | None = strawberry.field(description="When the run started; null while queued.")
+    finished_at: dt.datetime | None = strawberry.field(description="When the run ended; null until it does.")
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> WorkflowExecution:
+        return cls(
+            id=to_global_id("WorkflowExecution", doc["_id"]),
+            workflow_id=doc.get("workflow_id"),
+            status=ExecutionStatus(doc["status"]),
+            input=JSON(doc.get("input")),
+            output=JSON(doc.get("output")),
+            error=doc.get("error"),
+            triggered_by=doc.get("triggered_by"),
+            started_at=doc.get("started_at"),
+            finished_at=doc.get("finished_at"),
+        )
+
+    @strawberry.field(description="The workflow that ran; null if it has been deleted.")
+    async def workflow(self, info: Ctx) -> Workflow | None:
+        return await _workflow(info, self.workflow_id)
+
+
+@strawberry.type(description="A cron schedule that runs a workflow by itself.")
+class ScheduledWorkflow(Node):
+    workflow_id: strawberry.Private[str | None]
+    cron: str = strawberry.field(description="Cron expression, e.g. `0 6 * * *` (daily at 06:00).")
+    timezone: str = strawberry.field(description="IANA time zone the cron expression is read in, e.g. `UTC`.")
+    enabled: bool = strawberry.field(description="False when the schedule is paused.")
+    next_run_at: dt.datetime | None = strawberry.field(description="When the workflow runs next; null if paused.")
+    last_run_at: dt.datetime | None = strawberry.field(description="When the schedule last ran the workflow.")
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> ScheduledWorkflow:
+        return cls(
+            id=to_global_id("ScheduledWorkflow", doc["_id"]),
+            workflow_id=doc.get("workflow_id"),
+            cron=doc["cron"],
+            timezone=doc.get("timezone") or "UTC",
+            enabled=bool(doc.get("enabled", True)),
+            next_run_at=doc.get("next_run_at"),
+            last_run_at=doc.get("last_run_at"),
+        )
+
+    @strawberry.field(description="The workflow this schedule runs; null if it has been deleted.")
+    async def workflow(self, info: Ctx) -> Workflow | None:
+        return await _workflow(info, self.workflow_id)
+
+
+# --- audit and compliance --------------------------------------------------------------------
+
+
+@strawberry.type(description="Who performed an audited action.")
+class AuditActor:
+    kind: ActorKind = strawberry.field(description="A person, a partner integration or the platform.")
+    id: str = strawberry.field(description="The actor's identifier: an OIDC subject or a partner client id.")
+    email: str | None = strawberry.field(description="The actor's e-mail address, for people.")
+
+
+@strawberry.type(description="What an audited action was performed on.")
+class AuditTarget:
+    type: str = strawberry.field(description="Kind of object, e.g. `Organization`, `Campaign`.")
+    id: str = strawberry.field(description="The object's identifier in its store.")
+
+
+@strawberry.type(description="One entry of the organization's audit trail. Entries are never changed.")
+class AuditLog(Node):
+    actor: AuditActor = strawberry.field(description="Who did it.")
+    action: str = strawberry.field(description="What was done, e.g. `campaign.budget_updated`.")
+    target: AuditTarget | None = strawberry.field(description="What it was done to; null for actions without one.")
+    details: JSON | None = strawberry.field(description="Action-specific facts, e.g. old and new values.")
+    request_id: str | None = strawberry.field(description="Id of the API request that caused the action.")
+    event_id: str = strawberry.field(description="Unique id of the event; deduplicates redelivered events.")
+    at: dt.datetime = strawberry.field(description="When it happened.")
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> AuditLog:
+        actor = doc.get("actor") or {}
+        target = doc.get("target")
+        return cls(
+            id=to_global_id("AuditLog", doc["_id"]),
+            actor=AuditActor(
+                kind=ActorKind(actor.get("kind", "system")), id=str(actor.get("id", "")), email=actor.get("email")
+            ),
+            action=doc["action"],
+            target=AuditTarget(type=target["type"], id=str(target["id"])) if target else None,
+            details=JSON(doc.get("details")),
+            request_id=doc.get("request_id"),
+            event_id=doc["event_id"],
+            at=doc["at"],
+        )
+
+
+@strawberry.type(description="The latest automated check of one compliance control.")
+class ComplianceCheck(Node):
+    framework: ComplianceFramework = strawberry.field(description="Framework the control belongs to.")
+    control: str = strawberry.field(description="The control's reference in its framework, e.g. `CC6.1`.")
+    status: ComplianceStatus = strawberry.field(description="Outcome of the check.")
+    evidence: str | None = strawberry.field(description="What the check looked at.")
+    checked_at: dt.datetime | None = strawberry.field(description="When the check ran.")
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> ComplianceCheck:
+        return cls(
+            id=to_global_id("ComplianceCheck", doc["_id"]),
+            framework=ComplianceFramework(doc["framework"]),
+            control=doc["control"],
+            status=ComplianceStatus(doc["status"]),
+            evidence=doc.get("evidence"),
+            checked_at=doc.get("checked_at"),
+        )
+
+
+# --- analytics and quotas --------------------------------------------------------------------
+
+
+def _as_date(value: dt.datetime | dt.date) -> dt.date:
+    # Points are stored at midnight UTC; the client is tz-aware, so `.date()` is the UTC day.
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+@strawberry.type(description="One value of an analytics series for one period.")
+class AnalyticsPoint(Node):
+    metric: str = strawberry.field(description="What is measured, e.g. `sessions`, `signups`, `mrr_cents`.")
+    dimensions: JSON = strawberry.field(description='The slice the value covers, e.g. `{"source": "all"}`.')
+    period: AnalyticsPeriod = strawberry.field(description="Granularity of the value.")
+    date: dt.date = strawberry.field(description="First day of the period the value covers.")
+    value: float = strawberry.field(description="The measured value.")
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> AnalyticsPoint:
+        return cls(
+            id=to_global_id("AnalyticsPoint", doc["_id"]),
+            metric=doc["metric"],
+            dimensions=JSON(doc.get("dimensions") or {}),
+            period=AnalyticsPeriod(doc["period"]),
+            date=_as_date(doc["date"]),
+            value=float(doc["value"]),
+        )
+
+
+@strawberry.type(description="How much of a metered resource the organization may use in a period, and has used.")
+class UsageQuota(Node):
+    resource: QuotaResource = strawberry.field(description="The metered resource.")
+    limit: int = strawberry.field(description="Allowed use in the period.")
+    used: int = strawberry.field(description="Use so far in the period.")
+    period_start: dt.datetime = strawberry.field(description="Start of the quota period.")
+    period_end: dt.datetime = strawberry.field(description="End of the quota period, when use resets.")
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> UsageQuota:
+        return cls(
+            id=to_global_id("UsageQuota", doc["_id"]),
+            resource=QuotaResource(doc["resource"]),
+            limit=int(doc["limit"]),
+            used=int(doc["used"]),
+            period_start=doc["period_start"],
+            period_end=doc["period_end"],
+        )
+
+    @strawberry.field(description="Use left in the period: `limit - used`, never below zero.")
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)

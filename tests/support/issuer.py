@@ -73,17 +73,18 @@ class TestIssuer:
         if self.server:
             self.server.stop()
 
-    def claims(self, org: str = "acme", role: str = "owner", **overrides: Any) -> dict[str, Any]:
+    def claims(self, tenant: str = "acme", as_role: str = "owner", **overrides: Any) -> dict[str, Any]:
+        """Claims of the seeded user with `as_role` in `tenant`; keyword overrides win (None removes a claim)."""
         from gateway.seed import seed_email, seed_subject
 
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.url,
             "aud": AUDIENCE,
-            "sub": seed_subject(org, role),
-            "email": seed_email(org, role),
-            "org": org,
-            "roles": [role],
+            "sub": seed_subject(tenant, as_role),
+            "email": seed_email(tenant, as_role),
+            "org": tenant,
+            "roles": [as_role],
             "iat": now,
             "nbf": now,
             "exp": now + 600,
@@ -93,8 +94,8 @@ class TestIssuer:
 
     def token(
         self,
-        org: str = "acme",
-        role: str = "owner",
+        tenant: str = "acme",
+        as_role: str = "owner",
         *,
         key: ECKey | RSAKey | None = None,
         header: dict[str, Any] | None = None,
@@ -103,4 +104,4 @@ class TestIssuer:
         key = key or self.keys[0]
         alg = "ES256" if isinstance(key, ECKey) else "RS256"
         head = {"alg": alg, "kid": key.kid, "typ": "JWT", **(header or {})}
-        return jwt.encode(head, self.claims(org, role, **overrides), key)
+        return jwt.encode(head, self.claims(tenant, as_role, **overrides), key)

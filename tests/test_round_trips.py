@@ -1,0 +1,66 @@
+"""Bounded database work (SPEC §7): round trips per store depend on query depth, not list sizes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import httpx
+
+from tests.conftest import gql
+from tests.support.issuer import TestIssuer
+
+DASHBOARD = """
+query Dashboard($n: Int!, $m: Int!, $from: Date!, $to: Date!) {
+  organization {
+    name
+    members(first: 20) { edges { node { email } } }
+    workflows(first: 10) { edges { node { name executions(first: 5) { edges { node { status } } } } } }
+    campaigns(first: $n) {
+      totalCount
+      edges { node {
+        name status dailyBudget { amount currency }
+        channel { platform }
+        performance(from: $from, to: $to) { spend revenue roas }
+        creatives(first: $m) { edges { node { name status performance(from: $from, to: $to) { ctr roas } } } }
+      } }
+    }
+  }
+}
+"""
+
+TODAY = dt.datetime.now(dt.UTC).date()
+
+
+async def _traced(client: httpx.AsyncClient, token: str, n: int, m: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    variables = {"n": n, "m": m, "from": str(TODAY - dt.timedelta(days=29)), "to": str(TODAY)}
+    body = await gql(client, DASHBOARD, variables, token=token, headers={"X-Omnify-Debug": "stores"})
+    assert "errors" not in body, body["errors"]
+    return body["data"], body["extensions"]["stores"]
+
+
+async def test_dashboard_round_trips_do_not_grow_with_page_sizes(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    token = issuer.token("acme", "admin")
+    small, small_trace = await _traced(client, token, 5, 5)
+    large, large_trace = await _traced(client, token, 50, 20)
+    campaigns = large["organization"]["campaigns"]["edges"]
+    assert len(small["organization"]["campaigns"]["edges"]) == 5 and len(campaigns) == 50
+    assert sum(len(c["node"]["creatives"]["edges"]) for c in campaigns) == 50 * 20
+    workflows = large["organization"]["workflows"]["edges"]
+    assert workflows and all(len(w["node"]["executions"]["edges"]) == 5 for w in workflows)
+    for store in ("postgres", "mongo"):
+        assert small_trace[store]["roundTrips"] == large_trace[store]["roundTrips"], (small_trace, large_trace)
+    # The bound documented in the README: one statement per level and relationship.
+    assert large_trace["postgres"]["roundTrips"] <= 9
+    assert large_trace["mongo"]["roundTrips"] <= 4
+
+
+async def test_store_trace_needs_privilege_outside_dev(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    body = await gql(
+        client, "{ organization { name } }", token=issuer.token("acme", "analyst"), headers={"X-Omnify-Debug": "stores"}
+    )
+    assert "stores" not in (body.get("extensions") or {})
+    body = await gql(
+        client, "{ organization { name } }", token=issuer.token("acme", "owner"), headers={"X-Omnify-Debug": "stores"}
+    )
+    assert set(body["extensions"]["stores"]) == {"postgres", "mongo"}
