@@ -24,6 +24,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OctKey
 
 from gateway.config import IssuerConfig, Settings
+from gateway.permissions import permissions_of
 from gateway.tenancy import OrgDirectory, OrgRef
 
 log = logging.getLogger("omnify.auth")
@@ -222,7 +223,7 @@ class Authenticator:
         )
         scopes_value = claim_at(claims, config.scopes_claim)
         scopes = scopes_value.split() if isinstance(scopes_value, str) else scopes_value
-        return Principal(
+        principal = Principal(
             subject=subject,
             issuer=config.issuer,
             kind="partner" if partner else "user",
@@ -231,6 +232,9 @@ class Authenticator:
             scopes=frozenset(str(s) for s in scopes) if isinstance(scopes, list) else frozenset(),
             email=claims.get("email") if isinstance(claims.get("email"), str) else None,
         )
+        if not permissions_of(principal):
+            raise AccessDenied("the token grants no role or scope this gateway knows")
+        return principal
 
     async def _organization(self, config: IssuerConfig, claims: dict[str, Any], subject: str, partner: bool) -> OrgRef:
         """The organization from the configured claim, else from the subject's membership.

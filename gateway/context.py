@@ -11,6 +11,7 @@ from aiodataloader import DataLoader
 from gateway.auth import Principal
 from gateway.config import Settings
 from gateway.errors import StoreUnavailable
+from gateway.permissions import Permission, require
 from gateway.stores.mongo import TenantMongo
 from gateway.stores.postgres import TenantReader
 from gateway.stores.tracing import StoreTrace
@@ -22,19 +23,30 @@ L = TypeVar("L", bound=DataLoader[Any, Any])
 class RequestContext:
     principal: Principal
     settings: Settings
-    mongo: TenantMongo
+    _mongo: TenantMongo
     _postgres: TenantReader | None
     trace: StoreTrace
     request_id: str
     debug_stores: bool = False
     _loaders: dict[Callable[..., Any], DataLoader[Any, Any]] = field(default_factory=dict)
 
+    # Reads are authorized per store: partners, for instance, see marketing
+    # data they act on but none of the enterprise records.
+    @property
+    def mongo(self) -> TenantMongo:
+        require(self.principal, Permission.READ_ENTERPRISE)
+        return self._mongo
+
     @property
     def postgres(self) -> TenantReader:
+        require(self.principal, Permission.READ_BRAIN)
         # An organization without a Brain link has no PostgreSQL data at all.
         if self._postgres is None:
             raise StoreUnavailable("postgres")
         return self._postgres
+
+    def require(self, permission: Permission) -> None:
+        require(self.principal, permission)
 
     @property
     def has_brain(self) -> bool:

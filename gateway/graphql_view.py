@@ -139,7 +139,7 @@ class AuthenticatedGraphQL:
         context = RequestContext(
             principal=principal,
             settings=self.gateway.settings,
-            mongo=self.gateway.mongo.tenant(org.enterprise_id),
+            _mongo=self.gateway.mongo.tenant(org.enterprise_id),
             _postgres=self.gateway.postgres.reader(org.brain_id) if org.brain_id else None,
             trace=trace,
             request_id=request_id,

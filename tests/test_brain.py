@@ -20,14 +20,14 @@ LAST_30 = {"from": str(TODAY - dt.timedelta(days=29)), "to": str(TODAY)}
 async def q(
     client: httpx.AsyncClient, issuer: TestIssuer, query: str, org: str = "acme", **variables: Any
 ) -> dict[str, Any]:
-    body = await gql(client, query, variables, token=issuer.token(org, "analyst"))
+    body = await gql(client, query, variables, token=issuer.token(org, "admin"))
     assert "errors" not in body, body["errors"]
     data: dict[str, Any] = body["data"]
     return data
 
 
 async def error_code(client: httpx.AsyncClient, issuer: TestIssuer, query: str, **variables: Any) -> str:
-    body = await gql(client, query, variables, token=issuer.token("acme", "analyst"))
+    body = await gql(client, query, variables, token=issuer.token("acme", "admin"))
     assert body.get("errors"), body
     code: str = body["errors"][0]["extensions"]["code"]
     return code

@@ -41,16 +41,16 @@ async def org_data(
     params: str = "",
     org: str = "acme",
 ) -> dict[str, Any]:
-    """`organization { <fields> }` for an analyst of `org`; `params` declares the variables. Fails on any error."""
+    """`organization { <fields> }` for an admin of `org`; `params` declares the variables. Fails on any error."""
     query = f"query Q{f'({params})' if params else ''} {{ organization {{ {fields} }} }}"
-    body = await gql(client, query, variables, token=issuer.token(org, "analyst"))
+    body = await gql(client, query, variables, token=issuer.token(org, "admin"))
     assert "errors" not in body, body["errors"]
     data: dict[str, Any] = body["data"]["organization"]
     return data
 
 
 async def error_code(client: httpx.AsyncClient, issuer: TestIssuer, fields: str) -> str:
-    body = await gql(client, f"{{ organization {{ {fields} }} }}", token=issuer.token("acme", "analyst"))
+    body = await gql(client, f"{{ organization {{ {fields} }} }}", token=issuer.token("acme", "admin"))
     assert body.get("errors"), body
     code: str = body["errors"][0]["extensions"]["code"]
     return code
@@ -260,7 +260,7 @@ async def test_each_workflow_pages_its_own_executions(client: httpx.AsyncClient,
         "query($id: ID!, $after: String) { node(id: $id) { ... on Workflow { executions(first: 3, after: $after) "
         "{ edges { node { id } } } } } }",
         {"id": first["id"], "after": cursor},
-        token=issuer.token("acme", "analyst"),
+        token=issuer.token("acme", "admin"),
     )
     assert [e["node"]["id"] for e in more["data"]["node"]["executions"]["edges"]] == [
         e["id"] for e in nodes(first["all"])[3:6]
@@ -404,7 +404,7 @@ async def analytics(
 ) -> dict[str, Any]:
     query = f"query($metric: String!, $period: AnalyticsPeriod!, $from: Date!, $to: Date!) {{ organization {{ {ANALYTICS} }} }}"
     variables = {"metric": metric, "period": period, "from": start.isoformat(), "to": end.isoformat()}
-    return await gql(client, query, variables, token=issuer.token("acme", "analyst"))
+    return await gql(client, query, variables, token=issuer.token("acme", "admin"))
 
 
 async def test_daily_and_weekly_analytics(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
@@ -670,7 +670,7 @@ async def test_every_enterprise_id_resolves_as_a_node(client: httpx.AsyncClient,
         "UsageQuota",
         "Invitation",
     }
-    found = await resolve_nodes(client, issuer.token("acme", "analyst"), list(ids.values()))
+    found = await resolve_nodes(client, issuer.token("acme", "admin"), list(ids.values()))
     assert found == [{"__typename": type_name, "id": node_id} for type_name, node_id in ids.items()]
 
 
@@ -682,7 +682,7 @@ async def test_unknown_and_malformed_node_ids_are_null(client: httpx.AsyncClient
         to_global_id("Member", "nobody"),
         to_global_id("Member", "nobody@acme.example"),
     ]
-    assert await resolve_nodes(client, issuer.token("acme", "analyst"), ids) == [None] * len(ids)
+    assert await resolve_nodes(client, issuer.token("acme", "admin"), ids) == [None] * len(ids)
 
 
 async def test_node_fetches_member_known_to_one_store(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
@@ -690,7 +690,7 @@ async def test_node_fetches_member_known_to_one_store(client: httpx.AsyncClient,
         client,
         "query($id: ID!) { node(id: $id) { ... on Member { email hasEnterpriseAccount hasBrainAccount } } }",
         {"id": to_global_id("Member", "marketer2@acme.example")},
-        token=issuer.token("acme", "analyst"),
+        token=issuer.token("acme", "admin"),
     )
     assert body["data"]["node"] == {
         "email": "marketer2@acme.example",
@@ -743,7 +743,7 @@ async def test_another_organization_sees_none_of_acme(client: httpx.AsyncClient,
     assert foreign["executions"]["totalCount"] == 0
 
     acme_ids = list((await one_id_per_type(client, issuer)).values())
-    assert await resolve_nodes(client, issuer.token("globex", "analyst"), acme_ids) == [None] * len(acme_ids)
+    assert await resolve_nodes(client, issuer.token("globex", "admin"), acme_ids) == [None] * len(acme_ids)
 
 
 # --- bounded work (SPEC §7) ---------------------------------------------------------------------

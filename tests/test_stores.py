@@ -14,7 +14,7 @@ from gateway.app import create_app
 from gateway.embedded import EmbeddedMongo
 from gateway.migrations import MONGO_INDEXES, load_migrations, migrate_mongo, migrate_postgres
 from gateway.seed import seed
-from tests.conftest import Stores, gateway_settings
+from tests.conftest import Stores, gateway_settings, gql
 from tests.support.issuer import TestIssuer
 from tests.support.proxy import TcpProxy
 from tests.support.servers import ServerThread
@@ -176,3 +176,34 @@ async def test_readyz_names_unreachable_store_at_start(seeded: Stores, issuer: T
             assert stores[down]["ok"] is False and stores[up]["ok"] is True
     finally:
         server.stop()
+
+
+async def test_mongo_outage_degrades_to_postgres_fields(seeded: Stores, issuer: TestIssuer) -> None:
+    outage = MongoOutage(seeded)
+    server = ServerThread(
+        create_app(gateway_settings(seeded, issuer, mongo_url=outage.url, store_timeout_s=1.0))
+    ).start()
+    query = "{ organization { name plan campaigns(first: 1) { totalCount } workflows { totalCount } } }"
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            outage.stop()
+            response = await http.post(
+                "/graphql",
+                json={"query": query},
+                headers={"Authorization": f"Bearer {issuer.token('acme', 'analyst')}"},
+            )
+            assert response.status_code == 200, response.text
+            body = response.json()
+            org = body["data"]["organization"]
+            assert org["name"] == "Acme Corporation" and org["campaigns"]["totalCount"] == 60
+            assert org["plan"] is None and org["workflows"] is None
+            failed = {e["path"][-1]: e["extensions"] for e in body["errors"]}
+            assert set(failed) == {"plan", "workflows"}
+            assert all(ext["code"] == "STORE_UNAVAILABLE" and ext["store"] == "mongo" for ext in failed.values())
+            outage.start()
+            # Reconnected without a restart. (The embedded outage server holds no data, hence only the count.)
+            body = await gql(http, "{ organization { workflows { totalCount } } }", token=issuer.token("acme", "analyst"))
+            assert "errors" not in body and body["data"]["organization"]["workflows"]["totalCount"] >= 0
+    finally:
+        server.stop()
+        outage.stop()

@@ -51,7 +51,7 @@ def tenant_ids(gateway: ServerThread, issuer: TestIssuer) -> dict[str, set[str]]
             body = http.post(
                 "/graphql",
                 json={"query": IDS_QUERY},
-                headers={"Authorization": f"Bearer {issuer.token(org, 'analyst')}"},
+                headers={"Authorization": f"Bearer {issuer.token(org, 'admin')}"},
             ).json()
             ids[org] = _collect_ids(body["data"])
     assert len(ids["acme"]) > 20 and not ids["acme"] & ids["globex"]
@@ -123,7 +123,7 @@ async def test_rls_hides_other_tenants_rows_when_the_gateway_filter_is_off(
     acme, globex = uid("org", "acme"), uid("org", "globex")
     wide = {"from": "2000-01-01", "to": "2001-12-31"}
     gateway_filter_points_at(victim=globex, rls_org=acme)
-    body = await gql(client, BRAIN_QUERY, wide, token=issuer.token("acme", "analyst"))
+    body = await gql(client, BRAIN_QUERY, wide, token=issuer.token("acme", "admin"))
     assert "errors" not in body, body
     org = body["data"]["organization"]
     assert all(
@@ -133,7 +133,7 @@ async def test_rls_hides_other_tenants_rows_when_the_gateway_filter_is_off(
     assert org["latestBrainStates"] == [] and org["performance"]["impressions"] == 0
     # The control: keyed to the victim, RLS shows the victim's rows, so the assertion above can fail.
     gateway_filter_points_at(victim=globex, rls_org=globex)
-    body = await gql(client, BRAIN_QUERY, wide, token=issuer.token("acme", "analyst"))
+    body = await gql(client, BRAIN_QUERY, wide, token=issuer.token("acme", "admin"))
     assert body["data"]["organization"]["campaigns"]["totalCount"] == 60
 
 
@@ -184,7 +184,7 @@ def test_property_no_foreign_data_ever_appears(
     gateway: ServerThread, issuer: TestIssuer, tenant_ids: dict[str, set[str]]
 ) -> None:
     ids = {org: sorted(found) for org, found in tenant_ids.items()}
-    tokens = {org: issuer.token(org, "analyst") for org in ids}
+    tokens = {org: issuer.token(org, "admin") for org in ids}
     other = {"acme": "globex", "globex": "acme"}
 
     with httpx.Client(base_url=gateway.url, timeout=30) as http:

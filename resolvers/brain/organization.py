@@ -10,6 +10,7 @@ import strawberry
 from strawberry import Info
 
 from gateway.context import RequestContext
+from gateway.permissions import Permission
 from resolvers.brain import loaders
 from resolvers.brain.loaders import CAMPAIGN_COLUMNS, CHANNEL_COLUMNS, CREATIVE_COLUMNS
 from resolvers.brain.sql import METRIC_AGGREGATES, METRICS_FROM, check_range, default_range, org_page
@@ -133,7 +134,7 @@ class BrainOrganization:
         last: Last = None,
         before: Before = None,
         platform: Annotated[list[Platform] | None, strawberry.argument(description="Only these platforms.")] = None,
-    ) -> Connection[Channel]:
+    ) -> Connection[Channel] | None:
         where: list[str] = ["organization_id = $1"]
         params: list[Any] = []
         if platform:
@@ -165,7 +166,7 @@ class BrainOrganization:
         before: Before = None,
         filter: Annotated[CampaignFilter | None, strawberry.argument(description="Narrow the list.")] = None,
         order_by: Annotated[PerformanceOrder | None, strawberry.argument(description="Sort order.")] = None,
-    ) -> Connection[Campaign]:
+    ) -> Connection[Campaign] | None:
         where: list[str] = ["c.organization_id = $1"]
         params: list[Any] = []
         if filter and filter.status:
@@ -210,7 +211,7 @@ class BrainOrganization:
         before: Before = None,
         filter: Annotated[OrgCreativeFilter | None, strawberry.argument(description="Narrow the list.")] = None,
         order_by: Annotated[PerformanceOrder | None, strawberry.argument(description="Sort order.")] = None,
-    ) -> Connection[Creative]:
+    ) -> Connection[Creative] | None:
         conditions, params = creative_conditions(filter, 2)
         where = ["k.organization_id = $1", *(f"k.{c}" for c in conditions)]
         if filter and filter.campaign_id:
@@ -243,7 +244,7 @@ class BrainOrganization:
         channel_id: Annotated[
             strawberry.ID | None, strawberry.argument(description="Only cohorts of this channel.")
         ] = None,
-    ) -> Connection[Cohort]:
+    ) -> Connection[Cohort] | None:
         where: list[str] = ["organization_id = $1"]
         params: list[Any] = []
         if channel_id:
@@ -272,7 +273,7 @@ class BrainOrganization:
         last: Last = None,
         before: Before = None,
         module: Annotated[BrainModule | None, strawberry.argument(description="Only this module.")] = None,
-    ) -> Connection[BrainState]:
+    ) -> Connection[BrainState] | None:
         where: list[str] = ["organization_id = $1"]
         params: list[Any] = []
         if module:
@@ -293,7 +294,7 @@ class BrainOrganization:
         )
 
     @strawberry.field(description="The latest output of each Brain module (memory, oracle, curiosity).")
-    async def latest_brain_states(self, info: Ctx) -> list[BrainState]:
+    async def latest_brain_states(self, info: Ctx) -> list[BrainState] | None:
         pg = info.context.postgres
         rows = await pg.fetch(
             "SELECT DISTINCT ON (module) * FROM brain_states WHERE organization_id = $1 ORDER BY module, version DESC",
@@ -304,7 +305,8 @@ class BrainOrganization:
     @strawberry.field(description="Stored platform credentials: metadata only, never the secret.")
     async def credentials(
         self, info: Ctx, first: First = None, after: After = None, last: Last = None, before: Before = None
-    ) -> Connection[ApiCredential]:
+    ) -> Connection[ApiCredential] | None:
+        info.context.require(Permission.READ_SENSITIVE)
         return await org_page(
             info.context,
             key="Organization.credentials",
@@ -329,7 +331,7 @@ class BrainOrganization:
         before: Before = None,
         status: Annotated[list[SyncJobStatus] | None, strawberry.argument(description="Only these statuses.")] = None,
         platform: Annotated[list[Platform] | None, strawberry.argument(description="Only these platforms.")] = None,
-    ) -> Connection[SyncJob]:
+    ) -> Connection[SyncJob] | None:
         where: list[str] = ["organization_id = $1"]
         params: list[Any] = []
         if status:
@@ -362,7 +364,7 @@ class BrainOrganization:
         before: Before = None,
         action: Annotated[str | None, strawberry.argument(description="Only this action, e.g. `shiftBudget`.")] = None,
         status: Annotated[ActionStatus | None, strawberry.argument(description="Only this outcome.")] = None,
-    ) -> Connection[ActionLog]:
+    ) -> Connection[ActionLog] | None:
         where: list[str] = ["organization_id = $1"]
         params: list[Any] = []
         if action:
@@ -386,7 +388,7 @@ class BrainOrganization:
         )
 
     @strawberry.field(description="Totals across all campaigns over a date range.")
-    async def performance(self, info: Ctx, from_: FromArg, to: ToArg) -> Performance:
+    async def performance(self, info: Ctx, from_: FromArg, to: ToArg) -> Performance | None:
         check_range(from_, to)
         pg = info.context.postgres
         row = await pg.fetchrow(
@@ -404,7 +406,7 @@ class BrainOrganization:
         from_: FromArg,
         to: ToArg,
         group_by: Annotated[PerformanceGrouping, strawberry.argument(description="How to split.")],
-    ) -> list[PerformanceGroup]:
+    ) -> list[PerformanceGroup] | None:
         check_range(from_, to)
         pg = info.context.postgres
         key = {

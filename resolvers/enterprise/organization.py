@@ -18,6 +18,7 @@ from strawberry import Info
 
 from gateway.context import RequestContext
 from gateway.errors import BadUserInput, NotFound
+from gateway.permissions import Permission
 from gateway.stores.mongo import Document, TenantMongo
 from resolvers.common.relay import (
     After,
@@ -262,7 +263,7 @@ class EnterpriseOrganization:
     """Fields of `Organization` that MongoDB answers."""
 
     @strawberry.field(description="Billing plan (MongoDB).")
-    async def plan(self, info: Ctx) -> Plan:
+    async def plan(self, info: Ctx) -> Plan | None:
         doc = await info.context.mongo.find_one("organizations")
         if doc is None:
             raise NotFound("organization not found in the enterprise store")
@@ -279,7 +280,7 @@ class EnterpriseOrganization:
     )
     async def members(
         self, info: Ctx, first: First = None, after: After = None, last: Last = None, before: Before = None
-    ) -> Connection[Member]:
+    ) -> Connection[Member] | None:
         ctx = info.context
 
         async def rows(offset: int, limit: int) -> list[Member]:
@@ -299,7 +300,8 @@ class EnterpriseOrganization:
         last: Last = None,
         before: Before = None,
         filter: Annotated[InvitationFilter | None, strawberry.argument(description="Narrow the list.")] = None,
-    ) -> Connection[Invitation]:
+    ) -> Connection[Invitation] | None:
+        info.context.require(Permission.READ_SENSITIVE)
         query = _in("status", stored_values(filter.status if filter else None))
         return await _mongo_connection(
             info.context.mongo,
@@ -321,7 +323,7 @@ class EnterpriseOrganization:
         before: Before = None,
         filter: Annotated[AgentFilter | None, strawberry.argument(description="Narrow the list.")] = None,
         order_by: Annotated[AgentOrder, strawberry.argument(description="Order of the list.")] = AgentOrder.NAME,
-    ) -> Connection[Agent]:
+    ) -> Connection[Agent] | None:
         query: Document = {}
         if filter is not None:
             if filter.enabled is not None:
@@ -347,7 +349,7 @@ class EnterpriseOrganization:
         before: Before = None,
         filter: Annotated[WorkflowFilter | None, strawberry.argument(description="Narrow the list.")] = None,
         order_by: Annotated[WorkflowOrder, strawberry.argument(description="Order of the list.")] = WorkflowOrder.NAME,
-    ) -> Connection[Workflow]:
+    ) -> Connection[Workflow] | None:
         query: Document = {}
         if filter is not None:
             query.update(_in("status", stored_values(filter.status)))
@@ -371,7 +373,7 @@ class EnterpriseOrganization:
         last: Last = None,
         before: Before = None,
         filter: Annotated[ExecutionFilter | None, strawberry.argument(description="Narrow the list.")] = None,
-    ) -> Connection[WorkflowExecution]:
+    ) -> Connection[WorkflowExecution] | None:
         workflow_ids = [_workflow_raw_id(filter.workflow_id)] if filter and filter.workflow_id else None
         query = execution_query(workflow_ids, stored_values(filter.status if filter else None))
         return await _mongo_connection(
@@ -387,7 +389,7 @@ class EnterpriseOrganization:
     @strawberry.field(description="Workflow schedules (MongoDB), the next to run first.")
     async def scheduled_workflows(
         self, info: Ctx, first: First = None, after: After = None, last: Last = None, before: Before = None
-    ) -> Connection[ScheduledWorkflow]:
+    ) -> Connection[ScheduledWorkflow] | None:
         return await _mongo_connection(
             info.context.mongo,
             "Organization.scheduledWorkflows",
@@ -407,7 +409,8 @@ class EnterpriseOrganization:
         last: Last = None,
         before: Before = None,
         filter: Annotated[AuditLogFilter | None, strawberry.argument(description="Narrow the list.")] = None,
-    ) -> Connection[AuditLog]:
+    ) -> Connection[AuditLog] | None:
+        info.context.require(Permission.READ_SENSITIVE)
         return await _mongo_connection(
             info.context.mongo,
             "Organization.auditLogs",
@@ -427,7 +430,7 @@ class EnterpriseOrganization:
         last: Last = None,
         before: Before = None,
         filter: Annotated[ComplianceCheckFilter | None, strawberry.argument(description="Narrow the list.")] = None,
-    ) -> Connection[ComplianceCheck]:
+    ) -> Connection[ComplianceCheck] | None:
         query: Document = {}
         if filter is not None:
             query.update(_in("framework", stored_values(filter.framework)))
@@ -443,7 +446,7 @@ class EnterpriseOrganization:
         )
 
     @strawberry.field(description="Usage quotas (MongoDB), the latest period first, then by resource.")
-    async def usage_quotas(self, info: Ctx) -> list[UsageQuota]:
+    async def usage_quotas(self, info: Ctx) -> list[UsageQuota] | None:
         docs = await info.context.mongo.find("usage_quotas", sort=[("period_end", -1), ("resource", 1), ("_id", 1)])
         return [UsageQuota.from_doc(doc) for doc in docs]
 
@@ -455,7 +458,7 @@ class EnterpriseOrganization:
         period: Annotated[AnalyticsPeriod, strawberry.argument(description="Granularity of the series.")],
         from_: Annotated[dt.date, strawberry.argument(name="from", description="First day of the range (inclusive).")],
         to: Annotated[dt.date, strawberry.argument(description="Last day of the range (inclusive).")],
-    ) -> list[AnalyticsPoint]:
+    ) -> list[AnalyticsPoint] | None:
         query = {"metric": metric, "period": period.value, "date": _analytics_range(from_, to)}
         docs = await info.context.mongo.find("analytics_data", query, sort=[("date", 1), ("_id", 1)])
         return [AnalyticsPoint.from_doc(doc) for doc in docs]

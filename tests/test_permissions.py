@@ -1,0 +1,66 @@
+"""Roles and scopes (SPEC §6): what each principal may read, field by field."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import gql
+from tests.support.issuer import TestIssuer
+
+SENSITIVE = {
+    "invitations": "invitations { totalCount }",
+    "auditLogs": "auditLogs { totalCount }",
+    "credentials": "credentials { totalCount }",
+}
+
+
+@pytest.mark.parametrize("role", ["viewer", "analyst", "marketer"])
+async def test_readers_get_forbidden_on_sensitive_fields_only(
+    client: httpx.AsyncClient, issuer: TestIssuer, role: str
+) -> None:
+    query = (
+        "{ organization { name plan campaigns { totalCount } workflows { totalCount } "
+        + " ".join(SENSITIVE.values())
+        + " } }"
+    )
+    body = await gql(client, query, token=issuer.token("acme", role))
+    org = body["data"]["organization"]
+    assert org["plan"] == "ENTERPRISE" and org["campaigns"]["totalCount"] == 60 and org["workflows"]["totalCount"] == 8
+    forbidden = {tuple(e["path"])[-1] for e in body["errors"] if e["extensions"]["code"] == "FORBIDDEN"}
+    assert forbidden == set(SENSITIVE)
+    assert all(org[field] is None for field in SENSITIVE)
+
+
+@pytest.mark.parametrize("role", ["admin", "owner"])
+async def test_admins_read_sensitive_fields(client: httpx.AsyncClient, issuer: TestIssuer, role: str) -> None:
+    query = "{ organization { " + " ".join(SENSITIVE.values()) + " } }"
+    body = await gql(client, query, token=issuer.token("acme", role))
+    assert "errors" not in body
+    assert body["data"]["organization"]["auditLogs"]["totalCount"] == 200
+
+
+async def test_partner_reads_marketing_data_but_not_enterprise_records(
+    client: httpx.AsyncClient, issuer: TestIssuer
+) -> None:
+    token = issuer.token(
+        "acme", "owner", sub="partner-sync", azp="partner-sync", roles=["owner"], scope="metrics:write"
+    )
+    body = await gql(
+        client, "{ organization { name campaigns(first: 1) { totalCount } plan members { totalCount } } }", token=token
+    )
+    org = body["data"]["organization"]
+    assert org["name"] == "Acme Corporation" and org["campaigns"]["totalCount"] == 60
+    assert org["plan"] is None and org["members"] is None
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"FORBIDDEN"}
+
+
+async def test_tokens_granting_nothing_are_refused(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    no_role = issuer.token("acme", "viewer", roles=["superhero"])
+    partner_without_scope = issuer.token("acme", "owner", sub="partner-x", azp="partner-x")
+    for token in (no_role, partner_without_scope):
+        response = await client.post(
+            "/graphql", json={"query": "{ organization { name } }"}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 403
+        assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
