@@ -23,6 +23,7 @@ from gateway.config import Settings
 from gateway.dev_issuer import DevIssuer
 from gateway.graphql_view import AuthenticatedGraphQL
 from gateway.login import BrowserLogin
+from gateway.outbox import OutboxDispatcher
 from gateway.stores.mongo import MongoStore
 from gateway.stores.postgres import PostgresStore
 from gateway.tenancy import OrgDirectory
@@ -40,6 +41,7 @@ class Gateway:
     http: httpx.AsyncClient
     directory: OrgDirectory
     authenticator: Authenticator
+    outbox: OutboxDispatcher
     dev_issuer: DevIssuer | None = None
     login: BrowserLogin | None = None
     started_at: float = field(default_factory=time.monotonic)
@@ -54,13 +56,16 @@ class Gateway:
         directory = OrgDirectory(mongo, postgres)
         authenticator = Authenticator(TokenVerifier(settings, http), directory)
         login = BrowserLogin.configure(settings, authenticator)
-        return cls(settings, postgres, mongo, http, directory, authenticator, dev_issuer, login)
+        dispatcher = OutboxDispatcher(postgres, mongo)
+        return cls(settings, postgres, mongo, http, directory, authenticator, dispatcher, dev_issuer, login)
 
     async def start(self) -> None:
         await self.postgres.open()
         await self.mongo.open()
+        self.outbox.start()
 
     async def stop(self) -> None:
+        await self.outbox.stop()
         await self.mongo.close()
         await self.postgres.close()
         await self.http.aclose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiodataloader import DataLoader
 
@@ -15,6 +15,9 @@ from gateway.permissions import Permission, require
 from gateway.stores.mongo import TenantMongo
 from gateway.stores.postgres import TenantReader
 from gateway.stores.tracing import StoreTrace
+
+if TYPE_CHECKING:
+    from gateway.app import Gateway
 
 L = TypeVar("L", bound=DataLoader[Any, Any])
 
@@ -27,6 +30,7 @@ class RequestContext:
     _postgres: TenantReader | None
     trace: StoreTrace
     request_id: str
+    gateway: Gateway  # stores and the outbox, for mutations
     debug_stores: bool = False
     _loaders: dict[Callable[..., Any], DataLoader[Any, Any]] = field(default_factory=dict)
 

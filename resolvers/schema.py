@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 
 from gateway.context import RequestContext
 from gateway.errors import BadUserInput
+from resolvers.actions.brain import BrainActions
 from resolvers.brain.nodes import NODE_RESOLVERS as BRAIN_NODES
 from resolvers.common.relay import Node, from_global_id
 from resolvers.common.scalars import SCALAR_MAP
@@ -77,4 +78,9 @@ class GatewaySchema(strawberry.Schema):
                 log.error("unexpected error at %s", error.path, exc_info=error.original_error)
 
 
-schema = GatewaySchema(query=Query, config=StrawberryConfig(scalar_map=SCALAR_MAP))
+@strawberry.type(description="Changes: Brain actions, partner ingestion, and enterprise team and workflow management.")
+class Mutation(BrainActions):
+    pass
+
+
+schema = GatewaySchema(query=Query, mutation=Mutation, config=StrawberryConfig(scalar_map=SCALAR_MAP))

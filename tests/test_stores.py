@@ -202,7 +202,9 @@ async def test_mongo_outage_degrades_to_postgres_fields(seeded: Stores, issuer: 
             assert all(ext["code"] == "STORE_UNAVAILABLE" and ext["store"] == "mongo" for ext in failed.values())
             outage.start()
             # Reconnected without a restart. (The embedded outage server holds no data, hence only the count.)
-            body = await gql(http, "{ organization { workflows { totalCount } } }", token=issuer.token("acme", "analyst"))
+            body = await gql(
+                http, "{ organization { workflows { totalCount } } }", token=issuer.token("acme", "analyst")
+            )
             assert "errors" not in body and body["data"]["organization"]["workflows"]["totalCount"] >= 0
     finally:
         server.stop()

@@ -1,0 +1,56 @@
+"""Idempotency keys, kept per organization in PostgreSQL.
+
+A key is claimed inside the mutation's own transaction: the first request
+inserts the row and holds it until commit, so a concurrent retry with the
+same key waits on the primary key and then sees the stored response. A
+rolled-back attempt leaves no row, so the key can be used again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from gateway import snapshot
+from gateway.errors import Conflict
+from gateway.stores.postgres import TenantConnection
+
+MAX_KEY_LENGTH = 200
+
+
+def request_hash(operation: str, arguments: Any) -> str:
+    canonical = json.dumps({"op": operation, "args": snapshot.encode(arguments)}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def replay(tx: TenantConnection, organization_key: str, key: str, operation: str, digest: str) -> Any | None:
+    """The stored response for this key, or None when the key is new (and now ours until commit)."""
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise Conflict(f"an idempotency key must be 1 to {MAX_KEY_LENGTH} characters")
+    # Taking a transaction-scoped advisory lock on the key serialises concurrent
+    # first attempts without relying on unique-violation retries.
+    await tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"idem:{organization_key}:{key}")
+    row = await tx.fetchrow(
+        "SELECT operation, request_hash, response FROM idempotency_keys WHERE organization_key = $1 AND key = $2",
+        organization_key,
+        key,
+    )
+    if row is None:
+        return None
+    if row["operation"] != operation or row["request_hash"] != digest:
+        raise Conflict("this idempotency key was already used with different input", idempotencyKey=key)
+    return snapshot.decode(row["response"])
+
+
+async def remember(
+    tx: TenantConnection, organization_key: str, key: str, operation: str, digest: str, response: Any
+) -> None:
+    await tx.execute(
+        "INSERT INTO idempotency_keys (organization_key, key, operation, request_hash, response) VALUES ($1, $2, $3, $4, $5)",
+        organization_key,
+        key,
+        operation,
+        digest,
+        snapshot.encode(response),
+    )

@@ -1,0 +1,130 @@
+"""Audit events: written to a PostgreSQL outbox inside the mutation's transaction,
+delivered to MongoDB `audit_logs` by a dispatcher running in every gateway.
+
+Delivery is at least once: an event is marked delivered only after MongoDB
+acknowledged it, and MongoDB deduplicates by `event_id` (a unique index and
+an upsert that only ever inserts). Several gateways can dispatch at once:
+each claims a batch with `FOR UPDATE SKIP LOCKED`. While MongoDB is down,
+events wait with exponential backoff and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway import snapshot
+from gateway.stores.mongo import MongoStore
+from gateway.stores.postgres import PostgresStore, TenantConnection
+
+log = logging.getLogger("omnify.outbox")
+
+MAX_BACKOFF_S = 30.0
+
+
+def audit_event(
+    *,
+    organization_key: str,
+    actor: dict[str, Any],
+    action: str,
+    target_type: str,
+    target_id: str,
+    details: dict[str, Any],
+    request_id: str | None,
+) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "organization_id": organization_key,
+        "actor": actor,
+        "action": action,
+        "target": {"type": target_type, "id": target_id},
+        "details": details,
+        "request_id": request_id,
+        "at": dt.datetime.now(dt.UTC),
+    }
+
+
+async def enqueue(tx: TenantConnection, event: dict[str, Any]) -> None:
+    await tx.execute(
+        "INSERT INTO outbox (event_id, organization_key, document) VALUES ($1, $2, $3)",
+        uuid.UUID(event["event_id"]),
+        event["organization_id"],
+        snapshot.encode(event),
+    )
+
+
+@dataclass
+class OutboxDispatcher:
+    postgres: PostgresStore
+    mongo: MongoStore
+    poll_interval_s: float = 1.0
+    batch_size: int = 200
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _task: asyncio.Task[None] | None = None
+    delivered: int = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def wake(self) -> None:
+        """Deliver soon: called after a mutation commits."""
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                more = await self.dispatch_once()
+            except Exception as exc:  # a store is down; the next round retries
+                log.warning("outbox dispatch failed: %s", exc)
+                more = False
+            if not more:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval_s)
+                self._wake.clear()
+
+    async def dispatch_once(self) -> bool:
+        """Deliver one batch; True when a full batch went out and more may wait."""
+        async with self.postgres.admin() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "SELECT id, organization_key, document, attempts FROM outbox "
+                "WHERE delivered_at IS NULL AND next_attempt_at <= now() "
+                "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                self.batch_size,
+            )
+            delivered: list[int] = []
+            for row in rows:
+                document = snapshot.decode(row["document"])
+                event_id = document.pop("event_id")
+                document.pop("organization_id", None)  # the tenant scope supplies it
+                try:
+                    await self.mongo.tenant(row["organization_key"]).update_one(
+                        "audit_logs", {"event_id": event_id}, {"$setOnInsert": document}, upsert=True
+                    )
+                except Exception as exc:
+                    delay = min(MAX_BACKOFF_S, 0.5 * 2 ** row["attempts"])
+                    await conn.execute(
+                        "UPDATE outbox SET attempts = attempts + 1, last_error = $2, "
+                        "next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1",
+                        row["id"],
+                        f"{type(exc).__name__}: {exc}"[:500],
+                        delay,
+                    )
+                    # The store is most likely down: leave the rest of the batch for later.
+                    break
+                delivered.append(row["id"])
+            if delivered:
+                await conn.execute("UPDATE outbox SET delivered_at = now() WHERE id = ANY($1::bigint[])", delivered)
+                self.delivered += len(delivered)
+        return len(rows) == self.batch_size and len(delivered) == len(rows)

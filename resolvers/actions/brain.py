@@ -1,0 +1,297 @@
+"""Brain actions: pause and resume creatives, set and shift campaign budgets."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from uuid import UUID
+
+import strawberry
+
+from gateway.permissions import Permission
+from gateway.stores.postgres import TenantConnection
+from resolvers.actions.common import (
+    ActionLogEntry,
+    Ctx,
+    IdempotencyKey,
+    Outcome,
+    UserError,
+    parse_uuid,
+    reject,
+    run_brain_mutation,
+)
+from resolvers.brain.loaders import CAMPAIGN_COLUMNS, CREATIVE_COLUMNS
+from resolvers.brain.types import ActionLog, Campaign, Creative
+
+MAX_REASON = 500
+MAX_BUDGET = Decimal("999999999999.99")  # numeric(14, 2)
+
+
+def _reason(reason: str | None, required: bool) -> str | None:
+    text = (reason or "").strip()
+    if required and not text:
+        raise reject("REASON_REQUIRED", "a reason is required", "reason")
+    if len(text) > MAX_REASON:
+        raise reject("REASON_TOO_LONG", f"the reason must be at most {MAX_REASON} characters", "reason")
+    return text or None
+
+
+def parse_amount(value: str, field: str, *, allow_zero: bool = False) -> Decimal:
+    """A money amount: a decimal string, at most two decimals, positive (or zero where allowed)."""
+    try:
+        amount = Decimal(value.strip())
+    except (InvalidOperation, AttributeError):
+        raise reject("INVALID_AMOUNT", f"{value!r} is not a decimal number", field) from None
+    if not amount.is_finite():
+        raise reject("INVALID_AMOUNT", f"{value!r} is not a decimal number", field)
+    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise reject("INVALID_AMOUNT", "use at most two decimals", field)
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise reject(
+            "INVALID_AMOUNT",
+            "the amount must be greater than zero" if not allow_zero else "the amount must not be negative",
+            field,
+        )
+    if amount > MAX_BUDGET:
+        raise reject("INVALID_AMOUNT", f"the amount must not exceed {MAX_BUDGET}", field)
+    return amount
+
+
+# --- creatives ---------------------------------------------------------------------------
+
+
+@strawberry.input(description="Pause or resume one creative.")
+class CreativeStatusInput:
+    creative_id: strawberry.ID = strawberry.field(description="The creative.")
+    reason: str = strawberry.field(description="Why (kept in the action log and the audit trail).")
+    idempotency_key: str | None = IdempotencyKey
+
+
+@strawberry.type(description="Result of pausing or resuming a creative.")
+class CreativeStatusPayload:
+    creative: Creative | None = strawberry.field(description="The creative after the change.")
+    action_log: ActionLog | None = strawberry.field(description="The action log entry of the change.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
+
+
+async def _set_creative_status(
+    info: Ctx, data: CreativeStatusInput, operation: str, status: str
+) -> CreativeStatusPayload:
+    async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
+        creative_id = parse_uuid(data.creative_id, "Creative", "creativeId")
+        reason = _reason(data.reason, required=True)
+        current = await tx.fetchrow(
+            f"SELECT {CREATIVE_COLUMNS} FROM creatives WHERE organization_id = $1 AND id = $2 FOR UPDATE",
+            tx.organization_id,
+            creative_id,
+        )
+        if current is None:
+            raise reject("NOT_FOUND", "no such creative in your organization", "creativeId")
+        if current["status"] == "archived":
+            raise reject("CREATIVE_ARCHIVED", "archived creatives cannot change status", "creativeId")
+        if current["status"] == status:
+            raise reject("ALREADY_" + status.upper(), f"the creative is already {status}", "creativeId")
+        updated = await tx.fetchrow(
+            f"UPDATE creatives SET status = $3, updated_at = now() WHERE organization_id = $1 AND id = $2 RETURNING {CREATIVE_COLUMNS}",
+            tx.organization_id,
+            creative_id,
+            status,
+        )
+        log = ActionLogEntry(
+            operation, "Creative", str(creative_id), {"reason": reason}, {"from": current["status"], "to": status}
+        )
+        return Outcome(rows={"creative": updated}), log
+
+    outcome = await run_brain_mutation(
+        info,
+        operation=operation,
+        permission=Permission.RUN_ACTIONS,
+        arguments=_args(data),
+        idempotency_key=data.idempotency_key,
+        perform=perform,
+    )
+    return CreativeStatusPayload(
+        creative=_build(outcome, "creative", Creative.from_row),
+        action_log=_build(outcome, "action_log", ActionLog.from_row),
+        user_errors=outcome.errors,
+    )
+
+
+# --- campaign budgets --------------------------------------------------------------------
+
+
+@strawberry.input(description="Set a campaign's daily budget.")
+class UpdateCampaignBudgetInput:
+    campaign_id: strawberry.ID = strawberry.field(description="The campaign.")
+    daily_budget: str = strawberry.field(
+        description='New daily budget as a decimal string, e.g. `"250.00"` (at most two decimals).'
+    )
+    reason: str | None = strawberry.field(default=None, description="Why (kept in the action log).")
+    idempotency_key: str | None = IdempotencyKey
+
+
+@strawberry.type(description="Result of setting a campaign's daily budget.")
+class UpdateCampaignBudgetPayload:
+    campaign: Campaign | None = strawberry.field(description="The campaign after the change.")
+    action_log: ActionLog | None = strawberry.field(description="The action log entry of the change.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
+
+
+@strawberry.input(description="Move daily budget from one campaign to another of the same organization and currency.")
+class ShiftBudgetInput:
+    from_campaign_id: strawberry.ID = strawberry.field(description="Campaign giving budget.")
+    to_campaign_id: strawberry.ID = strawberry.field(description="Campaign receiving budget.")
+    amount: str = strawberry.field(
+        description="Amount of daily budget to move, a positive decimal string with at most two decimals."
+    )
+    reason: str | None = strawberry.field(default=None, description="Why (kept in the action log).")
+    idempotency_key: str | None = IdempotencyKey
+
+
+@strawberry.type(description="Result of a budget shift.")
+class ShiftBudgetPayload:
+    from_: Campaign | None = strawberry.field(name="from", description="The giving campaign after the shift.")
+    to: Campaign | None = strawberry.field(description="The receiving campaign after the shift.")
+    action_log: ActionLog | None = strawberry.field(description="The action log entry of the shift.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
+
+
+async def _lock_campaigns(tx: TenantConnection, ids: list[UUID]) -> dict[UUID, Any]:
+    # Locks in id order, whatever the direction of the shift: two shifts over
+    # the same pair cannot wait on each other in opposite orders (no deadlock).
+    rows = await tx.fetch(
+        f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE organization_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE",
+        tx.organization_id,
+        sorted(ids),
+    )
+    return {r["id"]: r for r in rows}
+
+
+async def _set_budget(tx: TenantConnection, campaign_id: UUID, budget: Decimal) -> Any:
+    return await tx.fetchrow(
+        f"UPDATE campaigns SET daily_budget = $3, updated_at = now() WHERE organization_id = $1 AND id = $2 RETURNING {CAMPAIGN_COLUMNS}",
+        tx.organization_id,
+        campaign_id,
+        budget,
+    )
+
+
+def _args(data: object) -> dict[str, Any]:
+    return {k: v for k, v in vars(data).items() if k != "idempotency_key"}
+
+
+def _build(outcome: Outcome, key: str, build: Any) -> Any:
+    row = outcome.rows.get(key)
+    return build(row) if row is not None else None
+
+
+@strawberry.type
+class BrainActions:
+    @strawberry.mutation(
+        description="Pause a creative. Needs the marketer, admin or owner role, or the `actions:write` scope."
+    )
+    async def pause_creative(self, info: Ctx, input: CreativeStatusInput) -> CreativeStatusPayload:
+        return await _set_creative_status(info, input, "pauseCreative", "paused")
+
+    @strawberry.mutation(
+        description="Resume a paused creative. Needs the marketer, admin or owner role, or the `actions:write` scope."
+    )
+    async def resume_creative(self, info: Ctx, input: CreativeStatusInput) -> CreativeStatusPayload:
+        return await _set_creative_status(info, input, "resumeCreative", "active")
+
+    @strawberry.mutation(description="Set a campaign's daily budget.")
+    async def update_campaign_budget(self, info: Ctx, input: UpdateCampaignBudgetInput) -> UpdateCampaignBudgetPayload:
+        async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
+            campaign_id = parse_uuid(input.campaign_id, "Campaign", "campaignId")
+            budget = parse_amount(input.daily_budget, "dailyBudget", allow_zero=True)
+            reason = _reason(input.reason, required=False)
+            current = (await _lock_campaigns(tx, [campaign_id])).get(campaign_id)
+            if current is None:
+                raise reject("NOT_FOUND", "no such campaign in your organization", "campaignId")
+            if current["status"] == "archived":
+                raise reject("CAMPAIGN_ARCHIVED", "archived campaigns cannot change budget", "campaignId")
+            updated = await _set_budget(tx, campaign_id, budget)
+            log = ActionLogEntry(
+                "updateCampaignBudget",
+                "Campaign",
+                str(campaign_id),
+                {"dailyBudget": str(budget), "reason": reason},
+                {"before": str(current["daily_budget"]), "after": str(budget), "currency": current["currency"].strip()},
+            )
+            return Outcome(rows={"campaign": updated}), log
+
+        outcome = await run_brain_mutation(
+            info,
+            operation="updateCampaignBudget",
+            permission=Permission.RUN_ACTIONS,
+            arguments=_args(input),
+            idempotency_key=input.idempotency_key,
+            perform=perform,
+        )
+        return UpdateCampaignBudgetPayload(
+            campaign=_build(outcome, "campaign", Campaign.from_row),
+            action_log=_build(outcome, "action_log", ActionLog.from_row),
+            user_errors=outcome.errors,
+        )
+
+    @strawberry.mutation(
+        description="Move daily budget between two campaigns of your organization (same currency, not archived)."
+    )
+    async def shift_budget(self, info: Ctx, input: ShiftBudgetInput) -> ShiftBudgetPayload:
+        async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
+            source_id = parse_uuid(input.from_campaign_id, "Campaign", "fromCampaignId")
+            target_id = parse_uuid(input.to_campaign_id, "Campaign", "toCampaignId")
+            amount = parse_amount(input.amount, "amount")
+            reason = _reason(input.reason, required=False)
+            if source_id == target_id:
+                raise reject("SAME_CAMPAIGN", "choose two different campaigns", "toCampaignId")
+            locked = await _lock_campaigns(tx, [source_id, target_id])
+            source, target = locked.get(source_id), locked.get(target_id)
+            if source is None:
+                raise reject("NOT_FOUND", "no such campaign in your organization", "fromCampaignId")
+            if target is None:
+                raise reject("NOT_FOUND", "no such campaign in your organization", "toCampaignId")
+            for row, name in ((source, "fromCampaignId"), (target, "toCampaignId")):
+                if row["status"] == "archived":
+                    raise reject("CAMPAIGN_ARCHIVED", "archived campaigns cannot change budget", name)
+            if source["currency"] != target["currency"]:
+                raise reject(
+                    "CURRENCY_MISMATCH",
+                    f"cannot move {source['currency'].strip()} budget to a {target['currency'].strip()} campaign",
+                    "toCampaignId",
+                )
+            if source["daily_budget"] < amount:
+                raise reject(
+                    "INSUFFICIENT_BUDGET", f"the source campaign has only {source['daily_budget']} to give", "amount"
+                )
+            if target["daily_budget"] + amount > MAX_BUDGET:
+                raise reject("INVALID_AMOUNT", "the receiving campaign's budget would exceed the maximum", "amount")
+            after_source = await _set_budget(tx, source_id, source["daily_budget"] - amount)
+            after_target = await _set_budget(tx, target_id, target["daily_budget"] + amount)
+            log = ActionLogEntry(
+                "shiftBudget",
+                "Campaign",
+                str(source_id),
+                {"from": str(source_id), "to": str(target_id), "amount": str(amount), "reason": reason},
+                {
+                    "fromBudget": str(after_source["daily_budget"]),
+                    "toBudget": str(after_target["daily_budget"]),
+                    "currency": source["currency"].strip(),
+                },
+            )
+            return Outcome(rows={"from": after_source, "to": after_target}), log
+
+        outcome = await run_brain_mutation(
+            info,
+            operation="shiftBudget",
+            permission=Permission.RUN_ACTIONS,
+            arguments=_args(input),
+            idempotency_key=input.idempotency_key,
+            perform=perform,
+        )
+        return ShiftBudgetPayload(
+            from_=_build(outcome, "from", Campaign.from_row),
+            to=_build(outcome, "to", Campaign.from_row),
+            action_log=_build(outcome, "action_log", ActionLog.from_row),
+            user_errors=outcome.errors,
+        )

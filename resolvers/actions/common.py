@@ -1,0 +1,163 @@
+"""What every mutation shares: typed user errors, idempotency, the audit event, one transaction.
+
+`run_brain_mutation` is the one path for mutations of the Brain store:
+authorization, the idempotency key, the change, its `action_logs` row and
+its audit event all happen in one PostgreSQL transaction. A replay returns
+the first response from its snapshot and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from strawberry import Info
+
+from gateway import idempotency, outbox
+from gateway.context import RequestContext
+from gateway.errors import StoreUnavailable
+from gateway.permissions import Permission
+from gateway.stores.postgres import TenantConnection
+from resolvers.common.relay import from_global_id
+
+Ctx = Info[RequestContext, None]
+
+IdempotencyKey = strawberry.field(
+    default=None,
+    description="Retry-safe key: a repeat with the same key and input returns the first result and changes nothing; "
+    "the same key with other input is a CONFLICT error. Kept per organization.",
+)
+
+
+@strawberry.type(description="Why a mutation did not apply. Nothing was changed.")
+class UserError:
+    code: str = strawberry.field(description="Stable machine-readable reason, e.g. `INSUFFICIENT_BUDGET`.")
+    message: str = strawberry.field(description="Human-readable explanation.")
+    field: str | None = strawberry.field(description="The input field at fault, when there is one.")
+
+
+class Rejected(Exception):
+    """Raised inside a mutation to reject it with user errors; the change is rolled back."""
+
+    def __init__(self, *errors: UserError) -> None:
+        super().__init__(errors[0].message if errors else "rejected")
+        self.errors = list(errors)
+
+
+def reject(code: str, message: str, field: str | None = None) -> Rejected:
+    return Rejected(UserError(code=code, message=message, field=field))
+
+
+def parse_id(global_id: str, expected: str, field: str) -> str:
+    """The raw id inside a global id of type `expected`, or a user error naming `field`."""
+    try:
+        type_name, raw = from_global_id(global_id)
+    except Exception:
+        raise reject("INVALID_ID", f"{global_id!r} is not a valid id", field) from None
+    if type_name != expected:
+        raise reject("INVALID_ID", f"{global_id!r} is not a {expected} id", field)
+    return raw
+
+
+def parse_uuid(global_id: str, expected: str, field: str) -> UUID:
+    raw = parse_id(global_id, expected, field)
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise reject("INVALID_ID", f"{global_id!r} is not a valid {expected} id", field) from None
+
+
+@dataclass
+class Outcome:
+    """What a mutation produced: rows to rebuild the payload from, or user errors."""
+
+    rows: dict[str, Any] = field(default_factory=dict)
+    errors: list[UserError] = field(default_factory=list)
+
+    def to_snapshot(self) -> dict[str, Any]:
+        return {"rows": self.rows, "errors": [e.__dict__ for e in self.errors]}
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any]) -> Outcome:
+        return cls(rows=data["rows"], errors=[UserError(**e) for e in data["errors"]])
+
+
+@dataclass
+class ActionLogEntry:
+    action: str
+    target_type: str
+    target_id: str
+    payload: dict[str, Any]
+    result: dict[str, Any]
+
+
+def actor(ctx: RequestContext) -> dict[str, Any]:
+    p = ctx.principal
+    return {"kind": p.kind, "id": p.subject, "email": p.email}
+
+
+async def write_action_log(tx: TenantConnection, ctx: RequestContext, entry: ActionLogEntry, key: str | None) -> Any:
+    return await tx.fetchrow(
+        "INSERT INTO action_logs (organization_id, actor_kind, actor_id, action, target_type, target_id, payload, result, status, idempotency_key) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'succeeded', $9) RETURNING *",
+        tx.organization_id,
+        ctx.principal.kind,
+        ctx.principal.subject,
+        entry.action,
+        entry.target_type,
+        entry.target_id,
+        entry.payload,
+        entry.result,
+        key,
+    )
+
+
+async def run_brain_mutation(
+    info: Ctx,
+    *,
+    operation: str,
+    permission: Permission,
+    arguments: dict[str, Any],
+    idempotency_key: str | None,
+    perform: Callable[[TenantConnection], Awaitable[tuple[Outcome, ActionLogEntry | None]]],
+) -> Outcome:
+    ctx = info.context
+    ctx.require(permission)
+    org = ctx.principal.organization
+    if org.brain_id is None:
+        raise StoreUnavailable("postgres")
+    gateway = ctx.gateway
+    digest = idempotency.request_hash(operation, arguments)
+    async with gateway.postgres.tenant_transaction(org.brain_id) as tx:
+        if idempotency_key is not None:
+            stored = await idempotency.replay(tx, org.enterprise_id, idempotency_key, operation, digest)
+            if stored is not None:
+                return Outcome.from_snapshot(stored)
+        await tx.execute("SAVEPOINT mutation")
+        try:
+            outcome, log_entry = await perform(tx)
+        except Rejected as rejected:
+            await tx.execute("ROLLBACK TO SAVEPOINT mutation")
+            outcome, log_entry = Outcome(errors=rejected.errors), None
+        if log_entry is not None:
+            outcome.rows["action_log"] = await write_action_log(tx, ctx, log_entry, idempotency_key)
+            await outbox.enqueue(
+                tx,
+                outbox.audit_event(
+                    organization_key=org.enterprise_id,
+                    actor=actor(ctx),
+                    action=log_entry.action,
+                    target_type=log_entry.target_type,
+                    target_id=log_entry.target_id,
+                    details={"input": log_entry.payload, "result": log_entry.result},
+                    request_id=ctx.request_id,
+                ),
+            )
+        outcome.rows = {k: (dict(v.items()) if hasattr(v, "items") else v) for k, v in outcome.rows.items()}
+        if idempotency_key is not None:
+            await idempotency.remember(tx, org.enterprise_id, idempotency_key, operation, digest, outcome.to_snapshot())
+    gateway.outbox.wake()
+    return outcome
