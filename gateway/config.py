@@ -60,7 +60,7 @@ class Settings:
     pg_pool_max: int = 20
     store_timeout_s: float = 5.0
     request_timeout_s: float = 30.0
-    max_body_bytes: int = 1_000_000
+    max_body_bytes: int = 5_000_000
     max_token_bytes: int = 8192
     jwks_cache_ttl_s: float = 600.0
     jwks_min_refresh_interval_s: float = 30.0
@@ -235,7 +235,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         pg_pool_max=_int(env, "OMNIFY_PG_POOL_MAX", 20, problems, minimum=1),
         store_timeout_s=_float(env, "OMNIFY_STORE_TIMEOUT_S", 5.0, problems),
         request_timeout_s=_float(env, "OMNIFY_REQUEST_TIMEOUT_S", 30.0, problems),
-        max_body_bytes=_int(env, "OMNIFY_MAX_BODY_BYTES", 1_000_000, problems, minimum=1024),
+        max_body_bytes=_int(env, "OMNIFY_MAX_BODY_BYTES", 5_000_000, problems, minimum=1024),
         max_token_bytes=_int(env, "OMNIFY_MAX_TOKEN_BYTES", 8192, problems, minimum=512),
         jwks_cache_ttl_s=_float(env, "OMNIFY_JWKS_CACHE_TTL_S", 600.0, problems),
         jwks_min_refresh_interval_s=_float(env, "OMNIFY_JWKS_MIN_REFRESH_S", 30.0, problems),

@@ -13,6 +13,8 @@ from strawberry.types import ExecutionContext
 from gateway.context import RequestContext
 from gateway.errors import BadUserInput
 from resolvers.actions.brain import BrainActions
+from resolvers.actions.enterprise import EnterpriseMutations
+from resolvers.actions.ingestion import IngestionMutations
 from resolvers.brain.nodes import NODE_RESOLVERS as BRAIN_NODES
 from resolvers.common.relay import Node, from_global_id
 from resolvers.common.scalars import SCALAR_MAP
@@ -79,7 +81,7 @@ class GatewaySchema(strawberry.Schema):
 
 
 @strawberry.type(description="Changes: Brain actions, partner ingestion, and enterprise team and workflow management.")
-class Mutation(BrainActions):
+class Mutation(BrainActions, IngestionMutations, EnterpriseMutations):
     pass
 
 
