@@ -66,12 +66,21 @@ class Settings:
     jwks_min_refresh_interval_s: float = 30.0
     clock_leeway_s: int = 30
     log_level: str = "INFO"
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 5000
+    # None: on in dev, off in production (SPEC §7).
+    introspection: bool | None = None
     session_secret: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def dev(self) -> bool:
         return self.mode == "dev"
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.dev if self.introspection is None else self.introspection
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -103,6 +112,18 @@ def _float(env: Mapping[str, str], name: str, default: float, problems: list[str
     if value <= 0:
         problems.append(f"{name}={value} must be positive")
     return value
+
+
+def _bool(env: Mapping[str, str], name: str, problems: list[str]) -> bool | None:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return None
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    problems.append(f"{name}={raw!r} must be true or false")
+    return None
 
 
 def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], problems: list[str]) -> str:
@@ -240,6 +261,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         jwks_cache_ttl_s=_float(env, "OMNIFY_JWKS_CACHE_TTL_S", 600.0, problems),
         jwks_min_refresh_interval_s=_float(env, "OMNIFY_JWKS_MIN_REFRESH_S", 30.0, problems),
         log_level=env.get("OMNIFY_LOG_LEVEL", "INFO").upper(),
+        max_depth=_int(env, "OMNIFY_MAX_DEPTH", 12, problems, minimum=2),
+        max_aliases=_int(env, "OMNIFY_MAX_ALIASES", 30, problems, minimum=0),
+        max_tokens=_int(env, "OMNIFY_MAX_TOKENS", 5000, problems, minimum=100),
+        introspection=_bool(env, "OMNIFY_INTROSPECTION", problems),
         session_secret=env.get("OMNIFY_SESSION_SECRET", ""),
     )
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):

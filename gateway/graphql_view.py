@@ -50,9 +50,11 @@ def error_response(status: int, code: str, message: str, request_id: str) -> JSO
 
 class GraphQLView(GraphQL[RequestContext, None]):
     def __init__(self, gateway: Gateway) -> None:
-        from resolvers.schema import schema
+        from resolvers.schema import Limits, build_schema
 
-        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
+        settings = gateway.settings
+        limits = Limits(settings.max_depth, settings.max_aliases, settings.max_tokens, settings.introspection_enabled)
+        super().__init__(build_schema(limits), graphql_ide="graphiql", allow_queries_via_get=True)
         self.gateway = gateway
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> RequestContext:
@@ -78,8 +80,8 @@ class GraphQLView(GraphQL[RequestContext, None]):
         if isinstance(original, GatewayError):
             extensions.update(original.extensions or {})
         elif original is None:
-            # Parse and validation errors from graphql-core, and bad variables.
-            extensions.setdefault("code", "BAD_USER_INPUT")
+            # Parse and validation errors from graphql-core, bad variables, and the limits.
+            extensions.setdefault("code", _validation_code(error.message))
         elif isinstance(original, GraphQLError):
             extensions.setdefault("code", "BAD_USER_INPUT")
         else:
@@ -182,6 +184,19 @@ def _wants_graphiql(request: Request) -> bool:
         and "query" not in request.query_params
         and "text/html" in request.headers.get("accept", "")
     )
+
+
+def _validation_code(message: str) -> str:
+    if (
+        "maximum operation depth" in message
+        or "aliases found" in message
+        or ("more than" in message
+        and "tokens" in message)
+    ):
+        return "QUERY_TOO_COMPLEX"
+    if "introspection has been disabled" in message:
+        return "FORBIDDEN"
+    return "BAD_USER_INPUT"
 
 
 def _bearer(scope: Scope) -> str | None:

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry import Info
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -85,4 +95,28 @@ class Mutation(BrainActions, IngestionMutations, EnterpriseMutations):
     pass
 
 
-schema = GatewaySchema(query=Query, mutation=Mutation, config=StrawberryConfig(scalar_map=SCALAR_MAP))
+@dataclass(frozen=True)
+class Limits:
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 5000
+    introspection: bool = True
+
+
+def build_schema(limits: Limits = Limits()) -> GatewaySchema:
+    """The schema with the request limits of SPEC §7; the exported SDL does not depend on them."""
+    extensions: list[Any] = [
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+    ]
+    if not limits.introspection:
+        extensions.append(DisableIntrospection)
+    return GatewaySchema(
+        query=Query, mutation=Mutation, config=StrawberryConfig(scalar_map=SCALAR_MAP), extensions=extensions
+    )
+
+
+schema = build_schema()

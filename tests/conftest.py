@@ -113,6 +113,7 @@ def gateway_settings(stores: Stores, issuer: TestIssuer, **overrides: Any) -> Se
         issuers=(IssuerConfig(issuer=issuer.url, audience=AUDIENCE),),
         store_timeout_s=2.0,
         jwks_min_refresh_interval_s=1.0,
+        introspection=True,  # several tests read descriptions; the production default is tested on its own
     )
     return settings.with_overrides(**overrides)
 

@@ -1,0 +1,53 @@
+"""Request limits (SPEC §7): depth, aliases, tokens, and introspection off in production by default."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from tests.conftest import Stores, gateway_settings, gql
+from tests.support.issuer import TestIssuer
+from tests.support.servers import ServerThread
+
+
+async def test_too_deep_query(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    inner = "name"
+    for _ in range(4):  # each round adds four levels: creatives > edges > node > campaign
+        inner = f"creatives {{ edges {{ node {{ campaign {{ {inner} }} }} }} }}"
+    deep = f"{{ organization {{ campaigns {{ edges {{ node {{ {inner} }} }} }} }} }}"
+    body = await gql(client, deep, token=issuer.token())
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX" and body.get("data") is None
+
+
+async def test_too_many_aliases(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    query = "{ " + " ".join(f"a{i}: organization {{ name }}" for i in range(31)) + " }"
+    body = await gql(client, query, token=issuer.token())
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+
+
+async def test_too_many_tokens(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    query = "{ organization { " + " ".join(["name"] * 6000) + " } }"
+    response = await client.post(
+        "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {issuer.token()}"}
+    )
+    assert response.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+
+
+@pytest.fixture(scope="module")
+def production_gateway(seeded: Stores, issuer: TestIssuer) -> Iterator[ServerThread]:
+    server = ServerThread(create_app(gateway_settings(seeded, issuer, introspection=None))).start()
+    yield server
+    server.stop()
+
+
+async def test_introspection_is_off_in_production_by_default(
+    production_gateway: ServerThread, issuer: TestIssuer
+) -> None:
+    async with httpx.AsyncClient(base_url=production_gateway.url, timeout=30) as http:
+        body = await gql(http, "{ __schema { types { name } } }", token=issuer.token())
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        ok = await gql(http, "{ organization { name } }", token=issuer.token())
+        assert ok["data"]["organization"]["name"] == "Acme Corporation"
