@@ -23,6 +23,7 @@ from gateway.config import Settings
 from gateway.dev_issuer import DevIssuer
 from gateway.graphql_view import AuthenticatedGraphQL
 from gateway.login import BrowserLogin
+from gateway.metrics import Metrics
 from gateway.outbox import OutboxDispatcher
 from gateway.stores.mongo import MongoStore
 from gateway.stores.postgres import PostgresStore
@@ -42,6 +43,7 @@ class Gateway:
     directory: OrgDirectory
     authenticator: Authenticator
     outbox: OutboxDispatcher
+    metrics: Metrics
     dev_issuer: DevIssuer | None = None
     login: BrowserLogin | None = None
     started_at: float = field(default_factory=time.monotonic)
@@ -56,8 +58,10 @@ class Gateway:
         directory = OrgDirectory(mongo, postgres)
         authenticator = Authenticator(TokenVerifier(settings, http), directory)
         login = BrowserLogin.configure(settings, authenticator)
-        dispatcher = OutboxDispatcher(postgres, mongo)
-        return cls(settings, postgres, mongo, http, directory, authenticator, dispatcher, dev_issuer, login)
+        metrics = Metrics()
+        dispatcher = OutboxDispatcher(postgres, mongo, on_delivered=metrics.audit_delivered.inc)
+        metrics.watch_pool(postgres.pool_stats)
+        return cls(settings, postgres, mongo, http, directory, authenticator, dispatcher, metrics, dev_issuer, login)
 
     async def start(self) -> None:
         await self.postgres.open()
@@ -154,6 +158,7 @@ def create_app(settings: Settings, dev_issuer: DevIssuer | None = None) -> Starl
         Route("/", index),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", gateway.metrics.endpoint),
         Route("/graphql", graphql, methods=["GET", "POST"]),
     ]
     if dev_issuer is not None:

@@ -32,6 +32,9 @@ class RequestContext:
     request_id: str
     gateway: Gateway  # stores and the outbox, for mutations
     debug_stores: bool = False
+    # Filled while the request runs, read for metrics afterwards.
+    operation: str = "anonymous"
+    outcome: str = "ok"
     _loaders: dict[Callable[..., Any], DataLoader[Any, Any]] = field(default_factory=dict)
 
     # Reads are authorized per store: partners, for instance, see marketing

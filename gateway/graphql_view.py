@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +66,10 @@ class GraphQLView(GraphQL[RequestContext, None]):
         context: RequestContext | None = request.scope.get("state", {}).get("omnify_context")
         data: GraphQLHTTPResponse = {"data": result.data}
         if result.errors:
-            data["errors"] = [self.format_error(e, context) for e in result.errors]
+            errors = [self.format_error(e, context) for e in result.errors]
+            data["errors"] = errors  # type: ignore[typeddict-item]
+            if context is not None:
+                context.outcome = str(errors[0]["extensions"].get("code", "INTERNAL")).lower()
         extensions = dict(result.extensions or {})
         if context is not None and context.debug_stores:
             extensions["stores"] = context.trace.as_dict()
@@ -149,10 +153,12 @@ class AuthenticatedGraphQL:
             debug_stores=self._debug_allowed(scope, principal.roles),
         )
         scope.setdefault("state", {})["omnify_context"] = context
+        started = time.perf_counter()
         try:
             await self.view(scope, receive, _with_request_id(send, request_id))
         finally:
             current_trace.reset(trace_reset)
+            self.gateway.metrics.observe(context.operation, context.outcome, time.perf_counter() - started, trace)
             await context.close()
 
     async def _graphiql(self, request: Request, request_id: str) -> Response:
@@ -190,8 +196,7 @@ def _validation_code(message: str) -> str:
     if (
         "maximum operation depth" in message
         or "aliases found" in message
-        or ("more than" in message
-        and "tokens" in message)
+        or ("more than" in message and "tokens" in message)
     ):
         return "QUERY_TOO_COMPLEX"
     if "introspection has been disabled" in message:

@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,7 @@ class OutboxDispatcher:
     mongo: MongoStore
     poll_interval_s: float = 1.0
     batch_size: int = 200
+    on_delivered: Callable[[float], None] = lambda amount: None
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
     delivered: int = 0
@@ -127,4 +129,5 @@ class OutboxDispatcher:
             if delivered:
                 await conn.execute("UPDATE outbox SET delivered_at = now() WHERE id = ANY($1::bigint[])", delivered)
                 self.delivered += len(delivered)
+                self.on_delivered(len(delivered))
         return len(rows) == self.batch_size and len(delivered) == len(rows)

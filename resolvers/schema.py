@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -95,6 +97,16 @@ class Mutation(BrainActions, IngestionMutations, EnterpriseMutations):
     pass
 
 
+class OperationName(SchemaExtension):
+    """Records the operation name on the request context, for metrics and logs."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        context = self.execution_context.context
+        if isinstance(context, RequestContext):
+            context.operation = self.execution_context.operation_name or "anonymous"
+
+
 @dataclass(frozen=True)
 class Limits:
     max_depth: int = 12
@@ -111,6 +123,7 @@ def build_schema(limits: Limits = Limits()) -> GatewaySchema:
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
+        OperationName,
     ]
     if not limits.introspection:
         extensions.append(DisableIntrospection)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -135,3 +136,21 @@ async def test_healthz(client: httpx.AsyncClient) -> None:
 async def test_graphiql_page_for_browsers(client: httpx.AsyncClient) -> None:
     response = await client.get("/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 200 and "graphiql" in response.text.lower()
+
+
+async def test_metrics_count_requests_and_round_trips(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    await client.post(
+        "/graphql",
+        json={"query": "query MetricsProbe { organization { name plan campaigns(first: 1) { totalCount } } }"},
+        headers={"Authorization": f"Bearer {issuer.token()}"},
+    )
+    # Recorded as the request finishes, which can be just after its response was sent.
+    for _ in range(50):
+        text = (await client.get("/metrics")).text
+        if 'operation="MetricsProbe"' in text:
+            break
+        await asyncio.sleep(0.05)
+    assert 'omnify_graphql_requests_total{operation="MetricsProbe",outcome="ok"}' in text
+    assert 'omnify_graphql_request_seconds_bucket{le="0.005",operation="MetricsProbe"}' in text
+    assert 'omnify_store_round_trips_per_request_count{store="postgres"}' in text
+    assert 'omnify_pg_pool_connections{state="max"}' in text

@@ -93,6 +93,12 @@ class PostgresStore:
         async with self._pool().acquire(timeout=self.timeout_s) as conn:
             await conn.fetchval("SELECT 1", timeout=self.timeout_s)
 
+    def pool_stats(self) -> tuple[int, int, int]:
+        """(open, idle, max) connections, for metrics."""
+        if self.pool is None:
+            return 0, 0, self.max_size
+        return self.pool.get_size(), self.pool.get_idle_size(), self.pool.get_max_size()
+
     def reader(self, organization_id: UUID) -> TenantReader:
         return TenantReader(self, organization_id)
 

@@ -1,0 +1,79 @@
+"""Prometheus metrics: requests by operation and outcome, latency, store round trips, pool use.
+
+Each app has its own registry, so several gateways in one process (the tests)
+do not collide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.stores.tracing import StoreTrace
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+TRIP_BUCKETS = (0, 1, 2, 3, 5, 8, 13, 21, 34)
+
+
+class _PoolCollector(Collector):
+    def __init__(self, read: Callable[[], tuple[int, int, int]]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        size, idle, maximum = self.read()
+        gauge = GaugeMetricFamily(
+            "omnify_pg_pool_connections", "PostgreSQL pool connections by state", labels=["state"]
+        )
+        gauge.add_metric(["open"], size)
+        gauge.add_metric(["idle"], idle)
+        gauge.add_metric(["in_use"], size - idle)
+        gauge.add_metric(["max"], maximum)
+        yield gauge
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        self.requests = Counter(
+            "omnify_graphql_requests",
+            "GraphQL requests by operation and outcome",
+            ["operation", "outcome"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "omnify_graphql_request_seconds",
+            "GraphQL request latency",
+            ["operation"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.round_trips = Histogram(
+            "omnify_store_round_trips_per_request",
+            "Store round trips per GraphQL request",
+            ["store"],
+            buckets=TRIP_BUCKETS,
+            registry=self.registry,
+        )
+        self.audit_delivered = Counter(
+            "omnify_audit_events_delivered", "Audit events delivered to MongoDB", registry=self.registry
+        )
+
+    def watch_pool(self, read: Callable[[], tuple[int, int, int]]) -> None:
+        self.registry.register(_PoolCollector(read))
+
+    def observe(self, operation: str, outcome: str, seconds: float, trace: StoreTrace) -> None:
+        self.requests.labels(operation, outcome).inc()
+        self.latency.labels(operation).observe(seconds)
+        self.round_trips.labels("postgres").observe(trace.postgres.round_trips)
+        self.round_trips.labels("mongo").observe(trace.mongo.round_trips)
+
+    async def endpoint(self, request: Request) -> Response:
+        return Response(generate_latest(self.registry), media_type="text/plain; version=0.0.4; charset=utf-8")
