@@ -90,7 +90,13 @@ def cmd_token(args: argparse.Namespace) -> int:
         )
         return 2
     issuer = DevIssuer.load(data_dir)
-    print(issuer.mint(org=args.org, role=args.role, sub=args.sub, ttl=args.ttl))
+    extra: dict[str, object] = {}
+    if args.client:
+        # A client-credentials token: the subject is the client, it acts by scope.
+        extra = {"sub": args.client, "azp": args.client, "email": None, "roles": [], "scope": " ".join(args.scope)}
+    elif args.scope:
+        extra = {"scope": " ".join(args.scope)}
+    print(issuer.mint(org=args.org, role=args.role, sub=args.sub, ttl=args.ttl, extra=extra))
     return 0
 
 
@@ -251,10 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = sub.add_parser("token", help="dev only: print a JWT signed by the dev issuer")
     token.add_argument("--org", required=True, help="organization slug, e.g. acme")
-    token.add_argument("--role", required=True, choices=ROLES)
+    token.add_argument("--role", default="viewer", choices=ROLES, help="ignored for --client tokens")
     token.add_argument("--sub", default=None, help="subject; defaults to the seeded user with that role")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     token.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    token.add_argument("--client", default=None, help="mint a partner (client-credentials) token for this client id")
+    token.add_argument("--scope", action="append", default=[], help="a scope, e.g. metrics:write (repeatable)")
     token.set_defaults(func=cmd_token)
 
     export = sub.add_parser("export-schema", help="write schema.graphql; --check fails when it is stale")

@@ -127,6 +127,7 @@ class DevIssuer:
             "exp": now + ttl,
         }
         claims.update(extra or {})
+        claims = {k: v for k, v in claims.items() if v is not None}  # None in `extra` drops a claim
         return jwt.encode({"alg": "ES256", "kid": self.key.kid, "typ": "JWT"}, claims, self.key)
 
     def routes(self) -> list[BaseRoute]:

@@ -1,10 +1,524 @@
-"""Partner ingestion: sync jobs and bulk daily metrics."""
+"""Partner ingestion: sync jobs and bulk daily metrics.
+
+A partner (a client-credentials token with the `metrics:write` scope, or an
+admin/owner) opens a sync job, sends daily metrics in batches of up to
+10,000 rows, and closes the job. Every call goes through
+`run_brain_mutation`: one transaction, an optional idempotency key, one
+`action_logs` row and one audit event.
+
+A batch is all or nothing: one bad row rejects the whole call and nothing is
+written. The user errors then name every bad row (up to
+`MAX_REPORTED_ERRORS`, in row order, one error per row: its first bad
+attribute), so a partner can fix a batch in one round trip.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
+
 import strawberry
+
+from gateway.permissions import Permission
+from gateway.stores.postgres import TenantConnection
+from resolvers.actions.brain import parse_amount
+from resolvers.actions.common import (
+    ActionLogEntry,
+    Ctx,
+    IdempotencyKey,
+    Outcome,
+    Rejected,
+    UserError,
+    parse_uuid,
+    reject,
+    run_brain_mutation,
+)
+from resolvers.brain.types import ActionLog, Platform, SyncJob
+
+T = TypeVar("T")
+
+MAX_ROWS = 10_000
+MAX_REPORTED_ERRORS = 100
+MAX_ERROR_LENGTH = 2_000
+MAX_RECORDS_SYNCED = 2**31 - 1  # sync_jobs.records_synced is an integer column
+SYNC_JOB_COLUMNS = "id, platform, status, records_synced, error, started_at, finished_at, created_at"
+
+
+# --- GraphQL types -------------------------------------------------------------------------
+
+
+@strawberry.enum(description="How a sync job ended.")
+class SyncJobOutcome(Enum):
+    SUCCEEDED = strawberry.enum_value("succeeded", description="Every batch of the sync was ingested.")
+    FAILED = strawberry.enum_value("failed", description="The sync stopped; `error` says why.")
+
+
+@strawberry.input(description="Open a sync job for one platform; it starts in status `RUNNING`.")
+class StartSyncJobInput:
+    platform: Platform = strawberry.field(description="The platform whose data the job ingests.")
+    idempotency_key: str | None = IdempotencyKey
+
+
+@strawberry.type(description="Result of opening a sync job.")
+class StartSyncJobPayload:
+    sync_job: SyncJob | None = strawberry.field(description="The new running job.")
+    action_log: ActionLog | None = strawberry.field(description="The action log entry of the change.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
+
+
+@strawberry.input(
+    description="One creative's delivery on one day. Sending the same creative and day again later replaces its counts."
+)
+class DailyMetricInput:
+    creative_id: strawberry.ID = strawberry.field(description="The creative (of your organization).")
+    campaign_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Optional cross-check: when given, it must be the creative's campaign."
+    )
+    date: dt.date = strawberry.field(description="The day (UTC); today at the latest.")
+    impressions: int = strawberry.field(description="Times the creative was shown; not negative.")
+    clicks: int = strawberry.field(description="Clicks; not negative and at most `impressions`.")
+    spend: str = strawberry.field(
+        description='Money spent in the campaign\'s currency: a decimal string, not negative, at most two decimals, e.g. `"12.50"`.'
+    )
+    conversions: int = strawberry.field(
+        description="Attributed conversions; not negative. May exceed `clicks` (view-through conversions)."
+    )
+    revenue: str = strawberry.field(
+        description="Attributed revenue in the campaign's currency: a decimal string, not negative, at most two decimals."
+    )
+
+
+@strawberry.input(
+    description=f"Upsert up to {MAX_ROWS:,} daily metric rows, keyed by creative and day. "
+    "All or nothing: one invalid row rejects the whole batch."
+)
+class IngestDailyMetricsInput:
+    sync_job_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A running sync job of your organization: its `recordsSynced` grows by the number of rows, "
+        "and every row's creative must be on the job's platform.",
+    )
+    rows: list[DailyMetricInput] = strawberry.field(
+        description=f"1 to {MAX_ROWS:,} rows; each creative and day at most once per call."
+    )
+    idempotency_key: str | None = IdempotencyKey
+
+
+@strawberry.type(description="Result of a daily metrics batch.")
+class IngestDailyMetricsPayload:
+    sync_job: SyncJob | None = strawberry.field(
+        description="The sync job after the batch; null when no job was given or the batch was rejected."
+    )
+    rows_upserted: int = strawberry.field(description="Rows inserted or updated; 0 when the batch was rejected.")
+    action_log: ActionLog | None = strawberry.field(description="The action log entry of the batch.")
+    user_errors: list[UserError] = strawberry.field(
+        description=f"Why nothing was written: one error per bad row (first {MAX_REPORTED_ERRORS}), "
+        "with `field` naming the row and attribute, e.g. `rows[17].clicks`."
+    )
+
+
+@strawberry.input(description="Close a running sync job.")
+class FinishSyncJobInput:
+    sync_job_id: strawberry.ID = strawberry.field(description="The running job.")
+    status: SyncJobOutcome = strawberry.field(description="How the job ended.")
+    error: str | None = strawberry.field(
+        default=None,
+        description=f"Why the job failed: required with `FAILED`, not allowed with `SUCCEEDED` "
+        f"(at most {MAX_ERROR_LENGTH:,} characters).",
+    )
+    idempotency_key: str | None = IdempotencyKey
+
+
+@strawberry.type(description="Result of closing a sync job.")
+class FinishSyncJobPayload:
+    sync_job: SyncJob | None = strawberry.field(description="The job after it finished.")
+    action_log: ActionLog | None = strawberry.field(description="The action log entry of the change.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
+
+
+# --- sync jobs -----------------------------------------------------------------------------
+
+
+async def _written(tx: TenantConnection, sql: str, *args: Any) -> Any:
+    """The row an INSERT/UPDATE ... RETURNING wrote, where the statement cannot miss."""
+    row = await tx.fetchrow(sql, *args)
+    assert row is not None
+    return row
+
+
+async def _running_job(tx: TenantConnection, job_id: UUID, field: str) -> Any:
+    # FOR UPDATE: a batch and the finish of the same job serialise, so no rows
+    # are counted into a job after it closed.
+    job = await tx.fetchrow(
+        f"SELECT {SYNC_JOB_COLUMNS} FROM sync_jobs WHERE organization_id = $1 AND id = $2 FOR UPDATE",
+        tx.organization_id,
+        job_id,
+    )
+    if job is None:
+        raise reject("NOT_FOUND", "no such sync job in your organization", field)
+    if job["status"] != "running":
+        raise reject("NOT_RUNNING", f"the sync job is {job['status']}, not running", field)
+    return job
+
+
+def _job_error(outcome: SyncJobOutcome, error: str | None) -> str | None:
+    text = (error or "").strip()
+    if outcome is SyncJobOutcome.FAILED and not text:
+        raise reject("ERROR_REQUIRED", "say why the job failed", "error")
+    if outcome is SyncJobOutcome.SUCCEEDED and text:
+        raise reject("ERROR_NOT_ALLOWED", "a succeeded job has no error; finish it as FAILED instead", "error")
+    if len(text) > MAX_ERROR_LENGTH:
+        raise reject("ERROR_TOO_LONG", f"the error must be at most {MAX_ERROR_LENGTH} characters", "error")
+    return text or None
+
+
+# --- daily metrics -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreativeHome:
+    """Where a creative lives: the campaign and channel its metrics are filed under."""
+
+    campaign_id: UUID
+    channel_id: UUID
+    platform: str
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    creative_id: UUID
+    campaign_id: UUID
+    channel_id: UUID
+    date: dt.date
+    impressions: int
+    clicks: int
+    spend: Decimal
+    conversions: int
+    revenue: Decimal
+
+
+@dataclass
+class RowRules:
+    """What every row of one batch is checked against."""
+
+    homes: dict[UUID, CreativeHome]
+    platform: str | None  # the sync job's platform, when the batch belongs to one
+    today: dt.date
+    seen: dict[tuple[UUID, dt.date], int]  # (creative, date) -> first row index
+
+
+def _creative_ids(rows: Sequence[DailyMetricInput]) -> list[UUID]:
+    # Ids that do not parse are skipped here and reported by the row check.
+    ids: set[UUID] = set()
+    for index, row in enumerate(rows):
+        try:
+            ids.add(parse_uuid(row.creative_id, "Creative", f"rows[{index}].creativeId"))
+        except Rejected:
+            continue
+    return list(ids)
+
+
+async def _creative_homes(tx: TenantConnection, creative_ids: list[UUID]) -> dict[UUID, CreativeHome]:
+    # One statement for the whole batch. An id of another organization is
+    # simply absent (filtered here, and hidden by RLS), so it reads as unknown.
+    records = await tx.fetch(
+        "SELECT cr.id, cr.campaign_id, ca.channel_id, ch.platform FROM creatives cr "
+        "JOIN campaigns ca ON ca.organization_id = cr.organization_id AND ca.id = cr.campaign_id "
+        "JOIN channels ch ON ch.organization_id = ca.organization_id AND ch.id = ca.channel_id "
+        "WHERE cr.organization_id = $1 AND cr.id = ANY($2::uuid[])",
+        tx.organization_id,
+        creative_ids,
+    )
+    return {r["id"]: CreativeHome(r["campaign_id"], r["channel_id"], r["platform"]) for r in records}
+
+
+def _check_row(index: int, row: DailyMetricInput, rules: RowRules) -> MetricRow:
+    """The row ready to write, or `Rejected` naming its first bad attribute."""
+    at = f"rows[{index}]"
+    creative_id = parse_uuid(row.creative_id, "Creative", f"{at}.creativeId")
+    home = rules.homes.get(creative_id)
+    if home is None:
+        raise reject("NOT_FOUND", "no such creative in your organization", f"{at}.creativeId")
+    if rules.platform is not None and home.platform != rules.platform:
+        raise reject(
+            "PLATFORM_MISMATCH",
+            f"the creative runs on {home.platform}, the sync job is for {rules.platform}",
+            f"{at}.creativeId",
+        )
+    if row.campaign_id is not None and parse_uuid(row.campaign_id, "Campaign", f"{at}.campaignId") != home.campaign_id:
+        raise reject("CAMPAIGN_MISMATCH", "the creative does not belong to this campaign", f"{at}.campaignId")
+    if row.date > rules.today:
+        raise reject("FUTURE_DATE", f"the date is after today ({rules.today.isoformat()}, UTC)", f"{at}.date")
+    first = rules.seen.setdefault((creative_id, row.date), index)
+    if first != index:
+        raise reject("DUPLICATE_ROW", f"rows[{first}] has the same creative and date", f"{at}.date")
+    for name, count in (("impressions", row.impressions), ("clicks", row.clicks), ("conversions", row.conversions)):
+        if count < 0:
+            raise reject("NEGATIVE_COUNT", f"{name} must not be negative", f"{at}.{name}")
+    if row.clicks > row.impressions:
+        raise reject("CLICKS_EXCEED_IMPRESSIONS", "clicks cannot exceed impressions", f"{at}.clicks")
+    return MetricRow(
+        creative_id=creative_id,
+        campaign_id=home.campaign_id,
+        channel_id=home.channel_id,
+        date=row.date,
+        impressions=row.impressions,
+        clicks=row.clicks,
+        spend=parse_amount(row.spend, f"{at}.spend", allow_zero=True),
+        conversions=row.conversions,
+        revenue=parse_amount(row.revenue, f"{at}.revenue", allow_zero=True),
+    )
+
+
+def _check_rows(rows: Sequence[DailyMetricInput], rules: RowRules) -> list[MetricRow]:
+    checked: list[MetricRow] = []
+    errors: list[UserError] = []
+    for index, row in enumerate(rows):
+        try:
+            checked.append(_check_row(index, row, rules))
+        except Rejected as rejected:
+            errors.extend(rejected.errors)
+            if len(errors) >= MAX_REPORTED_ERRORS:
+                break
+    if errors:
+        raise Rejected(*errors)
+    return checked
+
+
+def _check_size(rows: Sequence[DailyMetricInput]) -> None:
+    if not rows:
+        raise reject("NO_ROWS", "send at least one row", "rows")
+    if len(rows) > MAX_ROWS:
+        raise reject(
+            "TOO_MANY_ROWS", f"send at most {MAX_ROWS} rows per call (got {len(rows)}); split the batch", "rows"
+        )
+
+
+# One statement for the whole batch: arrays in, one row per (creative, date)
+# out. `xmax = 0` holds for freshly inserted rows only, which tells inserts
+# from updates for the action log.
+UPSERT_METRICS = """
+WITH written AS (
+    INSERT INTO daily_metrics AS m
+        (organization_id, creative_id, date, campaign_id, channel_id, impressions, clicks, spend, conversions, revenue)
+    SELECT $1, r.* FROM unnest(
+        $2::uuid[], $3::date[], $4::uuid[], $5::uuid[], $6::bigint[], $7::bigint[], $8::numeric[], $9::bigint[], $10::numeric[]
+    ) AS r
+    ON CONFLICT (creative_id, date) DO UPDATE SET
+        campaign_id = EXCLUDED.campaign_id,
+        channel_id = EXCLUDED.channel_id,
+        impressions = EXCLUDED.impressions,
+        clicks = EXCLUDED.clicks,
+        spend = EXCLUDED.spend,
+        conversions = EXCLUDED.conversions,
+        revenue = EXCLUDED.revenue
+    RETURNING (m.xmax = 0) AS inserted
+)
+SELECT count(*) AS total, count(*) FILTER (WHERE inserted) AS inserted FROM written
+"""
+
+
+def _column(rows: Sequence[MetricRow], get: Callable[[MetricRow], T]) -> list[T]:
+    return [get(r) for r in rows]
+
+
+async def _upsert(tx: TenantConnection, rows: Sequence[MetricRow]) -> tuple[int, int]:
+    """(rows written, of which inserted)."""
+    # Rows are locked in the order they are written; one canonical order means
+    # two overlapping batches wait on each other instead of deadlocking.
+    rows = sorted(rows, key=lambda r: (r.creative_id, r.date))
+    result = await tx.fetchrow(
+        UPSERT_METRICS,
+        tx.organization_id,  # RLS only admits rows of the transaction's organization
+        _column(rows, lambda r: r.creative_id),
+        _column(rows, lambda r: r.date),
+        _column(rows, lambda r: r.campaign_id),
+        _column(rows, lambda r: r.channel_id),
+        _column(rows, lambda r: r.impressions),
+        _column(rows, lambda r: r.clicks),
+        _column(rows, lambda r: r.spend),
+        _column(rows, lambda r: r.conversions),
+        _column(rows, lambda r: r.revenue),
+    )
+    assert result is not None  # an aggregate always returns one row
+    return int(result["total"]), int(result["inserted"])
+
+
+async def _count_into_job(tx: TenantConnection, job: Any, rows: int) -> Any:
+    if job["records_synced"] + rows > MAX_RECORDS_SYNCED:
+        raise reject("TOO_MANY_RECORDS", "the sync job cannot count more records; start a new job", "syncJobId")
+    return await _written(
+        tx,
+        f"UPDATE sync_jobs SET records_synced = records_synced + $3 WHERE organization_id = $1 AND id = $2 "
+        f"RETURNING {SYNC_JOB_COLUMNS}",
+        tx.organization_id,
+        job["id"],
+        rows,
+    )
+
+
+def _ingest_log(job: Any, organization_id: UUID, rows: Sequence[MetricRow], inserted: int) -> ActionLogEntry:
+    # A summary, not the rows: the log and the audit event stay small whatever the batch size.
+    dates = [r.date for r in rows]
+    job_id = str(job["id"]) if job is not None else None
+    return ActionLogEntry(
+        "ingestDailyMetrics",
+        "SyncJob" if job_id is not None else "Organization",
+        job_id or str(organization_id),
+        {
+            "syncJobId": job_id,
+            "rows": len(rows),
+            "creatives": len({r.creative_id for r in rows}),
+            "from": min(dates).isoformat(),
+            "to": max(dates).isoformat(),
+        },
+        {
+            "rowsUpserted": len(rows),
+            "inserted": inserted,
+            "updated": len(rows) - inserted,
+            "recordsSynced": job["records_synced"] if job is not None else None,
+        },
+    )
+
+
+async def _ingest(tx: TenantConnection, data: IngestDailyMetricsInput) -> tuple[Outcome, ActionLogEntry | None]:
+    _check_size(data.rows)
+    job_id = parse_uuid(data.sync_job_id, "SyncJob", "syncJobId") if data.sync_job_id is not None else None
+    job = await _running_job(tx, job_id, "syncJobId") if job_id is not None else None
+    rules = RowRules(
+        homes=await _creative_homes(tx, _creative_ids(data.rows)),
+        platform=job["platform"] if job is not None else None,
+        today=dt.datetime.now(dt.UTC).date(),
+        seen={},
+    )
+    rows = _check_rows(data.rows, rules)
+    written, inserted = await _upsert(tx, rows)
+    if job is not None:
+        job = await _count_into_job(tx, job, written)
+    log = _ingest_log(job, tx.organization_id, rows, inserted)
+    return Outcome(rows={"sync_job": job, "rows_upserted": written}), log
+
+
+# --- mutations -----------------------------------------------------------------------------
+
+
+def _build(outcome: Outcome, key: str, build: Callable[[Any], T]) -> T | None:
+    row = outcome.rows.get(key)
+    return build(row) if row is not None else None
+
+
+def _row_arguments(row: DailyMetricInput) -> dict[str, Any]:
+    return dict(vars(row))
 
 
 @strawberry.type
 class IngestionMutations:
-    pass
+    @strawberry.mutation(
+        description="Open a sync job (status `RUNNING`) to attach metric batches to. "
+        "Needs the `metrics:write` scope, or the admin or owner role."
+    )
+    async def start_sync_job(
+        self, info: Ctx, input: Annotated[StartSyncJobInput, strawberry.argument(description="The job to open.")]
+    ) -> StartSyncJobPayload:
+        async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
+            job = await _written(
+                tx,
+                "INSERT INTO sync_jobs (organization_id, platform, status, started_at) "
+                f"VALUES ($1, $2, 'running', now()) RETURNING {SYNC_JOB_COLUMNS}",
+                tx.organization_id,
+                input.platform.value,
+            )
+            log = ActionLogEntry(
+                "startSyncJob", "SyncJob", str(job["id"]), {"platform": input.platform.value}, {"status": "running"}
+            )
+            return Outcome(rows={"sync_job": job}), log
+
+        outcome = await run_brain_mutation(
+            info,
+            operation="startSyncJob",
+            permission=Permission.INGEST_METRICS,
+            arguments={"platform": input.platform.value},
+            idempotency_key=input.idempotency_key,
+            perform=perform,
+        )
+        return StartSyncJobPayload(
+            sync_job=_build(outcome, "sync_job", SyncJob.from_row),
+            action_log=_build(outcome, "action_log", ActionLog.from_row),
+            user_errors=outcome.errors,
+        )
+
+    @strawberry.mutation(
+        description=f"Insert or update up to {MAX_ROWS:,} daily metric rows (keyed by creative and day) in one "
+        "transaction; one invalid row rejects the whole batch. "
+        "Needs the `metrics:write` scope, or the admin or owner role."
+    )
+    async def ingest_daily_metrics(
+        self,
+        info: Ctx,
+        input: Annotated[IngestDailyMetricsInput, strawberry.argument(description="The batch.")],
+    ) -> IngestDailyMetricsPayload:
+        async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
+            return await _ingest(tx, input)
+
+        outcome = await run_brain_mutation(
+            info,
+            operation="ingestDailyMetrics",
+            permission=Permission.INGEST_METRICS,
+            arguments={"syncJobId": input.sync_job_id, "rows": [_row_arguments(r) for r in input.rows]},
+            idempotency_key=input.idempotency_key,
+            perform=perform,
+        )
+        return IngestDailyMetricsPayload(
+            sync_job=_build(outcome, "sync_job", SyncJob.from_row),
+            rows_upserted=int(outcome.rows.get("rows_upserted", 0)),
+            action_log=_build(outcome, "action_log", ActionLog.from_row),
+            user_errors=outcome.errors,
+        )
+
+    @strawberry.mutation(
+        description="Close a running sync job as succeeded or failed. "
+        "Needs the `metrics:write` scope, or the admin or owner role."
+    )
+    async def finish_sync_job(
+        self, info: Ctx, input: Annotated[FinishSyncJobInput, strawberry.argument(description="The job and outcome.")]
+    ) -> FinishSyncJobPayload:
+        async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
+            job_id = parse_uuid(input.sync_job_id, "SyncJob", "syncJobId")
+            error = _job_error(input.status, input.error)
+            await _running_job(tx, job_id, "syncJobId")
+            job = await _written(
+                tx,
+                "UPDATE sync_jobs SET status = $3, error = $4, finished_at = now() "
+                f"WHERE organization_id = $1 AND id = $2 RETURNING {SYNC_JOB_COLUMNS}",
+                tx.organization_id,
+                job_id,
+                input.status.value,
+                error,
+            )
+            log = ActionLogEntry(
+                "finishSyncJob",
+                "SyncJob",
+                str(job_id),
+                {"status": input.status.value, "error": error},
+                {"status": job["status"], "recordsSynced": job["records_synced"]},
+            )
+            return Outcome(rows={"sync_job": job}), log
+
+        outcome = await run_brain_mutation(
+            info,
+            operation="finishSyncJob",
+            permission=Permission.INGEST_METRICS,
+            arguments={"syncJobId": input.sync_job_id, "status": input.status.value, "error": input.error},
+            idempotency_key=input.idempotency_key,
+            perform=perform,
+        )
+        return FinishSyncJobPayload(
+            sync_job=_build(outcome, "sync_job", SyncJob.from_row),
+            action_log=_build(outcome, "action_log", ActionLog.from_row),
+            user_errors=outcome.errors,
+        )
