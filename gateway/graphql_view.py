@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -154,8 +155,15 @@ class AuthenticatedGraphQL:
         )
         scope.setdefault("state", {})["omnify_context"] = context
         started = time.perf_counter()
+        sent = _SentTracker(_with_request_id(send, request_id))
         try:
-            await self.view(scope, receive, _with_request_id(send, request_id))
+            async with asyncio.timeout(self.gateway.settings.request_timeout_s):
+                await self.view(scope, receive, sent)
+        except TimeoutError:
+            context.outcome = "timeout"
+            if not sent.started:
+                message = f"the request took longer than {self.gateway.settings.request_timeout_s:g} s and was stopped"
+                await error_response(504, "INTERNAL", message, request_id)(scope, receive, send)
         finally:
             current_trace.reset(trace_reset)
             self.gateway.metrics.observe(context.operation, context.outcome, time.perf_counter() - started, trace)
@@ -220,6 +228,19 @@ def _request_id(scope: Scope) -> str:
             if candidate.replace("-", "").isalnum():
                 return candidate
     return uuid.uuid4().hex
+
+
+class _SentTracker:
+    """Passes messages on and remembers whether the response has started."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Any) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)
 
 
 def _with_request_id(send: Send, request_id: str) -> Send:

@@ -51,3 +51,26 @@ async def test_introspection_is_off_in_production_by_default(
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
         ok = await gql(http, "{ organization { name } }", token=issuer.token())
         assert ok["data"]["organization"]["name"] == "Acme Corporation"
+
+
+@pytest.fixture(scope="module")
+def impatient_gateway(seeded: Stores, issuer: TestIssuer) -> Iterator[ServerThread]:
+    server = ServerThread(create_app(gateway_settings(seeded, issuer, request_timeout_s=0.05))).start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")  # graphql-core, when cancelled
+async def test_request_timeout(impatient_gateway: ServerThread, issuer: TestIssuer) -> None:
+    heavy = """query($from: Date!, $to: Date!) { organization { campaigns(first: 100) { edges { node {
+      creatives(first: 100) { edges { node { dailyMetrics(from: $from, to: $to) { date } } } } } } } } }"""
+    async with httpx.AsyncClient(base_url=impatient_gateway.url, timeout=30) as http:
+        response = await http.post(
+            "/graphql",
+            json={"query": heavy, "variables": {"from": "2020-01-01", "to": "2021-12-31"}},
+            headers={"Authorization": f"Bearer {issuer.token()}"},
+        )
+        assert response.status_code == 504
+        assert "took longer" in response.json()["errors"][0]["message"]
+        # The gateway is fine afterwards.
+        assert (await http.get("/readyz")).status_code == 200
