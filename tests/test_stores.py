@@ -39,7 +39,9 @@ async def _pg_counts(conn: asyncpg.Connection) -> dict[str, int]:
 
 
 async def _mongo_counts(db: Any) -> dict[str, int]:
-    return {c: int(await db[c].count_documents({})) for c in MONGO_INDEXES}
+    # audit_logs is left out: the gateway's outbox dispatcher may still be delivering
+    # events of earlier mutation tests while this one counts.
+    return {c: int(await db[c].count_documents({})) for c in MONGO_INDEXES if c != "audit_logs"}
 
 
 async def test_migrations_run_twice(seeded: Stores) -> None:
