@@ -14,12 +14,14 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from gateway import snapshot
+from gateway.mongo_mutations import deliver_pending_audits
 from gateway.stores.mongo import MongoStore
 from gateway.stores.postgres import PostgresStore, TenantConnection
 
@@ -65,6 +67,7 @@ class OutboxDispatcher:
     mongo: MongoStore
     poll_interval_s: float = 1.0
     batch_size: int = 200
+    sweep_interval_s: float = 30.0
     on_delivered: Callable[[float], None] = lambda amount: None
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
@@ -85,12 +88,21 @@ class OutboxDispatcher:
         self._wake.set()
 
     async def _run(self) -> None:
+        last_sweep = 0.0
         while True:
             try:
                 more = await self.dispatch_once()
             except Exception as exc:  # a store is down; the next round retries
                 log.warning("outbox dispatch failed: %s", exc)
                 more = False
+            if time.monotonic() - last_sweep > self.sweep_interval_s:
+                last_sweep = time.monotonic()
+                try:
+                    # MongoDB-only mutations carry their audit event on the changed
+                    # document; finish those a crashed process left behind.
+                    await deliver_pending_audits(self.mongo)
+                except Exception as exc:
+                    log.warning("pending audit sweep failed: %s", exc)
             if not more:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval_s)

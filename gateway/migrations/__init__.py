@@ -91,6 +91,10 @@ async def migrate_postgres(conn: asyncpg.Connection[asyncpg.Record]) -> list[str
     return applied_now
 
 
+# Documents changed by an enterprise mutation carry its audit event until it reaches
+# `audit_logs` (gateway/mongo_mutations.py); the sweep finds them by this counter.
+PENDING_AUDIT_KEYS = [("pending_audit_count", ASCENDING)]
+
 # collection -> [(index name, keys, options)]
 MONGO_INDEXES: dict[str, list[tuple[str, list[tuple[str, int]], dict[str, Any]]]] = {
     "organizations": [
@@ -104,7 +108,10 @@ MONGO_INDEXES: dict[str, list[tuple[str, list[tuple[str, int]], dict[str, Any]]]
     ],
     "subscriptions": [("org_period", [("organization_id", ASCENDING), ("current_period_end", DESCENDING)], {})],
     "agentkit_agents": [("org_name", [("organization_id", ASCENDING), ("name", ASCENDING)], {})],
-    "agentkit_workflows": [("org_name", [("organization_id", ASCENDING), ("name", ASCENDING)], {})],
+    "agentkit_workflows": [
+        ("org_name", [("organization_id", ASCENDING), ("name", ASCENDING)], {}),
+        ("pending_audit", PENDING_AUDIT_KEYS, {"sparse": True}),
+    ],
     "agentkit_executions": [
         (
             "org_workflow_started",
@@ -115,6 +122,7 @@ MONGO_INDEXES: dict[str, list[tuple[str, list[tuple[str, int]], dict[str, Any]]]
     "scheduled_workflows": [
         ("org_workflow", [("organization_id", ASCENDING), ("workflow_id", ASCENDING)], {}),
         ("org_next_run", [("organization_id", ASCENDING), ("next_run_at", ASCENDING)], {}),
+        ("pending_audit", PENDING_AUDIT_KEYS, {"sparse": True}),
     ],
     "audit_logs": [
         ("event_id_unique", [("event_id", ASCENDING)], {"unique": True}),
@@ -129,11 +137,22 @@ MONGO_INDEXES: dict[str, list[tuple[str, list[tuple[str, int]], dict[str, Any]]]
             {},
         ),
     ],
-    "usage_quotas": [("org_resource", [("organization_id", ASCENDING), ("resource", ASCENDING)], {})],
+    "usage_quotas": [
+        ("org_resource", [("organization_id", ASCENDING), ("resource", ASCENDING)], {}),
+        ("pending_audit", PENDING_AUDIT_KEYS, {"sparse": True}),
+    ],
     "team_invitations": [
         ("org_status", [("organization_id", ASCENDING), ("status", ASCENDING)], {}),
         ("org_created", [("organization_id", ASCENDING), ("created_at", DESCENDING)], {}),
         ("token_hash_unique", [("token_hash", ASCENDING)], {"unique": True}),
+        # Set only while an invitation is pending ("<organization_id>:<email>"): at most one
+        # open invitation per address, even when two admins invite at the same moment.
+        ("pending_key_unique", [("pending_key", ASCENDING)], {"unique": True, "sparse": True}),
+        ("pending_audit", PENDING_AUDIT_KEYS, {"sparse": True}),
+    ],
+    # Idempotency keys of MongoDB mutations; `_id` is "<organization_id>:<key>", so one claim per key.
+    "idempotency_keys": [
+        ("org_state_claimed", [("organization_id", ASCENDING), ("state", ASCENDING), ("claimed_at", ASCENDING)], {}),
     ],
 }
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
 
@@ -37,6 +38,7 @@ ORG_SCOPED_COLLECTIONS = frozenset(
         "analytics_data",
         "usage_quotas",
         "team_invitations",
+        "idempotency_keys",
     }
 )
 
@@ -53,6 +55,8 @@ class MongoStore:
     database: str = "omnify_cloud"
     timeout_s: float = 5.0
     client: AsyncMongoClient[Document] | None = field(default=None, repr=False)
+    # None: ask the server once (`transactions_supported`); tests may force either answer.
+    transactions: bool | None = None
 
     async def open(self) -> None:
         # The client connects lazily and reconnects by itself after an outage.
@@ -83,6 +87,40 @@ class MongoStore:
 
     def tenant(self, organization_id: str) -> TenantMongo:
         return TenantMongo(self, organization_id)
+
+    async def transactions_supported(self) -> bool:
+        """Whether the server runs multi-document transactions: a replica-set member or a mongos.
+
+        A standalone server (and the nx-27017 stand-in) does not say `setName`, so
+        mutations fall back to single-document atomicity there.
+        """
+        if self.transactions is None:
+            try:
+                with timed("mongo"):
+                    reply = await self.db.command("hello")
+            except UNAVAILABLE_ERRORS as exc:
+                raise StoreUnavailable("mongo") from exc
+            self.transactions = "setName" in reply or reply.get("msg") == "isdbgrid"
+        return self.transactions
+
+    def start_session(self) -> AsyncClientSession:
+        if self.client is None:
+            raise StoreUnavailable("mongo")
+        return self.client.start_session()
+
+    async def organizations_matching(self, collection: str, query: Mapping[str, Any]) -> list[str]:
+        """Ids of the organizations having a document that matches, for background sweeps.
+
+        Only organization ids leave this call; the work on each one goes through its `TenantMongo`.
+        """
+        if collection not in ORG_SCOPED_COLLECTIONS:
+            raise UnscopedQuery(f"collection {collection!r} is not organization-scoped")
+        try:
+            with timed("mongo"):
+                found = await self.db[collection].distinct("organization_id", dict(query))
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("mongo") from exc
+        return sorted(str(organization_id) for organization_id in found)
 
     async def find_organization(self, **by: Any) -> Document | None:
         """Directory lookup used by authentication, before a tenant is known."""
@@ -133,8 +171,9 @@ class TenantMongo:
         skip: int = 0,
         limit: int = 0,
         projection: Mapping[str, Any] | None = None,
+        session: AsyncClientSession | None = None,
     ) -> list[Document]:
-        cursor = self.store.db[collection].find(self.scoped_filter(collection, query), projection)
+        cursor = self.store.db[collection].find(self.scoped_filter(collection, query), projection, session=session)
         if sort:
             cursor = cursor.sort(list(sort))
         if skip:
@@ -147,8 +186,15 @@ class TenantMongo:
         except UNAVAILABLE_ERRORS as exc:
             raise StoreUnavailable("mongo") from exc
 
-    async def find_one(self, collection: str, query: Mapping[str, Any] | None = None) -> Document | None:
-        rows = await self.find(collection, query, limit=1)
+    async def find_one(
+        self,
+        collection: str,
+        query: Mapping[str, Any] | None = None,
+        *,
+        sort: Sequence[tuple[str, int]] | None = None,
+        session: AsyncClientSession | None = None,
+    ) -> Document | None:
+        rows = await self.find(collection, query, sort=sort, limit=1, session=session)
         return rows[0] if rows else None
 
     async def count(self, collection: str, query: Mapping[str, Any] | None = None) -> int:
@@ -208,6 +254,14 @@ class TenantMongo:
                 return await self.store.db[collection].find_one_and_update(
                     self.scoped_filter(collection, query), dict(update), **kwargs
                 )
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("mongo") from exc
+
+    async def delete_one(self, collection: str, query: Mapping[str, Any], **kwargs: Any) -> int:
+        try:
+            with timed("mongo"):
+                result = await self.store.db[collection].delete_one(self.scoped_filter(collection, query), **kwargs)
+                return int(result.deleted_count)
         except UNAVAILABLE_ERRORS as exc:
             raise StoreUnavailable("mongo") from exc
 

@@ -1,10 +1,757 @@
-"""Enterprise mutations (MongoDB): team invitations and AgentKit workflows."""
+"""Enterprise mutations (MongoDB): team invitations and AgentKit workflows.
+
+Every mutation goes through `run_enterprise_mutation`: authorization, then the
+idempotency key, then `perform`, which validates the input, reads what it
+needs and makes one audited change through `Writes` (gateway/mongo_mutations.py
+explains how the change and its audit event stay together). User errors are
+answers, stored under the idempotency key like any other response.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from functools import partial
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 import strawberry
+from bson import ObjectId
+from croniter import croniter
+from pymongo.errors import DuplicateKeyError
+
+from gateway.errors import Conflict, Forbidden
+from gateway.idempotency import request_hash
+from gateway.mongo_mutations import Attempt, Audit, MongoMutation, Writes, now, without_marker
+from gateway.permissions import Permission
+from gateway.stores.mongo import Document, TenantMongo
+from resolvers.actions.common import Ctx, IdempotencyKey, Outcome, Rejected, UserError, actor, parse_id, reject
+from resolvers.common.scalars import JSON
+from resolvers.enterprise.types import (
+    Invitation,
+    ScheduledWorkflow,
+    UsageQuota,
+    Workflow,
+    WorkflowExecution,
+    WorkflowStatus,
+)
+
+INVITATION_TTL = dt.timedelta(days=7)
+MAX_EMAIL = 254
+MAX_NAME = 200
+MAX_DESCRIPTION = 2000
+MAX_STEPS = 50
+MAX_ACTION = 100
+MAX_JSON_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 20
+MAX_TOKEN = 200
+QUOTA_ATTEMPTS = 5
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+Perform = Callable[[Writes], Awaitable[Outcome]]
+
+
+# --- the shared runner -----------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """Input objects and enums as plain data, for the idempotency digest."""
+    if isinstance(value, Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in vars(value).items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _args(data: object) -> dict[str, Any]:
+    return {k: _plain(v) for k, v in vars(data).items() if k != "idempotency_key"}
+
+
+# Where the object named by an audit event lives, and under which payload key it is answered.
+RECOVERABLE_TARGETS = {
+    "Invitation": ("team_invitations", "invitation"),
+    "Workflow": ("agentkit_workflows", "workflow"),
+    "WorkflowExecution": ("agentkit_executions", "execution"),
+    "ScheduledWorkflow": ("scheduled_workflows", "schedule"),
+}
+
+
+async def _recovered(tenant: TenantMongo, event: Document) -> dict[str, Any]:
+    """The response for a key whose first attempt changed data and then died: the object as it is now."""
+    collection, key = RECOVERABLE_TARGETS[event["target"]["type"]]
+    doc = await tenant.find_one(collection, {"_id": ObjectId(event["target"]["id"])})
+    rows = {key: _public(without_marker(doc))} if doc else {}
+    return Outcome(rows=rows).to_snapshot()
+
+
+async def run_enterprise_mutation(
+    info: Ctx,
+    *,
+    operation: str,
+    permission: Permission,
+    arguments: dict[str, Any],
+    idempotency_key: str | None,
+    perform: Perform,
+) -> Outcome:
+    ctx = info.context
+    ctx.require(permission)
+    tenant = ctx.mongo
+    mutation = MongoMutation(tenant, Attempt(actor(ctx), ctx.request_id), operation, request_hash(operation, arguments))
+
+    async def attempt(writes: Writes) -> dict[str, Any]:
+        try:
+            outcome = await perform(writes)
+        except Rejected as rejected:
+            if writes.location is not None:
+                raise RuntimeError(f"{operation} rejected after changing data") from rejected
+            outcome = Outcome(errors=rejected.errors)
+        return outcome.to_snapshot()
+
+    snapshot = await mutation.run(idempotency_key, attempt, partial(_recovered, tenant))
+    return Outcome.from_snapshot(snapshot)
+
+
+def _build(outcome: Outcome, key: str, build: Callable[[Document], Any]) -> Any:
+    doc = outcome.rows.get(key)
+    return build(doc) if doc is not None else None
+
+
+def _public(doc: Document) -> Document:
+    # The token hash and the pending-address guard never leave the store, not even in stored responses.
+    return {k: v for k, v in doc.items() if k not in ("token_hash", "pending_key")}
+
+
+# --- input validation --------------------------------------------------------------------
+
+
+def _object_id(global_id: str, expected: str, field: str) -> ObjectId:
+    raw = parse_id(global_id, expected, field)
+    if not ObjectId.is_valid(raw):
+        raise reject("INVALID_ID", f"{global_id!r} is not a valid {expected} id", field)
+    return ObjectId(raw)
+
+
+def _email(value: str) -> str:
+    email = value.strip().lower()
+    if len(email) > MAX_EMAIL or not EMAIL.match(email):
+        raise reject("INVALID_EMAIL", f"{value!r} is not an e-mail address", "email")
+    return email
+
+
+def _name(value: str) -> str:
+    name = value.strip()
+    if not name or len(name) > MAX_NAME:
+        raise reject("INVALID_NAME", f"the name must be 1 to {MAX_NAME} characters", "name")
+    return name
+
+
+def _description(value: str | None) -> str | None:
+    text = (value or "").strip()
+    if len(text) > MAX_DESCRIPTION:
+        raise reject(
+            "INVALID_DESCRIPTION", f"the description must be at most {MAX_DESCRIPTION} characters", "description"
+        )
+    return text or None
+
+
+def _check_json(value: Any, field: str, depth: int = 0) -> None:
+    if depth > MAX_JSON_DEPTH:
+        raise reject("INVALID_JSON", f"nested deeper than {MAX_JSON_DEPTH} levels", field)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            # MongoDB reads `$` keys as operators and `.` keys as paths; extended JSON reads `$` keys as types.
+            if not isinstance(key, str) or key.startswith("$") or "." in key or "\x00" in key:
+                raise reject("INVALID_JSON", f"{key!r} cannot be a key (no leading `$`, no `.`)", field)
+            _check_json(item, field, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json(item, field, depth + 1)
+
+
+def _json_object(value: Any, field: str) -> dict[str, Any]:
+    """A JSON object of bounded size that MongoDB stores as given; null means `{}`."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise reject("INVALID_JSON", "expected a JSON object", field)
+    _check_json(value, field)
+    if len(json.dumps(value)) > MAX_JSON_BYTES:
+        raise reject("INVALID_JSON", f"at most {MAX_JSON_BYTES} bytes of JSON", field)
+    return value
+
+
+def _cron(expression: str) -> str:
+    text = " ".join(expression.split())
+    # Five fields only: croniter would also read a sixth (seconds), which schedulers here do not run.
+    if len(text.split(" ")) != 5 or not croniter.is_valid(text):
+        raise reject("INVALID_CRON", f"{expression!r} is not a five-field cron expression", "cron")
+    return text
+
+
+def _timezone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise reject("INVALID_TIMEZONE", f"{name!r} is not an IANA time zone", "timezone") from None
+
+
+def _next_run(cron: str, zone: ZoneInfo, after: dt.datetime) -> dt.datetime:
+    """The next time the cron expression fires, read in `zone`, as a UTC instant."""
+    local: dt.datetime = croniter(cron, after.astimezone(zone)).get_next(dt.datetime)
+    return local.astimezone(dt.UTC).replace(microsecond=0)
+
+
+# --- invitations ---------------------------------------------------------------------------
+
+
+@strawberry.enum(description="Enterprise role an invitee gets on accepting an invitation.")
+class InvitationRole(Enum):
+    ADMIN = strawberry.enum_value("admin", description="Manages the team and workflows.")
+    ANALYST = strawberry.enum_value("analyst", description="Reads the organization's data.")
+    MEMBER = strawberry.enum_value("member", description="A member without management rights.")
+
+
+@strawberry.input(description="Invite a person to the organization by e-mail.")
+class InviteTeamMemberInput:
+    email: str = strawberry.field(description="Address to invite; compared without regard to case.")
+    role: InvitationRole = strawberry.field(description="Role the invitee gets on accepting.")
+    idempotency_key: str | None = IdempotencyKey
+
+
+@strawberry.type(description="Result of inviting a team member.")
+class InviteTeamMemberPayload:
+    invitation: Invitation | None = strawberry.field(description="The new invitation.")
+    token: str | None = strawberry.field(
+        description="The secret the invitee accepts with. Returned only by the request that created the invitation "
+        "(an idempotent replay returns null) and never stored: the store keeps only its SHA-256 hash."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
+
+
+@strawberry.input(description="Withdraw a pending invitation.")
+class RevokeInvitationInput:
+    invitation_id: strawberry.ID = strawberry.field(description="The invitation.")
+    idempotency_key: str | None = IdempotencyKey
+
+
+@strawberry.input(description="Accept an invitation with the token it was sent with.")
+class AcceptInvitationInput:
+    token: str = strawberry.field(description="The invitation's secret token.")
+    idempotency_key: str | None = IdempotencyKey
+
+
+@strawberry.type(description="Result of revoking or accepting an invitation.")
+class InvitationPayload:
+    invitation: Invitation | None = strawberry.field(description="The invitation after the change.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
+
+
+def _invitation_payload(outcome: Outcome) -> InvitationPayload:
+    return InvitationPayload(invitation=_build(outcome, "invitation", Invitation.from_doc), user_errors=outcome.errors)
+
+
+async def _invite(info: Ctx, data: InviteTeamMemberInput, issued: dict[str, str], w: Writes) -> Outcome:
+    email = _email(data.email)
+    if await w.find_one("users", {"email": email}):
+        raise reject("ALREADY_MEMBER", f"{email} is already a member", "email")
+    moment = now()
+    if await w.find_one("team_invitations", {"email": email, "status": "pending", "expires_at": {"$gt": moment}}):
+        raise reject("INVITATION_PENDING", f"{email} already has a pending invitation", "email")
+    inviter = await w.find_one("users", {"oidc_subject": info.context.principal.subject})
+    token = secrets.token_urlsafe(32)
+    doc: Document = {
+        "_id": ObjectId(),
+        "email": email,
+        "role": data.role.value,
+        "token_hash": hashlib.sha256(token.encode()).hexdigest(),
+        "invited_by": str(inviter["_id"]) if inviter else None,
+        "status": "pending",
+        "pending_key": f"{w.tenant.organization_id}:{email}",
+        "expires_at": moment + INVITATION_TTL,
+        "created_at": moment,
+    }
+    audit = Audit(
+        "invitation.sent",
+        "Invitation",
+        str(doc["_id"]),
+        {"email": email, "role": doc["role"], "expiresAt": doc["expires_at"]},
+    )
+    invitation = await _insert_invitation(w, doc, audit)
+    issued["token"] = token
+    return Outcome(rows={"invitation": _public(invitation)})
+
+
+async def _insert_invitation(w: Writes, doc: Document, audit: Audit) -> Document:
+    """Insert, retiring an invitation that ran out of time but still guards the address."""
+    for _ in range(2):
+        try:
+            return await w.insert("team_invitations", doc, audit)
+        except DuplicateKeyError:
+            holder = await w.find_one("team_invitations", {"pending_key": doc["pending_key"]})
+            if holder is not None and holder["expires_at"] > now():
+                break  # another admin invited the same address a moment ago
+            if holder is not None:
+                await w.tidy(
+                    "team_invitations",
+                    {"_id": holder["_id"], "status": "pending"},
+                    {"$set": {"status": "expired"}, "$unset": {"pending_key": ""}},
+                )
+    raise reject("INVITATION_PENDING", f"{doc['email']} already has a pending invitation", "email")
+
+
+async def _revoke(info: Ctx, data: RevokeInvitationInput, w: Writes) -> Outcome:
+    invitation_id = _object_id(data.invitation_id, "Invitation", "invitationId")
+    current = await w.find_one("team_invitations", {"_id": invitation_id})
+    if current is None:
+        raise reject("NOT_FOUND", "no such invitation in your organization", "invitationId")
+    if current["status"] != "pending":
+        raise reject("NOT_PENDING", f"the invitation is {current['status']}, not pending", "invitationId")
+    audit = Audit("invitation.revoked", "Invitation", str(invitation_id), {"email": current["email"]})
+    updated = await w.update(
+        "team_invitations",
+        {"_id": invitation_id, "status": "pending"},
+        {
+            "$set": {"status": "revoked", "revoked_at": now(), "revoked_by": info.context.principal.subject},
+            "$unset": {"pending_key": ""},
+        },
+        audit,
+    )
+    if updated is None:
+        raise reject("NOT_PENDING", "the invitation was answered meanwhile", "invitationId")
+    return Outcome(rows={"invitation": _public(updated)})
+
+
+def _acceptance_error(invitation: Document, moment: dt.datetime) -> Rejected | None:
+    if invitation["status"] == "expired" or (invitation["status"] == "pending" and invitation["expires_at"] <= moment):
+        return reject("EXPIRED", "the invitation has expired", "token")
+    if invitation["status"] != "pending":
+        return reject("NOT_PENDING", f"the invitation is {invitation['status']}, not pending", "token")
+    return None
+
+
+async def _accept(info: Ctx, data: AcceptInvitationInput, w: Writes) -> Outcome:
+    principal = info.context.principal
+    token = data.token.strip()
+    current = None
+    if token and len(token) <= MAX_TOKEN:
+        current = await w.find_one("team_invitations", {"token_hash": hashlib.sha256(token.encode()).hexdigest()})
+    if current is None:
+        raise reject("NOT_FOUND", "no invitation of your organization has this token", "token")
+    moment = now()
+    error = _acceptance_error(current, moment)
+    if error is not None:
+        raise error
+    audit = Audit("invitation.accepted", "Invitation", str(current["_id"]), {"email": current["email"]})
+    updated = await w.update(
+        "team_invitations",
+        {"_id": current["_id"], "status": "pending", "expires_at": {"$gt": moment}},
+        {
+            "$set": {
+                "status": "accepted",
+                "accepted_at": moment,
+                "accepted_by": {"id": principal.subject, "email": principal.email},
+            },
+            "$unset": {"pending_key": ""},
+        },
+        audit,
+    )
+    if updated is None:
+        # Answered between our read and our write: say what it is now.
+        again = await w.find_one("team_invitations", {"_id": current["_id"]})
+        raise (_acceptance_error(again, moment) if again else None) or reject(
+            "NOT_PENDING", "no longer pending", "token"
+        )
+    return Outcome(rows={"invitation": _public(updated)})
+
+
+# --- workflows -----------------------------------------------------------------------------
+
+
+@strawberry.input(description="One step of a workflow: an action performed by an agent of the organization.")
+class WorkflowStepInput:
+    agent_id: strawberry.ID = strawberry.field(description="The agent performing the step.")
+    action: str = strawberry.field(description="What the agent is asked to do, e.g. `analyze`, `notify`.")
+    params: JSON | None = strawberry.field(
+        default=None, description='Parameters of the action, a JSON object, e.g. `{"lookback_days": 7}`.'
+    )
+
+
+@strawberry.input(description="Create a workflow; it starts as version 1 in status DRAFT.")
+class CreateWorkflowInput:
+    name: str = strawberry.field(description=f"Display name, 1 to {MAX_NAME} characters.")
+    description: str | None = strawberry.field(
+        default=None, description=f"What the workflow is for, at most {MAX_DESCRIPTION} characters."
+    )
+    steps: list[WorkflowStepInput] = strawberry.field(description=f"The steps in run order, 1 to {MAX_STEPS}.")
+    idempotency_key: str | None = IdempotencyKey
+
+
+@strawberry.input(
+    description="Edit a workflow. Only fields given change. Fails with a CONFLICT error unless `expectedVersion` "
+    "is the workflow's current version; archived workflows cannot change."
+)
+class UpdateWorkflowInput:
+    workflow_id: strawberry.ID = strawberry.field(description="The workflow.")
+    expected_version: int = strawberry.field(
+        description="The version the edit is based on (optimistic concurrency); raised by one on success."
+    )
+    name: str | None = strawberry.field(default=None, description="New display name.")
+    description: str | None = strawberry.field(default=None, description="New description; an empty string clears it.")
+    steps: list[WorkflowStepInput] | None = strawberry.field(default=None, description="New steps, replacing all.")
+    status: WorkflowStatus | None = strawberry.field(
+        default=None, description="New lifecycle state; ARCHIVED is final."
+    )
+    idempotency_key: str | None = IdempotencyKey
+
+
+@strawberry.type(description="Result of creating or editing a workflow.")
+class WorkflowPayload:
+    workflow: Workflow | None = strawberry.field(description="The workflow after the change.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
+
+
+@strawberry.input(description="Run an active workflow once, now. Uses one unit of the `workflow_runs` quota.")
+class RunWorkflowInput:
+    workflow_id: strawberry.ID = strawberry.field(description="The workflow.")
+    input: JSON | None = strawberry.field(
+        default=None, description='What the run starts with, a JSON object, e.g. `{"window": "7d"}`.'
+    )
+    idempotency_key: str | None = IdempotencyKey
+
+
+@strawberry.type(description="Result of starting a workflow run.")
+class RunWorkflowPayload:
+    execution: WorkflowExecution | None = strawberry.field(description="The queued run.")
+    quota: UsageQuota | None = strawberry.field(description="The `workflow_runs` quota after this run.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
+
+
+@strawberry.input(description="Set when a workflow runs by itself; a workflow has at most one schedule.")
+class SetWorkflowScheduleInput:
+    workflow_id: strawberry.ID = strawberry.field(description="The workflow.")
+    cron: str = strawberry.field(description="Five-field cron expression, e.g. `0 6 * * *` (daily at 06:00).")
+    timezone: str = strawberry.field(description="IANA time zone the expression is read in, e.g. `Europe/Berlin`.")
+    enabled: bool = strawberry.field(description="False pauses the schedule (no next run).")
+    idempotency_key: str | None = IdempotencyKey
+
+
+@strawberry.type(description="Result of setting a workflow's schedule.")
+class SetWorkflowSchedulePayload:
+    schedule: ScheduledWorkflow | None = strawberry.field(description="The schedule after the change.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
+
+
+async def _steps(w: Writes, steps: list[WorkflowStepInput]) -> list[Document]:
+    if not 1 <= len(steps) <= MAX_STEPS:
+        raise reject("INVALID_STEPS", f"a workflow has 1 to {MAX_STEPS} steps", "steps")
+    agent_ids = [_object_id(step.agent_id, "Agent", f"steps[{i}].agentId") for i, step in enumerate(steps)]
+    known = {doc["_id"] for doc in await w.find("agentkit_agents", {"_id": {"$in": list(set(agent_ids))}})}
+    documents = []
+    for i, (step, agent_id) in enumerate(zip(steps, agent_ids, strict=True)):
+        if agent_id not in known:
+            raise reject("NOT_FOUND", "no such agent in your organization", f"steps[{i}].agentId")
+        action = step.action.strip()
+        if not action or len(action) > MAX_ACTION:
+            raise reject("INVALID_ACTION", f"the action must be 1 to {MAX_ACTION} characters", f"steps[{i}].action")
+        params = _json_object(step.params, f"steps[{i}].params")
+        documents.append({"agent_id": str(agent_id), "action": action, "params": params})
+    return documents
+
+
+async def _workflow(w: Writes, workflow_id: ObjectId, *, editable: bool) -> Document:
+    doc = await w.find_one("agentkit_workflows", {"_id": workflow_id})
+    if doc is None:
+        raise reject("NOT_FOUND", "no such workflow in your organization", "workflowId")
+    if editable and doc["status"] == "archived":
+        raise reject("WORKFLOW_ARCHIVED", "archived workflows cannot change", "workflowId")
+    return doc
+
+
+async def _create_workflow(info: Ctx, data: CreateWorkflowInput, w: Writes) -> Outcome:
+    name, description = _name(data.name), _description(data.description)
+    steps = await _steps(w, data.steps)
+    moment = now()
+    doc: Document = {
+        "_id": ObjectId(),
+        "name": name,
+        "description": description,
+        "steps": steps,
+        "version": 1,
+        "status": "draft",
+        "created_at": moment,
+        "updated_at": moment,
+        "created_by": info.context.principal.subject,
+    }
+    audit = Audit("workflow.created", "Workflow", str(doc["_id"]), {"name": name, "steps": len(steps)})
+    return Outcome(rows={"workflow": await w.insert("agentkit_workflows", doc, audit)})
+
+
+async def _workflow_changes(w: Writes, data: UpdateWorkflowInput) -> Document:
+    changes: Document = {}
+    if data.name is not None:
+        changes["name"] = _name(data.name)
+    if data.description is not None:
+        changes["description"] = _description(data.description)
+    if data.status is not None:
+        changes["status"] = data.status.value
+    if data.steps is not None:
+        changes["steps"] = await _steps(w, data.steps)
+    if not changes:
+        raise reject("NOTHING_TO_UPDATE", "give at least one of name, description, steps, status", None)
+    return changes
+
+
+async def _update_workflow(info: Ctx, data: UpdateWorkflowInput, w: Writes) -> Outcome:
+    workflow_id = _object_id(data.workflow_id, "Workflow", "workflowId")
+    current = await _workflow(w, workflow_id, editable=True)
+    expected = data.expected_version
+    if current["version"] != expected:
+        raise Conflict(
+            f"the workflow is at version {current['version']}, not {expected}", currentVersion=current["version"]
+        )
+    changes = await _workflow_changes(w, data)
+    audit = Audit(
+        "workflow.updated",
+        "Workflow",
+        str(workflow_id),
+        {"fromVersion": expected, "toVersion": expected + 1, "changed": sorted(changes)},
+    )
+    updated = await w.update(
+        "agentkit_workflows",
+        {"_id": workflow_id, "version": expected, "status": {"$ne": "archived"}},
+        {"$set": {**changes, "updated_at": now()}, "$inc": {"version": 1}},
+        audit,
+    )
+    if updated is None:
+        # Someone else changed it between our read and our write.
+        await _workflow(w, workflow_id, editable=True)
+        raise Conflict(f"the workflow is no longer at version {expected}")
+    return Outcome(rows={"workflow": updated})
+
+
+async def _run_workflow(info: Ctx, data: RunWorkflowInput, w: Writes) -> Outcome:
+    workflow_id = _object_id(data.workflow_id, "Workflow", "workflowId")
+    run_input = _json_object(data.input, "input")
+    workflow = await _workflow(w, workflow_id, editable=False)
+    if workflow["status"] != "active":
+        raise reject(
+            "WORKFLOW_NOT_ACTIVE", f"only active workflows run; this one is {workflow['status']}", "workflowId"
+        )
+    principal = info.context.principal
+    execution: Document = {
+        "_id": ObjectId(),
+        "workflow_id": str(workflow_id),
+        "workflow_version": workflow["version"],
+        "status": "queued",
+        "input": run_input,
+        "output": None,
+        "error": None,
+        "triggered_by": "user" if principal.kind == "user" else "api",
+        "triggered_by_actor": actor(info.context),
+        "created_at": now(),
+        "started_at": None,
+        "finished_at": None,
+    }
+    quota = await _consume_run(w, execution)
+    return Outcome(rows={"execution": w.tenant.scoped_document("agentkit_executions", execution), "quota": quota})
+
+
+async def _consume_run(w: Writes, execution: Document) -> Document:
+    """Take one unit of the current `workflow_runs` quota, creating the execution with it."""
+    audit = Audit(
+        "workflow.run",
+        "WorkflowExecution",
+        str(execution["_id"]),
+        {"workflowId": execution["workflow_id"], "workflowVersion": execution["workflow_version"]},
+    )
+    for _ in range(QUOTA_ATTEMPTS):
+        moment = now()
+        quota = await w.find_one(
+            "usage_quotas",
+            {"resource": "workflow_runs", "period_start": {"$lte": moment}, "period_end": {"$gt": moment}},
+            sort=[("period_start", -1)],
+        )
+        if quota is None or quota["used"] >= quota["limit"]:
+            raise reject("QUOTA_EXCEEDED", "the organization has used all workflow runs of this period", "workflowId")
+        # The limit is pinned in the filter: the stand-in cannot compare two fields ($expr).
+        limit = quota["limit"]
+        taken = await w.update(
+            "usage_quotas",
+            {"_id": quota["_id"], "limit": limit, "used": {"$lt": limit}},
+            {"$inc": {"used": 1}},
+            audit,
+            also_insert=("agentkit_executions", execution),
+        )
+        if taken is not None:
+            return taken
+    raise Conflict("the quota kept changing while the run started; try again")
+
+
+async def _set_schedule(info: Ctx, data: SetWorkflowScheduleInput, w: Writes) -> Outcome:
+    workflow_id = _object_id(data.workflow_id, "Workflow", "workflowId")
+    cron, zone = _cron(data.cron), _timezone(data.timezone)
+    await _workflow(w, workflow_id, editable=True)
+    moment = now()
+    fields: Document = {
+        "cron": cron,
+        "timezone": zone.key,
+        "enabled": data.enabled,
+        "next_run_at": _next_run(cron, zone, moment) if data.enabled else None,
+        "updated_at": moment,
+    }
+    existing = await w.find_one("scheduled_workflows", {"workflow_id": str(workflow_id)}, sort=[("_id", 1)])
+    # A new schedule takes its workflow's id, so two concurrent first schedules cannot both insert.
+    schedule_id = existing["_id"] if existing else workflow_id
+    details = {"workflowId": str(workflow_id), **{k: v for k, v in fields.items() if k != "updated_at"}}
+    audit = Audit("workflow.schedule_set", "ScheduledWorkflow", str(schedule_id), details)
+    if existing is None:
+        new = {"_id": schedule_id, "workflow_id": str(workflow_id), "last_run_at": None, "created_at": moment}
+        try:
+            return Outcome(rows={"schedule": await w.insert("scheduled_workflows", {**new, **fields}, audit)})
+        except DuplicateKeyError:
+            pass  # created by a concurrent request: update it instead
+    updated = await w.update("scheduled_workflows", {"_id": schedule_id}, {"$set": fields}, audit)
+    if updated is None:
+        raise reject("NOT_FOUND", "the workflow's schedule disappeared meanwhile; try again", "workflowId")
+    return Outcome(rows={"schedule": updated})
+
+
+# --- the mutations -----------------------------------------------------------------------
 
 
 @strawberry.type
 class EnterpriseMutations:
-    pass
+    @strawberry.mutation(
+        description="Invite a person by e-mail; the invitation expires after 7 days. Needs the admin or owner role."
+    )
+    async def invite_team_member(
+        self, info: Ctx, input: Annotated[InviteTeamMemberInput, strawberry.argument(description="Who to invite.")]
+    ) -> InviteTeamMemberPayload:
+        issued: dict[str, str] = {}  # the token exists only in this response, never in a stored one
+        outcome = await run_enterprise_mutation(
+            info,
+            operation="inviteTeamMember",
+            permission=Permission.MANAGE_TEAM,
+            arguments=_args(input),
+            idempotency_key=input.idempotency_key,
+            perform=partial(_invite, info, input, issued),
+        )
+        return InviteTeamMemberPayload(
+            invitation=_build(outcome, "invitation", Invitation.from_doc),
+            token=issued.get("token"),
+            user_errors=outcome.errors,
+        )
+
+    @strawberry.mutation(description="Withdraw a pending invitation. Needs the admin or owner role.")
+    async def revoke_invitation(
+        self, info: Ctx, input: Annotated[RevokeInvitationInput, strawberry.argument(description="What to revoke.")]
+    ) -> InvitationPayload:
+        outcome = await run_enterprise_mutation(
+            info,
+            operation="revokeInvitation",
+            permission=Permission.MANAGE_TEAM,
+            arguments=_args(input),
+            idempotency_key=input.idempotency_key,
+            perform=partial(_revoke, info, input),
+        )
+        return _invitation_payload(outcome)
+
+    @strawberry.mutation(
+        description="Accept a pending invitation of your organization with its token; a token works once. "
+        "Needs the admin or owner role."
+    )
+    async def accept_invitation(
+        self, info: Ctx, input: Annotated[AcceptInvitationInput, strawberry.argument(description="The token.")]
+    ) -> InvitationPayload:
+        if info.context.principal.kind != "user":
+            raise Forbidden("only people accept invitations")
+        outcome = await run_enterprise_mutation(
+            info,
+            operation="acceptInvitation",
+            permission=Permission.MANAGE_TEAM,
+            arguments=_args(input),
+            idempotency_key=input.idempotency_key,
+            perform=partial(_accept, info, input),
+        )
+        return _invitation_payload(outcome)
+
+    @strawberry.mutation(description="Create a draft workflow. Needs the admin or owner role.")
+    async def create_workflow(
+        self, info: Ctx, input: Annotated[CreateWorkflowInput, strawberry.argument(description="The workflow.")]
+    ) -> WorkflowPayload:
+        outcome = await run_enterprise_mutation(
+            info,
+            operation="createWorkflow",
+            permission=Permission.MANAGE_WORKFLOWS,
+            arguments=_args(input),
+            idempotency_key=input.idempotency_key,
+            perform=partial(_create_workflow, info, input),
+        )
+        return WorkflowPayload(workflow=_build(outcome, "workflow", Workflow.from_doc), user_errors=outcome.errors)
+
+    @strawberry.mutation(
+        description="Edit a workflow if it is still at `expectedVersion` (else a CONFLICT error). "
+        "Needs the admin or owner role."
+    )
+    async def update_workflow(
+        self, info: Ctx, input: Annotated[UpdateWorkflowInput, strawberry.argument(description="The edit.")]
+    ) -> WorkflowPayload:
+        outcome = await run_enterprise_mutation(
+            info,
+            operation="updateWorkflow",
+            permission=Permission.MANAGE_WORKFLOWS,
+            arguments=_args(input),
+            idempotency_key=input.idempotency_key,
+            perform=partial(_update_workflow, info, input),
+        )
+        return WorkflowPayload(workflow=_build(outcome, "workflow", Workflow.from_doc), user_errors=outcome.errors)
+
+    @strawberry.mutation(
+        description="Queue a run of an active workflow, using one unit of the `workflow_runs` quota "
+        "(`QUOTA_EXCEEDED` when none is left). Needs the admin or owner role."
+    )
+    async def run_workflow(
+        self, info: Ctx, input: Annotated[RunWorkflowInput, strawberry.argument(description="The run.")]
+    ) -> RunWorkflowPayload:
+        outcome = await run_enterprise_mutation(
+            info,
+            operation="runWorkflow",
+            permission=Permission.MANAGE_WORKFLOWS,
+            arguments=_args(input),
+            idempotency_key=input.idempotency_key,
+            perform=partial(_run_workflow, info, input),
+        )
+        return RunWorkflowPayload(
+            execution=_build(outcome, "execution", WorkflowExecution.from_doc),
+            quota=_build(outcome, "quota", UsageQuota.from_doc),
+            user_errors=outcome.errors,
+        )
+
+    @strawberry.mutation(
+        description="Create or replace a workflow's schedule; the next run time is computed in UTC. "
+        "Needs the admin or owner role."
+    )
+    async def set_workflow_schedule(
+        self, info: Ctx, input: Annotated[SetWorkflowScheduleInput, strawberry.argument(description="The schedule.")]
+    ) -> SetWorkflowSchedulePayload:
+        outcome = await run_enterprise_mutation(
+            info,
+            operation="setWorkflowSchedule",
+            permission=Permission.MANAGE_WORKFLOWS,
+            arguments=_args(input),
+            idempotency_key=input.idempotency_key,
+            perform=partial(_set_schedule, info, input),
+        )
+        return SetWorkflowSchedulePayload(
+            schedule=_build(outcome, "schedule", ScheduledWorkflow.from_doc), user_errors=outcome.errors
+        )

@@ -1,0 +1,469 @@
+"""How a mutation of the enterprise store (MongoDB) changes data: once, audited, retry-safe.
+
+A mutation makes exactly one audited change: one document inserted or updated,
+or, for a workflow run, one quota document updated together with the
+execution it pays for. Its `audit_logs` event must never be lost, and an
+idempotency key must make a retry return the first response without a
+second change.
+
+Consistency: transactions where the server has them
+----------------------------------------------------
+A replica-set member or a mongos (`hello` says `setName` / `isdbgrid`) runs
+multi-document transactions: the change, its audit event and the completed
+idempotency key commit together, and the driver retries transient conflicts.
+
+Consistency: the change carries its audit event everywhere else
+-----------------------------------------------------------------
+A standalone server (and the nx-27017 stand-in) is atomic per document only.
+There the write that makes the change also stores the audit event on the
+changed document, under `pending_audit.<event_id>` with `pending_audit_count`
+raised, in the same single-document operation. Then the event (and, for a
+run, the execution) is inserted and the marker removed. A crash in between
+leaves a marker, never a change without its event: `deliver_pending` finishes
+the job later, and finishing twice is harmless because `audit_logs.event_id`
+is unique and the marker is removed only if present. The other order -- the
+event first, marked pending -- would need guessing afterwards whether the
+change happened (a refused conditional update, a crash), and readers of the
+audit trail would meet events of changes that never were.
+
+Idempotency
+-----------
+`idempotency_keys` holds one document per (organization, key) whose `_id` is
+"<organization_id>:<key>", so the unique `_id` lets exactly one request claim
+a key. The claim stays `pending` while the mutation runs and becomes `done`
+with the response, which concurrent duplicates wait for and return. Another
+operation or input under the same key is a CONFLICT. When a mutation fails
+with an error (not a user error) before it changed anything, the claim is
+released so the key can be retried. A claim whose owner died is taken over
+after `LEASE_S`, longer than a request may run: if the dead attempt's event
+exists, its change happened and the key completes with the changed object as
+it is now; otherwise the mutation runs afresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bson import json_util
+from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from gateway import outbox
+from gateway.errors import Conflict
+from gateway.stores.mongo import Document, MongoStore, TenantMongo
+
+log = logging.getLogger("omnify.mongo_mutations")
+
+KEYS = "idempotency_keys"
+MARKER = "pending_audit"
+MARKER_COUNT = "pending_audit_count"
+# Every collection whose documents an enterprise mutation changes, hence may carry a marker.
+MARKED_COLLECTIONS = ("team_invitations", "agentkit_workflows", "usage_quotas", "scheduled_workflows")
+LEASE_S = 60.0  # above OMNIFY_REQUEST_TIMEOUT_S: a claim this old has no live owner
+WAIT_S = 10.0  # how long a duplicate request waits for the first one to finish
+MAX_KEY_LENGTH = 200
+DATETIME_GUARD = "_never_present"  # see keep_datetimes
+
+_JSON = json_util.JSONOptions(json_mode=json_util.JSONMode.CANONICAL, tz_aware=True, tzinfo=dt.UTC)
+
+Response = dict[str, Any]
+Perform = Callable[["Writes"], Awaitable[Response]]
+Recover = Callable[[Document], Awaitable[Response]]
+
+
+def now() -> dt.datetime:
+    """The current time at MongoDB's precision, so a response equals its stored replay."""
+    moment = dt.datetime.now(dt.UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def dumps(value: Any) -> str:
+    """Canonical extended JSON: ObjectIds, datetimes and number types survive the round trip."""
+    return json_util.dumps(value, json_options=_JSON)
+
+
+def loads(text: str) -> Any:
+    return json_util.loads(text, json_options=_JSON)
+
+
+def without_marker(doc: Document) -> Document:
+    return {k: v for k, v in doc.items() if k not in (MARKER, MARKER_COUNT)}
+
+
+@dataclass(frozen=True)
+class Audit:
+    """The audit event of a change: what was done to which object."""
+
+    action: str
+    target_type: str
+    target_id: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One execution of a mutation: who acts, and the id its audit event will carry."""
+
+    actor: dict[str, Any]
+    request_id: str | None
+    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass
+class Pending:
+    """An audited change in flight: its event and the documents that complete it."""
+
+    event: Document
+    inserts: list[tuple[str, Document]]
+
+    def marker(self) -> Document:
+        """What the changed document carries until delivery: when, and the whole event as extended JSON."""
+        return {"at": self.event["at"], "event": dumps({"event": self.event, "inserts": self.inserts})}
+
+    @classmethod
+    def from_marker(cls, marker: Document) -> Pending:
+        data = loads(marker["event"])
+        return cls(event=data["event"], inserts=[(c, d) for c, d in data["inserts"]])
+
+
+# --- delivery of audit events -------------------------------------------------------------
+
+
+async def _insert_once(tenant: TenantMongo, collection: str, document: Document) -> None:
+    with contextlib.suppress(DuplicateKeyError):  # delivered before: the unique key says so
+        await tenant.insert_one(collection, document)
+
+
+async def _deliver(tenant: TenantMongo, collection: str, doc_id: Any, pending: Pending) -> None:
+    for target, document in pending.inserts:
+        await _insert_once(tenant, target, document)
+    await _insert_once(tenant, "audit_logs", pending.event)
+    path = f"{MARKER}.{pending.event['event_id']}"
+    # Conditional, so a second delivery does not lower the count twice.
+    await tenant.update_one(
+        collection, {"_id": doc_id, path: {"$exists": True}}, {"$unset": {path: ""}, "$inc": {MARKER_COUNT: -1}}
+    )
+
+
+async def deliver_pending(tenant: TenantMongo, older_than_s: float = LEASE_S) -> int:
+    """Finish the audited changes of one organization whose writer stopped half way; returns how many."""
+    cutoff = now() - dt.timedelta(seconds=older_than_s)
+    delivered = 0
+    for collection in MARKED_COLLECTIONS:
+        for doc in await tenant.find(collection, {MARKER_COUNT: {"$gt": 0}}):
+            for marker in (doc.get(MARKER) or {}).values():
+                if marker["at"] <= cutoff:
+                    await _deliver(tenant, collection, doc["_id"], Pending.from_marker(marker))
+                    delivered += 1
+    return delivered
+
+
+async def deliver_pending_audits(store: MongoStore, older_than_s: float = LEASE_S) -> int:
+    """`deliver_pending` for every organization; meant for a periodic background task."""
+    organizations: set[str] = set()
+    for collection in MARKED_COLLECTIONS:
+        organizations.update(await store.organizations_matching(collection, {MARKER_COUNT: {"$gt": 0}}))
+    delivered = 0
+    for organization in sorted(organizations):
+        delivered += await deliver_pending(store.tenant(organization), older_than_s)
+    return delivered
+
+
+async def _recover_attempt(tenant: TenantMongo, event_id: str) -> Document | None:
+    """The audit event of an abandoned attempt if its change happened (delivering it first), else None."""
+    path = f"{MARKER}.{event_id}"
+    for collection in MARKED_COLLECTIONS:
+        doc = await tenant.find_one(collection, {path: {"$exists": True}})
+        if doc is not None:
+            await _deliver(tenant, collection, doc["_id"], Pending.from_marker(doc[MARKER][event_id]))
+            break
+    # Looked up after the markers: a delivery racing with us has inserted the event by now.
+    return await tenant.find_one("audit_logs", {"event_id": event_id})
+
+
+# --- the unit of work -------------------------------------------------------------------
+
+
+class Writes:
+    """What a mutation may do: read, and make its one audited change.
+
+    Without a session every write carries its audit event as a marker; with
+    one (a transaction) the event is written beside the change instead.
+    """
+
+    def __init__(self, tenant: TenantMongo, attempt: Attempt, session: AsyncClientSession | None) -> None:
+        self.tenant = tenant
+        self.attempt = attempt
+        self.session = session
+        self.pending: Pending | None = None  # set while the change may have happened
+        self.location: tuple[str, Any] | None = None  # (collection, _id) of the changed document
+
+    async def find(
+        self, collection: str, query: Mapping[str, Any] | None = None, *, sort: Sequence[tuple[str, int]] | None = None
+    ) -> list[Document]:
+        docs = await self.tenant.find(collection, query, sort=sort, session=self.session)
+        return [without_marker(doc) for doc in docs]
+
+    async def find_one(
+        self, collection: str, query: Mapping[str, Any] | None = None, *, sort: Sequence[tuple[str, int]] | None = None
+    ) -> Document | None:
+        doc = await self.tenant.find_one(collection, query, sort=sort, session=self.session)
+        return without_marker(doc) if doc is not None else None
+
+    async def tidy(self, collection: str, query: Mapping[str, Any], update: Mapping[str, Any]) -> None:
+        """An unaudited housekeeping update, e.g. marking an invitation that ran out of time as expired."""
+        await self.tenant.update_one(collection, query, keep_datetimes(update), session=self.session)
+
+    async def insert(self, collection: str, document: Document, audit: Audit) -> Document:
+        """Insert the changed object; raises DuplicateKeyError (nothing changed) on a unique-key clash."""
+        pending = self._begin(audit, [])
+        stored = {**document, **self._marker(pending, insert=True)}
+        try:
+            await self.tenant.insert_one(collection, stored, session=self.session)
+        except DuplicateKeyError:
+            self.pending = None
+            raise
+        self.location = (collection, document["_id"])
+        return without_marker(self.tenant.scoped_document(collection, document))
+
+    async def update(
+        self,
+        collection: str,
+        query: Mapping[str, Any],
+        update: Mapping[str, Any],
+        audit: Audit,
+        *,
+        also_insert: tuple[str, Document] | None = None,
+    ) -> Document | None:
+        """Conditionally update the changed object; None (nothing changed) when `query` matches nothing.
+
+        `also_insert` is a document that exists exactly when the update happened,
+        e.g. the execution a quota unit pays for.
+        """
+        pending = self._begin(audit, [also_insert] if also_insert else [])
+        change = keep_datetimes(_merge(update, self._marker(pending, insert=False)))
+        doc = await self.tenant.find_one_and_update(
+            collection, query, change, return_document=ReturnDocument.AFTER, session=self.session
+        )
+        if doc is None:
+            self.pending = None
+            return None
+        self.location = (collection, doc["_id"])
+        if also_insert and self.session is not None:
+            await self.tenant.insert_one(*also_insert, session=self.session)
+        return without_marker(doc)
+
+    async def finish(self) -> None:
+        """Write the audit event of the change (if one was made)."""
+        if self.pending is None or self.location is None:
+            return
+        if self.session is not None:
+            await self.tenant.insert_one("audit_logs", self.pending.event, session=self.session)
+        else:
+            await _deliver(self.tenant, *self.location, self.pending)
+
+    def _begin(self, audit: Audit, inserts: list[tuple[str, Document]]) -> Pending:
+        if self.location is not None:
+            raise RuntimeError("a mutation makes one audited change")
+        event = outbox.audit_event(
+            organization_key=self.tenant.organization_id,
+            actor=self.attempt.actor,
+            action=audit.action,
+            target_type=audit.target_type,
+            target_id=audit.target_id,
+            details=audit.details,
+            request_id=self.attempt.request_id,
+        )
+        event.update(event_id=self.attempt.event_id, at=now())
+        self.pending = Pending(event, [(c, self.tenant.scoped_document(c, d)) for c, d in inserts])
+        return self.pending
+
+    def _marker(self, pending: Pending, *, insert: bool) -> Document:
+        if self.session is not None:
+            return {}
+        event_id = pending.event["event_id"]
+        if insert:
+            return {MARKER: {event_id: pending.marker()}, MARKER_COUNT: 1}
+        return {"$set": {f"{MARKER}.{event_id}": pending.marker()}, "$inc": {MARKER_COUNT: 1}}
+
+
+def keep_datetimes(update: Mapping[str, Any]) -> Document:
+    """The update, plus a no-op `$pull` when it sets a datetime.
+
+    nx-27017 runs simple updates as SQL that binds a datetime as text, so a
+    `$set` of one would store a string; a `$pull` of a field no document has
+    sends it down its document-level path, which keeps the type (but drops a
+    dotted `$unset`, which no update here combines with a datetime). MongoDB
+    ignores a `$pull` of a missing field.
+    """
+    sets_datetime = any(
+        isinstance(value, dt.datetime)
+        for fields in update.values()
+        if isinstance(fields, Mapping)
+        for value in fields.values()
+    )
+    return {**update, "$pull": {DATETIME_GUARD: None}} if sets_datetime else dict(update)
+
+
+def _merge(update: Mapping[str, Any], extra: Mapping[str, Any]) -> Document:
+    merged: Document = {op: dict(fields) for op, fields in update.items()}
+    for op, fields in extra.items():
+        merged.setdefault(op, {}).update(fields)
+    return merged
+
+
+# --- idempotency keys -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """This attempt owns the key; `previous` is the attempt it took the key over from, if any."""
+
+    record_id: str
+    attempt: str
+    previous: str | None = None
+
+
+@dataclass(frozen=True)
+class Replay:
+    response: Response
+
+
+async def _claim(tenant: TenantMongo, key: str, operation: str, digest: str, attempt: str) -> Claim | Replay:
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise Conflict(f"an idempotency key must be 1 to {MAX_KEY_LENGTH} characters")
+    record_id = f"{tenant.organization_id}:{key}"
+    record = {"_id": record_id, "key": key, "operation": operation, "request_hash": digest, "state": "pending"}
+    deadline = asyncio.get_running_loop().time() + WAIT_S
+    delay = 0.01
+    while True:
+        try:
+            await tenant.insert_one(KEYS, {**record, "attempt": attempt, "claimed_at": now()})
+            return Claim(record_id, attempt)
+        except DuplicateKeyError:
+            pass
+        existing = await tenant.find_one(KEYS, {"_id": record_id})
+        if existing is None:
+            continue  # released meanwhile: claim it again
+        if existing["operation"] != operation or existing["request_hash"] != digest:
+            raise Conflict("this idempotency key was already used with different input", idempotencyKey=key)
+        if existing["state"] == "done":
+            return Replay(loads(existing["response"]))
+        taken = await _take_over_if_abandoned(tenant, existing, attempt)
+        if taken is not None:
+            return taken
+        if asyncio.get_running_loop().time() > deadline:
+            raise Conflict("a request with this idempotency key is still in progress; retry later", idempotencyKey=key)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.25)
+
+
+async def _take_over_if_abandoned(tenant: TenantMongo, existing: Document, attempt: str) -> Claim | None:
+    if existing["claimed_at"] > now() - dt.timedelta(seconds=LEASE_S):
+        return None
+    # Conditional on the old owner, so of several waiters exactly one takes over.
+    taken = await tenant.find_one_and_update(
+        KEYS,
+        {"_id": existing["_id"], "state": "pending", "attempt": existing["attempt"]},
+        keep_datetimes({"$set": {"attempt": attempt, "claimed_at": now()}}),
+    )
+    return Claim(existing["_id"], attempt, previous=existing["attempt"]) if taken else None
+
+
+async def _complete(tenant: TenantMongo, claim: Claim, response: str, session: AsyncClientSession | None) -> None:
+    done = await tenant.update_one(
+        KEYS,
+        {"_id": claim.record_id, "attempt": claim.attempt, "state": "pending"},
+        keep_datetimes({"$set": {"state": "done", "response": response, "completed_at": now()}}),
+        session=session,
+    )
+    if not done:
+        log.warning("idempotency key %s was taken over before its first attempt completed", claim.record_id)
+
+
+async def _release(tenant: TenantMongo, claim: Claim | None) -> None:
+    if claim is None:
+        return
+    try:
+        await tenant.delete_one(KEYS, {"_id": claim.record_id, "attempt": claim.attempt, "state": "pending"})
+    except Exception as exc:  # the key stays claimed until its lease runs out
+        log.warning("could not release idempotency key %s: %s", claim.record_id, exc)
+
+
+# --- running a mutation -----------------------------------------------------------------
+
+
+@dataclass
+class MongoMutation:
+    """One enterprise mutation request: its tenant, actor, operation and input digest."""
+
+    tenant: TenantMongo
+    attempt: Attempt
+    operation: str
+    digest: str
+
+    async def run(self, key: str | None, perform: Perform, recover: Recover) -> Response:
+        """The mutation's response, from `perform` or, for a repeated key, from the first attempt.
+
+        `perform` returns the response (BSON-encodable); user errors belong in it,
+        since only exceptions undo the claim. `recover` rebuilds a response from
+        the audit event of an abandoned attempt whose change happened.
+        """
+        claim = None
+        if key is not None:
+            claim = await _claim(self.tenant, key, self.operation, self.digest, self.attempt.event_id)
+        if isinstance(claim, Replay):
+            return claim.response
+        if claim is not None and claim.previous is not None:
+            event = await _recover_attempt(self.tenant, claim.previous)
+            if event is not None:
+                return await self._store(claim, await recover(event), None)
+        if await self.tenant.store.transactions_supported():
+            return await self._in_transaction(claim, perform)
+        return await self._with_marker(claim, perform)
+
+    async def _store(self, claim: Claim | None, response: Response, session: AsyncClientSession | None) -> Response:
+        # Answer with the stored form, so the first response and every replay are equal.
+        stored = dumps(response)
+        if claim is not None:
+            await _complete(self.tenant, claim, stored, session)
+        result: Response = loads(stored)
+        return result
+
+    async def _with_marker(self, claim: Claim | None, perform: Perform) -> Response:
+        writes = Writes(self.tenant, self.attempt, None)
+        try:
+            response = await perform(writes)
+            await writes.finish()
+        except Exception:
+            if writes.location is not None:
+                with contextlib.suppress(Exception):  # else the sweep delivers it
+                    await writes.finish()
+            elif writes.pending is None:
+                await _release(self.tenant, claim)
+            # Otherwise the change may or may not have happened: the claim's lease decides later.
+            raise
+        return await self._store(claim, response, None)
+
+    async def _in_transaction(self, claim: Claim | None, perform: Perform) -> Response:
+        async def body(session: AsyncClientSession) -> Response:
+            writes = Writes(self.tenant, self.attempt, session)
+            response = await perform(writes)
+            await writes.finish()
+            return await self._store(claim, response, session)
+
+        async with self.tenant.store.start_session() as session:
+            try:
+                return await session.with_transaction(body)
+            except Exception as exc:
+                if not (isinstance(exc, PyMongoError) and exc.has_error_label("UnknownTransactionCommitResult")):
+                    await _release(self.tenant, claim)  # rolled back: nothing happened
+                raise
