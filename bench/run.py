@@ -110,7 +110,8 @@ async def main(args: argparse.Namespace) -> None:
         port=port,
     )
     server = uvicorn.Server(uvicorn.Config(create_app(settings, dev_issuer=issuer), port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
     await asyncio.to_thread(_wait_started, server)
     token = issuer.mint(org="acme", role="admin")
     today = dt.datetime.now(dt.UTC).date()
@@ -153,6 +154,7 @@ async def main(args: argparse.Namespace) -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of the benchmark process (gateway + client): {rss:.0f} MiB")
     server.should_exit = True
+    await asyncio.to_thread(thread.join, 15)
     for item in reversed(embedded):
         item.stop()
 
