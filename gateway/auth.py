@@ -168,7 +168,7 @@ class TokenVerifier:
         config = keys.config
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in config.algorithms:
-            raise AuthError(f"token algorithm {alg!r} is not allowed")
+            raise AuthError("token algorithm is not allowed")  # never echo token content into headers
         kid = header.get("kid")
         if kid is not None and not isinstance(kid, str):
             raise AuthError("token kid is malformed")
@@ -215,7 +215,9 @@ class Authenticator:
         config, claims = await self.verifier.verify(token)
         subject = str(claims["sub"])
         # Client-credentials tokens are issued to a client, not a person.
-        partner = claims.get("gty") == "client-credentials" or subject in (claims.get("azp"), claims.get("client_id"))
+        # Auth0 marks them with `gty`; Okta and Auth0 set `sub` to the client; Keycloak
+        # service accounts carry `client_id` (their `sub` is the service-account user).
+        partner = claims.get("gty") == "client-credentials" or "client_id" in claims or subject == claims.get("azp")
         organization = await self._organization(config, claims, subject, partner)
         roles_value = claim_at(claims, config.roles_claim)
         roles = frozenset(

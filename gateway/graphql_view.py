@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,8 @@ from gateway.stores.tracing import StoreTrace, current_trace
 if TYPE_CHECKING:
     from gateway.app import Gateway
 
+
+log = logging.getLogger("omnify.graphql")
 
 DEBUG_HEADER = "x-omnify-debug"
 
@@ -84,8 +87,9 @@ class GraphQLView(GraphQL[RequestContext, None]):
         original = error.original_error
         if isinstance(original, GatewayError):
             extensions.update(original.extensions or {})
-        elif original is None:
-            # Parse and validation errors from graphql-core, bad variables, and the limits.
+        elif original is None or not error.path:
+            # Parse and validation errors (including a bad scalar literal, which
+            # carries its ValueError), bad variables, and the limits: no field ran.
             extensions.setdefault("code", _validation_code(error.message))
         elif isinstance(original, GraphQLError):
             extensions.setdefault("code", "BAD_USER_INPUT")
@@ -164,6 +168,16 @@ class AuthenticatedGraphQL:
             if not sent.started:
                 message = f"the request took longer than {self.gateway.settings.request_timeout_s:g} s and was stopped"
                 await error_response(504, "INTERNAL", message, request_id)(scope, receive, send)
+        except RecursionError:
+            context.outcome = "bad_user_input"
+            if not sent.started:
+                await error_response(400, "BAD_USER_INPUT", "the request is nested too deeply", request_id)(scope, receive, send)
+        except Exception:
+            # Outside any resolver (e.g. while reading the request): still JSON, with the request id.
+            log.exception("request failed")
+            context.outcome = "internal"
+            if not sent.started:
+                await error_response(500, "INTERNAL", f"internal error (request id {request_id})", request_id)(scope, receive, send)
         finally:
             current_trace.reset(trace_reset)
             self.gateway.metrics.observe(context.operation, context.outcome, time.perf_counter() - started, trace)

@@ -24,6 +24,7 @@ from strawberry.types import ExecutionContext
 
 from gateway.context import RequestContext
 from gateway.errors import BadUserInput
+from gateway.permissions import Permission
 from resolvers.actions.brain import BrainActions
 from resolvers.actions.enterprise import EnterpriseMutations
 from resolvers.actions.ingestion import IngestionMutations
@@ -37,6 +38,7 @@ Ctx = Info[RequestContext, None]
 log = logging.getLogger("omnify.graphql")
 
 NODE_RESOLVERS = {**ENTERPRISE_NODES, **BRAIN_NODES}
+SENSITIVE_NODES = frozenset({"ApiCredential", "AuditLog", "Invitation"})
 
 
 @strawberry.type(description="Who is calling: the authenticated principal behind the request.")
@@ -80,6 +82,9 @@ class Query:
         resolve = NODE_RESOLVERS.get(type_name)
         if resolve is None:
             raise BadUserInput(f"{id!r} is not an id of this API")
+        if type_name in SENSITIVE_NODES:
+            # The same rule as the organization's lists of these types.
+            info.context.require(Permission.READ_SENSITIVE)
         found = await resolve(info.context, raw)
         return found if isinstance(found, Node) else None
 

@@ -177,3 +177,18 @@ async def test_partner_client_credentials_token(http: httpx.AsyncClient, issuers
     assert viewer["scopes"] == ["actions:write", "metrics:write"]
     # A partner token must name its organization.
     assert await status_of(http, issuer.token(org=None, sub="partner-x", azp="partner-x")) == 403
+
+
+async def test_keycloak_service_account_is_a_partner(http: httpx.AsyncClient, issuers: dict[str, TestIssuer]) -> None:
+    issuer = issuers["main"]
+    token = issuer.token(
+        "acme",
+        "owner",
+        sub=str(uuid.uuid4()),
+        azp="acme-sync",
+        client_id="acme-sync",
+        roles=None,
+        scope="metrics:write",
+    )
+    viewer = (await gql(http, VIEWER, token=token))["data"]["viewer"]
+    assert viewer["kind"] == "partner" and viewer["scopes"] == ["metrics:write"]

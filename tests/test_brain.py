@@ -321,3 +321,10 @@ async def test_malformed_node_id(client: httpx.AsyncClient, issuer: TestIssuer, 
 async def test_node_with_wellformed_but_unknown_raw_id(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
     for raw in ("not-a-uuid", "00000000-0000-0000-0000-000000000000"):
         assert (await q(client, issuer, NODE, id=to_global_id("Campaign", raw)))["node"] is None
+
+
+async def test_forged_huge_cursor_offset(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    assert (
+        await error_code(client, issuer, PAGE, first=5, after=encode_cursor("Organization.campaigns", 2**63))
+        == "BAD_USER_INPUT"
+    )

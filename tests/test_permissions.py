@@ -64,3 +64,23 @@ async def test_tokens_granting_nothing_are_refused(client: httpx.AsyncClient, is
         )
         assert response.status_code == 403
         assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_node_applies_the_same_rule_to_sensitive_types(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    admin = issuer.token("acme", "admin")
+    ids = await gql(
+        client,
+        """{ organization { credentials(first: 1) { edges { node { id } } }
+        auditLogs(first: 1) { edges { node { id } } } invitations(first: 1) { edges { node { id } } } } }""",
+        token=admin,
+    )
+    org = ids["data"]["organization"]
+    node_ids = [org[field]["edges"][0]["node"]["id"] for field in ("credentials", "auditLogs", "invitations")]
+    partner = issuer.token("acme", "owner", sub="partner-sync", azp="partner-sync", scope="metrics:write")
+    for token in (issuer.token("acme", "viewer"), issuer.token("acme", "marketer"), partner):
+        for node_id in node_ids:
+            body = await gql(client, "query($id: ID!) { node(id: $id) { id } }", {"id": node_id}, token=token)
+            assert body["data"]["node"] is None and body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    for node_id in node_ids:
+        body = await gql(client, "query($id: ID!) { node(id: $id) { id } }", {"id": node_id}, token=admin)
+        assert body["data"]["node"]["id"] == node_id

@@ -154,3 +154,35 @@ async def test_metrics_count_requests_and_round_trips(client: httpx.AsyncClient,
     assert 'omnify_graphql_request_seconds_bucket{le="0.005",operation="MetricsProbe"}' in text
     assert 'omnify_store_round_trips_per_request_count{store="postgres"}' in text
     assert 'omnify_pg_pool_connections{state="max"}' in text
+
+
+async def test_bad_scalar_literal_is_bad_user_input(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    body = (
+        await client.post(
+            "/graphql",
+            json={"query": '{ organization { performance(from: "nope", to: "2026-01-01") { spend } } }'},
+            headers={"Authorization": f"Bearer {issuer.token()}"},
+        )
+    ).json()
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_token_content_is_never_echoed_into_headers(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    for alg in ('x", error="spoof', "中"):
+        forged = f"{_b64({'alg': alg, 'typ': 'JWT'})}.{_b64(issuer.claims())}.c2ln"
+        response = await client.post(
+            "/graphql", json={"query": "{ organization { name } }"}, headers={"Authorization": f"Bearer {forged}"}
+        )
+        assert response.status_code == 401
+        assert "spoof" not in response.headers["www-authenticate"]
+
+
+async def test_deeply_nested_variables_are_refused_as_json(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    nested = "[" * 5000 + "]" * 5000
+    body = '{"query": "{ organization { name } }", "variables": {"x": ' + nested + "}}"
+    response = await client.post(
+        "/graphql",
+        content=body,
+        headers={"Authorization": f"Bearer {issuer.token()}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400 and response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -214,10 +214,13 @@ class TenantReader:
                 try:
                     with timed("postgres"):
                         await conn.execute(tenant_setup_sql(self.organization_id, read_only=True))
-                except UNAVAILABLE_ERRORS as exc:
-                    self._broken = True
+                except BaseException as exc:
+                    # Including cancellation (a request timeout): never keep a connection we do not track.
                     await pool.release(conn)
-                    raise StoreUnavailable("postgres") from exc
+                    if isinstance(exc, UNAVAILABLE_ERRORS):
+                        self._broken = True
+                        raise StoreUnavailable("postgres") from exc
+                    raise
                 self._tenant = TenantConnection(conn, self.organization_id, asyncio.Lock())
         return self._tenant
 
@@ -227,6 +230,18 @@ class TenantReader:
             return await tenant.fetch(sql, *args)
         except UNAVAILABLE_ERRORS as exc:
             raise StoreUnavailable("postgres") from exc
+        except asyncpg.PostgresError:
+            # A failed statement aborts the transaction; start a fresh one so the
+            # request's other fields still resolve, and let this field fail alone.
+            await self.refresh()
+            raise
+
+    async def refresh(self) -> None:
+        """End the current snapshot; the next read opens a new one (after a failure, or a write)."""
+        async with self._opening:
+            tenant, self._tenant = self._tenant, None
+        if tenant is not None:
+            await _release(self.store, tenant)
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         rows = await self.fetch(sql, *args)
@@ -243,15 +258,18 @@ class TenantReader:
         async with self._opening:
             self._broken = True
             tenant, self._tenant = self._tenant, None
-        if tenant is None:
-            return
-        async with tenant.lock:
-            try:
-                if not tenant.conn.is_closed():
-                    with timed("postgres"):
-                        await tenant.conn.execute("ROLLBACK")
-            except UNAVAILABLE_ERRORS:
-                pass
-            finally:
-                tenant.released = True
-                await self.store._pool().release(tenant.conn)
+        if tenant is not None:
+            await _release(self.store, tenant)
+
+
+async def _release(store: PostgresStore, tenant: TenantConnection) -> None:
+    async with tenant.lock:
+        try:
+            if not tenant.conn.is_closed():
+                with timed("postgres"):
+                    await tenant.conn.execute("ROLLBACK")
+        except UNAVAILABLE_ERRORS:
+            pass
+        finally:
+            tenant.released = True
+            await store._pool().release(tenant.conn)

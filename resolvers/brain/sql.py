@@ -22,9 +22,9 @@ MAX_RANGE_DAYS = 731
 METRIC_AGGREGATES = """
     coalesce(sum(m.impressions), 0)::bigint AS impressions,
     coalesce(sum(m.clicks), 0)::bigint AS clicks,
-    coalesce(sum(m.spend), 0)::numeric(16, 2) AS spend,
+    round(coalesce(sum(m.spend), 0), 2) AS spend,
     coalesce(sum(m.conversions), 0)::bigint AS conversions,
-    coalesce(sum(m.revenue), 0)::numeric(16, 2) AS revenue,
+    round(coalesce(sum(m.revenue), 0), 2) AS revenue,
     round(sum(m.clicks)::numeric / nullif(sum(m.impressions), 0), 6)::float8 AS ctr,
     round(sum(m.spend) / nullif(sum(m.clicks), 0), 2) AS cpc,
     round(sum(m.spend) / nullif(sum(m.conversions), 0), 2) AS cpa,

@@ -15,6 +15,7 @@ from gateway.errors import BadUserInput
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+MAX_OFFSET = 10_000_000  # far beyond any list here; keeps forged cursors out of the stores
 
 # Relay paging arguments, shared by every connection field.
 First = Annotated[
@@ -97,7 +98,7 @@ def decode_cursor(key: str, cursor: str) -> int:
         raise BadUserInput(f"cursor {cursor!r} is malformed") from None
     if owner != key:
         raise BadUserInput(f"cursor {cursor!r} belongs to another connection")
-    if not isinstance(offset, int) or offset < 0:
+    if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
         raise BadUserInput(f"cursor {cursor!r} is malformed")
     return offset
 
