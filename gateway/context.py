@@ -67,6 +67,12 @@ class RequestContext:
             self._loaders[factory] = existing
         return existing  # type: ignore[return-value]
 
+    async def after_write(self) -> None:
+        """Make later reads in this request see the write: a new snapshot, empty loader caches."""
+        self._loaders.clear()
+        if self._postgres is not None:
+            await self._postgres.refresh()
+
     async def close(self) -> None:
         if self._postgres is not None:
             await self._postgres.close()

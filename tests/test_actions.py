@@ -282,3 +282,27 @@ def _raw(global_id: str) -> str:
     from resolvers.common.relay import from_global_id
 
     return from_global_id(global_id)[1]
+
+
+async def test_later_mutations_in_one_request_see_earlier_writes(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    token = issuer.token(ORG, "marketer")
+    creative = (
+        await gql(
+            client,
+            "{ organization { creatives(first: 1, filter: {status: [ACTIVE]}) { edges { node { id } } } } }",
+            token=token,
+        )
+    )["data"]["organization"]["creatives"]["edges"][0]["node"]["id"]
+    nested = "creative { status campaign { creatives(first: 100) { edges { node { id status } } } } }"
+    body = await gql(
+        client,
+        f"""mutation($c: ID!) {{
+        a: pauseCreative(input: {{creativeId: $c, reason: "test"}}) {{ {nested} }}
+        b: resumeCreative(input: {{creativeId: $c, reason: "test"}}) {{ {nested} }} }}""",
+        {"c": creative},
+        token=token,
+    )
+    for alias, status in (("a", "PAUSED"), ("b", "ACTIVE")):
+        payload = body["data"][alias]["creative"]
+        listed = {e["node"]["id"]: e["node"]["status"] for e in payload["campaign"]["creatives"]["edges"]}
+        assert payload["status"] == status and listed[creative] == status, alias

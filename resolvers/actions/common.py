@@ -160,4 +160,5 @@ async def run_brain_mutation(
         if idempotency_key is not None:
             await idempotency.remember(tx, org.enterprise_id, idempotency_key, operation, digest, outcome.to_snapshot())
     gateway.outbox.wake()
+    await ctx.after_write()
     return outcome

@@ -118,6 +118,7 @@ async def run_enterprise_mutation(
         return outcome.to_snapshot()
 
     snapshot = await mutation.run(idempotency_key, attempt, partial(_recovered, tenant))
+    await info.context.after_write()
     return Outcome.from_snapshot(snapshot)
 
 
