@@ -171,13 +171,17 @@ class AuthenticatedGraphQL:
         except RecursionError:
             context.outcome = "bad_user_input"
             if not sent.started:
-                await error_response(400, "BAD_USER_INPUT", "the request is nested too deeply", request_id)(scope, receive, send)
+                await error_response(400, "BAD_USER_INPUT", "the request is nested too deeply", request_id)(
+                    scope, receive, send
+                )
         except Exception:
             # Outside any resolver (e.g. while reading the request): still JSON, with the request id.
             log.exception("request failed")
             context.outcome = "internal"
             if not sent.started:
-                await error_response(500, "INTERNAL", f"internal error (request id {request_id})", request_id)(scope, receive, send)
+                await error_response(500, "INTERNAL", f"internal error (request id {request_id})", request_id)(
+                    scope, receive, send
+                )
         finally:
             current_trace.reset(trace_reset)
             self.gateway.metrics.observe(context.operation, context.outcome, time.perf_counter() - started, trace)

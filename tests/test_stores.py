@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from typing import Any
 
 import asyncpg
@@ -123,6 +125,13 @@ class MongoOutage:
         if self.proxy:
             self.proxy.start()
 
+    def hang(self, hung: bool) -> None:
+        """Keep connections open but answer nothing (SIGSTOP), or resume."""
+        if self.embedded and self.embedded.process:
+            os.kill(self.embedded.process.pid, signal.SIGSTOP if hung else signal.SIGCONT)
+        if self.proxy:
+            self.proxy.paused = hung
+
 
 async def _wait_ready(http: httpx.AsyncClient, want: int) -> dict[str, Any]:
     deadline = asyncio.get_running_loop().time() + 30
@@ -208,6 +217,27 @@ async def test_mongo_outage_degrades_to_postgres_fields(seeded: Stores, issuer: 
                 http, "{ organization { workflows { totalCount } } }", token=issuer.token("acme", "analyst")
             )
             assert "errors" not in body and body["data"]["organization"]["workflows"]["totalCount"] >= 0
+    finally:
+        server.stop()
+        outage.stop()
+
+
+async def test_hung_mongo_fails_only_its_fields(seeded: Stores, issuer: TestIssuer) -> None:
+    outage = MongoOutage(seeded)
+    server = ServerThread(
+        create_app(gateway_settings(seeded, issuer, mongo_url=outage.url, store_timeout_s=1.0))
+    ).start()
+    token = issuer.token("acme", "analyst")
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+            outage.hang(True)  # authentication falls back to PostgreSQL's copy of the organization
+            try:
+                body = await gql(http, "{ organization { name plan campaigns(first: 1) { totalCount } } }", token=token)
+            finally:
+                outage.hang(False)
+            org = body["data"]["organization"]
+            assert org["campaigns"]["totalCount"] == 60 and org["plan"] is None
+            assert body["errors"][0]["extensions"]["code"] == "STORE_UNAVAILABLE"
     finally:
         server.stop()
         outage.stop()

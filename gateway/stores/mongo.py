@@ -18,7 +18,7 @@ from bson import ObjectId
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
+from pymongo.errors import ConnectionFailure, ExecutionTimeout, PyMongoError, ServerSelectionTimeoutError
 
 from gateway.errors import StoreUnavailable
 from gateway.stores.tracing import timed
@@ -42,7 +42,7 @@ ORG_SCOPED_COLLECTIONS = frozenset(
     }
 )
 
-UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (ConnectionFailure, ServerSelectionTimeoutError)
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (ConnectionFailure, ServerSelectionTimeoutError, ExecutionTimeout)
 
 
 class UnscopedQuery(RuntimeError):
@@ -65,7 +65,9 @@ class MongoStore:
             self.url,
             serverSelectionTimeoutMS=ms,
             connectTimeoutMS=ms,
-            socketTimeoutMS=max(ms, 30_000),
+            # A hung server (not a refusing one) must fail the MongoDB fields well
+            # before the request timeout, so PostgreSQL fields still answer.
+            socketTimeoutMS=2 * ms,
             tz_aware=True,
             retryWrites=False,  # the stand-in is not a replica set
         )

@@ -16,11 +16,14 @@ class TcpProxy:
         self.loop = asyncio.new_event_loop()
         self.server: asyncio.AbstractServer | None = None
         self.writers: set[asyncio.StreamWriter] = set()
+        self.paused = False  # while set, bytes are held back: a hung server
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(Exception):
             while data := await reader.read(65536):
+                while self.paused:  # noqa: ASYNC110 - toggled from another thread; polling is simplest
+                    await asyncio.sleep(0.05)
                 writer.write(data)
                 await writer.drain()
         writer.close()
