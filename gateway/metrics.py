@@ -6,6 +6,7 @@ do not collide.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -17,6 +18,8 @@ from starlette.responses import Response
 
 from gateway.stores.tracing import StoreTrace
 
+MAX_OPERATIONS = 200
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 TRIP_BUCKETS = (0, 1, 2, 3, 5, 8, 13, 21, 34)
 
@@ -40,6 +43,7 @@ class _PoolCollector(Collector):
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    _operations: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.requests = Counter(
@@ -66,10 +70,20 @@ class Metrics:
             "omnify_audit_events_delivered", "Audit events delivered to MongoDB", registry=self.registry
         )
 
+    def _label(self, operation: str) -> str:
+        # Operation names come from clients: keep the label set bounded and tidy.
+        name = operation if NAME.fullmatch(operation) else "invalid"
+        if name not in self._operations:
+            if len(self._operations) >= MAX_OPERATIONS:
+                return "other"
+            self._operations.add(name)
+        return name
+
     def watch_pool(self, read: Callable[[], tuple[int, int, int]]) -> None:
         self.registry.register(_PoolCollector(read))
 
     def observe(self, operation: str, outcome: str, seconds: float, trace: StoreTrace) -> None:
+        operation = self._label(operation)
         self.requests.labels(operation, outcome).inc()
         self.latency.labels(operation).observe(seconds)
         self.round_trips.labels("postgres").observe(trace.postgres.round_trips)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -48,14 +49,20 @@ async def _init_connection(conn: asyncpg.Connection[asyncpg.Record]) -> None:
         await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-def tenant_setup_sql(organization_id: UUID, *, read_only: bool) -> str:
+def tenant_setup_sql(organization_id: UUID, *, read_only: bool, enterprise_id: str | None = None) -> str:
     # Inlined rather than bound: it travels with BEGIN in one simple-protocol
-    # round trip. The value is a parsed UUID, so it cannot carry SQL.
+    # round trip. The values are a parsed UUID and a checked 24-hex id, so they cannot carry SQL.
     mode = "ISOLATION LEVEL REPEATABLE READ READ ONLY" if read_only else "ISOLATION LEVEL READ COMMITTED"
-    return (
+    sql = (
         f"BEGIN {mode}; SET LOCAL ROLE {APP_ROLE}; "
         f"SELECT set_config('app.organization_id', '{UUID(str(organization_id))}', true)"
     )
+    if enterprise_id is not None:
+        if not re.fullmatch(r"[0-9a-f]{24}", enterprise_id):
+            raise ValueError("enterprise organization ids are 24 hex digits")
+        # Keys the gateway's own tables (idempotency keys, outbox), which belong to both stores.
+        sql += f"; SELECT set_config('app.enterprise_id', '{enterprise_id}', true)"
+    return sql
 
 
 @dataclass
@@ -103,7 +110,9 @@ class PostgresStore:
         return TenantReader(self, organization_id)
 
     @asynccontextmanager
-    async def tenant_transaction(self, organization_id: UUID) -> AsyncIterator[TenantConnection]:
+    async def tenant_transaction(
+        self, organization_id: UUID, enterprise_id: str | None = None
+    ) -> AsyncIterator[TenantConnection]:
         """A read-write transaction scoped to one organization, for mutations."""
         try:
             conn = await self._pool().acquire(timeout=self.timeout_s)
@@ -112,7 +121,7 @@ class PostgresStore:
         tenant: TenantConnection | None = None
         try:
             with timed("postgres"):
-                await conn.execute(tenant_setup_sql(organization_id, read_only=False))
+                await conn.execute(tenant_setup_sql(organization_id, read_only=False, enterprise_id=enterprise_id))
             tenant = TenantConnection(conn, organization_id, asyncio.Lock())
             try:
                 yield tenant

@@ -131,7 +131,7 @@ async def run_brain_mutation(
         raise StoreUnavailable("postgres")
     gateway = ctx.gateway
     digest = idempotency.request_hash(operation, arguments)
-    async with gateway.postgres.tenant_transaction(org.brain_id) as tx:
+    async with gateway.postgres.tenant_transaction(org.brain_id, org.enterprise_id) as tx:
         if idempotency_key is not None:
             stored = await idempotency.replay(tx, org.enterprise_id, idempotency_key, operation, digest)
             if stored is not None:
