@@ -69,6 +69,7 @@ class Settings:
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 5000
+    max_cost: int = 50_000
     # None: on in dev, off in production (SPEC §7).
     introspection: bool | None = None
     session_secret: str = ""
@@ -264,6 +265,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_depth=_int(env, "OMNIFY_MAX_DEPTH", 12, problems, minimum=2),
         max_aliases=_int(env, "OMNIFY_MAX_ALIASES", 30, problems, minimum=0),
         max_tokens=_int(env, "OMNIFY_MAX_TOKENS", 5000, problems, minimum=100),
+        max_cost=_int(env, "OMNIFY_MAX_COST", 50_000, problems, minimum=100),
         introspection=_bool(env, "OMNIFY_INTROSPECTION", problems),
         session_secret=env.get("OMNIFY_SESSION_SECRET", ""),
     )

@@ -58,7 +58,13 @@ class GraphQLView(GraphQL[RequestContext, None]):
         from resolvers.schema import Limits, build_schema
 
         settings = gateway.settings
-        limits = Limits(settings.max_depth, settings.max_aliases, settings.max_tokens, settings.introspection_enabled)
+        limits = Limits(
+            settings.max_depth,
+            settings.max_aliases,
+            settings.max_tokens,
+            settings.introspection_enabled,
+            settings.max_cost,
+        )
         super().__init__(build_schema(limits), graphql_ide="graphiql", allow_queries_via_get=True)
         self.gateway = gateway
 

@@ -29,6 +29,7 @@ from resolvers.actions.brain import BrainActions
 from resolvers.actions.enterprise import EnterpriseMutations
 from resolvers.actions.ingestion import IngestionMutations
 from resolvers.brain.nodes import NODE_RESOLVERS as BRAIN_NODES
+from resolvers.common.cost import cost_limiter
 from resolvers.common.relay import Node, from_global_id
 from resolvers.common.scalars import SCALAR_MAP
 from resolvers.enterprise.nodes import NODE_RESOLVERS as ENTERPRISE_NODES
@@ -118,6 +119,7 @@ class Limits:
     max_aliases: int = 30
     max_tokens: int = 5000
     introspection: bool = True
+    max_cost: int = 50_000
 
 
 def build_schema(limits: Limits = Limits()) -> GatewaySchema:
@@ -129,6 +131,7 @@ def build_schema(limits: Limits = Limits()) -> GatewaySchema:
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         OperationName,
+        cost_limiter(limits.max_cost),
     ]
     if not limits.introspection:
         extensions.append(DisableIntrospection)

@@ -36,6 +36,30 @@ async def test_too_many_tokens(client: httpx.AsyncClient, issuer: TestIssuer) ->
     assert response.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
 
 
+async def test_too_costly_query(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    fan_out = "campaigns(first: 100) { edges { node { creatives(first: 100) { edges { node { name } } } } } }"
+    query = "{ " + " ".join(f"a{i}: organization {{ {fan_out} }}" for i in range(5)) + " }"
+    body = await gql(client, query, token=issuer.token())
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX" and error["extensions"]["cost"] > 50_000
+    assert body.get("data") is None
+    # Variables count too: the same page sizes passed as variables are refused alike.
+    body = await gql(
+        client,
+        "query($n: Int!) { a: organization { campaigns(first: $n) { edges { node { creatives(first: $n) { edges { node { name } } } } } } }"
+        " b: organization { campaigns(first: $n) { edges { node { creatives(first: $n) { edges { node { name } } } } } } } }",
+        {"n": 100},
+        token=issuer.token(),
+    )
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    small = await gql(
+        client,
+        "{ organization { campaigns(first: 10) { edges { node { creatives(first: 10) { totalCount } } } } } }",
+        token=issuer.token(),
+    )
+    assert "errors" not in small
+
+
 @pytest.fixture(scope="module")
 def production_gateway(seeded: Stores, issuer: TestIssuer) -> Iterator[ServerThread]:
     server = ServerThread(create_app(gateway_settings(seeded, issuer, introspection=None))).start()
@@ -55,7 +79,9 @@ async def test_introspection_is_off_in_production_by_default(
 
 @pytest.fixture(scope="module")
 def impatient_gateway(seeded: Stores, issuer: TestIssuer) -> Iterator[ServerThread]:
-    server = ServerThread(create_app(gateway_settings(seeded, issuer, request_timeout_s=0.05))).start()
+    server = ServerThread(
+        create_app(gateway_settings(seeded, issuer, request_timeout_s=0.05, max_cost=10_000_000))
+    ).start()
     yield server
     server.stop()
 

@@ -1,0 +1,127 @@
+"""Estimated query cost: how many objects a query may resolve, checked before it runs.
+
+Depth and alias limits stop odd documents; they do not stop a small one that
+fans out (`campaigns(first: 100) { creatives(first: 100) { ... } }` under a
+few aliases). The estimate multiplies page sizes down the tree: each field
+costs 1 per parent object, a connection multiplies its children by `first` or
+`last` (or the default page size), a plain list by LIST_FACTOR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
+    get_named_type,
+    get_nullable_type,
+)
+from strawberry.extensions import SchemaExtension
+
+from resolvers.common.relay import DEFAULT_PAGE_SIZE
+
+LIST_FACTOR = 30  # e.g. daily metrics of a month
+
+
+class CostEstimator:
+    def __init__(
+        self, schema: GraphQLSchema, fragments: Mapping[str, FragmentDefinitionNode], variables: Mapping[str, Any]
+    ):
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+
+    def operation(self, operation: OperationDefinitionNode) -> int:
+        root = self.schema.get_root_type(operation.operation)
+        return self.selection(root, operation.selection_set, 1, set()) if root else 0
+
+    def selection(
+        self, parent: GraphQLNamedType | None, node: SelectionSetNode | None, multiplier: int, seen: set[str]
+    ) -> int:
+        if node is None or parent is None:
+            return 0
+        total = 0
+        for field, owner in self._fields(parent, node, seen):
+            if field.name.value.startswith("__"):
+                continue  # introspection: allowed or refused as a whole elsewhere
+            definition = getattr(owner, "fields", {}).get(field.name.value)
+            if definition is None:
+                continue  # validation reports unknown fields
+            total += multiplier
+            if field.selection_set is not None:
+                child_type = get_named_type(definition.type)
+                # A connection's `edges` list is the page its own `first`/`last` already counted.
+                factor = 1 if owner.name.endswith("Connection") else self._factor(field, definition.type)
+                total += self.selection(child_type, field.selection_set, multiplier * factor, seen)
+        return total
+
+    def _fields(self, parent: Any, node: SelectionSetNode, seen: set[str]) -> Iterator[tuple[FieldNode, Any]]:
+        for selection in node.selections:
+            if isinstance(selection, FieldNode):
+                yield selection, parent
+            elif isinstance(selection, InlineFragmentNode):
+                target = (
+                    self.schema.get_type(selection.type_condition.name.value) if selection.type_condition else parent
+                )
+                yield from self._fields(target, selection.selection_set, seen)
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+                fragment = self.fragments.get(selection.name.value)
+                if fragment is not None:
+                    target = self.schema.get_type(fragment.type_condition.name.value)
+                    yield from self._fields(target, fragment.selection_set, seen | {selection.name.value})
+
+    def _factor(self, field: FieldNode, output: Any) -> int:
+        named = get_named_type(output)
+        if named.name.endswith("Connection"):
+            for argument in field.arguments or ():
+                if argument.name.value in ("first", "last"):
+                    value = self._int(argument.value)
+                    if value is not None:
+                        return max(value, 1)
+            return DEFAULT_PAGE_SIZE
+        return LIST_FACTOR if isinstance(get_nullable_type(output), GraphQLList) else 1
+
+    def _int(self, value: Any) -> int | None:
+        if isinstance(value, IntValueNode):
+            return int(value.value)
+        if isinstance(value, VariableNode):
+            raw = self.variables.get(value.name.value)
+            return raw if isinstance(raw, int) else None
+        return None
+
+
+def cost_limiter(max_cost: int) -> type[SchemaExtension]:
+    class CostLimiter(SchemaExtension):
+        def on_validate(self) -> Iterator[None]:
+            context = self.execution_context
+            document = context.graphql_document
+            if document is not None:
+                fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+                estimator = CostEstimator(context.schema._schema, fragments, context.variables or {})
+                operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+                if context.operation_name:
+                    operations = [o for o in operations if o.name and o.name.value == context.operation_name]
+                cost = max((estimator.operation(o) for o in operations), default=0)
+                if cost > max_cost:
+                    context.pre_execution_errors = [
+                        GraphQLError(
+                            f"the query may resolve about {cost:,} objects, more than the limit of {max_cost:,}; "
+                            "ask for smaller pages (first/last) or fewer nested lists",
+                            extensions={"code": "QUERY_TOO_COMPLEX", "cost": cost, "maxCost": max_cost},
+                        )
+                    ]
+            yield
+
+    return CostLimiter
