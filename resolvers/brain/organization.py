@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry import Info
@@ -13,7 +13,7 @@ from gateway.context import RequestContext
 from gateway.permissions import Permission
 from resolvers.brain import loaders
 from resolvers.brain.loaders import CAMPAIGN_COLUMNS, CHANNEL_COLUMNS, CREATIVE_COLUMNS
-from resolvers.brain.sql import METRIC_AGGREGATES, METRICS_FROM, check_range, default_range, org_page
+from resolvers.brain.sql import METRIC_AGGREGATES, METRICS_FROM, Where, check_range, default_range, org_page
 from resolvers.brain.types import (
     CREDENTIAL_COLUMNS,
     ActionLog,
@@ -33,7 +33,7 @@ from resolvers.brain.types import (
     SyncJob,
     SyncJobStatus,
     ToArg,
-    creative_conditions,
+    filter_creatives,
     parse_node_id,
 )
 from resolvers.common.relay import After, Before, Connection, First, Last
@@ -99,10 +99,8 @@ class PerformanceGroup:
     performance: Performance = strawberry.field(description="Totals and ratios of the group.")
 
 
-def _metrics_order(
-    order: PerformanceOrder | None, table_alias: str, key_column: str, params: list[Any]
-) -> tuple[str, str]:
-    """(join, ORDER BY) for an order, appending any range parameters to `params`."""
+def _metrics_order(order: PerformanceOrder | None, table_alias: str, key_column: str, where: Where) -> tuple[str, str]:
+    """(join, ORDER BY) for an order, adding the metrics range parameters to `where`."""
     if order is None:
         return "", f"{table_alias}.name, {table_alias}.id"
     direction = order.direction.value
@@ -111,11 +109,10 @@ def _metrics_order(
     start, end = default_range()
     start, end = order.from_ or start, order.to or end
     check_range(start, end)
-    params += [start, end]
-    a, b = len(params), len(params) + 1  # $1 is the organization, params start at $2
+    a, b = where.param(start), where.param(end)
     join = (
         f"LEFT JOIN (SELECT m.{key_column} AS key, {METRIC_AGGREGATES} FROM {METRICS_FROM} "
-        f"WHERE m.organization_id = $1 AND m.date BETWEEN ${a} AND ${b} GROUP BY m.{key_column}) p "
+        f"WHERE m.organization_id = $1 AND m.date BETWEEN {a} AND {b} GROUP BY m.{key_column}) p "
         f"ON p.key = {table_alias}.id"
     )
     return join, f"p.{order.field.value} {direction} NULLS LAST, {table_alias}.name, {table_alias}.id"
@@ -135,17 +132,14 @@ class BrainOrganization:
         before: Before = None,
         platform: Annotated[list[Platform] | None, strawberry.argument(description="Only these platforms.")] = None,
     ) -> Connection[Channel] | None:
-        where: list[str] = ["organization_id = $1"]
-        params: list[Any] = []
+        where = Where(conditions=["organization_id = $1"])
         if platform:
-            params.append([p.value for p in platform])
-            where.append("platform = ANY($2::text[])")
+            where.add("platform = ANY({}::text[])", [p.value for p in platform])
         return await org_page(
             info.context,
             key="Organization.channels",
             select=f"{CHANNEL_COLUMNS} FROM channels",
             where=where,
-            params=params,
             order="platform, name, id",
             build=Channel.from_row,
             first=first,
@@ -167,30 +161,25 @@ class BrainOrganization:
         filter: Annotated[CampaignFilter | None, strawberry.argument(description="Narrow the list.")] = None,
         order_by: Annotated[PerformanceOrder | None, strawberry.argument(description="Sort order.")] = None,
     ) -> Connection[Campaign] | None:
-        where: list[str] = ["c.organization_id = $1"]
-        params: list[Any] = []
+        where = Where(conditions=["c.organization_id = $1"])
         if filter and filter.status:
-            params.append([s.value for s in filter.status])
-            where.append(f"c.status = ANY(${len(params) + 1}::text[])")
+            where.add("c.status = ANY({}::text[])", [s.value for s in filter.status])
         if filter and filter.platform:
-            params.append([p.value for p in filter.platform])
-            where.append(
-                f"c.channel_id IN (SELECT id FROM channels WHERE organization_id = $1 AND platform = ANY(${len(params) + 1}::text[]))"
+            where.add(
+                "c.channel_id IN (SELECT id FROM channels WHERE organization_id = $1 AND platform = ANY({}::text[]))",
+                [p.value for p in filter.platform],
             )
         if filter and filter.channel_id:
-            params.append(parse_node_id(filter.channel_id, "Channel"))
-            where.append(f"c.channel_id = ${len(params) + 1}")
+            where.add("c.channel_id = {}", parse_node_id(filter.channel_id, "Channel"))
         if filter and filter.name_contains:
-            params.append(filter.name_contains)
-            where.append(f"c.name ILIKE '%' || ${len(params) + 1} || '%'")
+            where.add("c.name ILIKE '%' || {} || '%'", filter.name_contains)
         columns = ", ".join(f"c.{col.strip()}" for col in CAMPAIGN_COLUMNS.split(","))
-        join, order = _metrics_order(order_by, "c", "campaign_id", params)
+        join, order = _metrics_order(order_by, "c", "campaign_id", where)
         return await org_page(
             info.context,
             key="Organization.campaigns",
             select=f"{columns} FROM campaigns c {join}",
             where=where,
-            params=params,
             order=order,
             build=Campaign.from_row,
             first=first,
@@ -212,19 +201,16 @@ class BrainOrganization:
         filter: Annotated[OrgCreativeFilter | None, strawberry.argument(description="Narrow the list.")] = None,
         order_by: Annotated[PerformanceOrder | None, strawberry.argument(description="Sort order.")] = None,
     ) -> Connection[Creative] | None:
-        conditions, params = creative_conditions(filter, 2)
-        where = ["k.organization_id = $1", *(f"k.{c}" for c in conditions)]
+        where = filter_creatives(Where(conditions=["k.organization_id = $1"]), filter, alias="k.")
         if filter and filter.campaign_id:
-            params.append(parse_node_id(filter.campaign_id, "Campaign"))
-            where.append(f"k.campaign_id = ${len(params) + 1}")
+            where.add("k.campaign_id = {}", parse_node_id(filter.campaign_id, "Campaign"))
         columns = ", ".join(f"k.{col.strip()}" for col in CREATIVE_COLUMNS.split(","))
-        join, order = _metrics_order(order_by, "k", "creative_id", params)
+        join, order = _metrics_order(order_by, "k", "creative_id", where)
         return await org_page(
             info.context,
             key="Organization.creatives",
             select=f"{columns} FROM creatives k {join}",
             where=where,
-            params=params,
             order=order,
             build=Creative.from_row,
             first=first,
@@ -245,17 +231,14 @@ class BrainOrganization:
             strawberry.ID | None, strawberry.argument(description="Only cohorts of this channel.")
         ] = None,
     ) -> Connection[Cohort] | None:
-        where: list[str] = ["organization_id = $1"]
-        params: list[Any] = []
+        where = Where(conditions=["organization_id = $1"])
         if channel_id:
-            params.append(parse_node_id(channel_id, "Channel"))
-            where.append("channel_id = $2")
+            where.add("channel_id = {}", parse_node_id(channel_id, "Channel"))
         return await org_page(
             info.context,
             key="Organization.cohorts",
             select="* FROM cohorts",
             where=where,
-            params=params,
             order="cohort_month DESC, id",
             build=Cohort.from_row,
             first=first,
@@ -274,17 +257,14 @@ class BrainOrganization:
         before: Before = None,
         module: Annotated[BrainModule | None, strawberry.argument(description="Only this module.")] = None,
     ) -> Connection[BrainState] | None:
-        where: list[str] = ["organization_id = $1"]
-        params: list[Any] = []
+        where = Where(conditions=["organization_id = $1"])
         if module:
-            params.append(module.value)
-            where.append("module = $2")
+            where.add("module = {}", module.value)
         return await org_page(
             info.context,
             key="Organization.brainStates",
             select="* FROM brain_states",
             where=where,
-            params=params,
             order="computed_at DESC, version DESC, id",
             build=BrainState.from_row,
             first=first,
@@ -311,8 +291,7 @@ class BrainOrganization:
             info.context,
             key="Organization.credentials",
             select=f"{CREDENTIAL_COLUMNS} FROM api_credentials",
-            where=["organization_id = $1"],
-            params=[],
+            where=Where(conditions=["organization_id = $1"]),
             order="platform, created_at, id",
             build=ApiCredential.from_row,
             first=first,
@@ -332,20 +311,16 @@ class BrainOrganization:
         status: Annotated[list[SyncJobStatus] | None, strawberry.argument(description="Only these statuses.")] = None,
         platform: Annotated[list[Platform] | None, strawberry.argument(description="Only these platforms.")] = None,
     ) -> Connection[SyncJob] | None:
-        where: list[str] = ["organization_id = $1"]
-        params: list[Any] = []
+        where = Where(conditions=["organization_id = $1"])
         if status:
-            params.append([s.value for s in status])
-            where.append(f"status = ANY(${len(params) + 1}::text[])")
+            where.add("status = ANY({}::text[])", [s.value for s in status])
         if platform:
-            params.append([p.value for p in platform])
-            where.append(f"platform = ANY(${len(params) + 1}::text[])")
+            where.add("platform = ANY({}::text[])", [p.value for p in platform])
         return await org_page(
             info.context,
             key="Organization.syncJobs",
             select="* FROM sync_jobs",
             where=where,
-            params=params,
             order="created_at DESC, id",
             build=SyncJob.from_row,
             first=first,
@@ -365,20 +340,16 @@ class BrainOrganization:
         action: Annotated[str | None, strawberry.argument(description="Only this action, e.g. `shiftBudget`.")] = None,
         status: Annotated[ActionStatus | None, strawberry.argument(description="Only this outcome.")] = None,
     ) -> Connection[ActionLog] | None:
-        where: list[str] = ["organization_id = $1"]
-        params: list[Any] = []
+        where = Where(conditions=["organization_id = $1"])
         if action:
-            params.append(action)
-            where.append(f"action = ${len(params) + 1}")
+            where.add("action = {}", action)
         if status:
-            params.append(status.value)
-            where.append(f"status = ${len(params) + 1}")
+            where.add("status = {}", status.value)
         return await org_page(
             info.context,
             key="Organization.actionLogs",
             select="* FROM action_logs",
             where=where,
-            params=params,
             order="created_at DESC, id",
             build=ActionLog.from_row,
             first=first,

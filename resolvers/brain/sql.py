@@ -7,7 +7,8 @@ Ratios are computed in SQL with NULLIF, so a zero denominator yields NULL
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from gateway.context import RequestContext
@@ -35,6 +36,28 @@ METRIC_AGGREGATES = """
 METRICS_FROM = "daily_metrics m JOIN campaigns c ON c.id = m.campaign_id AND c.organization_id = m.organization_id"
 
 
+@dataclass
+class Where:
+    """SQL conditions and their parameters, numbered as they are added.
+
+    `first` is the number of the first added parameter: $1 is the organization
+    in every query here ($2 the parent ids in per-parent loaders).
+    """
+
+    first: int = 2
+    conditions: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+    def param(self, value: Any) -> str:
+        """Add a parameter and return its placeholder, e.g. `$3`."""
+        self.params.append(value)
+        return f"${self.first + len(self.params) - 1}"
+
+    def add(self, condition: str, value: Any) -> None:
+        """`condition` marks where the parameter goes with `{}`: `status = ANY({}::text[])`."""
+        self.conditions.append(condition.format(self.param(value)))
+
+
 def check_range(start: dt.date, end: dt.date) -> None:
     if start > end:
         raise BadUserInput(f"date range is empty: from {start.isoformat()} is after to {end.isoformat()}")
@@ -52,8 +75,7 @@ async def org_page(
     *,
     key: str,
     select: str,
-    where: Sequence[str],
-    params: Sequence[Any],
+    where: Where,
     order: str,
     build: Callable[[Any], T],
     first: int | None,
@@ -64,12 +86,12 @@ async def org_page(
     """One page of an organization-level list plus a lazily counted total.
 
     `select` is `<columns> FROM <tables>`; `where` conditions may use $1 (the
-    organization id) and `params` as $2.. ; `order` must end in a unique key so
-    offsets are stable.
+    organization id) and their own parameters; `order` must end in a unique key
+    so offsets are stable.
     """
     pg = ctx.postgres
-    args = [pg.organization_id, *params]
-    clause = " AND ".join(where) if where else "TRUE"
+    args = [pg.organization_id, *where.params]
+    clause = " AND ".join(where.conditions) if where.conditions else "TRUE"
     count_from = select.split(" FROM ", 1)[1]
 
     async def count() -> int:

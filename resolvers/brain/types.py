@@ -14,7 +14,7 @@ from strawberry import Info
 from gateway.context import RequestContext
 from gateway.errors import BadUserInput
 from resolvers.brain import loaders
-from resolvers.brain.sql import check_range
+from resolvers.brain.sql import Where, check_range
 from resolvers.common.enums import ActorKind
 from resolvers.common.relay import Connection, Node, connection, from_global_id, needs_total, to_global_id, window
 from resolvers.common.scalars import JSON, Money
@@ -176,19 +176,14 @@ class CreativeFilter:
     name_contains: str | None = strawberry.field(default=None, description="Case-insensitive substring of the name.")
 
 
-def creative_conditions(flt: CreativeFilter | None, first_param: int) -> tuple[list[str], list[Any]]:
-    conditions: list[str] = []
-    params: list[Any] = []
+def filter_creatives(where: Where, flt: CreativeFilter | None, alias: str = "") -> Where:
     if flt and flt.status:
-        params.append([s.value for s in flt.status])
-        conditions.append(f"status = ANY(${first_param + len(params) - 1}::text[])")
+        where.add(f"{alias}status = ANY({{}}::text[])", [s.value for s in flt.status])
     if flt and flt.format:
-        params.append([f.value for f in flt.format])
-        conditions.append(f"format = ANY(${first_param + len(params) - 1}::text[])")
+        where.add(f"{alias}format = ANY({{}}::text[])", [f.value for f in flt.format])
     if flt and flt.name_contains:
-        params.append(flt.name_contains)
-        conditions.append(f"name ILIKE '%' || ${first_param + len(params) - 1} || '%'")
-    return conditions, params
+        where.add(f"{alias}name ILIKE '%' || {{}} || '%'", flt.name_contains)
+    return where
 
 
 async def child_connection(
@@ -246,14 +241,16 @@ class Channel(Node):
         before: str | None = None,
         status: Annotated[list[DeliveryStatus] | None, strawberry.argument(description="Only these statuses.")] = None,
     ) -> Connection[Campaign]:
-        conditions, params = (["status = ANY($3::text[])"], [[s.value for s in status]]) if status else ([], [])
+        where = Where(first=3)
+        if status:
+            where.add("status = ANY({}::text[])", [s.value for s in status])
         page = await child_connection(
             info,
             key="Channel.campaigns",
             parent=self.raw_id,
             pages=loaders.campaigns_by_channel,
             counts=loaders.campaign_counts_by_channel,
-            query=loaders.ChildQuery(tuple(conditions), tuple(_hashable(p) for p in params), "name, id"),
+            query=loaders.ChildQuery(tuple(where.conditions), tuple(_hashable(p) for p in where.params), "name, id"),
             first=first,
             after=after,
             last=last,
@@ -322,14 +319,14 @@ class Campaign(Node):
         before: str | None = None,
         filter: Annotated[CreativeFilter | None, strawberry.argument(description="Narrow the list.")] = None,
     ) -> Connection[Creative]:
-        conditions, params = creative_conditions(filter, 3)
+        where = filter_creatives(Where(first=3), filter)
         page = await child_connection(
             info,
             key="Campaign.creatives",
             parent=self.raw_id,
             pages=loaders.creatives_by_campaign,
             counts=loaders.creative_counts_by_campaign,
-            query=loaders.ChildQuery(tuple(conditions), tuple(_hashable(p) for p in params), "name, id"),
+            query=loaders.ChildQuery(tuple(where.conditions), tuple(_hashable(p) for p in where.params), "name, id"),
             first=first,
             after=after,
             last=last,
