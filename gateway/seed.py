@@ -579,6 +579,7 @@ async def _seed_enterprise(db: AsyncDatabase[dict[str, Any]], spec: OrgSpec, tod
                     "output": {"recommendations": rng.randrange(0, 6)} if status == "succeeded" else None,
                     "error": "agent timed out" if status == "failed" else None,
                     "triggered_by": rng.choice(["schedule", "user", "api"]),
+                    "created_at": started,
                     "started_at": started,
                     "finished_at": started + timedelta(minutes=3) if status != "running" else None,
                 }

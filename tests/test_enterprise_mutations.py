@@ -492,6 +492,17 @@ async def test_run_workflow_queues_an_execution_and_uses_the_quota(
     assert event["details"]["workflowId"] == str(raw(workflow["id"]))
     quota = await db.usage_quotas.find_one({"_id": quota_before["_id"]})
     assert quota is not None and quota.get(MARKER) == {} and quota[MARKER_COUNT] == 0
+    # The queued run (not started yet) is the newest execution, in both lists.
+    listed = await gql(
+        client,
+        "query($id: ID!) { node(id: $id) { ... on Workflow { executions(first: 1) { edges { node { id } } } } } "
+        "organization { executions(first: 1) { edges { node { id } } } } }",
+        {"id": workflow["id"]},
+        token=issuer.token(ORG, "owner"),
+    )
+    newest = run["execution"]["id"]
+    assert listed["data"]["node"]["executions"]["edges"][0]["node"]["id"] == newest
+    assert listed["data"]["organization"]["executions"]["edges"][0]["node"]["id"] == newest
 
 
 @pytest.mark.parametrize(

@@ -114,8 +114,8 @@ MONGO_INDEXES: dict[str, list[tuple[str, list[tuple[str, int]], dict[str, Any]]]
     ],
     "agentkit_executions": [
         (
-            "org_workflow_started",
-            [("organization_id", ASCENDING), ("workflow_id", ASCENDING), ("started_at", DESCENDING)],
+            "org_workflow_created",
+            [("organization_id", ASCENDING), ("workflow_id", ASCENDING), ("created_at", DESCENDING)],
             {},
         ),
     ],

@@ -31,7 +31,8 @@ Sort = list[tuple[str, int]]
 ById = DataLoader[str, Document | None]
 
 # `_id` breaks ties so that offset paging never skips or repeats a document.
-NEWEST_EXECUTIONS_FIRST: Sort = [("started_at", -1), ("_id", -1)]
+# By creation: queued runs have no start time yet but are the newest.
+NEWEST_EXECUTIONS_FIRST: Sort = [("created_at", -1), ("_id", -1)]
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
