@@ -38,7 +38,8 @@ from gateway.mongo_mutations import (
 )
 from gateway.seed import oid
 from gateway.stores.mongo import MongoStore, UnscopedQuery
-from resolvers.actions.enterprise import CreateWorkflowInput, WorkflowStepInput, _args
+from resolvers.actions.common import input_arguments
+from resolvers.actions.enterprise import CreateWorkflowInput, WorkflowStepInput
 from resolvers.common.relay import from_global_id, to_global_id
 from resolvers.schema import schema
 from tests.conftest import Stores, gql
@@ -879,7 +880,7 @@ def _crash_input(name: str) -> tuple[dict[str, Any], str]:
     step = WorkflowStepInput(agent_id=strawberry.ID(agent(0)), action="analyze")
     data = CreateWorkflowInput(name=name, steps=[step])
     return {"name": name, "steps": [{"agentId": agent(0), "action": "analyze"}]}, request_hash(
-        "createWorkflow", _args(data)
+        "createWorkflow", input_arguments(data)
     )
 
 

@@ -16,6 +16,7 @@ from resolvers.actions.common import (
     IdempotencyKey,
     Outcome,
     UserError,
+    input_arguments,
     parse_uuid,
     reject,
     run_brain_mutation,
@@ -106,13 +107,13 @@ async def _set_creative_status(
         info,
         operation=operation,
         permission=Permission.RUN_ACTIONS,
-        arguments=_args(data),
+        arguments=input_arguments(data),
         idempotency_key=data.idempotency_key,
         perform=perform,
     )
     return CreativeStatusPayload(
-        creative=_build(outcome, "creative", Creative.from_row),
-        action_log=_build(outcome, "action_log", ActionLog.from_row),
+        creative=outcome.built("creative", Creative.from_row),
+        action_log=outcome.built("action_log", ActionLog.from_row),
         user_errors=outcome.errors,
     )
 
@@ -176,15 +177,6 @@ async def _set_budget(tx: TenantConnection, campaign_id: UUID, budget: Decimal) 
     )
 
 
-def _args(data: object) -> dict[str, Any]:
-    return {k: v for k, v in vars(data).items() if k != "idempotency_key"}
-
-
-def _build(outcome: Outcome, key: str, build: Any) -> Any:
-    row = outcome.rows.get(key)
-    return build(row) if row is not None else None
-
-
 @strawberry.type
 class BrainActions:
     @strawberry.mutation(
@@ -224,13 +216,13 @@ class BrainActions:
             info,
             operation="updateCampaignBudget",
             permission=Permission.RUN_ACTIONS,
-            arguments=_args(input),
+            arguments=input_arguments(input),
             idempotency_key=input.idempotency_key,
             perform=perform,
         )
         return UpdateCampaignBudgetPayload(
-            campaign=_build(outcome, "campaign", Campaign.from_row),
-            action_log=_build(outcome, "action_log", ActionLog.from_row),
+            campaign=outcome.built("campaign", Campaign.from_row),
+            action_log=outcome.built("action_log", ActionLog.from_row),
             user_errors=outcome.errors,
         )
 
@@ -285,13 +277,13 @@ class BrainActions:
             info,
             operation="shiftBudget",
             permission=Permission.RUN_ACTIONS,
-            arguments=_args(input),
+            arguments=input_arguments(input),
             idempotency_key=input.idempotency_key,
             perform=perform,
         )
         return ShiftBudgetPayload(
-            from_=_build(outcome, "from", Campaign.from_row),
-            to=_build(outcome, "to", Campaign.from_row),
-            action_log=_build(outcome, "action_log", ActionLog.from_row),
+            from_=outcome.built("from", Campaign.from_row),
+            to=outcome.built("to", Campaign.from_row),
+            action_log=outcome.built("action_log", ActionLog.from_row),
             user_errors=outcome.errors,
         )

@@ -8,9 +8,11 @@ the first response from its snapshot and changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -24,6 +26,7 @@ from gateway.stores.postgres import TenantConnection
 from resolvers.common.relay import from_global_id
 
 Ctx = Info[RequestContext, None]
+T = TypeVar("T")
 
 IdempotencyKey = strawberry.field(
     default=None,
@@ -37,6 +40,24 @@ class UserError:
     code: str = strawberry.field(description="Stable machine-readable reason, e.g. `INSUFFICIENT_BUDGET`.")
     message: str = strawberry.field(description="Human-readable explanation.")
     field: str | None = strawberry.field(description="The input field at fault, when there is one.")
+
+
+def plain(value: Any) -> Any:
+    """Input objects and enums as plain data, for the idempotency digest."""
+    if isinstance(value, Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: plain(v) for k, v in vars(value).items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def input_arguments(data: object) -> dict[str, Any]:
+    """A mutation input as the idempotency digest sees it: everything but the key itself."""
+    return {k: plain(v) for k, v in vars(data).items() if k != "idempotency_key"}
 
 
 class Rejected(Exception):
@@ -79,6 +100,11 @@ class Outcome:
 
     def to_snapshot(self) -> dict[str, Any]:
         return {"rows": self.rows, "errors": [e.__dict__ for e in self.errors]}
+
+    def built(self, key: str, build: Callable[[Any], T]) -> T | None:
+        """The payload object stored under `key`, built into its GraphQL type (None when absent)."""
+        row = self.rows.get(key)
+        return build(row) if row is not None else None
 
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> Outcome:

@@ -9,7 +9,6 @@ answers, stored under the idempotency key like any other response.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -31,7 +30,17 @@ from gateway.idempotency import request_hash
 from gateway.mongo_mutations import Attempt, Audit, MongoMutation, Writes, now, without_marker
 from gateway.permissions import Permission
 from gateway.stores.mongo import Document, TenantMongo
-from resolvers.actions.common import Ctx, IdempotencyKey, Outcome, Rejected, UserError, actor, parse_id, reject
+from resolvers.actions.common import (
+    Ctx,
+    IdempotencyKey,
+    Outcome,
+    Rejected,
+    UserError,
+    actor,
+    input_arguments,
+    parse_id,
+    reject,
+)
 from resolvers.common.scalars import JSON
 from resolvers.enterprise.types import (
     Invitation,
@@ -58,23 +67,6 @@ Perform = Callable[[Writes], Awaitable[Outcome]]
 
 
 # --- the shared runner -----------------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    """Input objects and enums as plain data, for the idempotency digest."""
-    if isinstance(value, Enum):
-        return value.value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {k: _plain(v) for k, v in vars(value).items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def _args(data: object) -> dict[str, Any]:
-    return {k: _plain(v) for k, v in vars(data).items() if k != "idempotency_key"}
 
 
 # Where the object named by an audit event lives, and under which payload key it is answered.
@@ -120,11 +112,6 @@ async def run_enterprise_mutation(
     snapshot = await mutation.run(idempotency_key, attempt, partial(_recovered, tenant))
     await info.context.after_write()
     return Outcome.from_snapshot(snapshot)
-
-
-def _build(outcome: Outcome, key: str, build: Callable[[Document], Any]) -> Any:
-    doc = outcome.rows.get(key)
-    return build(doc) if doc is not None else None
 
 
 def _public(doc: Document) -> Document:
@@ -258,7 +245,7 @@ class InvitationPayload:
 
 
 def _invitation_payload(outcome: Outcome) -> InvitationPayload:
-    return InvitationPayload(invitation=_build(outcome, "invitation", Invitation.from_doc), user_errors=outcome.errors)
+    return InvitationPayload(invitation=outcome.built("invitation", Invitation.from_doc), user_errors=outcome.errors)
 
 
 async def _invite(info: Ctx, data: InviteTeamMemberInput, issued: dict[str, str], w: Writes) -> Outcome:
@@ -643,12 +630,12 @@ class EnterpriseMutations:
             info,
             operation="inviteTeamMember",
             permission=Permission.MANAGE_TEAM,
-            arguments=_args(input),
+            arguments=input_arguments(input),
             idempotency_key=input.idempotency_key,
             perform=partial(_invite, info, input, issued),
         )
         return InviteTeamMemberPayload(
-            invitation=_build(outcome, "invitation", Invitation.from_doc),
+            invitation=outcome.built("invitation", Invitation.from_doc),
             token=issued.get("token"),
             user_errors=outcome.errors,
         )
@@ -661,7 +648,7 @@ class EnterpriseMutations:
             info,
             operation="revokeInvitation",
             permission=Permission.MANAGE_TEAM,
-            arguments=_args(input),
+            arguments=input_arguments(input),
             idempotency_key=input.idempotency_key,
             perform=partial(_revoke, info, input),
         )
@@ -680,7 +667,7 @@ class EnterpriseMutations:
             info,
             operation="acceptInvitation",
             permission=Permission.MANAGE_TEAM,
-            arguments=_args(input),
+            arguments=input_arguments(input),
             idempotency_key=input.idempotency_key,
             perform=partial(_accept, info, input),
         )
@@ -694,11 +681,11 @@ class EnterpriseMutations:
             info,
             operation="createWorkflow",
             permission=Permission.MANAGE_WORKFLOWS,
-            arguments=_args(input),
+            arguments=input_arguments(input),
             idempotency_key=input.idempotency_key,
             perform=partial(_create_workflow, info, input),
         )
-        return WorkflowPayload(workflow=_build(outcome, "workflow", Workflow.from_doc), user_errors=outcome.errors)
+        return WorkflowPayload(workflow=outcome.built("workflow", Workflow.from_doc), user_errors=outcome.errors)
 
     @strawberry.mutation(
         description="Edit a workflow if it is still at `expectedVersion` (else a CONFLICT error). "
@@ -711,11 +698,11 @@ class EnterpriseMutations:
             info,
             operation="updateWorkflow",
             permission=Permission.MANAGE_WORKFLOWS,
-            arguments=_args(input),
+            arguments=input_arguments(input),
             idempotency_key=input.idempotency_key,
             perform=partial(_update_workflow, info, input),
         )
-        return WorkflowPayload(workflow=_build(outcome, "workflow", Workflow.from_doc), user_errors=outcome.errors)
+        return WorkflowPayload(workflow=outcome.built("workflow", Workflow.from_doc), user_errors=outcome.errors)
 
     @strawberry.mutation(
         description="Queue a run of an active workflow, using one unit of the `workflow_runs` quota "
@@ -728,13 +715,13 @@ class EnterpriseMutations:
             info,
             operation="runWorkflow",
             permission=Permission.MANAGE_WORKFLOWS,
-            arguments=_args(input),
+            arguments=input_arguments(input),
             idempotency_key=input.idempotency_key,
             perform=partial(_run_workflow, info, input),
         )
         return RunWorkflowPayload(
-            execution=_build(outcome, "execution", WorkflowExecution.from_doc),
-            quota=_build(outcome, "quota", UsageQuota.from_doc),
+            execution=outcome.built("execution", WorkflowExecution.from_doc),
+            quota=outcome.built("quota", UsageQuota.from_doc),
             user_errors=outcome.errors,
         )
 
@@ -749,10 +736,10 @@ class EnterpriseMutations:
             info,
             operation="setWorkflowSchedule",
             permission=Permission.MANAGE_WORKFLOWS,
-            arguments=_args(input),
+            arguments=input_arguments(input),
             idempotency_key=input.idempotency_key,
             perform=partial(_set_schedule, info, input),
         )
         return SetWorkflowSchedulePayload(
-            schedule=_build(outcome, "schedule", ScheduledWorkflow.from_doc), user_errors=outcome.errors
+            schedule=outcome.built("schedule", ScheduledWorkflow.from_doc), user_errors=outcome.errors
         )

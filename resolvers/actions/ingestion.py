@@ -407,11 +407,6 @@ async def _ingest(tx: TenantConnection, data: IngestDailyMetricsInput) -> tuple[
 # --- mutations -----------------------------------------------------------------------------
 
 
-def _build(outcome: Outcome, key: str, build: Callable[[Any], T]) -> T | None:
-    row = outcome.rows.get(key)
-    return build(row) if row is not None else None
-
-
 def _row_arguments(row: DailyMetricInput) -> dict[str, Any]:
     return dict(vars(row))
 
@@ -447,8 +442,8 @@ class IngestionMutations:
             perform=perform,
         )
         return StartSyncJobPayload(
-            sync_job=_build(outcome, "sync_job", SyncJob.from_row),
-            action_log=_build(outcome, "action_log", ActionLog.from_row),
+            sync_job=outcome.built("sync_job", SyncJob.from_row),
+            action_log=outcome.built("action_log", ActionLog.from_row),
             user_errors=outcome.errors,
         )
 
@@ -474,9 +469,9 @@ class IngestionMutations:
             perform=perform,
         )
         return IngestDailyMetricsPayload(
-            sync_job=_build(outcome, "sync_job", SyncJob.from_row),
+            sync_job=outcome.built("sync_job", SyncJob.from_row),
             rows_upserted=int(outcome.rows.get("rows_upserted", 0)),
-            action_log=_build(outcome, "action_log", ActionLog.from_row),
+            action_log=outcome.built("action_log", ActionLog.from_row),
             user_errors=outcome.errors,
         )
 
@@ -518,7 +513,7 @@ class IngestionMutations:
             perform=perform,
         )
         return FinishSyncJobPayload(
-            sync_job=_build(outcome, "sync_job", SyncJob.from_row),
-            action_log=_build(outcome, "action_log", ActionLog.from_row),
+            sync_job=outcome.built("sync_job", SyncJob.from_row),
+            action_log=outcome.built("action_log", ActionLog.from_row),
             user_errors=outcome.errors,
         )

@@ -36,7 +36,7 @@ from resolvers.brain.types import (
     filter_creatives,
     parse_node_id,
 )
-from resolvers.common.relay import After, Before, Connection, First, Last
+from resolvers.common.relay import After, Before, Connection, First, Last, Page
 
 Ctx = Info[RequestContext, None]
 
@@ -142,10 +142,7 @@ class BrainOrganization:
             where=where,
             order="platform, name, id",
             build=Channel.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            page=Page(first, after, last, before),
         )
 
     @strawberry.field(
@@ -182,10 +179,7 @@ class BrainOrganization:
             where=where,
             order=order,
             build=Campaign.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            page=Page(first, after, last, before),
         )
 
     @strawberry.field(
@@ -213,10 +207,7 @@ class BrainOrganization:
             where=where,
             order=order,
             build=Creative.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            page=Page(first, after, last, before),
         )
 
     @strawberry.field(description="Customer cohorts by acquisition month, newest first.")
@@ -241,10 +232,7 @@ class BrainOrganization:
             where=where,
             order="cohort_month DESC, id",
             build=Cohort.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            page=Page(first, after, last, before),
         )
 
     @strawberry.field(description="History of Brain module outputs, newest first.")
@@ -267,10 +255,7 @@ class BrainOrganization:
             where=where,
             order="computed_at DESC, version DESC, id",
             build=BrainState.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            page=Page(first, after, last, before),
         )
 
     @strawberry.field(description="The latest output of each Brain module (memory, oracle, curiosity).")
@@ -294,10 +279,7 @@ class BrainOrganization:
             where=Where(conditions=["organization_id = $1"]),
             order="platform, created_at, id",
             build=ApiCredential.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            page=Page(first, after, last, before),
         )
 
     @strawberry.field(description="Platform sync jobs, newest first.")
@@ -323,10 +305,7 @@ class BrainOrganization:
             where=where,
             order="created_at DESC, id",
             build=SyncJob.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            page=Page(first, after, last, before),
         )
 
     @strawberry.field(description="Actions run against the Brain store, newest first.")
@@ -352,10 +331,7 @@ class BrainOrganization:
             where=where,
             order="created_at DESC, id",
             build=ActionLog.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            page=Page(first, after, last, before),
         )
 
     @strawberry.field(description="Totals across all campaigns over a date range.")

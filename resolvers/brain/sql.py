@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from gateway.context import RequestContext
 from gateway.errors import BadUserInput
-from resolvers.common.relay import Connection, connection, needs_total, window
+from resolvers.common.relay import Connection, Page, connection, needs_total, window
 
 T = TypeVar("T")
 
@@ -78,10 +78,7 @@ async def org_page(
     where: Where,
     order: str,
     build: Callable[[Any], T],
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
+    page: Page,
 ) -> Connection[T]:
     """One page of an organization-level list plus a lazily counted total.
 
@@ -97,8 +94,8 @@ async def org_page(
     async def count() -> int:
         return int(await pg.fetchval(f"SELECT count(*) FROM {count_from} WHERE {clause}", *args))
 
-    total = await count() if needs_total(last, before) else None
-    win = window(key, first, after, last, before, total)
+    total = await count() if needs_total(page.last, page.before) else None
+    win = window(key, page.first, page.after, page.last, page.before, total)
     rows = await pg.fetch(
         f"SELECT {select} WHERE {clause} ORDER BY {order} OFFSET ${len(args) + 1} LIMIT ${len(args) + 2}",
         *args,

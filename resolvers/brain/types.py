@@ -16,7 +16,7 @@ from gateway.errors import BadUserInput
 from resolvers.brain import loaders
 from resolvers.brain.sql import Where, check_range
 from resolvers.common.enums import ActorKind
-from resolvers.common.relay import Connection, Node, connection, from_global_id, needs_total, to_global_id, window
+from resolvers.common.relay import Connection, Node, Page, connection, from_global_id, needs_total, to_global_id, window
 from resolvers.common.scalars import JSON, Money
 
 Row = Any  # an asyncpg.Record
@@ -194,10 +194,7 @@ async def child_connection(
     pages: loaders.LoaderFactory,
     counts: loaders.LoaderFactory,
     query: loaders.ChildQuery,
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
+    page: Page,
 ) -> Connection[Row]:
     """A per-parent connection served by batched window-function loaders."""
     ctx = info.context
@@ -205,8 +202,8 @@ async def child_connection(
     async def count() -> int:
         return int(await ctx.loader(counts).load((parent, query)))
 
-    total = await count() if needs_total(last, before) else None
-    win = window(key, first, after, last, before, total)
+    total = await count() if needs_total(page.last, page.before) else None
+    win = window(key, page.first, page.after, page.last, page.before, total)
     paged = loaders.ChildQuery(query.conditions, query.params, query.order, win.offset, win.limit)
     rows = await ctx.loader(pages).load((parent, paged))
     return connection(win, rows, count)
@@ -251,10 +248,7 @@ class Channel(Node):
             pages=loaders.campaigns_by_channel,
             counts=loaders.campaign_counts_by_channel,
             query=loaders.ChildQuery(tuple(where.conditions), tuple(_hashable(p) for p in where.params), "name, id"),
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            page=Page(first, after, last, before),
         )
         return page.map(Campaign.from_row)
 
@@ -327,10 +321,7 @@ class Campaign(Node):
             pages=loaders.creatives_by_campaign,
             counts=loaders.creative_counts_by_campaign,
             query=loaders.ChildQuery(tuple(where.conditions), tuple(_hashable(p) for p in where.params), "name, id"),
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            page=Page(first, after, last, before),
         )
         return page.map(Creative.from_row)
 

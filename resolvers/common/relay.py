@@ -104,6 +104,16 @@ def decode_cursor(key: str, cursor: str) -> int:
 
 
 @dataclass(frozen=True)
+class Page:
+    """The Relay arguments of one connection field, as a resolver received them."""
+
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+
+@dataclass(frozen=True)
 class Window:
     """The slice of a list a connection argument set asks for.
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, TypeVar
 
@@ -26,6 +25,7 @@ from resolvers.common.relay import (
     Connection,
     First,
     Last,
+    Page,
     connection,
     from_global_id,
     needs_total,
@@ -177,16 +177,6 @@ def _analytics_range(start: dt.date, end: dt.date) -> Document:
 
 
 # --- paging ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Page:
-    """The Relay arguments of one connection field."""
-
-    first: int | None
-    after: str | None
-    last: int | None
-    before: str | None
 
 
 def _once(count: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[int]]:
