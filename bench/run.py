@@ -15,6 +15,7 @@ import asyncio
 import datetime as dt
 import os
 import resource
+import secrets
 import statistics
 import sys
 import tempfile
@@ -34,7 +35,7 @@ from gateway.app import create_app
 from gateway.config import IssuerConfig, Settings
 from gateway.dev_issuer import AUDIENCE, DevIssuer
 from gateway.embedded import EmbeddedMongo, EmbeddedPostgres, free_port
-from gateway.migrations import migrate_mongo, migrate_postgres
+from gateway.migrations import migrate_mongo, migrate_postgres, provision_login, with_login
 from gateway.seed import seed
 
 DASHBOARD = (Path(__file__).parent / "dashboard.graphql").read_text()
@@ -93,6 +94,9 @@ async def main(args: argparse.Namespace) -> None:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
     started = time.perf_counter()
     await migrate_postgres(conn)
+    # The gateway serves as a restricted login, as in production; the URL's role owns the schema.
+    app_url = with_login(pg_url, "omnify_gateway_bench", secrets.token_urlsafe(18))
+    await provision_login(conn, app_url)
     await migrate_mongo(client["omnify_bench"])
     await seed(conn, client["omnify_bench"], progress=False)
     print(f"seed (3 organizations, 324,000 metric rows): {time.perf_counter() - started:.1f} s")
@@ -104,7 +108,7 @@ async def main(args: argparse.Namespace) -> None:
     settings = Settings(
         mode="dev",
         mongo_url=mongo_url,
-        database_url=pg_url,
+        database_url=app_url,
         mongo_db="omnify_bench",
         issuers=(IssuerConfig(issuer=issuer.issuer, audience=AUDIENCE),),
         port=port,

@@ -19,22 +19,32 @@ DEFAULT_DATA_DIR = ".omnify"
 ROLES = ("owner", "admin", "marketer", "analyst", "viewer")
 
 
-def _store_urls_from_env() -> tuple[str, str, str]:
+def _store_urls_from_env() -> tuple[str, str, str, str]:
+    """(owner URL, run-time login URL, MongoDB URL, MongoDB database) for migrate and seed."""
     missing = [name for name in ("DATABASE_URL", "MONGO_URL") if not os.environ.get(name)]
     if missing:
         raise ConfigError([f"{name} is not set" for name in missing])
-    return os.environ["DATABASE_URL"], os.environ["MONGO_URL"], os.environ.get("MONGO_DB", "omnify_cloud")
+    login_url = os.environ["DATABASE_URL"]
+    owner_url = os.environ.get("DATABASE_MIGRATE_URL") or login_url
+    return owner_url, login_url, os.environ["MONGO_URL"], os.environ.get("MONGO_DB", "omnify_cloud")
 
 
-async def run_migrations(database_url: str, mongo_url: str, mongo_db: str) -> tuple[list[str], list[str]]:
+async def run_migrations(
+    database_url: str, mongo_url: str, mongo_db: str, login_url: str | None = None
+) -> tuple[list[str], list[str]]:
+    """Migrate both stores as the owner (`database_url`), then provision the run-time login of `login_url`."""
     import asyncpg
     from pymongo import AsyncMongoClient
 
-    from gateway.migrations import migrate_mongo, migrate_postgres
+    from gateway.migrations import migrate_mongo, migrate_postgres, provision_login
 
     conn = await asyncpg.connect(database_url)
     try:
         pg_applied = await migrate_postgres(conn)
+        if login_url is not None and login_url != database_url:
+            login = await provision_login(conn, login_url)
+            if login is not None:
+                pg_applied.append(f"login {login}")
     finally:
         await conn.close()
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongo_url, serverSelectionTimeoutMS=10_000)
@@ -67,16 +77,16 @@ async def run_seed(database_url: str, mongo_url: str, mongo_db: str, size: str, 
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    database_url, mongo_url, mongo_db = _store_urls_from_env()
-    pg_applied, mongo_created = asyncio.run(run_migrations(database_url, mongo_url, mongo_db))
+    owner_url, login_url, mongo_url, mongo_db = _store_urls_from_env()
+    pg_applied, mongo_created = asyncio.run(run_migrations(owner_url, mongo_url, mongo_db, login_url))
     print(f"postgres: {', '.join(pg_applied) if pg_applied else 'up to date'}")
     print(f"mongo: {len(mongo_created)} collection(s)/index(es) created" if mongo_created else "mongo: up to date")
     return 0
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    database_url, mongo_url, mongo_db = _store_urls_from_env()
-    print(asyncio.run(run_seed(database_url, mongo_url, mongo_db, args.size, args.orgs)))
+    owner_url, _, mongo_url, mongo_db = _store_urls_from_env()
+    print(asyncio.run(run_seed(owner_url, mongo_url, mongo_db, args.size, args.orgs)))
     return 0
 
 
@@ -117,6 +127,26 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+async def check_database_login(settings: Settings) -> None:
+    """Refuse to serve as a login that row-level security or the grants would not bind."""
+    import asyncpg
+
+    from gateway.stores.postgres import login_problems
+
+    try:
+        conn = await asyncpg.connect(settings.database_url, timeout=settings.store_timeout_s)
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        # Serving starts while PostgreSQL is down; each new pool connection is checked the same way.
+        print(f"omnify-gateway serve: PostgreSQL login not checked yet ({exc})", file=sys.stderr)
+        return
+    try:
+        problems = await login_problems(conn)
+    finally:
+        await conn.close()
+    if problems:
+        raise ConfigError(problems)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -125,6 +155,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     configure_logging(settings.log_level)
+    asyncio.run(check_database_login(settings))
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, proxy_headers=True)
     return 0
 
@@ -178,7 +209,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
         print(f"starting embedded PostgreSQL and MongoDB-wire servers in {data_dir} ...", flush=True)
         postgres.start()
         mongo.start()
-        asyncio.run(run_migrations(postgres.url, mongo.url, "omnify_cloud"))
+        # Embedded PostgreSQL's `postgres` superuser owns the schema; the gateway serves as a restricted login.
+        asyncio.run(run_migrations(postgres.url, mongo.url, "omnify_cloud", postgres.app_url))
         marker = data_dir / "seeded"
         if not marker.exists():
             print("seeding demo data (first run only) ...", flush=True)
@@ -190,7 +222,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         settings = Settings(
             mode="dev",
             mongo_url=mongo.url,
-            database_url=postgres.url,
+            database_url=postgres.app_url,
             # GraphiQL login through the dev issuer's form, as the public client it knows.
             issuers=(IssuerConfig(issuer=issuer.issuer, audience=AUDIENCE, client_id=DEV_CLIENT_ID),),
             host=args.host,
@@ -246,11 +278,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser(
-        "migrate", help="apply PostgreSQL migrations and MongoDB indexes (DATABASE_URL, MONGO_URL)"
+        "migrate",
+        help="apply PostgreSQL migrations and MongoDB indexes, create the gateway's login "
+        "(DATABASE_MIGRATE_URL, DATABASE_URL, MONGO_URL)",
     )
     migrate.set_defaults(func=cmd_migrate)
 
-    seed = sub.add_parser("seed", help="deterministic demo data in both stores (DATABASE_URL, MONGO_URL)")
+    seed = sub.add_parser("seed", help="deterministic demo data in both stores (DATABASE_MIGRATE_URL, MONGO_URL)")
     seed.add_argument("--size", choices=["demo", "large"], default="demo")
     seed.add_argument("--orgs", type=int, default=None)
     seed.set_defaults(func=cmd_seed)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 PG_SYSTEM_USER = "pgserver"  # postgres refuses to run as root
+PG_APP_LOGIN = "omnify_gateway"
 
 
 class EmbeddedError(RuntimeError):
@@ -121,7 +122,13 @@ class EmbeddedPostgres:
 
     @property
     def url(self) -> str:
+        """The superuser, which owns the schema: migrations and seeding."""
         return f"postgresql://postgres@{self.host}:{self.port}/postgres"
+
+    @property
+    def app_url(self) -> str:
+        """The gateway's restricted login (`omnify-gateway migrate` creates it; local trust, no password)."""
+        return f"postgresql://{PG_APP_LOGIN}@{self.host}:{self.port}/postgres"
 
     def _run(self, args: list[str], timeout: float = 120) -> None:
         result = subprocess.run(

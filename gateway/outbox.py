@@ -110,12 +110,11 @@ class OutboxDispatcher:
 
     async def dispatch_once(self) -> bool:
         """Deliver one batch; True when a full batch went out and more may wait."""
-        async with self.postgres.admin() as conn, conn.transaction():
+        # Every organization's events, so through the owner-defined outbox functions:
+        # the login may claim and mark rows there, never read or change them directly.
+        async with self.postgres.system() as conn, conn.transaction():
             rows = await conn.fetch(
-                "SELECT id, organization_key, document, attempts FROM outbox "
-                "WHERE delivered_at IS NULL AND next_attempt_at <= now() "
-                "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-                self.batch_size,
+                "SELECT id, organization_key, document, attempts FROM outbox_claim($1)", self.batch_size
             )
             delivered: list[int] = []
             for row in rows:
@@ -129,8 +128,7 @@ class OutboxDispatcher:
                 except Exception as exc:
                     delay = min(MAX_BACKOFF_S, 0.5 * 2 ** row["attempts"])
                     await conn.execute(
-                        "UPDATE outbox SET attempts = attempts + 1, last_error = $2, "
-                        "next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1",
+                        "SELECT outbox_postpone($1, $2, $3)",
                         row["id"],
                         f"{type(exc).__name__}: {exc}"[:500],
                         delay,
@@ -139,7 +137,7 @@ class OutboxDispatcher:
                     break
                 delivered.append(row["id"])
             if delivered:
-                await conn.execute("UPDATE outbox SET delivered_at = now() WHERE id = ANY($1::bigint[])", delivered)
+                await conn.execute("SELECT outbox_mark_delivered($1::bigint[])", delivered)
                 self.delivered += len(delivered)
                 self.on_delivered(len(delivered))
         return len(rows) == self.batch_size and len(delivered) == len(rows)

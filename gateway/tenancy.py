@@ -79,11 +79,9 @@ class OrgDirectory:
         except ValueError:
             return None  # Brain users are keyed by UUID subjects only
         try:
-            async with self.postgres.admin() as conn:
-                value = await conn.fetchval(
-                    "SELECT o.slug FROM users u JOIN organizations o ON o.id = u.organization_id WHERE u.auth_id = $1",
-                    auth_id,
-                )
+            # Across tenants, so through the owner-defined function: the login itself sees no rows here.
+            async with self.postgres.system() as conn:
+                value = await conn.fetchval("SELECT directory_slug_of_subject($1)", auth_id)
         except Exception:  # PostgreSQL down too: the subject cannot be placed
             return None
         return str(value) if value is not None else None
@@ -98,12 +96,12 @@ class OrgDirectory:
         return OrgRef(str(doc["_id"]), UUID(brain) if brain else None, doc["slug"], doc["name"])
 
     async def _from_postgres(self, value: str) -> OrgRef | None:
-        column = "enterprise_org_id" if OBJECT_ID.match(value) else "slug"
+        lookup = (
+            "directory_organization_by_enterprise_id" if OBJECT_ID.match(value) else "directory_organization_by_slug"
+        )
         try:
-            async with self.postgres.admin() as conn:
-                row = await conn.fetchrow(
-                    f"SELECT id, slug, name, enterprise_org_id FROM organizations WHERE {column} = $1", value
-                )
+            async with self.postgres.system() as conn:
+                row = await conn.fetchrow(f"SELECT id, slug, name, enterprise_org_id FROM {lookup}($1)", value)
         except Exception as exc:  # both stores down: nobody can be authenticated
             raise StoreUnavailable("postgres") from exc
         if row is None or row["enterprise_org_id"] is None:

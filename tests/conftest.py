@@ -9,11 +9,15 @@ against real servers, set both:
 
 The suite owns those databases: it drops the PostgreSQL `public` schema and
 the MongoDB database `OMNIFY_TEST_MONGO_DB` (default `omnify_test`) first.
+The PostgreSQL URL must be a superuser (it migrates, seeds and checks data
+across tenants); the gateways under test connect as the restricted login
+`omnify_gateway_test`, which the suite creates next to it.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -29,19 +33,27 @@ from pymongo import AsyncMongoClient
 from gateway.app import create_app
 from gateway.config import IssuerConfig, Settings
 from gateway.embedded import EmbeddedMongo, EmbeddedPostgres
-from gateway.migrations import migrate_mongo, migrate_postgres
+from gateway.migrations import migrate_mongo, migrate_postgres, provision_login, with_login
 from gateway.seed import seed
 from tests.support.issuer import AUDIENCE, TestIssuer
 from tests.support.servers import ServerThread
 
+TEST_APP_LOGIN = "omnify_gateway_test"
+
 
 @dataclass
 class Stores:
-    database_url: str
+    database_url: str  # the owner (a superuser): migrations, seeding, assertions
     mongo_url: str
     mongo_db: str
     embedded_mongo: EmbeddedMongo | None
     data_dir: Path
+    app_password: str
+
+    @property
+    def app_url(self) -> str:
+        """The gateway's restricted login, as `serve` would use it."""
+        return with_login(self.database_url, TEST_APP_LOGIN, self.app_password)
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +71,8 @@ def stores() -> Iterator[Stores]:
             mongo = EmbeddedMongo(data_dir)
             mongo.start()
             mongo_url = mongo.url
-        yield Stores(pg_url, mongo_url, os.environ.get("OMNIFY_TEST_MONGO_DB", "omnify_test"), mongo, data_dir)
+        mongo_db = os.environ.get("OMNIFY_TEST_MONGO_DB", "omnify_test")
+        yield Stores(pg_url, mongo_url, mongo_db, mongo, data_dir, secrets.token_urlsafe(18))
     finally:
         if mongo:
             mongo.stop()
@@ -89,6 +102,7 @@ async def seeded(stores: Stores) -> Stores:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stores.mongo_url, tz_aware=True)
     try:
         await migrate_postgres(conn)
+        await provision_login(conn, stores.app_url)
         await migrate_mongo(client[stores.mongo_db])
         await seed(conn, client[stores.mongo_db], progress=False)
     finally:
@@ -108,7 +122,7 @@ def gateway_settings(stores: Stores, issuer: TestIssuer, **overrides: Any) -> Se
     settings = Settings(
         mode="production",
         mongo_url=stores.mongo_url,
-        database_url=stores.database_url,
+        database_url=stores.app_url,
         mongo_db=stores.mongo_db,
         issuers=(IssuerConfig(issuer=issuer.url, audience=AUDIENCE),),
         store_timeout_s=2.0,

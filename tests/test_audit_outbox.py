@@ -20,7 +20,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from gateway.app import create_app
-from gateway.migrations import migrate_mongo, migrate_postgres
+from gateway.migrations import migrate_mongo, migrate_postgres, provision_login
 from gateway.seed import seed
 from tests.conftest import Stores, gateway_settings, gql
 from tests.support.issuer import TestIssuer
@@ -55,6 +55,7 @@ async def isolated(seeded: Stores, issuer: TestIssuer) -> AsyncIterator[Isolated
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(outage.url, tz_aware=True)
     try:
         await migrate_postgres(conn)
+        await provision_login(conn, seeded.app_url)  # the cluster-wide login, granted in this database too
         await migrate_mongo(mongo[name])
         await seed(conn, mongo[name], orgs=1, progress=False)  # acme only
     finally:
@@ -62,7 +63,14 @@ async def isolated(seeded: Stores, issuer: TestIssuer) -> AsyncIterator[Isolated
         await mongo.close()
     server = ServerThread(
         create_app(
-            gateway_settings(seeded, issuer, database_url=url, mongo_url=outage.url, mongo_db=name, store_timeout_s=1.0)
+            gateway_settings(
+                seeded,
+                issuer,
+                database_url=_with_database(seeded.app_url, name),
+                mongo_url=outage.url,
+                mongo_db=name,
+                store_timeout_s=1.0,
+            )
         )
     ).start()
     try:

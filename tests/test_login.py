@@ -50,7 +50,7 @@ def login_gateway(seeded: Stores, tmp_path_factory: pytest.TempPathFactory) -> I
     settings = Settings(
         mode="dev",
         mongo_url=seeded.mongo_url,
-        database_url=seeded.database_url,
+        database_url=seeded.app_url,
         mongo_db=seeded.mongo_db,
         issuers=(IssuerConfig(issuer=issuer.issuer, audience=AUDIENCE, client_id=DEV_CLIENT_ID),),
         public_url=base,

@@ -34,3 +34,6 @@ def test_compose_file_is_valid() -> None:
         "OIDC_ISSUER",
     ):
         assert needle in rendered
+    # Only the one-shot `migrate` knows the owner; the gateway serves as the login `migrate` creates.
+    assert rendered.count("DATABASE_MIGRATE_URL: postgresql://omnify:") == 1
+    assert rendered.count("DATABASE_URL: postgresql://omnify_gateway:") == 2

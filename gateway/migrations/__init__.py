@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
 import asyncpg
 from pymongo import ASCENDING, DESCENDING
@@ -89,6 +90,75 @@ async def migrate_postgres(conn: asyncpg.Connection[asyncpg.Record]) -> list[str
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_ID)
     return applied_now
+
+
+APP_PRIVILEGE_ROLE = "omnify_app"  # NOLOGIN; holds every right the gateway has at run time
+
+
+def url_user(url: str) -> tuple[str | None, str | None]:
+    """(user, password) named by a PostgreSQL URL, in its authority or its query string."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    user = unquote(parts.username) if parts.username else next(iter(query.get("user", [])), None)
+    password = unquote(parts.password) if parts.password else next(iter(query.get("password", [])), None)
+    return user, password
+
+
+def with_login(url: str, user: str, password: str | None) -> str:
+    """`url` with its user (and password) replaced, e.g. the app login next to an owner URL."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    credentials = quote(user, safe="") + (f":{quote(password, safe='')}" if password else "")
+    return urlunsplit((parts.scheme, f"{credentials}@{host}", parts.path, parts.query, parts.fragment))
+
+
+async def provision_login(conn: asyncpg.Connection[asyncpg.Record], login_url: str) -> str | None:
+    """Create or correct the run-time login named by `login_url`; returns its name.
+
+    Runs as the migrating role. The login may log in and inherits omnify_app's
+    rights, and nothing more: no superuser, no BYPASSRLS, no role or database
+    creation, no replication. Its password follows the URL when the URL has one
+    (otherwise authentication is left to the server: trust, peer, certificates).
+    Returns None when the URL names the migrating role itself: then there is no
+    separate login to manage, and `serve` will refuse that role if it is privileged.
+    """
+    user, password = url_user(login_url)
+    if not user:
+        raise MigrationError("DATABASE_URL must name its user when DATABASE_MIGRATE_URL is a different role")
+    if user == await conn.fetchval("SELECT current_user"):
+        return None
+    role = await conn.fetchrow(
+        "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, rolreplication, rolcanlogin, rolinherit "
+        "FROM pg_roles WHERE rolname = $1",
+        user,
+    )
+    if role is None:
+        options = "LOGIN INHERIT NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB NOREPLICATION"
+        statement = "SELECT format('CREATE ROLE %I " + options + "', $1::text)"
+        await conn.execute(await conn.fetchval(statement, user))
+    else:
+        # Name only what must change: a non-superuser may not even mention SUPERUSER.
+        wanted = {
+            "rolsuper": "NOSUPERUSER",
+            "rolbypassrls": "NOBYPASSRLS",
+            "rolcreaterole": "NOCREATEROLE",
+            "rolcreatedb": "NOCREATEDB",
+            "rolreplication": "NOREPLICATION",
+        }
+        changes = [option for column, option in wanted.items() if role[column]]
+        changes += [
+            option for column, option in (("rolcanlogin", "LOGIN"), ("rolinherit", "INHERIT")) if not role[column]
+        ]
+        if changes:
+            await conn.execute(
+                await conn.fetchval(f"SELECT format('ALTER ROLE %I {' '.join(changes)}', $1::text)", user)
+            )
+    if password:
+        await conn.execute(
+            await conn.fetchval("SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)", user, password)
+        )
+    await conn.execute(await conn.fetchval(f"SELECT format('GRANT {APP_PRIVILEGE_ROLE} TO %I', $1::text)", user))
+    return user
 
 
 # Documents changed by an enterprise mutation carry its audit event until it reaches

@@ -1,16 +1,17 @@
 """The PostgreSQL (Brain) access layer.
 
 Tenant scoping lives here: every request-scoped query runs inside a
-transaction that has switched to the `omnify_app` role (no BYPASSRLS) and set
-`app.organization_id`, so row-level security applies even when the gateway
-connects as a superuser. Resolvers also filter by organization in SQL; RLS is
-the second fence.
+transaction that has set `app.organization_id`, and the gateway connects as a
+login that row-level security binds (no superuser, no BYPASSRLS, owner of
+nothing; see `login_problems`). Resolvers also filter by organization in SQL;
+RLS is the second fence, and the login's narrow grants the third.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -24,7 +25,7 @@ from asyncpg.pool import PoolConnectionProxy
 from gateway.errors import StoreUnavailable
 from gateway.stores.tracing import timed
 
-APP_ROLE = "omnify_app"
+log = logging.getLogger("omnify.postgres")
 
 if TYPE_CHECKING:
     PooledConnection = PoolConnectionProxy[asyncpg.Record]
@@ -44,7 +45,46 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+# What makes a login unfit to serve requests: anything that escapes row-level
+# security or the grants, held directly or through a role it can become.
+LOGIN_CHECK = """
+SELECT current_user AS login,
+       ARRAY(SELECT r.rolname || ' is a superuser' FROM pg_roles r
+             WHERE r.rolsuper AND pg_has_role(current_user, r.oid, 'MEMBER')
+             UNION ALL
+             SELECT r.rolname || ' has BYPASSRLS' FROM pg_roles r
+             WHERE r.rolbypassrls AND pg_has_role(current_user, r.oid, 'MEMBER')
+             UNION ALL
+             SELECT r.rolname || ' has CREATEROLE' FROM pg_roles r
+             WHERE r.rolcreaterole AND pg_has_role(current_user, r.oid, 'MEMBER')
+             UNION ALL
+             SELECT DISTINCT pg_get_userbyid(c.relowner) || ' owns tables' FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relkind IN ('r', 'p') AND pg_has_role(current_user, c.relowner, 'MEMBER')
+               AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema') AS problems
+"""
+
+
+async def login_problems(conn: asyncpg.Connection[asyncpg.Record] | PooledConnection) -> list[str]:
+    """Why the connected login must not serve requests; empty when it is fit."""
+    row = await conn.fetchrow(LOGIN_CHECK)
+    assert row is not None
+    if not row["problems"]:
+        return []
+    return [
+        f"PostgreSQL login {row['login']!r} is too strong to serve requests ({'; '.join(row['problems'])}): "
+        "DATABASE_URL must be the gateway's restricted login (created by `omnify-gateway migrate` when "
+        "DATABASE_MIGRATE_URL names the owner), not the owner or a superuser"
+    ]
+
+
 async def _init_connection(conn: asyncpg.Connection[asyncpg.Record]) -> None:
+    # Checked on every new connection, not once at start: the gateway starts while
+    # PostgreSQL is down, and a role can be altered while it runs.
+    problems = await login_problems(conn)
+    if problems:
+        log.error("refusing a PostgreSQL connection: %s", problems[0])
+        raise StoreUnavailable("postgres")
     for name in ("json", "jsonb"):
         await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
@@ -53,10 +93,7 @@ def tenant_setup_sql(organization_id: UUID, *, read_only: bool, enterprise_id: s
     # Inlined rather than bound: it travels with BEGIN in one simple-protocol
     # round trip. The values are a parsed UUID and a checked 24-hex id, so they cannot carry SQL.
     mode = "ISOLATION LEVEL REPEATABLE READ READ ONLY" if read_only else "ISOLATION LEVEL READ COMMITTED"
-    sql = (
-        f"BEGIN {mode}; SET LOCAL ROLE {APP_ROLE}; "
-        f"SELECT set_config('app.organization_id', '{UUID(str(organization_id))}', true)"
-    )
+    sql = f"BEGIN {mode}; SELECT set_config('app.organization_id', '{UUID(str(organization_id))}', true)"
     if enterprise_id is not None:
         if not re.fullmatch(r"[0-9a-f]{24}", enterprise_id):
             raise ValueError("enterprise organization ids are 24 hex digits")
@@ -137,8 +174,13 @@ class PostgresStore:
             await self._pool().release(conn)
 
     @asynccontextmanager
-    async def admin(self) -> AsyncIterator[PooledConnection]:
-        """An unscoped connection for migrations and seeding only; never for requests."""
+    async def system(self) -> AsyncIterator[PooledConnection]:
+        """A connection in no organization, for cross-tenant system work.
+
+        It is the same restricted login: row-level security shows it no tenant
+        rows, so it can only call the SECURITY DEFINER functions made for this
+        work (organization directory, audit outbox).
+        """
         async with self._pool().acquire(timeout=self.timeout_s) as conn:
             yield conn
 
