@@ -215,6 +215,14 @@ async def test_system_work_goes_through_the_definer_functions(app_store: Postgre
         )
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.fetchval("SELECT count(*) FROM organizations")
+    # A query's transaction is read-only: it cannot claim or mark audit events at all.
+    reader = app_store.reader(ACME)
+    try:
+        for sql in ("SELECT count(*) FROM outbox_claim(10)", "SELECT outbox_mark_delivered(ARRAY[1]::bigint[])"):
+            with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+                await reader.fetch(sql)
+    finally:
+        await reader.close()
 
 
 async def test_the_gateway_refuses_a_privileged_login(seeded: Stores, owner: asyncpg.Connection) -> None:
