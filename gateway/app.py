@@ -24,6 +24,7 @@ from gateway.dev_issuer import DevIssuer
 from gateway.graphql_view import AuthenticatedGraphQL, body_too_large
 from gateway.http_graphql import BodyTooLarge
 from gateway.login import BrowserLogin
+from gateway.logs import quiet_drivers
 from gateway.metrics import Metrics
 from gateway.outbox import OutboxDispatcher
 from gateway.stores.mongo import MongoStore
@@ -132,6 +133,7 @@ class BodyLimit:
 
 
 def create_app(settings: Settings, dev_issuer: DevIssuer | None = None) -> Starlette:
+    quiet_drivers()
     gateway = Gateway.build(settings, dev_issuer)
 
     async def healthz(request: Request) -> JSONResponse:
@@ -153,7 +155,8 @@ def create_app(settings: Settings, dev_issuer: DevIssuer | None = None) -> Starl
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", gateway.metrics.endpoint),
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        # Any method: the endpoint answers others with a JSON 405 itself.
+        Route("/graphql", graphql),
     ]
     if dev_issuer is not None:
         routes += dev_issuer.routes()

@@ -48,7 +48,9 @@ class InputGuard(SchemaExtension):
         if document is None:  # the parse failed; its error is the answer
             return
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        if context.operation_name is None and len(operations) > 1:
+        # `operation_name` falls back to the first operation's name; what the client sent is kept apart.
+        requested = context._provided_operation_name
+        if requested is None and len(operations) > 1:
             raise BadUserInput("the document has several operations; name the one to run in `operationName`")
         arguments_of = check_document(document)
         for name, value in (context.variables or {}).items():
