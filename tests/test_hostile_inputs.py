@@ -126,7 +126,7 @@ def quiet(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     """Client errors log no traceback and nothing at ERROR."""
     caplog.set_level(logging.DEBUG)
     yield
-    loud = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    loud = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR or r.exc_info]
     assert not loud, [(r.name, r.levelname, r.getMessage()) for r in loud]
 
 
@@ -448,3 +448,29 @@ async def test_other_methods_are_405_in_json(api: httpx.AsyncClient, issuer: Tes
         response = await api.request(method, "/graphql", headers={"Authorization": f"Bearer {brain_token(issuer)}"})
         refusal(response, 405)
         assert response.headers["allow"] == "GET, POST"
+
+
+def test_only_unexpected_resolver_failures_log_a_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    from graphql import GraphQLError
+
+    from gateway.errors import BadUserInput
+    from resolvers.schema import schema
+
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError as exc:
+        crash = GraphQLError("boom", path=["organization"], original_error=exc)
+    client_mistakes = [
+        GraphQLError("Syntax Error: Expected Name, found <EOF>."),
+        GraphQLError("Expected value of type 'Date!', found \"x\".", original_error=ValueError("not a date")),
+        GraphQLError("nested too deeply", original_error=RecursionError("maximum recursion depth exceeded")),
+        BadUserInput("argument 'filter' contains a NUL character", argument="filter"),
+    ]
+    caplog.set_level(logging.DEBUG, logger="omnify.graphql")
+    schema.process_errors(client_mistakes)
+    assert [(r.levelno, r.exc_info) for r in caplog.records] == [(logging.INFO, None)] * len(client_mistakes)
+    caplog.clear()
+    schema.process_errors([crash])
+    (record,) = caplog.records
+    assert record.levelno == logging.ERROR and record.exc_info and record.exc_info[1] is crash.original_error
+    caplog.clear()  # the crash was this test's own; the module's no-ERROR check applies to the rest
