@@ -64,12 +64,15 @@ def error_response(
     )
 
 
-def body_too_large(max_bytes: int, request_id: str | None = None) -> Response:
-    message = f"the request body is larger than {max_bytes} bytes"
-    extensions: dict[str, str] = {"code": "BAD_USER_INPUT"}
-    if request_id:
-        extensions["requestId"] = request_id
-    return json_response({"errors": [{"message": message, "extensions": extensions}]}, 413)
+def too_large_message(max_bytes: int) -> str:
+    return f"the request body is larger than {max_bytes} bytes"
+
+
+def body_too_large(max_bytes: int) -> Response:
+    """413 outside the GraphQL endpoint, where there is no request id yet."""
+    return json_response(
+        {"errors": [{"message": too_large_message(max_bytes), "extensions": {"code": "BAD_USER_INPUT"}}]}, 413
+    )
 
 
 class GraphQLView:
@@ -225,11 +228,12 @@ class AuthenticatedGraphQL:
             context.outcome = problem.code.lower()
             log.info("refused request: %s %s", problem.status, problem.message[:200])
             await error_response(problem.status, problem.code, problem.message, request_id, problem.headers)(
-                scope, receive, sent
+                scope, receive, send
             )
         except BodyTooLarge:
             context.outcome = "bad_user_input"
-            await body_too_large(self.gateway.settings.max_body_bytes, request_id)(scope, receive, sent)
+            message = too_large_message(self.gateway.settings.max_body_bytes)
+            await error_response(413, "BAD_USER_INPUT", message, request_id)(scope, receive, send)
         except TimeoutError:
             context.outcome = "timeout"
             if not sent.started:

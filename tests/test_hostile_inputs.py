@@ -114,6 +114,7 @@ def refusal(response: httpx.Response, status: int, code: str = "BAD_USER_INPUT")
     """The response is `status` with a JSON `errors` list whose first code is `code`."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"].split(";")[0] in ("application/json", GRAPHQL_RESPONSE)
+    assert len(response.headers.get_list("x-request-id")) == 1, response.headers
     body: dict[str, Any] = response.json()
     assert body["errors"], body
     error = body["errors"][0]
