@@ -21,8 +21,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.auth import Authenticator, TokenVerifier
 from gateway.config import Settings
 from gateway.dev_issuer import DevIssuer
-from gateway.graphql_view import AuthenticatedGraphQL
+from gateway.graphql_view import AuthenticatedGraphQL, body_too_large
+from gateway.http_graphql import BodyTooLarge
 from gateway.login import BrowserLogin
+from gateway.logs import quiet_drivers
 from gateway.metrics import Metrics
 from gateway.outbox import OutboxDispatcher
 from gateway.stores.mongo import MongoStore
@@ -88,7 +90,11 @@ class Gateway:
 
 
 class BodyLimit:
-    """Refuse request bodies over the limit with 413, whether or not Content-Length is sent."""
+    """Refuse request bodies over the limit with 413, whether or not Content-Length is sent.
+
+    A chunked body is counted as it is read: the reader gets `BodyTooLarge`, which the
+    GraphQL endpoint answers itself; any other app that lets it escape is answered here.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -100,9 +106,10 @@ class BodyLimit:
             return
         for key, value in scope.get("headers", []):
             if key == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._reject(scope, receive, send)
+                await body_too_large(self.max_bytes)(scope, receive, send)
                 return
         received = 0
+        started = False
 
         async def limited() -> Message:
             nonlocal received
@@ -110,34 +117,23 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    raise BodyTooLarge
             return message
 
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._reject(scope, receive, send)
-
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse(
-            {
-                "errors": [
-                    {
-                        "message": f"request body exceeds {self.max_bytes} bytes",
-                        "extensions": {"code": "BAD_USER_INPUT"},
-                    }
-                ]
-            },
-            status_code=413,
-        )
-        await response(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
+            await self.app(scope, limited, tracked)
+        except BodyTooLarge:
+            if not started:
+                await body_too_large(self.max_bytes)(scope, receive, send)
 
 
 def create_app(settings: Settings, dev_issuer: DevIssuer | None = None) -> Starlette:
+    quiet_drivers()
     gateway = Gateway.build(settings, dev_issuer)
 
     async def healthz(request: Request) -> JSONResponse:
@@ -159,7 +155,8 @@ def create_app(settings: Settings, dev_issuer: DevIssuer | None = None) -> Starl
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", gateway.metrics.endpoint),
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        # Any method: the endpoint answers others with a JSON 405 itself.
+        Route("/graphql", graphql),
     ]
     if dev_issuer is not None:
         routes += dev_issuer.routes()

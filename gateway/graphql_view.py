@@ -1,4 +1,4 @@
-"""The `/graphql` endpoint: authentication in front of strawberry's GraphQL-over-HTTP view."""
+"""The `/graphql` endpoint: authentication, then one GraphQL-over-HTTP request run through the schema."""
 
 from __future__ import annotations
 
@@ -6,20 +6,29 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from gateway.auth import AccessDenied, AuthError
 from gateway.context import RequestContext
 from gateway.errors import GatewayError
+from gateway.http_graphql import (
+    GRAPHQL_RESPONSE,
+    BodyTooLarge,
+    RequestProblem,
+    json_response,
+    read_params,
+    response_media_type,
+)
 from gateway.login import CsrfRejected
 from gateway.logs import current_request_id
 from gateway.stores.tracing import StoreTrace, current_trace
@@ -33,27 +42,42 @@ log = logging.getLogger("omnify.graphql")
 DEBUG_HEADER = "x-omnify-debug"
 
 
-def unauthenticated(description: str, request_id: str, *, token_sent: bool = True) -> JSONResponse:
+def unauthenticated(description: str, request_id: str, *, token_sent: bool = True) -> Response:
     # RFC 6750 §3: no error code when the request carried no credentials at all.
     challenge = 'Bearer realm="omnify-gateway"'
     if token_sent:
         challenge += f', error="invalid_token", error_description="{description}"'
-    return JSONResponse(
+    return json_response(
         {"errors": [{"message": description, "extensions": {"code": "UNAUTHENTICATED", "requestId": request_id}}]},
-        status_code=401,
+        401,
         headers={"WWW-Authenticate": challenge, "X-Request-ID": request_id},
     )
 
 
-def error_response(status: int, code: str, message: str, request_id: str) -> JSONResponse:
-    return JSONResponse(
+def error_response(
+    status: int, code: str, message: str, request_id: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    return json_response(
         {"errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]},
-        status_code=status,
-        headers={"X-Request-ID": request_id},
+        status,
+        headers={**(headers or {}), "X-Request-ID": request_id},
     )
 
 
-class GraphQLView(GraphQL[RequestContext, None]):
+def too_large_message(max_bytes: int) -> str:
+    return f"the request body is larger than {max_bytes} bytes"
+
+
+def body_too_large(max_bytes: int) -> Response:
+    """413 outside the GraphQL endpoint, where there is no request id yet."""
+    return json_response(
+        {"errors": [{"message": too_large_message(max_bytes), "extensions": {"code": "BAD_USER_INPUT"}}]}, 413
+    )
+
+
+class GraphQLView:
+    """Runs one GraphQL-over-HTTP request through the schema and answers it."""
+
     def __init__(self, gateway: Gateway) -> None:
         from resolvers.schema import Limits, build_schema
 
@@ -65,27 +89,54 @@ class GraphQLView(GraphQL[RequestContext, None]):
             settings.introspection_enabled,
             settings.max_cost,
         )
-        super().__init__(build_schema(limits), graphql_ide="graphiql", allow_queries_via_get=True)
+        self.schema = build_schema(limits)
         self.gateway = gateway
+        self._ide_html = get_graphql_ide_html("graphiql")
 
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> RequestContext:
-        context: RequestContext = request.scope["state"]["omnify_context"]
-        return context
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(self._ide_html)
 
-    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
-        context: RequestContext | None = request.scope.get("state", {}).get("omnify_context")
-        data: GraphQLHTTPResponse = {"data": result.data}
+    async def handle(self, request: Request, context: RequestContext) -> Response:
+        media_type = response_media_type(request.headers.get("accept"))
+        params = await read_params(request)
+        allowed = (OperationType.QUERY,) if params.method == "GET" else (OperationType.QUERY, OperationType.MUTATION)
+        try:
+            result = await self.schema.execute(
+                params.query,
+                variable_values=params.variables,
+                context_value=context,
+                operation_name=params.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=params.extensions,
+            )
+        except InvalidOperationTypeError:
+            raise RequestProblem(
+                405, "mutations are not allowed over GET; use POST", headers={"Allow": "POST"}
+            ) from None
+        except CannotGetOperationTypeError:
+            raise RequestProblem(400, f"the document has no operation named {params.operation_name!r}") from None
+        payload, request_error = self.process_result(result, context)
+        # A request error (nothing executed) is a 400 for clients that can tell it apart by
+        # media type; `application/json` clients get 200, as they always have.
+        status = 400 if request_error and media_type == GRAPHQL_RESPONSE else 200
+        return json_response(payload, status, media_type)
+
+    def process_result(self, result: ExecutionResult, context: RequestContext) -> tuple[dict[str, Any], bool]:
+        """The response body, and whether it is a request error (the operation never ran)."""
+        payload: dict[str, Any] = {}
+        request_error = result.data is None and bool(result.errors) and all(not e.path for e in result.errors or [])
+        if not request_error:
+            payload["data"] = result.data
         if result.errors:
             errors = [self.format_error(e, context) for e in result.errors]
-            data["errors"] = errors  # type: ignore[typeddict-item]
-            if context is not None:
-                context.outcome = str(errors[0]["extensions"].get("code", "INTERNAL")).lower()
+            payload["errors"] = errors
+            context.outcome = str(errors[0]["extensions"].get("code", "INTERNAL")).lower()
         extensions = dict(result.extensions or {})
-        if context is not None and context.debug_stores:
+        if context.debug_stores:
             extensions["stores"] = context.trace.as_dict()
         if extensions:
-            data["extensions"] = extensions
-        return data
+            payload["extensions"] = extensions
+        return payload, request_error
 
     def format_error(self, error: GraphQLError, context: RequestContext | None) -> dict[str, Any]:
         formatted: dict[str, Any] = dict(error.formatted)
@@ -93,6 +144,9 @@ class GraphQLView(GraphQL[RequestContext, None]):
         original = error.original_error
         if isinstance(original, GatewayError):
             extensions.update(original.extensions or {})
+        elif isinstance(original, RecursionError):
+            formatted["message"] = "the document is nested too deeply"
+            extensions["code"] = "BAD_USER_INPUT"
         elif original is None or not error.path:
             # Parse and validation errors (including a bad scalar literal, which
             # carries its ValueError), bad variables, and the limits: no field ran.
@@ -168,7 +222,18 @@ class AuthenticatedGraphQL:
         sent = _SentTracker(_with_request_id(send, request_id))
         try:
             async with asyncio.timeout(self.gateway.settings.request_timeout_s):
-                await self.view(scope, receive, sent)
+                response = await self.view.handle(Request(scope, receive), context)
+            await response(scope, receive, sent)
+        except RequestProblem as problem:
+            context.outcome = problem.code.lower()
+            log.info("refused request: %s %s", problem.status, problem.message[:200])
+            await error_response(problem.status, problem.code, problem.message, request_id, problem.headers)(
+                scope, receive, send
+            )
+        except BodyTooLarge:
+            context.outcome = "bad_user_input"
+            message = too_large_message(self.gateway.settings.max_body_bytes)
+            await error_response(413, "BAD_USER_INPUT", message, request_id)(scope, receive, send)
         except TimeoutError:
             context.outcome = "timeout"
             if not sent.started:
@@ -207,7 +272,7 @@ class AuthenticatedGraphQL:
         return wanted and (self.gateway.settings.dev or bool(roles & {"owner", "admin"}))
 
 
-def _refusal(exc: AuthError | AccessDenied | GatewayError, request_id: str) -> JSONResponse:
+def _refusal(exc: AuthError | AccessDenied | GatewayError, request_id: str) -> Response:
     if isinstance(exc, AuthError):
         return unauthenticated(str(exc), request_id)
     if isinstance(exc, AccessDenied):

@@ -13,10 +13,19 @@ import json
 from typing import Any
 
 from gateway import snapshot
-from gateway.errors import Conflict
+from gateway.errors import BadUserInput, Conflict
 from gateway.stores.postgres import TenantConnection
 
 MAX_KEY_LENGTH = 200
+
+
+def check_key(key: str) -> None:
+    """An over-long or empty key is the caller's mistake, refused before anything is stored."""
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise BadUserInput(
+            f"an idempotency key must be 1 to {MAX_KEY_LENGTH} characters (got {len(key)})",
+            argument="idempotencyKey",
+        )
 
 
 def request_hash(operation: str, arguments: Any) -> str:
@@ -26,8 +35,7 @@ def request_hash(operation: str, arguments: Any) -> str:
 
 async def replay(tx: TenantConnection, organization_key: str, key: str, operation: str, digest: str) -> Any | None:
     """The stored response for this key, or None when the key is new (and now ours until commit)."""
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise Conflict(f"an idempotency key must be 1 to {MAX_KEY_LENGTH} characters")
+    check_key(key)
     # Taking a transaction-scoped advisory lock on the key serialises concurrent
     # first attempts without relying on unique-violation retries.
     await tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"idem:{organization_key}:{key}")

@@ -27,6 +27,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+# Drivers that log whole commands, replies or request headers at DEBUG: documents with
+# e-mail addresses, token hashes, credentials. They stay at INFO whatever the root level.
+CHATTY_DRIVERS = ("pymongo", "asyncpg", "httpx", "httpcore", "authlib", "joserfc")
+
+
+def quiet_drivers() -> None:
+    for name in CHATTY_DRIVERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or logger.level < logging.INFO:
+            logger.setLevel(logging.INFO)
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
@@ -36,3 +48,4 @@ def configure_logging(level: str = "INFO") -> None:
     # uvicorn's access log duplicates what the gateway logs per request.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    quiet_drivers()

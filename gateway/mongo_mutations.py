@@ -56,7 +56,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from gateway import outbox
+from gateway import idempotency, outbox
 from gateway.errors import Conflict
 from gateway.stores.mongo import Document, MongoStore, TenantMongo
 
@@ -69,7 +69,6 @@ MARKER_COUNT = "pending_audit_count"
 MARKED_COLLECTIONS = ("team_invitations", "agentkit_workflows", "usage_quotas", "scheduled_workflows")
 LEASE_S = 60.0  # above OMNIFY_REQUEST_TIMEOUT_S: a claim this old has no live owner
 WAIT_S = 10.0  # how long a duplicate request waits for the first one to finish
-MAX_KEY_LENGTH = 200
 DATETIME_GUARD = "_never_present"  # see keep_datetimes
 
 _JSON = json_util.JSONOptions(json_mode=json_util.JSONMode.CANONICAL, tz_aware=True, tzinfo=dt.UTC)
@@ -338,8 +337,7 @@ class Replay:
 
 
 async def _claim(tenant: TenantMongo, key: str, operation: str, digest: str, attempt: str) -> Claim | Replay:
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise Conflict(f"an idempotency key must be 1 to {MAX_KEY_LENGTH} characters")
+    idempotency.check_key(key)
     record_id = f"{tenant.organization_id}:{key}"
     record = {"_id": record_id, "key": key, "operation": operation, "request_hash": digest, "state": "pending"}
     deadline = asyncio.get_running_loop().time() + WAIT_S

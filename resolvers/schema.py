@@ -30,6 +30,7 @@ from resolvers.actions.enterprise import EnterpriseMutations
 from resolvers.actions.ingestion import IngestionMutations
 from resolvers.brain.nodes import NODE_RESOLVERS as BRAIN_NODES
 from resolvers.common.cost import cost_limiter
+from resolvers.common.inputs import InputGuard
 from resolvers.common.relay import Node, from_global_id
 from resolvers.common.scalars import SCALAR_MAP
 from resolvers.enterprise.nodes import NODE_RESOLVERS as ENTERPRISE_NODES
@@ -92,10 +93,16 @@ class Query:
 
 class GatewaySchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        # Errors we raise on purpose (bad input, forbidden, store down) are answers, not incidents.
+        # Only a resolver failing unexpectedly is an incident (ERROR, with its traceback).
+        # What a caller gets wrong (bad documents, literals, variables, input) or is refused
+        # is an answer: one INFO line without a traceback, so no caller can flood the log.
         for error in errors:
-            if error.original_error is not None and not isinstance(error.original_error, GraphQLError):
-                log.error("unexpected error at %s", error.path, exc_info=error.original_error)
+            original = error.original_error
+            if original is not None and not isinstance(original, GraphQLError) and error.path:
+                log.error("unexpected error at %s", error.path, exc_info=original)
+            else:
+                code = (error.extensions or {}).get("code") or "BAD_USER_INPUT"
+                log.info("client error %s: %s", code, error.message[:200])
 
 
 @strawberry.type(description="Changes: Brain actions, partner ingestion, and enterprise team and workflow management.")
@@ -131,6 +138,7 @@ def build_schema(limits: Limits = Limits()) -> GatewaySchema:
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         OperationName,
+        InputGuard,
         cost_limiter(limits.max_cost),
     ]
     if not limits.introspection:

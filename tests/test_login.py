@@ -205,9 +205,13 @@ async def test_cookie_get_requests_need_the_csrf_proof_too(
     assert (await browser.get(query)).status_code == 403
     allowed = await browser.get(query, headers={CSRF_HEADER: csrf, "Sec-Fetch-Site": "same-origin"})
     assert allowed.json()["data"]["organization"]["slug"] == "acme"
-    # With the proof, a mutation over GET is still refused (strawberry: mutations need POST).
+    # With the proof, a mutation over GET is still refused: GraphQL over HTTP answers 405, POST only.
     refused = await browser.get(mutation, headers={CSRF_HEADER: csrf})
-    assert refused.status_code == 400 and "mutations are not allowed" in refused.text.lower(), refused.text
+    assert (
+        refused.status_code == 405
+        and refused.headers["allow"] == "POST"
+        and "mutations are not allowed" in refused.text.lower()
+    ), refused.text
 
 
 async def test_bearer_tokens_need_no_csrf_and_no_credentials_is_401(login_gateway: LoginGateway) -> None:

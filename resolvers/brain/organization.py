@@ -169,7 +169,7 @@ class BrainOrganization:
         if filter and filter.channel_id:
             where.add("c.channel_id = {}", parse_node_id(filter.channel_id, "Channel"))
         if filter and filter.name_contains:
-            where.add("c.name ILIKE '%' || {} || '%'", filter.name_contains)
+            where.contains("c.name", filter.name_contains)
         columns = ", ".join(f"c.{col.strip()}" for col in CAMPAIGN_COLUMNS.split(","))
         join, order = _metrics_order(order_by, "c", "campaign_id", where)
         return await org_page(

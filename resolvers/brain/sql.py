@@ -57,6 +57,11 @@ class Where:
         """`condition` marks where the parameter goes with `{}`: `status = ANY({}::text[])`."""
         self.conditions.append(condition.format(self.param(value)))
 
+    def contains(self, column: str, text: str) -> None:
+        """Case-insensitive substring match: `%`, `_` and `\\` in the text match themselves, not patterns."""
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        self.conditions.append(f"{column} ILIKE '%' || {self.param(escaped)} || '%' ESCAPE '\\'")
+
 
 def check_range(start: dt.date, end: dt.date) -> None:
     if start > end:

@@ -182,7 +182,7 @@ def filter_creatives(where: Where, flt: CreativeFilter | None, alias: str = "") 
     if flt and flt.format:
         where.add(f"{alias}format = ANY({{}}::text[])", [f.value for f in flt.format])
     if flt and flt.name_contains:
-        where.add(f"{alias}name ILIKE '%' || {{}} || '%'", flt.name_contains)
+        where.contains(f"{alias}name", flt.name_contains)
     return where
 
 

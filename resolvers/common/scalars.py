@@ -6,10 +6,14 @@ import datetime as dt
 from decimal import Decimal
 from typing import NewType
 
+import orjson
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
+from resolvers.common.inputs import MAX_VALUE_DEPTH, value_problem
+
 JSON = NewType("JSON", object)
+MAX_JSON_BYTES = 256 * 1024
 
 # Python types used in resolvers map to these GraphQL scalars (see resolvers.schema).
 SCALAR_MAP: dict[object, ScalarDefinition] = {
@@ -27,11 +31,27 @@ SCALAR_MAP: dict[object, ScalarDefinition] = {
     ),
     JSON: strawberry.scalar(
         name="JSON",
-        description="Free-form JSON (objects, arrays, strings, numbers, booleans, null).",
+        description=(
+            "Free-form JSON (objects, arrays, strings, numbers, booleans, null); "
+            f"at most {MAX_VALUE_DEPTH} levels deep and {MAX_JSON_BYTES // 1024} KiB encoded."
+        ),
         serialize=lambda v: v,
-        parse_value=lambda v: v,
+        parse_value=lambda v: _parse_json(v),
     ),
 }
+
+
+def _parse_json(value: object) -> object:
+    problem = value_problem(value)
+    if problem is not None:
+        raise ValueError(f"JSON value {problem}")
+    try:
+        size = len(orjson.dumps(value))
+    except TypeError:
+        raise ValueError("not a JSON value") from None
+    if size > MAX_JSON_BYTES:
+        raise ValueError(f"JSON value is {size} bytes encoded; at most {MAX_JSON_BYTES} are accepted")
+    return value
 
 
 def _parse_date(value: object) -> dt.date:
