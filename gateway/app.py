@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.auth import Authenticator, TokenVerifier
 from gateway.config import Settings
+from gateway.context import Runtime
 from gateway.dev_issuer import DevIssuer
 from gateway.graphql_view import AuthenticatedGraphQL, body_too_large
 from gateway.http_graphql import BodyTooLarge
@@ -49,6 +51,10 @@ class Gateway:
     dev_issuer: DevIssuer | None = None
     login: BrowserLogin | None = None
     started_at: float = field(default_factory=time.monotonic)
+
+    @functools.cached_property
+    def runtime(self) -> Runtime:
+        return Runtime(self.postgres, self.mongo, self.outbox)
 
     @classmethod
     def build(cls, settings: Settings, dev_issuer: DevIssuer | None = None) -> Gateway:

@@ -4,22 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
 from gateway.auth import Principal
 from gateway.config import Settings
 from gateway.errors import StoreUnavailable
+from gateway.outbox import OutboxDispatcher
 from gateway.permissions import Permission, require
-from gateway.stores.mongo import TenantMongo
-from gateway.stores.postgres import TenantReader
+from gateway.stores.mongo import MongoStore, TenantMongo
+from gateway.stores.postgres import PostgresStore, TenantReader
 from gateway.stores.tracing import StoreTrace
 
-if TYPE_CHECKING:
-    from gateway.app import Gateway
-
 L = TypeVar("L", bound=DataLoader[Any, Any])
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The long-lived objects a mutation needs beyond its tenant handles: its own
+    transaction on a store, and the outbox to wake once it commits.
+
+    The HTTP layer builds it once; holding it here rather than the whole
+    application keeps the schema free of imports from the layer above it.
+    """
+
+    postgres: PostgresStore
+    mongo: MongoStore
+    outbox: OutboxDispatcher
 
 
 @dataclass
@@ -30,7 +42,7 @@ class RequestContext:
     _postgres: TenantReader | None
     trace: StoreTrace
     request_id: str
-    gateway: Gateway  # stores and the outbox, for mutations
+    runtime: Runtime
     debug_stores: bool = False
     # Filled while the request runs, read for metrics afterwards.
     operation: str = "anonymous"

@@ -69,7 +69,6 @@ MARKER_COUNT = "pending_audit_count"
 MARKED_COLLECTIONS = ("team_invitations", "agentkit_workflows", "usage_quotas", "scheduled_workflows")
 LEASE_S = 60.0  # above OMNIFY_REQUEST_TIMEOUT_S: a claim this old has no live owner
 WAIT_S = 10.0  # how long a duplicate request waits for the first one to finish
-DATETIME_GUARD = "_never_present"  # see keep_datetimes
 
 _JSON = json_util.JSONOptions(json_mode=json_util.JSONMode.CANONICAL, tz_aware=True, tzinfo=dt.UTC)
 
@@ -219,7 +218,7 @@ class Writes:
 
     async def tidy(self, collection: str, query: Mapping[str, Any], update: Mapping[str, Any]) -> None:
         """An unaudited housekeeping update, e.g. marking an invitation that ran out of time as expired."""
-        await self.tenant.update_one(collection, query, keep_datetimes(update), session=self.session)
+        await self.tenant.update_one(collection, query, update, session=self.session)
 
     async def insert(self, collection: str, document: Document, audit: Audit) -> Document:
         """Insert the changed object; raises DuplicateKeyError (nothing changed) on a unique-key clash."""
@@ -248,7 +247,7 @@ class Writes:
         e.g. the execution a quota unit pays for.
         """
         pending = self._begin(audit, [also_insert] if also_insert else [])
-        change = keep_datetimes(_merge(update, self._marker(pending, insert=False)))
+        change = _merge(update, self._marker(pending, insert=False))
         doc = await self.tenant.find_one_and_update(
             collection, query, change, return_document=ReturnDocument.AFTER, session=self.session
         )
@@ -292,24 +291,6 @@ class Writes:
         if insert:
             return {MARKER: {event_id: pending.marker()}, MARKER_COUNT: 1}
         return {"$set": {f"{MARKER}.{event_id}": pending.marker()}, "$inc": {MARKER_COUNT: 1}}
-
-
-def keep_datetimes(update: Mapping[str, Any]) -> Document:
-    """The update, plus a no-op `$pull` when it sets a datetime.
-
-    nx-27017 runs simple updates as SQL that binds a datetime as text, so a
-    `$set` of one would store a string; a `$pull` of a field no document has
-    sends it down its document-level path, which keeps the type (but drops a
-    dotted `$unset`, which no update here combines with a datetime). MongoDB
-    ignores a `$pull` of a missing field.
-    """
-    sets_datetime = any(
-        isinstance(value, dt.datetime)
-        for fields in update.values()
-        if isinstance(fields, Mapping)
-        for value in fields.values()
-    )
-    return {**update, "$pull": {DATETIME_GUARD: None}} if sets_datetime else dict(update)
 
 
 def _merge(update: Mapping[str, Any], extra: Mapping[str, Any]) -> Document:
@@ -371,7 +352,7 @@ async def _take_over_if_abandoned(tenant: TenantMongo, existing: Document, attem
     taken = await tenant.find_one_and_update(
         KEYS,
         {"_id": existing["_id"], "state": "pending", "attempt": existing["attempt"]},
-        keep_datetimes({"$set": {"attempt": attempt, "claimed_at": now()}}),
+        {"$set": {"attempt": attempt, "claimed_at": now()}},
     )
     return Claim(existing["_id"], attempt, previous=existing["attempt"]) if taken else None
 
@@ -380,7 +361,7 @@ async def _complete(tenant: TenantMongo, claim: Claim, response: str, session: A
     done = await tenant.update_one(
         KEYS,
         {"_id": claim.record_id, "attempt": claim.attempt, "state": "pending"},
-        keep_datetimes({"$set": {"state": "done", "response": response, "completed_at": now()}}),
+        {"$set": {"state": "done", "response": response, "completed_at": now()}},
         session=session,
     )
     if not done:

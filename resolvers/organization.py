@@ -11,7 +11,7 @@ import strawberry
 
 from gateway.tenancy import OrgRef
 from resolvers.brain.organization import BrainOrganization
-from resolvers.common.relay import Node, to_global_id
+from resolvers.common.relay import Node, node_id
 from resolvers.enterprise.organization import EnterpriseOrganization
 
 
@@ -32,4 +32,4 @@ class Organization(EnterpriseOrganization, BrainOrganization, Node):
 
 
 def organization_of(ref: OrgRef) -> Organization:
-    return Organization(id=to_global_id("Organization", ref.enterprise_id), ref=ref)
+    return Organization(id=node_id("Organization", ref.enterprise_id), ref=ref)

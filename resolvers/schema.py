@@ -23,6 +23,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.context import RequestContext
+from gateway.data.ids import from_global_id
 from gateway.errors import BadUserInput
 from gateway.permissions import Permission
 from resolvers.actions.brain import BrainActions
@@ -31,7 +32,7 @@ from resolvers.actions.ingestion import IngestionMutations
 from resolvers.brain.nodes import NODE_RESOLVERS as BRAIN_NODES
 from resolvers.common.cost import cost_limiter
 from resolvers.common.inputs import InputGuard
-from resolvers.common.relay import Node, from_global_id
+from resolvers.common.relay import Node
 from resolvers.common.scalars import SCALAR_MAP
 from resolvers.enterprise.nodes import NODE_RESOLVERS as ENTERPRISE_NODES
 from resolvers.organization import Organization, organization_of

@@ -279,7 +279,7 @@ async def test_every_action_reaches_the_audit_log_once(
 
 
 def _raw(global_id: str) -> str:
-    from resolvers.common.relay import from_global_id
+    from gateway.data.ids import from_global_id
 
     return from_global_id(global_id)[1]
 

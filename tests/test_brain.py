@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from resolvers.common.relay import encode_cursor, to_global_id
+from gateway.data.ids import to_global_id
+from gateway.data.paging import encode_cursor
 from tests.conftest import gql
 from tests.support.issuer import TestIssuer
 

@@ -14,9 +14,10 @@ import httpx
 import pytest
 
 from gateway.app import create_app
+from gateway.data.ids import from_global_id, to_global_id
+from gateway.data.paging import encode_cursor
 from gateway.embedded import free_port
 from gateway.seed import seed_subject
-from resolvers.common.relay import encode_cursor, from_global_id, to_global_id
 from resolvers.schema import schema
 from tests.conftest import Stores, gateway_settings, gql
 from tests.support.issuer import TestIssuer

@@ -23,6 +23,7 @@ from bson import ObjectId
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gateway.data.ids import from_global_id, to_global_id
 from gateway.idempotency import request_hash
 from gateway.mongo_mutations import (
     LEASE_S,
@@ -40,7 +41,6 @@ from gateway.seed import oid
 from gateway.stores.mongo import MongoStore, UnscopedQuery
 from resolvers.actions.common import input_arguments
 from resolvers.actions.enterprise import CreateWorkflowInput, WorkflowStepInput
-from resolvers.common.relay import from_global_id, to_global_id
 from resolvers.schema import schema
 from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer

@@ -21,8 +21,8 @@ import pytest
 from bson import json_util
 from pymongo import AsyncMongoClient
 
+from gateway.data.ids import to_global_id
 from gateway.seed import oid, uid
-from resolvers.common.relay import to_global_id
 from tests.conftest import Stores
 from tests.support.issuer import TestIssuer
 

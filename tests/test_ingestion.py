@@ -19,8 +19,8 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
+from gateway.data.ids import to_global_id
 from gateway.seed import oid, uid
-from resolvers.common.relay import to_global_id
 from resolvers.schema import schema
 from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer

@@ -6,11 +6,18 @@ call that tries to name another organization. Cross-document references
 (`organization_id`, `workflow_id`, ...) are stored as 24-hex strings: the
 embedded stand-in cannot count or aggregate on ObjectId-valued fields, and
 strings behave identically on real MongoDB.
+
+What else the stand-in (nx-27017) needs is decided here, once per process
+from the server's own `buildInfo` (`ServerProfile`), and applied only when
+the server is the stand-in: domain code asks for what it wants (a page per
+group, an update) and never knows which server answers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +28,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, ExecutionTimeout, PyMongoError, ServerSelectionTimeoutError
 
 from gateway.errors import StoreUnavailable
-from gateway.stores.tracing import timed
+from gateway.stores.tracing import current_trace, timed
 
 Document = dict[str, Any]
 
@@ -49,6 +56,43 @@ class UnscopedQuery(RuntimeError):
     """A programming error: request code tried to reach outside its organization."""
 
 
+# A field no document has: the target of the stand-in's no-op `$pull` (see `TenantMongo._for_server`).
+DATETIME_GUARD = "_never_present"
+STAND_IN_PROCESS = "nx_27017"
+
+
+@dataclass(frozen=True)
+class ServerProfile:
+    """What the server behind the client is, asked once."""
+
+    stand_in: bool  # the embedded nx-27017 server, not MongoDB
+    version: tuple[int, ...]
+
+    @property
+    def window_functions(self) -> bool:
+        """`$setWindowFields` with `$documentNumber` (MongoDB 5.0 and later; not the stand-in)."""
+        return not self.stand_in and self.version >= (5, 0)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    parts = []
+    for part in text.split("."):
+        if not part.isdigit():
+            break
+        parts.append(int(part))
+    return tuple(parts)
+
+
+@contextmanager
+def _untraced() -> Iterator[None]:
+    # A one-off probe of the server is the process's work, not the request's that happened to ask first.
+    token = current_trace.set(None)
+    try:
+        yield
+    finally:
+        current_trace.reset(token)
+
+
 @dataclass
 class MongoStore:
     url: str
@@ -57,6 +101,7 @@ class MongoStore:
     client: AsyncMongoClient[Document] | None = field(default=None, repr=False)
     # None: ask the server once (`transactions_supported`); tests may force either answer.
     transactions: bool | None = None
+    server: ServerProfile | None = None  # asked once (`profile`)
 
     async def open(self) -> None:
         # The client connects lazily and reconnects by itself after an outage.
@@ -69,7 +114,6 @@ class MongoStore:
             # before the request timeout, so PostgreSQL fields still answer.
             socketTimeoutMS=2 * ms,
             tz_aware=True,
-            retryWrites=False,  # the stand-in is not a replica set
         )
 
     async def close(self) -> None:
@@ -86,6 +130,19 @@ class MongoStore:
     async def ping(self) -> None:
         with timed("mongo"):
             await self.db.command("ping")
+
+    async def profile(self) -> ServerProfile:
+        """What the server is: the stand-in announces itself as its `process` in `buildInfo`."""
+        if self.server is None:
+            try:
+                with _untraced(), timed("mongo"):
+                    reply = await self.db.command("buildInfo")
+            except UNAVAILABLE_ERRORS as exc:
+                raise StoreUnavailable("mongo") from exc
+            self.server = ServerProfile(
+                stand_in=reply.get("process") == STAND_IN_PROCESS, version=_version(str(reply.get("version", "")))
+            )
+        return self.server
 
     def tenant(self, organization_id: str) -> TenantMongo:
         return TenantMongo(self, organization_id)
@@ -199,6 +256,44 @@ class TenantMongo:
         rows = await self.find(collection, query, sort=sort, limit=1, session=session)
         return rows[0] if rows else None
 
+    async def find_per_group(
+        self,
+        collection: str,
+        query: Mapping[str, Any],
+        *,
+        group: str,
+        sort: Sequence[tuple[str, int]],
+        skip: int,
+        limit: int,
+    ) -> dict[str, list[Document]]:
+        """For each value of the field `group`, its documents `skip`..`skip + limit` in `sort` order.
+
+        One round trip either way: MongoDB numbers each group's documents in the
+        server (`$setWindowFields`) and returns only the pages; the stand-in has
+        no window functions, so there the groups' documents come whole and are
+        paged here.
+        """
+        if (await self.store.profile()).window_functions:
+            docs = await self.aggregate(
+                collection,
+                [
+                    {"$match": dict(query)},
+                    {
+                        "$setWindowFields": {
+                            "partitionBy": f"${group}",
+                            "sortBy": dict(sort),
+                            "output": {"_position": {"$documentNumber": {}}},
+                        }
+                    },
+                    {"$match": {"_position": {"$gt": skip, "$lte": skip + limit}}},
+                    {"$sort": {group: 1, "_position": 1}},
+                    {"$unset": "_position"},
+                ],
+            )
+            return _grouped(docs, group)
+        pages = _grouped(await self.find(collection, query, sort=sort), group)
+        return {key: docs[skip : skip + limit] for key, docs in pages.items()}
+
     async def count(self, collection: str, query: Mapping[str, Any] | None = None) -> int:
         try:
             with timed("mongo"):
@@ -234,14 +329,33 @@ class TenantMongo:
         except UNAVAILABLE_ERRORS as exc:
             raise StoreUnavailable("mongo") from exc
 
+    async def _for_server(self, update: Mapping[str, Any]) -> Document:
+        """The update as the server needs it to keep the types of the values it sets.
+
+        The stand-in runs a simple update as SQL that binds a datetime as text,
+        so a `$set` of one would store a string; a `$pull` of a field no document
+        has sends it down its document-level path, which keeps the type (but
+        drops a dotted `$unset`, which nothing here combines with a datetime).
+        MongoDB itself needs nothing, and gets nothing.
+        """
+        sets = update.get("$set")
+        if (
+            isinstance(sets, Mapping)
+            and any(isinstance(value, dt.datetime) for value in sets.values())
+            and (await self.store.profile()).stand_in
+        ):
+            return {**update, "$pull": {DATETIME_GUARD: None}}
+        return dict(update)
+
     async def update_one(
         self, collection: str, query: Mapping[str, Any], update: Mapping[str, Any], **kwargs: Any
     ) -> int:
         _reject_org_change(update)
+        change = await self._for_server(update)
         try:
             with timed("mongo"):
                 result = await self.store.db[collection].update_one(
-                    self.scoped_filter(collection, query), dict(update), **kwargs
+                    self.scoped_filter(collection, query), change, **kwargs
                 )
                 return int(result.modified_count)
         except UNAVAILABLE_ERRORS as exc:
@@ -251,10 +365,11 @@ class TenantMongo:
         self, collection: str, query: Mapping[str, Any], update: Mapping[str, Any], **kwargs: Any
     ) -> Document | None:
         _reject_org_change(update)
+        change = await self._for_server(update)
         try:
             with timed("mongo"):
                 return await self.store.db[collection].find_one_and_update(
-                    self.scoped_filter(collection, query), dict(update), **kwargs
+                    self.scoped_filter(collection, query), change, **kwargs
                 )
         except UNAVAILABLE_ERRORS as exc:
             raise StoreUnavailable("mongo") from exc
@@ -266,6 +381,13 @@ class TenantMongo:
                 return int(result.deleted_count)
         except UNAVAILABLE_ERRORS as exc:
             raise StoreUnavailable("mongo") from exc
+
+
+def _grouped(docs: list[Document], field: str) -> dict[str, list[Document]]:
+    groups: dict[str, list[Document]] = {}
+    for doc in docs:
+        groups.setdefault(str(doc.get(field)), []).append(doc)
+    return groups
 
 
 def _reject_org_change(update: Mapping[str, Any]) -> None:

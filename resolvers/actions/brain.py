@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any
-from uuid import UUID
 
 import strawberry
 
+from gateway.data.brain import campaigns, creatives
+from gateway.data.brain.action_logs import ActionLogRow
+from gateway.data.brain.campaigns import CampaignRow
+from gateway.data.brain.creatives import CreativeRow
 from gateway.permissions import Permission
 from gateway.stores.postgres import TenantConnection
 from resolvers.actions.common import (
@@ -20,8 +22,8 @@ from resolvers.actions.common import (
     parse_uuid,
     reject,
     run_brain_mutation,
+    typed,
 )
-from resolvers.brain.loaders import CAMPAIGN_COLUMNS, CREATIVE_COLUMNS
 from resolvers.brain.types import ActionLog, Campaign, Creative
 
 MAX_REASON = 500
@@ -81,25 +83,16 @@ async def _set_creative_status(
     async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
         creative_id = parse_uuid(data.creative_id, "Creative", "creativeId")
         reason = _reason(data.reason, required=True)
-        current = await tx.fetchrow(
-            f"SELECT {CREATIVE_COLUMNS} FROM creatives WHERE organization_id = $1 AND id = $2 FOR UPDATE",
-            tx.organization_id,
-            creative_id,
-        )
+        current = await creatives.lock(tx, creative_id)
         if current is None:
             raise reject("NOT_FOUND", "no such creative in your organization", "creativeId")
-        if current["status"] == "archived":
+        if current.status == "archived":
             raise reject("CREATIVE_ARCHIVED", "archived creatives cannot change status", "creativeId")
-        if current["status"] == status:
+        if current.status == status:
             raise reject("ALREADY_" + status.upper(), f"the creative is already {status}", "creativeId")
-        updated = await tx.fetchrow(
-            f"UPDATE creatives SET status = $3, updated_at = now() WHERE organization_id = $1 AND id = $2 RETURNING {CREATIVE_COLUMNS}",
-            tx.organization_id,
-            creative_id,
-            status,
-        )
+        updated = await creatives.set_status(tx, creative_id, status)
         log = ActionLogEntry(
-            operation, "Creative", str(creative_id), {"reason": reason}, {"from": current["status"], "to": status}
+            operation, "Creative", str(creative_id), {"reason": reason}, {"from": current.status, "to": status}
         )
         return Outcome(rows={"creative": updated}), log
 
@@ -112,8 +105,8 @@ async def _set_creative_status(
         perform=perform,
     )
     return CreativeStatusPayload(
-        creative=outcome.built("creative", Creative.from_row),
-        action_log=outcome.built("action_log", ActionLog.from_row),
+        creative=outcome.built("creative", typed(CreativeRow, Creative.from_row)),
+        action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
         user_errors=outcome.errors,
     )
 
@@ -157,26 +150,6 @@ class ShiftBudgetPayload:
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
 
 
-async def _lock_campaigns(tx: TenantConnection, ids: list[UUID]) -> dict[UUID, Any]:
-    # Locks in id order, whatever the direction of the shift: two shifts over
-    # the same pair cannot wait on each other in opposite orders (no deadlock).
-    rows = await tx.fetch(
-        f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE organization_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE",
-        tx.organization_id,
-        sorted(ids),
-    )
-    return {r["id"]: r for r in rows}
-
-
-async def _set_budget(tx: TenantConnection, campaign_id: UUID, budget: Decimal) -> Any:
-    return await tx.fetchrow(
-        f"UPDATE campaigns SET daily_budget = $3, updated_at = now() WHERE organization_id = $1 AND id = $2 RETURNING {CAMPAIGN_COLUMNS}",
-        tx.organization_id,
-        campaign_id,
-        budget,
-    )
-
-
 @strawberry.type
 class BrainActions:
     @strawberry.mutation(
@@ -197,18 +170,18 @@ class BrainActions:
             campaign_id = parse_uuid(input.campaign_id, "Campaign", "campaignId")
             budget = parse_amount(input.daily_budget, "dailyBudget", allow_zero=True)
             reason = _reason(input.reason, required=False)
-            current = (await _lock_campaigns(tx, [campaign_id])).get(campaign_id)
+            current = (await campaigns.lock(tx, [campaign_id])).get(campaign_id)
             if current is None:
                 raise reject("NOT_FOUND", "no such campaign in your organization", "campaignId")
-            if current["status"] == "archived":
+            if current.status == "archived":
                 raise reject("CAMPAIGN_ARCHIVED", "archived campaigns cannot change budget", "campaignId")
-            updated = await _set_budget(tx, campaign_id, budget)
+            updated = await campaigns.set_budget(tx, campaign_id, budget)
             log = ActionLogEntry(
                 "updateCampaignBudget",
                 "Campaign",
                 str(campaign_id),
                 {"dailyBudget": str(budget), "reason": reason},
-                {"before": str(current["daily_budget"]), "after": str(budget), "currency": current["currency"].strip()},
+                {"before": str(current.daily_budget), "after": str(budget), "currency": current.currency.strip()},
             )
             return Outcome(rows={"campaign": updated}), log
 
@@ -221,8 +194,8 @@ class BrainActions:
             perform=perform,
         )
         return UpdateCampaignBudgetPayload(
-            campaign=outcome.built("campaign", Campaign.from_row),
-            action_log=outcome.built("action_log", ActionLog.from_row),
+            campaign=outcome.built("campaign", typed(CampaignRow, Campaign.from_row)),
+            action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
             user_errors=outcome.errors,
         )
 
@@ -237,38 +210,38 @@ class BrainActions:
             reason = _reason(input.reason, required=False)
             if source_id == target_id:
                 raise reject("SAME_CAMPAIGN", "choose two different campaigns", "toCampaignId")
-            locked = await _lock_campaigns(tx, [source_id, target_id])
+            locked = await campaigns.lock(tx, [source_id, target_id])
             source, target = locked.get(source_id), locked.get(target_id)
             if source is None:
                 raise reject("NOT_FOUND", "no such campaign in your organization", "fromCampaignId")
             if target is None:
                 raise reject("NOT_FOUND", "no such campaign in your organization", "toCampaignId")
             for row, name in ((source, "fromCampaignId"), (target, "toCampaignId")):
-                if row["status"] == "archived":
+                if row.status == "archived":
                     raise reject("CAMPAIGN_ARCHIVED", "archived campaigns cannot change budget", name)
-            if source["currency"] != target["currency"]:
+            if source.currency != target.currency:
                 raise reject(
                     "CURRENCY_MISMATCH",
-                    f"cannot move {source['currency'].strip()} budget to a {target['currency'].strip()} campaign",
+                    f"cannot move {source.currency.strip()} budget to a {target.currency.strip()} campaign",
                     "toCampaignId",
                 )
-            if source["daily_budget"] < amount:
+            if source.daily_budget < amount:
                 raise reject(
-                    "INSUFFICIENT_BUDGET", f"the source campaign has only {source['daily_budget']} to give", "amount"
+                    "INSUFFICIENT_BUDGET", f"the source campaign has only {source.daily_budget} to give", "amount"
                 )
-            if target["daily_budget"] + amount > MAX_BUDGET:
+            if target.daily_budget + amount > MAX_BUDGET:
                 raise reject("INVALID_AMOUNT", "the receiving campaign's budget would exceed the maximum", "amount")
-            after_source = await _set_budget(tx, source_id, source["daily_budget"] - amount)
-            after_target = await _set_budget(tx, target_id, target["daily_budget"] + amount)
+            after_source = await campaigns.set_budget(tx, source_id, source.daily_budget - amount)
+            after_target = await campaigns.set_budget(tx, target_id, target.daily_budget + amount)
             log = ActionLogEntry(
                 "shiftBudget",
                 "Campaign",
                 str(source_id),
                 {"from": str(source_id), "to": str(target_id), "amount": str(amount), "reason": reason},
                 {
-                    "fromBudget": str(after_source["daily_budget"]),
-                    "toBudget": str(after_target["daily_budget"]),
-                    "currency": source["currency"].strip(),
+                    "fromBudget": str(after_source.daily_budget),
+                    "toBudget": str(after_target.daily_budget),
+                    "currency": source.currency.strip(),
                 },
             )
             return Outcome(rows={"from": after_source, "to": after_target}), log
@@ -282,8 +255,8 @@ class BrainActions:
             perform=perform,
         )
         return ShiftBudgetPayload(
-            from_=outcome.built("from", Campaign.from_row),
-            to=outcome.built("to", Campaign.from_row),
-            action_log=outcome.built("action_log", ActionLog.from_row),
+            from_=outcome.built("from", typed(CampaignRow, Campaign.from_row)),
+            to=outcome.built("to", typed(CampaignRow, Campaign.from_row)),
+            action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
             user_errors=outcome.errors,
         )

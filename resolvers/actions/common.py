@@ -9,24 +9,27 @@ the first response from its snapshot and changes nothing.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, TypeVar
 from uuid import UUID
 
 import strawberry
+from bson import ObjectId
 from strawberry import Info
 
 from gateway import idempotency, outbox
 from gateway.context import RequestContext
+from gateway.data import ids
+from gateway.data.rows import Row
 from gateway.errors import StoreUnavailable
 from gateway.permissions import Permission
 from gateway.stores.postgres import TenantConnection
-from resolvers.common.relay import from_global_id
 
 Ctx = Info[RequestContext, None]
 T = TypeVar("T")
+R = TypeVar("R", bound=Row)
 
 IdempotencyKey = strawberry.field(
     default=None,
@@ -74,21 +77,22 @@ def reject(code: str, message: str, field: str | None = None) -> Rejected:
 
 def parse_id(global_id: str, expected: str, field: str) -> str:
     """The raw id inside a global id of type `expected`, or a user error naming `field`."""
-    try:
-        type_name, raw = from_global_id(global_id)
-    except Exception:
-        raise reject("INVALID_ID", f"{global_id!r} is not a valid id", field) from None
-    if type_name != expected:
-        raise reject("INVALID_ID", f"{global_id!r} is not a {expected} id", field)
-    return raw
+    return _as_user_error(ids.raw_id, global_id, expected, field)
 
 
 def parse_uuid(global_id: str, expected: str, field: str) -> UUID:
-    raw = parse_id(global_id, expected, field)
+    return _as_user_error(ids.uuid_id, global_id, expected, field)
+
+
+def parse_object_id(global_id: str, expected: str, field: str) -> ObjectId:
+    return _as_user_error(ids.object_id, global_id, expected, field)
+
+
+def _as_user_error(decode: Callable[[str, str], T], global_id: str, expected: str, field: str) -> T:
     try:
-        return UUID(raw)
-    except ValueError:
-        raise reject("INVALID_ID", f"{global_id!r} is not a valid {expected} id", field) from None
+        return decode(global_id, expected)
+    except ids.InvalidId as exc:
+        raise reject("INVALID_ID", exc.message, field) from None
 
 
 @dataclass
@@ -109,6 +113,18 @@ class Outcome:
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> Outcome:
         return cls(rows=data["rows"], errors=[UserError(**e) for e in data["errors"]])
+
+
+def typed(row_type: type[R], build: Callable[[R], T]) -> Callable[[Mapping[str, Any]], T]:
+    """A payload builder for a stored row: the typed row first, then its GraphQL object."""
+    return lambda record: build(row_type.of(record))
+
+
+def _plain_row(value: Any) -> Any:
+    # Stored responses hold plain mappings: typed rows and records alike.
+    if isinstance(value, Row):
+        return dataclasses.asdict(value)  # type: ignore[call-overload]
+    return dict(value.items()) if hasattr(value, "items") else value
 
 
 @dataclass
@@ -155,9 +171,9 @@ async def run_brain_mutation(
     org = ctx.principal.organization
     if org.brain_id is None:
         raise StoreUnavailable("postgres")
-    gateway = ctx.gateway
+    runtime = ctx.runtime
     digest = idempotency.request_hash(operation, arguments)
-    async with gateway.postgres.tenant_transaction(org.brain_id, org.enterprise_id) as tx:
+    async with runtime.postgres.tenant_transaction(org.brain_id, org.enterprise_id) as tx:
         if idempotency_key is not None:
             stored = await idempotency.replay(tx, org.enterprise_id, idempotency_key, operation, digest)
             if stored is not None:
@@ -182,9 +198,9 @@ async def run_brain_mutation(
                     request_id=ctx.request_id,
                 ),
             )
-        outcome.rows = {k: (dict(v.items()) if hasattr(v, "items") else v) for k, v in outcome.rows.items()}
+        outcome.rows = {k: _plain_row(v) for k, v in outcome.rows.items()}
         if idempotency_key is not None:
             await idempotency.remember(tx, org.enterprise_id, idempotency_key, operation, digest, outcome.to_snapshot())
-    gateway.outbox.wake()
+    runtime.outbox.wake()
     await ctx.after_write()
     return outcome

@@ -38,7 +38,7 @@ from resolvers.actions.common import (
     UserError,
     actor,
     input_arguments,
-    parse_id,
+    parse_object_id,
     reject,
 )
 from resolvers.common.scalars import JSON
@@ -120,13 +120,6 @@ def _public(doc: Document) -> Document:
 
 
 # --- input validation --------------------------------------------------------------------
-
-
-def _object_id(global_id: str, expected: str, field: str) -> ObjectId:
-    raw = parse_id(global_id, expected, field)
-    if not ObjectId.is_valid(raw):
-        raise reject("INVALID_ID", f"{global_id!r} is not a valid {expected} id", field)
-    return ObjectId(raw)
 
 
 def _email(value: str) -> str:
@@ -298,7 +291,7 @@ async def _insert_invitation(w: Writes, doc: Document, audit: Audit) -> Document
 
 
 async def _revoke(info: Ctx, data: RevokeInvitationInput, w: Writes) -> Outcome:
-    invitation_id = _object_id(data.invitation_id, "Invitation", "invitationId")
+    invitation_id = parse_object_id(data.invitation_id, "Invitation", "invitationId")
     current = await w.find_one("team_invitations", {"_id": invitation_id})
     if current is None:
         raise reject("NOT_FOUND", "no such invitation in your organization", "invitationId")
@@ -442,7 +435,7 @@ class SetWorkflowSchedulePayload:
 async def _steps(w: Writes, steps: list[WorkflowStepInput]) -> list[Document]:
     if not 1 <= len(steps) <= MAX_STEPS:
         raise reject("INVALID_STEPS", f"a workflow has 1 to {MAX_STEPS} steps", "steps")
-    agent_ids = [_object_id(step.agent_id, "Agent", f"steps[{i}].agentId") for i, step in enumerate(steps)]
+    agent_ids = [parse_object_id(step.agent_id, "Agent", f"steps[{i}].agentId") for i, step in enumerate(steps)]
     known = {doc["_id"] for doc in await w.find("agentkit_agents", {"_id": {"$in": list(set(agent_ids))}})}
     documents = []
     for i, (step, agent_id) in enumerate(zip(steps, agent_ids, strict=True)):
@@ -500,7 +493,7 @@ async def _workflow_changes(w: Writes, data: UpdateWorkflowInput) -> Document:
 
 
 async def _update_workflow(info: Ctx, data: UpdateWorkflowInput, w: Writes) -> Outcome:
-    workflow_id = _object_id(data.workflow_id, "Workflow", "workflowId")
+    workflow_id = parse_object_id(data.workflow_id, "Workflow", "workflowId")
     current = await _workflow(w, workflow_id, editable=True)
     expected = data.expected_version
     if current["version"] != expected:
@@ -528,7 +521,7 @@ async def _update_workflow(info: Ctx, data: UpdateWorkflowInput, w: Writes) -> O
 
 
 async def _run_workflow(info: Ctx, data: RunWorkflowInput, w: Writes) -> Outcome:
-    workflow_id = _object_id(data.workflow_id, "Workflow", "workflowId")
+    workflow_id = parse_object_id(data.workflow_id, "Workflow", "workflowId")
     run_input = _json_object(data.input, "input")
     workflow = await _workflow(w, workflow_id, editable=False)
     if workflow["status"] != "active":
@@ -586,7 +579,7 @@ async def _consume_run(w: Writes, execution: Document) -> Document:
 
 
 async def _set_schedule(info: Ctx, data: SetWorkflowScheduleInput, w: Writes) -> Outcome:
-    workflow_id = _object_id(data.workflow_id, "Workflow", "workflowId")
+    workflow_id = parse_object_id(data.workflow_id, "Workflow", "workflowId")
     cron, zone = _cron(data.cron), _timezone(data.timezone)
     await _workflow(w, workflow_id, editable=True)
     moment = now()

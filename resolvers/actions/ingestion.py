@@ -24,6 +24,9 @@ from uuid import UUID
 
 import strawberry
 
+from gateway.data.brain import sync_jobs
+from gateway.data.brain.action_logs import ActionLogRow
+from gateway.data.brain.sync_jobs import SyncJobRow
 from gateway.permissions import Permission
 from gateway.stores.postgres import TenantConnection
 from resolvers.actions.brain import parse_amount
@@ -37,6 +40,7 @@ from resolvers.actions.common import (
     parse_uuid,
     reject,
     run_brain_mutation,
+    typed,
 )
 from resolvers.brain.types import ActionLog, Platform, SyncJob
 
@@ -46,7 +50,7 @@ MAX_ROWS = 10_000
 MAX_REPORTED_ERRORS = 100
 MAX_ERROR_LENGTH = 2_000
 MAX_RECORDS_SYNCED = 2**31 - 1  # sync_jobs.records_synced is an integer column
-SYNC_JOB_COLUMNS = "id, platform, status, records_synced, error, started_at, finished_at, created_at"
+SYNC_JOB_COLUMNS = sync_jobs.COLUMNS
 
 
 # --- GraphQL types -------------------------------------------------------------------------
@@ -442,8 +446,8 @@ class IngestionMutations:
             perform=perform,
         )
         return StartSyncJobPayload(
-            sync_job=outcome.built("sync_job", SyncJob.from_row),
-            action_log=outcome.built("action_log", ActionLog.from_row),
+            sync_job=outcome.built("sync_job", typed(SyncJobRow, SyncJob.from_row)),
+            action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
             user_errors=outcome.errors,
         )
 
@@ -469,9 +473,9 @@ class IngestionMutations:
             perform=perform,
         )
         return IngestDailyMetricsPayload(
-            sync_job=outcome.built("sync_job", SyncJob.from_row),
+            sync_job=outcome.built("sync_job", typed(SyncJobRow, SyncJob.from_row)),
             rows_upserted=int(outcome.rows.get("rows_upserted", 0)),
-            action_log=outcome.built("action_log", ActionLog.from_row),
+            action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
             user_errors=outcome.errors,
         )
 
@@ -513,7 +517,7 @@ class IngestionMutations:
             perform=perform,
         )
         return FinishSyncJobPayload(
-            sync_job=outcome.built("sync_job", SyncJob.from_row),
-            action_log=outcome.built("action_log", ActionLog.from_row),
+            sync_job=outcome.built("sync_job", typed(SyncJobRow, SyncJob.from_row)),
+            action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
             user_errors=outcome.errors,
         )

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
+from aiodataloader import DataLoader
+
 from gateway.context import RequestContext
-from resolvers.brain import loaders
+from gateway.data.brain import (
+    action_logs,
+    brain_states,
+    campaigns,
+    channels,
+    cohorts,
+    creatives,
+    credentials,
+    sync_jobs,
+)
+from gateway.data.ids import parse_uuid
+from gateway.stores.postgres import TenantReader
 from resolvers.brain.types import (
-    CREDENTIAL_COLUMNS,
     ActionLog,
     ApiCredential,
     BrainState,
@@ -20,46 +32,37 @@ from resolvers.brain.types import (
     SyncJob,
 )
 
+R = TypeVar("R")
 NodeResolver = Callable[[RequestContext, str], Awaitable[object | None]]
 
 
-def _uuid(raw: str) -> UUID | None:
-    try:
-        return UUID(raw)
-    except ValueError:
-        return None
-
-
-def _via_loader(factory: loaders.LoaderFactory, build: Callable[[Any], object]) -> NodeResolver:
+def _via_loader(
+    factory: Callable[[RequestContext], DataLoader[UUID, R | None]], build: Callable[[R], Any]
+) -> NodeResolver:
     async def resolve(ctx: RequestContext, raw: str) -> object | None:
-        key = _uuid(raw)
+        key = parse_uuid(raw)
         row = await ctx.loader(factory).load(key) if key else None
         return build(row) if row is not None else None
 
     return resolve
 
 
-def _by_id(table: str, columns: str, build: Callable[[Any], object]) -> NodeResolver:
+def _by_id(fetch: Callable[[TenantReader, UUID], Awaitable[R | None]], build: Callable[[R], Any]) -> NodeResolver:
     async def resolve(ctx: RequestContext, raw: str) -> object | None:
-        key = _uuid(raw)
-        if key is None:
-            return None
-        pg = ctx.postgres
-        row = await pg.fetchrow(
-            f"SELECT {columns} FROM {table} WHERE organization_id = $1 AND id = $2", pg.organization_id, key
-        )
+        key = parse_uuid(raw)
+        row = await fetch(ctx.postgres, key) if key else None
         return build(row) if row is not None else None
 
     return resolve
 
 
 NODE_RESOLVERS: dict[str, NodeResolver] = {
-    "Channel": _via_loader(loaders.channel_by_id, Channel.from_row),
-    "Campaign": _via_loader(loaders.campaign_by_id, Campaign.from_row),
-    "Creative": _via_loader(loaders.creative_by_id, Creative.from_row),
-    "Cohort": _by_id("cohorts", "*", Cohort.from_row),
-    "BrainState": _by_id("brain_states", "*", BrainState.from_row),
-    "ApiCredential": _by_id("api_credentials", CREDENTIAL_COLUMNS, ApiCredential.from_row),
-    "SyncJob": _by_id("sync_jobs", "*", SyncJob.from_row),
-    "ActionLog": _by_id("action_logs", "*", ActionLog.from_row),
+    "Channel": _via_loader(channels.by_ids, Channel.from_row),
+    "Campaign": _via_loader(campaigns.by_ids, Campaign.from_row),
+    "Creative": _via_loader(creatives.by_ids, Creative.from_row),
+    "Cohort": _by_id(cohorts.by_id, Cohort.from_row),
+    "BrainState": _by_id(brain_states.by_id, BrainState.from_row),
+    "ApiCredential": _by_id(credentials.by_id, ApiCredential.from_row),
+    "SyncJob": _by_id(sync_jobs.by_id, SyncJob.from_row),
+    "ActionLog": _by_id(action_logs.by_id, ActionLog.from_row),
 }

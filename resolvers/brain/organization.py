@@ -10,12 +10,21 @@ import strawberry
 from strawberry import Info
 
 from gateway.context import RequestContext
+from gateway.data import ids
+from gateway.data.brain import (
+    action_logs,
+    brain_states,
+    campaigns,
+    channels,
+    cohorts,
+    creatives,
+    credentials,
+    metrics,
+    sync_jobs,
+)
+from gateway.data.paging import Page
 from gateway.permissions import Permission
-from resolvers.brain import loaders
-from resolvers.brain.loaders import CAMPAIGN_COLUMNS, CHANNEL_COLUMNS, CREATIVE_COLUMNS
-from resolvers.brain.sql import METRIC_AGGREGATES, METRICS_FROM, Where, check_range, default_range, org_page
 from resolvers.brain.types import (
-    CREDENTIAL_COLUMNS,
     ActionLog,
     ActionStatus,
     ApiCredential,
@@ -33,10 +42,9 @@ from resolvers.brain.types import (
     SyncJob,
     SyncJobStatus,
     ToArg,
-    filter_creatives,
-    parse_node_id,
+    creative_filter,
 )
-from resolvers.common.relay import After, Before, Connection, First, Last, Page
+from resolvers.common.relay import After, Before, Connection, First, Last
 
 Ctx = Info[RequestContext, None]
 
@@ -99,23 +107,11 @@ class PerformanceGroup:
     performance: Performance = strawberry.field(description="Totals and ratios of the group.")
 
 
-def _metrics_order(order: PerformanceOrder | None, table_alias: str, key_column: str, where: Where) -> tuple[str, str]:
-    """(join, ORDER BY) for an order, adding the metrics range parameters to `where`."""
+def _order(order: PerformanceOrder | None) -> metrics.Order | None:
     if order is None:
-        return "", f"{table_alias}.name, {table_alias}.id"
-    direction = order.direction.value
-    if order.field in (PerformanceOrderField.NAME, PerformanceOrderField.CREATED_AT):
-        return "", f"{table_alias}.{order.field.value} {direction}, {table_alias}.id"
-    start, end = default_range()
-    start, end = order.from_ or start, order.to or end
-    check_range(start, end)
-    a, b = where.param(start), where.param(end)
-    join = (
-        f"LEFT JOIN (SELECT m.{key_column} AS key, {METRIC_AGGREGATES} FROM {METRICS_FROM} "
-        f"WHERE m.organization_id = $1 AND m.date BETWEEN {a} AND {b} GROUP BY m.{key_column}) p "
-        f"ON p.key = {table_alias}.id"
-    )
-    return join, f"p.{order.field.value} {direction} NULLS LAST, {table_alias}.name, {table_alias}.id"
+        return None
+    descending = order.direction == OrderDirection.DESC
+    return metrics.Order(order.field.value, descending, order.from_, order.to)
 
 
 @strawberry.type
@@ -132,17 +128,10 @@ class BrainOrganization:
         before: Before = None,
         platform: Annotated[list[Platform] | None, strawberry.argument(description="Only these platforms.")] = None,
     ) -> Connection[Channel] | None:
-        where = Where(conditions=["organization_id = $1"])
-        if platform:
-            where.add("platform = ANY({}::text[])", [p.value for p in platform])
-        return await org_page(
-            info.context,
-            key="Organization.channels",
-            select=f"{CHANNEL_COLUMNS} FROM channels",
-            where=where,
-            order="platform, name, id",
-            build=Channel.from_row,
-            page=Page(first, after, last, before),
+        page = Page(first, after, last, before)
+        return Connection.of(
+            await channels.page(info.context.postgres, page, platforms=[p.value for p in platform or []]),
+            Channel.from_row,
         )
 
     @strawberry.field(
@@ -158,29 +147,17 @@ class BrainOrganization:
         filter: Annotated[CampaignFilter | None, strawberry.argument(description="Narrow the list.")] = None,
         order_by: Annotated[PerformanceOrder | None, strawberry.argument(description="Sort order.")] = None,
     ) -> Connection[Campaign] | None:
-        where = Where(conditions=["c.organization_id = $1"])
-        if filter and filter.status:
-            where.add("c.status = ANY({}::text[])", [s.value for s in filter.status])
-        if filter and filter.platform:
-            where.add(
-                "c.channel_id IN (SELECT id FROM channels WHERE organization_id = $1 AND platform = ANY({}::text[]))",
-                [p.value for p in filter.platform],
-            )
-        if filter and filter.channel_id:
-            where.add("c.channel_id = {}", parse_node_id(filter.channel_id, "Channel"))
-        if filter and filter.name_contains:
-            where.contains("c.name", filter.name_contains)
-        columns = ", ".join(f"c.{col.strip()}" for col in CAMPAIGN_COLUMNS.split(","))
-        join, order = _metrics_order(order_by, "c", "campaign_id", where)
-        return await org_page(
-            info.context,
-            key="Organization.campaigns",
-            select=f"{columns} FROM campaigns c {join}",
-            where=where,
-            order=order,
-            build=Campaign.from_row,
-            page=Page(first, after, last, before),
+        flt = filter or CampaignFilter()
+        rows = await campaigns.page(
+            info.context.postgres,
+            Page(first, after, last, before),
+            statuses=[s.value for s in flt.status or []],
+            platforms=[p.value for p in flt.platform or []],
+            channel_id=ids.uuid_id(flt.channel_id, "Channel") if flt.channel_id else None,
+            name_contains=flt.name_contains,
+            order=_order(order_by),
         )
+        return Connection.of(rows, Campaign.from_row)
 
     @strawberry.field(
         description="All creatives of the organization (PostgreSQL). Ordered by name unless `orderBy` says otherwise."
@@ -195,20 +172,14 @@ class BrainOrganization:
         filter: Annotated[OrgCreativeFilter | None, strawberry.argument(description="Narrow the list.")] = None,
         order_by: Annotated[PerformanceOrder | None, strawberry.argument(description="Sort order.")] = None,
     ) -> Connection[Creative] | None:
-        where = filter_creatives(Where(conditions=["k.organization_id = $1"]), filter, alias="k.")
-        if filter and filter.campaign_id:
-            where.add("k.campaign_id = {}", parse_node_id(filter.campaign_id, "Campaign"))
-        columns = ", ".join(f"k.{col.strip()}" for col in CREATIVE_COLUMNS.split(","))
-        join, order = _metrics_order(order_by, "k", "creative_id", where)
-        return await org_page(
-            info.context,
-            key="Organization.creatives",
-            select=f"{columns} FROM creatives k {join}",
-            where=where,
-            order=order,
-            build=Creative.from_row,
-            page=Page(first, after, last, before),
+        rows = await creatives.page(
+            info.context.postgres,
+            Page(first, after, last, before),
+            creative_filter(filter),
+            campaign_id=ids.uuid_id(filter.campaign_id, "Campaign") if filter and filter.campaign_id else None,
+            order=_order(order_by),
         )
+        return Connection.of(rows, Creative.from_row)
 
     @strawberry.field(description="Customer cohorts by acquisition month, newest first.")
     async def cohorts(
@@ -222,18 +193,12 @@ class BrainOrganization:
             strawberry.ID | None, strawberry.argument(description="Only cohorts of this channel.")
         ] = None,
     ) -> Connection[Cohort] | None:
-        where = Where(conditions=["organization_id = $1"])
-        if channel_id:
-            where.add("channel_id = {}", parse_node_id(channel_id, "Channel"))
-        return await org_page(
-            info.context,
-            key="Organization.cohorts",
-            select="* FROM cohorts",
-            where=where,
-            order="cohort_month DESC, id",
-            build=Cohort.from_row,
-            page=Page(first, after, last, before),
+        rows = await cohorts.page(
+            info.context.postgres,
+            Page(first, after, last, before),
+            channel_id=ids.uuid_id(channel_id, "Channel") if channel_id else None,
         )
+        return Connection.of(rows, Cohort.from_row)
 
     @strawberry.field(description="History of Brain module outputs, newest first.")
     async def brain_states(
@@ -245,42 +210,22 @@ class BrainOrganization:
         before: Before = None,
         module: Annotated[BrainModule | None, strawberry.argument(description="Only this module.")] = None,
     ) -> Connection[BrainState] | None:
-        where = Where(conditions=["organization_id = $1"])
-        if module:
-            where.add("module = {}", module.value)
-        return await org_page(
-            info.context,
-            key="Organization.brainStates",
-            select="* FROM brain_states",
-            where=where,
-            order="computed_at DESC, version DESC, id",
-            build=BrainState.from_row,
-            page=Page(first, after, last, before),
+        rows = await brain_states.page(
+            info.context.postgres, Page(first, after, last, before), module=module.value if module else None
         )
+        return Connection.of(rows, BrainState.from_row)
 
     @strawberry.field(description="The latest output of each Brain module (memory, oracle, curiosity).")
     async def latest_brain_states(self, info: Ctx) -> list[BrainState] | None:
-        pg = info.context.postgres
-        rows = await pg.fetch(
-            "SELECT DISTINCT ON (module) * FROM brain_states WHERE organization_id = $1 ORDER BY module, version DESC",
-            pg.organization_id,
-        )
-        return [BrainState.from_row(r) for r in rows]
+        return [BrainState.from_row(r) for r in await brain_states.latest(info.context.postgres)]
 
     @strawberry.field(description="Stored platform credentials: metadata only, never the secret.")
     async def credentials(
         self, info: Ctx, first: First = None, after: After = None, last: Last = None, before: Before = None
     ) -> Connection[ApiCredential] | None:
         info.context.require(Permission.READ_SENSITIVE)
-        return await org_page(
-            info.context,
-            key="Organization.credentials",
-            select=f"{CREDENTIAL_COLUMNS} FROM api_credentials",
-            where=Where(conditions=["organization_id = $1"]),
-            order="platform, created_at, id",
-            build=ApiCredential.from_row,
-            page=Page(first, after, last, before),
-        )
+        rows = await credentials.page(info.context.postgres, Page(first, after, last, before))
+        return Connection.of(rows, ApiCredential.from_row)
 
     @strawberry.field(description="Platform sync jobs, newest first.")
     async def sync_jobs(
@@ -293,20 +238,13 @@ class BrainOrganization:
         status: Annotated[list[SyncJobStatus] | None, strawberry.argument(description="Only these statuses.")] = None,
         platform: Annotated[list[Platform] | None, strawberry.argument(description="Only these platforms.")] = None,
     ) -> Connection[SyncJob] | None:
-        where = Where(conditions=["organization_id = $1"])
-        if status:
-            where.add("status = ANY({}::text[])", [s.value for s in status])
-        if platform:
-            where.add("platform = ANY({}::text[])", [p.value for p in platform])
-        return await org_page(
-            info.context,
-            key="Organization.syncJobs",
-            select="* FROM sync_jobs",
-            where=where,
-            order="created_at DESC, id",
-            build=SyncJob.from_row,
-            page=Page(first, after, last, before),
+        rows = await sync_jobs.page(
+            info.context.postgres,
+            Page(first, after, last, before),
+            statuses=[s.value for s in status or []],
+            platforms=[p.value for p in platform or []],
         )
+        return Connection.of(rows, SyncJob.from_row)
 
     @strawberry.field(description="Actions run against the Brain store, newest first.")
     async def action_logs(
@@ -319,32 +257,17 @@ class BrainOrganization:
         action: Annotated[str | None, strawberry.argument(description="Only this action, e.g. `shiftBudget`.")] = None,
         status: Annotated[ActionStatus | None, strawberry.argument(description="Only this outcome.")] = None,
     ) -> Connection[ActionLog] | None:
-        where = Where(conditions=["organization_id = $1"])
-        if action:
-            where.add("action = {}", action)
-        if status:
-            where.add("status = {}", status.value)
-        return await org_page(
-            info.context,
-            key="Organization.actionLogs",
-            select="* FROM action_logs",
-            where=where,
-            order="created_at DESC, id",
-            build=ActionLog.from_row,
-            page=Page(first, after, last, before),
+        rows = await action_logs.page(
+            info.context.postgres,
+            Page(first, after, last, before),
+            action=action,
+            status=status.value if status else None,
         )
+        return Connection.of(rows, ActionLog.from_row)
 
     @strawberry.field(description="Totals across all campaigns over a date range.")
     async def performance(self, info: Ctx, from_: FromArg, to: ToArg) -> Performance | None:
-        check_range(from_, to)
-        pg = info.context.postgres
-        row = await pg.fetchrow(
-            f"SELECT {METRIC_AGGREGATES} FROM {METRICS_FROM} WHERE m.organization_id = $1 AND m.date BETWEEN $2 AND $3",
-            pg.organization_id,
-            from_,
-            to,
-        )
-        return Performance.from_row(row)
+        return Performance.from_row(await metrics.totals(info.context.postgres, from_, to))
 
     @strawberry.field(description="Performance over a date range split by day, ISO week, channel or campaign.")
     async def performance_breakdown(
@@ -354,36 +277,31 @@ class BrainOrganization:
         to: ToArg,
         group_by: Annotated[PerformanceGrouping, strawberry.argument(description="How to split.")],
     ) -> list[PerformanceGroup] | None:
-        check_range(from_, to)
-        pg = info.context.postgres
-        key = {
-            PerformanceGrouping.DAY: "m.date",
-            PerformanceGrouping.WEEK: "date_trunc('week', m.date)::date",
-            PerformanceGrouping.CHANNEL: "m.channel_id",
-            PerformanceGrouping.CAMPAIGN: "m.campaign_id",
-        }[group_by]
-        rows = await pg.fetch(
-            f"SELECT {key} AS key, {METRIC_AGGREGATES} FROM {METRICS_FROM} "
-            f"WHERE m.organization_id = $1 AND m.date BETWEEN $2 AND $3 GROUP BY 1 ORDER BY 1",
-            pg.organization_id,
-            from_,
-            to,
-        )
+        groups = await metrics.breakdown(info.context.postgres, from_, to, group_by.value)
         if group_by in (PerformanceGrouping.DAY, PerformanceGrouping.WEEK):
             return [
-                PerformanceGroup(date=r["key"], channel=None, campaign=None, performance=Performance.from_row(r))
-                for r in rows
+                PerformanceGroup(date=g.key, channel=None, campaign=None, performance=Performance.from_row(g.metrics))
+                for g in groups
             ]
-        factory = loaders.channel_by_id if group_by == PerformanceGrouping.CHANNEL else loaders.campaign_by_id
-        parents = await info.context.loader(factory).load_many([r["key"] for r in rows])
-        groups = []
-        for r, parent in zip(rows, parents, strict=True):
-            groups.append(
+        keys = [g.key for g in groups]
+        if group_by == PerformanceGrouping.CHANNEL:
+            found_channels = await info.context.loader(channels.by_ids).load_many(keys)
+            return [
                 PerformanceGroup(
                     date=None,
-                    channel=Channel.from_row(parent) if group_by == PerformanceGrouping.CHANNEL else None,
-                    campaign=Campaign.from_row(parent) if group_by == PerformanceGrouping.CAMPAIGN else None,
-                    performance=Performance.from_row(r),
+                    channel=Channel.from_row(row) if row else None,
+                    campaign=None,
+                    performance=Performance.from_row(g.metrics),
                 )
+                for g, row in zip(groups, found_channels, strict=True)
+            ]
+        found_campaigns = await info.context.loader(campaigns.by_ids).load_many(keys)
+        return [
+            PerformanceGroup(
+                date=None,
+                channel=None,
+                campaign=Campaign.from_row(row) if row else None,
+                performance=Performance.from_row(g.metrics),
             )
-        return groups
+            for g, row in zip(groups, found_campaigns, strict=True)
+        ]

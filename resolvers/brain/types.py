@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import strawberry
+from aiodataloader import DataLoader
 from strawberry import Info
 
 from gateway.context import RequestContext
-from gateway.errors import BadUserInput
-from resolvers.brain import loaders
-from resolvers.brain.sql import Where, check_range
+from gateway.data.brain import campaigns, channels, cohorts, creatives, metrics
+from gateway.data.brain.action_logs import ActionLogRow
+from gateway.data.brain.brain_states import BrainStateRow
+from gateway.data.brain.campaigns import CampaignRow
+from gateway.data.brain.channels import ChannelRow
+from gateway.data.brain.cohorts import CohortRow
+from gateway.data.brain.creatives import CreativeRow
+from gateway.data.brain.credentials import CredentialRow
+from gateway.data.brain.metrics import DailyRow, MetricsRow
+from gateway.data.brain.sync_jobs import SyncJobRow
+from gateway.data.paging import Page
 from resolvers.common.enums import ActorKind
-from resolvers.common.relay import Connection, Node, Page, connection, from_global_id, needs_total, to_global_id, window
+from resolvers.common.relay import Connection, Node, node_id
 from resolvers.common.scalars import JSON, Money
 
-Row = Any  # an asyncpg.Record
 Ctx = Info[RequestContext, None]
 
 FromArg = Annotated[dt.date, strawberry.argument(name="from", description="First day, inclusive.")]
@@ -105,7 +114,7 @@ class Performance:
     )
 
     @classmethod
-    def from_row(cls, row: Row | None) -> Performance:
+    def from_row(cls, row: MetricsRow | None) -> Performance:
         if row is None:
             zero = Decimal("0.00")
             return cls(
@@ -121,16 +130,16 @@ class Performance:
                 currency=None,
             )
         return cls(
-            impressions=row["impressions"],
-            clicks=row["clicks"],
-            spend=row["spend"],
-            conversions=row["conversions"],
-            revenue=row["revenue"],
-            ctr=row["ctr"],
-            cpc=row["cpc"],
-            cpa=row["cpa"],
-            roas=row["roas"],
-            currency=row["currency"].strip() if row["currency"] else None,
+            impressions=row.impressions,
+            clicks=row.clicks,
+            spend=row.spend,
+            conversions=row.conversions,
+            revenue=row.revenue,
+            ctr=row.ctr,
+            cpc=row.cpc,
+            cpa=row.cpa,
+            roas=row.roas,
+            currency=row.currency.strip() if row.currency else None,
         )
 
 
@@ -140,33 +149,22 @@ class DailyMetric:
     performance: Performance = strawberry.field(description="Totals and ratios for the day.")
 
     @classmethod
-    def from_row(cls, row: Row) -> DailyMetric:
-        return cls(date=row["date"], performance=Performance.from_row(row))
+    def from_row(cls, row: DailyRow) -> DailyMetric:
+        return cls(date=row.date, performance=Performance.from_row(row.metrics))
 
 
-async def _performance(
-    info: Ctx, factory: loaders.LoaderFactory, key: UUID, start: dt.date, end: dt.date
-) -> Performance:
-    check_range(start, end)
+PerfLoader = Callable[[RequestContext], DataLoader[metrics.PerfKey, MetricsRow | None]]
+DailyLoader = Callable[[RequestContext], DataLoader[metrics.PerfKey, list[DailyRow]]]
+
+
+async def _performance(info: Ctx, factory: PerfLoader, key: UUID, start: dt.date, end: dt.date) -> Performance:
+    metrics.check_range(start, end)
     return Performance.from_row(await info.context.loader(factory).load((key, (start, end))))
 
 
-async def _daily(
-    info: Ctx, factory: loaders.LoaderFactory, key: UUID, start: dt.date, end: dt.date
-) -> list[DailyMetric]:
-    check_range(start, end)
+async def _daily(info: Ctx, factory: DailyLoader, key: UUID, start: dt.date, end: dt.date) -> list[DailyMetric]:
+    metrics.check_range(start, end)
     return [DailyMetric.from_row(r) for r in await info.context.loader(factory).load((key, (start, end)))]
-
-
-def parse_node_id(global_id: strawberry.ID | str, expected: str) -> UUID:
-    """A global id of type `expected` with a UUID inside, or BAD_USER_INPUT."""
-    type_name, raw = from_global_id(global_id)
-    if type_name != expected:
-        raise BadUserInput(f"{global_id!r} is not a {expected} id")
-    try:
-        return UUID(raw)
-    except ValueError:
-        raise BadUserInput(f"{global_id!r} is not a valid {expected} id") from None
 
 
 @strawberry.input(description="Narrows a list of creatives.")
@@ -176,37 +174,14 @@ class CreativeFilter:
     name_contains: str | None = strawberry.field(default=None, description="Case-insensitive substring of the name.")
 
 
-def filter_creatives(where: Where, flt: CreativeFilter | None, alias: str = "") -> Where:
-    if flt and flt.status:
-        where.add(f"{alias}status = ANY({{}}::text[])", [s.value for s in flt.status])
-    if flt and flt.format:
-        where.add(f"{alias}format = ANY({{}}::text[])", [f.value for f in flt.format])
-    if flt and flt.name_contains:
-        where.contains(f"{alias}name", flt.name_contains)
-    return where
-
-
-async def child_connection(
-    info: Ctx,
-    *,
-    key: str,
-    parent: UUID,
-    pages: loaders.LoaderFactory,
-    counts: loaders.LoaderFactory,
-    query: loaders.ChildQuery,
-    page: Page,
-) -> Connection[Row]:
-    """A per-parent connection served by batched window-function loaders."""
-    ctx = info.context
-
-    async def count() -> int:
-        return int(await ctx.loader(counts).load((parent, query)))
-
-    total = await count() if needs_total(page.last, page.before) else None
-    win = window(key, page.first, page.after, page.last, page.before, total)
-    paged = loaders.ChildQuery(query.conditions, query.params, query.order, win.offset, win.limit)
-    rows = await ctx.loader(pages).load((parent, paged))
-    return connection(win, rows, count)
+def creative_filter(flt: CreativeFilter | None) -> creatives.CreativeFilter:
+    if flt is None:
+        return creatives.CreativeFilter()
+    return creatives.CreativeFilter(
+        statuses=[s.value for s in flt.status or []],
+        formats=[f.value for f in flt.format or []],
+        name_contains=flt.name_contains,
+    )
 
 
 @strawberry.type(description="A marketing channel: one connected platform account (e.g. the Meta ad account).")
@@ -218,14 +193,14 @@ class Channel(Node):
     created_at: dt.datetime = strawberry.field(description="When the channel was connected.")
 
     @classmethod
-    def from_row(cls, row: Row) -> Channel:
+    def from_row(cls, row: ChannelRow) -> Channel:
         return cls(
-            id=to_global_id("Channel", row["id"]),
-            raw_id=row["id"],
-            platform=Platform(row["platform"]),
-            name=row["name"],
-            status=ChannelStatus(row["status"]),
-            created_at=row["created_at"],
+            id=node_id("Channel", row.id),
+            raw_id=row.id,
+            platform=Platform(row.platform),
+            name=row.name,
+            status=ChannelStatus(row.status),
+            created_at=row.created_at,
         )
 
     @strawberry.field(description="Campaigns on this channel, ordered by name.")
@@ -238,31 +213,23 @@ class Channel(Node):
         before: str | None = None,
         status: Annotated[list[DeliveryStatus] | None, strawberry.argument(description="Only these statuses.")] = None,
     ) -> Connection[Campaign]:
-        where = Where(first=3)
-        if status:
-            where.add("status = ANY({}::text[])", [s.value for s in status])
-        page = await child_connection(
-            info,
-            key="Channel.campaigns",
-            parent=self.raw_id,
-            pages=loaders.campaigns_by_channel,
-            counts=loaders.campaign_counts_by_channel,
-            query=loaders.ChildQuery(tuple(where.conditions), tuple(_hashable(p) for p in where.params), "name, id"),
-            page=Page(first, after, last, before),
+        statuses = [s.value for s in status or []]
+        page = await campaigns.page_of_channel(
+            info.context, self.raw_id, Page(first, after, last, before), statuses=statuses
         )
-        return page.map(Campaign.from_row)
+        return Connection.of(page, Campaign.from_row)
 
     @strawberry.field(description="Totals over a date range.")
     async def performance(self, info: Ctx, from_: FromArg, to: ToArg) -> Performance:
-        return await _performance(info, loaders.channel_performance, self.raw_id, from_, to)
+        return await _performance(info, metrics.channel_performance, self.raw_id, from_, to)
 
     @strawberry.field(description="Performance per day over a date range.")
     async def daily_metrics(self, info: Ctx, from_: FromArg, to: ToArg) -> list[DailyMetric]:
-        return await _daily(info, loaders.channel_daily, self.raw_id, from_, to)
+        return await _daily(info, metrics.channel_daily, self.raw_id, from_, to)
 
     @strawberry.field(description="Customer cohorts acquired through this channel, newest month first.")
     async def cohorts(self, info: Ctx) -> list[Cohort]:
-        return [Cohort.from_row(r) for r in await info.context.loader(loaders.cohorts_by_channel).load(self.raw_id)]
+        return [Cohort.from_row(r) for r in await info.context.loader(cohorts.by_channel).load(self.raw_id)]
 
 
 @strawberry.type(description="An advertising campaign on one channel, with its daily budget.")
@@ -281,26 +248,27 @@ class Campaign(Node):
     updated_at: dt.datetime = strawberry.field(description="When the campaign was last changed.")
 
     @classmethod
-    def from_row(cls, row: Row) -> Campaign:
+    def from_row(cls, row: CampaignRow) -> Campaign:
         return cls(
-            id=to_global_id("Campaign", row["id"]),
-            raw_id=row["id"],
-            channel_id=row["channel_id"],
-            currency=row["currency"].strip(),
-            name=row["name"],
-            external_id=row["external_id"],
-            status=DeliveryStatus(row["status"]),
-            daily_budget=Money.of(row["daily_budget"], row["currency"]),
-            objective=row["objective"],
-            start_date=row["start_date"],
-            end_date=row["end_date"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
+            id=node_id("Campaign", row.id),
+            raw_id=row.id,
+            channel_id=row.channel_id,
+            currency=row.currency.strip(),
+            name=row.name,
+            external_id=row.external_id,
+            status=DeliveryStatus(row.status),
+            daily_budget=Money.of(row.daily_budget, row.currency),
+            objective=row.objective,
+            start_date=row.start_date,
+            end_date=row.end_date,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
         )
 
     @strawberry.field(description="The channel the campaign runs on.")
     async def channel(self, info: Ctx) -> Channel:
-        row = await info.context.loader(loaders.channel_by_id).load(self.channel_id)
+        row = await info.context.loader(channels.by_ids).load(self.channel_id)
+        assert row is not None, "a foreign key keeps the channel"
         return Channel.from_row(row)
 
     @strawberry.field(description="The campaign's creatives, ordered by name.")
@@ -313,32 +281,20 @@ class Campaign(Node):
         before: str | None = None,
         filter: Annotated[CreativeFilter | None, strawberry.argument(description="Narrow the list.")] = None,
     ) -> Connection[Creative]:
-        where = filter_creatives(Where(first=3), filter)
-        page = await child_connection(
-            info,
-            key="Campaign.creatives",
-            parent=self.raw_id,
-            pages=loaders.creatives_by_campaign,
-            counts=loaders.creative_counts_by_campaign,
-            query=loaders.ChildQuery(tuple(where.conditions), tuple(_hashable(p) for p in where.params), "name, id"),
-            page=Page(first, after, last, before),
+        page = await creatives.page_of_campaign(
+            info.context, self.raw_id, Page(first, after, last, before), creative_filter(filter)
         )
-        return page.map(Creative.from_row)
+        return Connection.of(page, Creative.from_row)
 
     @strawberry.field(description="Totals over a date range.")
     async def performance(self, info: Ctx, from_: FromArg, to: ToArg) -> Performance:
-        perf = await _performance(info, loaders.campaign_performance, self.raw_id, from_, to)
+        perf = await _performance(info, metrics.campaign_performance, self.raw_id, from_, to)
         perf.currency = perf.currency or self.currency
         return perf
 
     @strawberry.field(description="Performance per day over a date range (days without data are omitted).")
     async def daily_metrics(self, info: Ctx, from_: FromArg, to: ToArg) -> list[DailyMetric]:
-        return await _daily(info, loaders.campaign_daily, self.raw_id, from_, to)
-
-
-def _hashable(value: Any) -> Any:
-    # Loader keys must hash; list-valued filter parameters become tuples.
-    return tuple(value) if isinstance(value, list) else value
+        return await _daily(info, metrics.campaign_daily, self.raw_id, from_, to)
 
 
 @strawberry.type(description="One ad creative of a campaign.")
@@ -354,31 +310,33 @@ class Creative(Node):
     updated_at: dt.datetime = strawberry.field(description="When the creative was last changed.")
 
     @classmethod
-    def from_row(cls, row: Row) -> Creative:
+    def from_row(cls, row: CreativeRow) -> Creative:
         return cls(
-            id=to_global_id("Creative", row["id"]),
-            raw_id=row["id"],
-            campaign_id=row["campaign_id"],
-            name=row["name"],
-            external_id=row["external_id"],
-            format=CreativeFormat(row["format"]),
-            status=DeliveryStatus(row["status"]),
-            headline=row["headline"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
+            id=node_id("Creative", row.id),
+            raw_id=row.id,
+            campaign_id=row.campaign_id,
+            name=row.name,
+            external_id=row.external_id,
+            format=CreativeFormat(row.format),
+            status=DeliveryStatus(row.status),
+            headline=row.headline,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
         )
 
     @strawberry.field(description="The campaign this creative belongs to.")
     async def campaign(self, info: Ctx) -> Campaign:
-        return Campaign.from_row(await info.context.loader(loaders.campaign_by_id).load(self.campaign_id))
+        row = await info.context.loader(campaigns.by_ids).load(self.campaign_id)
+        assert row is not None, "a foreign key keeps the campaign"
+        return Campaign.from_row(row)
 
     @strawberry.field(description="Totals over a date range.")
     async def performance(self, info: Ctx, from_: FromArg, to: ToArg) -> Performance:
-        return await _performance(info, loaders.creative_performance, self.raw_id, from_, to)
+        return await _performance(info, metrics.creative_performance, self.raw_id, from_, to)
 
     @strawberry.field(description="Performance per day over a date range (days without data are omitted).")
     async def daily_metrics(self, info: Ctx, from_: FromArg, to: ToArg) -> list[DailyMetric]:
-        return await _daily(info, loaders.creative_daily, self.raw_id, from_, to)
+        return await _daily(info, metrics.creative_daily, self.raw_id, from_, to)
 
 
 @strawberry.type(description="Customers first acquired in one month through one channel, with their lifetime value.")
@@ -400,21 +358,23 @@ class Cohort(Node):
     )
 
     @classmethod
-    def from_row(cls, row: Row) -> Cohort:
+    def from_row(cls, row: CohortRow) -> Cohort:
         return cls(
-            id=to_global_id("Cohort", row["id"]),
-            channel_id=row["channel_id"],
-            cohort_month=row["cohort_month"],
-            customers=row["customers"],
-            ltv30=row["ltv_30"],
-            ltv90=row["ltv_90"],
-            ltv180=row["ltv_180"],
-            retention=JSON(row["retention"]),
+            id=node_id("Cohort", row.id),
+            channel_id=row.channel_id,
+            cohort_month=row.cohort_month,
+            customers=row.customers,
+            ltv30=row.ltv_30,
+            ltv90=row.ltv_90,
+            ltv180=row.ltv_180,
+            retention=JSON(row.retention),
         )
 
     @strawberry.field(description="The acquisition channel.")
     async def channel(self, info: Ctx) -> Channel:
-        return Channel.from_row(await info.context.loader(loaders.channel_by_id).load(self.channel_id))
+        row = await info.context.loader(channels.by_ids).load(self.channel_id)
+        assert row is not None, "a foreign key keeps the channel"
+        return Channel.from_row(row)
 
 
 @strawberry.type(description="One cached output of a Brain module (memory, oracle, curiosity), versioned.")
@@ -425,13 +385,13 @@ class BrainState(Node):
     version: int = strawberry.field(description="Increasing version per module.")
 
     @classmethod
-    def from_row(cls, row: Row) -> BrainState:
+    def from_row(cls, row: BrainStateRow) -> BrainState:
         return cls(
-            id=to_global_id("BrainState", row["id"]),
-            module=BrainModule(row["module"]),
-            state=JSON(row["state"]),
-            computed_at=row["computed_at"],
-            version=row["version"],
+            id=node_id("BrainState", row.id),
+            module=BrainModule(row.module),
+            state=JSON(row.state),
+            computed_at=row.computed_at,
+            version=row.version,
         )
 
 
@@ -444,18 +404,15 @@ class ApiCredential(Node):
     last_used_at: dt.datetime | None = strawberry.field(description="When a sync last used it.")
 
     @classmethod
-    def from_row(cls, row: Row) -> ApiCredential:
+    def from_row(cls, row: CredentialRow) -> ApiCredential:
         return cls(
-            id=to_global_id("ApiCredential", row["id"]),
-            platform=Platform(row["platform"]),
-            key_hint=row["key_hint"],
-            status=CredentialStatus(row["status"]),
-            created_at=row["created_at"],
-            last_used_at=row["last_used_at"],
+            id=node_id("ApiCredential", row.id),
+            platform=Platform(row.platform),
+            key_hint=row.key_hint,
+            status=CredentialStatus(row.status),
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
         )
-
-
-CREDENTIAL_COLUMNS = "id, platform, key_hint, status, created_at, last_used_at"
 
 
 @strawberry.type(description="A run that pulls data from a platform into the Brain store.")
@@ -469,16 +426,16 @@ class SyncJob(Node):
     created_at: dt.datetime = strawberry.field(description="When the job was queued.")
 
     @classmethod
-    def from_row(cls, row: Row) -> SyncJob:
+    def from_row(cls, row: SyncJobRow) -> SyncJob:
         return cls(
-            id=to_global_id("SyncJob", row["id"]),
-            platform=Platform(row["platform"]),
-            status=SyncJobStatus(row["status"]),
-            records_synced=row["records_synced"],
-            error=row["error"],
-            started_at=row["started_at"],
-            finished_at=row["finished_at"],
-            created_at=row["created_at"],
+            id=node_id("SyncJob", row.id),
+            platform=Platform(row.platform),
+            status=SyncJobStatus(row.status),
+            records_synced=row.records_synced,
+            error=row.error,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            created_at=row.created_at,
         )
 
 
@@ -495,16 +452,16 @@ class ActionLog(Node):
     created_at: dt.datetime = strawberry.field(description="When the action ran.")
 
     @classmethod
-    def from_row(cls, row: Row) -> ActionLog:
+    def from_row(cls, row: ActionLogRow) -> ActionLog:
         return cls(
-            id=to_global_id("ActionLog", row["id"]),
-            actor_kind=ActorKind(row["actor_kind"]),
-            actor_id=row["actor_id"],
-            action=row["action"],
-            target_type=row["target_type"],
-            target_id=row["target_id"],
-            payload=JSON(row["payload"]),
-            result=JSON(row["result"]) if row["result"] is not None else None,
-            status=ActionStatus(row["status"]),
-            created_at=row["created_at"],
+            id=node_id("ActionLog", row.id),
+            actor_kind=ActorKind(row.actor_kind),
+            actor_id=row.actor_id,
+            action=row.action,
+            target_type=row.target_type,
+            target_id=row.target_id,
+            payload=JSON(row.payload),
+            result=JSON(row.result) if row.result is not None else None,
+            status=ActionStatus(row.status),
+            created_at=row.created_at,
         )

@@ -30,7 +30,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from resolvers.common.relay import DEFAULT_PAGE_SIZE
+from gateway.data.paging import DEFAULT_PAGE_SIZE
 
 LIST_FACTOR = 30  # e.g. daily metrics of a month
 

@@ -1,21 +1,18 @@
-"""Relay global ids, the Node interface and offset-cursor connections."""
+"""The Relay types of the schema: Node, connections and the paging arguments.
+
+Global ids and paging live below the schema (`gateway.data.ids`,
+`gateway.data.paging`); this module only turns a `Paged` page into a `Connection`.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Generic, TypeVar
 
 import strawberry
 
-from gateway.errors import BadUserInput
-
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 20
-MAX_OFFSET = 10_000_000  # far beyond any list here; keeps forged cursors out of the stores
+from gateway.data.ids import to_global_id
+from gateway.data.paging import Paged
 
 # Relay paging arguments, shared by every connection field.
 First = Annotated[
@@ -33,20 +30,9 @@ NodeT = TypeVar("NodeT")
 U = TypeVar("U")
 
 
-def to_global_id(type_name: str, raw_id: object) -> strawberry.ID:
-    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{raw_id}".encode()).decode().rstrip("="))
-
-
-def from_global_id(global_id: str) -> tuple[str, str]:
-    try:
-        padded = global_id + "=" * (-len(global_id) % 4)
-        decoded = base64.urlsafe_b64decode(padded.encode("ascii")).decode()
-    except (binascii.Error, UnicodeError, ValueError):
-        raise BadUserInput(f"{global_id!r} is not a valid id") from None
-    type_name, sep, raw = decoded.partition(":")
-    if not sep or not type_name or not raw:
-        raise BadUserInput(f"{global_id!r} is not a valid id")
-    return type_name, raw
+def node_id(type_name: str, raw_id: object) -> strawberry.ID:
+    """The global id of an object, typed for the schema (`gateway.data.ids` is the codec)."""
+    return strawberry.ID(to_global_id(type_name, raw_id))
 
 
 @strawberry.interface(description="An object with a globally unique id (Relay). Fetch any of them with `node(id:)`.")
@@ -78,102 +64,17 @@ class Connection(Generic[NodeT]):
     async def total_count(self) -> int:
         return await self.count()
 
-    def map(self, build: Callable[[NodeT], U]) -> Connection[U]:
-        """The same page with each node converted (e.g. rows into GraphQL objects)."""
-        edges = [Edge(cursor=e.cursor, node=build(e.node)) for e in self.edges]
-        return Connection(edges=edges, page_info=self.page_info, count=self.count)
-
-
-def encode_cursor(key: str, offset: int) -> str:
-    raw = json.dumps({"c": key, "o": offset}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(key: str, cursor: str) -> int:
-    try:
-        data = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode("ascii")))
-        offset = data["o"]
-        owner = data["c"]
-    except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
-        raise BadUserInput(f"cursor {cursor!r} is malformed") from None
-    if owner != key:
-        raise BadUserInput(f"cursor {cursor!r} belongs to another connection")
-    if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
-        raise BadUserInput(f"cursor {cursor!r} is malformed")
-    return offset
-
-
-@dataclass(frozen=True)
-class Page:
-    """The Relay arguments of one connection field, as a resolver received them."""
-
-    first: int | None = None
-    after: str | None = None
-    last: int | None = None
-    before: str | None = None
-
-
-@dataclass(frozen=True)
-class Window:
-    """The slice of a list a connection argument set asks for.
-
-    `offset`/`limit` are what to fetch; `limit` includes one extra row when
-    paging forward, so `hasNextPage` needs no second query.
-    """
-
-    key: str
-    offset: int
-    limit: int
-    forward: bool
-    requested: int
-
-
-def window(
-    key: str,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-    total: int | None = None,
-) -> Window:
-    if first is not None and last is not None:
-        raise BadUserInput("pass either `first` or `last`, not both")
-    for name, value in (("first", first), ("last", last)):
-        if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
-            raise BadUserInput(f"`{name}` must be between 0 and {MAX_PAGE_SIZE}, got {value}")
-    after_offset = decode_cursor(key, after) + 1 if after else 0
-    before_offset = decode_cursor(key, before) if before else None
-    if last is None:
-        size = DEFAULT_PAGE_SIZE if first is None else first
-        if before_offset is not None:
-            size = min(size, max(0, before_offset - after_offset))
-        return Window(key, after_offset, size + 1, True, size)
-    end = before_offset if before_offset is not None else total
-    if end is None:
-        raise BadUserInput("`last` without `before` needs the total count")  # callers pass total
-    start = max(after_offset, end - last)
-    return Window(key, start, max(0, end - start), False, max(0, end - start))
-
-
-def needs_total(last: int | None, before: str | None) -> bool:
-    return last is not None and before is None
-
-
-def connection(
-    win: Window,
-    rows: Sequence[NodeT],
-    count: Callable[[], Awaitable[int]],
-) -> Connection[NodeT]:
-    has_more = win.forward and len(rows) > win.requested
-    items = list(rows[: win.requested])
-    edges = [Edge(cursor=encode_cursor(win.key, win.offset + i), node=node) for i, node in enumerate(items)]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=has_more if win.forward else False,
-            has_previous_page=win.offset > 0,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-        count=count,
-    )
+    @classmethod
+    def of(cls, page: Paged[U], build: Callable[[U], NodeT]) -> Connection[NodeT]:
+        """The connection of a page, each row built into its GraphQL type."""
+        edges = [Edge(cursor=c, node=build(row)) for c, row in zip(page.cursors, page.rows, strict=True)]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                has_previous_page=page.has_previous,
+                start_cursor=page.cursors[0] if page.cursors else None,
+                end_cursor=page.cursors[-1] if page.cursors else None,
+            ),
+            count=page.count,
+        )

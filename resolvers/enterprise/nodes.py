@@ -11,20 +11,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from gateway.context import RequestContext
-from gateway.stores.mongo import Document
-from resolvers.enterprise.loaders import (
-    ById,
-    agent_loader,
-    analytics_point_loader,
-    audit_log_loader,
-    compliance_check_loader,
-    execution_loader,
-    invitation_loader,
-    schedule_loader,
-    subscription_loader,
-    usage_quota_loader,
-    workflow_loader,
+from gateway.data.enterprise import (
+    agents,
+    audit,
+    compliance,
+    executions,
+    invitations,
+    members,
+    organizations,
+    usage,
+    workflows,
 )
+from gateway.data.enterprise.query import ById
+from gateway.stores.mongo import Document
 from resolvers.enterprise.types import (
     Agent,
     AnalyticsPoint,
@@ -32,11 +31,11 @@ from resolvers.enterprise.types import (
     BillingSubscription,
     ComplianceCheck,
     Invitation,
+    Member,
     ScheduledWorkflow,
     UsageQuota,
     Workflow,
     WorkflowExecution,
-    load_member,
 )
 
 NodeResolver = Callable[[RequestContext, str], Awaitable[object | None]]
@@ -51,23 +50,20 @@ def _by_id(loader: Callable[[RequestContext], ById], build: Callable[[Document],
 
 
 async def _member(ctx: RequestContext, email: str) -> object | None:
-    # A member's raw id is its e-mail address, the key both stores share.
-    if "@" not in email:
-        return None
-    enterprise = await ctx.mongo.find_one("users", {"email": email})
-    return await load_member(ctx, email, enterprise)
+    row = await members.by_email(ctx, email)
+    return Member.from_row(row) if row else None
 
 
 NODE_RESOLVERS: dict[str, NodeResolver] = {
-    "BillingSubscription": _by_id(subscription_loader, BillingSubscription.from_doc),
+    "BillingSubscription": _by_id(organizations.subscriptions_by_id, BillingSubscription.from_doc),
     "Member": _member,
-    "Agent": _by_id(agent_loader, Agent.from_doc),
-    "Workflow": _by_id(workflow_loader, Workflow.from_doc),
-    "WorkflowExecution": _by_id(execution_loader, WorkflowExecution.from_doc),
-    "ScheduledWorkflow": _by_id(schedule_loader, ScheduledWorkflow.from_doc),
-    "AuditLog": _by_id(audit_log_loader, AuditLog.from_doc),
-    "ComplianceCheck": _by_id(compliance_check_loader, ComplianceCheck.from_doc),
-    "AnalyticsPoint": _by_id(analytics_point_loader, AnalyticsPoint.from_doc),
-    "UsageQuota": _by_id(usage_quota_loader, UsageQuota.from_doc),
-    "Invitation": _by_id(invitation_loader, Invitation.from_doc),
+    "Agent": _by_id(agents.by_id, Agent.from_doc),
+    "Workflow": _by_id(workflows.by_id, Workflow.from_doc),
+    "WorkflowExecution": _by_id(executions.by_id, WorkflowExecution.from_doc),
+    "ScheduledWorkflow": _by_id(workflows.schedule_by_id, ScheduledWorkflow.from_doc),
+    "AuditLog": _by_id(audit.by_id, AuditLog.from_doc),
+    "ComplianceCheck": _by_id(compliance.by_id, ComplianceCheck.from_doc),
+    "AnalyticsPoint": _by_id(usage.analytics_point_by_id, AnalyticsPoint.from_doc),
+    "UsageQuota": _by_id(usage.quota_by_id, UsageQuota.from_doc),
+    "Invitation": _by_id(invitations.by_id, Invitation.from_doc),
 }

@@ -2,7 +2,7 @@
 
 Documents reference each other by 24-hex strings (`workflow_id`, `agent_id`,
 `invited_by`); every such reference resolves through a per-request dataloader
-(`loaders.py`), never by a query per object.
+of `gateway.data.enterprise`, never by a query per object.
 """
 
 from __future__ import annotations
@@ -15,41 +15,25 @@ import strawberry
 from strawberry import Info
 
 from gateway.context import RequestContext
-from gateway.errors import StoreUnavailable
+from gateway.data.enterprise import agents, executions, members, workflows
+from gateway.data.enterprise.members import MemberRow
+from gateway.data.paging import Page
 from gateway.stores.mongo import Document
 from resolvers.common.enums import ActorKind
-from resolvers.common.relay import (
-    After,
-    Before,
-    Connection,
-    First,
-    Last,
-    Node,
-    connection,
-    needs_total,
-    to_global_id,
-    window,
-)
+from resolvers.common.relay import After, Before, Connection, First, Last, Node, node_id
 from resolvers.common.scalars import JSON, Money
-from resolvers.enterprise.loaders import (
-    BrainUser,
-    ExecutionCount,
-    ExecutionSlice,
-    agent_loader,
-    brain_user_loader,
-    execution_count_loader,
-    execution_slice_loader,
-    schedule_by_workflow_loader,
-    user_loader,
-    workflow_loader,
-)
 
 Ctx = Info[RequestContext, None]
 
 
-def stored_values(members: list[Any] | None) -> tuple[str, ...]:
+def stored(member: Enum) -> str:
+    """An enum member as the string MongoDB stores."""
+    return str(member.value)
+
+
+def stored_values(values: list[Any] | None) -> tuple[str, ...]:
     """Enum members of a filter as the strings MongoDB stores; empty means "no filter"."""
-    return tuple(member.value for member in members or [])
+    return tuple(stored(member) for member in values or [])
 
 
 # --- enums -----------------------------------------------------------------------------------
@@ -136,7 +120,7 @@ class BillingSubscription(Node):
     @classmethod
     def from_doc(cls, doc: Document) -> BillingSubscription:
         return cls(
-            id=to_global_id("BillingSubscription", doc["_id"]),
+            id=node_id("BillingSubscription", doc["_id"]),
             plan=Plan(doc["plan"]),
             status=SubscriptionStatus(doc["status"]),
             seats=int(doc["seats"]),
@@ -176,34 +160,20 @@ class Member(Node):
     )
 
     @classmethod
-    def from_accounts(
-        cls, email: str, enterprise: Document | None, brain: BrainUser | None, *, brain_known: bool = True
-    ) -> Member:
-        account = enterprise or {}
+    def from_row(cls, row: MemberRow) -> Member:
+        account = row.enterprise or {}
+        brain = row.brain
         return cls(
-            id=to_global_id("Member", email),
-            email=email,
+            id=node_id("Member", row.email),
+            email=row.email,
             name=account.get("name") or (brain.name if brain else None),
             enterprise_roles=list(account.get("roles") or []),
             brain_role=brain.role if brain else None,
             status=account.get("status"),
             last_login_at=account.get("last_login_at"),
-            has_enterprise_account=enterprise is not None,
-            has_brain_account=(brain is not None) if brain_known else None,
+            has_enterprise_account=row.enterprise is not None,
+            has_brain_account=(brain is not None) if row.brain_known else None,
         )
-
-
-async def load_member(ctx: RequestContext, email: str, enterprise: Document | None) -> Member | None:
-    """The member with this e-mail, completing an enterprise account (if any) with its Brain account."""
-    try:
-        brain = await ctx.loader(brain_user_loader).load(email)
-        brain_known = True
-    except StoreUnavailable:
-        # A PostgreSQL outage degrades the member to what MongoDB knows.
-        brain, brain_known = None, False
-    if enterprise is None and brain is None:
-        return None
-    return Member.from_accounts(email, enterprise, brain, brain_known=brain_known)
 
 
 @strawberry.type(
@@ -220,7 +190,7 @@ class Invitation(Node):
     @classmethod
     def from_doc(cls, doc: Document) -> Invitation:
         return cls(
-            id=to_global_id("Invitation", doc["_id"]),
+            id=node_id("Invitation", doc["_id"]),
             invited_by_id=doc.get("invited_by"),
             email=doc["email"],
             role=doc["role"],
@@ -233,10 +203,11 @@ class Invitation(Node):
     async def invited_by(self, info: Ctx) -> Member | None:
         if not self.invited_by_id:
             return None
-        user = await info.context.loader(user_loader).load(self.invited_by_id)
+        user = await info.context.loader(members.users_by_id).load(self.invited_by_id)
         if user is None:
             return None
-        return await load_member(info.context, user["email"], user)
+        row = await members.member(info.context, user["email"], user)
+        return Member.from_row(row) if row else None
 
 
 # --- AgentKit --------------------------------------------------------------------------------
@@ -254,7 +225,7 @@ class Agent(Node):
     @classmethod
     def from_doc(cls, doc: Document) -> Agent:
         return cls(
-            id=to_global_id("Agent", doc["_id"]),
+            id=node_id("Agent", doc["_id"]),
             name=doc["name"],
             kind=doc["kind"],
             model=doc["model"],
@@ -278,7 +249,7 @@ class WorkflowStep:
     async def agent(self, info: Ctx) -> Agent | None:
         if not self.agent_id:
             return None
-        doc = await info.context.loader(agent_loader).load(self.agent_id)
+        doc = await info.context.loader(agents.by_id).load(self.agent_id)
         return Agent.from_doc(doc) if doc else None
 
 
@@ -301,7 +272,7 @@ class Workflow(Node):
     @classmethod
     def from_doc(cls, doc: Document) -> Workflow:
         return cls(
-            id=to_global_id("Workflow", doc["_id"]),
+            id=node_id("Workflow", doc["_id"]),
             raw_id=str(doc["_id"]),
             name=doc["name"],
             description=doc.get("description"),
@@ -322,28 +293,22 @@ class Workflow(Node):
         before: Before = None,
         filter: Annotated[WorkflowExecutionFilter | None, strawberry.argument(description="Narrow the list.")] = None,
     ) -> Connection[WorkflowExecution]:
-        ctx = info.context
         statuses = stored_values(filter.status if filter else None)
-
-        async def count() -> int:
-            return await ctx.loader(execution_count_loader).load(ExecutionCount(self.raw_id, statuses))
-
-        total = await count() if needs_total(last, before) else None
-        win = window("Workflow.executions", first, after, last, before, total)
-        page = ExecutionSlice(self.raw_id, statuses, win.offset, win.limit)
-        docs = await ctx.loader(execution_slice_loader).load(page)
-        return connection(win, [WorkflowExecution.from_doc(doc) for doc in docs], count)
+        page = await executions.page_of_workflow(
+            info.context, self.raw_id, Page(first, after, last, before), statuses=statuses
+        )
+        return Connection.of(page, WorkflowExecution.from_doc)
 
     @strawberry.field(description="When the workflow runs by itself; null when it has no schedule.")
     async def schedule(self, info: Ctx) -> ScheduledWorkflow | None:
-        doc = await info.context.loader(schedule_by_workflow_loader).load(self.raw_id)
+        doc = await info.context.loader(workflows.schedule_by_workflow).load(self.raw_id)
         return ScheduledWorkflow.from_doc(doc) if doc else None
 
 
 async def _workflow(info: Ctx, workflow_id: str | None) -> Workflow | None:
     if not workflow_id:
         return None
-    doc = await info.context.loader(workflow_loader).load(workflow_id)
+    doc = await info.context.loader(workflows.by_id).load(workflow_id)
     return Workflow.from_doc(doc) if doc else None
 
 
@@ -361,7 +326,7 @@ class WorkflowExecution(Node):
     @classmethod
     def from_doc(cls, doc: Document) -> WorkflowExecution:
         return cls(
-            id=to_global_id("WorkflowExecution", doc["_id"]),
+            id=node_id("WorkflowExecution", doc["_id"]),
             workflow_id=doc.get("workflow_id"),
             status=ExecutionStatus(doc["status"]),
             input=JSON(doc.get("input")),
@@ -389,7 +354,7 @@ class ScheduledWorkflow(Node):
     @classmethod
     def from_doc(cls, doc: Document) -> ScheduledWorkflow:
         return cls(
-            id=to_global_id("ScheduledWorkflow", doc["_id"]),
+            id=node_id("ScheduledWorkflow", doc["_id"]),
             workflow_id=doc.get("workflow_id"),
             cron=doc["cron"],
             timezone=doc.get("timezone") or "UTC",
@@ -434,7 +399,7 @@ class AuditLog(Node):
         actor = doc.get("actor") or {}
         target = doc.get("target")
         return cls(
-            id=to_global_id("AuditLog", doc["_id"]),
+            id=node_id("AuditLog", doc["_id"]),
             actor=AuditActor(
                 kind=ActorKind(actor.get("kind", "system")), id=str(actor.get("id", "")), email=actor.get("email")
             ),
@@ -458,7 +423,7 @@ class ComplianceCheck(Node):
     @classmethod
     def from_doc(cls, doc: Document) -> ComplianceCheck:
         return cls(
-            id=to_global_id("ComplianceCheck", doc["_id"]),
+            id=node_id("ComplianceCheck", doc["_id"]),
             framework=ComplianceFramework(doc["framework"]),
             control=doc["control"],
             status=ComplianceStatus(doc["status"]),
@@ -486,7 +451,7 @@ class AnalyticsPoint(Node):
     @classmethod
     def from_doc(cls, doc: Document) -> AnalyticsPoint:
         return cls(
-            id=to_global_id("AnalyticsPoint", doc["_id"]),
+            id=node_id("AnalyticsPoint", doc["_id"]),
             metric=doc["metric"],
             dimensions=JSON(doc.get("dimensions") or {}),
             period=AnalyticsPeriod(doc["period"]),
@@ -506,7 +471,7 @@ class UsageQuota(Node):
     @classmethod
     def from_doc(cls, doc: Document) -> UsageQuota:
         return cls(
-            id=to_global_id("UsageQuota", doc["_id"]),
+            id=node_id("UsageQuota", doc["_id"]),
             resource=QuotaResource(doc["resource"]),
             limit=int(doc["limit"]),
             used=int(doc["used"]),

@@ -1,0 +1,54 @@
+"""The log of actions run against the Brain store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from gateway.data.brain.sql import Where, one_by_id, org_page
+from gateway.data.paging import Page, Paged
+from gateway.data.rows import Row, columns
+from gateway.stores.postgres import TenantReader
+
+
+@dataclass(frozen=True, slots=True)
+class ActionLogRow(Row):
+    id: UUID
+    actor_kind: str
+    actor_id: str
+    action: str
+    target_type: str
+    target_id: str
+    payload: Any
+    result: Any
+    status: str
+    created_at: dt.datetime
+
+
+COLUMNS = columns(ActionLogRow)
+
+
+async def page(
+    pg: TenantReader, page: Page, *, action: str | None = None, status: str | None = None
+) -> Paged[ActionLogRow]:
+    """Actions, newest first."""
+    where = Where(conditions=["organization_id = $1"])
+    if action:
+        where.add("action = {}", action)
+    if status:
+        where.add("status = {}", status)
+    return await org_page(
+        pg,
+        key="Organization.actionLogs",
+        select=f"{COLUMNS} FROM action_logs",
+        where=where,
+        order="created_at DESC, id",
+        build=ActionLogRow.of,
+        page=page,
+    )
+
+
+async def by_id(pg: TenantReader, raw: UUID) -> ActionLogRow | None:
+    return await one_by_id(pg, "action_logs", COLUMNS, raw, ActionLogRow.of)

@@ -1,0 +1,73 @@
+"""Customer cohorts by acquisition month and channel."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from aiodataloader import DataLoader
+
+from gateway.context import RequestContext
+from gateway.data.brain.sql import Where, one_by_id, org_page
+from gateway.data.paging import Page, Paged
+from gateway.data.rows import Row, columns
+from gateway.stores.postgres import TenantReader
+
+
+@dataclass(frozen=True, slots=True)
+class CohortRow(Row):
+    id: UUID
+    channel_id: UUID
+    cohort_month: dt.date
+    customers: int
+    ltv_30: Decimal | None
+    ltv_90: Decimal | None
+    ltv_180: Decimal | None
+    retention: Any
+
+
+COLUMNS = columns(CohortRow)
+
+
+async def page(pg: TenantReader, page: Page, *, channel_id: UUID | None = None) -> Paged[CohortRow]:
+    """Cohorts, newest month first."""
+    where = Where(conditions=["organization_id = $1"])
+    if channel_id:
+        where.add("channel_id = {}", channel_id)
+    return await org_page(
+        pg,
+        key="Organization.cohorts",
+        select=f"{COLUMNS} FROM cohorts",
+        where=where,
+        order="cohort_month DESC, id",
+        build=CohortRow.of,
+        page=page,
+    )
+
+
+async def by_id(pg: TenantReader, raw: UUID) -> CohortRow | None:
+    return await one_by_id(pg, "cohorts", COLUMNS, raw, CohortRow.of)
+
+
+def by_channel(ctx: RequestContext) -> DataLoader[UUID, list[CohortRow]]:
+    """Each channel's cohorts, newest month first."""
+
+    async def load(ids: Sequence[UUID]) -> list[list[CohortRow]]:
+        pg = ctx.postgres
+        rows = await pg.fetch(
+            f"SELECT {COLUMNS} FROM cohorts WHERE organization_id = $1 AND channel_id = ANY($2::uuid[]) "
+            "ORDER BY channel_id, cohort_month DESC",
+            pg.organization_id,
+            list(ids),
+        )
+        found: dict[UUID, list[CohortRow]] = defaultdict(list)
+        for r in rows:
+            found[r["channel_id"]].append(CohortRow.of(r))
+        return [found.get(i, []) for i in ids]
+
+    return DataLoader(load)

@@ -1,0 +1,123 @@
+"""Creatives: organization-wide lists, a campaign's creatives, by id."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from aiodataloader import DataLoader
+
+from gateway.context import RequestContext
+from gateway.data.brain.metrics import CREATIVE, Order, ordering
+from gateway.data.brain.sql import ChildQuery, PageKey, Where, by_id, child_counts, child_page, child_pages, org_page
+from gateway.data.paging import Page, Paged
+from gateway.data.rows import Row, columns
+from gateway.stores.postgres import TenantConnection, TenantReader
+
+
+@dataclass(frozen=True, slots=True)
+class CreativeRow(Row):
+    id: UUID
+    campaign_id: UUID
+    external_id: str
+    name: str
+    format: str
+    status: str
+    headline: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+COLUMNS = columns(CreativeRow)
+
+
+@dataclass(frozen=True)
+class CreativeFilter:
+    statuses: Sequence[str] = ()
+    formats: Sequence[str] = ()
+    name_contains: str | None = None
+
+
+def _filtered(where: Where, flt: CreativeFilter, alias: str = "") -> Where:
+    where.any_of(f"{alias}status", flt.statuses)
+    where.any_of(f"{alias}format", flt.formats)
+    where.contains(f"{alias}name", flt.name_contains)
+    return where
+
+
+async def page(
+    pg: TenantReader,
+    page: Page,
+    flt: CreativeFilter,
+    *,
+    campaign_id: UUID | None = None,
+    order: Order | None = None,
+) -> Paged[CreativeRow]:
+    """The organization's creatives, by name unless `order` says otherwise."""
+    where = _filtered(Where(conditions=["k.organization_id = $1"]), flt, alias="k.")
+    if campaign_id:
+        where.add("k.campaign_id = {}", campaign_id)
+    join, order_by = ordering(where, order, "k", CREATIVE)
+    return await org_page(
+        pg,
+        key="Organization.creatives",
+        select=f"{columns(CreativeRow, 'k.')} FROM creatives k {join}",
+        where=where,
+        order=order_by,
+        build=CreativeRow.of,
+        page=page,
+    )
+
+
+def by_ids(ctx: RequestContext) -> DataLoader[UUID, CreativeRow | None]:
+    return by_id(ctx, "creatives", COLUMNS, CreativeRow.of)
+
+
+def by_campaign(ctx: RequestContext) -> DataLoader[PageKey, list[CreativeRow]]:
+    return child_pages(ctx, "creatives", COLUMNS, "campaign_id", CreativeRow.of)
+
+
+def counts_by_campaign(ctx: RequestContext) -> DataLoader[PageKey, int]:
+    return child_counts(ctx, "creatives", "campaign_id")
+
+
+async def page_of_campaign(
+    ctx: RequestContext, campaign_id: UUID, page: Page, flt: CreativeFilter
+) -> Paged[CreativeRow]:
+    """One campaign's creatives by name; pages of sibling campaigns share one statement."""
+    return await child_page(
+        ctx,
+        key="Campaign.creatives",
+        parent=campaign_id,
+        pages=by_campaign,
+        counts=counts_by_campaign,
+        query=ChildQuery.of(_filtered(Where(first=3), flt), "name, id"),
+        page=page,
+    )
+
+
+# --- writes (inside a mutation's transaction) ---------------------------------------------
+
+
+async def lock(tx: TenantConnection, creative_id: UUID) -> CreativeRow | None:
+    row = await tx.fetchrow(
+        f"SELECT {COLUMNS} FROM creatives WHERE organization_id = $1 AND id = $2 FOR UPDATE",
+        tx.organization_id,
+        creative_id,
+    )
+    assert row is not None  # the caller holds the row's lock
+    return CreativeRow.of(row) if row is not None else None
+
+
+async def set_status(tx: TenantConnection, creative_id: UUID, status: str) -> CreativeRow:
+    row = await tx.fetchrow(
+        f"UPDATE creatives SET status = $3, updated_at = now() WHERE organization_id = $1 AND id = $2 "
+        f"RETURNING {COLUMNS}",
+        tx.organization_id,
+        creative_id,
+        status,
+    )
+    assert row is not None  # the caller holds the row's lock
+    return CreativeRow.of(row)

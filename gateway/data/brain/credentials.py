@@ -1,0 +1,41 @@
+"""Stored platform credentials: metadata only; the secret column is never selected."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from uuid import UUID
+
+from gateway.data.brain.sql import Where, one_by_id, org_page
+from gateway.data.paging import Page, Paged
+from gateway.data.rows import Row, columns
+from gateway.stores.postgres import TenantReader
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialRow(Row):
+    id: UUID
+    platform: str
+    key_hint: str | None
+    status: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+
+
+COLUMNS = columns(CredentialRow)
+
+
+async def page(pg: TenantReader, page: Page) -> Paged[CredentialRow]:
+    return await org_page(
+        pg,
+        key="Organization.credentials",
+        select=f"{COLUMNS} FROM api_credentials",
+        where=Where(conditions=["organization_id = $1"]),
+        order="platform, created_at, id",
+        build=CredentialRow.of,
+        page=page,
+    )
+
+
+async def by_id(pg: TenantReader, raw: UUID) -> CredentialRow | None:
+    return await one_by_id(pg, "api_credentials", COLUMNS, raw, CredentialRow.of)

@@ -1,0 +1,236 @@
+"""Performance: metric aggregates over `daily_metrics`, per object, per day, per group, and as sort keys.
+
+Ratios are computed in SQL with NULLIF, so a zero denominator yields NULL
+(GraphQL null) instead of an error or a misleading zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from aiodataloader import DataLoader
+
+from gateway.context import RequestContext
+from gateway.data.brain.sql import Where, grouped
+from gateway.data.rows import Row
+from gateway.errors import BadUserInput
+from gateway.stores.postgres import TenantReader
+
+MAX_RANGE_DAYS = 731
+
+# Aggregates over daily_metrics `m` joined to campaigns `c` (for the currency).
+METRIC_AGGREGATES = """
+    coalesce(sum(m.impressions), 0)::bigint AS impressions,
+    coalesce(sum(m.clicks), 0)::bigint AS clicks,
+    round(coalesce(sum(m.spend), 0), 2) AS spend,
+    coalesce(sum(m.conversions), 0)::bigint AS conversions,
+    round(coalesce(sum(m.revenue), 0), 2) AS revenue,
+    round(sum(m.clicks)::numeric / nullif(sum(m.impressions), 0), 6)::float8 AS ctr,
+    round(sum(m.spend) / nullif(sum(m.clicks), 0), 2) AS cpc,
+    round(sum(m.spend) / nullif(sum(m.conversions), 0), 2) AS cpa,
+    round(sum(m.revenue) / nullif(sum(m.spend), 0), 4)::float8 AS roas,
+    CASE WHEN count(DISTINCT c.currency) = 1 THEN min(c.currency) END AS currency
+"""
+
+METRICS_FROM = "daily_metrics m JOIN campaigns c ON c.id = m.campaign_id AND c.organization_id = m.organization_id"
+
+# The columns metrics are kept per: the key of `performance`/`dailyMetrics` of each object type.
+CAMPAIGN = "campaign_id"
+CREATIVE = "creative_id"
+CHANNEL = "channel_id"
+
+Range = tuple[dt.date, dt.date]
+PerfKey = tuple[UUID, Range]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsRow(Row):
+    impressions: int
+    clicks: int
+    spend: Decimal
+    conversions: int
+    revenue: Decimal
+    ctr: float | None
+    cpc: Decimal | None
+    cpa: Decimal | None
+    roas: float | None
+    currency: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DailyRow:
+    date: dt.date
+    metrics: MetricsRow
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    """Totals of one group: `key` is a day, a Monday, a channel id or a campaign id."""
+
+    key: Any
+    metrics: MetricsRow
+
+
+def check_range(start: dt.date, end: dt.date) -> None:
+    if start > end:
+        raise BadUserInput(f"date range is empty: from {start.isoformat()} is after to {end.isoformat()}")
+    if (end - start).days >= MAX_RANGE_DAYS:
+        raise BadUserInput(f"date range spans more than {MAX_RANGE_DAYS} days")
+
+
+def default_range(days: int = 30) -> Range:
+    today = dt.datetime.now(dt.UTC).date()
+    return today - dt.timedelta(days=days - 1), today
+
+
+async def totals(pg: TenantReader, start: dt.date, end: dt.date) -> MetricsRow:
+    check_range(start, end)
+    row = await pg.fetchrow(
+        f"SELECT {METRIC_AGGREGATES} FROM {METRICS_FROM} WHERE m.organization_id = $1 AND m.date BETWEEN $2 AND $3",
+        pg.organization_id,
+        start,
+        end,
+    )
+    assert row is not None  # an aggregate without GROUP BY always returns one row
+    return MetricsRow.of(row)
+
+
+GROUP_KEYS = {
+    "day": "m.date",
+    "week": "date_trunc('week', m.date)::date",
+    "channel": "m.channel_id",
+    "campaign": "m.campaign_id",
+}
+
+
+async def breakdown(pg: TenantReader, start: dt.date, end: dt.date, group_by: str) -> list[GroupRow]:
+    """Totals per group (`day`, `week`, `channel` or `campaign`), ordered by the group key."""
+    check_range(start, end)
+    rows = await pg.fetch(
+        f"SELECT {GROUP_KEYS[group_by]} AS key, {METRIC_AGGREGATES} FROM {METRICS_FROM} "
+        f"WHERE m.organization_id = $1 AND m.date BETWEEN $2 AND $3 GROUP BY 1 ORDER BY 1",
+        pg.organization_id,
+        start,
+        end,
+    )
+    return [GroupRow(r["key"], MetricsRow.of(r)) for r in rows]
+
+
+def order_join(
+    where: Where, alias: str, key_column: str, measure: str, descending: bool, metrics_range: Range
+) -> tuple[str, str]:
+    """(join, ORDER BY) sorting rows of `alias` by a measure (`spend`, `roas`, `ctr`) over a range.
+
+    The range's parameters are added to `where`; rows without metrics sort last.
+    """
+    start, end = metrics_range
+    check_range(start, end)
+    a, b = where.param(start), where.param(end)
+    join = (
+        f"LEFT JOIN (SELECT m.{key_column} AS key, {METRIC_AGGREGATES} FROM {METRICS_FROM} "
+        f"WHERE m.organization_id = $1 AND m.date BETWEEN {a} AND {b} GROUP BY m.{key_column}) p "
+        f"ON p.key = {alias}.id"
+    )
+    direction = "DESC" if descending else "ASC"
+    return join, f"p.{measure} {direction} NULLS LAST, {alias}.name, {alias}.id"
+
+
+# --- loaders: per object over a date range ------------------------------------------------
+
+
+def performance(ctx: RequestContext, column: str) -> DataLoader[PerfKey, MetricsRow | None]:
+    """Totals per object over a range; `column` is CAMPAIGN, CREATIVE or CHANNEL."""
+
+    async def load(keys: Sequence[PerfKey]) -> list[MetricsRow | None]:
+        pg = ctx.postgres
+        found: dict[PerfKey, MetricsRow] = {}
+        for (start, end), parents in grouped(keys).items():
+            rows = await pg.fetch(
+                f"SELECT m.{column} AS key, {METRIC_AGGREGATES} FROM {METRICS_FROM} "
+                f"WHERE m.organization_id = $1 AND m.{column} = ANY($2::uuid[]) AND m.date BETWEEN $3 AND $4 "
+                f"GROUP BY m.{column}",
+                pg.organization_id,
+                parents,
+                start,
+                end,
+            )
+            found.update({(r["key"], (start, end)): MetricsRow.of(r) for r in rows})
+        return [found.get(k) for k in keys]
+
+    return DataLoader(load)
+
+
+def daily(ctx: RequestContext, column: str) -> DataLoader[PerfKey, list[DailyRow]]:
+    """Totals per object and day over a range (days without data are absent)."""
+
+    async def load(keys: Sequence[PerfKey]) -> list[list[DailyRow]]:
+        pg = ctx.postgres
+        found: dict[PerfKey, list[DailyRow]] = defaultdict(list)
+        for (start, end), parents in grouped(keys).items():
+            rows = await pg.fetch(
+                f"SELECT m.{column} AS key, m.date, {METRIC_AGGREGATES} FROM {METRICS_FROM} "
+                f"WHERE m.organization_id = $1 AND m.{column} = ANY($2::uuid[]) AND m.date BETWEEN $3 AND $4 "
+                f"GROUP BY m.{column}, m.date ORDER BY m.{column}, m.date",
+                pg.organization_id,
+                parents,
+                start,
+                end,
+            )
+            for r in rows:
+                found[(r["key"], (start, end))].append(DailyRow(r["date"], MetricsRow.of(r)))
+        return [found.get(k, []) for k in keys]
+
+    return DataLoader(load)
+
+
+def campaign_performance(ctx: RequestContext) -> DataLoader[PerfKey, MetricsRow | None]:
+    return performance(ctx, CAMPAIGN)
+
+
+def creative_performance(ctx: RequestContext) -> DataLoader[PerfKey, MetricsRow | None]:
+    return performance(ctx, CREATIVE)
+
+
+def channel_performance(ctx: RequestContext) -> DataLoader[PerfKey, MetricsRow | None]:
+    return performance(ctx, CHANNEL)
+
+
+def campaign_daily(ctx: RequestContext) -> DataLoader[PerfKey, list[DailyRow]]:
+    return daily(ctx, CAMPAIGN)
+
+
+def creative_daily(ctx: RequestContext) -> DataLoader[PerfKey, list[DailyRow]]:
+    return daily(ctx, CREATIVE)
+
+
+def channel_daily(ctx: RequestContext) -> DataLoader[PerfKey, list[DailyRow]]:
+    return daily(ctx, CHANNEL)
+
+
+MEASURES = frozenset({"spend", "roas", "ctr"})
+
+
+@dataclass(frozen=True)
+class Order:
+    """How to sort campaigns or creatives: by `name`, `created_at`, or a measure over a range."""
+
+    field: str  # name, created_at, spend, roas or ctr
+    descending: bool = False
+    start: dt.date | None = None  # the measure's range; the last 30 days when not given
+    end: dt.date | None = None
+
+
+def ordering(where: Where, order: Order | None, alias: str, key_column: str) -> tuple[str, str]:
+    """(join, ORDER BY) for an order of rows of `alias`; by name when none is given."""
+    if order is None:
+        return "", f"{alias}.name, {alias}.id"
+    if order.field not in MEASURES:
+        return "", f"{alias}.{order.field} {'DESC' if order.descending else 'ASC'}, {alias}.id"
+    start, end = default_range()
+    return order_join(where, alias, key_column, order.field, order.descending, (order.start or start, order.end or end))

@@ -1,0 +1,64 @@
+"""Brain accounts (PostgreSQL `users`), which members join to enterprise accounts by e-mail."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiodataloader import DataLoader
+
+from gateway.context import RequestContext
+from gateway.data.rows import Row, columns
+from gateway.errors import StoreUnavailable
+
+log = logging.getLogger("omnify.enterprise")
+
+
+@dataclass(frozen=True, slots=True)
+class BrainUser(Row):
+    email: str
+    name: str | None
+    role: str
+
+
+COLUMNS = columns(BrainUser)
+
+
+def by_email(ctx: RequestContext) -> DataLoader[str, BrainUser | None]:
+    """Brain accounts by e-mail; raises `StoreUnavailable` when PostgreSQL is down."""
+
+    async def load(emails: list[str]) -> list[BrainUser | None]:
+        if not ctx.has_brain:
+            return [None] * len(emails)
+        pg = ctx.postgres
+        rows = await pg.fetch(
+            f"SELECT {COLUMNS} FROM users WHERE organization_id = $1 AND email = ANY($2::text[])",
+            pg.organization_id,
+            emails,
+        )
+        found = {row["email"]: BrainUser.of(row) for row in rows}
+        return [found.get(email) for email in emails]
+
+    return DataLoader(load)
+
+
+async def listed(ctx: RequestContext, limit: int | None = None) -> list[BrainUser] | None:
+    """The organization's Brain accounts ordered by e-mail, or None when PostgreSQL cannot answer.
+
+    Ordered by code point (`COLLATE "C"`) like MongoDB and Python, so that the
+    two stores' lists merge correctly.
+    """
+    if not ctx.has_brain:
+        return []
+    pg = ctx.postgres
+    try:
+        rows = await pg.fetch(
+            f'SELECT {COLUMNS} FROM users WHERE organization_id = $1 ORDER BY email COLLATE "C" LIMIT $2',
+            pg.organization_id,
+            limit,
+        )
+    except StoreUnavailable:
+        # Members still list from MongoDB; their Brain fields read as unknown.
+        log.warning("brain store unavailable; listing members from the enterprise store only")
+        return None
+    return [BrainUser.of(row) for row in rows]

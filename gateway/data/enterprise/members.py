@@ -1,0 +1,79 @@
+"""Members: people of the organization, joined across both stores by e-mail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.context import RequestContext
+from gateway.data.brain import users
+from gateway.data.brain.users import BrainUser
+from gateway.data.enterprise.query import ById, by_ids
+from gateway.data.paging import Page, Paged, paged
+from gateway.errors import StoreUnavailable
+from gateway.stores.mongo import Document
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    """One person: the enterprise account, the Brain account, either or both."""
+
+    email: str
+    enterprise: Document | None
+    brain: BrainUser | None
+    brain_known: bool  # False when the Brain store could not be asked
+
+
+def users_by_id(ctx: RequestContext) -> ById:
+    return by_ids(ctx, "users")
+
+
+async def _page(ctx: RequestContext, offset: int, limit: int) -> list[MemberRow]:
+    # The first n members of the union are among the first n of each store, so
+    # fetching offset+limit from each and merging gives the page.
+    wanted = offset + limit
+    enterprise = {doc["email"]: doc for doc in await ctx.mongo.find("users", sort=[("email", 1)], limit=wanted)}
+    brain = await users.listed(ctx, wanted)
+    brain_by_email = {user.email: user for user in brain or []}
+    emails = sorted(enterprise.keys() | brain_by_email.keys())[offset:wanted]
+    return [
+        MemberRow(email, enterprise.get(email), brain_by_email.get(email), brain_known=brain is not None)
+        for email in emails
+    ]
+
+
+async def _count(ctx: RequestContext) -> int:
+    enterprise = {doc["email"] for doc in await ctx.mongo.find("users", projection={"email": 1})}
+    brain = {user.email for user in await users.listed(ctx) or []}
+    return len(enterprise | brain)
+
+
+async def page(ctx: RequestContext, page: Page) -> Paged[MemberRow]:
+    """Members ordered by e-mail; the enterprise accounts only while the Brain store is unavailable."""
+
+    async def count() -> int:
+        return await _count(ctx)
+
+    async def fetch(offset: int, limit: int) -> list[MemberRow]:
+        return await _page(ctx, offset, limit)
+
+    return await paged("Organization.members", page, count, fetch)
+
+
+async def member(ctx: RequestContext, email: str, enterprise: Document | None) -> MemberRow | None:
+    """The member with this e-mail, completing an enterprise account (if any) with its Brain account."""
+    try:
+        brain = await ctx.loader(users.by_email).load(email)
+        brain_known = True
+    except StoreUnavailable:
+        # A PostgreSQL outage degrades the member to what MongoDB knows.
+        brain, brain_known = None, False
+    if enterprise is None and brain is None:
+        return None
+    return MemberRow(email, enterprise, brain, brain_known)
+
+
+async def by_email(ctx: RequestContext, email: str) -> MemberRow | None:
+    # A member's raw id is its e-mail address, the key both stores share.
+    if "@" not in email:
+        return None
+    return await member(ctx, email, await ctx.mongo.find_one("users", {"email": email}))
