@@ -8,12 +8,14 @@ Record, or the dict a stored mutation response holds) back by name.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from operator import itemgetter
 from typing import Any, Self
 
 from asyncpg import Record
 
 _NAMES: dict[type, tuple[str, ...]] = {}
+_GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 
 
 def _names(row_type: type) -> tuple[str, ...]:
@@ -21,6 +23,16 @@ def _names(row_type: type) -> tuple[str, ...]:
     if names is None:
         names = _NAMES[row_type] = tuple(f.name for f in dataclasses.fields(row_type))
     return names
+
+
+def _getter(row_type: type) -> Callable[[Any], tuple[Any, ...]]:
+    getter = _GETTERS.get(row_type)
+    if getter is None:
+        names = _names(row_type)
+        # itemgetter of one name returns the value itself, not a 1-tuple.
+        getter = itemgetter(*names) if len(names) > 1 else (lambda record: (record[names[0]],))
+        _GETTERS[row_type] = getter
+    return getter
 
 
 def columns(row_type: type, alias: str = "") -> str:
@@ -35,4 +47,4 @@ class Row:
 
     @classmethod
     def of(cls, record: Record | Mapping[str, Any]) -> Self:
-        return cls(*[record[name] for name in _names(cls)])
+        return cls(*_getter(cls)(record))

@@ -15,17 +15,18 @@ attribute), so a partner can fix a batch in one round trip.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import strawberry
 
-from gateway.data.brain import sync_jobs
+from gateway.data.brain import creatives, metrics, sync_jobs
 from gateway.data.brain.action_logs import ActionLogRow
+from gateway.data.brain.creatives import CreativeHome
+from gateway.data.brain.metrics import DailyFigures
 from gateway.data.brain.sync_jobs import SyncJobRow
 from gateway.permissions import Permission
 from gateway.stores.postgres import TenantConnection
@@ -50,7 +51,6 @@ MAX_ROWS = 10_000
 MAX_REPORTED_ERRORS = 100
 MAX_ERROR_LENGTH = 2_000
 MAX_RECORDS_SYNCED = 2**31 - 1  # sync_jobs.records_synced is an integer column
-SYNC_JOB_COLUMNS = sync_jobs.COLUMNS
 
 
 # --- GraphQL types -------------------------------------------------------------------------
@@ -148,25 +148,12 @@ class FinishSyncJobPayload:
 # --- sync jobs -----------------------------------------------------------------------------
 
 
-async def _written(tx: TenantConnection, sql: str, *args: Any) -> Any:
-    """The row an INSERT/UPDATE ... RETURNING wrote, where the statement cannot miss."""
-    row = await tx.fetchrow(sql, *args)
-    assert row is not None
-    return row
-
-
-async def _running_job(tx: TenantConnection, job_id: UUID, field: str) -> Any:
-    # FOR UPDATE: a batch and the finish of the same job serialise, so no rows
-    # are counted into a job after it closed.
-    job = await tx.fetchrow(
-        f"SELECT {SYNC_JOB_COLUMNS} FROM sync_jobs WHERE organization_id = $1 AND id = $2 FOR UPDATE",
-        tx.organization_id,
-        job_id,
-    )
+async def _running_job(tx: TenantConnection, job_id: UUID, field: str) -> SyncJobRow:
+    job = await sync_jobs.lock(tx, job_id)
     if job is None:
         raise reject("NOT_FOUND", "no such sync job in your organization", field)
-    if job["status"] != "running":
-        raise reject("NOT_RUNNING", f"the sync job is {job['status']}, not running", field)
+    if job.status != "running":
+        raise reject("NOT_RUNNING", f"the sync job is {job.status}, not running", field)
     return job
 
 
@@ -182,28 +169,6 @@ def _job_error(outcome: SyncJobOutcome, error: str | None) -> str | None:
 
 
 # --- daily metrics -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CreativeHome:
-    """Where a creative lives: the campaign and channel its metrics are filed under."""
-
-    campaign_id: UUID
-    channel_id: UUID
-    platform: str
-
-
-@dataclass(frozen=True)
-class MetricRow:
-    creative_id: UUID
-    campaign_id: UUID
-    channel_id: UUID
-    date: dt.date
-    impressions: int
-    clicks: int
-    spend: Decimal
-    conversions: int
-    revenue: Decimal
 
 
 @dataclass
@@ -227,21 +192,7 @@ def _creative_ids(rows: Sequence[DailyMetricInput]) -> list[UUID]:
     return list(ids)
 
 
-async def _creative_homes(tx: TenantConnection, creative_ids: list[UUID]) -> dict[UUID, CreativeHome]:
-    # One statement for the whole batch. An id of another organization is
-    # simply absent (filtered here, and hidden by RLS), so it reads as unknown.
-    records = await tx.fetch(
-        "SELECT cr.id, cr.campaign_id, ca.channel_id, ch.platform FROM creatives cr "
-        "JOIN campaigns ca ON ca.organization_id = cr.organization_id AND ca.id = cr.campaign_id "
-        "JOIN channels ch ON ch.organization_id = ca.organization_id AND ch.id = ca.channel_id "
-        "WHERE cr.organization_id = $1 AND cr.id = ANY($2::uuid[])",
-        tx.organization_id,
-        creative_ids,
-    )
-    return {r["id"]: CreativeHome(r["campaign_id"], r["channel_id"], r["platform"]) for r in records}
-
-
-def _check_row(index: int, row: DailyMetricInput, rules: RowRules) -> MetricRow:
+def _check_row(index: int, row: DailyMetricInput, rules: RowRules) -> DailyFigures:
     """The row ready to write, or `Rejected` naming its first bad attribute."""
     at = f"rows[{index}]"
     creative_id = parse_uuid(row.creative_id, "Creative", f"{at}.creativeId")
@@ -266,7 +217,7 @@ def _check_row(index: int, row: DailyMetricInput, rules: RowRules) -> MetricRow:
             raise reject("NEGATIVE_COUNT", f"{name} must not be negative", f"{at}.{name}")
     if row.clicks > row.impressions:
         raise reject("CLICKS_EXCEED_IMPRESSIONS", "clicks cannot exceed impressions", f"{at}.clicks")
-    return MetricRow(
+    return DailyFigures(
         creative_id=creative_id,
         campaign_id=home.campaign_id,
         channel_id=home.channel_id,
@@ -279,8 +230,8 @@ def _check_row(index: int, row: DailyMetricInput, rules: RowRules) -> MetricRow:
     )
 
 
-def _check_rows(rows: Sequence[DailyMetricInput], rules: RowRules) -> list[MetricRow]:
-    checked: list[MetricRow] = []
+def _check_rows(rows: Sequence[DailyMetricInput], rules: RowRules) -> list[DailyFigures]:
+    checked: list[DailyFigures] = []
     errors: list[UserError] = []
     for index, row in enumerate(rows):
         try:
@@ -306,70 +257,18 @@ def _check_size(rows: Sequence[DailyMetricInput]) -> None:
 # One statement for the whole batch: arrays in, one row per (creative, date)
 # out. `xmax = 0` holds for freshly inserted rows only, which tells inserts
 # from updates for the action log.
-UPSERT_METRICS = """
-WITH written AS (
-    INSERT INTO daily_metrics AS m
-        (organization_id, creative_id, date, campaign_id, channel_id, impressions, clicks, spend, conversions, revenue)
-    SELECT $1, r.* FROM unnest(
-        $2::uuid[], $3::date[], $4::uuid[], $5::uuid[], $6::bigint[], $7::bigint[], $8::numeric[], $9::bigint[], $10::numeric[]
-    ) AS r
-    ON CONFLICT (creative_id, date) DO UPDATE SET
-        campaign_id = EXCLUDED.campaign_id,
-        channel_id = EXCLUDED.channel_id,
-        impressions = EXCLUDED.impressions,
-        clicks = EXCLUDED.clicks,
-        spend = EXCLUDED.spend,
-        conversions = EXCLUDED.conversions,
-        revenue = EXCLUDED.revenue
-    RETURNING (m.xmax = 0) AS inserted
-)
-SELECT count(*) AS total, count(*) FILTER (WHERE inserted) AS inserted FROM written
-"""
-
-
-def _column(rows: Sequence[MetricRow], get: Callable[[MetricRow], T]) -> list[T]:
-    return [get(r) for r in rows]
-
-
-async def _upsert(tx: TenantConnection, rows: Sequence[MetricRow]) -> tuple[int, int]:
-    """(rows written, of which inserted)."""
-    # Rows are locked in the order they are written; one canonical order means
-    # two overlapping batches wait on each other instead of deadlocking.
-    rows = sorted(rows, key=lambda r: (r.creative_id, r.date))
-    result = await tx.fetchrow(
-        UPSERT_METRICS,
-        tx.organization_id,  # RLS only admits rows of the transaction's organization
-        _column(rows, lambda r: r.creative_id),
-        _column(rows, lambda r: r.date),
-        _column(rows, lambda r: r.campaign_id),
-        _column(rows, lambda r: r.channel_id),
-        _column(rows, lambda r: r.impressions),
-        _column(rows, lambda r: r.clicks),
-        _column(rows, lambda r: r.spend),
-        _column(rows, lambda r: r.conversions),
-        _column(rows, lambda r: r.revenue),
-    )
-    assert result is not None  # an aggregate always returns one row
-    return int(result["total"]), int(result["inserted"])
-
-
-async def _count_into_job(tx: TenantConnection, job: Any, rows: int) -> Any:
-    if job["records_synced"] + rows > MAX_RECORDS_SYNCED:
+async def _count_into_job(tx: TenantConnection, job: SyncJobRow, rows: int) -> SyncJobRow:
+    if job.records_synced + rows > MAX_RECORDS_SYNCED:
         raise reject("TOO_MANY_RECORDS", "the sync job cannot count more records; start a new job", "syncJobId")
-    return await _written(
-        tx,
-        f"UPDATE sync_jobs SET records_synced = records_synced + $3 WHERE organization_id = $1 AND id = $2 "
-        f"RETURNING {SYNC_JOB_COLUMNS}",
-        tx.organization_id,
-        job["id"],
-        rows,
-    )
+    return await sync_jobs.add_records(tx, job.id, rows)
 
 
-def _ingest_log(job: Any, organization_id: UUID, rows: Sequence[MetricRow], inserted: int) -> ActionLogEntry:
+def _ingest_log(
+    job: SyncJobRow | None, organization_id: UUID, rows: Sequence[DailyFigures], inserted: int
+) -> ActionLogEntry:
     # A summary, not the rows: the log and the audit event stay small whatever the batch size.
     dates = [r.date for r in rows]
-    job_id = str(job["id"]) if job is not None else None
+    job_id = str(job.id) if job is not None else None
     return ActionLogEntry(
         "ingestDailyMetrics",
         "SyncJob" if job_id is not None else "Organization",
@@ -385,7 +284,7 @@ def _ingest_log(job: Any, organization_id: UUID, rows: Sequence[MetricRow], inse
             "rowsUpserted": len(rows),
             "inserted": inserted,
             "updated": len(rows) - inserted,
-            "recordsSynced": job["records_synced"] if job is not None else None,
+            "recordsSynced": job.records_synced if job is not None else None,
         },
     )
 
@@ -395,13 +294,13 @@ async def _ingest(tx: TenantConnection, data: IngestDailyMetricsInput) -> tuple[
     job_id = parse_uuid(data.sync_job_id, "SyncJob", "syncJobId") if data.sync_job_id is not None else None
     job = await _running_job(tx, job_id, "syncJobId") if job_id is not None else None
     rules = RowRules(
-        homes=await _creative_homes(tx, _creative_ids(data.rows)),
-        platform=job["platform"] if job is not None else None,
+        homes=await creatives.homes(tx, _creative_ids(data.rows)),
+        platform=job.platform if job is not None else None,
         today=dt.datetime.now(dt.UTC).date(),
         seen={},
     )
     rows = _check_rows(data.rows, rules)
-    written, inserted = await _upsert(tx, rows)
+    written, inserted = await metrics.upsert(tx, rows)
     if job is not None:
         job = await _count_into_job(tx, job, written)
     log = _ingest_log(job, tx.organization_id, rows, inserted)
@@ -425,15 +324,9 @@ class IngestionMutations:
         self, info: Ctx, input: Annotated[StartSyncJobInput, strawberry.argument(description="The job to open.")]
     ) -> StartSyncJobPayload:
         async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
-            job = await _written(
-                tx,
-                "INSERT INTO sync_jobs (organization_id, platform, status, started_at) "
-                f"VALUES ($1, $2, 'running', now()) RETURNING {SYNC_JOB_COLUMNS}",
-                tx.organization_id,
-                input.platform.value,
-            )
+            job = await sync_jobs.start(tx, input.platform.value)
             log = ActionLogEntry(
-                "startSyncJob", "SyncJob", str(job["id"]), {"platform": input.platform.value}, {"status": "running"}
+                "startSyncJob", "SyncJob", str(job.id), {"platform": input.platform.value}, {"status": "running"}
             )
             return Outcome(rows={"sync_job": job}), log
 
@@ -490,21 +383,13 @@ class IngestionMutations:
             job_id = parse_uuid(input.sync_job_id, "SyncJob", "syncJobId")
             error = _job_error(input.status, input.error)
             await _running_job(tx, job_id, "syncJobId")
-            job = await _written(
-                tx,
-                "UPDATE sync_jobs SET status = $3, error = $4, finished_at = now() "
-                f"WHERE organization_id = $1 AND id = $2 RETURNING {SYNC_JOB_COLUMNS}",
-                tx.organization_id,
-                job_id,
-                input.status.value,
-                error,
-            )
+            job = await sync_jobs.finish(tx, job_id, str(input.status.value), error)
             log = ActionLogEntry(
                 "finishSyncJob",
                 "SyncJob",
                 str(job_id),
                 {"status": input.status.value, "error": error},
-                {"status": job["status"], "recordsSynced": job["records_synced"]},
+                {"status": job.status, "recordsSynced": job.records_synced},
             )
             return Outcome(rows={"sync_job": job}), log
 

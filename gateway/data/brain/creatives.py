@@ -121,3 +121,30 @@ async def set_status(tx: TenantConnection, creative_id: UUID, status: str) -> Cr
     )
     assert row is not None  # the caller holds the row's lock
     return CreativeRow.of(row)
+
+
+@dataclass(frozen=True, slots=True)
+class CreativeHome(Row):
+    """Where a creative lives: the campaign and channel its metrics are filed under."""
+
+    id: UUID
+    campaign_id: UUID
+    channel_id: UUID
+    platform: str
+
+
+async def homes(tx: TenantConnection, creative_ids: Sequence[UUID]) -> dict[UUID, CreativeHome]:
+    """The homes of the creatives, in one statement.
+
+    An id of another organization is simply absent (filtered here, and hidden
+    by row-level security), so it reads as unknown.
+    """
+    records = await tx.fetch(
+        "SELECT cr.id, cr.campaign_id, ca.channel_id, ch.platform FROM creatives cr "
+        "JOIN campaigns ca ON ca.organization_id = cr.organization_id AND ca.id = cr.campaign_id "
+        "JOIN channels ch ON ch.organization_id = ca.organization_id AND ch.id = ca.channel_id "
+        "WHERE cr.organization_id = $1 AND cr.id = ANY($2::uuid[])",
+        tx.organization_id,
+        list(creative_ids),
+    )
+    return {r["id"]: CreativeHome.of(r) for r in records}

@@ -20,7 +20,7 @@ from gateway.context import RequestContext
 from gateway.data.brain.sql import Where, grouped
 from gateway.data.rows import Row
 from gateway.errors import BadUserInput
-from gateway.stores.postgres import TenantReader
+from gateway.stores.postgres import TenantConnection, TenantReader
 
 MAX_RANGE_DAYS = 731
 
@@ -234,3 +234,64 @@ def ordering(where: Where, order: Order | None, alias: str, key_column: str) -> 
         return "", f"{alias}.{order.field} {'DESC' if order.descending else 'ASC'}, {alias}.id"
     start, end = default_range()
     return order_join(where, alias, key_column, order.field, order.descending, (order.start or start, order.end or end))
+
+
+# --- writes (inside a mutation's transaction) ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DailyFigures:
+    """One creative's figures for one day, checked and ready to write."""
+
+    creative_id: UUID
+    campaign_id: UUID
+    channel_id: UUID
+    date: dt.date
+    impressions: int
+    clicks: int
+    spend: Decimal
+    conversions: int
+    revenue: Decimal
+
+
+UPSERT_METRICS = """
+WITH written AS (
+    INSERT INTO daily_metrics AS m
+        (organization_id, creative_id, date, campaign_id, channel_id, impressions, clicks, spend, conversions, revenue)
+    SELECT $1, r.* FROM unnest(
+        $2::uuid[], $3::date[], $4::uuid[], $5::uuid[], $6::bigint[], $7::bigint[], $8::numeric[], $9::bigint[], $10::numeric[]
+    ) AS r
+    ON CONFLICT (creative_id, date) DO UPDATE SET
+        campaign_id = EXCLUDED.campaign_id,
+        channel_id = EXCLUDED.channel_id,
+        impressions = EXCLUDED.impressions,
+        clicks = EXCLUDED.clicks,
+        spend = EXCLUDED.spend,
+        conversions = EXCLUDED.conversions,
+        revenue = EXCLUDED.revenue
+    RETURNING (m.xmax = 0) AS inserted
+)
+SELECT count(*) AS total, count(*) FILTER (WHERE inserted) AS inserted FROM written
+"""
+
+
+async def upsert(tx: TenantConnection, rows: Sequence[DailyFigures]) -> tuple[int, int]:
+    """Insert or update the rows in one statement: (rows written, of which inserted)."""
+    # Rows are locked in the order they are written; one canonical order means
+    # two overlapping batches wait on each other instead of deadlocking.
+    ordered = sorted(rows, key=lambda r: (r.creative_id, r.date))
+    result = await tx.fetchrow(
+        UPSERT_METRICS,
+        tx.organization_id,  # RLS only admits rows of the transaction's organization
+        [r.creative_id for r in ordered],
+        [r.date for r in ordered],
+        [r.campaign_id for r in ordered],
+        [r.channel_id for r in ordered],
+        [r.impressions for r in ordered],
+        [r.clicks for r in ordered],
+        [r.spend for r in ordered],
+        [r.conversions for r in ordered],
+        [r.revenue for r in ordered],
+    )
+    assert result is not None  # an aggregate always returns one row
+    return int(result["total"]), int(result["inserted"])

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from gateway.data.brain.sql import Where, one_by_id, org_page
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
-from gateway.stores.postgres import TenantReader
+from gateway.stores.postgres import TenantConnection, TenantReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +49,56 @@ async def page(
 
 async def by_id(pg: TenantReader, raw: UUID) -> SyncJobRow | None:
     return await one_by_id(pg, "sync_jobs", COLUMNS, raw, SyncJobRow.of)
+
+
+# --- writes (inside a mutation's transaction) ---------------------------------------------
+
+
+async def _written(tx: TenantConnection, sql: str, *args: Any) -> SyncJobRow:
+    """The job an INSERT/UPDATE ... RETURNING wrote, where the statement cannot miss."""
+    row = await tx.fetchrow(sql, *args)
+    assert row is not None
+    return SyncJobRow.of(row)
+
+
+async def start(tx: TenantConnection, platform: str) -> SyncJobRow:
+    return await _written(
+        tx,
+        f"INSERT INTO sync_jobs (organization_id, platform, status, started_at) "
+        f"VALUES ($1, $2, 'running', now()) RETURNING {COLUMNS}",
+        tx.organization_id,
+        platform,
+    )
+
+
+async def lock(tx: TenantConnection, job_id: UUID) -> SyncJobRow | None:
+    """The job, locked: a batch and the finish of one job serialise, so no rows are counted into a closed job."""
+    row = await tx.fetchrow(
+        f"SELECT {COLUMNS} FROM sync_jobs WHERE organization_id = $1 AND id = $2 FOR UPDATE",
+        tx.organization_id,
+        job_id,
+    )
+    return SyncJobRow.of(row) if row is not None else None
+
+
+async def add_records(tx: TenantConnection, job_id: UUID, records: int) -> SyncJobRow:
+    return await _written(
+        tx,
+        f"UPDATE sync_jobs SET records_synced = records_synced + $3 WHERE organization_id = $1 AND id = $2 "
+        f"RETURNING {COLUMNS}",
+        tx.organization_id,
+        job_id,
+        records,
+    )
+
+
+async def finish(tx: TenantConnection, job_id: UUID, status: str, error: str | None) -> SyncJobRow:
+    return await _written(
+        tx,
+        f"UPDATE sync_jobs SET status = $3, error = $4, finished_at = now() "
+        f"WHERE organization_id = $1 AND id = $2 RETURNING {COLUMNS}",
+        tx.organization_id,
+        job_id,
+        status,
+        error,
+    )
