@@ -97,13 +97,21 @@ def window(key: str, page: Page, total: int | None = None) -> Window:
 
 @dataclass(frozen=True)
 class Paged(Generic[T]):
-    """One page of rows with what a Relay connection says about it."""
+    """One page of rows with what a Relay connection says about it.
+
+    Cursors are not built here: `cursor(i)` encodes one when a query selects
+    it, since most pages are read without paging further.
+    """
 
     rows: list[T]
-    cursors: list[str]
+    key: str  # the connection the cursors belong to
+    offset: int  # position of rows[0] in the whole list
     has_next: bool
     has_previous: bool
     count: Count  # the whole list's size, asked only when a client wants it
+
+    def cursor(self, index: int) -> str:
+        return encode_cursor(self.key, self.offset + index)
 
 
 def once(count: Count) -> Count:
@@ -128,7 +136,8 @@ async def paged(key: str, page: Page, count: Count, fetch: Callable[[int, int], 
     rows = rows[: win.requested]
     return Paged(
         rows=rows,
-        cursors=[encode_cursor(key, win.offset + i) for i in range(len(rows))],
+        key=key,
+        offset=win.offset,
         has_next=has_next,
         has_previous=win.offset > 0,
         count=counted,

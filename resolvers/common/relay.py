@@ -12,7 +12,7 @@ from typing import Annotated, Generic, TypeVar
 import strawberry
 
 from gateway.data.ids import to_global_id
-from gateway.data.paging import Paged
+from gateway.data.paging import Paged, encode_cursor
 
 # Relay paging arguments, shared by every connection field.
 First = Annotated[
@@ -40,18 +40,40 @@ class Node:
     id: strawberry.ID = strawberry.field(description="Globally unique, opaque id of this object.")
 
 
+def _start_cursor(root: PageInfo) -> str | None:
+    return None if root.start is None else encode_cursor(root.key, root.start)
+
+
+def _end_cursor(root: PageInfo) -> str | None:
+    return None if root.end is None else encode_cursor(root.key, root.end)
+
+
+def _edge_cursor(root: Edge[object]) -> str:
+    return encode_cursor(root.key, root.offset)
+
+
+# Cursors are built only when a query selects them: most pages are read
+# without paging further, and encoding one per edge was a sizable share of a
+# large page's time.
 @strawberry.type(description="Where a page sits in its connection (Relay).")
 class PageInfo:
     has_next_page: bool = strawberry.field(description="True when more items follow this page.")
     has_previous_page: bool = strawberry.field(description="True when items precede this page.")
-    start_cursor: str | None = strawberry.field(description="Cursor of the first edge of this page.")
-    end_cursor: str | None = strawberry.field(description="Cursor of the last edge of this page.")
+    start_cursor: str | None = strawberry.field(
+        resolver=_start_cursor, description="Cursor of the first edge of this page."
+    )
+    end_cursor: str | None = strawberry.field(resolver=_end_cursor, description="Cursor of the last edge of this page.")
+    key: strawberry.Private[str]
+    start: strawberry.Private[int | None]  # offsets of the first and last edge; None on an empty page
+    end: strawberry.Private[int | None]
 
 
 @strawberry.type(description="One item of a connection with its cursor.")
 class Edge(Generic[NodeT]):
-    cursor: str = strawberry.field(description="Opaque cursor; pass it as `after` or `before`.")
+    cursor: str = strawberry.field(resolver=_edge_cursor, description="Opaque cursor; pass it as `after` or `before`.")
     node: NodeT = strawberry.field(description="The item.")
+    key: strawberry.Private[str]
+    offset: strawberry.Private[int]
 
 
 @strawberry.type(description="A page of items (Relay connection) with the total count of the whole list.")
@@ -67,14 +89,16 @@ class Connection(Generic[NodeT]):
     @classmethod
     def of(cls, page: Paged[U], build: Callable[[U], NodeT]) -> Connection[NodeT]:
         """The connection of a page, each row built into its GraphQL type."""
-        edges = [Edge(cursor=c, node=build(row)) for c, row in zip(page.cursors, page.rows, strict=True)]
+        key, start = page.key, page.offset
+        edges = [Edge(node=build(row), key=key, offset=start + i) for i, row in enumerate(page.rows)]
         return cls(
             edges=edges,
             page_info=PageInfo(
                 has_next_page=page.has_next,
                 has_previous_page=page.has_previous,
-                start_cursor=page.cursors[0] if page.cursors else None,
-                end_cursor=page.cursors[-1] if page.cursors else None,
+                key=key,
+                start=start if edges else None,
+                end=start + len(edges) - 1 if edges else None,
             ),
             count=page.count,
         )

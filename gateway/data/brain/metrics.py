@@ -40,6 +40,24 @@ METRIC_AGGREGATES = """
 
 METRICS_FROM = "daily_metrics m JOIN campaigns c ON c.id = m.campaign_id AND c.organization_id = m.organization_id"
 
+
+def metric_totals(key: str, where: str) -> str:
+    """`key` and METRIC_AGGREGATES per key, over the daily_metrics rows `d` that `where` selects.
+
+    The rows are summed per key and campaign first and only then joined to
+    their campaign for the currency: the join, and the sort that the
+    currency's DISTINCT needs, see one row per key and campaign instead of one
+    per day (30 times fewer over a month). Sums of sums are the same totals.
+    """
+    return (
+        f"SELECT m.key, {METRIC_AGGREGATES} FROM (SELECT d.{key} AS key, d.organization_id, d.campaign_id, "
+        "sum(d.impressions) AS impressions, sum(d.clicks) AS clicks, sum(d.spend) AS spend, "
+        "sum(d.conversions) AS conversions, sum(d.revenue) AS revenue "
+        f"FROM daily_metrics d WHERE {where} GROUP BY d.{key}, d.organization_id, d.campaign_id) m "
+        "JOIN campaigns c ON c.id = m.campaign_id AND c.organization_id = m.organization_id GROUP BY m.key"
+    )
+
+
 # The columns metrics are kept per: the key of `performance`/`dailyMetrics` of each object type.
 CAMPAIGN = "campaign_id"
 CREATIVE = "creative_id"
@@ -152,9 +170,9 @@ def performance(ctx: RequestContext, column: str) -> DataLoader[PerfKey, Metrics
         found: dict[PerfKey, MetricsRow] = {}
         for (start, end), parents in grouped(keys).items():
             rows = await pg.fetch(
-                f"SELECT m.{column} AS key, {METRIC_AGGREGATES} FROM {METRICS_FROM} "
-                f"WHERE m.organization_id = $1 AND m.{column} = ANY($2::uuid[]) AND m.date BETWEEN $3 AND $4 "
-                f"GROUP BY m.{column}",
+                metric_totals(
+                    column, f"d.organization_id = $1 AND d.{column} = ANY($2::uuid[]) AND d.date BETWEEN $3 AND $4"
+                ),
                 pg.organization_id,
                 parents,
                 start,
