@@ -19,7 +19,7 @@ from strawberry.types import ExecutionResult
 
 from gateway.auth import AccessDenied, AuthError
 from gateway.context import RequestContext
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, StoreSaturated
 from gateway.login import CsrfRejected
 from gateway.logs import current_request_id
 from gateway.stores.tracing import StoreTrace, current_trace
@@ -75,6 +75,10 @@ class GraphQLView(GraphQL[RequestContext, None]):
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         context: RequestContext | None = request.scope.get("state", {}).get("omnify_context")
         data: GraphQLHTTPResponse = {"data": result.data}
+        if result.errors and context is not None and not context.wrote:
+            shed = next((e.original_error for e in result.errors if isinstance(e.original_error, StoreSaturated)), None)
+            if shed is not None:
+                raise shed  # answered whole by `_handle` with 503 and Retry-After
         if result.errors:
             errors = [self.format_error(e, context) for e in result.errors]
             data["errors"] = errors  # type: ignore[typeddict-item]
@@ -174,6 +178,10 @@ class AuthenticatedGraphQL:
             if not sent.started:
                 message = f"the request took longer than {self.gateway.settings.request_timeout_s:g} s and was stopped"
                 await error_response(504, "INTERNAL", message, request_id)(scope, receive, send)
+        except StoreSaturated as exc:
+            context.outcome = "shed"
+            if not sent.started:
+                await _shed(exc, request_id)(scope, receive, send)
         except RecursionError:
             context.outcome = "bad_user_input"
             if not sent.started:
@@ -213,6 +221,15 @@ def _refusal(exc: AuthError | AccessDenied | GatewayError, request_id: str) -> J
     if isinstance(exc, AccessDenied):
         return error_response(403, "FORBIDDEN", str(exc), request_id)
     return error_response(503, str((exc.extensions or {}).get("code")), exc.message, request_id)
+
+
+def _shed(exc: StoreSaturated, request_id: str) -> JSONResponse:
+    """The whole request refused for load, in the GraphQL-over-HTTP error shape, to be retried."""
+    return JSONResponse(
+        {"errors": [{"message": exc.message, "extensions": {**(exc.extensions or {}), "requestId": request_id}}]},
+        status_code=503,
+        headers={"Retry-After": str(exc.retry_after_s), "X-Request-ID": request_id},
+    )
 
 
 def _wants_graphiql(request: Request) -> bool:
