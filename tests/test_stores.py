@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -365,3 +367,34 @@ async def test_full_pool_queue_sheds_with_503_and_retry_after(seeded: Stores, is
             assert (await http.get("/readyz")).json()["stores"]["postgres"]["circuit"] == "closed"
     finally:
         server.stop()
+
+
+async def _until(condition: Callable[[], bool], seconds: float) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition() and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110 - another thread logs
+        await asyncio.sleep(0.1)
+
+
+async def test_outbox_logs_an_outage_once_and_its_end(
+    seeded: Stores, issuer: TestIssuer, caplog: pytest.LogCaptureFixture
+) -> None:
+    authority = seeded.database_url.split("@", 1)[1].split("/", 1)[0]
+    host, _, port = authority.rpartition(":")
+    proxy = TcpProxy(host, int(port or 5432))  # not started: PostgreSQL refuses connections
+    url = seeded.database_url.replace(f"@{authority}/", f"@127.0.0.1:{proxy.port}/", 1)
+    caplog.set_level(logging.WARNING, logger="omnify.outbox")
+
+    def logged(text: str) -> int:
+        return sum(text in r.getMessage() for r in caplog.records if r.name == "omnify.outbox")
+
+    server = ServerThread(create_app(gateway_settings(seeded, issuer, database_url=url, store_timeout_s=0.5))).start()
+    try:
+        await _until(lambda: logged("outbox dispatch failed") > 0, 30)
+        await asyncio.sleep(3)  # three poll intervals: once a second before
+        assert logged("outbox dispatch failed") == 1
+        proxy.start()
+        await _until(lambda: logged("outbox dispatch recovered") > 0, 60)
+        assert logged("outbox dispatch recovered") == 1 and logged("outbox dispatch failed") == 1
+    finally:
+        server.stop()
+        proxy.stop()
