@@ -398,3 +398,18 @@ async def test_outbox_logs_an_outage_once_and_its_end(
     finally:
         server.stop()
         proxy.stop()
+
+
+async def test_slow_statement_on_a_live_store_runs_on(seeded: Stores) -> None:
+    """Longer than the store timeout, but PostgreSQL answers the circuit's pings meanwhile: no outage."""
+    from gateway.seed import uid
+    from gateway.stores.postgres import PostgresStore
+
+    store = PostgresStore(seeded.database_url, timeout_s=0.5)
+    await store.open()
+    try:
+        async with store.tenant_transaction(uid("org", "acme")) as tx:
+            assert await tx.fetchval("SELECT 1 FROM pg_sleep(2)") == 1
+        assert not store.circuit.is_open and store.circuit.opened_count == 0
+    finally:
+        await store.close()

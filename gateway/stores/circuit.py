@@ -71,6 +71,8 @@ class Circuit:
                 await asyncio.wait({task}, timeout=self.timeout_s / 2)
                 if task.done():
                     break
+                if self.is_open:  # another call found the store hung: do not wait out our own timeout
+                    raise StoreUnavailable(self.store)
                 silent = time.monotonic() - max(began, self._last_answer)
                 if silent >= self.timeout_s:
                     self.open(f"no answer for {self.timeout_s:g} s")
