@@ -305,11 +305,11 @@ async def test_hung_mongo_fails_fast_then_its_circuit_fails_at_once(seeded: Stor
 async def test_hung_postgres_fails_fast_then_its_circuit_fails_at_once(seeded: Stores, issuer: TestIssuer) -> None:
     """PostgreSQL stalls behind a TCP proxy: connections stay open, nothing is answered."""
     timeout = 1.0
-    authority = seeded.database_url.split("@", 1)[1].split("/", 1)[0]
+    authority = seeded.app_url.split("@", 1)[1].split("/", 1)[0]
     host, _, port = authority.rpartition(":")
     proxy = TcpProxy(host, int(port or 5432))
     proxy.start()
-    url = seeded.database_url.replace(f"@{authority}/", f"@127.0.0.1:{proxy.port}/", 1)
+    url = seeded.app_url.replace(f"@{authority}/", f"@127.0.0.1:{proxy.port}/", 1)
     server = ServerThread(
         create_app(gateway_settings(seeded, issuer, database_url=url, store_timeout_s=timeout))
     ).start()
@@ -378,10 +378,10 @@ async def _until(condition: Callable[[], bool], seconds: float) -> None:
 async def test_outbox_logs_an_outage_once_and_its_end(
     seeded: Stores, issuer: TestIssuer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    authority = seeded.database_url.split("@", 1)[1].split("/", 1)[0]
+    authority = seeded.app_url.split("@", 1)[1].split("/", 1)[0]
     host, _, port = authority.rpartition(":")
     proxy = TcpProxy(host, int(port or 5432))  # not started: PostgreSQL refuses connections
-    url = seeded.database_url.replace(f"@{authority}/", f"@127.0.0.1:{proxy.port}/", 1)
+    url = seeded.app_url.replace(f"@{authority}/", f"@127.0.0.1:{proxy.port}/", 1)
     caplog.set_level(logging.WARNING, logger="omnify.outbox")
 
     def logged(text: str) -> int:
@@ -405,7 +405,7 @@ async def test_slow_statement_on_a_live_store_runs_on(seeded: Stores) -> None:
     from gateway.seed import uid
     from gateway.stores.postgres import PostgresStore
 
-    store = PostgresStore(seeded.database_url, timeout_s=0.5)
+    store = PostgresStore(seeded.app_url, timeout_s=0.5)
     await store.open()
     try:
         async with store.tenant_transaction(uid("org", "acme")) as tx:
