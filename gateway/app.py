@@ -29,6 +29,7 @@ from gateway.login import BrowserLogin
 from gateway.logs import quiet_drivers
 from gateway.metrics import Metrics
 from gateway.outbox import OutboxDispatcher
+from gateway.stores.circuit import Circuit
 from gateway.stores.mongo import MongoStore
 from gateway.stores.postgres import PostgresStore
 from gateway.tenancy import OrgDirectory
@@ -58,17 +59,24 @@ class Gateway:
 
     @classmethod
     def build(cls, settings: Settings, dev_issuer: DevIssuer | None = None) -> Gateway:
+        metrics = Metrics()
         postgres = PostgresStore(
-            settings.database_url, settings.pg_pool_min, settings.pg_pool_max, settings.store_timeout_s
+            settings.database_url,
+            settings.pg_pool_min,
+            settings.pg_pool_max,
+            settings.store_timeout_s,
+            pool_wait_s=settings.pg_pool_wait_s or settings.request_timeout_s,
+            pool_queue=settings.pg_pool_queue,
+            on_wait=metrics.pool_wait.observe,
         )
         mongo = MongoStore(settings.mongo_url, settings.mongo_db, settings.store_timeout_s)
         http = httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=False)
         directory = OrgDirectory(mongo, postgres)
         authenticator = Authenticator(TokenVerifier(settings, http), directory)
         login = BrowserLogin.configure(settings, authenticator)
-        metrics = Metrics()
         dispatcher = OutboxDispatcher(postgres, mongo, on_delivered=metrics.audit_delivered.inc)
         metrics.watch_pool(postgres.pool_stats)
+        metrics.watch_circuits([postgres.circuit, mongo.circuit], lambda: postgres.waiting)
         return cls(settings, postgres, mongo, http, directory, authenticator, dispatcher, metrics, dev_issuer, login)
 
     async def start(self) -> None:
@@ -83,15 +91,21 @@ class Gateway:
         await self.http.aclose()
 
     async def readiness(self) -> dict[str, dict[str, Any]]:
-        async def check(name: str, ping: Any) -> tuple[str, dict[str, Any]]:
+        async def check(name: str, circuit: Circuit, ping: Any) -> tuple[str, dict[str, Any]]:
+            if circuit.is_open:  # its probe is already watching; answer at once
+                return name, {"ok": False, "circuit": "open", "error": circuit.last_error}
             started = time.perf_counter()
             try:
                 await asyncio.wait_for(ping(), timeout=self.settings.store_timeout_s)
             except Exception as exc:  # any failure means "not ready"; the reason goes in the body
-                return name, {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
-            return name, {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
+                return name, {"ok": False, "circuit": circuit.state, "error": f"{type(exc).__name__}: {exc}"[:300]}
+            ms = round((time.perf_counter() - started) * 1000, 2)
+            return name, {"ok": True, "circuit": circuit.state, "ms": ms}
 
-        results = await asyncio.gather(check("postgres", self.postgres.ping), check("mongo", self.mongo.ping))
+        results = await asyncio.gather(
+            check("postgres", self.postgres.circuit, self.postgres.probe),
+            check("mongo", self.mongo.circuit, self.mongo.ping_once),
+        )
         return dict(results)
 
 

@@ -58,6 +58,9 @@ class Settings:
     data_dir: Path | None = None
     pg_pool_min: int = 1
     pg_pool_max: int = 20
+    # Waiting for a pooled connection: None waits up to the request timeout.
+    pg_pool_wait_s: float | None = None
+    pg_pool_queue: int = 500
     store_timeout_s: float = 5.0
     request_timeout_s: float = 30.0
     max_body_bytes: int = 5_000_000
@@ -255,6 +258,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         public_url=env.get("OMNIFY_PUBLIC_URL", ""),
         pg_pool_min=_int(env, "OMNIFY_PG_POOL_MIN", 1, problems, minimum=0),
         pg_pool_max=_int(env, "OMNIFY_PG_POOL_MAX", 20, problems, minimum=1),
+        pg_pool_wait_s=_float(env, "OMNIFY_PG_POOL_WAIT_S", 0.0, problems) or None,
+        pg_pool_queue=_int(env, "OMNIFY_PG_POOL_QUEUE", 500, problems, minimum=1),
         store_timeout_s=_float(env, "OMNIFY_STORE_TIMEOUT_S", 5.0, problems),
         request_timeout_s=_float(env, "OMNIFY_REQUEST_TIMEOUT_S", 30.0, problems),
         max_body_bytes=_int(env, "OMNIFY_MAX_BODY_BYTES", 5_000_000, problems, minimum=1024),

@@ -47,6 +47,7 @@ class RequestContext:
     # Filled while the request runs, read for metrics afterwards.
     operation: str = "anonymous"
     outcome: str = "ok"
+    wrote: bool = False  # a mutation committed: the response must reach the client, never be shed
     _loaders: dict[Callable[..., Any], DataLoader[Any, Any]] = field(default_factory=dict)
 
     # Reads are authorized per store: partners, for instance, see marketing
@@ -81,6 +82,7 @@ class RequestContext:
 
     async def after_write(self) -> None:
         """Make later reads in this request see the write: a new snapshot, empty loader caches."""
+        self.wrote = True
         self._loaders.clear()
         if self._postgres is not None:
             await self._postgres.refresh()

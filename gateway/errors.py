@@ -41,6 +41,23 @@ class StoreUnavailable(GatewayError):
         super().__init__(f"the {store} store is unavailable; try again shortly", store=store)
 
 
+class StoreSaturated(StoreUnavailable):
+    """The store is up but every connection is busy and the wait ran out (or the queue is full).
+
+    The request is shed whole with HTTP 503 and `Retry-After`, unless it already wrote something.
+    """
+
+    retry_after_s = 1
+
+    def __init__(self, store: str, why: str) -> None:
+        GatewayError.__init__(
+            self,
+            f"the {store} store is busy ({why}); retry after {self.retry_after_s} s",
+            store=store,
+            retryAfter=self.retry_after_s,
+        )
+
+
 class RateLimited(GatewayError):
     code = "RATE_LIMITED"
 

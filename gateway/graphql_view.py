@@ -20,7 +20,7 @@ from strawberry.types.graphql import OperationType
 
 from gateway.auth import AccessDenied, AuthError
 from gateway.context import RequestContext
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, StoreSaturated
 from gateway.http_graphql import (
     GRAPHQL_RESPONSE,
     BodyTooLarge,
@@ -123,6 +123,10 @@ class GraphQLView:
 
     def process_result(self, result: ExecutionResult, context: RequestContext) -> tuple[dict[str, Any], bool]:
         """The response body, and whether it is a request error (the operation never ran)."""
+        if result.errors and not context.wrote:
+            shed = next((e.original_error for e in result.errors if isinstance(e.original_error, StoreSaturated)), None)
+            if shed is not None:
+                raise shed  # answered whole by `_handle` with 503 and Retry-After
         payload: dict[str, Any] = {}
         request_error = result.data is None and bool(result.errors) and all(not e.path for e in result.errors or [])
         if not request_error:
@@ -239,6 +243,10 @@ class AuthenticatedGraphQL:
             if not sent.started:
                 message = f"the request took longer than {self.gateway.settings.request_timeout_s:g} s and was stopped"
                 await error_response(504, "INTERNAL", message, request_id)(scope, receive, send)
+        except StoreSaturated as exc:
+            context.outcome = "shed"
+            if not sent.started:
+                await _shed(exc, request_id)(scope, receive, send)
         except RecursionError:
             context.outcome = "bad_user_input"
             if not sent.started:
@@ -278,6 +286,15 @@ def _refusal(exc: AuthError | AccessDenied | GatewayError, request_id: str) -> R
     if isinstance(exc, AccessDenied):
         return error_response(403, "FORBIDDEN", str(exc), request_id)
     return error_response(503, str((exc.extensions or {}).get("code")), exc.message, request_id)
+
+
+def _shed(exc: StoreSaturated, request_id: str) -> Response:
+    """The whole request refused for load, in the GraphQL-over-HTTP error shape, to be retried."""
+    return json_response(
+        {"errors": [{"message": exc.message, "extensions": {**(exc.extensions or {}), "requestId": request_id}}]},
+        503,
+        headers={"Retry-After": str(exc.retry_after_s), "X-Request-ID": request_id},
+    )
 
 
 def _wants_graphiql(request: Request) -> bool:

@@ -11,17 +11,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.stores.circuit import Circuit
 from gateway.stores.tracing import StoreTrace
 
 MAX_OPERATIONS = 200
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 TRIP_BUCKETS = (0, 1, 2, 3, 5, 8, 13, 21, 34)
+WAIT_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 class _PoolCollector(Collector):
@@ -38,6 +40,26 @@ class _PoolCollector(Collector):
         gauge.add_metric(["in_use"], size - idle)
         gauge.add_metric(["max"], maximum)
         yield gauge
+
+
+class _CircuitCollector(Collector):
+    def __init__(self, circuits: list[Circuit], waiting: Callable[[], int]) -> None:
+        self.circuits = circuits
+        self.waiting = waiting
+
+    def collect(self) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
+        state = GaugeMetricFamily(
+            "omnify_store_circuit_open", "1 while a store's circuit is open (its calls fail at once)", labels=["store"]
+        )
+        opened = CounterMetricFamily("omnify_store_circuit_opened", "Times a store's circuit opened", labels=["store"])
+        for circuit in self.circuits:
+            state.add_metric([circuit.store], 1 if circuit.is_open else 0)
+            opened.add_metric([circuit.store], circuit.opened_count)
+        yield state
+        yield opened
+        yield GaugeMetricFamily(
+            "omnify_pg_pool_waiting", "Requests waiting for a PostgreSQL pool connection", value=self.waiting()
+        )
 
 
 @dataclass
@@ -66,6 +88,12 @@ class Metrics:
             buckets=TRIP_BUCKETS,
             registry=self.registry,
         )
+        self.pool_wait = Histogram(
+            "omnify_pg_pool_wait_seconds",
+            "Time spent waiting for a PostgreSQL pool connection",
+            buckets=WAIT_BUCKETS,
+            registry=self.registry,
+        )
         self.audit_delivered = Counter(
             "omnify_audit_events_delivered", "Audit events delivered to MongoDB", registry=self.registry
         )
@@ -81,6 +109,9 @@ class Metrics:
 
     def watch_pool(self, read: Callable[[], tuple[int, int, int]]) -> None:
         self.registry.register(_PoolCollector(read))
+
+    def watch_circuits(self, circuits: list[Circuit], waiting: Callable[[], int]) -> None:
+        self.registry.register(_CircuitCollector(circuits, waiting))
 
     def observe(self, operation: str, outcome: str, seconds: float, trace: StoreTrace) -> None:
         operation = self._label(operation)

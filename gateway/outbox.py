@@ -62,6 +62,27 @@ async def enqueue(tx: TenantConnection, event: dict[str, Any]) -> None:
 
 
 @dataclass
+class _Failures:
+    """Consecutive failures of one background job: logged when they start and end, not on every attempt."""
+
+    job: str
+    count: int = 0
+
+    def failed(self, exc: Exception) -> None:
+        self.count += 1
+        if self.count == 1:
+            log.warning("%s failed: %s; retrying with backoff, logging again when it recovers", self.job, exc)
+
+    def succeeded(self) -> None:
+        if self.count:
+            log.warning("%s recovered after %d failed attempts", self.job, self.count)
+        self.count = 0
+
+    def delay(self, base_s: float) -> float:
+        return base_s if not self.count else min(MAX_BACKOFF_S, base_s * 2 ** min(self.count, 10))
+
+
+@dataclass
 class OutboxDispatcher:
     postgres: PostgresStore
     mongo: MongoStore
@@ -89,11 +110,13 @@ class OutboxDispatcher:
 
     async def _run(self) -> None:
         last_sweep = 0.0
+        dispatch, sweep = _Failures("outbox dispatch"), _Failures("pending audit sweep")
         while True:
             try:
                 more = await self.dispatch_once()
-            except Exception as exc:  # a store is down; the next round retries
-                log.warning("outbox dispatch failed: %s", exc)
+                dispatch.succeeded()
+            except Exception as exc:  # a store is down; a later round retries
+                dispatch.failed(exc)
                 more = False
             if time.monotonic() - last_sweep > self.sweep_interval_s:
                 last_sweep = time.monotonic()
@@ -101,11 +124,14 @@ class OutboxDispatcher:
                     # MongoDB-only mutations carry their audit event on the changed
                     # document; finish those a crashed process left behind.
                     await deliver_pending_audits(self.mongo)
+                    sweep.succeeded()
                 except Exception as exc:
-                    log.warning("pending audit sweep failed: %s", exc)
+                    sweep.failed(exc)
             if not more:
+                # While PostgreSQL is unreachable, wait longer and longer (a committed
+                # mutation's wake-up still comes through: PostgreSQL answered it).
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval_s)
+                    await asyncio.wait_for(self._wake.wait(), timeout=dispatch.delay(self.poll_interval_s))
                 self._wake.clear()
 
     async def dispatch_once(self) -> bool:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -212,9 +214,10 @@ async def test_mongo_outage_degrades_to_postgres_fields(seeded: Stores, issuer: 
             assert set(failed) == {"plan", "workflows"}
             assert all(ext["code"] == "STORE_UNAVAILABLE" and ext["store"] == "mongo" for ext in failed.values())
             outage.start()
-            # Reconnected without a restart. (The embedded outage server holds no data, hence only the count.)
-            body = await gql(
-                http, "{ organization { workflows { totalCount } } }", token=issuer.token("acme", "analyst")
+            # Reconnected without a restart, once the circuit's probe sees the server again.
+            # (The embedded outage server holds no data, hence only the count.)
+            body = await _until_answered(
+                http, "{ organization { workflows { totalCount } } }", issuer.token("acme", "analyst")
             )
             assert "errors" not in body and body["data"]["organization"]["workflows"]["totalCount"] >= 0
     finally:
@@ -222,22 +225,191 @@ async def test_mongo_outage_degrades_to_postgres_fields(seeded: Stores, issuer: 
         outage.stop()
 
 
-async def test_hung_mongo_fails_only_its_fields(seeded: Stores, issuer: TestIssuer) -> None:
+async def _until_answered(http: httpx.AsyncClient, query: str, token: str) -> dict[str, Any]:
+    """Poll until no field fails with STORE_UNAVAILABLE (the store came back), for at most 30 s."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        body = await gql(http, query, token=token)
+        unavailable = [e for e in body.get("errors", []) if e["extensions"]["code"] == "STORE_UNAVAILABLE"]
+        if not unavailable or asyncio.get_running_loop().time() > deadline:
+            assert not unavailable, unavailable
+            return body
+        await asyncio.sleep(0.2)
+
+
+MIXED = "{ organization { name plan campaigns(first: 1) { totalCount } workflows { totalCount } } }"
+
+
+async def _timed_gql(http: httpx.AsyncClient, token: str) -> tuple[float, dict[str, Any]]:
+    started = asyncio.get_running_loop().time()
+    body = await gql(http, MIXED, token=token)
+    return asyncio.get_running_loop().time() - started, body
+
+
+def _failed_fields(body: dict[str, Any]) -> dict[str, str]:
+    return {e["path"][-1]: f"{e['extensions']['code']}:{e['extensions'].get('store')}" for e in body.get("errors", [])}
+
+
+async def _metric(http: httpx.AsyncClient, line_start: str) -> str:
+    text = (await http.get("/metrics")).text
+    return next(line for line in text.splitlines() if line.startswith(line_start))
+
+
+async def test_hung_mongo_fails_fast_then_its_circuit_fails_at_once(seeded: Stores, issuer: TestIssuer) -> None:
+    timeout = 1.0
     outage = MongoOutage(seeded)
     server = ServerThread(
-        create_app(gateway_settings(seeded, issuer, mongo_url=outage.url, store_timeout_s=1.0))
+        create_app(gateway_settings(seeded, issuer, mongo_url=outage.url, store_timeout_s=timeout))
     ).start()
     token = issuer.token("acme", "analyst")
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
-            outage.hang(True)  # authentication falls back to PostgreSQL's copy of the organization
+            # Authentication meets the hang too, and falls back to PostgreSQL's copy of the organization.
+            outage.hang(True)
             try:
-                body = await gql(http, "{ organization { name plan campaigns(first: 1) { totalCount } } }", token=token)
+                first, body = await _timed_gql(http, token)
+                # The first request meets the hang and waits about one store timeout.
+                assert first < timeout + 1.0, first
+                assert body["data"]["organization"]["campaigns"]["totalCount"] == 60
+                assert _failed_fields(body) == {
+                    "plan": "STORE_UNAVAILABLE:mongo",
+                    "workflows": "STORE_UNAVAILABLE:mongo",
+                }
+                # The circuit is open now: the next request does not wait for MongoDB at all.
+                second, body = await _timed_gql(http, token)
+                assert second < 0.1, second
+                assert body["data"]["organization"]["campaigns"]["totalCount"] == 60
+                assert set(_failed_fields(body)) == {"plan", "workflows"}
+                ready = await http.get("/readyz")
+                assert ready.status_code == 503
+                assert ready.json()["stores"]["mongo"]["circuit"] == "open"
+                assert ready.json()["stores"]["postgres"] == {**ready.json()["stores"]["postgres"], "ok": True}
+                assert await _metric(http, 'omnify_store_circuit_open{store="mongo"}') == (
+                    'omnify_store_circuit_open{store="mongo"} 1.0'
+                )
             finally:
                 outage.hang(False)
-            org = body["data"]["organization"]
-            assert org["campaigns"]["totalCount"] == 60 and org["plan"] is None
-            assert body["errors"][0]["extensions"]["code"] == "STORE_UNAVAILABLE"
+            # Back without a restart: the probe closes the circuit. (An embedded outage server holds no data.)
+            body = await _until_answered(http, MIXED, token)
+            assert body["data"]["organization"]["workflows"]["totalCount"] >= 0
+            ready = await _wait_ready(http, 200)
+            assert ready["stores"]["mongo"]["circuit"] == "closed"
+            assert await _metric(http, 'omnify_store_circuit_open{store="mongo"}') == (
+                'omnify_store_circuit_open{store="mongo"} 0.0'
+            )
     finally:
         server.stop()
         outage.stop()
+
+
+async def test_hung_postgres_fails_fast_then_its_circuit_fails_at_once(seeded: Stores, issuer: TestIssuer) -> None:
+    """PostgreSQL stalls behind a TCP proxy: connections stay open, nothing is answered."""
+    timeout = 1.0
+    authority = seeded.app_url.split("@", 1)[1].split("/", 1)[0]
+    host, _, port = authority.rpartition(":")
+    proxy = TcpProxy(host, int(port or 5432))
+    proxy.start()
+    url = seeded.app_url.replace(f"@{authority}/", f"@127.0.0.1:{proxy.port}/", 1)
+    server = ServerThread(
+        create_app(gateway_settings(seeded, issuer, database_url=url, store_timeout_s=timeout))
+    ).start()
+    token = issuer.token("acme", "analyst")
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+            await _until_answered(http, MIXED, token)
+            proxy.paused = True
+            try:
+                first, body = await _timed_gql(http, token)
+                assert first < timeout + 1.0, first
+                org = body["data"]["organization"]
+                assert org["name"] == "Acme Corporation" and org["plan"] is not None and org["workflows"] is not None
+                assert _failed_fields(body) == {"campaigns": "STORE_UNAVAILABLE:postgres"}
+                second, body = await _timed_gql(http, token)
+                assert second < 0.1, second
+                assert _failed_fields(body) == {"campaigns": "STORE_UNAVAILABLE:postgres"}
+                ready = await http.get("/readyz")
+                assert ready.status_code == 503 and ready.json()["stores"]["postgres"]["circuit"] == "open"
+                assert ready.json()["stores"]["mongo"]["ok"] is True
+                assert await _metric(http, 'omnify_store_circuit_open{store="postgres"}') == (
+                    'omnify_store_circuit_open{store="postgres"} 1.0'
+                )
+            finally:
+                proxy.paused = False
+            assert "errors" not in await _until_answered(http, MIXED, token)
+            assert (await _wait_ready(http, 200))["stores"]["postgres"]["circuit"] == "closed"
+    finally:
+        server.stop()
+        proxy.stop()
+
+
+async def test_full_pool_queue_sheds_with_503_and_retry_after(seeded: Stores, issuer: TestIssuer) -> None:
+    server = ServerThread(create_app(gateway_settings(seeded, issuer, pg_pool_max=1, pg_pool_queue=1))).start()
+    token = issuer.token("acme", "analyst")
+    query = "{ organization { campaigns(first: 50) { totalCount edges { node { name } } } } }"
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+            await gql(http, query, token=token)
+            responses = await asyncio.gather(
+                *(
+                    http.post("/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"})
+                    for _ in range(20)
+                )
+            )
+            shed = [r for r in responses if r.status_code == 503]
+            served = [r for r in responses if r.status_code == 200]
+            assert len(shed) + len(served) == len(responses), [r.status_code for r in responses]
+            assert shed and served
+            assert all("errors" not in r.json() for r in served)
+            for response in shed:
+                assert response.headers["retry-after"] == "1"
+                error = response.json()["errors"][0]
+                assert error["extensions"]["code"] == "STORE_UNAVAILABLE" and error["extensions"]["retryAfter"] == 1
+            assert (await http.get("/readyz")).json()["stores"]["postgres"]["circuit"] == "closed"
+    finally:
+        server.stop()
+
+
+async def _until(condition: Callable[[], bool], seconds: float) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition() and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110 - another thread logs
+        await asyncio.sleep(0.1)
+
+
+async def test_outbox_logs_an_outage_once_and_its_end(
+    seeded: Stores, issuer: TestIssuer, caplog: pytest.LogCaptureFixture
+) -> None:
+    authority = seeded.app_url.split("@", 1)[1].split("/", 1)[0]
+    host, _, port = authority.rpartition(":")
+    proxy = TcpProxy(host, int(port or 5432))  # not started: PostgreSQL refuses connections
+    url = seeded.app_url.replace(f"@{authority}/", f"@127.0.0.1:{proxy.port}/", 1)
+    caplog.set_level(logging.WARNING, logger="omnify.outbox")
+
+    def logged(text: str) -> int:
+        return sum(text in r.getMessage() for r in caplog.records if r.name == "omnify.outbox")
+
+    server = ServerThread(create_app(gateway_settings(seeded, issuer, database_url=url, store_timeout_s=0.5))).start()
+    try:
+        await _until(lambda: logged("outbox dispatch failed") > 0, 30)
+        await asyncio.sleep(3)  # three poll intervals: once a second before
+        assert logged("outbox dispatch failed") == 1
+        proxy.start()
+        await _until(lambda: logged("outbox dispatch recovered") > 0, 60)
+        assert logged("outbox dispatch recovered") == 1 and logged("outbox dispatch failed") == 1
+    finally:
+        server.stop()
+        proxy.stop()
+
+
+async def test_slow_statement_on_a_live_store_runs_on(seeded: Stores) -> None:
+    """Longer than the store timeout, but PostgreSQL answers the circuit's pings meanwhile: no outage."""
+    from gateway.seed import uid
+    from gateway.stores.postgres import PostgresStore
+
+    store = PostgresStore(seeded.app_url, timeout_s=0.5)
+    await store.open()
+    try:
+        async with store.tenant_transaction(uid("org", "acme")) as tx:
+            assert await tx.fetchval("SELECT 1 FROM pg_sleep(2)") == 1
+        assert not store.circuit.is_open and store.circuit.opened_count == 0
+    finally:
+        await store.close()

@@ -16,19 +16,28 @@ group, an update) and never knows which server answers.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from bson import ObjectId
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, ExecutionTimeout, PyMongoError, ServerSelectionTimeoutError
+from pymongo.errors import (
+    ConnectionFailure,
+    ExecutionTimeout,
+    NetworkTimeout,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
 
 from gateway.errors import StoreUnavailable
+from gateway.stores.circuit import Circuit
 from gateway.stores.tracing import current_trace, timed
+
+T = TypeVar("T")
 
 Document = dict[str, Any]
 
@@ -50,6 +59,8 @@ ORG_SCOPED_COLLECTIONS = frozenset(
 )
 
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (ConnectionFailure, ServerSelectionTimeoutError, ExecutionTimeout)
+# No server to talk to (selection gave up, connection refused or reset): opens the circuit at once.
+UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (ServerSelectionTimeoutError, ConnectionFailure)
 
 
 class UnscopedQuery(RuntimeError):
@@ -102,6 +113,12 @@ class MongoStore:
     # None: ask the server once (`transactions_supported`); tests may force either answer.
     transactions: bool | None = None
     server: ServerProfile | None = None  # asked once (`profile`)
+    circuit: Circuit = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.circuit = Circuit(
+            "mongo", self.ping_once, self.timeout_s, UNREACHABLE_ERRORS, timeouts=(NetworkTimeout, TimeoutError)
+        )
 
     async def open(self) -> None:
         # The client connects lazily and reconnects by itself after an outage.
@@ -110,16 +127,25 @@ class MongoStore:
             self.url,
             serverSelectionTimeoutMS=ms,
             connectTimeoutMS=ms,
-            # A hung server (not a refusing one) must fail the MongoDB fields well
-            # before the request timeout, so PostgreSQL fields still answer.
-            socketTimeoutMS=2 * ms,
+            # A hung server is detected by the circuit after the store timeout; this is
+            # only the driver's last resort for a call that nothing else watches.
+            socketTimeoutMS=max(2 * ms, 30_000),
             tz_aware=True,
         )
 
     async def close(self) -> None:
+        await self.circuit.stop()
         if self.client is not None:
             await self.client.close()
             self.client = None
+
+    async def run(self, operation: Awaitable[T]) -> T:
+        """One MongoDB operation, counted for the request and watched by the circuit."""
+        with timed("mongo"):
+            try:
+                return await self.circuit.call(operation)
+            except UNAVAILABLE_ERRORS as exc:
+                raise StoreUnavailable("mongo") from exc
 
     @property
     def db(self) -> AsyncDatabase[Document]:
@@ -128,17 +154,17 @@ class MongoStore:
         return self.client[self.database]
 
     async def ping(self) -> None:
-        with timed("mongo"):
-            await self.db.command("ping")
+        await self.run(self.db.command("ping"))
+
+    async def ping_once(self) -> None:
+        """The circuit's probe: a ping outside the circuit (which may be open)."""
+        await self.db.command("ping")
 
     async def profile(self) -> ServerProfile:
         """What the server is: the stand-in announces itself as its `process` in `buildInfo`."""
         if self.server is None:
-            try:
-                with _untraced(), timed("mongo"):
-                    reply = await self.db.command("buildInfo")
-            except UNAVAILABLE_ERRORS as exc:
-                raise StoreUnavailable("mongo") from exc
+            with _untraced():
+                reply = await self.run(self.db.command("buildInfo"))
             self.server = ServerProfile(
                 stand_in=reply.get("process") == STAND_IN_PROCESS, version=_version(str(reply.get("version", "")))
             )
@@ -154,11 +180,7 @@ class MongoStore:
         mutations fall back to single-document atomicity there.
         """
         if self.transactions is None:
-            try:
-                with timed("mongo"):
-                    reply = await self.db.command("hello")
-            except UNAVAILABLE_ERRORS as exc:
-                raise StoreUnavailable("mongo") from exc
+            reply = await self.run(self.db.command("hello"))
             self.transactions = "setName" in reply or reply.get("msg") == "isdbgrid"
         return self.transactions
 
@@ -174,11 +196,7 @@ class MongoStore:
         """
         if collection not in ORG_SCOPED_COLLECTIONS:
             raise UnscopedQuery(f"collection {collection!r} is not organization-scoped")
-        try:
-            with timed("mongo"):
-                found = await self.db[collection].distinct("organization_id", dict(query))
-        except UNAVAILABLE_ERRORS as exc:
-            raise StoreUnavailable("mongo") from exc
+        found = await self.run(self.db[collection].distinct("organization_id", dict(query)))
         return sorted(str(organization_id) for organization_id in found)
 
     async def find_organization(self, **by: Any) -> Document | None:
@@ -186,18 +204,10 @@ class MongoStore:
         (key, value), *rest = by.items()
         if rest or key not in ("slug", "_id", "brain_org_id"):
             raise UnscopedQuery(f"organizations can only be looked up by one of slug, _id, brain_org_id: {by}")
-        try:
-            with timed("mongo"):
-                return await self.db.organizations.find_one({key: value})
-        except UNAVAILABLE_ERRORS as exc:
-            raise StoreUnavailable("mongo") from exc
+        return await self.run(self.db.organizations.find_one({key: value}))
 
     async def find_user_by_subject(self, subject: str) -> Document | None:
-        try:
-            with timed("mongo"):
-                return await self.db.users.find_one({"oidc_subject": subject})
-        except UNAVAILABLE_ERRORS as exc:
-            raise StoreUnavailable("mongo") from exc
+        return await self.run(self.db.users.find_one({"oidc_subject": subject}))
 
 
 @dataclass
@@ -239,11 +249,7 @@ class TenantMongo:
             cursor = cursor.skip(skip)
         if limit:
             cursor = cursor.limit(limit)
-        try:
-            with timed("mongo"):
-                return await cursor.to_list(None)
-        except UNAVAILABLE_ERRORS as exc:
-            raise StoreUnavailable("mongo") from exc
+        return await self.store.run(cursor.to_list(None))
 
     async def find_one(
         self,
@@ -295,20 +301,18 @@ class TenantMongo:
         return {key: docs[skip : skip + limit] for key, docs in pages.items()}
 
     async def count(self, collection: str, query: Mapping[str, Any] | None = None) -> int:
-        try:
-            with timed("mongo"):
-                return int(await self.store.db[collection].count_documents(self.scoped_filter(collection, query)))
-        except UNAVAILABLE_ERRORS as exc:
-            raise StoreUnavailable("mongo") from exc
+        return int(
+            await self.store.run(self.store.db[collection].count_documents(self.scoped_filter(collection, query)))
+        )
 
     async def aggregate(self, collection: str, pipeline: Sequence[Mapping[str, Any]]) -> list[Document]:
         stages = [{"$match": self.scoped_filter(collection, None)}, *pipeline]
-        try:
-            with timed("mongo"):
-                cursor = await self.store.db[collection].aggregate(stages)
-                return await cursor.to_list(None)
-        except UNAVAILABLE_ERRORS as exc:
-            raise StoreUnavailable("mongo") from exc
+
+        async def run() -> list[Document]:
+            cursor = await self.store.db[collection].aggregate(stages)
+            return await cursor.to_list(None)
+
+        return await self.store.run(run())
 
     def scoped_document(self, collection: str, document: Mapping[str, Any]) -> Document:
         if collection == "organizations":
@@ -320,14 +324,9 @@ class TenantMongo:
         return doc
 
     async def insert_one(self, collection: str, document: Mapping[str, Any], **kwargs: Any) -> Any:
-        try:
-            with timed("mongo"):
-                result = await self.store.db[collection].insert_one(
-                    self.scoped_document(collection, document), **kwargs
-                )
-                return result.inserted_id
-        except UNAVAILABLE_ERRORS as exc:
-            raise StoreUnavailable("mongo") from exc
+        doc = self.scoped_document(collection, document)
+        result = await self.store.run(self.store.db[collection].insert_one(doc, **kwargs))
+        return result.inserted_id
 
     async def _for_server(self, update: Mapping[str, Any]) -> Document:
         """The update as the server needs it to keep the types of the values it sets.
@@ -351,36 +350,23 @@ class TenantMongo:
         self, collection: str, query: Mapping[str, Any], update: Mapping[str, Any], **kwargs: Any
     ) -> int:
         _reject_org_change(update)
+        scoped = self.scoped_filter(collection, query)
         change = await self._for_server(update)
-        try:
-            with timed("mongo"):
-                result = await self.store.db[collection].update_one(
-                    self.scoped_filter(collection, query), change, **kwargs
-                )
-                return int(result.modified_count)
-        except UNAVAILABLE_ERRORS as exc:
-            raise StoreUnavailable("mongo") from exc
+        result = await self.store.run(self.store.db[collection].update_one(scoped, change, **kwargs))
+        return int(result.modified_count)
 
     async def find_one_and_update(
         self, collection: str, query: Mapping[str, Any], update: Mapping[str, Any], **kwargs: Any
     ) -> Document | None:
         _reject_org_change(update)
+        scoped = self.scoped_filter(collection, query)
         change = await self._for_server(update)
-        try:
-            with timed("mongo"):
-                return await self.store.db[collection].find_one_and_update(
-                    self.scoped_filter(collection, query), change, **kwargs
-                )
-        except UNAVAILABLE_ERRORS as exc:
-            raise StoreUnavailable("mongo") from exc
+        return await self.store.run(self.store.db[collection].find_one_and_update(scoped, change, **kwargs))
 
     async def delete_one(self, collection: str, query: Mapping[str, Any], **kwargs: Any) -> int:
-        try:
-            with timed("mongo"):
-                result = await self.store.db[collection].delete_one(self.scoped_filter(collection, query), **kwargs)
-                return int(result.deleted_count)
-        except UNAVAILABLE_ERRORS as exc:
-            raise StoreUnavailable("mongo") from exc
+        scoped = self.scoped_filter(collection, query)
+        result = await self.store.run(self.store.db[collection].delete_one(scoped, **kwargs))
+        return int(result.deleted_count)
 
 
 def _grouped(docs: list[Document], field: str) -> dict[str, list[Document]]:

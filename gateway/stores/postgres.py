@@ -13,7 +13,8 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,8 @@ from uuid import UUID
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from gateway.errors import StoreUnavailable
+from gateway.errors import StoreSaturated, StoreUnavailable
+from gateway.stores.circuit import Circuit
 from gateway.stores.tracing import timed
 
 log = logging.getLogger("omnify.postgres")
@@ -33,16 +35,21 @@ else:
     PooledConnection = PoolConnectionProxy
 
 # Errors that mean "the store is not there", as opposed to a bad query.
-UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
-    asyncio.TimeoutError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.ConnectionFailureError,
     asyncpg.exceptions.AdminShutdownError,
 )
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    *UNREACHABLE_ERRORS,
+    asyncio.TimeoutError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.InterfaceError,
+)
+
+_RELEASE_ERRORS: tuple[type[BaseException], ...] = (StoreUnavailable, *UNAVAILABLE_ERRORS)
 
 
 # What makes a login unfit to serve requests: anything that escapes row-level
@@ -108,7 +115,18 @@ class PostgresStore:
     min_size: int = 1
     max_size: int = 20
     timeout_s: float = 5.0
+    # How long a caller may wait for a pooled connection, and how many may wait at once;
+    # beyond either the caller is shed with `StoreSaturated` (HTTP 503 with Retry-After).
+    pool_wait_s: float = 30.0
+    pool_queue: int = 500
+    # Seconds each acquire waited for a connection, for metrics.
+    on_wait: Callable[[float], None] = field(default=lambda seconds: None, repr=False)
     pool: asyncpg.Pool | None = field(default=None, repr=False)
+    circuit: Circuit = field(init=False, repr=False)
+    waiting: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        self.circuit = Circuit("postgres", self.probe, self.timeout_s, UNREACHABLE_ERRORS)
 
     async def open(self) -> None:
         # min_size=0 at creation so the gateway starts while PostgreSQL is
@@ -124,8 +142,12 @@ class PostgresStore:
         )
 
     async def close(self) -> None:
+        await self.circuit.stop()
         if self.pool is not None:
-            await asyncio.wait_for(self.pool.close(), timeout=10)
+            try:
+                await asyncio.wait_for(self.pool.close(), timeout=10)
+            except TimeoutError:
+                self.pool.terminate()  # a hung server cannot be told goodbye
             self.pool = None
 
     def _pool(self) -> asyncpg.Pool:
@@ -134,8 +156,54 @@ class PostgresStore:
         return self.pool
 
     async def ping(self) -> None:
-        async with self._pool().acquire(timeout=self.timeout_s) as conn:
+        await self.probe()
+
+    async def probe(self) -> None:
+        """`SELECT 1` on a connection of its own, so a full pool does not look like a dead store."""
+        conn = await asyncpg.connect(self.url, timeout=self.timeout_s)
+        try:
             await conn.fetchval("SELECT 1", timeout=self.timeout_s)
+        finally:
+            conn.terminate()
+
+    async def acquire(self) -> PooledConnection:
+        """A pooled connection: waits in a bounded queue for at most `pool_wait_s`.
+
+        Waiting is normal under load and is not a store failure; only a connection
+        that cannot be made (refused, or no answer while the store answers nobody)
+        opens the circuit.
+        """
+        self.circuit.check()
+        pool = self._pool()
+        if self.waiting >= self.pool_queue:
+            raise StoreSaturated("postgres", f"{self.waiting} requests already wait for a connection")
+        self.waiting += 1
+        began = time.monotonic()
+        try:
+            async with asyncio.timeout(self.pool_wait_s) as wait:
+                conn: PooledConnection = await pool.acquire()
+        except TimeoutError as exc:
+            if wait.expired():
+                raise StoreSaturated("postgres", f"no connection became free within {self.pool_wait_s:g} s") from exc
+            # The pool's connect timed out.
+            if self.circuit.silent_since(began):
+                self.circuit.open(f"connect: {type(exc).__name__}")
+            raise StoreUnavailable("postgres") from exc
+        except UNREACHABLE_ERRORS as exc:
+            self.circuit.open(f"connect: {type(exc).__name__}: {exc}")
+            raise StoreUnavailable("postgres") from exc
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("postgres") from exc
+        finally:
+            self.waiting -= 1
+            self.on_wait(time.monotonic() - began)
+        return conn
+
+    async def release(self, conn: PooledConnection) -> None:
+        """Back to the pool; a connection of a store that stopped answering is dropped instead."""
+        if self.circuit.is_open:
+            conn.terminate()
+        await self._pool().release(conn, timeout=self.timeout_s)
 
     def pool_stats(self) -> tuple[int, int, int]:
         """(open, idle, max) connections, for metrics."""
@@ -151,27 +219,22 @@ class PostgresStore:
         self, organization_id: UUID, enterprise_id: str | None = None
     ) -> AsyncIterator[TenantConnection]:
         """A read-write transaction scoped to one organization, for mutations."""
-        try:
-            conn = await self._pool().acquire(timeout=self.timeout_s)
-        except UNAVAILABLE_ERRORS as exc:
-            raise StoreUnavailable("postgres") from exc
+        conn = await self.acquire()
         tenant: TenantConnection | None = None
         try:
-            with timed("postgres"):
-                await conn.execute(tenant_setup_sql(organization_id, read_only=False, enterprise_id=enterprise_id))
-            tenant = TenantConnection(conn, organization_id, asyncio.Lock())
+            tenant = TenantConnection(conn, organization_id, asyncio.Lock(), self.circuit)
+            await tenant.execute(tenant_setup_sql(organization_id, read_only=False, enterprise_id=enterprise_id))
             try:
                 yield tenant
             except BaseException:
-                with timed("postgres"):
-                    await conn.execute("ROLLBACK")
+                if not self.circuit.is_open:
+                    await tenant.execute("ROLLBACK")
                 raise
-            with timed("postgres"):
-                await conn.execute("COMMIT")
+            await tenant.execute("COMMIT")
         finally:
             if tenant is not None:
                 tenant.released = True
-            await self._pool().release(conn)
+            await self.release(conn)
 
     @asynccontextmanager
     async def system(self) -> AsyncIterator[PooledConnection]:
@@ -181,8 +244,11 @@ class PostgresStore:
         rows, so it can only call the SECURITY DEFINER functions made for this
         work (organization directory, audit outbox).
         """
-        async with self._pool().acquire(timeout=self.timeout_s) as conn:
+        conn = await self.acquire()
+        try:
             yield conn
+        finally:
+            await self.release(conn)
 
 
 @dataclass
@@ -196,6 +262,7 @@ class TenantConnection:
     conn: PooledConnection
     organization_id: UUID
     lock: asyncio.Lock
+    circuit: Circuit
     # Set once the connection went back to the pool: a late statement must
     # never run there, where it could land in another request's transaction.
     released: bool = False
@@ -208,31 +275,31 @@ class TenantConnection:
         async with self.lock:
             self._check()
             with timed("postgres"):
-                return list(await self.conn.fetch(sql, *args))
+                return list(await self.circuit.call(self.conn.fetch(sql, *args)))
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         async with self.lock:
             self._check()
             with timed("postgres"):
-                return await self.conn.fetchrow(sql, *args)
+                return await self.circuit.call(self.conn.fetchrow(sql, *args))
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         async with self.lock:
             self._check()
             with timed("postgres"):
-                return await self.conn.fetchval(sql, *args)
+                return await self.circuit.call(self.conn.fetchval(sql, *args))
 
     async def execute(self, sql: str, *args: Any) -> str:
         async with self.lock:
             self._check()
             with timed("postgres"):
-                return str(await self.conn.execute(sql, *args))
+                return str(await self.circuit.call(self.conn.execute(sql, *args)))
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         async with self.lock:
             self._check()
             with timed("postgres"):
-                await self.conn.executemany(sql, rows)
+                await self.circuit.call(self.conn.executemany(sql, rows))
 
 
 @dataclass
@@ -256,23 +323,26 @@ class TenantReader:
             if self._tenant is None:
                 if self._broken:
                     raise StoreUnavailable("postgres")
-                pool = self.store._pool()
                 try:
-                    conn = await pool.acquire(timeout=self.store.timeout_s)
-                except UNAVAILABLE_ERRORS as exc:
+                    conn = await self.store.acquire()
+                except StoreSaturated:
+                    raise  # not broken: the store is fine, only busy
+                except StoreUnavailable:
                     self._broken = True
-                    raise StoreUnavailable("postgres") from exc
+                    raise
+                tenant = TenantConnection(conn, self.organization_id, asyncio.Lock(), self.store.circuit)
                 try:
-                    with timed("postgres"):
-                        await conn.execute(tenant_setup_sql(self.organization_id, read_only=True))
+                    await tenant.execute(tenant_setup_sql(self.organization_id, read_only=True))
                 except BaseException as exc:
                     # Including cancellation (a request timeout): never keep a connection we do not track.
-                    await pool.release(conn)
-                    if isinstance(exc, UNAVAILABLE_ERRORS):
+                    tenant.released = True
+                    await self.store.release(conn)
+                    if isinstance(exc, _RELEASE_ERRORS):
                         self._broken = True
-                        raise StoreUnavailable("postgres") from exc
+                        if not isinstance(exc, StoreUnavailable):
+                            raise StoreUnavailable("postgres") from exc
                     raise
-                self._tenant = TenantConnection(conn, self.organization_id, asyncio.Lock())
+                self._tenant = tenant
         return self._tenant
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
@@ -316,11 +386,11 @@ class TenantReader:
 async def _release(store: PostgresStore, tenant: TenantConnection) -> None:
     async with tenant.lock:
         try:
-            if not tenant.conn.is_closed():
+            if not tenant.conn.is_closed() and not store.circuit.is_open:
                 with timed("postgres"):
-                    await tenant.conn.execute("ROLLBACK")
-        except UNAVAILABLE_ERRORS:
+                    await store.circuit.call(tenant.conn.execute("ROLLBACK"))
+        except _RELEASE_ERRORS:
             pass
         finally:
             tenant.released = True
-            await store._pool().release(tenant.conn)
+            await store.release(tenant.conn)
