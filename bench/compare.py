@@ -414,6 +414,8 @@ def run(args: argparse.Namespace) -> None:
             print(f"round {round_ + 1}/{args.rounds} done")
 
         names = [s.name for s in servers]
+        if not results:
+            names = []
         print(
             f"\n{'document':<22} {'conns':>5} {'server':<9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
             f"{'CPU ms/req':>10} {'errors':>6}   ratios (req/s, CPU) gateway/raw, gateway/previous"
