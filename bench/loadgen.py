@@ -44,7 +44,8 @@ async def connection(
             body = await reader.readexactly(length)
             samples.append(time.perf_counter() - started)
             if b" 200 " not in status_line or b'"errors"' in body:
-                errors.append(f"{status_line.decode().strip()} {body[:300].decode(errors='replace')}")
+                at = max(body.find(b'"errors"'), 0)
+                errors.append(f"{status_line.decode().strip()} {body[at : at + 300].decode(errors='replace')}")
     except (ConnectionError, asyncio.IncompleteReadError) as exc:
         errors.append(f"connection: {exc!r}")
     finally:
