@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from gateway.login import BrowserLogin
 from gateway.logs import quiet_drivers
 from gateway.metrics import Metrics
 from gateway.outbox import OutboxDispatcher
+from gateway.runtime import gc_watch
 from gateway.stores.circuit import Circuit
 from gateway.stores.mongo import MongoStore
 from gateway.stores.postgres import PostgresStore
@@ -151,7 +153,15 @@ def create_app(settings: Settings, dev_issuer: DevIssuer | None = None) -> Starl
     gateway = Gateway.build(settings, dev_issuer)
 
     async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "uptimeSeconds": round(time.monotonic() - gateway.started_at, 1)})
+        # Which worker process answered, and how its garbage collector fares (several run behind one port).
+        return JSONResponse(
+            {
+                "status": "ok",
+                "uptimeSeconds": round(time.monotonic() - gateway.started_at, 1),
+                "pid": os.getpid(),
+                "gc": gc_watch.as_dict(),
+            }
+        )
 
     async def readyz(request: Request) -> JSONResponse:
         stores = await gateway.readiness()

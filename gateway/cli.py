@@ -147,16 +147,46 @@ async def check_database_login(settings: Settings) -> None:
         raise ConfigError(problems)
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+def production_app() -> Any:
+    """The app of one `serve` worker: settings from the environment, the collector tuned.
 
+    uvicorn starts each worker process afresh and calls this there, so every
+    worker reads and validates the same environment the supervisor checked.
+    """
     from gateway.app import create_app
     from gateway.logs import configure_logging
+    from gateway.runtime import tune_gc
 
     settings = load_settings()
     configure_logging(settings.log_level)
+    app = create_app(settings)
+    tune_gc()
+    return app
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.logs import configure_logging
+
+    # Refuse a bad environment once, here, before any worker starts.
+    settings = load_settings()
+    configure_logging(settings.log_level)
     asyncio.run(check_database_login(settings))
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, proxy_headers=True)
+    workers = args.workers if args.workers is not None else settings.workers
+    if workers < 1:
+        raise ConfigError([f"--workers {workers} must be at least 1"])
+    if args.workers is not None:
+        os.environ["OMNIFY_WORKERS"] = str(workers)  # what the workers' own settings say, too
+    uvicorn.run(
+        "gateway.cli:production_app",
+        factory=True,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        proxy_headers=True,
+    )
     return 0
 
 
@@ -192,6 +222,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     from gateway.embedded import DataDirLock, EmbeddedError, EmbeddedMongo, EmbeddedPostgres
     from gateway.login import dev_session_secret
     from gateway.logs import configure_logging
+    from gateway.runtime import tune_gc
 
     data_dir = Path(args.data_dir).resolve()
     lock = DataDirLock(data_dir / "dev.lock")
@@ -244,6 +275,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         )
         signal.signal(signal.SIGTERM, previous)
         app = create_app(settings, dev_issuer=issuer)
+        tune_gc()
         server = _uvicorn_server(app, args.host, args.port)
         server.run()
         return 0 if server.started else 1
@@ -275,6 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.set_defaults(func=cmd_dev)
 
     serve = sub.add_parser("serve", help="production: configuration from the environment")
+    serve.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: OMNIFY_WORKERS, else one per core)"
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser(

@@ -10,15 +10,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry import Info
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -29,7 +21,7 @@ from resolvers.actions.brain import BrainActions
 from resolvers.actions.enterprise import EnterpriseMutations
 from resolvers.actions.ingestion import IngestionMutations
 from resolvers.brain.nodes import NODE_RESOLVERS as BRAIN_NODES
-from resolvers.common.cost import cost_limiter
+from resolvers.common.checks import document_checks
 from resolvers.common.inputs import InputGuard
 from resolvers.common.relay import Node, from_global_id
 from resolvers.common.scalars import SCALAR_MAP
@@ -131,18 +123,14 @@ class Limits:
 
 def build_schema(limits: Limits = Limits()) -> GatewaySchema:
     """The schema with the request limits of SPEC §7; the exported SDL does not depend on them."""
-    extensions: list[Any] = [
-        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-        lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
-        OperationName,
-        InputGuard,
-        cost_limiter(limits.max_cost),
-    ]
-    if not limits.introspection:
-        extensions.append(DisableIntrospection)
+    checks = document_checks(
+        max_depth=limits.max_depth,
+        max_aliases=limits.max_aliases,
+        max_tokens=limits.max_tokens,
+        max_cost=limits.max_cost,
+        introspection=limits.introspection,
+    )
+    extensions: list[Any] = [checks, OperationName, InputGuard]
     return GatewaySchema(
         query=Query, mutation=Mutation, config=StrawberryConfig(scalar_map=SCALAR_MAP), extensions=extensions
     )

@@ -17,7 +17,7 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from resolvers.brain.sql import METRIC_AGGREGATES, METRICS_FROM
+from resolvers.brain.sql import METRIC_AGGREGATES, METRICS_FROM, metric_totals
 
 Row = Any
 K = TypeVar("K", bound=Hashable)
@@ -75,9 +75,9 @@ def _performance(ctx: RequestContext, column: str) -> DataLoader[PerfKey, Row | 
         found: dict[PerfKey, Row] = {}
         for (start, end), parents in _grouped(keys).items():
             rows = await pg.fetch(
-                f"SELECT m.{column} AS key, {METRIC_AGGREGATES} FROM {METRICS_FROM} "
-                f"WHERE m.organization_id = $1 AND m.{column} = ANY($2::uuid[]) AND m.date BETWEEN $3 AND $4 "
-                f"GROUP BY m.{column}",
+                metric_totals(
+                    column, f"d.organization_id = $1 AND d.{column} = ANY($2::uuid[]) AND d.date BETWEEN $3 AND $4"
+                ),
                 pg.organization_id,
                 parents,
                 start,

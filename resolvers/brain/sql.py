@@ -36,6 +36,23 @@ METRIC_AGGREGATES = """
 METRICS_FROM = "daily_metrics m JOIN campaigns c ON c.id = m.campaign_id AND c.organization_id = m.organization_id"
 
 
+def metric_totals(key: str, where: str) -> str:
+    """`key` and METRIC_AGGREGATES per key, over the daily_metrics rows `d` that `where` selects.
+
+    The rows are summed per key and campaign first and only then joined to
+    their campaign for the currency: the join, and the sort that the
+    currency's DISTINCT needs, see one row per key and campaign instead of one
+    per day (30 times fewer over a month). Sums of sums are the same totals.
+    """
+    return (
+        f"SELECT m.key, {METRIC_AGGREGATES} FROM (SELECT d.{key} AS key, d.organization_id, d.campaign_id, "
+        "sum(d.impressions) AS impressions, sum(d.clicks) AS clicks, sum(d.spend) AS spend, "
+        "sum(d.conversions) AS conversions, sum(d.revenue) AS revenue "
+        f"FROM daily_metrics d WHERE {where} GROUP BY d.{key}, d.organization_id, d.campaign_id) m "
+        "JOIN campaigns c ON c.id = m.campaign_id AND c.organization_id = m.organization_id GROUP BY m.key"
+    )
+
+
 @dataclass
 class Where:
     """SQL conditions and their parameters, numbered as they are added.

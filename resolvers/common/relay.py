@@ -54,18 +54,40 @@ class Node:
     id: strawberry.ID = strawberry.field(description="Globally unique, opaque id of this object.")
 
 
+def _start_cursor(root: PageInfo) -> str | None:
+    return None if root.start is None else encode_cursor(root.key, root.start)
+
+
+def _end_cursor(root: PageInfo) -> str | None:
+    return None if root.end is None else encode_cursor(root.key, root.end)
+
+
+def _edge_cursor(root: Edge[object]) -> str:
+    return encode_cursor(root.key, root.offset)
+
+
+# Cursors are built only when a query selects them: most pages are read
+# without paging further, and encoding one per edge was a sizable share of a
+# large page's time.
 @strawberry.type(description="Where a page sits in its connection (Relay).")
 class PageInfo:
     has_next_page: bool = strawberry.field(description="True when more items follow this page.")
     has_previous_page: bool = strawberry.field(description="True when items precede this page.")
-    start_cursor: str | None = strawberry.field(description="Cursor of the first edge of this page.")
-    end_cursor: str | None = strawberry.field(description="Cursor of the last edge of this page.")
+    start_cursor: str | None = strawberry.field(
+        resolver=_start_cursor, description="Cursor of the first edge of this page."
+    )
+    end_cursor: str | None = strawberry.field(resolver=_end_cursor, description="Cursor of the last edge of this page.")
+    key: strawberry.Private[str]
+    start: strawberry.Private[int | None]  # offsets of the first and last edge; None on an empty page
+    end: strawberry.Private[int | None]
 
 
 @strawberry.type(description="One item of a connection with its cursor.")
 class Edge(Generic[NodeT]):
-    cursor: str = strawberry.field(description="Opaque cursor; pass it as `after` or `before`.")
+    cursor: str = strawberry.field(resolver=_edge_cursor, description="Opaque cursor; pass it as `after` or `before`.")
     node: NodeT = strawberry.field(description="The item.")
+    key: strawberry.Private[str]
+    offset: strawberry.Private[int]
 
 
 @strawberry.type(description="A page of items (Relay connection) with the total count of the whole list.")
@@ -80,7 +102,7 @@ class Connection(Generic[NodeT]):
 
     def map(self, build: Callable[[NodeT], U]) -> Connection[U]:
         """The same page with each node converted (e.g. rows into GraphQL objects)."""
-        edges = [Edge(cursor=e.cursor, node=build(e.node)) for e in self.edges]
+        edges = [Edge(node=build(e.node), key=e.key, offset=e.offset) for e in self.edges]
         return Connection(edges=edges, page_info=self.page_info, count=self.count)
 
 
@@ -166,14 +188,16 @@ def connection(
 ) -> Connection[NodeT]:
     has_more = win.forward and len(rows) > win.requested
     items = list(rows[: win.requested])
-    edges = [Edge(cursor=encode_cursor(win.key, win.offset + i), node=node) for i, node in enumerate(items)]
+    key, start = win.key, win.offset
+    edges = [Edge(node=node, key=key, offset=start + i) for i, node in enumerate(items)]
     return Connection(
         edges=edges,
         page_info=PageInfo(
             has_next_page=has_more if win.forward else False,
             has_previous_page=win.offset > 0,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            key=key,
+            start=start if edges else None,
+            end=start + len(edges) - 1 if edges else None,
         ),
         count=count,
     )
