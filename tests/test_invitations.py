@@ -21,7 +21,9 @@ from bson import ObjectId
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gateway.mongo_mutations import Attempt, Audit, Writes, deliver_pending_audits
 from gateway.seed import oid
+from gateway.stores.mongo import MongoStore
 from resolvers.common.relay import from_global_id, to_global_id
 from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer
@@ -384,6 +386,59 @@ async def test_a_replayed_key_returns_the_first_acceptance_even_when_concurrent(
     )
     assert all(b == bodies[0] for b in bodies) and codes(bodies[0]) == []
     assert await db.users.count_documents({"email": created["invitation"]["email"]}) == 1
+
+
+async def test_a_crash_between_the_acceptance_and_the_account_is_finished_by_the_sweep(
+    client: httpx.AsyncClient, issuer: TestIssuer, db: Db, seeded: Stores
+) -> None:
+    """Without transactions the account travels on the accepted invitation; a writer dying there loses nothing."""
+    created = await invite(client, issuer, db)
+    invitation_id = raw(created["invitation"]["id"])
+    subject = str(uuid.uuid4())
+    store = MongoStore(seeded.mongo_url, seeded.mongo_db)
+    await store.open()
+    try:
+        account = {
+            "_id": invitation_id,
+            "email": created["invitation"]["email"],
+            "name": None,
+            "roles": ["analyst"],
+            "oidc_subject": subject,
+            "status": "active",
+            "invitation_id": str(invitation_id),
+        }
+        writes = Writes(store.tenant(ORG_ID), Attempt({"kind": "invitee", "id": subject, "email": None}, "dies"), None)
+        changed = await writes.update(
+            "team_invitations",
+            {"_id": invitation_id, "status": "pending"},
+            {"$set": {"status": "accepted", "user_id": str(invitation_id)}, "$unset": {"pending_key": ""}},
+            Audit("invitation.accepted", "Invitation", str(invitation_id), {}),
+            also_insert=("users", account),
+        )
+        assert changed is not None  # ... and the writer dies before `finish`
+        assert await db.users.find_one({"_id": invitation_id}) is None
+
+        # Meanwhile the seat stays the joining member's: it is not handed to a new invitation.
+        await set_free_seats(db, 1)  # one free by a naive count, which misses the account in flight
+        body = await mutate(client, INVITE, admin(issuer), email=f"{unique('gap')}@initech.example", role="MEMBER")
+        assert codes(body) == ["QUOTA_EXCEEDED"]
+
+        assert await deliver_pending_audits(store, older_than_s=0) >= 1
+        user = await db.users.find_one({"_id": invitation_id})
+        assert user is not None and user["organization_id"] == ORG_ID and user["oidc_subject"] == subject
+        events = await db.audit_logs.count_documents({"action": "invitation.accepted", "target.id": str(invitation_id)})
+        assert events == 1
+        await deliver_pending_audits(store, older_than_s=0)  # finishing twice changes nothing
+        assert len(await db.users.find({"email": created["invitation"]["email"]}).to_list(None)) == 1
+        assert (
+            await db.audit_logs.count_documents({"target.id": str(invitation_id), "action": "invitation.accepted"}) == 1
+        )
+    finally:
+        await store.close()
+    # The person's token now resolves to the organization with the invited role.
+    token = issuer.token(ORG, "viewer", sub=subject, org=None, roles=None)
+    viewer = (await gql(client, VIEWER, token=token))["data"]["viewer"]
+    assert viewer["kind"] == "user" and viewer["roles"] == ["analyst"] and viewer["organization"] == {"slug": ORG}
 
 
 # --- what an invitee may do ----------------------------------------------------------------
