@@ -445,7 +445,9 @@ async def _accept(info: Ctx, data: AcceptInvitationInput, invitation_id: ObjectI
     if error is not None:
         raise error
     store = w.tenant.store
-    if await store.find_user_by_subject(principal.subject) is not None:
+    # A member elsewhere (also a Brain-only one, whom MongoDB does not know) cannot join a second organization.
+    elsewhere = principal.kind == "user" and principal.organization.enterprise_id != w.tenant.organization_id
+    if elsewhere or await store.find_user_by_subject(principal.subject) is not None:
         raise reject("ALREADY_MEMBER", "you already have an account in an organization", field)
     holder = await store.find_user_by_email(current["email"])
     if holder is not None and holder["organization_id"] == w.tenant.organization_id:
