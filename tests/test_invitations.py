@@ -478,3 +478,19 @@ async def test_a_stranger_naming_an_organization_is_still_refused(
     token = issuer.token(ORG, "owner", sub=str(uuid.uuid4()))
     response = await client.post("/graphql", json={"query": VIEWER}, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 403
+
+
+async def test_seeded_seats_are_the_subscription_and_count_members_and_open_invitations(db: Db) -> None:
+    for slug in ("acme", "globex", "initech"):
+        org_id = str(oid("org", slug))
+        quota = await db.usage_quotas.find_one({"organization_id": org_id, "resource": "seats"})
+        subscription = await db.subscriptions.find_one({"organization_id": org_id, "status": "active"})
+        assert quota is not None and subscription is not None and quota["limit"] == subscription["seats"]
+    # acme is only read by the tests: its counter is still the seeded one.
+    acme = str(oid("org", "acme"))
+    quota = await db.usage_quotas.find_one({"organization_id": acme, "resource": "seats"})
+    members = await db.users.count_documents({"organization_id": acme})
+    open_ = await db.team_invitations.count_documents(
+        {"organization_id": acme, "status": "pending", "expires_at": {"$gt": dt.datetime.now(dt.UTC)}}
+    )
+    assert quota is not None and quota["used"] == members + open_ == 14
