@@ -8,6 +8,7 @@ import contextlib
 import os
 import signal
 import sys
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
@@ -99,14 +100,20 @@ def cmd_token(args: argparse.Namespace) -> int:
             f"no dev issuer in {data_dir}; run `omnify-gateway dev --data-dir {args.data_dir}` first", file=sys.stderr
         )
         return 2
+    if (args.org is None) == (args.invitee is None):
+        print("give exactly one of --org and --invitee", file=sys.stderr)
+        return 2
     issuer = DevIssuer.load(data_dir)
     extra: dict[str, object] = {}
-    if args.client:
+    if args.invitee:
+        # A person who belongs to no organization yet: a fresh subject, no organization or role claim.
+        extra = {"sub": args.sub or str(uuid.uuid4()), "email": args.invitee, "org": None, "roles": None}
+    elif args.client:
         # A client-credentials token: the subject is the client, it acts by scope.
         extra = {"sub": args.client, "azp": args.client, "email": None, "roles": [], "scope": " ".join(args.scope)}
     elif args.scope:
         extra = {"scope": " ".join(args.scope)}
-    print(issuer.mint(org=args.org, role=args.role, sub=args.sub, ttl=args.ttl, extra=extra))
+    print(issuer.mint(org=args.org or "", role=args.role, sub=args.sub, ttl=args.ttl, extra=extra))
     return 0
 
 
@@ -325,7 +332,13 @@ def build_parser() -> argparse.ArgumentParser:
     seed.set_defaults(func=cmd_seed)
 
     token = sub.add_parser("token", help="dev only: print a JWT signed by the dev issuer")
-    token.add_argument("--org", required=True, help="organization slug, e.g. acme")
+    token.add_argument("--org", default=None, help="organization slug, e.g. acme")
+    token.add_argument(
+        "--invitee",
+        default=None,
+        metavar="EMAIL",
+        help="mint the token of a person invited at EMAIL, in no organization",
+    )
     token.add_argument("--role", default="viewer", choices=ROLES, help="ignored for --client tokens")
     token.add_argument("--sub", default=None, help="subject; defaults to the seeded user with that role")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")

@@ -137,6 +137,21 @@ def test_dev_serves_both_stores_and_restarts_with_its_data(tmp_path: Path) -> No
             timeout=30,
         ).json()
         assert body["data"]["organization"]["slug"] == "globex"
+        # ... and for a person invited by e-mail who belongs to no organization yet.
+        invitee = subprocess.run(
+            [*CLI, "token", "--invitee", "new@globex.example", "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        ).stdout.strip()
+        body = httpx.post(
+            f"{base}/graphql",
+            json={"query": "{ viewer { kind email organization { slug } } }"},
+            headers={"Authorization": f"Bearer {invitee}"},
+            timeout=30,
+        ).json()
+        assert body["data"]["viewer"] == {"kind": "invitee", "email": "new@globex.example", "organization": None}
     finally:
         _stop(proc, signal.SIGTERM)
     assert proc.returncode == 0

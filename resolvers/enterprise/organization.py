@@ -51,6 +51,7 @@ from resolvers.enterprise.types import (
     WorkflowExecution,
     WorkflowExecutionFilter,
     WorkflowStatus,
+    invitation_status_query,
     stored_values,
 )
 
@@ -292,7 +293,7 @@ class EnterpriseOrganization:
         filter: Annotated[InvitationFilter | None, strawberry.argument(description="Narrow the list.")] = None,
     ) -> Connection[Invitation] | None:
         info.context.require(Permission.READ_SENSITIVE)
-        query = _in("status", stored_values(filter.status if filter else None))
+        query = invitation_status_query(stored_values(filter.status if filter else None), dt.datetime.now(dt.UTC))
         return await _mongo_connection(
             info.context.mongo,
             "Organization.invitations",

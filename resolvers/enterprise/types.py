@@ -206,6 +206,29 @@ async def load_member(ctx: RequestContext, email: str, enterprise: Document | No
     return Member.from_accounts(email, enterprise, brain, brain_known=brain_known)
 
 
+def invitation_status(doc: Document) -> InvitationStatus:
+    """A pending invitation past its expiry reads as expired; nothing has to rewrite it when time runs out."""
+    if doc["status"] == "pending" and doc["expires_at"] <= dt.datetime.now(dt.UTC):
+        return InvitationStatus.EXPIRED
+    return InvitationStatus(doc["status"])
+
+
+def invitation_status_query(statuses: tuple[str, ...], moment: dt.datetime) -> Document:
+    """A MongoDB filter for invitations whose status, as `invitation_status` reads it, is one of `statuses`."""
+    if not statuses:
+        return {}
+    alternatives: list[Document] = []
+    stored = [s for s in statuses if s not in ("pending", "expired")]
+    if stored:
+        alternatives.append({"status": {"$in": stored}})
+    if "pending" in statuses:
+        alternatives.append({"status": "pending", "expires_at": {"$gt": moment}})
+    if "expired" in statuses:
+        alternatives.append({"status": "expired"})
+        alternatives.append({"status": "pending", "expires_at": {"$lte": moment}})
+    return alternatives[0] if len(alternatives) == 1 else {"$or": alternatives}
+
+
 @strawberry.type(
     description="An invitation to join the organization, sent by e-mail. Its secret token is never exposed."
 )
@@ -213,7 +236,9 @@ class Invitation(Node):
     invited_by_id: strawberry.Private[str | None]
     email: str = strawberry.field(description="Address the invitation was sent to.")
     role: str = strawberry.field(description="Enterprise role the invitee gets on accepting, e.g. `analyst`.")
-    status: InvitationStatus = strawberry.field(description="Whether the invitation is still open.")
+    status: InvitationStatus = strawberry.field(
+        description="Whether the invitation is still open; `EXPIRED` once `expiresAt` has passed unanswered."
+    )
     expires_at: dt.datetime = strawberry.field(description="When the invitation stops being accepted.")
     created_at: dt.datetime | None = strawberry.field(description="When the invitation was sent.")
 
@@ -224,7 +249,7 @@ class Invitation(Node):
             invited_by_id=doc.get("invited_by"),
             email=doc["email"],
             role=doc["role"],
-            status=InvitationStatus(doc["status"]),
+            status=invitation_status(doc),
             expires_at=doc["expires_at"],
             created_at=doc.get("created_at"),
         )
