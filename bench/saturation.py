@@ -91,7 +91,7 @@ def pool_wait_summary(metrics: str) -> str:
 
 
 async def budget_sum(pg_url: str, ids: list[str]) -> Decimal:
-    from resolvers.common.relay import from_global_id
+    from gateway.data.ids import from_global_id
 
     conn = await asyncpg.connect(pg_url)
     try:

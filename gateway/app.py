@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.auth import Authenticator, TokenVerifier
 from gateway.config import Settings
-from gateway.context import Runtime
+from gateway.context import Services
 from gateway.dev_issuer import DevIssuer
 from gateway.graphql_view import AuthenticatedGraphQL, body_too_large
 from gateway.http_graphql import BodyTooLarge
@@ -29,6 +30,7 @@ from gateway.login import BrowserLogin
 from gateway.logs import quiet_drivers
 from gateway.metrics import Metrics
 from gateway.outbox import OutboxDispatcher
+from gateway.runtime import gc_watch
 from gateway.stores.circuit import Circuit
 from gateway.stores.mongo import MongoStore
 from gateway.stores.postgres import PostgresStore
@@ -54,8 +56,8 @@ class Gateway:
     started_at: float = field(default_factory=time.monotonic)
 
     @functools.cached_property
-    def runtime(self) -> Runtime:
-        return Runtime(self.postgres, self.mongo, self.outbox)
+    def services(self) -> Services:
+        return Services(self.postgres, self.mongo, self.outbox)
 
     @classmethod
     def build(cls, settings: Settings, dev_issuer: DevIssuer | None = None) -> Gateway:
@@ -157,7 +159,15 @@ def create_app(settings: Settings, dev_issuer: DevIssuer | None = None) -> Starl
     gateway = Gateway.build(settings, dev_issuer)
 
     async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "uptimeSeconds": round(time.monotonic() - gateway.started_at, 1)})
+        # Which worker process answered, and how its garbage collector fares (several run behind one port).
+        return JSONResponse(
+            {
+                "status": "ok",
+                "uptimeSeconds": round(time.monotonic() - gateway.started_at, 1),
+                "pid": os.getpid(),
+                "gc": gc_watch.as_dict(),
+            }
+        )
 
     async def readyz(request: Request) -> JSONResponse:
         stores = await gateway.readiness()

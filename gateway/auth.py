@@ -24,12 +24,19 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OctKey
 
 from gateway.config import IssuerConfig, Settings
+from gateway.errors import StoreUnavailable
 from gateway.permissions import permissions_of
 from gateway.tenancy import OrgDirectory, OrgRef
 
 log = logging.getLogger("omnify.auth")
 
 KNOWN_ROLES = ("owner", "admin", "marketer", "analyst", "viewer")
+# The gateway role of an enterprise account's role, for a member whose token has no role claim at all
+# (e.g. someone who joined by accepting an invitation and whose identity provider assigns no roles).
+ROLE_OF_ENTERPRISE_ROLE = {"owner": "owner", "admin": "admin", "analyst": "analyst", "member": "viewer"}
+# An invitee belongs to no organization yet. Its requests are scoped to an organization id that no
+# document carries, and its only permission (accepting an invitation) reads nothing through that scope.
+NO_ORGANIZATION = OrgRef(enterprise_id="0" * 24, brain_id=None, slug="", name="")
 
 
 class AuthError(Exception):
@@ -42,13 +49,19 @@ class AccessDenied(Exception):
 
 @dataclass(frozen=True)
 class Principal:
+    """Who calls. `kind` is `user` (a member), `partner` (client credentials) or `invitee`:
+    a person whose `sub` is no member of any organization and whose token names none. An
+    invitee's `organization` is `NO_ORGANIZATION`; accepting an invitation takes the
+    organization from the invitation."""
+
     subject: str
     issuer: str
-    kind: Literal["user", "partner"]
+    kind: Literal["user", "partner", "invitee"]
     organization: OrgRef
     roles: frozenset[str] = frozenset()
     scopes: frozenset[str] = frozenset()
     email: str | None = None
+    email_verified: bool | None = None  # the token's `email_verified`, when it has one
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
@@ -219,30 +232,49 @@ class Authenticator:
         # service accounts carry `client_id` (their `sub` is the service-account user).
         partner = claims.get("gty") == "client-credentials" or "client_id" in claims or subject == claims.get("azp")
         organization = await self._organization(config, claims, subject, partner)
+        kind: Literal["user", "partner", "invitee"] = (
+            "partner" if partner else "invitee" if organization is None else "user"
+        )
         roles_value = claim_at(claims, config.roles_claim)
         roles = frozenset(
             r for r in (roles_value if isinstance(roles_value, list) else [roles_value]) if r in KNOWN_ROLES
         )
+        if kind == "user" and roles_value is None:  # no role claim at all; unknown roles stay refused
+            roles = await self._enterprise_roles(subject)
         scopes_value = claim_at(claims, config.scopes_claim)
         scopes = scopes_value.split() if isinstance(scopes_value, str) else scopes_value
         principal = Principal(
             subject=subject,
             issuer=config.issuer,
-            kind="partner" if partner else "user",
-            organization=organization,
-            roles=frozenset() if partner else roles,
+            kind=kind,
+            organization=organization or NO_ORGANIZATION,
+            roles=roles if kind == "user" else frozenset(),
             scopes=frozenset(str(s) for s in scopes) if isinstance(scopes, list) else frozenset(),
             email=claims.get("email") if isinstance(claims.get("email"), str) else None,
+            email_verified=claims.get("email_verified") if isinstance(claims.get("email_verified"), bool) else None,
         )
         if not permissions_of(principal):
             raise AccessDenied("the token grants no role or scope this gateway knows")
         return principal
 
-    async def _organization(self, config: IssuerConfig, claims: dict[str, Any], subject: str, partner: bool) -> OrgRef:
+    async def _enterprise_roles(self, subject: str) -> frozenset[str]:
+        """The gateway roles of the subject's enterprise account; none when MongoDB cannot say."""
+        try:
+            user = await self.directory.mongo.find_user_by_subject(subject)
+        except StoreUnavailable:
+            return frozenset()
+        stored = (user or {}).get("roles") or []
+        return frozenset(ROLE_OF_ENTERPRISE_ROLE[r] for r in stored if r in ROLE_OF_ENTERPRISE_ROLE)
+
+    async def _organization(
+        self, config: IssuerConfig, claims: dict[str, Any], subject: str, partner: bool
+    ) -> OrgRef | None:
         """The organization from the configured claim, else from the subject's membership.
 
         A person must be a member of the organization the token names: a token
-        for org A carrying the subject of a user of org B is refused.
+        for org A carrying the subject of a user of org B is refused. A person
+        who is a member nowhere and whose token names no organization is an
+        invitee (None): they may accept an invitation, nothing else.
         """
         claimed = claim_at(claims, config.org_claim)
         member_of = None if partner else await self.directory.organization_of_subject(subject)
@@ -253,8 +285,10 @@ class Authenticator:
             if not partner and member_of != organization.slug:
                 raise AccessDenied("the token's subject is not a member of its organization")
             return organization
-        if partner or member_of is None:
+        if partner:
             raise AccessDenied("the token names no organization and its subject is not a known member")
+        if member_of is None:
+            return None
         organization = await self.directory.resolve(member_of)
         if organization is None:
             raise AccessDenied("the subject's organization is not known to this gateway")

@@ -8,6 +8,7 @@ import contextlib
 import os
 import signal
 import sys
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
@@ -99,14 +100,20 @@ def cmd_token(args: argparse.Namespace) -> int:
             f"no dev issuer in {data_dir}; run `omnify-gateway dev --data-dir {args.data_dir}` first", file=sys.stderr
         )
         return 2
+    if (args.org is None) == (args.invitee is None):
+        print("give exactly one of --org and --invitee", file=sys.stderr)
+        return 2
     issuer = DevIssuer.load(data_dir)
     extra: dict[str, object] = {}
-    if args.client:
+    if args.invitee:
+        # A person who belongs to no organization yet: a fresh subject, no organization or role claim.
+        extra = {"sub": args.sub or str(uuid.uuid4()), "email": args.invitee, "org": None, "roles": None}
+    elif args.client:
         # A client-credentials token: the subject is the client, it acts by scope.
         extra = {"sub": args.client, "azp": args.client, "email": None, "roles": [], "scope": " ".join(args.scope)}
     elif args.scope:
         extra = {"scope": " ".join(args.scope)}
-    print(issuer.mint(org=args.org, role=args.role, sub=args.sub, ttl=args.ttl, extra=extra))
+    print(issuer.mint(org=args.org or "", role=args.role, sub=args.sub, ttl=args.ttl, extra=extra))
     return 0
 
 
@@ -147,16 +154,46 @@ async def check_database_login(settings: Settings) -> None:
         raise ConfigError(problems)
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+def production_app() -> Any:
+    """The app of one `serve` worker: settings from the environment, the collector tuned.
 
+    uvicorn starts each worker process afresh and calls this there, so every
+    worker reads and validates the same environment the supervisor checked.
+    """
     from gateway.app import create_app
     from gateway.logs import configure_logging
+    from gateway.runtime import tune_gc
 
     settings = load_settings()
     configure_logging(settings.log_level)
+    app = create_app(settings)
+    tune_gc()
+    return app
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.logs import configure_logging
+
+    # Refuse a bad environment once, here, before any worker starts.
+    settings = load_settings()
+    configure_logging(settings.log_level)
     asyncio.run(check_database_login(settings))
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, proxy_headers=True)
+    workers = args.workers if args.workers is not None else settings.workers
+    if workers < 1:
+        raise ConfigError([f"--workers {workers} must be at least 1"])
+    if args.workers is not None:
+        os.environ["OMNIFY_WORKERS"] = str(workers)  # what the workers' own settings say, too
+    uvicorn.run(
+        "gateway.cli:production_app",
+        factory=True,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        proxy_headers=True,
+    )
     return 0
 
 
@@ -192,6 +229,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     from gateway.embedded import DataDirLock, EmbeddedError, EmbeddedMongo, EmbeddedPostgres
     from gateway.login import dev_session_secret
     from gateway.logs import configure_logging
+    from gateway.runtime import tune_gc
 
     data_dir = Path(args.data_dir).resolve()
     lock = DataDirLock(data_dir / "dev.lock")
@@ -244,6 +282,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         )
         signal.signal(signal.SIGTERM, previous)
         app = create_app(settings, dev_issuer=issuer)
+        tune_gc()
         server = _uvicorn_server(app, args.host, args.port)
         server.run()
         return 0 if server.started else 1
@@ -275,6 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.set_defaults(func=cmd_dev)
 
     serve = sub.add_parser("serve", help="production: configuration from the environment")
+    serve.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: OMNIFY_WORKERS, else one per core)"
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser(
@@ -290,7 +332,13 @@ def build_parser() -> argparse.ArgumentParser:
     seed.set_defaults(func=cmd_seed)
 
     token = sub.add_parser("token", help="dev only: print a JWT signed by the dev issuer")
-    token.add_argument("--org", required=True, help="organization slug, e.g. acme")
+    token.add_argument("--org", default=None, help="organization slug, e.g. acme")
+    token.add_argument(
+        "--invitee",
+        default=None,
+        metavar="EMAIL",
+        help="mint the token of a person invited at EMAIL, in no organization",
+    )
     token.add_argument("--role", default="viewer", choices=ROLES, help="ignored for --client tokens")
     token.add_argument("--sub", default=None, help="subject; defaults to the seeded user with that role")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")

@@ -76,6 +76,8 @@ class Settings:
     # None: on in dev, off in production (SPEC §7).
     introspection: bool | None = None
     session_secret: str = ""
+    # Worker processes of `serve`, each with its own event loop and store pools.
+    workers: int = 1
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -240,6 +242,14 @@ def login_problems(settings: Settings) -> list[str]:
     return problems
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers narrow), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Production settings from the environment; raises ConfigError naming every problem."""
     env = os.environ if env is None else env
@@ -273,6 +283,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_cost=_int(env, "OMNIFY_MAX_COST", 50_000, problems, minimum=100),
         introspection=_bool(env, "OMNIFY_INTROSPECTION", problems),
         session_secret=env.get("OMNIFY_SESSION_SECRET", ""),
+        workers=_int(env, "OMNIFY_WORKERS", available_cores(), problems, minimum=1),
     )
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"OMNIFY_LOG_LEVEL={settings.log_level!r} must be DEBUG, INFO, WARNING or ERROR")

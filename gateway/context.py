@@ -21,7 +21,7 @@ L = TypeVar("L", bound=DataLoader[Any, Any])
 
 
 @dataclass(frozen=True)
-class Runtime:
+class Services:
     """The long-lived objects a mutation needs beyond its tenant handles: its own
     transaction on a store, and the outbox to wake once it commits.
 
@@ -42,7 +42,7 @@ class RequestContext:
     _postgres: TenantReader | None
     trace: StoreTrace
     request_id: str
-    runtime: Runtime
+    services: Services
     debug_stores: bool = False
     # Filled while the request runs, read for metrics afterwards.
     operation: str = "anonymous"

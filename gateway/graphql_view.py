@@ -218,7 +218,7 @@ class AuthenticatedGraphQL:
             _postgres=self.gateway.postgres.reader(org.brain_id) if org.brain_id else None,
             trace=trace,
             request_id=request_id,
-            runtime=self.gateway.runtime,
+            services=self.gateway.services,
             debug_stores=self._debug_allowed(scope, principal.roles),
         )
         scope.setdefault("state", {})["omnify_context"] = context

@@ -1,8 +1,10 @@
 """How a mutation of the enterprise store (MongoDB) changes data: once, audited, retry-safe.
 
 A mutation makes exactly one audited change: one document inserted or updated,
-or, for a workflow run, one quota document updated together with the
-execution it pays for. Its `audit_logs` event must never be lost, and an
+possibly together with documents that exist exactly when that update happened:
+the execution a workflow-run quota unit pays for, the invitation a seat of the
+`seats` quota is taken for, the account an accepted invitation creates (its id
+is the invitation's, so delivering it twice inserts it once). Its `audit_logs` event must never be lost, and an
 idempotency key must make a retry return the first response without a
 second change.
 

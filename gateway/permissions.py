@@ -1,7 +1,9 @@
 """What a principal may do, from its roles (people) or scopes (partners).
 
 One table, used by the resolvers and printed in the README. Partners act by
-scope only; a role claim in a client-credentials token is ignored.
+scope only; a role claim in a client-credentials token is ignored. An invitee
+(a person who is not a member of any organization yet) may only accept an
+invitation addressed to them.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ class Permission(Enum):
     READ_SENSITIVE = "read invitations, audit logs and credential metadata"
     RUN_ACTIONS = "pause/resume creatives, change and shift budgets"
     INGEST_METRICS = "run sync jobs and ingest daily metrics"
-    MANAGE_TEAM = "invite, revoke and accept team invitations"
+    MANAGE_TEAM = "invite team members and revoke invitations"
+    ACCEPT_INVITATION = "accept an invitation addressed to you"
     MANAGE_WORKFLOWS = "create, update, run and schedule workflows"
 
 
 P = Permission
-_READ = {P.READ_BRAIN, P.READ_ENTERPRISE}
+# Every person may accept: an invitee to join, a member to replay the acceptance that made them one.
+_READ = {P.READ_BRAIN, P.READ_ENTERPRISE, P.ACCEPT_INVITATION}
 _ADMIN = set(Permission)
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -37,6 +41,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "owner": frozenset(_ADMIN),
 }
 
+INVITEE_PERMISSIONS: frozenset[Permission] = frozenset({P.ACCEPT_INVITATION})
+
 SCOPE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "actions:write": frozenset({P.READ_BRAIN, P.RUN_ACTIONS}),
     "metrics:write": frozenset({P.READ_BRAIN, P.INGEST_METRICS}),
@@ -45,6 +51,8 @@ SCOPE_PERMISSIONS: dict[str, frozenset[Permission]] = {
 
 def permissions_of(principal: Principal) -> frozenset[Permission]:
     granted: set[Permission] = set()
+    if principal.kind == "invitee":
+        return INVITEE_PERMISSIONS
     if principal.kind == "partner":
         for scope in principal.scopes:
             granted |= SCOPE_PERMISSIONS.get(scope, frozenset())
@@ -56,5 +64,8 @@ def permissions_of(principal: Principal) -> frozenset[Permission]:
 
 def require(principal: Principal, permission: Permission) -> None:
     if permission not in permissions_of(principal):
-        who = "partner tokens need a scope" if principal.kind == "partner" else "your role does not allow it"
+        who = {
+            "partner": "partner tokens need a scope",
+            "invitee": "you are not a member of an organization yet; accept your invitation first",
+        }.get(principal.kind, "your role does not allow it")
         raise Forbidden(f"not allowed to {permission.value}: {who}", permission=permission.name)

@@ -492,7 +492,7 @@ async def _seed_enterprise(db: AsyncDatabase[dict[str, Any]], spec: OrgSpec, tod
         for i in range(1, 9)
     ]
     docs["users"] = users
-    seats = {"starter": 5, "growth": 25, "enterprise": 100}[spec.plan]
+    seats = {"starter": 15, "growth": 25, "enterprise": 100}[spec.plan]
     price = {"starter": 4900, "growth": 29900, "enterprise": 149900}[spec.plan]
     period_start = datetime.combine(today.replace(day=1), datetime.min.time(), UTC)
     docs["subscriptions"] = [
@@ -690,7 +690,8 @@ async def _seed_enterprise(db: AsyncDatabase[dict[str, Any]], spec: OrgSpec, tod
                 }
             )
     docs["analytics_data"] = analytics
-    limits = {"starter": (10_000, 50, 5), "growth": (100_000, 500, 25), "enterprise": (1_000_000, 5_000, 100)}[
+    # The seats quota's limit is the subscription's paid seats: invitations are checked against it.
+    limits = {"starter": (10_000, 50, 15), "growth": (100_000, 500, 25), "enterprise": (1_000_000, 5_000, 100)}[
         spec.plan
     ]
     docs["usage_quotas"] = [
@@ -719,6 +720,13 @@ async def _seed_enterprise(db: AsyncDatabase[dict[str, Any]], spec: OrgSpec, tod
         }
         for i in range(6)
     ]
+    # Seats taken: every enterprise account plus every open invitation.
+    open_invitations = [
+        i for i in docs["team_invitations"] if i["status"] == "pending" and i["expires_at"] > datetime.now(UTC)
+    ]
+    for quota in docs["usage_quotas"]:
+        if quota["resource"] == "seats":
+            quota["used"] = len(users) + len(open_invitations)
     total = 0
     for collection, items in docs.items():
         total += await _insert_missing(db, collection, items)

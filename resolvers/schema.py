@@ -10,27 +10,19 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry import Info
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.context import RequestContext
 from gateway.data.ids import from_global_id
-from gateway.errors import BadUserInput
+from gateway.errors import BadUserInput, Forbidden
 from gateway.permissions import Permission
 from resolvers.actions.brain import BrainActions
 from resolvers.actions.enterprise import EnterpriseMutations
 from resolvers.actions.ingestion import IngestionMutations
 from resolvers.brain.nodes import NODE_RESOLVERS as BRAIN_NODES
-from resolvers.common.cost import cost_limiter
+from resolvers.common.checks import document_checks
 from resolvers.common.inputs import InputGuard
 from resolvers.common.relay import Node
 from resolvers.common.scalars import SCALAR_MAP
@@ -47,12 +39,17 @@ SENSITIVE_NODES = frozenset({"ApiCredential", "AuditLog", "Invitation"})
 @strawberry.type(description="Who is calling: the authenticated principal behind the request.")
 class Viewer:
     subject: str = strawberry.field(description="The token's subject (`sub`).")
-    kind: str = strawberry.field(description="`user` for people, `partner` for client-credentials integrations.")
+    kind: str = strawberry.field(
+        description="`user` for members, `partner` for client-credentials integrations, `invitee` for people who "
+        "belong to no organization yet (they may only accept an invitation)."
+    )
     roles: list[str] = strawberry.field(description="Roles granted to the caller, e.g. `analyst`.")
     scopes: list[str] = strawberry.field(description="OAuth scopes of the token, e.g. `metrics:write`.")
     email: str | None = strawberry.field(description="E-mail address from the token, when present.")
     issuer: str = strawberry.field(description="The OIDC issuer that signed the token.")
-    organization: Organization = strawberry.field(description="The organization the caller acts in.")
+    organization: Organization | None = strawberry.field(
+        description="The organization the caller acts in; null for an invitee."
+    )
 
 
 @strawberry.type(description="Read access to the caller's organization across both stores.")
@@ -67,12 +64,15 @@ class Query:
             scopes=sorted(p.scopes),
             email=p.email,
             issuer=p.issuer,
-            organization=organization_of(p.organization),
+            organization=None if p.kind == "invitee" else organization_of(p.organization),
         )
 
-    @strawberry.field(description="The caller's organization.")
+    @strawberry.field(description="The caller's organization (`FORBIDDEN` for an invitee, who has none yet).")
     def organization(self, info: Ctx) -> Organization:
-        return organization_of(info.context.principal.organization)
+        principal = info.context.principal
+        if principal.kind == "invitee":
+            raise Forbidden("you are not a member of an organization yet; accept your invitation first")
+        return organization_of(principal.organization)
 
     @strawberry.field(
         description="Any object by its global id. Null when it does not exist or belongs to another organization."
@@ -81,7 +81,9 @@ class Query:
         type_name, raw = from_global_id(id)
         if type_name == "Organization":
             ref = info.context.principal.organization
-            return organization_of(ref) if raw == ref.enterprise_id else None
+            return (
+                organization_of(ref) if raw == ref.enterprise_id and info.context.principal.kind != "invitee" else None
+            )
         resolve = NODE_RESOLVERS.get(type_name)
         if resolve is None:
             raise BadUserInput(f"{id!r} is not an id of this API")
@@ -132,18 +134,14 @@ class Limits:
 
 def build_schema(limits: Limits = Limits()) -> GatewaySchema:
     """The schema with the request limits of SPEC §7; the exported SDL does not depend on them."""
-    extensions: list[Any] = [
-        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-        lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
-        OperationName,
-        InputGuard,
-        cost_limiter(limits.max_cost),
-    ]
-    if not limits.introspection:
-        extensions.append(DisableIntrospection)
+    checks = document_checks(
+        max_depth=limits.max_depth,
+        max_aliases=limits.max_aliases,
+        max_tokens=limits.max_tokens,
+        max_cost=limits.max_cost,
+        introspection=limits.introspection,
+    )
+    extensions: list[Any] = [checks, OperationName, InputGuard]
     return GatewaySchema(
         query=Query, mutation=Mutation, config=StrawberryConfig(scalar_map=SCALAR_MAP), extensions=extensions
     )

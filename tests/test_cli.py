@@ -15,6 +15,8 @@ import pytest
 
 from gateway.config import ConfigError, load_settings
 from gateway.embedded import free_port
+from tests.conftest import Stores
+from tests.support.issuer import AUDIENCE, TestIssuer
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "gateway.cli"]
@@ -135,6 +137,21 @@ def test_dev_serves_both_stores_and_restarts_with_its_data(tmp_path: Path) -> No
             timeout=30,
         ).json()
         assert body["data"]["organization"]["slug"] == "globex"
+        # ... and for a person invited by e-mail who belongs to no organization yet.
+        invitee = subprocess.run(
+            [*CLI, "token", "--invitee", "new@globex.example", "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        ).stdout.strip()
+        body = httpx.post(
+            f"{base}/graphql",
+            json={"query": "{ viewer { kind email organization { slug } } }"},
+            headers={"Authorization": f"Bearer {invitee}"},
+            timeout=30,
+        ).json()
+        assert body["data"]["viewer"] == {"kind": "invitee", "email": "new@globex.example", "organization": None}
     finally:
         _stop(proc, signal.SIGTERM)
     assert proc.returncode == 0
@@ -154,3 +171,58 @@ def test_dev_serves_both_stores_and_restarts_with_its_data(tmp_path: Path) -> No
         _stop(proc, signal.SIGINT)
     assert proc.returncode == 0
     assert not (data_dir / "postgres" / "postmaster.pid").exists()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+def test_serve_runs_several_workers_and_stops_on_sigterm(seeded: Stores, issuer: TestIssuer) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": seeded.database_url,
+        "MONGO_URL": seeded.mongo_url,
+        "MONGO_DB": seeded.mongo_db,
+        "OIDC_ISSUER": issuer.url,
+        "OIDC_AUDIENCE": AUDIENCE,
+        "OMNIFY_HOST": "127.0.0.1",
+        "OMNIFY_PORT": str(port),
+        "OMNIFY_WORKERS": "5",  # the flag wins over the environment
+    }
+    proc = subprocess.Popen(
+        [*CLI, "serve", "--workers", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
+    )
+    base = f"http://127.0.0.1:{port}"
+    pids: set[int] = set()
+    try:
+        deadline = time.monotonic() + 180
+        while len(pids) < 2 and time.monotonic() < deadline:
+            assert proc.poll() is None, "serve exited early"
+            # Fresh connections, several at once: the kernel hands them to whichever worker accepts.
+            with httpx.Client(base_url=base, timeout=10) as http:
+                try:
+                    pids.add(http.get("/healthz").json()["pid"])
+                    body = http.post(
+                        "/graphql",
+                        json={"query": "{ organization { slug } }"},
+                        headers={"Authorization": f"Bearer {issuer.token()}"},
+                    ).json()
+                    assert body["data"]["organization"]["slug"] == "acme", body
+                except httpx.TransportError:
+                    time.sleep(0.2)  # still starting
+        assert len(pids) == 2, pids
+        assert proc.pid not in pids  # the supervisor itself serves nothing
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in pids)

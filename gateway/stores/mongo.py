@@ -209,6 +209,25 @@ class MongoStore:
     async def find_user_by_subject(self, subject: str) -> Document | None:
         return await self.run(self.db.users.find_one({"oidc_subject": subject}))
 
+    async def find_user_by_email(self, email: str) -> Document | None:
+        """Whether an address already has an account, in any organization (addresses are unique store-wide)."""
+        try:
+            with timed("mongo"):
+                return await self.db.users.find_one({"email": email})
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("mongo") from exc
+
+    async def find_invitation(self, **by: Any) -> Document | None:
+        """The invitation an invitee names, before a tenant is known: by `_id` or by `token_hash`."""
+        (key, value), *rest = by.items()
+        if rest or key not in ("_id", "token_hash"):
+            raise UnscopedQuery(f"invitations can only be looked up by one of _id, token_hash: {by}")
+        try:
+            with timed("mongo"):
+                return await self.db.team_invitations.find_one({key: value})
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("mongo") from exc
+
 
 @dataclass
 class TenantMongo:

@@ -171,9 +171,9 @@ async def run_brain_mutation(
     org = ctx.principal.organization
     if org.brain_id is None:
         raise StoreUnavailable("postgres")
-    runtime = ctx.runtime
+    services = ctx.services
     digest = idempotency.request_hash(operation, arguments)
-    async with runtime.postgres.tenant_transaction(org.brain_id, org.enterprise_id) as tx:
+    async with services.postgres.tenant_transaction(org.brain_id, org.enterprise_id) as tx:
         if idempotency_key is not None:
             stored = await idempotency.replay(tx, org.enterprise_id, idempotency_key, operation, digest)
             if stored is not None:
@@ -201,6 +201,6 @@ async def run_brain_mutation(
         outcome.rows = {k: _plain_row(v) for k, v in outcome.rows.items()}
         if idempotency_key is not None:
             await idempotency.remember(tx, org.enterprise_id, idempotency_key, operation, digest, outcome.to_snapshot())
-    runtime.outbox.wake()
+    services.outbox.wake()
     await ctx.after_write()
     return outcome

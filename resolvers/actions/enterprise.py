@@ -25,9 +25,21 @@ from bson import ObjectId
 from croniter import croniter
 from pymongo.errors import DuplicateKeyError
 
+from gateway.auth import Principal
+from gateway.context import RequestContext
 from gateway.errors import Conflict, Forbidden
 from gateway.idempotency import request_hash
-from gateway.mongo_mutations import Attempt, Audit, MongoMutation, Writes, now, without_marker
+from gateway.mongo_mutations import (
+    MARKER,
+    MARKER_COUNT,
+    Attempt,
+    Audit,
+    MongoMutation,
+    Pending,
+    Writes,
+    now,
+    without_marker,
+)
 from gateway.permissions import Permission
 from gateway.stores.mongo import Document, TenantMongo
 from resolvers.actions.common import (
@@ -94,10 +106,13 @@ async def run_enterprise_mutation(
     arguments: dict[str, Any],
     idempotency_key: str | None,
     perform: Perform,
+    tenant: TenantMongo | None = None,
 ) -> Outcome:
+    """Run one enterprise mutation in the caller's organization, or in `tenant` when the organization
+    comes from the object acted on (an invitee accepting an invitation belongs to none yet)."""
     ctx = info.context
     ctx.require(permission)
-    tenant = ctx.mongo
+    tenant = tenant or ctx.mongo
     mutation = MongoMutation(tenant, Attempt(actor(ctx), ctx.request_id), operation, request_hash(operation, arguments))
 
     async def attempt(writes: Writes) -> dict[str, Any]:
@@ -225,9 +240,19 @@ class RevokeInvitationInput:
     idempotency_key: str | None = IdempotencyKey
 
 
-@strawberry.input(description="Accept an invitation with the token it was sent with.")
+@strawberry.input(
+    description="Accept an invitation, naming it by exactly one of `token` (the secret sent to the invitee) "
+    "or `invitationId` (then the e-mail claim of your bearer token must be the invited address)."
+)
 class AcceptInvitationInput:
-    token: str = strawberry.field(description="The invitation's secret token.")
+    token: str | None = strawberry.field(
+        default=None, description="The invitation's secret token, as returned by `inviteTeamMember`."
+    )
+    invitation_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The invitation; accepted only when your token's `email` claim matches the invited address "
+        "(without regard to case) and is not marked unverified (`email_verified: false`).",
+    )
     idempotency_key: str | None = IdempotencyKey
 
 
@@ -245,11 +270,9 @@ async def _invite(info: Ctx, data: InviteTeamMemberInput, issued: dict[str, str]
     email = _email(data.email)
     if await w.find_one("users", {"email": email}):
         raise reject("ALREADY_MEMBER", f"{email} is already a member", "email")
-    moment = now()
-    if await w.find_one("team_invitations", {"email": email, "status": "pending", "expires_at": {"$gt": moment}}):
-        raise reject("INVITATION_PENDING", f"{email} already has a pending invitation", "email")
     inviter = await w.find_one("users", {"oidc_subject": info.context.principal.subject})
     token = secrets.token_urlsafe(32)
+    moment = now()
     doc: Document = {
         "_id": ObjectId(),
         "email": email,
@@ -267,27 +290,79 @@ async def _invite(info: Ctx, data: InviteTeamMemberInput, issued: dict[str, str]
         str(doc["_id"]),
         {"email": email, "role": doc["role"], "expiresAt": doc["expires_at"]},
     )
-    invitation = await _insert_invitation(w, doc, audit)
+    await _take_seat(w, doc, audit)
     issued["token"] = token
-    return Outcome(rows={"invitation": _public(invitation)})
+    return Outcome(rows={"invitation": _public(w.tenant.scoped_document("team_invitations", doc))})
 
 
-async def _insert_invitation(w: Writes, doc: Document, audit: Audit) -> Document:
-    """Insert, retiring an invitation that ran out of time but still guards the address."""
-    for _ in range(2):
-        try:
-            return await w.insert("team_invitations", doc, audit)
-        except DuplicateKeyError:
-            holder = await w.find_one("team_invitations", {"pending_key": doc["pending_key"]})
-            if holder is not None and holder["expires_at"] > now():
-                break  # another admin invited the same address a moment ago
-            if holder is not None:
-                await w.tidy(
-                    "team_invitations",
-                    {"_id": holder["_id"], "status": "pending"},
-                    {"$set": {"status": "expired"}, "$unset": {"pending_key": ""}},
-                )
-    raise reject("INVITATION_PENDING", f"{doc['email']} already has a pending invitation", "email")
+def _current_seats_quota() -> Document:
+    moment = now()
+    return {"resource": "seats", "period_start": {"$lte": moment}, "period_end": {"$gt": moment}}
+
+
+async def _take_seat(w: Writes, invitation: Document, audit: Audit) -> None:
+    """Create the invitation together with a seat of the `seats` quota, never beyond its limit.
+
+    Seats taken are counted afresh each time: enterprise accounts plus open (pending, unexpired)
+    invitations, so revoked and expired invitations free their seat without a write. The count
+    is made safe against concurrent invitations by a conditional update of the quota document
+    on its `revision`: of two invitations counting the same state, one update wins and the other
+    counts again. The winner's invitation reaches `team_invitations` with its audit event; until
+    then (where there are no transactions) it travels in the quota's marker and is counted from
+    there, so a seat is never handed out twice.
+    """
+    email = invitation["email"]
+    for _ in range(QUOTA_ATTEMPTS):
+        moment = now()
+        live = {"email": email, "status": "pending", "expires_at": {"$gt": moment}}
+        if await w.find_one("team_invitations", live):
+            raise reject("INVITATION_PENDING", f"{email} already has a pending invitation", "email")
+        holder = await w.find_one("team_invitations", {"pending_key": invitation["pending_key"]})
+        if holder is not None and holder["expires_at"] > moment:
+            raise reject("INVITATION_PENDING", f"{email} already has a pending invitation", "email")
+        if holder is not None:
+            # Ran out of time but still guards the address: retire it so the new one can take its place.
+            await w.tidy(
+                "team_invitations",
+                {"_id": holder["_id"], "status": "pending"},
+                {"$set": {"status": "expired"}, "$unset": {"pending_key": ""}},
+            )
+        quota = await w.tenant.find_one(
+            "usage_quotas", _current_seats_quota(), sort=[("period_start", -1)], session=w.session
+        )
+        if quota is None:
+            raise reject("QUOTA_EXCEEDED", "the organization has no seats quota for this period", "email")
+        taken = await _seats_taken(w, quota, email, moment)
+        limit = quota["limit"]
+        if taken >= limit:
+            raise reject("QUOTA_EXCEEDED", f"all {limit} seats are taken by members and open invitations", "email")
+        revision = {"revision": quota["revision"]} if "revision" in quota else {"revision": {"$exists": False}}
+        updated = await w.update(
+            "usage_quotas",
+            {"_id": quota["_id"], "limit": limit, **revision},
+            {"$set": {"used": taken + 1}, "$inc": {"revision": 1}},
+            audit,
+            also_insert=("team_invitations", invitation),
+        )
+        if updated is not None:
+            return
+    raise Conflict("the seats kept changing while inviting; try again")
+
+
+async def _seats_taken(w: Writes, quota: Document, email: str, moment: dt.datetime) -> int:
+    members = await w.tenant.count("users")
+    open_invitations = await w.tenant.count("team_invitations", {"status": "pending", "expires_at": {"$gt": moment}})
+    # Accepted, but the new account may still travel on the invitation's marker: the seat is the account's.
+    joining = await w.tenant.count("team_invitations", {"status": "accepted", MARKER_COUNT: {"$gt": 0}})
+    in_flight = 0
+    for marker in (quota.get(MARKER) or {}).values():
+        for collection, document in Pending.from_marker(marker).inserts:
+            if collection == "team_invitations":
+                if document["email"] == email:
+                    raise reject("INVITATION_PENDING", f"{email} already has a pending invitation", "email")
+                in_flight += 1
+    # A delivered invitation whose marker is not removed yet counts twice for a moment: never too few.
+    return members + open_invitations + joining + in_flight
 
 
 async def _revoke(info: Ctx, data: RevokeInvitationInput, w: Writes) -> Outcome:
@@ -312,27 +387,85 @@ async def _revoke(info: Ctx, data: RevokeInvitationInput, w: Writes) -> Outcome:
     return Outcome(rows={"invitation": _public(updated)})
 
 
-def _acceptance_error(invitation: Document, moment: dt.datetime) -> Rejected | None:
+# Enterprise roles of the account an accepted invitation creates, by invitation role.
+ENTERPRISE_ROLES = {"admin": ["admin"], "analyst": ["analyst"], "member": ["member"]}
+
+
+def _acceptance_error(invitation: Document, moment: dt.datetime, field: str) -> Rejected | None:
     if invitation["status"] == "expired" or (invitation["status"] == "pending" and invitation["expires_at"] <= moment):
-        return reject("EXPIRED", "the invitation has expired", "token")
+        return reject("EXPIRED", "the invitation has expired", field)
     if invitation["status"] != "pending":
-        return reject("NOT_PENDING", f"the invitation is {invitation['status']}, not pending", "token")
+        return reject("NOT_PENDING", f"the invitation is {invitation['status']}, not pending", field)
     return None
 
 
-async def _accept(info: Ctx, data: AcceptInvitationInput, w: Writes) -> Outcome:
+def _addressed_to(principal: Principal, invitation: Document) -> bool:
+    """Whether the caller's token carries the invited address (verified, when the token says)."""
+    email = (principal.email or "").strip().lower()
+    return bool(email) and principal.email_verified is not False and email == invitation["email"]
+
+
+async def _locate_invitation(ctx: RequestContext, data: AcceptInvitationInput) -> Document:
+    """The invitation the caller names, in whichever organization it is: the organization comes from it."""
+    store = ctx.services.mongo
+    if (data.token is None) == (data.invitation_id is None):
+        raise reject("INVALID_INPUT", "give exactly one of token and invitationId", None)
+    if data.token is not None:
+        token = data.token.strip()
+        found = None
+        if token and len(token) <= MAX_TOKEN:
+            found = await store.find_invitation(token_hash=hashlib.sha256(token.encode()).hexdigest())
+        if found is None:
+            raise reject("NOT_FOUND", "no invitation has this token", "token")
+        return found
+    assert data.invitation_id is not None
+    invitation_id = parse_object_id(data.invitation_id, "Invitation", "invitationId")
+    found = await store.find_invitation(_id=invitation_id)
+    # Someone else's invitation reads as missing: ids do not reveal which invitations exist.
+    if found is None or not _addressed_to(ctx.principal, found):
+        raise reject("NOT_FOUND", "no invitation addressed to your e-mail address has this id", "invitationId")
+    return found
+
+
+async def _accept(info: Ctx, data: AcceptInvitationInput, invitation_id: ObjectId, w: Writes) -> Outcome:
     principal = info.context.principal
-    token = data.token.strip()
-    current = None
-    if token and len(token) <= MAX_TOKEN:
-        current = await w.find_one("team_invitations", {"token_hash": hashlib.sha256(token.encode()).hexdigest()})
+    field = "token" if data.token is not None else "invitationId"
+    current = await w.find_one("team_invitations", {"_id": invitation_id})
     if current is None:
-        raise reject("NOT_FOUND", "no invitation of your organization has this token", "token")
+        raise reject("NOT_FOUND", "no such invitation", field)
     moment = now()
-    error = _acceptance_error(current, moment)
+    error = _acceptance_error(current, moment, field)
     if error is not None:
         raise error
-    audit = Audit("invitation.accepted", "Invitation", str(current["_id"]), {"email": current["email"]})
+    store = w.tenant.store
+    # A member elsewhere (also a Brain-only one, whom MongoDB does not know) cannot join a second organization.
+    elsewhere = principal.kind == "user" and principal.organization.enterprise_id != w.tenant.organization_id
+    if elsewhere or await store.find_user_by_subject(principal.subject) is not None:
+        raise reject("ALREADY_MEMBER", "you already have an account in an organization", field)
+    holder = await store.find_user_by_email(current["email"])
+    if holder is not None and holder["organization_id"] == w.tenant.organization_id:
+        raise reject("ALREADY_MEMBER", f"{current['email']} is already a member", field)
+    if holder is not None:
+        raise reject("EMAIL_IN_USE", f"{current['email']} has an account in another organization", field)
+    # The account takes the invitation's id: however often an acceptance is retried or
+    # redelivered, one invitation creates at most one account.
+    user: Document = {
+        "_id": current["_id"],
+        "email": current["email"],
+        "name": None,
+        "roles": ENTERPRISE_ROLES[current["role"]],
+        "oidc_subject": principal.subject,
+        "status": "active",
+        "last_login_at": None,
+        "created_at": moment,
+        "invitation_id": str(current["_id"]),
+    }
+    audit = Audit(
+        "invitation.accepted",
+        "Invitation",
+        str(current["_id"]),
+        {"email": current["email"], "role": current["role"], "userId": str(user["_id"])},
+    )
     updated = await w.update(
         "team_invitations",
         {"_id": current["_id"], "status": "pending", "expires_at": {"$gt": moment}},
@@ -341,16 +474,18 @@ async def _accept(info: Ctx, data: AcceptInvitationInput, w: Writes) -> Outcome:
                 "status": "accepted",
                 "accepted_at": moment,
                 "accepted_by": {"id": principal.subject, "email": principal.email},
+                "user_id": str(user["_id"]),
             },
             "$unset": {"pending_key": ""},
         },
         audit,
+        also_insert=("users", user),
     )
     if updated is None:
         # Answered between our read and our write: say what it is now.
         again = await w.find_one("team_invitations", {"_id": current["_id"]})
-        raise (_acceptance_error(again, moment) if again else None) or reject(
-            "NOT_PENDING", "no longer pending", "token"
+        raise (_acceptance_error(again, moment, field) if again else None) or reject(
+            "NOT_PENDING", "no longer pending", field
         )
     return Outcome(rows={"invitation": _public(updated)})
 
@@ -613,7 +748,9 @@ async def _set_schedule(info: Ctx, data: SetWorkflowScheduleInput, w: Writes) ->
 @strawberry.type
 class EnterpriseMutations:
     @strawberry.mutation(
-        description="Invite a person by e-mail; the invitation expires after 7 days. Needs the admin or owner role."
+        description="Invite a person by e-mail; the invitation expires after 7 days and holds a seat of the "
+        "`seats` quota until it is accepted (the seat becomes the member's), revoked or expired "
+        "(`QUOTA_EXCEEDED` when members and open invitations fill the quota). Needs the admin or owner role."
     )
     async def invite_team_member(
         self, info: Ctx, input: Annotated[InviteTeamMemberInput, strawberry.argument(description="Who to invite.")]
@@ -648,21 +785,31 @@ class EnterpriseMutations:
         return _invitation_payload(outcome)
 
     @strawberry.mutation(
-        description="Accept a pending invitation of your organization with its token; a token works once. "
-        "Needs the admin or owner role."
+        description="Join the invitation's organization: creates your enterprise account with the invited role, "
+        "linked to your token's subject, so your next token resolves to that organization. For people who are "
+        "not a member of any organization yet; an invitation is accepted once. The idempotency key is kept in "
+        "the invitation's organization."
     )
     async def accept_invitation(
-        self, info: Ctx, input: Annotated[AcceptInvitationInput, strawberry.argument(description="The token.")]
+        self, info: Ctx, input: Annotated[AcceptInvitationInput, strawberry.argument(description="Which invitation.")]
     ) -> InvitationPayload:
-        if info.context.principal.kind != "user":
+        ctx = info.context
+        if ctx.principal.kind == "partner":
             raise Forbidden("only people accept invitations")
+        ctx.require(Permission.ACCEPT_INVITATION)
+        try:
+            invitation = await _locate_invitation(ctx, input)
+        except Rejected as rejected:
+            # No organization to keep an idempotency key in, and nothing changed: answer directly.
+            return InvitationPayload(invitation=None, user_errors=rejected.errors)
         outcome = await run_enterprise_mutation(
             info,
             operation="acceptInvitation",
-            permission=Permission.MANAGE_TEAM,
+            permission=Permission.ACCEPT_INVITATION,
             arguments=input_arguments(input),
             idempotency_key=input.idempotency_key,
-            perform=partial(_accept, info, input),
+            perform=partial(_accept, info, input, invitation["_id"]),
+            tenant=ctx.services.mongo.tenant(str(invitation["organization_id"])),
         )
         return _invitation_payload(outcome)
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -28,7 +29,6 @@ from graphql import (
     get_named_type,
     get_nullable_type,
 )
-from strawberry.extensions import SchemaExtension
 
 from gateway.data.paging import DEFAULT_PAGE_SIZE
 
@@ -102,26 +102,21 @@ class CostEstimator:
         return None
 
 
-def cost_limiter(max_cost: int) -> type[SchemaExtension]:
-    class CostLimiter(SchemaExtension):
-        def on_validate(self) -> Iterator[None]:
-            context = self.execution_context
-            document = context.graphql_document
-            if document is not None:
-                fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-                estimator = CostEstimator(context.schema._schema, fragments, context.variables or {})
-                operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-                if context.operation_name:
-                    operations = [o for o in operations if o.name and o.name.value == context.operation_name]
-                cost = max((estimator.operation(o) for o in operations), default=0)
-                if cost > max_cost:
-                    context.pre_execution_errors = [
-                        GraphQLError(
-                            f"the query may resolve about {cost:,} objects, more than the limit of {max_cost:,}; "
-                            "ask for smaller pages (first/last) or fewer nested lists",
-                            extensions={"code": "QUERY_TOO_COMPLEX", "cost": cost, "maxCost": max_cost},
-                        )
-                    ]
-            yield
+def estimate_cost(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: Mapping[str, Any]
+) -> int:
+    """The cost of the operation a request runs (the costliest one when no name picks one)."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    estimator = CostEstimator(schema, fragments, variables)
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name:
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    return max((estimator.operation(o) for o in operations), default=0)
 
-    return CostLimiter
+
+def cost_error(cost: int, max_cost: int) -> GraphQLError:
+    return GraphQLError(
+        f"the query may resolve about {cost:,} objects, more than the limit of {max_cost:,}; "
+        "ask for smaller pages (first/last) or fewer nested lists",
+        extensions={"code": "QUERY_TOO_COMPLEX", "cost": cost, "maxCost": max_cost},
+    )

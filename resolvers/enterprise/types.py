@@ -15,7 +15,7 @@ import strawberry
 from strawberry import Info
 
 from gateway.context import RequestContext
-from gateway.data.enterprise import agents, executions, members, workflows
+from gateway.data.enterprise import agents, executions, invitations, members, workflows
 from gateway.data.enterprise.members import MemberRow
 from gateway.data.paging import Page
 from gateway.stores.mongo import Document
@@ -183,7 +183,9 @@ class Invitation(Node):
     invited_by_id: strawberry.Private[str | None]
     email: str = strawberry.field(description="Address the invitation was sent to.")
     role: str = strawberry.field(description="Enterprise role the invitee gets on accepting, e.g. `analyst`.")
-    status: InvitationStatus = strawberry.field(description="Whether the invitation is still open.")
+    status: InvitationStatus = strawberry.field(
+        description="Whether the invitation is still open; `EXPIRED` once `expiresAt` has passed unanswered."
+    )
     expires_at: dt.datetime = strawberry.field(description="When the invitation stops being accepted.")
     created_at: dt.datetime | None = strawberry.field(description="When the invitation was sent.")
 
@@ -194,7 +196,7 @@ class Invitation(Node):
             invited_by_id=doc.get("invited_by"),
             email=doc["email"],
             role=doc["role"],
-            status=InvitationStatus(doc["status"]),
+            status=InvitationStatus(invitations.status_of(doc)),
             expires_at=doc["expires_at"],
             created_at=doc.get("created_at"),
         )

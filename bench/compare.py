@@ -1,0 +1,512 @@
+"""Side by side: this gateway, a hand-written raw-driver server, and a previous commit of the gateway.
+
+    .venv/bin/python bench/compare.py [--workers N] [--rounds 3] [--seconds 5] [--baseline REF]
+                                      [--connections 1,32] [--soak 60] [--data-dir DIR]
+
+One run starts embedded PostgreSQL and MongoDB-wire servers in DIR (seeded
+once and kept, so reruns skip it; or BENCH_DATABASE_URL / BENCH_MONGO_URL),
+a JWT issuer, and three servers on the same stores with the same worker count:
+
+- gateway:  `omnify-gateway serve --workers N` from this checkout;
+- raw:      bench/raw_server.py (ASGI + asyncpg + PyMongo + orjson, hand-written for these documents);
+- previous: the gateway at REF (default HEAD~1), exported with `git archive`, served by uvicorn.
+
+It first checks that each document's `data` is identical across the servers
+(compared after parsing and re-encoding, so key order and values must match),
+then measures every (document, connections) pair on each server in turn, the
+order rotating from round to round, so that a noisy neighbour hurts all three
+alike. The load comes from bench/loadgen.py in its own process. CPU per
+request is the servers' user+system time (/proc/<pid>/stat, supervisor and
+workers) divided by the requests answered. A final soak runs the gateway at 64
+connections and samples each worker's RSS. Nothing asserts: figures are for
+reading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from pymongo import AsyncMongoClient
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gateway.embedded import EmbeddedMongo, EmbeddedPostgres, free_port  # noqa: E402
+from gateway.migrations import migrate_mongo, migrate_postgres  # noqa: E402
+from gateway.seed import seed  # noqa: E402
+from tests.support.issuer import AUDIENCE, TestIssuer  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
+CAMPAIGNS = (BENCH / "campaigns.graphql").read_text()
+DASHBOARD = (BENCH / "dashboard.graphql").read_text()
+SHIFT = "mutation($i: ShiftBudgetInput!) { shiftBudget(input: $i) { userErrors { code } } }"
+MONGO_DB = "omnify_bench"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PREVIOUS_APP = """
+from gateway.app import create_app
+from gateway.config import load_settings
+
+
+def app():
+    return create_app(load_settings())
+"""
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            tree.setdefault(ppid, []).append(int(entry))
+    return tree
+
+
+def descendants(pid: int) -> list[int]:
+    tree, found, todo = _children(), [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += tree.get(current, [])
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLK_TCK
+
+
+def rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+@dataclass
+class Server:
+    name: str
+    command: list[str]
+    cwd: Path
+    env: dict[str, str]
+    log: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {**self.env, "OMNIFY_PORT": str(self.port)}
+        command = [c.replace("{port}", str(self.port)) for c in self.command]
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                command, cwd=self.cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise SystemExit(f"{self.name} exited; see {self.log}:\n{self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        raise SystemExit(f"{self.name} did not start; see {self.log}")
+
+    @property
+    def pids(self) -> list[int]:
+        assert self.process is not None
+        return descendants(self.process.pid)
+
+    def workers(self) -> list[int]:
+        assert self.process is not None
+        pids = self.pids
+        spawned = [p for p in pids[1:] if b"spawn_main" in _cmdline(p)]
+        return spawned or pids[:1]
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+# --- stores and servers ---------------------------------------------------------------------
+
+
+async def prepare_stores(data_dir: Path) -> tuple[str, str, list[Any]]:
+    pg_url, mongo_url = os.environ.get("BENCH_DATABASE_URL"), os.environ.get("BENCH_MONGO_URL")
+    embedded: list[Any] = []
+    if not pg_url:
+        pg = EmbeddedPostgres(data_dir)
+        pg.start()
+        embedded.append(pg)
+        pg_url = pg.url
+    if not mongo_url:
+        mongo = EmbeddedMongo(data_dir)
+        mongo.start()
+        embedded.append(mongo)
+        mongo_url = mongo.url
+    conn = await asyncpg.connect(pg_url)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
+    try:
+        await migrate_postgres(conn)
+        await migrate_mongo(client[MONGO_DB])
+        marker = data_dir / "seeded"
+        if not marker.exists():
+            started = time.perf_counter()
+            await seed(conn, client[MONGO_DB], progress=False)
+            await conn.execute("VACUUM ANALYZE")
+            marker.write_text("demo\n")
+            print(f"seeded the demo data in {time.perf_counter() - started:.1f} s")
+    finally:
+        await conn.close()
+        await client.close()
+    return pg_url, mongo_url, embedded
+
+
+def previous_checkout(ref: str, data_dir: Path) -> Path:
+    sha = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{ref}^{{commit}}"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    target = data_dir / f"previous-{sha[:12]}"
+    if not target.exists():
+        partial = Path(tempfile.mkdtemp(dir=data_dir))
+        archive = subprocess.run(["git", "archive", sha], cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(partial)], input=archive, check=True)
+        (partial / "previous_app.py").write_text(PREVIOUS_APP)
+        partial.rename(target)
+    return target
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+
+@dataclass
+class Scenario:
+    name: str
+    bodies: list[dict[str, Any]]
+    compare: bool = True
+
+
+@dataclass
+class Sample:
+    requests: int
+    seconds: float
+    errors: int
+    p50: float
+    p99: float
+    cpu_s: float
+    first_error: str | None
+
+
+def load(port: int, token: str, bodies: list[dict[str, Any]], connections: int, seconds: float) -> dict[str, Any]:
+    spec = {"path": "/graphql", "headers": {"Authorization": f"Bearer {token}"}, "bodies": bodies}
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "loadgen.py"), str(port), str(connections), str(seconds)],
+        input=json.dumps(spec).encode(),
+        capture_output=True,
+        check=True,
+        timeout=seconds + 120,
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def measure(server: Server, token: str, scenario: Scenario, connections: int, seconds: float) -> Sample:
+    pids = server.pids
+    before = cpu_seconds(pids)
+    result = load(server.port, token, scenario.bodies, connections, seconds)
+    used = cpu_seconds(pids) - before
+    return Sample(
+        result["requests"],
+        result["seconds"],
+        result["errors"],
+        result["p50"],
+        result["p99"],
+        used,
+        result["firstError"],
+    )
+
+
+def data_of(server: Server, token: str, body: dict[str, Any]) -> str:
+    response = httpx.post(
+        f"http://127.0.0.1:{server.port}/graphql", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    )
+    payload = response.json()
+    if "errors" in payload:
+        return f"errors: {payload['errors']}"
+    return json.dumps(payload["data"], separators=(",", ":"), ensure_ascii=False)
+
+
+def shift_bodies(gateway: Server, token: str) -> list[dict[str, Any]]:
+    found = httpx.post(
+        f"http://127.0.0.1:{gateway.port}/graphql",
+        json={
+            "query": "{ organization { campaigns(first: 6, filter: {status: [ACTIVE]}) { edges { node { id } } } } }"
+        },
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    ).json()
+    ids = [e["node"]["id"] for e in found["data"]["organization"]["campaigns"]["edges"]]
+    # Cents move around a ring of campaigns, so the budgets stay where they were.
+    return [
+        {
+            "query": SHIFT,
+            "variables": {"i": {"fromCampaignId": ids[i], "toCampaignId": ids[(i + 1) % len(ids)], "amount": "0.01"}},
+        }
+        for i in range(len(ids))
+    ]
+
+
+def summarize(samples: list[Sample]) -> dict[str, float]:
+    requests = sum(s.requests for s in samples)
+    return {
+        "rps": statistics.median(s.requests / s.seconds for s in samples),
+        "p50": statistics.median(s.p50 for s in samples),
+        "p99": statistics.median(s.p99 for s in samples),
+        "cpu_ms": 1000 * sum(s.cpu_s for s in samples) / max(requests, 1),
+        "errors": sum(s.errors for s in samples),
+    }
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:5.2f}" if b else "  -  "
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> None:
+    data_dir = Path(args.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    logs = data_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    pg_url, mongo_url, embedded = asyncio.run(prepare_stores(data_dir))
+    issuer = TestIssuer().start()
+    servers: list[Server] = []
+    try:
+        env = {
+            **os.environ,
+            "DATABASE_URL": pg_url,
+            "MONGO_URL": mongo_url,
+            "MONGO_DB": MONGO_DB,
+            "OIDC_ISSUER": issuer.url,
+            "OIDC_AUDIENCE": AUDIENCE,
+            "OMNIFY_HOST": "127.0.0.1",
+            "OMNIFY_WORKERS": str(args.workers),
+            "OMNIFY_LOG_LEVEL": "WARNING",
+        }
+        env.pop("PYTHONPATH", None)
+        uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "--workers", str(args.workers), "--port", "{port}"]
+        uvicorn += ["--log-level", "warning", "--no-access-log"]
+        wanted = set(args.only.split(","))
+        if "gateway" in wanted:
+            servers.append(
+                Server(
+                    "gateway",
+                    [sys.executable, "-m", "gateway.cli", "serve", "--workers", str(args.workers)],
+                    ROOT,
+                    env,
+                    logs / "gateway.log",
+                )
+            )
+        if "raw" in wanted:
+            servers.append(
+                Server("raw", [*uvicorn, "--app-dir", str(BENCH), "raw_server:app"], ROOT, env, logs / "raw.log")
+            )
+        if "previous" in wanted:
+            previous = previous_checkout(args.baseline, data_dir)
+            print(f"previous: {args.baseline} from {previous}")
+            servers.append(
+                Server(
+                    "previous",
+                    [*uvicorn, "previous_app:app"],
+                    previous,
+                    {**env, "PYTHONPATH": str(previous)},
+                    logs / "previous.log",
+                )
+            )
+        for server in servers:
+            server.start()
+        for server in servers:
+            server.wait_ready()
+        token = issuer.token("acme", "admin", exp=int(time.time()) + 6 * 3600)
+        today = dt.datetime.now(dt.UTC).date()
+        window = {"from": str(today - dt.timedelta(days=29)), "to": str(today)}
+        scenarios = [
+            Scenario("campaigns 50x20", [{"query": CAMPAIGNS}]),
+            Scenario("dashboard n=5 m=5", [{"query": DASHBOARD, "variables": {"n": 5, "m": 5, **window}}]),
+            Scenario("dashboard n=50 m=20", [{"query": DASHBOARD, "variables": {"n": 50, "m": 20, **window}}]),
+            Scenario("shiftBudget", shift_bodies(servers[0], token), compare=False),
+        ]
+        print(f"\nworkers per server: {args.workers}; cores: {os.cpu_count()}")
+        print("data identical to the first server's (parsed and re-encoded, key order kept):")
+        for scenario in scenarios:
+            if not scenario.compare:
+                continue
+            reference = data_of(servers[0], token, scenario.bodies[0])
+            for server in servers[1:]:
+                other = data_of(server, token, scenario.bodies[0])
+                same = "yes" if other == reference else "NO"
+                print(f"  {scenario.name:<22} {server.name:<9} {same} ({len(reference):,} bytes)")
+                if other != reference:
+                    print(f"    {servers[0].name}: {reference[:400]}\n    {server.name}: {other[:400]}")
+
+        connections = [int(c) for c in args.connections.split(",")]
+        for server in servers:  # warm-up: imports, pools, caches, JIT-less but still
+            for scenario in scenarios:
+                load(server.port, token, scenario.bodies, 4, 1.0)
+        results: dict[tuple[str, int, str], list[Sample]] = {}
+        for round_ in range(args.rounds):
+            order = servers[round_ % len(servers) :] + servers[: round_ % len(servers)]
+            for scenario in scenarios:
+                for conns in connections:
+                    for server in order:
+                        sample = measure(server, token, scenario, conns, args.seconds)
+                        results.setdefault((scenario.name, conns, server.name), []).append(sample)
+                        if sample.first_error:
+                            print(f"  {server.name} {scenario.name} c={conns}: {sample.first_error[:300]}")
+            print(f"round {round_ + 1}/{args.rounds} done")
+
+        names = [s.name for s in servers]
+        if not results:
+            names = []
+        print(
+            f"\n{'document':<22} {'conns':>5} {'server':<9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+            f"{'CPU ms/req':>10} {'errors':>6}   ratios (req/s, CPU) gateway/raw, gateway/previous"
+        )
+        for scenario in scenarios:
+            for conns in connections:
+                summary = {n: summarize(results[(scenario.name, conns, n)]) for n in names}
+                for n in names:
+                    s = summary[n]
+                    extra = ""
+                    if n == "gateway":
+                        parts = []
+                        for other in ("raw", "previous"):
+                            if other in summary:
+                                o = summary[other]
+                                parts.append(f"{other}: {ratio(s['rps'], o['rps'])} {ratio(s['cpu_ms'], o['cpu_ms'])}")
+                        extra = "   " + "; ".join(parts)
+                    print(
+                        f"{scenario.name:<22} {conns:>5} {n:<9} {s['rps']:>8.1f} {s['p50']:>8.1f} {s['p99']:>8.1f} "
+                        f"{s['cpu_ms']:>10.1f} {s['errors']:>6}{extra}"
+                    )
+        print("\nRSS per worker (MiB) after the runs:")
+        for server in servers:
+            print(f"  {server.name:<9} " + ", ".join(f"{rss_mib(p):.0f}" for p in server.workers()))
+
+        gateway = next((s for s in servers if s.name == "gateway"), None)
+        if gateway is not None and args.soak > 0:
+            soak(gateway, token, scenarios, args.soak)
+    finally:
+        for server in servers:
+            server.stop()
+        issuer.stop()
+        for item in reversed(embedded):
+            item.stop()
+
+
+def soak(gateway: Server, token: str, scenarios: list[Scenario], seconds: float) -> None:
+    print(f"\nsoak: gateway, 64 connections, {seconds:.0f} s, the three read documents in turn")
+    bodies = [b for s in scenarios[:3] for b in s.bodies]
+    spec = {"path": "/graphql", "headers": {"Authorization": f"Bearer {token}"}, "bodies": bodies}
+    workers = gateway.workers()
+    proc = subprocess.Popen(
+        [sys.executable, str(BENCH / "loadgen.py"), str(gateway.port), "64", str(seconds)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(json.dumps(spec).encode())
+    proc.stdin.close()
+    started = time.monotonic()
+    print(f"  {'t s':>5}  RSS MiB per worker ({', '.join(str(p) for p in workers)})")
+    while proc.poll() is None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+        print(f"  {time.monotonic() - started:5.0f}  " + ", ".join(f"{rss_mib(p):.0f}" for p in workers))
+    result = json.loads(proc.stdout.read())
+    print(
+        f"  requests {result['requests']}, {result['requests'] / result['seconds']:.1f} req/s, "
+        f"p50 {result['p50']} ms, p99 {result['p99']} ms, max {result['max']} ms, errors {result['errors']}"
+    )
+    if result["firstError"]:
+        print(f"  first error: {result['firstError'][:300]}")
+    # Each worker's collector statistics, from /healthz on fresh connections until every worker answered.
+    seen: dict[int, dict[str, Any]] = {}
+    for _ in range(200):
+        if len(seen) >= len(workers):
+            break
+        body = httpx.get(f"http://127.0.0.1:{gateway.port}/healthz", timeout=5).json()
+        seen[body["pid"]] = body.get("gc", {})
+    for pid, stats in sorted(seen.items()):
+        print(f"  worker {pid} gc: {json.dumps(stats)}")
+
+
+def main() -> None:
+    from gateway.config import available_cores
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, default=available_cores())
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
+    parser.add_argument("--connections", default="1,32")
+    parser.add_argument("--baseline", default="HEAD~1", help="git ref of the previous gateway")
+    parser.add_argument("--only", default="gateway,raw,previous")
+    parser.add_argument("--soak", type=float, default=60.0, help="seconds at 64 connections (0: skip)")
+    parser.add_argument("--data-dir", default=str(ROOT / ".omnify-bench"))
+    parser.add_argument("--fresh", action="store_true", help="drop the data dir first (reseed)")
+    args = parser.parse_args()
+    if args.fresh:
+        shutil.rmtree(args.data_dir, ignore_errors=True)
+    run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,414 @@
+"""A hand-written baseline for bench/compare.py: the benchmark's queries without GraphQL.
+
+    DATABASE_URL=... MONGO_URL=... MONGO_DB=... OIDC_ISSUER=... OIDC_AUDIENCE=... \\
+        python -m uvicorn raw_server:app --factory --app-dir bench --workers N --port P
+
+Plain ASGI + asyncpg + PyMongo + orjson. It answers exactly the documents
+bench/compare.py sends (looked up by their text), doing what the gateway must
+do at the least: validate the bearer token against the issuer's JWKS, find the
+organization (cached), open the same tenant transaction (`BEGIN ...; SET LOCAL
+ROLE ...; set_config('app.organization_id', ...)`), run one query per list,
+and write a `{"data": ...}` body whose `data` equals the gateway's. Anything
+else gets a 400. It is a yardstick, not a server to deploy.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import sys
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import httpx
+import orjson
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from pymongo import AsyncMongoClient
+
+HERE = Path(__file__).resolve().parent
+APP_ROLE = "omnify_app"
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def global_id(type_name: str, raw: object) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{raw}".encode()).decode().rstrip("=")
+
+
+def raw_id(global_id_: str) -> UUID:
+    padded = global_id_ + "=" * (-len(global_id_) % 4)
+    return UUID(base64.urlsafe_b64decode(padded).decode().partition(":")[2])
+
+
+def money(amount: Decimal) -> str:
+    return format(amount.quantize(Decimal("0.01")), "f")
+
+
+def begin(org: UUID, *, read_only: bool, enterprise_id: str | None = None) -> str:
+    mode = "ISOLATION LEVEL REPEATABLE READ READ ONLY" if read_only else "ISOLATION LEVEL READ COMMITTED"
+    sql = f"BEGIN {mode}; SET LOCAL ROLE {APP_ROLE}; SELECT set_config('app.organization_id', '{org}', true)"
+    if enterprise_id is not None:
+        sql += f"; SELECT set_config('app.enterprise_id', '{enterprise_id}', true)"
+    return sql
+
+
+CAMPAIGNS_50x20 = (HERE / "campaigns.graphql").read_text()
+DASHBOARD = (HERE / "dashboard.graphql").read_text()
+SHIFT = "mutation($i: ShiftBudgetInput!) { shiftBudget(input: $i) { userErrors { code } } }"
+
+PERF = """
+    round(coalesce(sum(m.spend), 0), 2) AS spend,
+    round(coalesce(sum(m.revenue), 0), 2) AS revenue,
+    round(sum(m.clicks)::numeric / nullif(sum(m.impressions), 0), 6)::float8 AS ctr,
+    round(sum(m.revenue) / nullif(sum(m.spend), 0), 4)::float8 AS roas
+"""
+
+
+class Raw:
+    def __init__(self) -> None:
+        self.pool: asyncpg.Pool[asyncpg.Record] | None = None
+        self.mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(os.environ["MONGO_URL"], tz_aware=True)
+        self.db = self.mongo[os.environ.get("MONGO_DB", "omnify_cloud")]
+        self.issuer = os.environ["OIDC_ISSUER"].rstrip("/")
+        self.audience = os.environ["OIDC_AUDIENCE"]
+        self.keys: KeySet | None = None
+        self.orgs: dict[str, tuple[str, UUID, str]] = {}
+
+    async def start(self) -> None:
+        self.pool = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=1, max_size=20)
+        async with httpx.AsyncClient() as http:
+            config = (await http.get(f"{self.issuer}/.well-known/openid-configuration")).json()
+            self.keys = KeySet.import_key_set((await http.get(config["jwks_uri"])).json())
+
+    async def stop(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+        await self.mongo.close()
+
+    def claims(self, token: str) -> dict[str, Any]:
+        assert self.keys is not None
+        decoded = jwt.decode(token, self.keys, algorithms=["RS256", "ES256"])
+        jwt.JWTClaimsRegistry(
+            iss={"essential": True, "value": self.issuer}, aud={"essential": True, "value": self.audience}
+        ).validate(decoded.claims)
+        return dict(decoded.claims)
+
+    async def org(self, slug: str) -> tuple[str, UUID, str]:
+        found = self.orgs.get(slug)
+        if found is None:
+            doc = await self.db.organizations.find_one({"slug": slug})
+            assert doc is not None
+            found = self.orgs[slug] = (str(doc["_id"]), UUID(doc["brain_org_id"]), doc["name"])
+        return found
+
+    # --- the documents -----------------------------------------------------------------------
+
+    async def campaigns(self, org: tuple[str, UUID, str], variables: dict[str, Any]) -> dict[str, Any]:
+        assert self.pool is not None
+        async with self.pool.acquire() as conn:
+            await conn.execute(begin(org[1], read_only=True))
+            try:
+                campaigns = await conn.fetch(
+                    "SELECT id, name, status, daily_budget, currency FROM campaigns "
+                    "WHERE organization_id = $1 ORDER BY name, id LIMIT 50",
+                    org[1],
+                )
+                creatives = await conn.fetch(
+                    "SELECT campaign_id, id, name, status, format FROM (SELECT campaign_id, id, name, status, format, "
+                    "row_number() OVER (PARTITION BY campaign_id ORDER BY name, id) AS position FROM creatives "
+                    "WHERE organization_id = $1 AND campaign_id = ANY($2::uuid[])) ranked WHERE position <= 20 "
+                    "ORDER BY campaign_id, position",
+                    org[1],
+                    [c["id"] for c in campaigns],
+                )
+            finally:
+                await conn.execute("COMMIT")
+        by_campaign: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
+        for k in creatives:
+            by_campaign[k["campaign_id"]].append(
+                {
+                    "node": {
+                        "id": global_id("Creative", k["id"]),
+                        "name": k["name"],
+                        "status": k["status"].upper(),
+                        "format": k["format"].upper(),
+                    }
+                }
+            )
+        edges = [
+            {
+                "node": {
+                    "id": global_id("Campaign", c["id"]),
+                    "name": c["name"],
+                    "status": c["status"].upper(),
+                    "dailyBudget": {"amount": money(c["daily_budget"]), "currency": c["currency"].strip()},
+                    "creatives": {"edges": by_campaign[c["id"]]},
+                }
+            }
+            for c in campaigns
+        ]
+        return {"organization": {"campaigns": {"edges": edges}}}
+
+    async def dashboard(self, org: tuple[str, UUID, str], variables: dict[str, Any]) -> dict[str, Any]:
+        assert self.pool is not None
+        n, m = int(variables["n"]), int(variables["m"])
+        start, end = dt.date.fromisoformat(variables["from"]), dt.date.fromisoformat(variables["to"])
+        enterprise_id, brain_id, name = org
+        async with self.pool.acquire() as conn:
+            await conn.execute(begin(brain_id, read_only=True))
+            try:
+                brain_emails = [
+                    r["email"]
+                    for r in await conn.fetch(
+                        'SELECT email FROM users WHERE organization_id = $1 ORDER BY email COLLATE "C" LIMIT 20',
+                        brain_id,
+                    )
+                ]
+                total = await conn.fetchval("SELECT count(*) FROM campaigns WHERE organization_id = $1", brain_id)
+                campaigns = await conn.fetch(
+                    "SELECT c.id, c.name, c.status, c.daily_budget, c.currency, ch.platform FROM campaigns c "
+                    "JOIN channels ch ON ch.id = c.channel_id AND ch.organization_id = c.organization_id "
+                    "WHERE c.organization_id = $1 ORDER BY c.name, c.id LIMIT $2",
+                    brain_id,
+                    n,
+                )
+                ids = [c["id"] for c in campaigns]
+                campaign_perf = {
+                    r["key"]: r
+                    for r in await conn.fetch(
+                        f"SELECT m.campaign_id AS key, {PERF} FROM daily_metrics m WHERE m.organization_id = $1 "
+                        "AND m.campaign_id = ANY($2::uuid[]) AND m.date BETWEEN $3 AND $4 GROUP BY m.campaign_id",
+                        brain_id,
+                        ids,
+                        start,
+                        end,
+                    )
+                }
+                creatives = await conn.fetch(
+                    "SELECT campaign_id, id, name, status FROM (SELECT campaign_id, id, name, status, "
+                    "row_number() OVER (PARTITION BY campaign_id ORDER BY name, id) AS position FROM creatives "
+                    "WHERE organization_id = $1 AND campaign_id = ANY($2::uuid[])) ranked WHERE position <= $3 "
+                    "ORDER BY campaign_id, position",
+                    brain_id,
+                    ids,
+                    m,
+                )
+                creative_perf = {
+                    r["key"]: r
+                    for r in await conn.fetch(
+                        f"SELECT m.creative_id AS key, {PERF} FROM daily_metrics m WHERE m.organization_id = $1 "
+                        "AND m.creative_id = ANY($2::uuid[]) AND m.date BETWEEN $3 AND $4 GROUP BY m.creative_id",
+                        brain_id,
+                        [k["id"] for k in creatives],
+                        start,
+                        end,
+                    )
+                }
+            finally:
+                await conn.execute("COMMIT")
+        scope = {"organization_id": enterprise_id}
+        users = await self.db.users.find(scope, {"email": 1}).sort([("email", 1)]).limit(20).to_list(None)
+        emails = sorted({u["email"] for u in users} | set(brain_emails))[:20]
+        workflows = (
+            await self.db.agentkit_workflows.find(scope, {"name": 1})
+            .sort([("name", 1), ("_id", 1)])
+            .limit(10)
+            .to_list(None)
+        )
+        executions = await (
+            self.db.agentkit_executions.find(
+                {**scope, "workflow_id": {"$in": [str(w["_id"]) for w in workflows]}}, {"workflow_id": 1, "status": 1}
+            )
+            .sort([("created_at", -1), ("_id", -1)])
+            .to_list(None)
+        )
+        runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for e in executions:
+            if len(runs[str(e["workflow_id"])]) < 5:
+                runs[str(e["workflow_id"])].append({"node": {"status": e["status"].upper()}})
+        by_campaign: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
+        for k in creatives:
+            perf = creative_perf.get(k["id"])
+            by_campaign[k["campaign_id"]].append(
+                {
+                    "node": {
+                        "name": k["name"],
+                        "status": k["status"].upper(),
+                        "performance": {
+                            "ctr": perf["ctr"] if perf else None,
+                            "roas": perf["roas"] if perf else None,
+                        },
+                    }
+                }
+            )
+        edges = []
+        for c in campaigns:
+            perf = campaign_perf.get(c["id"])
+            edges.append(
+                {
+                    "node": {
+                        "name": c["name"],
+                        "status": c["status"].upper(),
+                        "dailyBudget": {"amount": money(c["daily_budget"]), "currency": c["currency"].strip()},
+                        "channel": {"platform": c["platform"].upper()},
+                        "performance": {
+                            "spend": str(perf["spend"]) if perf else "0.00",
+                            "revenue": str(perf["revenue"]) if perf else "0.00",
+                            "roas": perf["roas"] if perf else None,
+                        },
+                        "creatives": {"edges": by_campaign[c["id"]]},
+                    }
+                }
+            )
+        return {
+            "organization": {
+                "name": name,
+                "members": {"edges": [{"node": {"email": e}} for e in emails]},
+                "workflows": {
+                    "edges": [
+                        {"node": {"name": w["name"], "executions": {"edges": runs[str(w["_id"])]}}} for w in workflows
+                    ]
+                },
+                "campaigns": {"totalCount": total, "edges": edges},
+            }
+        }
+
+    async def shift_budget(
+        self, org: tuple[str, UUID, str], variables: dict[str, Any], claims: dict[str, Any]
+    ) -> dict[str, Any]:
+        assert self.pool is not None
+        enterprise_id, brain_id, _ = org
+        i = variables["i"]
+        source, target, amount = raw_id(i["fromCampaignId"]), raw_id(i["toCampaignId"]), Decimal(i["amount"])
+        async with self.pool.acquire() as conn:
+            await conn.execute(begin(brain_id, read_only=False, enterprise_id=enterprise_id))
+            try:
+                rows = {
+                    r["id"]: r
+                    for r in await conn.fetch(
+                        "SELECT id, daily_budget, currency, status FROM campaigns WHERE organization_id = $1 "
+                        "AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE",
+                        brain_id,
+                        sorted([source, target]),
+                    )
+                }
+                after = {}
+                for cid, delta in ((source, -amount), (target, amount)):
+                    after[cid] = await conn.fetchval(
+                        "UPDATE campaigns SET daily_budget = $3, updated_at = now() WHERE organization_id = $1 "
+                        "AND id = $2 RETURNING daily_budget",
+                        brain_id,
+                        cid,
+                        rows[cid]["daily_budget"] + delta,
+                    )
+                payload = {"from": str(source), "to": str(target), "amount": str(amount), "reason": None}
+                result = {
+                    "fromBudget": str(after[source]),
+                    "toBudget": str(after[target]),
+                    "currency": rows[source]["currency"].strip(),
+                }
+                await conn.execute(
+                    "INSERT INTO action_logs (organization_id, actor_kind, actor_id, action, target_type, target_id, "
+                    "payload, result, status) VALUES ($1, 'user', $2, 'shiftBudget', 'Campaign', $3, $4::jsonb, "
+                    "$5::jsonb, 'succeeded')",
+                    brain_id,
+                    claims["sub"],
+                    str(source),
+                    json.dumps(payload),
+                    json.dumps(result),
+                )
+                event_id = uuid.uuid4()
+                document = {
+                    "event_id": str(event_id),
+                    "organization_id": enterprise_id,
+                    "actor": {"kind": "user", "id": claims["sub"], "email": claims.get("email")},
+                    "action": "shiftBudget",
+                    "target": {"type": "Campaign", "id": str(source)},
+                    "details": {"input": payload, "result": result},
+                    "request_id": None,
+                    "at": {"$datetime": dt.datetime.now(dt.UTC).isoformat()},  # the outbox's tagged JSON
+                }
+                await conn.execute(
+                    "INSERT INTO outbox (event_id, organization_key, document) VALUES ($1, $2, $3::jsonb)",
+                    event_id,
+                    enterprise_id,
+                    json.dumps(document),
+                )
+                await conn.execute("COMMIT")
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+        return {"shiftBudget": {"userErrors": []}}
+
+    # --- ASGI ---------------------------------------------------------------------------------
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await self.start()
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await self.stop()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["path"] == "/healthz":
+            await respond(send, 200, orjson.dumps({"status": "ok", "pid": os.getpid()}))
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = dict(scope["headers"])
+        token = headers.get(b"authorization", b"").decode().removeprefix("Bearer ")
+        try:
+            claims = self.claims(token)
+        except Exception:
+            await respond(send, 401, b'{"errors":[{"message":"unauthenticated"}]}')
+            return
+        request = orjson.loads(body)
+        org = await self.org(claims["org"])
+        variables = request.get("variables") or {}
+        query = request["query"]
+        if query == CAMPAIGNS_50x20:
+            data = await self.campaigns(org, variables)
+        elif query == DASHBOARD:
+            data = await self.dashboard(org, variables)
+        elif query == SHIFT:
+            data = await self.shift_budget(org, variables, claims)
+        else:
+            await respond(send, 400, b'{"errors":[{"message":"unknown document"}]}')
+            return
+        await respond(send, 200, orjson.dumps({"data": data}))
+
+
+async def respond(send: Send, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def app() -> Raw:
+    return Raw()
+
+
+if __name__ == "__main__":
+    print(__doc__, file=sys.stderr)
