@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
@@ -46,3 +47,45 @@ async def test_a_filter_on_another_tenants_id_finds_nothing(acme: TenantMongo) -
     globex_workflow = oid("workflow", "globex", 0)
     assert await acme.find("agentkit_workflows", {"_id": globex_workflow}) == []
     assert await acme.update_one("agentkit_workflows", {"_id": globex_workflow}, {"$set": {"name": "x"}}) == 0
+
+
+async def test_the_server_profile_names_the_stand_in_only_when_it_is_one(acme: TenantMongo, seeded: Stores) -> None:
+    profile = await acme.store.profile()
+    if seeded.embedded_mongo is not None:
+        assert profile.stand_in and not profile.window_functions
+    assert profile.version >= (4,)
+    assert await acme.store.profile() is profile  # asked once
+
+
+async def test_pages_per_group_match_one_query_per_group(acme: TenantMongo) -> None:
+    # Whichever way the server pages (window functions or the adapter), the pages are
+    # those a query per workflow with skip/limit returns.
+    newest_first = [("created_at", -1), ("_id", -1)]
+    workflow_ids = sorted({str(e["workflow_id"]) for e in await acme.find("agentkit_executions")})[:4]
+    assert len(workflow_ids) >= 2
+    query = {"workflow_id": {"$in": workflow_ids}}
+    for skip, limit in ((0, 3), (2, 2), (50, 5)):
+        pages = await acme.find_per_group(
+            "agentkit_executions", query, group="workflow_id", sort=newest_first, skip=skip, limit=limit
+        )
+        for workflow_id in workflow_ids:
+            one = await acme.find(
+                "agentkit_executions", {"workflow_id": workflow_id}, sort=newest_first, skip=skip, limit=limit
+            )
+            assert [d["_id"] for d in pages.get(workflow_id, [])] == [d["_id"] for d in one]
+
+
+async def test_a_datetime_set_on_an_existing_document_stays_a_datetime(acme: TenantMongo) -> None:
+    moment = dt.datetime(2031, 5, 4, 3, 2, 1, tzinfo=dt.UTC)
+    agent = await acme.find_one("agentkit_agents", sort=[("_id", 1)])
+    assert agent is not None
+    assert await acme.update_one("agentkit_agents", {"_id": agent["_id"]}, {"$set": {"reviewed_at": moment}}) == 1
+    updated = await acme.find_one_and_update(
+        "agentkit_agents", {"_id": agent["_id"]}, {"$set": {"reviewed_at": moment + dt.timedelta(days=1)}}
+    )
+    assert updated is not None
+    stored = await acme.find_one("agentkit_agents", {"_id": agent["_id"]})
+    assert stored is not None and stored["reviewed_at"] == moment + dt.timedelta(days=1)
+    assert isinstance(stored["reviewed_at"], dt.datetime)
+    assert "_never_present" not in stored
+    await acme.update_one("agentkit_agents", {"_id": agent["_id"]}, {"$unset": {"reviewed_at": ""}})
