@@ -20,7 +20,6 @@ from gateway.data.brain import (
     sync_jobs,
 )
 from gateway.data.ids import parse_uuid
-from gateway.stores.postgres import TenantReader
 from resolvers.brain.types import (
     ActionLog,
     ApiCredential,
@@ -36,9 +35,7 @@ R = TypeVar("R")
 NodeResolver = Callable[[RequestContext, str], Awaitable[object | None]]
 
 
-def _via_loader(
-    factory: Callable[[RequestContext], DataLoader[UUID, R | None]], build: Callable[[R], Any]
-) -> NodeResolver:
+def _by_id(factory: Callable[[RequestContext], DataLoader[UUID, R | None]], build: Callable[[R], Any]) -> NodeResolver:
     async def resolve(ctx: RequestContext, raw: str) -> object | None:
         key = parse_uuid(raw)
         row = await ctx.loader(factory).load(key) if key else None
@@ -47,19 +44,10 @@ def _via_loader(
     return resolve
 
 
-def _by_id(fetch: Callable[[TenantReader, UUID], Awaitable[R | None]], build: Callable[[R], Any]) -> NodeResolver:
-    async def resolve(ctx: RequestContext, raw: str) -> object | None:
-        key = parse_uuid(raw)
-        row = await fetch(ctx.postgres, key) if key else None
-        return build(row) if row is not None else None
-
-    return resolve
-
-
 NODE_RESOLVERS: dict[str, NodeResolver] = {
-    "Channel": _via_loader(channels.by_ids, Channel.from_row),
-    "Campaign": _via_loader(campaigns.by_ids, Campaign.from_row),
-    "Creative": _via_loader(creatives.by_ids, Creative.from_row),
+    "Channel": _by_id(channels.by_id, Channel.from_row),
+    "Campaign": _by_id(campaigns.by_id, Campaign.from_row),
+    "Creative": _by_id(creatives.by_id, Creative.from_row),
     "Cohort": _by_id(cohorts.by_id, Cohort.from_row),
     "BrainState": _by_id(brain_states.by_id, BrainState.from_row),
     "ApiCredential": _by_id(credentials.by_id, ApiCredential.from_row),

@@ -285,7 +285,7 @@ class BrainOrganization:
             ]
         keys = [g.key for g in groups]
         if group_by == PerformanceGrouping.CHANNEL:
-            found_channels = await info.context.loader(channels.by_ids).load_many(keys)
+            found_channels = await info.context.loader(channels.by_id).load_many(keys)
             return [
                 PerformanceGroup(
                     date=None,
@@ -295,7 +295,7 @@ class BrainOrganization:
                 )
                 for g, row in zip(groups, found_channels, strict=True)
             ]
-        found_campaigns = await info.context.loader(campaigns.by_ids).load_many(keys)
+        found_campaigns = await info.context.loader(campaigns.by_id).load_many(keys)
         return [
             PerformanceGroup(
                 date=None,

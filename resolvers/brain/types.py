@@ -267,7 +267,7 @@ class Campaign(Node):
 
     @strawberry.field(description="The channel the campaign runs on.")
     async def channel(self, info: Ctx) -> Channel:
-        row = await info.context.loader(channels.by_ids).load(self.channel_id)
+        row = await info.context.loader(channels.by_id).load(self.channel_id)
         assert row is not None, "a foreign key keeps the channel"
         return Channel.from_row(row)
 
@@ -326,7 +326,7 @@ class Creative(Node):
 
     @strawberry.field(description="The campaign this creative belongs to.")
     async def campaign(self, info: Ctx) -> Campaign:
-        row = await info.context.loader(campaigns.by_ids).load(self.campaign_id)
+        row = await info.context.loader(campaigns.by_id).load(self.campaign_id)
         assert row is not None, "a foreign key keeps the campaign"
         return Campaign.from_row(row)
 
@@ -372,7 +372,7 @@ class Cohort(Node):
 
     @strawberry.field(description="The acquisition channel.")
     async def channel(self, info: Ctx) -> Channel:
-        row = await info.context.loader(channels.by_ids).load(self.channel_id)
+        row = await info.context.loader(channels.by_id).load(self.channel_id)
         assert row is not None, "a foreign key keeps the channel"
         return Channel.from_row(row)
 

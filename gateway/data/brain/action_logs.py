@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from gateway.data.brain.sql import Where, one_by_id, org_page
+from aiodataloader import DataLoader
+
+from gateway.context import RequestContext
+from gateway.data.brain.sql import Where, loader_by_id, org_page
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantReader
@@ -50,5 +53,5 @@ async def page(
     )
 
 
-async def by_id(pg: TenantReader, raw: UUID) -> ActionLogRow | None:
-    return await one_by_id(pg, "action_logs", COLUMNS, raw, ActionLogRow.of)
+def by_id(ctx: RequestContext) -> DataLoader[UUID, ActionLogRow | None]:
+    return loader_by_id(ctx, "action_logs", COLUMNS, ActionLogRow.of)

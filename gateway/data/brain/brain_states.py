@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from gateway.data.brain.sql import Where, one_by_id, org_page
+from aiodataloader import DataLoader
+
+from gateway.context import RequestContext
+from gateway.data.brain.sql import Where, loader_by_id, org_page
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantReader
@@ -51,5 +54,5 @@ async def latest(pg: TenantReader) -> list[BrainStateRow]:
     return [BrainStateRow.of(r) for r in rows]
 
 
-async def by_id(pg: TenantReader, raw: UUID) -> BrainStateRow | None:
-    return await one_by_id(pg, "brain_states", COLUMNS, raw, BrainStateRow.of)
+def by_id(ctx: RequestContext) -> DataLoader[UUID, BrainStateRow | None]:
+    return loader_by_id(ctx, "brain_states", COLUMNS, BrainStateRow.of)

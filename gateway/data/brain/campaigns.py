@@ -12,7 +12,16 @@ from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
 from gateway.data.brain.metrics import CAMPAIGN, Order, ordering
-from gateway.data.brain.sql import ChildQuery, PageKey, Where, by_id, child_counts, child_page, child_pages, org_page
+from gateway.data.brain.sql import (
+    ChildQuery,
+    PageKey,
+    Where,
+    child_counts,
+    child_page,
+    child_pages,
+    loader_by_id,
+    org_page,
+)
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantConnection, TenantReader
@@ -70,8 +79,8 @@ async def page(
     )
 
 
-def by_ids(ctx: RequestContext) -> DataLoader[UUID, CampaignRow | None]:
-    return by_id(ctx, "campaigns", COLUMNS, CampaignRow.of)
+def by_id(ctx: RequestContext) -> DataLoader[UUID, CampaignRow | None]:
+    return loader_by_id(ctx, "campaigns", COLUMNS, CampaignRow.of)
 
 
 def by_channel(ctx: RequestContext) -> DataLoader[PageKey, list[CampaignRow]]:

@@ -10,7 +10,7 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.brain.sql import Where, by_id, org_page
+from gateway.data.brain.sql import Where, loader_by_id, org_page
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantReader
@@ -43,5 +43,5 @@ async def page(pg: TenantReader, page: Page, *, platforms: Sequence[str] = ()) -
     )
 
 
-def by_ids(ctx: RequestContext) -> DataLoader[UUID, ChannelRow | None]:
-    return by_id(ctx, "channels", COLUMNS, ChannelRow.of)
+def by_id(ctx: RequestContext) -> DataLoader[UUID, ChannelRow | None]:
+    return loader_by_id(ctx, "channels", COLUMNS, ChannelRow.of)

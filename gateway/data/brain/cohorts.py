@@ -13,7 +13,7 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.brain.sql import Where, one_by_id, org_page
+from gateway.data.brain.sql import Where, loader_by_id, org_page
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantReader
@@ -50,8 +50,8 @@ async def page(pg: TenantReader, page: Page, *, channel_id: UUID | None = None) 
     )
 
 
-async def by_id(pg: TenantReader, raw: UUID) -> CohortRow | None:
-    return await one_by_id(pg, "cohorts", COLUMNS, raw, CohortRow.of)
+def by_id(ctx: RequestContext) -> DataLoader[UUID, CohortRow | None]:
+    return loader_by_id(ctx, "cohorts", COLUMNS, CohortRow.of)
 
 
 def by_channel(ctx: RequestContext) -> DataLoader[UUID, list[CohortRow]]:

@@ -11,7 +11,16 @@ from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
 from gateway.data.brain.metrics import CREATIVE, Order, ordering
-from gateway.data.brain.sql import ChildQuery, PageKey, Where, by_id, child_counts, child_page, child_pages, org_page
+from gateway.data.brain.sql import (
+    ChildQuery,
+    PageKey,
+    Where,
+    child_counts,
+    child_page,
+    child_pages,
+    loader_by_id,
+    org_page,
+)
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantConnection, TenantReader
@@ -71,8 +80,8 @@ async def page(
     )
 
 
-def by_ids(ctx: RequestContext) -> DataLoader[UUID, CreativeRow | None]:
-    return by_id(ctx, "creatives", COLUMNS, CreativeRow.of)
+def by_id(ctx: RequestContext) -> DataLoader[UUID, CreativeRow | None]:
+    return loader_by_id(ctx, "creatives", COLUMNS, CreativeRow.of)
 
 
 def by_campaign(ctx: RequestContext) -> DataLoader[PageKey, list[CreativeRow]]:

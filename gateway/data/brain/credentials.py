@@ -6,7 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from uuid import UUID
 
-from gateway.data.brain.sql import Where, one_by_id, org_page
+from aiodataloader import DataLoader
+
+from gateway.context import RequestContext
+from gateway.data.brain.sql import Where, loader_by_id, org_page
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantReader
@@ -37,5 +40,5 @@ async def page(pg: TenantReader, page: Page) -> Paged[CredentialRow]:
     )
 
 
-async def by_id(pg: TenantReader, raw: UUID) -> CredentialRow | None:
-    return await one_by_id(pg, "api_credentials", COLUMNS, raw, CredentialRow.of)
+def by_id(ctx: RequestContext) -> DataLoader[UUID, CredentialRow | None]:
+    return loader_by_id(ctx, "api_credentials", COLUMNS, CredentialRow.of)

@@ -101,7 +101,9 @@ def grouped(keys: Sequence[tuple[UUID, K]]) -> dict[K, list[UUID]]:
     return groups
 
 
-def by_id(ctx: RequestContext, table: str, columns: str, build: Callable[[Record], T]) -> DataLoader[UUID, T | None]:
+def loader_by_id(
+    ctx: RequestContext, table: str, columns: str, build: Callable[[Record], T]
+) -> DataLoader[UUID, T | None]:
     """Rows of `table` by id, one statement per batch."""
 
     async def load(ids: Sequence[UUID]) -> list[T | None]:
@@ -115,13 +117,6 @@ def by_id(ctx: RequestContext, table: str, columns: str, build: Callable[[Record
         return [found.get(i) for i in ids]
 
     return DataLoader(load)
-
-
-async def one_by_id(pg: TenantReader, table: str, columns: str, raw: UUID, build: Callable[[Record], T]) -> T | None:
-    row = await pg.fetchrow(
-        f"SELECT {columns} FROM {table} WHERE organization_id = $1 AND id = $2", pg.organization_id, raw
-    )
-    return build(row) if row is not None else None
 
 
 # --- child lists, paged per parent in one statement -------------------------------------

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from gateway.data.brain.sql import Where, one_by_id, org_page
+from aiodataloader import DataLoader
+
+from gateway.context import RequestContext
+from gateway.data.brain.sql import Where, loader_by_id, org_page
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantConnection, TenantReader
@@ -47,8 +50,8 @@ async def page(
     )
 
 
-async def by_id(pg: TenantReader, raw: UUID) -> SyncJobRow | None:
-    return await one_by_id(pg, "sync_jobs", COLUMNS, raw, SyncJobRow.of)
+def by_id(ctx: RequestContext) -> DataLoader[UUID, SyncJobRow | None]:
+    return loader_by_id(ctx, "sync_jobs", COLUMNS, SyncJobRow.of)
 
 
 # --- writes (inside a mutation's transaction) ---------------------------------------------
