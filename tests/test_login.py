@@ -551,24 +551,30 @@ async def test_graphiql_offline_login_explorer_and_logout_in_headless_chromium(l
             context.on("request", lambda request: requests.append(request.url))
             await context.route("**/*", only_the_gateway)
             page = await context.new_page()
+            page.on("websocket", lambda socket: requests.append(socket.url))
             page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
             page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
             ARTIFACTS.mkdir(exist_ok=True)
             try:
-                await _log_in_and_use_graphiql(page, login_gateway)
+                await _log_in_and_use_graphiql(page, login_gateway, console)
             finally:
                 await page.screenshot(path=str(ARTIFACTS / "graphiql-last.png"))
         finally:
             await chromium.close()
 
-    foreign = [url for url in requests if not url.startswith(f"{login_gateway.url}/")]
+    own = (f"{login_gateway.url}/", f"{login_gateway.url.replace('http://', 'ws://')}/")
+    foreign = [url for url in requests if not url.startswith(own)]
     assert not foreign, f"requests outside the gateway: {foreign}"
     assert any("/graphiql/assets/vendor/graphiql.min.js" in url for url in requests)
+    assert any(url.startswith("ws://") for url in requests)
+
+
+def _assert_no_console_errors(console: list[str]) -> None:
     problems = [line for line in console if line.startswith(("error", "pageerror")) or "Content Security" in line]
     assert not problems, problems
 
 
-async def _log_in_and_use_graphiql(page: Any, gateway: LoginGateway) -> None:
+async def _log_in_and_use_graphiql(page: Any, gateway: LoginGateway, console: list[str]) -> None:
     await page.goto(f"{gateway.url}/graphql")
     await page.wait_for_url(f"{gateway.issuer.issuer}/authorize?**")
     await page.select_option("#org", "acme")
@@ -610,6 +616,20 @@ async def _log_in_and_use_graphiql(page: Any, gateway: LoginGateway) -> None:
     assert (await editor.evaluate("element => element.CodeMirror.getValue()")).startswith("query CtrTrend(")
     variables = page.locator(".graphiql-editor-tool .CodeMirror").first
     assert '"w2end"' in await variables.evaluate("element => element.CodeMirror.getValue()")
+
+    # Nothing so far was refused by the page's CSP or failed in a script.
+    _assert_no_console_errors(console)
+
+    # Subscriptions go over a WebSocket to the gateway's own /graphql (whether the gateway
+    # accepts it is the WebSocket endpoint's business, not the page's).
+    await page.click(".graphiql-tab-add")
+    await editor.evaluate("element => element.CodeMirror.setValue('subscription Ping { __typename }')")
+    # GraphiQL picks the transport by the operation's name once it has parsed the edit.
+    await page.locator(".graphiql-tab-active", has_text="Ping").wait_for()
+    async with page.expect_websocket(timeout=30_000) as opened:
+        await page.click(".graphiql-execute-button")
+    socket = await opened.value
+    assert socket.url == f"{gateway.url.replace('http://', 'ws://')}/graphql"
 
     await page.click(".omnify-logout button")
     await page.get_by_role("heading", name="Logged out").wait_for()
