@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway import graphiql
 from gateway.auth import Authenticator, TokenVerifier
 from gateway.config import Settings
 from gateway.dev_issuer import DevIssuer
@@ -182,6 +183,7 @@ def create_app(settings: Settings, dev_issuer: DevIssuer | None = None) -> Starl
         # Any method: the endpoint answers others with a JSON 405 itself.
         Route("/graphql", graphql),
     ]
+    routes += graphiql.routes()
     if dev_issuer is not None:
         routes += dev_issuer.routes()
     if gateway.login is not None:
