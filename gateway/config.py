@@ -73,6 +73,13 @@ class Settings:
     # None: on in dev, off in production (SPEC §7).
     introspection: bool | None = None
     session_secret: str = ""
+    # Subscriptions over WebSocket (graphql-transport-ws).
+    ws_max_subscriptions: int = 20
+    ws_max_connections_per_principal: int = 10
+    ws_send_queue: int = 256
+    ws_ping_interval_s: float = 15.0
+    ws_init_timeout_s: float = 10.0
+    ws_shutdown_drain_s: float = 5.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -268,6 +275,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_cost=_int(env, "OMNIFY_MAX_COST", 50_000, problems, minimum=100),
         introspection=_bool(env, "OMNIFY_INTROSPECTION", problems),
         session_secret=env.get("OMNIFY_SESSION_SECRET", ""),
+        ws_max_subscriptions=_int(env, "OMNIFY_WS_MAX_SUBSCRIPTIONS", 20, problems, minimum=1),
+        ws_max_connections_per_principal=_int(env, "OMNIFY_WS_MAX_CONNECTIONS_PER_PRINCIPAL", 10, problems, minimum=1),
+        ws_send_queue=_int(env, "OMNIFY_WS_SEND_QUEUE", 256, problems, minimum=8),
+        ws_ping_interval_s=_float(env, "OMNIFY_WS_PING_INTERVAL_S", 15.0, problems),
+        ws_init_timeout_s=_float(env, "OMNIFY_WS_INIT_TIMEOUT_S", 10.0, problems),
+        ws_shutdown_drain_s=_float(env, "OMNIFY_WS_SHUTDOWN_DRAIN_S", 5.0, problems),
     )
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"OMNIFY_LOG_LEVEL={settings.log_level!r} must be DEBUG, INFO, WARNING or ERROR")

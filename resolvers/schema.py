@@ -35,6 +35,7 @@ from resolvers.common.relay import Node, from_global_id
 from resolvers.common.scalars import SCALAR_MAP
 from resolvers.enterprise.nodes import NODE_RESOLVERS as ENTERPRISE_NODES
 from resolvers.organization import Organization, organization_of
+from resolvers.subscriptions import Subscription
 
 Ctx = Info[RequestContext, None]
 log = logging.getLogger("omnify.graphql")
@@ -144,7 +145,11 @@ def build_schema(limits: Limits = Limits()) -> GatewaySchema:
     if not limits.introspection:
         extensions.append(DisableIntrospection)
     return GatewaySchema(
-        query=Query, mutation=Mutation, config=StrawberryConfig(scalar_map=SCALAR_MAP), extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        extensions=extensions,
     )
 
 

@@ -29,6 +29,7 @@ from gateway.errors import Conflict, Forbidden
 from gateway.idempotency import request_hash
 from gateway.mongo_mutations import Attempt, Audit, MongoMutation, Writes, now, without_marker
 from gateway.permissions import Permission
+from gateway.realtime import audit_notice
 from gateway.stores.mongo import Document, TenantMongo
 from resolvers.actions.common import (
     Ctx,
@@ -110,8 +111,12 @@ async def run_enterprise_mutation(
         return outcome.to_snapshot()
 
     snapshot = await mutation.run(idempotency_key, attempt, partial(_recovered, tenant))
+    outcome = Outcome.from_snapshot(snapshot)
+    if not outcome.errors:
+        # A replay announces an event id that was never stored, which subscribers' gateways skip.
+        await ctx.gateway.realtime.publish(audit_notice(tenant.organization_id, mutation.attempt.event_id))
     await info.context.after_write()
-    return Outcome.from_snapshot(snapshot)
+    return outcome
 
 
 def _public(doc: Document) -> Document:
