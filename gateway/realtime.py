@@ -145,7 +145,9 @@ class Realtime:
     _by_org: dict[str, set[Subscriber]] = field(default_factory=dict)
     _notices: asyncio.Queue[Notice] = field(default_factory=lambda: asyncio.Queue(MAX_PENDING_NOTICES))
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _announcing: set[asyncio.Task[None]] = field(default_factory=set)
     listening: asyncio.Event = field(default_factory=asyncio.Event)
+    listener_pid: int | None = None  # the listening connection's backend, while it is up
 
     def start(self) -> None:
         self._tasks = [
@@ -155,6 +157,8 @@ class Realtime:
         ]
 
     async def stop(self) -> None:
+        if self._announcing:
+            await asyncio.wait(list(self._announcing), timeout=self.postgres.timeout_s)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -164,8 +168,17 @@ class Realtime:
 
     # -- publishing outside a Brain transaction -----------------------------------------------
 
+    def announce(self, notice: Notice) -> None:
+        """Announce an event already stored in MongoDB, without delaying the caller's answer.
+
+        In the background, so a slow or absent PostgreSQL never holds up a MongoDB-only
+        mutation; an outage (or a shutdown) only costs the announcement.
+        """
+        task = asyncio.create_task(self.publish(notice), name="realtime-announce")
+        self._announcing.add(task)
+        task.add_done_callback(self._announcing.discard)
+
     async def publish(self, notice: Notice) -> None:
-        """Announce an event already stored in MongoDB; a PostgreSQL outage only costs the announcement."""
         try:
             async with self.postgres.system() as conn:
                 await notify(conn, notice)
@@ -229,10 +242,15 @@ class Realtime:
         while True:
             conn: asyncpg.Connection[asyncpg.Record] | None = None
             try:
-                conn = await asyncpg.connect(self.listen_url, timeout=self.postgres.timeout_s)
+                conn = await asyncpg.connect(
+                    self.listen_url,
+                    timeout=self.postgres.timeout_s,
+                    server_settings={"application_name": "omnify-gateway-events"},
+                )
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _, lost=lost: lost.set())  # type: ignore[misc]
                 await conn.add_listener(CHANNEL, self._received)
+                self.listener_pid = conn.get_server_pid()
                 self.listening.set()
                 delay = 0.5
                 while not lost.is_set():
@@ -248,6 +266,7 @@ class Realtime:
                 log.warning("cannot listen for events on PostgreSQL (retrying in %.1f s): %s", delay, exc)
             finally:
                 self.listening.clear()
+                self.listener_pid = None
                 if conn is not None:
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(conn.close(), timeout=2)

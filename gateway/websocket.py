@@ -208,14 +208,18 @@ class SocketSession:
             self.overflowed()
 
     async def _send_loop(self) -> None:
-        while True:
-            message = await self.outbox.get()
-            if message is _CLOSE:
-                await self.websocket.close(self.close_code or 1000, self.close_reason)
-                return
-            await self.websocket.send_text(orjson.dumps(message).decode())
-            if message.get("type") == "next":
-                self.gateway.metrics.events_delivered.inc()
+        try:
+            while True:
+                message = await self.outbox.get()
+                if message is _CLOSE:
+                    await self.websocket.close(self.close_code or 1000, self.close_reason)
+                    return
+                await self.websocket.send_text(orjson.dumps(message).decode())
+                if message.get("type") == "next":
+                    self.gateway.metrics.events_delivered.inc()
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            # The client went away first; the read side ends the session.
+            self._closed.set()
 
     async def _read_loop(self) -> None:
         try:

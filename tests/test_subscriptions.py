@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import orjson
 import pytest
@@ -518,3 +519,41 @@ async def test_session_cookie_sockets_need_the_own_origin_and_the_csrf_token(
             assert (await sub.receive())["type"] == "pong"  # the admin may subscribe: no error came first
         else:
             assert (await sub.closed())[0] == expected
+
+
+async def test_the_listener_reconnects_after_postgresql_drops_it(
+    seeded: Stores, issuer: TestIssuer, client: httpx.AsyncClient
+) -> None:
+    from gateway.app import create_app
+    from tests.conftest import gateway_settings
+
+    app = create_app(gateway_settings(seeded, issuer))
+    server = ServerThread(app).start()
+    realtime = app.state.gateway.realtime
+    source, target = await campaign_pair(client, issuer)
+    try:
+        first = await _listener_pid(realtime, None)
+        owner = await asyncpg.connect(seeded.database_url)
+        try:
+            assert await owner.fetchval("SELECT pg_terminate_backend($1)", first)
+        finally:
+            await owner.close()
+        await _listener_pid(realtime, first)
+        async with socket(server.url, issuer.token(ORG, "viewer")) as sub:
+            await sub.subscribe("1", ACTIONS)
+            await settle()
+            result = await shift(client, issuer.token(ORG, "marketer"), source, target, "0.01")
+            assert (await next_event(sub, "1", within=30))["actionLogged"]["id"] == result["actionLog"]["id"]
+    finally:
+        server.stop()
+
+
+async def _listener_pid(realtime: Any, not_this: int | None) -> int:
+    """The gateway's listening backend once it is up (and is not `not_this`)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        pid = realtime.listener_pid
+        if pid is not None and pid != not_this:
+            return int(pid)
+        await asyncio.sleep(0.05)
+    raise AssertionError("the gateway did not (re)connect its listener")

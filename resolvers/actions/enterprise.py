@@ -114,7 +114,7 @@ async def run_enterprise_mutation(
     outcome = Outcome.from_snapshot(snapshot)
     if not outcome.errors:
         # A replay announces an event id that was never stored, which subscribers' gateways skip.
-        await ctx.gateway.realtime.publish(audit_notice(tenant.organization_id, mutation.attempt.event_id))
+        ctx.gateway.realtime.announce(audit_notice(tenant.organization_id, mutation.attempt.event_id))
     await info.context.after_write()
     return outcome
 
