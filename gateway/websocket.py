@@ -167,7 +167,7 @@ class SocketSession:
             self.operations.clear()
             if self.close_code is not None:
                 # Let the close frame go out, but never wait on a stuck client for long.
-                with contextlib.suppress(TimeoutError):
+                with contextlib.suppress(Exception):
                     await asyncio.wait_for(asyncio.shield(sender), timeout=2.0)
             sender.cancel()
             with contextlib.suppress(BaseException):
@@ -184,12 +184,11 @@ class SocketSession:
             self.finished.set()
 
     def close(self, code: int, reason: str) -> None:
-        """Close the socket with `code`: queued ahead of nothing, it goes out before anything else waiting."""
+        """Close the socket with `code`; messages still waiting are dropped so the close frame goes out next."""
         if self.close_code is not None:
             return
         # A close frame's reason is at most 123 bytes.
         self.close_code, self.close_reason = code, reason.encode()[:120].decode(errors="ignore")
-        # Whatever is still queued is dropped: the close frame must not wait behind it.
         while not self.outbox.empty():
             self.outbox.get_nowait()
         self.outbox.put_nowait(_CLOSE)
