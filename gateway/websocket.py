@@ -23,6 +23,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from graphql import GraphQLError
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.types import ExecutionResult
@@ -400,6 +401,16 @@ class SocketSession:
         except asyncio.CancelledError:
             completed = False  # the client completed it, or the socket is closing
             raise
+        except GraphQLError as error:
+            # A document that does not parse: the caller's mistake, answered like any other.
+            self.enqueue(
+                {"id": operation_id, "type": "error", "payload": [self.endpoint.view.format_error(error, context)]}
+            )
+            completed = False
+        except RecursionError:
+            message = {"message": "the document is nested too deeply", "extensions": {"code": "BAD_USER_INPUT"}}
+            self.enqueue({"id": operation_id, "type": "error", "payload": [message]})
+            completed = False
         except Exception:
             log.exception("subscription %s failed", operation_id)
             self.enqueue(

@@ -557,3 +557,26 @@ async def _listener_pid(realtime: Any, not_this: int | None) -> int:
             return int(pid)
         await asyncio.sleep(0.05)
     raise AssertionError("the gateway did not (re)connect its listener")
+
+
+@pytest.mark.parametrize(
+    ("document", "code"),
+    [
+        ("{ viewer { subject } }", "BAD_USER_INPUT"),
+        ("subscription { actionLogged { nope } }", "BAD_USER_INPUT"),
+        ("subscription {", "BAD_USER_INPUT"),
+        ("subscription " + "{ actionLogged " * 20 + "}" * 20, "QUERY_TOO_COMPLEX"),
+        ('subscription { syncJobUpdated(id: "not-an-id") { id } }', "BAD_USER_INPUT"),
+    ],
+)
+async def test_bad_documents_get_an_error_message_and_the_socket_stays(
+    gateway: ServerThread, issuer: TestIssuer, document: str, code: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with socket(gateway.url, issuer.token(ORG, "viewer")) as sub:
+        await sub.subscribe("bad", document)
+        message = await sub.receive()
+        assert message["type"] == "error" and message["id"] == "bad", message
+        assert message["payload"][0]["extensions"]["code"] == code, message
+        await sub.send({"type": "ping"})
+        assert (await sub.receive())["type"] == "pong"
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
