@@ -95,7 +95,7 @@ class SocketHub:
         self.closing = True
         sessions = list(self.sessions)
         for session in sessions:
-            session.close(GOING_AWAY, "the gateway is shutting down")
+            session.close(GOING_AWAY, "the gateway is shutting down", drain=True)
         handlers = [s.finished.wait() for s in sessions]
         if handlers:
             await asyncio.wait([asyncio.ensure_future(h) for h in handlers], timeout=timeout_s)
@@ -167,7 +167,7 @@ class SocketSession:
                     await task
             self.operations.clear()
             if self.close_code is not None:
-                # Let the close frame go out, but never wait on a stuck client for long.
+                # Let what is queued and the close frame go out, but never wait on a stuck client for long.
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(asyncio.shield(sender), timeout=2.0)
             sender.cancel()
@@ -184,14 +184,15 @@ class SocketSession:
                     del hub.per_principal[key]
             self.finished.set()
 
-    def close(self, code: int, reason: str) -> None:
-        """Close the socket with `code`; messages still waiting are dropped so the close frame goes out next."""
+    def close(self, code: int, reason: str, *, drain: bool = False) -> None:
+        """Close the socket with `code`, after the messages already waiting when `drain`, else at once."""
         if self.close_code is not None:
             return
         # A close frame's reason is at most 123 bytes.
         self.close_code, self.close_reason = code, reason.encode()[:120].decode(errors="ignore")
-        while not self.outbox.empty():
-            self.outbox.get_nowait()
+        if not drain or self.outbox.full():
+            while not self.outbox.empty():
+                self.outbox.get_nowait()
         self.outbox.put_nowait(_CLOSE)
         self._closed.set()
 
