@@ -33,6 +33,9 @@ EXAMPLES_FILE = STATIC / "examples.graphql"
 LOGOUT_PATH = "/auth/logout"
 CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = "X-CSRFToken"
+# A browser cannot set headers on a WebSocket: a cookie session sends its CSRF token
+# under this key in the `connection_init` payload instead (read by gateway/websocket.py).
+CSRF_PAYLOAD_KEY = CSRF_HEADER
 
 CONTENT_TYPES = {
     ".js": "text/javascript; charset=utf-8",
@@ -189,6 +192,7 @@ def page(request: Request, principal: Principal | None, *, public_url: str, can_
         "subscriptionUrl": ws_url,
         "csrfCookie": CSRF_COOKIE,
         "csrfHeader": CSRF_HEADER,
+        "csrfPayloadKey": CSRF_PAYLOAD_KEY,
         "tabs": example_tabs(dt.datetime.now(dt.UTC).date()),
     }
     styles = "".join(f"<link rel='stylesheet' href='{asset_url(name)}'>" for name in STYLES)

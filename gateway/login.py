@@ -32,7 +32,7 @@ from urllib.parse import urlparse
 
 from authlib.integrations.starlette_client import OAuth, OAuthError  # type: ignore[import-untyped]
 from joserfc.errors import JoseError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -206,6 +206,32 @@ class BrowserLogin:
         if not isinstance(token, str):
             return None
         self._check_csrf(request)
+        return token
+
+    def socket_session_token(self, connection: HTTPConnection, csrf_token: object) -> str | None:
+        """The session's access token for a WebSocket, after its CSRF checks; None without a session.
+
+        A browser lets any page open a WebSocket with our cookie and sends no custom
+        headers on the handshake, so the proof is different from HTTP: the handshake's
+        `Origin` must be the gateway's own, and the `connection_init` payload must carry
+        the page's CSRF token. Raises CsrfRejected otherwise.
+        """
+        token = connection.session.get(_TOKEN)
+        if not isinstance(token, str):
+            return None
+        origin = connection.headers.get("origin")
+        if origin != self.origin:
+            raise CsrfRejected(f"session-cookie sockets must come from {self.origin}, not {origin or 'no origin'}")
+        expected = connection.session.get(_CSRF)
+        if (
+            not isinstance(expected, str)
+            or not isinstance(csrf_token, str)
+            or not secrets.compare_digest(csrf_token.encode("utf-8", "replace"), expected.encode("ascii"))
+        ):
+            raise CsrfRejected(
+                "a socket authenticated by the session cookie must send the GraphiQL page's CSRF token "
+                "in its connection_init payload (or use a bearer token)"
+            )
         return token
 
     def _check_csrf(self, request: Request) -> None:

@@ -18,7 +18,7 @@ from uuid import UUID
 import strawberry
 from strawberry import Info
 
-from gateway import idempotency, outbox
+from gateway import idempotency, outbox, realtime
 from gateway.context import RequestContext
 from gateway.errors import StoreUnavailable
 from gateway.permissions import Permission
@@ -170,6 +170,11 @@ async def run_brain_mutation(
             outcome, log_entry = Outcome(errors=rejected.errors), None
         if log_entry is not None:
             outcome.rows["action_log"] = await write_action_log(tx, ctx, log_entry, idempotency_key)
+            # Sent with the transaction: subscribers hear of it on commit, never after a rollback.
+            await realtime.notify(
+                tx,
+                realtime.action_notice(org.enterprise_id, outcome.rows["action_log"], outcome.rows.get("sync_job")),
+            )
             await outbox.enqueue(
                 tx,
                 outbox.audit_event(

@@ -25,7 +25,14 @@
       var wsClient = graphqlWs.createClient({
         url: config.subscriptionUrl,
         lazy: true,
-        connectionParams: authorization ? { Authorization: authorization } : {},
+        // A bearer goes in the payload; a cookie session proves the page with its CSRF token instead.
+        connectionParams: function () {
+          if (authorization) return { Authorization: authorization };
+          var csrf = cookie(config.csrfCookie);
+          var params = {};
+          if (csrf) params[config.csrfPayloadKey] = csrf;
+          return params;
+        },
       });
       fetchers[authorization] = GraphiQL.createFetcher({ url: config.url, wsClient: wsClient });
     }
