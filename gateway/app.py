@@ -7,8 +7,10 @@ import contextlib
 import functools
 import logging
 import os
+import signal
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,9 +19,10 @@ from starlette.applications import Starlette
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway import graphiql
 from gateway.auth import Authenticator, TokenVerifier
 from gateway.config import Settings
 from gateway.context import Services
@@ -30,11 +33,13 @@ from gateway.login import BrowserLogin
 from gateway.logs import quiet_drivers
 from gateway.metrics import Metrics
 from gateway.outbox import OutboxDispatcher
+from gateway.realtime import Realtime
 from gateway.runtime import gc_watch
 from gateway.stores.circuit import Circuit
 from gateway.stores.mongo import MongoStore
 from gateway.stores.postgres import PostgresStore
 from gateway.tenancy import OrgDirectory
+from gateway.websocket import GraphQLWebSocket, SocketHub
 
 log = logging.getLogger("omnify.app")
 
@@ -51,13 +56,14 @@ class Gateway:
     authenticator: Authenticator
     outbox: OutboxDispatcher
     metrics: Metrics
+    realtime: Realtime
     dev_issuer: DevIssuer | None = None
     login: BrowserLogin | None = None
     started_at: float = field(default_factory=time.monotonic)
 
     @functools.cached_property
     def services(self) -> Services:
-        return Services(self.postgres, self.mongo, self.outbox)
+        return Services(self.postgres, self.mongo, self.outbox, self.realtime)
 
     @classmethod
     def build(cls, settings: Settings, dev_issuer: DevIssuer | None = None) -> Gateway:
@@ -76,17 +82,22 @@ class Gateway:
         directory = OrgDirectory(mongo, postgres)
         authenticator = Authenticator(TokenVerifier(settings, http), directory)
         login = BrowserLogin.configure(settings, authenticator)
+        realtime = Realtime(postgres, mongo, settings.database_url, metrics, settings.ws_send_queue)
         dispatcher = OutboxDispatcher(postgres, mongo, on_delivered=metrics.audit_delivered.inc)
         metrics.watch_pool(postgres.pool_stats)
         metrics.watch_circuits([postgres.circuit, mongo.circuit], lambda: postgres.waiting)
-        return cls(settings, postgres, mongo, http, directory, authenticator, dispatcher, metrics, dev_issuer, login)
+        return cls(
+            settings, postgres, mongo, http, directory, authenticator, dispatcher, metrics, realtime, dev_issuer, login
+        )
 
     async def start(self) -> None:
         await self.postgres.open()
         await self.mongo.open()
         self.outbox.start()
+        self.realtime.start()
 
     async def stop(self) -> None:
+        await self.realtime.stop()
         await self.outbox.stop()
         await self.mongo.close()
         await self.postgres.close()
@@ -154,6 +165,53 @@ class BodyLimit:
                 await body_too_large(self.max_bytes)(scope, receive, send)
 
 
+def _close_sockets_first(sockets: SocketHub, drain_s: float) -> Callable[[], None]:
+    """On SIGTERM/SIGINT, close the WebSockets with 1001 and let them drain, then let the server stop.
+
+    uvicorn would otherwise cut them with 1012 as its first shutdown step, before
+    the application hears anything. Only the main thread owns signal handlers (a
+    server run in a thread, as in tests, keeps its own behaviour); a second signal
+    stops at once.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    loop = asyncio.get_running_loop()
+    previous: dict[int, Any] = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    draining: set[asyncio.Task[None]] = set()
+
+    def proceed(signum: int, frame: Any) -> None:
+        handler = previous[signum]
+        if callable(handler):
+            handler(signum, frame)
+        elif handler == signal.SIG_DFL:
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
+
+    def handle(signum: int, frame: Any) -> None:
+        if sockets.closing:
+            proceed(signum, frame)
+            return
+
+        async def drain() -> None:
+            try:
+                await sockets.shutdown(drain_s)
+            finally:
+                proceed(signum, frame)
+
+        task = loop.create_task(drain())
+        draining.add(task)
+        task.add_done_callback(draining.discard)
+
+    for sig in previous:
+        signal.signal(sig, handle)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
+
+
 def create_app(settings: Settings, dev_issuer: DevIssuer | None = None) -> Starlette:
     quiet_drivers()
     gateway = Gateway.build(settings, dev_issuer)
@@ -180,6 +238,7 @@ def create_app(settings: Settings, dev_issuer: DevIssuer | None = None) -> Starl
         return PlainTextResponse("Omnify Gateway: GraphQL at /graphql\n")
 
     graphql = AuthenticatedGraphQL(gateway)
+    sockets = SocketHub(gateway)
     routes: list[BaseRoute] = [
         Route("/", index),
         Route("/healthz", healthz),
@@ -187,7 +246,9 @@ def create_app(settings: Settings, dev_issuer: DevIssuer | None = None) -> Starl
         Route("/metrics", gateway.metrics.endpoint),
         # Any method: the endpoint answers others with a JSON 405 itself.
         Route("/graphql", graphql),
+        WebSocketRoute("/graphql", GraphQLWebSocket(gateway, graphql.view, sockets)),
     ]
+    routes += graphiql.routes()
     if dev_issuer is not None:
         routes += dev_issuer.routes()
     if gateway.login is not None:
@@ -196,9 +257,12 @@ def create_app(settings: Settings, dev_issuer: DevIssuer | None = None) -> Starl
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await gateway.start()
+        restore_signals = _close_sockets_first(sockets, settings.ws_shutdown_drain_s)
         try:
             yield
         finally:
+            restore_signals()
+            await sockets.shutdown(settings.ws_shutdown_drain_s)
             await gateway.stop()
 
     app = Starlette(routes=routes, lifespan=lifespan)

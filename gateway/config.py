@@ -78,6 +78,13 @@ class Settings:
     session_secret: str = ""
     # Worker processes of `serve`, each with its own event loop and store pools.
     workers: int = 1
+    # Subscriptions over WebSocket (graphql-transport-ws).
+    ws_max_subscriptions: int = 20
+    ws_max_connections_per_principal: int = 10
+    ws_send_queue: int = 256
+    ws_ping_interval_s: float = 15.0
+    ws_init_timeout_s: float = 10.0
+    ws_shutdown_drain_s: float = 5.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -284,6 +291,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         introspection=_bool(env, "OMNIFY_INTROSPECTION", problems),
         session_secret=env.get("OMNIFY_SESSION_SECRET", ""),
         workers=_int(env, "OMNIFY_WORKERS", available_cores(), problems, minimum=1),
+        ws_max_subscriptions=_int(env, "OMNIFY_WS_MAX_SUBSCRIPTIONS", 20, problems, minimum=1),
+        ws_max_connections_per_principal=_int(env, "OMNIFY_WS_MAX_CONNECTIONS_PER_PRINCIPAL", 10, problems, minimum=1),
+        ws_send_queue=_int(env, "OMNIFY_WS_SEND_QUEUE", 256, problems, minimum=8),
+        ws_ping_interval_s=_float(env, "OMNIFY_WS_PING_INTERVAL_S", 15.0, problems),
+        ws_init_timeout_s=_float(env, "OMNIFY_WS_INIT_TIMEOUT_S", 10.0, problems),
+        ws_shutdown_drain_s=_float(env, "OMNIFY_WS_SHUTDOWN_DRAIN_S", 5.0, problems),
     )
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"OMNIFY_LOG_LEVEL={settings.log_level!r} must be DEBUG, INFO, WARNING or ERROR")

@@ -13,6 +13,7 @@ from gateway.config import Settings
 from gateway.errors import StoreUnavailable
 from gateway.outbox import OutboxDispatcher
 from gateway.permissions import Permission, require
+from gateway.realtime import Realtime
 from gateway.stores.mongo import MongoStore, TenantMongo
 from gateway.stores.postgres import PostgresStore, TenantReader
 from gateway.stores.tracing import StoreTrace
@@ -22,8 +23,9 @@ L = TypeVar("L", bound=DataLoader[Any, Any])
 
 @dataclass(frozen=True)
 class Services:
-    """The long-lived objects a mutation needs beyond its tenant handles: its own
-    transaction on a store, and the outbox to wake once it commits.
+    """The long-lived objects resolvers need beyond their tenant handles: a store to
+    run a mutation's own transaction on, the outbox to wake once it commits, and
+    the event bus that subscriptions listen on and mutations announce to.
 
     The HTTP layer builds it once; holding it here rather than the whole
     application keeps the schema free of imports from the layer above it.
@@ -32,6 +34,7 @@ class Services:
     postgres: PostgresStore
     mongo: MongoStore
     outbox: OutboxDispatcher
+    realtime: Realtime
 
 
 @dataclass

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from gateway.auth import AccessDenied, AuthError
+from gateway import graphiql
+from gateway.auth import AccessDenied, AuthError, Principal
 from gateway.context import RequestContext
 from gateway.errors import GatewayError, StoreSaturated
 from gateway.http_graphql import (
@@ -91,10 +91,14 @@ class GraphQLView:
         )
         self.schema = build_schema(limits)
         self.gateway = gateway
-        self._ide_html = get_graphql_ide_html("graphiql")
 
-    async def render_graphql_ide(self, request: Request) -> Response:
-        return HTMLResponse(self._ide_html)
+    async def render_graphql_ide(self, request: Request, principal: Principal | None = None) -> Response:
+        return graphiql.page(
+            request,
+            principal,
+            public_url=self.gateway.settings.public_url,
+            can_log_out=self.gateway.login is not None,
+        )
 
     async def handle(self, request: Request, context: RequestContext) -> Response:
         media_type = response_media_type(request.headers.get("accept"))

@@ -7,10 +7,12 @@ keeps it in Starlette's signed session cookie (HttpOnly, SameSite=Lax, Secure
 on https). Validity is checked again on every request, so an expired token
 means a new login for the page and 401 for API calls.
 
+The page (gateway/graphiql.py) shows who is logged in and a logout button.
+
 A browser attaches cookies to requests that other sites trigger, so a
 cookie-authenticated API request must prove it comes from the GraphiQL page:
-it carries the session's CSRF token in the `X-CSRFToken` header (strawberry's
-GraphiQL page sends its `csrftoken` cookie back in that header, and a custom
+it carries the session's CSRF token in the `X-CSRFToken` header (the GraphiQL
+page sends its `csrftoken` cookie back in that header, and a custom
 header cannot be added cross-site without a CORS preflight the gateway never
 grants), and its `Origin` / `Sec-Fetch-Site`, when sent, must be the gateway's
 own. Bearer requests need none of this.
@@ -30,11 +32,11 @@ from urllib.parse import urlparse
 
 from authlib.integrations.starlette_client import OAuth, OAuthError  # type: ignore[import-untyped]
 from joserfc.errors import JoseError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.auth import AccessDenied, Authenticator, AuthError
+from gateway.auth import AccessDenied, Authenticator, AuthError, Principal
 from gateway.config import ConfigError, IssuerConfig, Settings, login_issuer, login_problems
 from gateway.errors import GatewayError
 
@@ -47,7 +49,7 @@ GRAPHQL_PATH = "/graphql"
 SESSION_COOKIE = "omnify_session"
 # Longer than any access token should live; the token's own `exp` is what ends a session.
 SESSION_MAX_AGE_S = 12 * 3600
-# Strawberry's GraphiQL page reads this cookie and sends its value back in this header.
+# The GraphiQL page reads this cookie and sends its value back in this header.
 CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = "x-csrftoken"
 SCOPE = "openid profile email"
@@ -162,7 +164,7 @@ class BrowserLogin:
 
     # -- the GraphiQL page ----------------------------------------------------------------------
 
-    async def graphiql(self, request: Request, render: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def graphiql(self, request: Request, render: Callable[[Request, Principal], Awaitable[Response]]) -> Response:
         """The IDE for a browser with a valid session, else the redirect that logs it in.
 
         Raises AccessDenied when the session's token names no organization (so
@@ -175,12 +177,12 @@ class BrowserLogin:
         token = request.session.get(_TOKEN)
         if isinstance(token, str):
             try:
-                await self.authenticator.authenticate(token)
+                principal = await self.authenticator.authenticate(token)
             except AuthError:
                 # Typically expired: the page would only fail, so log in again instead.
                 self._forget(request)
             else:
-                page = await render(request)
+                page = await render(request, principal)
                 page.set_cookie(
                     CSRF_COOKIE,
                     request.session.setdefault(_CSRF, secrets.token_urlsafe(32)),
@@ -204,6 +206,32 @@ class BrowserLogin:
         if not isinstance(token, str):
             return None
         self._check_csrf(request)
+        return token
+
+    def socket_session_token(self, connection: HTTPConnection, csrf_token: object) -> str | None:
+        """The session's access token for a WebSocket, after its CSRF checks; None without a session.
+
+        A browser lets any page open a WebSocket with our cookie and sends no custom
+        headers on the handshake, so the proof is different from HTTP: the handshake's
+        `Origin` must be the gateway's own, and the `connection_init` payload must carry
+        the page's CSRF token. Raises CsrfRejected otherwise.
+        """
+        token = connection.session.get(_TOKEN)
+        if not isinstance(token, str):
+            return None
+        origin = connection.headers.get("origin")
+        if origin != self.origin:
+            raise CsrfRejected(f"session-cookie sockets must come from {self.origin}, not {origin or 'no origin'}")
+        expected = connection.session.get(_CSRF)
+        if (
+            not isinstance(expected, str)
+            or not isinstance(csrf_token, str)
+            or not secrets.compare_digest(csrf_token.encode("utf-8", "replace"), expected.encode("ascii"))
+        ):
+            raise CsrfRejected(
+                "a socket authenticated by the session cookie must send the GraphiQL page's CSRF token "
+                "in its connection_init payload (or use a bearer token)"
+            )
         return token
 
     def _check_csrf(self, request: Request) -> None:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.requests import Request
@@ -96,6 +96,19 @@ class Metrics:
         )
         self.audit_delivered = Counter(
             "omnify_audit_events_delivered", "Audit events delivered to MongoDB", registry=self.registry
+        )
+        self.ws_connections = Gauge(
+            "omnify_ws_connections", "Open WebSocket connections (graphql-transport-ws)", registry=self.registry
+        )
+        self.ws_subscriptions = Gauge("omnify_ws_subscriptions", "Active subscriptions", registry=self.registry)
+        self.events_delivered = Counter(
+            "omnify_ws_events_delivered", "Subscription events sent to clients", registry=self.registry
+        )
+        self.events_dropped = Counter(
+            "omnify_ws_events_dropped",
+            "Subscription events not delivered, by reason (slow consumer, record gone, bus overflow)",
+            ["reason"],
+            registry=self.registry,
         )
 
     def _label(self, operation: str) -> str:

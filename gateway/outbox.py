@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway import snapshot
+from gateway import realtime, snapshot
 from gateway.mongo_mutations import deliver_pending_audits
 from gateway.stores.mongo import MongoStore
 from gateway.stores.postgres import PostgresStore, TenantConnection
@@ -162,6 +162,8 @@ class OutboxDispatcher:
                     # The store is most likely down: leave the rest of the batch for later.
                     break
                 delivered.append(row["id"])
+                # Announced with the delivery's commit, when subscribers can read the event.
+                await realtime.notify(conn, realtime.audit_notice(row["organization_key"], event_id))
             if delivered:
                 await conn.execute("SELECT outbox_mark_delivered($1::bigint[])", delivered)
                 self.delivered += len(delivered)

@@ -28,6 +28,7 @@ from resolvers.common.relay import Node
 from resolvers.common.scalars import SCALAR_MAP
 from resolvers.enterprise.nodes import NODE_RESOLVERS as ENTERPRISE_NODES
 from resolvers.organization import Organization, organization_of
+from resolvers.subscriptions import Subscription
 
 Ctx = Info[RequestContext, None]
 log = logging.getLogger("omnify.graphql")
@@ -143,7 +144,11 @@ def build_schema(limits: Limits = Limits()) -> GatewaySchema:
     )
     extensions: list[Any] = [checks, OperationName, InputGuard]
     return GatewaySchema(
-        query=Query, mutation=Mutation, config=StrawberryConfig(scalar_map=SCALAR_MAP), extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        extensions=extensions,
     )
 
 

@@ -186,7 +186,7 @@ def test_serve_runs_several_workers_and_stops_on_sigterm(seeded: Stores, issuer:
     port = free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": seeded.database_url,
+        "DATABASE_URL": seeded.app_url,
         "MONGO_URL": seeded.mongo_url,
         "MONGO_DB": seeded.mongo_db,
         "OIDC_ISSUER": issuer.url,

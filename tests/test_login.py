@@ -8,7 +8,9 @@ validated through fetched JWKS, and in the last test headless Chromium.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import html
+import json
 import re
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -21,10 +23,12 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import httpx
 import pytest
 
+from gateway import graphiql as graphiql_module
 from gateway.app import Gateway, create_app
 from gateway.config import ConfigError, IssuerConfig, Settings, load_settings
 from gateway.dev_issuer import AUDIENCE, DEV_CLIENT_ID, DevIssuer, s256
 from gateway.embedded import free_port
+from gateway.graphiql import example_queries
 from gateway.login import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, dev_session_secret
 from tests.conftest import Stores
 from tests.support.servers import ServerThread
@@ -156,7 +160,7 @@ async def test_login_sets_a_safe_session_cookie_and_graphiql_works(
 
     page = await open_graphiql(browser)
     assert page.status_code == 200 and "graphiql" in page.text.lower()
-    assert 'Cookies.get("csrftoken")' in page.text  # the page sends the CSRF cookie back as X-CSRFToken
+    assert '"csrfCookie": "csrftoken"' in page.text  # the page sends the CSRF cookie back as X-CSRFToken
     csrf_cookie = SimpleCookie(set_cookie(page, CSRF_COOKIE))[CSRF_COOKIE]
     assert csrf_cookie["samesite"].lower() == "strict" and csrf_cookie["path"] == "/graphql"
 
@@ -394,6 +398,60 @@ async def test_graphiql_keeps_its_shared_query_through_login(
     assert landed.headers["location"] == f"{login_gateway.url}{shared}"
 
 
+async def test_graphiql_page_loads_nothing_from_elsewhere(
+    login_gateway: LoginGateway, browser: httpx.AsyncClient
+) -> None:
+    await log_in(browser, "globex", "viewer")
+    page = await open_graphiql(browser)
+    policy = dict(part.strip().split(" ", 1) for part in page.headers["content-security-policy"].split(";"))
+    ws_origin = login_gateway.url.replace("http://", "ws://")
+    assert policy == {
+        "default-src": "'none'",
+        "script-src": "'self'",
+        "style-src": "'self'",
+        "img-src": "'self' data:",
+        "font-src": "'self' data:",
+        "connect-src": f"'self' {ws_origin}",
+        "frame-ancestors": "'none'",
+        "base-uri": "'none'",
+        "form-action": "'self'",
+    }
+    # No inline script: each <script> is a served file or the JSON configuration.
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page.text, re.S)
+    assert len(scripts) >= 6
+    for attributes, content in scripts:
+        if "type='application/json'" not in attributes:
+            assert "src='/graphiql/assets/" in attributes and not content.strip(), attributes
+    config = json.loads(re.search(r"id='omnify-graphiql-config'>(.*?)</script>", page.text, re.S).group(1))  # type: ignore[union-attr]
+    assert config["subscriptionUrl"] == f"{ws_origin}/graphql"
+    assert [tab["query"] for tab in config["tabs"]] == list(example_queries())
+    assert "Globex" in page.text and "viewer" in page.text and "action='/auth/logout'" in page.text
+
+    urls = re.findall(r"(?:src|href)='(/graphiql/assets/[^']+)'", page.text)
+    assert len(urls) == 9
+    for url in urls:
+        asset = await browser.get(url)
+        assert asset.status_code == 200, url
+        assert asset.headers["content-type"].startswith("text/javascript" if ".js?" in url else "text/css"), url
+        assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert asset.headers["x-content-type-options"] == "nosniff"
+    assert (await browser.get("/graphiql/assets/../login.py")).status_code == 404
+    assert (await browser.get("/graphiql/assets/vendor/nothing.js")).status_code == 404
+
+
+def test_vendored_graphiql_files_match_their_manifest() -> None:
+    """Every served third-party file is listed with its package, version and a shipped licence."""
+    vendor = Path(graphiql_module.__file__).parent / "static" / "graphiql" / "vendor"
+    manifest = json.loads((vendor / "manifest.json").read_text())
+    served = {path.name for path in vendor.iterdir() if path.is_file() and path.name != "manifest.json"}
+    assert served == set(manifest["files"])
+    for name, digest in manifest["files"].items():
+        assert hashlib.sha256((vendor / name).read_bytes()).hexdigest() == digest, name
+    for package in manifest["packages"]:
+        assert re.fullmatch(r"\d+\.\d+\.\d+", package["version"]) and package["integrity"].startswith("sha512-")
+        assert "Permission is hereby granted" in (vendor / package["licenseFile"]).read_text()
+
+
 def _production_env(**extra: str) -> dict[str, str]:
     return {
         "MONGO_URL": "mongodb://mongo:27017",
@@ -466,36 +524,57 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-SCREENSHOT = Path(__file__).resolve().parent.parent / "test-artifacts" / "graphiql-login.png"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: scripts/setup installs Debian's chromium package as root"
 )
-async def test_graphiql_login_in_headless_chromium(login_gateway: LoginGateway) -> None:
+async def test_graphiql_offline_login_explorer_and_logout_in_headless_chromium(login_gateway: LoginGateway) -> None:
+    """GraphiQL loads everything from the gateway: every request the browser makes is recorded."""
     playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is part of the test extra")
-    from tests.support.cdn import CdnMirror, MirrorUnavailable
+    requests: list[str] = []
+    console: list[str] = []
 
-    try:
-        mirror = await asyncio.to_thread(CdnMirror.for_graphiql)
-    except MirrorUnavailable as exc:
-        pytest.skip(f"GraphiQL's CDN files are unavailable offline: {exc}")
+    async def only_the_gateway(route: Any) -> None:
+        # Recorded by the request listener first; refused so that nothing could leave the machine.
+        if route.request.url.startswith(f"{login_gateway.url}/"):
+            await route.continue_()
+        else:
+            await route.abort()
 
     async with playwright_api.async_playwright() as playwright:
         chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            context = await chromium.new_context(viewport={"width": 1280, "height": 800})
-            await context.route("**/*", mirror.route)
+            context = await chromium.new_context(viewport={"width": 1400, "height": 860})
+            context.on("request", lambda request: requests.append(request.url))
+            await context.route("**/*", only_the_gateway)
             page = await context.new_page()
-            await _log_in_and_run_query(page, login_gateway)
-            SCREENSHOT.parent.mkdir(exist_ok=True)
-            await page.screenshot(path=str(SCREENSHOT))
+            page.on("websocket", lambda socket: requests.append(socket.url))
+            page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+            page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
+            ARTIFACTS.mkdir(exist_ok=True)
+            try:
+                await _log_in_and_use_graphiql(page, login_gateway, console)
+            finally:
+                await page.screenshot(path=str(ARTIFACTS / "graphiql-last.png"))
         finally:
             await chromium.close()
 
+    own = (f"{login_gateway.url}/", f"{login_gateway.url.replace('http://', 'ws://')}/")
+    foreign = [url for url in requests if not url.startswith(own)]
+    assert not foreign, f"requests outside the gateway: {foreign}"
+    assert any("/graphiql/assets/vendor/graphiql.min.js" in url for url in requests)
+    assert any(url.startswith("ws://") for url in requests)
 
-async def _log_in_and_run_query(page: Any, gateway: LoginGateway) -> None:
+
+def _assert_no_console_errors(console: list[str]) -> None:
+    problems = [line for line in console if line.startswith(("error", "pageerror")) or "Content Security" in line]
+    assert not problems, problems
+
+
+async def _log_in_and_use_graphiql(page: Any, gateway: LoginGateway, console: list[str]) -> None:
     await page.goto(f"{gateway.url}/graphql")
     await page.wait_for_url(f"{gateway.issuer.issuer}/authorize?**")
     await page.select_option("#org", "acme")
@@ -503,11 +582,56 @@ async def _log_in_and_run_query(page: Any, gateway: LoginGateway) -> None:
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{gateway.url}/graphql**")
 
+    who = page.locator(".omnify-who")
+    assert "Acme Corporation" in await who.inner_text()
+    assert "acme" in await who.locator(".omnify-org").inner_text()
+    assert await who.locator(".omnify-role").inner_text() == "analyst"
+
+    # The README's analyst queries are open as tabs.
+    tabs = page.locator(".graphiql-tab")
+    await tabs.first.wait_for(timeout=30_000)
+    assert [t.strip() for t in await tabs.all_inner_texts()] == ["TopRoas", "CtrTrend", "Overview"]
+    await page.screenshot(path=str(ARTIFACTS / "graphiql-examples.png"))
+
+    # Build a query by clicking in the Explorer, in a new empty tab.
+    await page.click(".graphiql-tab-add")
+    await page.click("button[aria-label='Show GraphiQL Explorer']")
+    explorer = page.locator(".graphiql-explorer-root")
+    await explorer.get_by_text("organization", exact=True).first.click()
+    await explorer.get_by_text("name", exact=True).first.click()
     editor = page.locator(".graphiql-query-editor .CodeMirror").first
-    await editor.wait_for(timeout=30_000)
-    # GraphiQL 3 edits queries in CodeMirror 5, whose instance hangs off its element.
-    await editor.evaluate("(element, query) => element.CodeMirror.setValue(query)", "{ organization { name } }")
+    built = await editor.evaluate("element => element.CodeMirror.getValue()")
+    assert re.sub(r"\s+", " ", built).strip().endswith("{ organization { name } }"), built
+
     await page.click(".graphiql-execute-button")
     result = page.locator(".graphiql-response")
     await result.get_by_text("Acme Corporation").wait_for(timeout=30_000)
     assert '"name": "Acme Corporation"' in await result.inner_text()
+    await page.screenshot(path=str(ARTIFACTS / "graphiql-login.png"))
+
+    # The examples stay one click away, in a new tab with their variables filled in.
+    await page.click("button[aria-label='Show Examples']")
+    await page.click("button[data-example='CtrTrend']")
+    await page.locator(".graphiql-tab-active", has_text="CtrTrend").wait_for()
+    assert (await editor.evaluate("element => element.CodeMirror.getValue()")).startswith("query CtrTrend(")
+    variables = page.locator(".graphiql-editor-tool .CodeMirror").first
+    assert '"w2end"' in await variables.evaluate("element => element.CodeMirror.getValue()")
+
+    # Nothing so far was refused by the page's CSP or failed in a script.
+    _assert_no_console_errors(console)
+
+    # Subscriptions go over a WebSocket to the gateway's own /graphql (whether the gateway
+    # accepts it is the WebSocket endpoint's business, not the page's).
+    await page.click(".graphiql-tab-add")
+    await editor.evaluate("element => element.CodeMirror.setValue('subscription Ping { __typename }')")
+    # GraphiQL picks the transport by the operation's name once it has parsed the edit.
+    await page.locator(".graphiql-tab-active", has_text="Ping").wait_for()
+    async with page.expect_websocket(timeout=30_000) as opened:
+        await page.click(".graphiql-execute-button")
+    socket = await opened.value
+    assert socket.url == f"{gateway.url.replace('http://', 'ws://')}/graphql"
+
+    await page.click(".omnify-logout button")
+    await page.get_by_role("heading", name="Logged out").wait_for()
+    await page.goto(f"{gateway.url}/graphql")
+    await page.wait_for_url(f"{gateway.issuer.issuer}/authorize?**")

@@ -9,24 +9,23 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.graphiql import example_queries, example_variables
 from tests.conftest import gql
 from tests.support.issuer import TestIssuer
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 QUERIES = [block for block in re.findall(r"```graphql\n(.*?)```", README, re.S) if block.lstrip().startswith("query")]
-TODAY = dt.datetime.now(dt.UTC).date()
-VARIABLES = {
-    "from": str(TODAY - dt.timedelta(days=29)),
-    "to": str(TODAY),
-    "w1": str(TODAY - dt.timedelta(days=13)),
-    "w1end": str(TODAY - dt.timedelta(days=7)),
-    "w2": str(TODAY - dt.timedelta(days=6)),
-    "w2end": str(TODAY),
-}
+# The same values GraphiQL's example tabs start with.
+VARIABLES = example_variables(dt.datetime.now(dt.UTC).date())
 
 
 def test_readme_has_examples() -> None:
     assert len(QUERIES) >= 3
+
+
+def test_readme_shows_the_graphiql_examples() -> None:
+    """GraphiQL opens gateway/static/graphiql/examples.graphql as tabs; the README shows the same queries."""
+    assert tuple(QUERIES) == example_queries()
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=[re.search(r"query (\w+)", q).group(1) for q in QUERIES])  # type: ignore[union-attr]

@@ -136,6 +136,9 @@ async def test_healthz(client: httpx.AsyncClient) -> None:
 async def test_graphiql_page_for_browsers(client: httpx.AsyncClient) -> None:
     response = await client.get("/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 200 and "graphiql" in response.text.lower()
+    # Without a login client the page asks for a pasted token and offers no logout.
+    assert "Not logged in" in response.text and "/auth/logout" not in response.text
+    assert "default-src 'none'" in response.headers["content-security-policy"]
 
 
 async def test_metrics_count_requests_and_round_trips(client: httpx.AsyncClient, issuer: TestIssuer) -> None:

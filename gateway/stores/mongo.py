@@ -16,7 +16,7 @@ group, an update) and never knows which server answers.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -183,6 +183,31 @@ class MongoStore:
             reply = await self.run(self.db.command("hello"))
             self.transactions = "setName" in reply or reply.get("msg") == "isdbgrid"
         return self.transactions
+
+    async def change_streams_supported(self) -> bool:
+        """Whether the server has change streams: like transactions, only a replica set or a mongos.
+
+        Asked afresh (not the cached, overridable transactions answer). A standalone
+        server, and the nx-27017 stand-in, answer no, and subscribers then hear only
+        what the gateways themselves announce.
+        """
+        try:
+            with timed("mongo"):
+                reply = await self.db.command("hello")
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("mongo") from exc
+        return "setName" in reply or reply.get("msg") == "isdbgrid"
+
+    async def watch_updates(self, collection: str) -> AsyncIterator[Document]:
+        """The documents of an organization-scoped collection as updates leave them, until the stream fails."""
+        if collection not in ORG_SCOPED_COLLECTIONS:
+            raise UnscopedQuery(f"collection {collection!r} is not organization-scoped")
+        pipeline = [{"$match": {"operationType": {"$in": ["update", "replace"]}}}]
+        async with await self.db[collection].watch(pipeline, full_document="updateLookup") as stream:
+            async for change in stream:
+                document = change.get("fullDocument")
+                if document is not None:
+                    yield document
 
     def start_session(self) -> AsyncClientSession:
         if self.client is None:

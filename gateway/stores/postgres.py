@@ -50,6 +50,7 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 _RELEASE_ERRORS: tuple[type[BaseException], ...] = (StoreUnavailable, *UNAVAILABLE_ERRORS)
+_RESET_ERRORS: tuple[type[BaseException], ...] = (TimeoutError, asyncpg.PostgresError, *UNAVAILABLE_ERRORS)
 
 
 # What makes a login unfit to serve requests: anything that escapes row-level
@@ -203,7 +204,12 @@ class PostgresStore:
         """Back to the pool; a connection of a store that stopped answering is dropped instead."""
         if self.circuit.is_open:
             conn.terminate()
-        await self._pool().release(conn, timeout=self.timeout_s)
+        try:
+            await self._pool().release(conn, timeout=self.timeout_s)
+        except _RESET_ERRORS as exc:
+            # asyncpg closes a connection it could not reset (a store that hung while it was
+            # out) and the pool makes a new one later; the request it served is already answered.
+            log.info("dropped a PostgreSQL connection that could not be reset: %s", type(exc).__name__)
 
     def pool_stats(self) -> tuple[int, int, int]:
         """(open, idle, max) connections, for metrics."""

@@ -19,7 +19,7 @@ import strawberry
 from bson import ObjectId
 from strawberry import Info
 
-from gateway import idempotency, outbox
+from gateway import idempotency, outbox, realtime
 from gateway.context import RequestContext
 from gateway.data import ids
 from gateway.data.rows import Row
@@ -186,6 +186,13 @@ async def run_brain_mutation(
             outcome, log_entry = Outcome(errors=rejected.errors), None
         if log_entry is not None:
             outcome.rows["action_log"] = await write_action_log(tx, ctx, log_entry, idempotency_key)
+            # Sent with the transaction: subscribers hear of it on commit, never after a rollback.
+            await realtime.notify(
+                tx,
+                realtime.action_notice(
+                    org.enterprise_id, outcome.rows["action_log"], _plain_row(outcome.rows.get("sync_job"))
+                ),
+            )
             await outbox.enqueue(
                 tx,
                 outbox.audit_event(

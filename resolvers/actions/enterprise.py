@@ -41,6 +41,7 @@ from gateway.mongo_mutations import (
     without_marker,
 )
 from gateway.permissions import Permission
+from gateway.realtime import audit_notice
 from gateway.stores.mongo import Document, TenantMongo
 from resolvers.actions.common import (
     Ctx,
@@ -125,8 +126,12 @@ async def run_enterprise_mutation(
         return outcome.to_snapshot()
 
     snapshot = await mutation.run(idempotency_key, attempt, partial(_recovered, tenant))
+    outcome = Outcome.from_snapshot(snapshot)
+    if not outcome.errors:
+        # A replay announces an event id that was never stored, which subscribers' gateways skip.
+        ctx.services.realtime.announce(audit_notice(tenant.organization_id, mutation.attempt.event_id))
     await info.context.after_write()
-    return Outcome.from_snapshot(snapshot)
+    return outcome
 
 
 def _public(doc: Document) -> Document:

@@ -1,0 +1,369 @@
+"""Subscription events: announced through the stores, fanned out to this process's subscribers.
+
+The bus is PostgreSQL `LISTEN/NOTIFY` on one channel, so every gateway on the
+same stores hears every event and no other infrastructure is needed:
+
+- A Brain mutation sends its notice with `pg_notify` inside its own
+  transaction. PostgreSQL delivers it only when the transaction commits, so a
+  rolled-back mutation announces nothing, and notices arrive in commit order.
+- An audit event of a Brain mutation is announced by the outbox dispatcher in
+  the transaction that marks it delivered: it is announced once it can be read
+  from MongoDB, by whichever gateway delivered it.
+- An enterprise mutation (MongoDB) is announced after its write succeeded, from
+  a short PostgreSQL statement of its own. A gateway that dies between the two
+  loses that announcement (the data is safe); that is the weaker guarantee of
+  a store without transactions spanning both.
+- Where MongoDB runs change streams (a replica set or a mongos), each gateway
+  also watches workflow executions, so status changes written by the workers
+  that run them reach subscribers too.
+
+A notice carries the organization, the kind of event and ids only (far below
+NOTIFY's 8000-byte limit). The receiving gateway loads the record once per
+organization, under that organization's tenancy, and hands it to each local
+subscriber whose permissions and filter admit it. Delivery is at most once: a
+notice sent while a gateway's listening connection is down is not seen by its
+subscribers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+from uuid import UUID
+
+import asyncpg
+import orjson
+from bson import ObjectId
+
+from gateway.metrics import Metrics
+from gateway.permissions import Permission, permissions_of
+from gateway.stores.mongo import Document, MongoStore
+from gateway.stores.postgres import PostgresStore
+
+if TYPE_CHECKING:
+    from gateway.auth import Principal
+    from gateway.context import RequestContext
+
+log = logging.getLogger("omnify.realtime")
+
+CHANNEL = "omnify_events"
+MAX_NOTICE_BYTES = 4000  # NOTIFY refuses payloads of 8000 bytes and more
+MAX_PENDING_NOTICES = 10_000
+MAX_BACKOFF_S = 30.0
+LISTENER_CHECK_S = 15.0
+
+# The subscription fields, as topics.
+ACTION_LOGGED = "actionLogged"
+SYNC_JOB_UPDATED = "syncJobUpdated"
+WORKFLOW_EXECUTION_UPDATED = "workflowExecutionUpdated"
+AUDIT_EVENT = "auditEvent"
+
+
+class Executes(Protocol):
+    async def execute(self, sql: str, *args: Any) -> str: ...
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What travels on the bus: an event's kind, its organization (enterprise id) and ids."""
+
+    kind: str  # "action" (an action log committed) or "audit" (an audit event stored)
+    organization: str
+    id: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def encode(self) -> str:
+        text = orjson.dumps({"k": self.kind, "o": self.organization, "id": self.id, **self.extra}).decode()
+        if len(text.encode()) > MAX_NOTICE_BYTES:
+            # Only ids travel, so this is a programming error, not a user's doing.
+            raise ValueError(f"a {self.kind} notice of {len(text)} bytes is too large for NOTIFY")
+        return text
+
+    @classmethod
+    def decode(cls, text: str) -> Notice | None:
+        try:
+            data = orjson.loads(text)
+            return cls(str(data.pop("k")), str(data.pop("o")), str(data.pop("id")), data)
+        except (orjson.JSONDecodeError, KeyError, AttributeError, TypeError):
+            return None
+
+
+async def notify(conn: Executes, notice: Notice) -> None:
+    """Announce inside the caller's transaction: delivered on commit, never on rollback."""
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, notice.encode())
+
+
+def action_notice(organization: str, action_log: Mapping[str, Any], sync_job: Mapping[str, Any] | None) -> Notice:
+    extra: dict[str, Any] = {"t": action_log["target_type"], "ti": action_log["target_id"]}
+    if sync_job is not None:
+        # The job as this transaction left it: a later batch may have moved it on by the
+        # time the notice is read, and each event must show its own batch.
+        extra["job"] = {"status": sync_job["status"], "records": sync_job["records_synced"]}
+    return Notice("action", organization, str(action_log["id"]), extra)
+
+
+def audit_notice(organization: str, event_id: str) -> Notice:
+    return Notice("audit", organization, event_id)
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One running subscription of this process."""
+
+    topic: str
+    principal: Principal
+    permission: Permission
+    accepts: Callable[[Document], bool]
+    queue: asyncio.Queue[Document]
+    on_overflow: Callable[[], None]
+
+
+class Connection(Protocol):
+    """What the WebSocket side offers the bus: being closed when it cannot keep up."""
+
+    def overflowed(self) -> None: ...
+
+
+# The WebSocket connection running the current subscription (set by its handler).
+current_connection: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
+    "omnify_ws_connection", default=None
+)
+
+
+@dataclass
+class Realtime:
+    postgres: PostgresStore
+    mongo: MongoStore
+    listen_url: str
+    metrics: Metrics
+    queue_size: int = 256
+    _by_org: dict[str, set[Subscriber]] = field(default_factory=dict)
+    _notices: asyncio.Queue[Notice] = field(default_factory=lambda: asyncio.Queue(MAX_PENDING_NOTICES))
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _announcing: set[asyncio.Task[None]] = field(default_factory=set)
+    listening: asyncio.Event = field(default_factory=asyncio.Event)
+    listener_pid: int | None = None  # the listening connection's backend, while it is up
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="realtime-listener"),
+            asyncio.create_task(self._dispatch(), name="realtime-dispatcher"),
+            asyncio.create_task(self._watch_executions(), name="realtime-execution-watch"),
+        ]
+
+    async def stop(self) -> None:
+        if self._announcing:
+            await asyncio.wait(list(self._announcing), timeout=self.postgres.timeout_s)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    # -- publishing outside a Brain transaction -----------------------------------------------
+
+    def announce(self, notice: Notice) -> None:
+        """Announce an event already stored in MongoDB, without delaying the caller's answer.
+
+        In the background, so a slow or absent PostgreSQL never holds up a MongoDB-only
+        mutation; an outage (or a shutdown) only costs the announcement.
+        """
+        task = asyncio.create_task(self.publish(notice), name="realtime-announce")
+        self._announcing.add(task)
+        task.add_done_callback(self._announcing.discard)
+
+    async def publish(self, notice: Notice) -> None:
+        try:
+            async with self.postgres.system() as conn:
+                await notify(conn, notice)
+        except Exception as exc:
+            log.warning("could not announce %s %s: %s", notice.kind, notice.id, exc)
+            self.metrics.events_dropped.labels("bus_unavailable").inc()
+
+    # -- subscribing --------------------------------------------------------------------------
+
+    async def stream(
+        self, ctx: RequestContext, topic: str, permission: Permission, accepts: Callable[[Document], bool]
+    ) -> AsyncIterator[Document]:
+        """The records of `topic` for the caller's organization that `accepts` admits, as they come."""
+        connection = current_connection.get()
+        subscriber = Subscriber(
+            topic,
+            ctx.principal,
+            permission,
+            accepts,
+            asyncio.Queue(self.queue_size),
+            connection.overflowed if connection is not None else lambda: None,
+        )
+        organization = ctx.principal.organization.enterprise_id
+        self._by_org.setdefault(organization, set()).add(subscriber)
+        try:
+            while True:
+                item = await subscriber.queue.get()
+                yield item
+                # The event was sent: hand back its database connection, forget cached loads.
+                await ctx.after_write()
+        finally:
+            subscribers = self._by_org.get(organization)
+            if subscribers is not None:
+                subscribers.discard(subscriber)
+                if not subscribers:
+                    del self._by_org[organization]
+
+    def subscriber_count(self) -> int:
+        return sum(len(s) for s in self._by_org.values())
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    def _received(self, conn: object, pid: int, channel: str, payload: object) -> None:
+        notice = Notice.decode(str(payload))
+        if notice is None:
+            log.warning("ignoring a malformed notice on %s", channel)
+            return
+        self.receive(notice)
+
+    def receive(self, notice: Notice) -> None:
+        if notice.organization not in self._by_org:
+            return  # nobody here listens to that organization
+        try:
+            self._notices.put_nowait(notice)
+        except asyncio.QueueFull:
+            self.metrics.events_dropped.labels("bus_overflow").inc()
+
+    async def _listen(self) -> None:
+        """Hold one listening connection outside the pool; reconnect with backoff when it goes."""
+        delay = 0.5
+        while True:
+            conn: asyncpg.Connection[asyncpg.Record] | None = None
+            try:
+                conn = await asyncpg.connect(
+                    self.listen_url,
+                    timeout=self.postgres.timeout_s,
+                    server_settings={"application_name": "omnify-gateway-events"},
+                )
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _, lost=lost: lost.set())  # type: ignore[misc]
+                await conn.add_listener(CHANNEL, self._received)
+                self.listener_pid = conn.get_server_pid()
+                self.listening.set()
+                delay = 0.5
+                while not lost.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lost.wait(), LISTENER_CHECK_S)
+                    if not lost.is_set():
+                        # A connection cut without a FIN is only noticed by using it.
+                        await conn.execute("SELECT 1", timeout=self.postgres.timeout_s)
+                log.warning("the listening connection to PostgreSQL was closed; reconnecting")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("cannot listen for events on PostgreSQL (retrying in %.1f s): %s", delay, exc)
+            finally:
+                self.listening.clear()
+                self.listener_pid = None
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(conn.close(), timeout=2)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_BACKOFF_S)
+
+    async def _dispatch(self) -> None:
+        # One notice at a time: subscribers see events in commit order.
+        while True:
+            notice = await self._notices.get()
+            try:
+                await self._deliver(notice)
+            except Exception as exc:
+                log.warning("could not load %s %s for subscribers: %s", notice.kind, notice.id, exc)
+                self.metrics.events_dropped.labels("store_unavailable").inc()
+
+    async def _deliver(self, notice: Notice) -> None:
+        subscribers = list(self._by_org.get(notice.organization, ()))
+        if not subscribers:
+            return
+        topics = {s.topic for s in subscribers}
+        if notice.kind == "action":
+            await self._deliver_action(notice, subscribers, topics)
+        elif notice.kind == "audit":
+            await self._deliver_audit(notice, subscribers, topics)
+
+    async def _deliver_action(self, notice: Notice, subscribers: list[Subscriber], topics: set[str]) -> None:
+        brain_id = subscribers[0].principal.organization.brain_id
+        if brain_id is None or not topics & {ACTION_LOGGED, SYNC_JOB_UPDATED}:
+            return
+        # The loads run under the organization's tenancy, like any read of its subscribers.
+        reader = self.postgres.reader(brain_id)
+        try:
+            if ACTION_LOGGED in topics:
+                row = await reader.fetchrow(
+                    "SELECT * FROM action_logs WHERE organization_id = $1 AND id = $2", brain_id, UUID(notice.id)
+                )
+                self._offer(subscribers, ACTION_LOGGED, dict(row.items()) if row is not None else None)
+            job = notice.extra.get("job")
+            if SYNC_JOB_UPDATED in topics and notice.extra.get("t") == "SyncJob" and isinstance(job, dict):
+                row = await reader.fetchrow(
+                    "SELECT * FROM sync_jobs WHERE organization_id = $1 AND id = $2",
+                    brain_id,
+                    UUID(str(notice.extra["ti"])),
+                )
+                state = {"status": job["status"], "records_synced": job["records"]}
+                self._offer(subscribers, SYNC_JOB_UPDATED, {**dict(row.items()), **state} if row is not None else None)
+        finally:
+            await reader.close()
+
+    async def _deliver_audit(self, notice: Notice, subscribers: list[Subscriber], topics: set[str]) -> None:
+        tenant = self.mongo.tenant(notice.organization)
+        event = await tenant.find_one("audit_logs", {"event_id": notice.id})
+        if AUDIT_EVENT in topics:
+            self._offer(subscribers, AUDIT_EVENT, event)
+        target = (event or {}).get("target") or {}
+        if WORKFLOW_EXECUTION_UPDATED in topics and target.get("type") == "WorkflowExecution":
+            execution = await tenant.find_one("agentkit_executions", {"_id": ObjectId(str(target["id"]))})
+            self._offer(subscribers, WORKFLOW_EXECUTION_UPDATED, execution)
+
+    def _offer(self, subscribers: list[Subscriber], topic: str, record: Document | None) -> None:
+        if record is None:
+            # Gone by the time it was read (or never visible to this tenancy).
+            self.metrics.events_dropped.labels("not_found").inc()
+            return
+        for subscriber in subscribers:
+            if subscriber.topic != topic or subscriber.permission not in permissions_of(subscriber.principal):
+                continue
+            if not subscriber.accepts(record):
+                continue
+            try:
+                subscriber.queue.put_nowait(record)
+            except asyncio.QueueFull:
+                self.metrics.events_dropped.labels("slow_consumer").inc()
+                subscriber.on_overflow()
+
+    # -- MongoDB change streams ---------------------------------------------------------------
+
+    async def _watch_executions(self) -> None:
+        """Status changes of workflow executions written by anyone, where MongoDB has change streams.
+
+        Inserts are left out: the gateway's own runs are announced on the bus already.
+        """
+        delay = 0.5
+        while True:
+            try:
+                if not await self.mongo.change_streams_supported():
+                    return
+                async for change in self.mongo.watch_updates("agentkit_executions"):
+                    delay = 0.5
+                    organization = str(change.get("organization_id", ""))
+                    subscribers = list(self._by_org.get(organization, ()))
+                    if subscribers:
+                        self._offer(subscribers, WORKFLOW_EXECUTION_UPDATED, change)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("execution change stream stopped (retrying in %.1f s): %s", delay, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_BACKOFF_S)

@@ -1,0 +1,451 @@
+"""GraphQL subscriptions over WebSocket: the `graphql-transport-ws` protocol on `/graphql`.
+
+One `SocketSession` per connection. The client authenticates in
+`connection_init` (a bearer token in `{"Authorization": "Bearer …"}`, or the
+GraphiQL session cookie with the page's CSRF token), then runs subscriptions
+through the same schema, limits and permission checks as HTTP requests.
+
+Everything the server sends goes through one bounded queue drained by one
+task, so a client that reads slower than its events arrive is closed (1013)
+instead of making the gateway hold an ever-growing backlog. The socket is
+closed with 4401 the moment its token expires, without waiting for a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import time
+import uuid
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from graphql import GraphQLError
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
+
+from gateway.auth import AccessDenied, AuthError, Principal
+from gateway.context import RequestContext
+from gateway.errors import GatewayError
+from gateway.graphiql import CSRF_PAYLOAD_KEY
+from gateway.login import CsrfRejected
+from gateway.realtime import current_connection
+from gateway.stores.tracing import StoreTrace
+
+if TYPE_CHECKING:
+    from gateway.app import Gateway
+    from gateway.graphql_view import GraphQLView
+
+log = logging.getLogger("omnify.websocket")
+
+PROTOCOL = "graphql-transport-ws"
+
+# Close codes of the protocol, and the gateway's own.
+BAD_MESSAGE = 4400
+UNAUTHORIZED = 4401
+FORBIDDEN = 4403
+INIT_TIMEOUT = 4408
+DUPLICATE_ID = 4409
+TOO_MANY_INITS = 4429
+GOING_AWAY = 1001
+POLICY_VIOLATION = 1008  # too many connections for one principal
+INTERNAL_ERROR = 1011
+TRY_AGAIN_LATER = 1013  # a slow consumer, closed rather than buffered without bound
+
+_CLOSE = object()
+
+
+class ProtocolViolation(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def _expiry(token: str) -> float | None:
+    """The `exp` of a token the authenticator has already verified."""
+    try:
+        segment = token.split(".")[1]
+        claims = orjson.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        return float(claims["exp"])
+    except (IndexError, ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+        return None
+
+
+def _principal_key(principal: Principal) -> tuple[str, str, str]:
+    return principal.issuer, principal.subject, principal.organization.enterprise_id
+
+
+class SocketHub:
+    """The open sockets of this process: per-principal limits and graceful shutdown."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.sessions: set[SocketSession] = set()
+        self.per_principal: Counter[tuple[str, str, str]] = Counter()
+        self.closing = False
+
+    async def shutdown(self, timeout_s: float) -> None:
+        """Close every socket with 1001 and wait (up to `timeout_s`) for their handlers to finish."""
+        self.closing = True
+        sessions = list(self.sessions)
+        for session in sessions:
+            session.close(GOING_AWAY, "the gateway is shutting down", drain=True)
+        handlers = [s.finished.wait() for s in sessions]
+        if handlers:
+            await asyncio.wait([asyncio.ensure_future(h) for h in handlers], timeout=timeout_s)
+
+
+class GraphQLWebSocket:
+    """ASGI app for WebSocket requests to `/graphql`."""
+
+    def __init__(self, gateway: Gateway, view: GraphQLView, hub: SocketHub) -> None:
+        self.gateway = gateway
+        self.view = view
+        self.hub = hub
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        if PROTOCOL not in scope.get("subprotocols", []) or self.hub.closing:
+            # Refused at the handshake (HTTP 403): other protocols are not spoken here.
+            await websocket.close(code=POLICY_VIOLATION)
+            return
+        await websocket.accept(subprotocol=PROTOCOL)
+        session = SocketSession(self, websocket)
+        self.hub.sessions.add(session)
+        self.gateway.metrics.ws_connections.inc()
+        try:
+            await session.run()
+        finally:
+            self.hub.sessions.discard(session)
+            self.gateway.metrics.ws_connections.dec()
+
+
+class SocketSession:
+    """One connection: its protocol state, its subscriptions and its send queue."""
+
+    def __init__(self, endpoint: GraphQLWebSocket, websocket: WebSocket) -> None:
+        self.endpoint = endpoint
+        self.gateway = endpoint.gateway
+        self.settings = endpoint.gateway.settings
+        self.websocket = websocket
+        self.outbox: asyncio.Queue[Any] = asyncio.Queue(self.settings.ws_send_queue)
+        self.operations: dict[str, asyncio.Task[None]] = {}
+        self.principal: Principal | None = None
+        self.init_received = False
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self._closed = asyncio.Event()
+        self._counted = False
+        self._expiry: asyncio.Task[None] | None = None
+        self.finished = asyncio.Event()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        sender = asyncio.create_task(self._send_loop(), name="ws-send")
+        reader = asyncio.create_task(self._read_loop(), name="ws-read")
+        timers = [
+            asyncio.create_task(self._init_deadline(), name="ws-init-timeout"),
+            asyncio.create_task(self._ping_loop(), name="ws-ping"),
+        ]
+        closed = asyncio.create_task(self._closed.wait())
+        try:
+            await asyncio.wait([reader, closed], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in [reader, closed, *timers, *self.operations.values()]:
+                task.cancel()
+            if self._expiry is not None:
+                self._expiry.cancel()
+            for task in list(self.operations.values()):
+                with contextlib.suppress(BaseException):
+                    await task
+            self.operations.clear()
+            if self.close_code is not None:
+                # Let what is queued and the close frame go out, but never wait on a stuck client for long.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.shield(sender), timeout=2.0)
+            sender.cancel()
+            with contextlib.suppress(BaseException):
+                await sender
+            if self.websocket.application_state != WebSocketState.DISCONNECTED:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self.websocket.close(self.close_code or 1000, self.close_reason), 2.0)
+            if self._counted and self.principal is not None:
+                hub = self.endpoint.hub
+                key = _principal_key(self.principal)
+                hub.per_principal[key] -= 1
+                if hub.per_principal[key] <= 0:
+                    del hub.per_principal[key]
+            self.finished.set()
+
+    def close(self, code: int, reason: str, *, drain: bool = False) -> None:
+        """Close the socket with `code`, after the messages already waiting when `drain`, else at once."""
+        if self.close_code is not None:
+            return
+        # A close frame's reason is at most 123 bytes.
+        self.close_code, self.close_reason = code, reason.encode()[:120].decode(errors="ignore")
+        if not drain or self.outbox.full():
+            while not self.outbox.empty():
+                self.outbox.get_nowait()
+        self.outbox.put_nowait(_CLOSE)
+        self._closed.set()
+
+    def overflowed(self) -> None:
+        self.close(TRY_AGAIN_LATER, "slow consumer: too many events waiting to be sent")
+
+    def enqueue(self, message: dict[str, Any]) -> None:
+        if self.close_code is not None:
+            return
+        try:
+            self.outbox.put_nowait(message)
+        except asyncio.QueueFull:
+            self.gateway.metrics.events_dropped.labels("slow_consumer").inc()
+            self.overflowed()
+
+    async def _send_loop(self) -> None:
+        try:
+            while True:
+                message = await self.outbox.get()
+                if message is _CLOSE:
+                    await self.websocket.close(self.close_code or 1000, self.close_reason)
+                    return
+                await self.websocket.send_text(orjson.dumps(message).decode())
+                if message.get("type") == "next":
+                    self.gateway.metrics.events_delivered.inc()
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            # The client went away first; the read side ends the session.
+            self._closed.set()
+
+    async def _read_loop(self) -> None:
+        try:
+            while True:
+                message = await self.websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                text = message.get("text")
+                if text is None:
+                    raise ProtocolViolation(BAD_MESSAGE, "messages are JSON text frames")
+                await self._handle(text)
+        except ProtocolViolation as violation:
+            self.close(violation.code, violation.reason)
+        except WebSocketDisconnect:
+            return
+
+    async def _init_deadline(self) -> None:
+        await asyncio.sleep(self.settings.ws_init_timeout_s)
+        if self.principal is None:
+            self.close(INIT_TIMEOUT, "connection initialisation timeout")
+
+    async def _ping_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.ws_ping_interval_s)
+            self.enqueue({"type": "ping"})
+
+    async def _expire_at(self, expires_at: float) -> None:
+        await asyncio.sleep(max(0.0, expires_at - time.time()))
+        self.close(UNAUTHORIZED, "the token has expired")
+
+    # -- messages -----------------------------------------------------------------------------
+
+    async def _handle(self, text: str) -> None:
+        try:
+            message = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise ProtocolViolation(BAD_MESSAGE, "invalid message received: not JSON") from None
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            raise ProtocolViolation(BAD_MESSAGE, "invalid message received: no type")
+        kind = message["type"]
+        if kind == "connection_init":
+            await self._connection_init(message.get("payload"))
+        elif kind == "ping":
+            pong: dict[str, Any] = {"type": "pong"}
+            if isinstance(message.get("payload"), dict):
+                pong["payload"] = message["payload"]
+            self.enqueue(pong)
+        elif kind == "pong":
+            return
+        elif kind == "subscribe":
+            self._subscribe(message)
+        elif kind == "complete":
+            operation_id = message.get("id")
+            if not isinstance(operation_id, str):
+                raise ProtocolViolation(BAD_MESSAGE, "invalid message received: complete without an id")
+            task = self.operations.pop(operation_id, None)
+            if task is not None:
+                task.cancel()
+        else:
+            raise ProtocolViolation(BAD_MESSAGE, f"invalid message received: unknown type {kind[:40]!r}")
+
+    async def _connection_init(self, payload: object) -> None:
+        if self.init_received:
+            raise ProtocolViolation(TOO_MANY_INITS, "too many initialisation requests")
+        self.init_received = True
+        if payload is not None and not isinstance(payload, dict):
+            raise ProtocolViolation(BAD_MESSAGE, "invalid message received: the payload must be an object")
+        payload = payload or {}
+        token = _bearer(payload.get("Authorization") or payload.get("authorization"))
+        login = self.gateway.login
+        if token is None and login is not None:
+            try:
+                token = login.socket_session_token(self.websocket, payload.get(CSRF_PAYLOAD_KEY))
+            except CsrfRejected as exc:
+                raise ProtocolViolation(FORBIDDEN, str(exc)[:120]) from None
+        if token is None:
+            raise ProtocolViolation(UNAUTHORIZED, "unauthorized: send a bearer token in Authorization")
+        try:
+            principal = await self.gateway.authenticator.authenticate(token)
+        except AuthError as exc:
+            raise ProtocolViolation(UNAUTHORIZED, f"unauthorized: {exc}"[:120]) from None
+        except AccessDenied as exc:
+            raise ProtocolViolation(FORBIDDEN, f"forbidden: {exc}"[:120]) from None
+        except GatewayError as exc:
+            raise ProtocolViolation(INTERNAL_ERROR, exc.message[:120]) from None
+        expires_at = _expiry(token)
+        # The HTTP side tolerates clock skew on `exp`; a socket lives on, so it ends at `exp` itself.
+        if expires_at is None or expires_at <= time.time():
+            raise ProtocolViolation(UNAUTHORIZED, "unauthorized: the token has expired")
+        hub = self.endpoint.hub
+        key = _principal_key(principal)
+        if hub.per_principal[key] >= self.settings.ws_max_connections_per_principal:
+            raise ProtocolViolation(
+                POLICY_VIOLATION,
+                f"too many connections: at most {self.settings.ws_max_connections_per_principal} per principal",
+            )
+        hub.per_principal[key] += 1
+        self._counted = True
+        self.principal = principal
+        self._expiry = asyncio.create_task(self._expire_at(expires_at), name="ws-expiry")
+        self.enqueue({"type": "connection_ack"})
+
+    def _subscribe(self, message: dict[str, Any]) -> None:
+        if self.principal is None:
+            raise ProtocolViolation(UNAUTHORIZED, "unauthorized: send connection_init first")
+        operation_id = message.get("id")
+        payload = message.get("payload")
+        if not isinstance(operation_id, str) or not operation_id or not isinstance(payload, dict):
+            raise ProtocolViolation(BAD_MESSAGE, "invalid message received: subscribe needs an id and a payload")
+        query = payload.get("query")
+        variables = payload.get("variables")
+        operation_name = payload.get("operationName")
+        extensions = payload.get("extensions")
+        if (
+            not isinstance(query, str)
+            or not isinstance(variables, dict | None)
+            or not isinstance(operation_name, str | None)
+            or not isinstance(extensions, dict | None)
+        ):
+            raise ProtocolViolation(BAD_MESSAGE, "invalid message received: malformed subscribe payload")
+        if operation_id in self.operations:
+            raise ProtocolViolation(DUPLICATE_ID, f"subscriber for {operation_id[:60]} already exists")
+        if len(self.operations) >= self.settings.ws_max_subscriptions:
+            self.enqueue(
+                {
+                    "id": operation_id,
+                    "type": "error",
+                    "payload": [
+                        {
+                            "message": f"at most {self.settings.ws_max_subscriptions} subscriptions per connection",
+                            "extensions": {"code": "TOO_MANY_SUBSCRIPTIONS"},
+                        }
+                    ],
+                }
+            )
+            return
+        task = asyncio.create_task(
+            self._operation(operation_id, query, variables, operation_name, extensions), name=f"ws-op-{operation_id}"
+        )
+        self.operations[operation_id] = task
+
+    async def _operation(
+        self,
+        operation_id: str,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        extensions: dict[str, Any] | None,
+    ) -> None:
+        assert self.principal is not None
+        org = self.principal.organization
+        context = RequestContext(
+            principal=self.principal,
+            settings=self.settings,
+            _mongo=self.gateway.mongo.tenant(org.enterprise_id),
+            _postgres=self.gateway.postgres.reader(org.brain_id) if org.brain_id else None,
+            trace=StoreTrace(),
+            request_id=uuid.uuid4().hex,
+            services=self.gateway.services,
+        )
+        current_connection.set(self)
+        metrics = self.gateway.metrics
+        metrics.ws_subscriptions.inc()
+        completed = True
+        try:
+            results = await self.endpoint.view.schema.subscribe(
+                query,
+                variable_values=variables,
+                context_value=context,
+                operation_name=operation_name,
+                operation_extensions=extensions,
+            )
+            async for result in results:
+                if isinstance(result, PreExecutionError) or (result.data is None and result.errors):
+                    self.enqueue({"id": operation_id, "type": "error", "payload": self._errors(result, context)})
+                    completed = False
+                    break
+                self.enqueue({"id": operation_id, "type": "next", "payload": self._payload(result, context)})
+        except asyncio.CancelledError:
+            completed = False  # the client completed it, or the socket is closing
+            raise
+        except GraphQLError as error:
+            # A document that does not parse: the caller's mistake, answered like any other.
+            self.enqueue(
+                {"id": operation_id, "type": "error", "payload": [self.endpoint.view.format_error(error, context)]}
+            )
+            completed = False
+        except RecursionError:
+            message = {"message": "the document is nested too deeply", "extensions": {"code": "BAD_USER_INPUT"}}
+            self.enqueue({"id": operation_id, "type": "error", "payload": [message]})
+            completed = False
+        except Exception:
+            log.exception("subscription %s failed", operation_id)
+            self.enqueue(
+                {
+                    "id": operation_id,
+                    "type": "error",
+                    "payload": [
+                        {
+                            "message": f"internal error (request id {context.request_id})",
+                            "extensions": {"code": "INTERNAL", "requestId": context.request_id},
+                        }
+                    ],
+                }
+            )
+            completed = False
+        finally:
+            metrics.ws_subscriptions.dec()
+            self.operations.pop(operation_id, None)
+            await context.close()
+        if completed:
+            self.enqueue({"id": operation_id, "type": "complete"})
+
+    def _errors(self, result: ExecutionResult, context: RequestContext) -> list[dict[str, Any]]:
+        return [self.endpoint.view.format_error(e, context) for e in result.errors or []]
+
+    def _payload(self, result: ExecutionResult, context: RequestContext) -> dict[str, Any]:
+        payload: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            payload["errors"] = self._errors(result, context)
+        return payload
+
+
+def _bearer(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
