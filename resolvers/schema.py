@@ -32,6 +32,7 @@ from resolvers.brain.nodes import NODE_RESOLVERS as BRAIN_NODES
 from resolvers.common.cost import cost_limiter
 from resolvers.common.relay import Node, from_global_id
 from resolvers.common.scalars import SCALAR_MAP
+from resolvers.execution import PlannedExecution
 from resolvers.enterprise.nodes import NODE_RESOLVERS as ENTERPRISE_NODES
 from resolvers.organization import Organization, organization_of
 
@@ -132,6 +133,7 @@ def build_schema(limits: Limits = Limits()) -> GatewaySchema:
         lambda: ValidationCache(maxsize=256),
         OperationName,
         cost_limiter(limits.max_cost),
+        PlannedExecution,  # last: runs after the limits, and sees the result the others see
     ]
     if not limits.introspection:
         extensions.append(DisableIntrospection)
