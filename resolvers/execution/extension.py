@@ -31,7 +31,7 @@ from resolvers.execution.runner import execute_planned
 log = logging.getLogger("omnify.graphql")
 
 MISMATCHES: list[str] = []
-"""Queries whose planned answer differed (compare mode), for tests to assert on."""
+"""Each difference found in compare mode (query, variables, both answers), for tests to assert on."""
 
 
 class PlannedExecution(SchemaExtension):
@@ -97,7 +97,7 @@ def _compare(query: str, variables: Any, standard: ExecutionResult, planned: Exe
     want, got = encoded(standard), encoded(planned)
     if want == got:
         return
-    MISMATCHES.append(query)
+    MISMATCHES.append(f"{query}\nvariables {variables}\nstandard {want[:3000]}\nplanned  {got[:3000]}")
     log.error(
         "planned execution differs from the standard executor",
         extra={"query": query, "variables": variables, "standard": want[:4000], "planned": got[:4000]},
