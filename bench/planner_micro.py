@@ -115,7 +115,10 @@ async def main(args: argparse.Namespace) -> None:
         principal = Principal("bench", "bench", "user", org, frozenset({"admin"}))
         today = dt.datetime.now(dt.UTC).date()
         dashboard_vars = {"n": 50, "m": 20, "from": str(today - dt.timedelta(days=29)), "to": str(today)}
-        for name, query, variables in (("campaigns 50x20", CAMPAIGNS, None), ("dashboard 50x20", DASHBOARD, dashboard_vars)):
+        for name, query, variables in (
+            ("campaigns 50x20", CAMPAIGNS, None),
+            ("dashboard 50x20", DASHBOARD, dashboard_vars),
+        ):
             answers = {
                 executor: await run_once(gateway, principal, executor, query, variables)
                 for executor in ("standard", "planned")

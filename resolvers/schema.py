@@ -32,8 +32,8 @@ from resolvers.brain.nodes import NODE_RESOLVERS as BRAIN_NODES
 from resolvers.common.cost import cost_limiter
 from resolvers.common.relay import Node, from_global_id
 from resolvers.common.scalars import SCALAR_MAP
-from resolvers.execution import PlannedExecution
 from resolvers.enterprise.nodes import NODE_RESOLVERS as ENTERPRISE_NODES
+from resolvers.execution import PlannedExecution
 from resolvers.organization import Organization, organization_of
 
 Ctx = Info[RequestContext, None]

@@ -35,7 +35,6 @@ from graphql.pyutils import Path, Undefined, is_iterable
 from graphql.pyutils import inspect as gql_inspect
 
 from resolvers.execution.plan import (
-    ABSTRACT,
     ATTRIBUTE,
     LEAF,
     LIST,
@@ -57,7 +56,7 @@ MAX_DOCUMENTS = 512
 _isawaitable = inspect.isawaitable
 
 
-def document_plan(document: DocumentNode, executor: Executor) -> DocumentPlan | None:
+def document_plan(document: DocumentNode, executor: Executor[Any]) -> DocumentPlan | None:
     """The plan of this document's operation, or None when it is left to the standard executor."""
     # The parser cache hands out one DocumentNode per query text, so its identity stands for the
     # text's hash; the node is kept in the entry, so the id cannot be reused while cached.
@@ -106,7 +105,7 @@ async def execute_planned(
 class Run:
     """The state of one planned execution."""
 
-    def __init__(self, executor: Executor) -> None:
+    def __init__(self, executor: Executor[Any]) -> None:
         self.executor = executor
         self.schema = executor.schema
         self.errors: list[GraphQLError] = []
@@ -114,7 +113,7 @@ class Run:
         # Positions set to null by an error, kept alive so their ids stay unique.
         self.nulled: dict[tuple[int, Any], Any] = {}
         self.data_nulled = False
-        self.type_infos: dict[int, GraphQLResolveInfo] = {}
+        self.type_infos: dict[int, GraphQLResolveInfo[Any]] = {}
 
     async def execute(self, root: SelectionPlan, root_value: Any) -> dict[str, Any] | None:
         data: dict[str, Any] = {}
@@ -135,7 +134,7 @@ class Run:
                 if kind == ATTRIBUTE:
                     try:
                         value = getattr(source, field.attribute)
-                    except Exception as exc:  # noqa: BLE001 - becomes a field error, as in graphql-core
+                    except Exception as exc:
                         value = exc
                     complete(field.completion, value, out, field.key, position, plan.type_name, field, next_tasks)
                 elif kind == TYPENAME:
@@ -146,7 +145,7 @@ class Run:
                         if isinstance(args, Exception):
                             raise args
                         value = field.resolve(source, self.info(field, position), **args)
-                    except Exception as exc:  # noqa: BLE001
+                    except Exception as exc:
                         value = exc
                     if _isawaitable(value):
                         out[field.key] = None  # keeps the key in selection order
@@ -160,9 +159,7 @@ class Run:
                     raise value
                 if self.nulled and self.is_nulled(position):
                     continue
-                complete(
-                    field.completion, value, out, field.key, position, field.parent_type.name, field, next_tasks
-                )
+                complete(field.completion, value, out, field.key, position, field.parent_type.name, field, next_tasks)
         return next_tasks
 
     def complete(
@@ -196,7 +193,7 @@ class Run:
                         f"Expected `{gql_inspect(completion.type)}.coerce_output_value({gql_inspect(value)})`"
                         f" to return non-nullable value, returned: {gql_inspect(coerced)}"
                     )
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 self.fail(exc, field, (parent, key, container, completion.nullable, typename))
                 return
             container[key] = coerced
@@ -226,10 +223,9 @@ class Run:
                 resolve_type = abstract.resolve_type or self.executor.type_resolver
                 name = resolve_type(value, info, abstract)
                 if _isawaitable(name):
-                    name.close()
                     raise TypeError("asynchronous resolve_type is not supported by the planned executor")
                 runtime = self.executor.ensure_valid_runtime_type(name, abstract, field.details, info, value)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 self.fail(exc, field, position)
                 return
             self.complete_object(runtime, completion, value, container, key, position, field, next_tasks)
@@ -250,11 +246,10 @@ class Run:
             try:
                 matches = is_type_of(value, self.type_info(field, position))
                 if _isawaitable(matches):
-                    matches.close()
                     raise TypeError("asynchronous is_type_of is not supported by the planned executor")
                 if not matches:
                     raise invalid_return_type_error(object_type, value, field.details)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 self.fail(exc, field, position)
                 return
         plan = completion.plans.get(object_type.name)
@@ -283,13 +278,13 @@ class Run:
             self.arguments[id(field)] = found
         return found
 
-    def info(self, field: FieldPlan, parent: Position | None) -> GraphQLResolveInfo:
+    def info(self, field: FieldPlan, parent: Position | None) -> GraphQLResolveInfo[Any]:
         """graphql-core's resolve info for `field` on the object at `parent`."""
         path = Path(self.path(parent), field.key, field.parent_type.name)
         assert field.definition is not None
         return self.executor.build_resolve_info(field.definition, field.nodes, field.parent_type, path)
 
-    def type_info(self, field: FieldPlan, position: Position) -> GraphQLResolveInfo:
+    def type_info(self, field: FieldPlan, position: Position) -> GraphQLResolveInfo[Any]:
         """The info given to `is_type_of`/`resolve_type`: the field's, built once per field.
 
         Those functions read the schema and the field's name, never the path, so
