@@ -14,6 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from graphql import (
+    GraphQLBoolean,
+    GraphQLEnumType,
+    GraphQLID,
     DirectiveNode,
     DocumentNode,
     FieldNode,
@@ -41,6 +44,7 @@ TYPENAME, ATTRIBUTE, RESOLVER = 0, 1, 2
 LEAF, LIST, OBJECT, ABSTRACT = 0, 1, 2, 3
 
 STRAWBERRY_FIELD = "strawberry-definition"
+_STANDARD = {t.name: t.coerce_output_value for t in (GraphQLString, GraphQLID, GraphQLBoolean)}
 
 
 class Unplannable(Exception):
@@ -50,7 +54,7 @@ class Unplannable(Exception):
 class Completion:
     """How a resolved value of one output type becomes response data."""
 
-    __slots__ = ("coerce", "item", "kind", "nullable", "plans", "type")
+    __slots__ = ("coerce", "identity", "item", "kind", "memo", "nullable", "plans", "type")
 
     def __init__(self, output_type: GraphQLOutputType) -> None:
         self.nullable = not isinstance(output_type, GraphQLNonNull)
@@ -58,6 +62,11 @@ class Completion:
         self.type = named
         self.item: Completion | None = None
         self.coerce: Any = None
+        # Leaf shortcuts with the same output as `coerce`: values of this exact
+        # Python type pass unchanged (graphql-core returns str for String and ID
+        # and bool for Boolean as they are); enum outputs are remembered per member.
+        self.identity: type | None = None
+        self.memo: dict[Any, Any] | None = None
         # Selection plans of the object types values here can have, by type name.
         self.plans: dict[str, SelectionPlan] = {}
         if isinstance(named, GraphQLList):
@@ -66,6 +75,12 @@ class Completion:
         elif is_leaf_type(named):
             self.kind = LEAF
             self.coerce = named.coerce_output_value
+            if isinstance(named, GraphQLEnumType):
+                self.memo = {}
+            elif named.name in ("String", "ID") and named.coerce_output_value is _STANDARD[named.name]:
+                self.identity = str
+            elif named.name == "Boolean" and named.coerce_output_value is _STANDARD["Boolean"]:
+                self.identity = bool
         elif isinstance(named, GraphQLObjectType):
             self.kind = OBJECT
         else:

@@ -136,7 +136,17 @@ class Run:
                         value = getattr(source, field.attribute)
                     except Exception as exc:
                         value = exc
-                    complete(field.completion, value, out, field.key, position, plan.type_name, field, next_tasks)
+                    completion = field.completion
+                    if completion.kind == LEAF and value is not None:
+                        if type(value) is completion.identity:
+                            out[field.key] = value
+                            continue
+                        if completion.memo is not None and value.__class__.__hash__ is not None:
+                            coerced = completion.memo.get(value)
+                            if coerced is not None:
+                                out[field.key] = coerced
+                                continue
+                    complete(completion, value, out, field.key, position, plan.type_name, field, next_tasks)
                 elif kind == TYPENAME:
                     out[field.key] = plan.type_name
                 else:
@@ -197,6 +207,8 @@ class Run:
                 self.fail(exc, field, (parent, key, container, completion.nullable, typename))
                 return
             container[key] = coerced
+            if completion.memo is not None and value.__class__.__hash__ is not None:
+                completion.memo[value] = coerced
             return
         position: Position = (parent, key, container, completion.nullable, typename)
         if isinstance(value, Exception):
@@ -213,6 +225,18 @@ class Run:
             container[key] = items
             item = completion.item
             assert item is not None
+            if item.kind == OBJECT and item.type.is_type_of is None and item.type.name in item.plans:
+                # The common list of plain objects (edges): queued directly, the rest as usual.
+                plan = item.plans[item.type.name]
+                for index, element in enumerate(value):
+                    if element is None or isinstance(element, Exception):
+                        items.append(None)
+                        self.complete(item, element, items, index, position, None, field, next_tasks)
+                    else:
+                        out: dict[str, Any] = {}
+                        items.append(out)
+                        next_tasks.append((plan, element, out, (position, index, items, item.nullable, None)))
+                return
             for index, element in enumerate(value):
                 items.append(None)
                 self.complete(item, element, items, index, position, None, field, next_tasks)
