@@ -48,15 +48,24 @@ class PlannedExecution(SchemaExtension):
             if mode == "compare":
                 run_context = dataclasses.replace(context, _loaders={}, trace=StoreTrace())
                 token = current_trace.set(run_context.trace)
+            strawberry_schema = ec.schema
             try:
                 planned = await execute_planned(
-                    self.execution_context.schema._schema,
+                    strawberry_schema._schema,
                     document,
                     ec.variables,
                     ec.operation_name,
                     run_context,
                     ec.root_value,
+                    strawberry_schema.execution_context_class,  # type: ignore[attr-defined]
+                    operation_extensions=ec.operation_extensions,
                 )
+            except Exception:
+                # A bug here must not cost the answer: the standard executor still gives it.
+                log.exception("planned execution failed; answering with the standard executor")
+                if mode == "compare":
+                    MISMATCHES.append(f"{ec.query}\nplanned execution raised (see the log)")
+                planned = None
             finally:
                 if token is not None:
                     current_trace.reset(token)

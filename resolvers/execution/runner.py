@@ -82,9 +82,16 @@ async def execute_planned(
     operation_name: str | None,
     context: Any,
     root_value: Any = None,
+    executor_class: type[Executor[Any]] = Executor,
+    **executor_args: Any,
 ) -> ExecutionResult | None:
-    """Execute a query through its plan; None when the standard executor must run it instead."""
-    built = Executor.build(schema, document, root_value, context, variables, operation_name)
+    """Execute a query through its plan; None when the standard executor must run it instead.
+
+    `executor_class` and `executor_args` are what the standard path builds its
+    executor with (strawberry's, for the resolve info its resolvers get); the
+    executor here only coerces variables and builds resolve infos.
+    """
+    built = executor_class.build(schema, document, root_value, context, variables, operation_name, **executor_args)
     if isinstance(built, list):
         return None  # bad variables or operation name: the standard executor reports them
     operation = built.operation
