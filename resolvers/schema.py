@@ -92,6 +92,10 @@ class Query:
 
 
 class GatewaySchema(strawberry.Schema):
+    def get_extensions(self, sync: bool = False) -> list[SchemaExtension]:
+        # Planned execution is asynchronous: synchronous execution runs on graphql-core alone.
+        return [e for e in super().get_extensions(sync) if not (sync and isinstance(e, PlannedExecution))]
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         # Errors we raise on purpose (bad input, forbidden, store down) are answers, not incidents.
         for error in errors:

@@ -31,6 +31,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLUnionType,
+    parse,
 )
 
 from gateway.app import Gateway
@@ -39,6 +40,7 @@ from gateway.config import Settings
 from gateway.context import RequestContext
 from gateway.stores.tracing import StoreTrace, current_trace
 from resolvers.execution.extension import MISMATCHES, encoded
+from resolvers.execution.runner import execute_planned
 from resolvers.schema import schema
 from tests.conftest import Stores, gateway_settings
 from tests.support.issuer import TestIssuer
@@ -367,3 +369,32 @@ async def test_generated_queries_answer_alike_during_an_outage(seeded: Stores, i
             assert not failures, f"{len(failures)} of 60 differ; first:\n" + failures[0]
     finally:
         proxy.stop()
+
+
+async def test_queries_take_the_planned_path_and_the_rest_falls_back(harness: Harness) -> None:
+    principal = harness.principals[2]
+    org = principal.organization
+    context = RequestContext(
+        principal=principal,
+        settings=harness.gateway.settings.with_overrides(executor="planned"),
+        _mongo=harness.gateway.mongo.tenant(org.enterprise_id),
+        _postgres=harness.gateway.postgres.reader(org.brain_id) if org.brain_id else None,
+        trace=StoreTrace(),
+        request_id="planned",
+        gateway=harness.gateway,
+    )
+
+    async def planned(query: str, variables: dict[str, Any] | None = None) -> Any:
+        return await execute_planned(GQL, query, parse(query), variables, None, context)
+
+    try:
+        first = await planned("{ organization { id } }")
+        assert first is not None and first.data is not None and not first.errors
+        org_id = first.data["organization"]["id"]
+        answer = await planned("query Q($id: ID!) { organization { name } node(id: $id) { id } }", {"id": org_id})
+        assert answer is not None and answer.data == {"organization": {"name": org.name}, "node": {"id": org_id}}
+        assert await planned("{ __schema { queryType { name } } }") is None  # introspection
+        assert await planned("mutation { __typename }") is None
+        assert await planned("query Q($id: ID!) { node(id: $id) { id } }", {}) is None  # missing variable
+    finally:
+        await context.close()

@@ -40,9 +40,9 @@ class PlannedExecution(SchemaExtension):
         context = ec.context
         mode = context.settings.executor if isinstance(context, RequestContext) else "standard"
         document = ec.graphql_document
-        is_query = mode != "standard" and document is not None and _is_query(ec)
+        is_query = mode != "standard" and document is not None and ec.query is not None and _is_query(ec)
         planned: ExecutionResult | None = None
-        if is_query and document is not None:
+        if is_query and document is not None and ec.query is not None:
             run_context = context
             token = None
             if mode == "compare":
@@ -52,6 +52,7 @@ class PlannedExecution(SchemaExtension):
             try:
                 planned = await execute_planned(
                     strawberry_schema._schema,
+                    ec.query,
                     document,
                     ec.variables,
                     ec.operation_name,

@@ -14,14 +14,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from graphql import (
-    GraphQLBoolean,
-    GraphQLEnumType,
-    GraphQLID,
     DirectiveNode,
     DocumentNode,
     FieldNode,
+    GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLField,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,

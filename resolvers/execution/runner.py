@@ -51,25 +51,23 @@ from resolvers.execution.plan import (
 Position = tuple[Any, Any, Any, bool, str | None]
 Task = tuple[SelectionPlan, Any, dict[str, Any], Position | None]
 
-_documents: OrderedDict[tuple[int, str | None], tuple[DocumentNode, DocumentPlan | None]] = OrderedDict()
+# Plans hold the schema's own types and resolvers, so they are kept per schema.
+_documents: OrderedDict[tuple[GraphQLSchema, str, str | None], DocumentPlan | None] = OrderedDict()
 MAX_DOCUMENTS = 512
 _isawaitable = inspect.isawaitable
 
 
-def document_plan(document: DocumentNode, executor: Executor[Any]) -> DocumentPlan | None:
+def document_plan(text: str, document: DocumentNode, executor: Executor[Any]) -> DocumentPlan | None:
     """The plan of this document's operation, or None when it is left to the standard executor."""
-    # The parser cache hands out one DocumentNode per query text, so its identity stands for the
-    # text's hash; the node is kept in the entry, so the id cannot be reused while cached.
-    key = (id(document), executor.operation.name.value if executor.operation.name else None)
-    cached = _documents.get(key)
-    if cached is not None and cached[0] is document:
+    key = (executor.schema, text, executor.operation.name.value if executor.operation.name else None)
+    if key in _documents:
         _documents.move_to_end(key)
-        return cached[1]
+        return _documents[key]
     try:
         plan: DocumentPlan | None = DocumentPlan(document, executor.operation)
     except Unplannable:
         plan = None
-    _documents[key] = (document, plan)
+    _documents[key] = plan
     if len(_documents) > MAX_DOCUMENTS:
         _documents.popitem(last=False)
     return plan
@@ -77,6 +75,7 @@ def document_plan(document: DocumentNode, executor: Executor[Any]) -> DocumentPl
 
 async def execute_planned(
     schema: GraphQLSchema,
+    text: str,
     document: DocumentNode,
     variables: dict[str, Any] | None,
     operation_name: str | None,
@@ -85,7 +84,9 @@ async def execute_planned(
     executor_class: type[Executor[Any]] = Executor,
     **executor_args: Any,
 ) -> ExecutionResult | None:
-    """Execute a query through its plan; None when the standard executor must run it instead.
+    """Execute a query (`text`, parsed as `document`) through its plan, cached by the text.
+
+    Returns None when the standard executor must run it instead.
 
     `executor_class` and `executor_args` are what the standard path builds its
     executor with (strawberry's, for the resolve info its resolvers get); the
@@ -97,7 +98,7 @@ async def execute_planned(
     operation = built.operation
     if operation.operation is not OperationType.QUERY or operation.directives:
         return None
-    plan = document_plan(document, built)
+    plan = document_plan(text, document, built)
     if plan is None or schema.query_type is None:
         return None
     try:
