@@ -122,6 +122,7 @@ class Run:
         self.nulled: dict[tuple[int, Any], Any] = {}
         self.data_nulled = False
         self.type_infos: dict[int, GraphQLResolveInfo[Any]] = {}
+        self.paths: dict[int, tuple[Position, Path]] = {}
 
     async def execute(self, root: SelectionPlan, root_value: Any) -> dict[str, Any] | None:
         data: dict[str, Any] = {}
@@ -329,15 +330,15 @@ class Run:
             info = self.type_infos[id(field)] = self.info(field, position[0])
         return info
 
-    @staticmethod
-    def path(position: Position | None) -> Path | None:
-        chain = []
-        while position is not None:
-            chain.append(position)
-            position = position[0]
-        path = None
-        for p in reversed(chain):
-            path = Path(path, p[1], p[4])
+    def path(self, position: Position | None) -> Path | None:
+        """graphql-core's path of a position, built once per position (siblings share their parents')."""
+        if position is None:
+            return None
+        cached = self.paths.get(id(position))
+        if cached is not None and cached[0] is position:
+            return cached[1]
+        path = Path(self.path(position[0]), position[1], position[4])
+        self.paths[id(position)] = (position, path)  # the position is kept, so its id stays its own
         return path
 
     def fail(self, raw: Exception, field: FieldPlan, position: Position) -> None:
