@@ -37,9 +37,10 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetails, FragmentDetails, collect_fields, collect_subfields
 from graphql.execution.values import VariableValues
+from strawberry.types.arguments import convert_arguments
 
 # How a field gets its value.
-TYPENAME, ATTRIBUTE, RESOLVER = 0, 1, 2
+TYPENAME, ATTRIBUTE, RESOLVER, DIRECT = 0, 1, 2, 3
 # How a value completes.
 LEAF, LIST, OBJECT, ABSTRACT = 0, 1, 2, 3
 
@@ -93,6 +94,7 @@ class FieldPlan:
     __slots__ = (
         "args",
         "attribute",
+        "call",
         "completion",
         "definition",
         "details",
@@ -105,7 +107,12 @@ class FieldPlan:
     )
 
     def __init__(
-        self, key: str, parent_type: GraphQLObjectType, definition: GraphQLField | None, details: list[FieldDetails]
+        self,
+        schema: GraphQLSchema,
+        key: str,
+        parent_type: GraphQLObjectType,
+        definition: GraphQLField | None,
+        details: list[FieldDetails],
     ) -> None:
         node = details[0].node
         self.key = key
@@ -116,6 +123,7 @@ class FieldPlan:
         self.definition = definition
         self.attribute = ""
         self.resolve: Any = None
+        self.call: DirectCall | None = None
         # Arguments: a dict when they are literals (coerced once here), an
         # exception when that coercion failed, None when they use variables.
         self.args: dict[str, Any] | Exception | None = {}
@@ -134,6 +142,9 @@ class FieldPlan:
             # A plain attribute: strawberry's wrapper would only call getattr.
             self.kind = ATTRIBUTE
             self.attribute = strawberry_field.python_name
+        elif strawberry_field is not None and DirectCall.possible(schema, strawberry_field):
+            self.kind = DIRECT
+            self.call = DirectCall(schema, strawberry_field)
         elif resolve is not None:
             self.kind = RESOLVER
             self.resolve = resolve
@@ -141,6 +152,52 @@ class FieldPlan:
             raise Unplannable(f"{parent_type.name}.{self.name} has no resolver")
         if node.arguments or definition.args:
             self.args = None if _uses_variables(node) else _static_arguments(definition, node)
+
+
+class DirectCall:
+    """A strawberry resolver called as its wrapper would call it, with the wrapper's work split.
+
+    Per call, strawberry's wrapper converts the coerced arguments into Python
+    values (input types, enums), then passes the source as `self`/`root`/`parent`
+    and an `Info` when the resolver asks for them. The arguments are the same
+    for every object of a field in one request, so they are converted once per
+    request here (resolvers treat them as read-only); the rest happens per call.
+    Only for fields without field extensions in a schema without exception
+    handlers, where the wrapper does nothing else.
+    """
+
+    __slots__ = ("config", "field", "info_class", "info_name", "pass_self", "registry", "resolver", "source_names")
+
+    def __init__(self, schema: GraphQLSchema, field: Any) -> None:
+        converter = schema._strawberry_schema.schema_converter  # type: ignore[attr-defined]
+        resolver = field.base_resolver
+        self.field = field
+        self.resolver = resolver.wrapped_func
+        self.config = converter.config
+        self.registry = converter.scalar_registry
+        self.info_class = converter.config.info_class
+        self.pass_self = resolver.self_parameter is not None
+        self.source_names = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
+        self.info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+
+    @staticmethod
+    def possible(schema: GraphQLSchema, field: Any) -> bool:
+        strawberry_schema = getattr(schema, "_strawberry_schema", None)
+        converter = getattr(strawberry_schema, "schema_converter", None)
+        return (
+            converter is not None
+            and not getattr(converter, "_exception_handler_specs", True)
+            and field.base_resolver is not None
+            and callable(field.base_resolver.wrapped_func)
+            and not field.extensions
+            and not field.is_subscription
+        )
+
+    def convert(self, arguments: dict[str, Any], info: Any) -> dict[str, Any]:
+        converted: dict[str, Any] = convert_arguments(
+            arguments, self.field.arguments, scalar_registry=self.registry, config=self.config, info=info
+        )
+        return converted
 
 
 class SelectionPlan:
@@ -155,13 +212,13 @@ class SelectionPlan:
         for key, details in grouped.items():
             name = details[0].node.name.value
             if name == "__typename":
-                self.fields.append(FieldPlan(key, object_type, None, details))
+                self.fields.append(FieldPlan(schema, key, object_type, None, details))
                 continue
             if name.startswith("__"):
                 raise Unplannable("introspection")
             definition = object_type.fields.get(name)
             if definition is not None:  # unknown fields are skipped, as graphql-core does
-                self.fields.append(FieldPlan(key, object_type, definition, details))
+                self.fields.append(FieldPlan(schema, key, object_type, definition, details))
 
 
 class DocumentPlan:

@@ -36,6 +36,7 @@ from graphql.pyutils import inspect as gql_inspect
 
 from resolvers.execution.plan import (
     ATTRIBUTE,
+    DIRECT,
     LEAF,
     LIST,
     OBJECT,
@@ -118,6 +119,7 @@ class Run:
         self.schema = executor.schema
         self.errors: list[GraphQLError] = []
         self.arguments: dict[int, dict[str, Any] | Exception] = {}
+        self.converted: dict[int, dict[str, Any] | Exception] = {}
         # Positions set to null by an error, kept alive so their ids stay unique.
         self.nulled: dict[tuple[int, Any], Any] = {}
         self.data_nulled = False
@@ -158,6 +160,13 @@ class Run:
                     complete(completion, value, out, field.key, position, plan.type_name, field, next_tasks)
                 elif kind == TYPENAME:
                     out[field.key] = plan.type_name
+                elif kind == DIRECT:
+                    value = self.call_direct(field, source, position)
+                    if _isawaitable(value):
+                        out[field.key] = None  # keeps the key in selection order
+                        pending.append((value, field, out, position))
+                    else:
+                        complete(field.completion, value, out, field.key, position, plan.type_name, field, next_tasks)
                 else:
                     try:
                         args = field.args if field.args is not None else self.field_arguments(field)
@@ -300,6 +309,35 @@ class Run:
         out: dict[str, Any] = {}
         container[key] = out
         next_tasks.append((plan, value, out, position))
+
+    def call_direct(self, field: FieldPlan, source: Any, position: Position | None) -> Any:
+        """Call a strawberry resolver as its wrapper would; an exception comes back as the value."""
+        call = field.call
+        assert call is not None
+        try:
+            raw_info = (
+                self.info(field, position) if call.info_name is not None or id(field) not in self.converted else None
+            )
+            converted = self.converted.get(id(field))
+            if converted is None:
+                args = field.args if field.args is not None else self.field_arguments(field)
+                try:
+                    if isinstance(args, Exception):
+                        raise args
+                    converted = call.convert(args, call.info_class(_raw_info=raw_info, _field=call.field))
+                except Exception as exc:
+                    converted = exc
+                self.converted[id(field)] = converted
+            if isinstance(converted, Exception):
+                raise converted
+            kwargs = dict(converted)
+            for name in call.source_names:
+                kwargs[name] = source
+            if call.info_name is not None:
+                kwargs[call.info_name] = call.info_class(_raw_info=raw_info, _field=call.field)
+            return call.resolver(source, **kwargs) if call.pass_self else call.resolver(**kwargs)
+        except Exception as exc:
+            return exc
 
     def field_arguments(self, field: FieldPlan) -> dict[str, Any] | Exception:
         found = self.arguments.get(id(field))
