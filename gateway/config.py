@@ -45,6 +45,9 @@ class IssuerConfig:
     client_secret: str | None = None
 
 
+EXECUTORS = ("planned", "standard", "compare")
+
+
 @dataclass(frozen=True)
 class Settings:
     mode: Mode
@@ -73,6 +76,8 @@ class Settings:
     max_aliases: int = 30
     max_tokens: int = 5000
     max_cost: int = 50_000
+    # How read queries execute: planned (compiled plans), standard (graphql-core), compare (both, for tests).
+    executor: str = "planned"
     # None: on in dev, off in production (SPEC §7).
     introspection: bool | None = None
     session_secret: str = ""
@@ -297,9 +302,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ws_ping_interval_s=_float(env, "OMNIFY_WS_PING_INTERVAL_S", 15.0, problems),
         ws_init_timeout_s=_float(env, "OMNIFY_WS_INIT_TIMEOUT_S", 10.0, problems),
         ws_shutdown_drain_s=_float(env, "OMNIFY_WS_SHUTDOWN_DRAIN_S", 5.0, problems),
+        executor=env.get("OMNIFY_EXECUTOR", "planned").lower(),
     )
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"OMNIFY_LOG_LEVEL={settings.log_level!r} must be DEBUG, INFO, WARNING or ERROR")
+    if settings.executor not in EXECUTORS:
+        problems.append(f"OMNIFY_EXECUTOR={settings.executor!r} must be one of {', '.join(EXECUTORS)}")
     if settings.pg_pool_min > settings.pg_pool_max:
         problems.append("OMNIFY_PG_POOL_MIN must not exceed OMNIFY_PG_POOL_MAX")
     problems += login_problems(settings)

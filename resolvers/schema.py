@@ -27,6 +27,7 @@ from resolvers.common.inputs import InputGuard
 from resolvers.common.relay import Node
 from resolvers.common.scalars import SCALAR_MAP
 from resolvers.enterprise.nodes import NODE_RESOLVERS as ENTERPRISE_NODES
+from resolvers.execution import PlannedExecution
 from resolvers.organization import Organization, organization_of
 from resolvers.subscriptions import Subscription
 
@@ -96,6 +97,10 @@ class Query:
 
 
 class GatewaySchema(strawberry.Schema):
+    def get_extensions(self, sync: bool = False) -> list[SchemaExtension]:
+        # Planned execution is asynchronous: synchronous execution runs on graphql-core alone.
+        return [e for e in super().get_extensions(sync) if not (sync and isinstance(e, PlannedExecution))]
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         # Only a resolver failing unexpectedly is an incident (ERROR, with its traceback).
         # What a caller gets wrong (bad documents, literals, variables, input) or is refused
@@ -142,7 +147,8 @@ def build_schema(limits: Limits = Limits()) -> GatewaySchema:
         max_cost=limits.max_cost,
         introspection=limits.introspection,
     )
-    extensions: list[Any] = [checks, OperationName, InputGuard]
+    # Planned execution last: it runs after the limits and the input guard have passed.
+    extensions: list[Any] = [checks, OperationName, InputGuard, PlannedExecution]
     return GatewaySchema(
         query=Query,
         mutation=Mutation,

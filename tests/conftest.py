@@ -35,6 +35,7 @@ from gateway.config import IssuerConfig, Settings
 from gateway.embedded import EmbeddedMongo, EmbeddedPostgres
 from gateway.migrations import migrate_mongo, migrate_postgres, provision_login, with_login
 from gateway.seed import seed
+from resolvers.execution.extension import MISMATCHES
 from tests.support.issuer import AUDIENCE, TestIssuer
 from tests.support.servers import ServerThread
 
@@ -128,6 +129,7 @@ def gateway_settings(stores: Stores, issuer: TestIssuer, **overrides: Any) -> Se
         store_timeout_s=2.0,
         jwks_min_refresh_interval_s=1.0,
         introspection=True,  # several tests read descriptions; the production default is tested on its own
+        executor="compare",  # every read query of the suite also checks the planned executor against graphql-core
     )
     return settings.with_overrides(**overrides)
 
@@ -137,6 +139,14 @@ def gateway(seeded: Stores, issuer: TestIssuer) -> Iterator[ServerThread]:
     server = ServerThread(create_app(gateway_settings(seeded, issuer))).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def planned_matches_standard() -> Iterator[None]:
+    """Fails the test during which a read query's planned answer differed from the standard one."""
+    before = len(MISMATCHES)
+    yield
+    assert MISMATCHES[before:] == [], "planned execution differs from the standard executor (see the ERROR log)"
 
 
 @pytest.fixture

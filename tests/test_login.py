@@ -620,18 +620,64 @@ async def _log_in_and_use_graphiql(page: Any, gateway: LoginGateway, console: li
     # Nothing so far was refused by the page's CSP or failed in a script.
     _assert_no_console_errors(console)
 
-    # Subscriptions go over a WebSocket to the gateway's own /graphql (whether the gateway
-    # accepts it is the WebSocket endpoint's business, not the page's).
+    # Subscriptions go over a WebSocket to the gateway's own /graphql, authenticated by the
+    # session cookie (and the page's CSRF token): an action committed elsewhere shows up.
     await page.click(".graphiql-tab-add")
-    await editor.evaluate("element => element.CodeMirror.setValue('subscription Ping { __typename }')")
+    await editor.evaluate(
+        "element => element.CodeMirror.setValue('subscription Live { actionLogged { action status } }')"
+    )
     # GraphiQL picks the transport by the operation's name once it has parsed the edit.
-    await page.locator(".graphiql-tab-active", has_text="Ping").wait_for()
+    await page.locator(".graphiql-tab-active", has_text="Live").wait_for()
     async with page.expect_websocket(timeout=30_000) as opened:
         await page.click(".graphiql-execute-button")
     socket = await opened.value
     assert socket.url == f"{gateway.url.replace('http://', 'ws://')}/graphql"
+    await _shift_once_until_seen(page, gateway)
+    _assert_no_console_errors(console)
 
     await page.click(".omnify-logout button")
     await page.get_by_role("heading", name="Logged out").wait_for()
     await page.goto(f"{gateway.url}/graphql")
     await page.wait_for_url(f"{gateway.issuer.issuer}/authorize?**")
+
+
+async def _shift_once_until_seen(page: Any, gateway: LoginGateway) -> None:
+    """Send 0.01 back and forth between two acme campaigns until the page shows the event.
+
+    The socket may still be subscribing when the first shift commits; events are not
+    replayed, so shift again (at most a few times) rather than sleep a fixed time.
+    """
+    token = gateway.issuer.mint(org="acme", role="marketer")
+    headers = {"Authorization": f"Bearer {token}"}
+    campaigns = "{ organization { campaigns(first: 100) { edges { node { id status dailyBudget { currency } } } } } }"
+    shift = "mutation($i: ShiftBudgetInput!) { shiftBudget(input: $i) { userErrors { code } } }"
+    result = page.locator(".graphiql-response")
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as http:
+        body = (await http.post("/graphql", json={"query": campaigns}, headers=headers)).json()
+        usd = [
+            e["node"]["id"]
+            for e in body["data"]["organization"]["campaigns"]["edges"]
+            if e["node"]["status"] == "ACTIVE" and e["node"]["dailyBudget"]["currency"] == "USD"
+        ]
+        source, target = usd[0], usd[1]
+        for attempt in range(10):
+            pair = (source, target) if attempt % 2 == 0 else (target, source)
+            variables = {"i": {"fromCampaignId": pair[0], "toCampaignId": pair[1], "amount": "0.01"}}
+            answer = (
+                await http.post("/graphql", json={"query": shift, "variables": variables}, headers=headers)
+            ).json()
+            assert answer["data"]["shiftBudget"]["userErrors"] == [], answer
+            if await _shows(result, "shiftBudget", seconds=3.0):
+                break
+        else:
+            raise AssertionError("GraphiQL never showed the actionLogged event")
+    assert '"action": "shiftBudget"' in await result.inner_text()
+
+
+async def _shows(locator: Any, text: str, *, seconds: float) -> bool:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        if await locator.get_by_text(text).count():
+            return True
+        await asyncio.sleep(0.1)
+    return False

@@ -1,0 +1,298 @@
+"""The plan of a query document: per selection set, which field reads what and how its value completes.
+
+A plan is built once per (document, operation, values of the variables used by
+`@skip`/`@include`) and reused by every request with that key. Field
+collection (fragments, aliases, merged fields, directives) is graphql-core's
+own `collect_fields`/`collect_subfields`, so the response keys and their order
+are the standard executor's. Object selections below the root are planned
+lazily, the first time a value of that object type reaches them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import (
+    DirectiveNode,
+    DocumentNode,
+    FieldNode,
+    GraphQLBoolean,
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLField,
+    GraphQLID,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    GraphQLString,
+    OperationDefinitionNode,
+    VariableNode,
+    Visitor,
+    get_argument_values,
+    is_leaf_type,
+    visit,
+)
+from graphql.execution.collect_fields import FieldDetails, FragmentDetails, collect_fields, collect_subfields
+from graphql.execution.values import VariableValues
+from strawberry.types.arguments import convert_arguments
+
+# How a field gets its value.
+TYPENAME, ATTRIBUTE, RESOLVER, DIRECT = 0, 1, 2, 3
+# How a value completes.
+LEAF, LIST, OBJECT, ABSTRACT = 0, 1, 2, 3
+
+STRAWBERRY_FIELD = "strawberry-definition"
+_STANDARD = {t.name: t.coerce_output_value for t in (GraphQLString, GraphQLID, GraphQLBoolean)}
+
+
+class Unplannable(Exception):
+    """The document uses something the planned path leaves to the standard executor."""
+
+
+class Completion:
+    """How a resolved value of one output type becomes response data."""
+
+    __slots__ = ("coerce", "identity", "item", "kind", "memo", "nullable", "plans", "type")
+
+    def __init__(self, output_type: GraphQLOutputType) -> None:
+        self.nullable = not isinstance(output_type, GraphQLNonNull)
+        named: Any = output_type.of_type if isinstance(output_type, GraphQLNonNull) else output_type
+        self.type = named
+        self.item: Completion | None = None
+        self.coerce: Any = None
+        # Leaf shortcuts with the same output as `coerce`: values of this exact
+        # Python type pass unchanged (graphql-core returns str for String and ID
+        # and bool for Boolean as they are); enum outputs are remembered per member.
+        self.identity: type | None = None
+        self.memo: dict[Any, Any] | None = None
+        # Selection plans of the object types values here can have, by type name.
+        self.plans: dict[str, SelectionPlan] = {}
+        if isinstance(named, GraphQLList):
+            self.kind = LIST
+            self.item = Completion(named.of_type)
+        elif is_leaf_type(named):
+            self.kind = LEAF
+            self.coerce = named.coerce_output_value
+            if isinstance(named, GraphQLEnumType):
+                self.memo = {}
+            elif named.name in ("String", "ID") and named.coerce_output_value is _STANDARD[named.name]:
+                self.identity = str
+            elif named.name == "Boolean" and named.coerce_output_value is _STANDARD["Boolean"]:
+                self.identity = bool
+        elif isinstance(named, GraphQLObjectType):
+            self.kind = OBJECT
+        else:
+            self.kind = ABSTRACT
+
+
+class FieldPlan:
+    """One response key of a selection set."""
+
+    __slots__ = (
+        "args",
+        "attribute",
+        "call",
+        "completion",
+        "definition",
+        "details",
+        "key",
+        "kind",
+        "name",
+        "nodes",
+        "parent_type",
+        "resolve",
+    )
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        key: str,
+        parent_type: GraphQLObjectType,
+        definition: GraphQLField | None,
+        details: list[FieldDetails],
+    ) -> None:
+        node = details[0].node
+        self.key = key
+        self.name = node.name.value
+        self.parent_type = parent_type
+        self.details = details
+        self.nodes: list[FieldNode] = [d.node for d in details]
+        self.definition = definition
+        self.attribute = ""
+        self.resolve: Any = None
+        self.call: DirectCall | None = None
+        # Arguments: a dict when they are literals (coerced once here), an
+        # exception when that coercion failed, None when they use variables.
+        self.args: dict[str, Any] | Exception | None = {}
+        if definition is None:  # __typename
+            self.kind = TYPENAME
+            self.completion = Completion(GraphQLNonNull(GraphQLString))
+            return
+        self.completion = Completion(definition.type)
+        strawberry_field = definition.extensions.get(STRAWBERRY_FIELD)
+        resolve = definition.resolve
+        if (
+            getattr(resolve, "_is_default", False)
+            and strawberry_field is not None
+            and strawberry_field.default_resolver is getattr
+        ):
+            # A plain attribute: strawberry's wrapper would only call getattr.
+            self.kind = ATTRIBUTE
+            self.attribute = strawberry_field.python_name
+        elif strawberry_field is not None and DirectCall.possible(schema, strawberry_field):
+            self.kind = DIRECT
+            self.call = DirectCall(schema, strawberry_field)
+        elif resolve is not None:
+            self.kind = RESOLVER
+            self.resolve = resolve
+        else:
+            raise Unplannable(f"{parent_type.name}.{self.name} has no resolver")
+        if node.arguments or definition.args:
+            self.args = None if _uses_variables(node) else _static_arguments(definition, node)
+
+
+class DirectCall:
+    """A strawberry resolver called as its wrapper would call it, with the wrapper's work split.
+
+    Per call, strawberry's wrapper converts the coerced arguments into Python
+    values (input types, enums), then passes the source as `self`/`root`/`parent`
+    and an `Info` when the resolver asks for them. The arguments are the same
+    for every object of a field in one request, so they are converted once per
+    request here (resolvers treat them as read-only); the rest happens per call.
+    Only for fields without field extensions in a schema without exception
+    handlers, where the wrapper does nothing else.
+    """
+
+    __slots__ = ("config", "field", "info_class", "info_name", "pass_self", "registry", "resolver", "source_names")
+
+    def __init__(self, schema: GraphQLSchema, field: Any) -> None:
+        converter = schema._strawberry_schema.schema_converter  # type: ignore[attr-defined]
+        resolver = field.base_resolver
+        self.field = field
+        self.resolver = resolver.wrapped_func
+        self.config = converter.config
+        self.registry = converter.scalar_registry
+        self.info_class = converter.config.info_class
+        self.pass_self = resolver.self_parameter is not None
+        self.source_names = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
+        self.info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+
+    @staticmethod
+    def possible(schema: GraphQLSchema, field: Any) -> bool:
+        strawberry_schema = getattr(schema, "_strawberry_schema", None)
+        converter = getattr(strawberry_schema, "schema_converter", None)
+        return (
+            converter is not None
+            and not getattr(converter, "_exception_handler_specs", True)
+            and field.base_resolver is not None
+            and callable(field.base_resolver.wrapped_func)
+            and not field.extensions
+            and not field.is_subscription
+        )
+
+    def convert(self, arguments: dict[str, Any], info: Any) -> dict[str, Any]:
+        converted: dict[str, Any] = convert_arguments(
+            arguments, self.field.arguments, scalar_registry=self.registry, config=self.config, info=info
+        )
+        return converted
+
+
+class SelectionPlan:
+    """The fields of one selection set on one object type, in response order."""
+
+    __slots__ = ("fields", "type", "type_name")
+
+    def __init__(self, schema: GraphQLSchema, object_type: GraphQLObjectType, grouped: Mapping[str, list[Any]]):
+        self.type = object_type
+        self.type_name = object_type.name
+        self.fields: list[FieldPlan] = []
+        for key, details in grouped.items():
+            name = details[0].node.name.value
+            if name == "__typename":
+                self.fields.append(FieldPlan(schema, key, object_type, None, details))
+                continue
+            if name.startswith("__"):
+                raise Unplannable("introspection")
+            definition = object_type.fields.get(name)
+            if definition is not None:  # unknown fields are skipped, as graphql-core does
+                self.fields.append(FieldPlan(schema, key, object_type, definition, details))
+
+
+class DocumentPlan:
+    """The cached plans of one operation of one document."""
+
+    def __init__(self, document: DocumentNode, operation: OperationDefinitionNode) -> None:
+        self.operation = operation
+        self.directive_variables = _directive_variables(document)
+        self.roots: dict[tuple[Any, ...], SelectionPlan] = {}
+
+    def root(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDetails],
+        variables: VariableValues,
+        root_type: GraphQLObjectType,
+    ) -> SelectionPlan:
+        key = tuple(repr(variables.coerced.get(name)) for name in self.directive_variables)
+        plan = self.roots.get(key)
+        if plan is None:
+            grouped, defers, _ = collect_fields(schema, fragments, variables, root_type, self.operation)
+            if defers:
+                raise Unplannable("@defer")
+            plan = SelectionPlan(schema, root_type, grouped)
+            if len(self.roots) < 16:
+                self.roots[key] = plan
+        return plan
+
+
+def object_plan(
+    schema: GraphQLSchema,
+    fragments: dict[str, FragmentDetails],
+    variables: VariableValues,
+    operation: OperationDefinitionNode,
+    field: FieldPlan,
+    completion: Completion,
+    object_type: GraphQLObjectType,
+) -> SelectionPlan:
+    plan = completion.plans.get(object_type.name)
+    if plan is None:
+        grouped, _, _ = collect_subfields(schema, fragments, variables, operation, object_type, field.details)
+        plan = completion.plans[object_type.name] = SelectionPlan(schema, object_type, grouped)
+    return plan
+
+
+def _uses_variables(node: FieldNode) -> bool:
+    found: list[bool] = []
+
+    class Finder(Visitor):
+        def enter_variable(self, *_: Any) -> None:
+            found.append(True)
+
+    for argument in node.arguments or ():
+        visit(argument, Finder())
+    return bool(found)
+
+
+def _static_arguments(definition: GraphQLField, node: FieldNode) -> dict[str, Any] | Exception:
+    try:
+        return get_argument_values(definition, node)
+    except GraphQLError as exc:
+        return exc
+
+
+def _directive_variables(document: DocumentNode) -> tuple[str, ...]:
+    names: set[str] = set()
+
+    class Finder(Visitor):
+        def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
+            if node.name.value in ("defer", "stream"):
+                raise Unplannable("incremental delivery")
+            for argument in node.arguments or ():
+                if isinstance(argument.value, VariableNode):
+                    names.add(argument.value.name.value)
+
+    visit(document, Finder())
+    return tuple(sorted(names))

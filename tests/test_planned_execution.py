@@ -1,0 +1,400 @@
+"""Differential test: the planned executor answers exactly as graphql-core's.
+
+Random valid queries are generated from the schema (seeded, so a failure is
+reproducible), run through both executors on the real stores with separate
+request contexts for real tokens of several roles, and compared after JSON
+encoding: data, errors (message, locations, path, extensions) and the kind
+of the underlying exception. Every other test of the suite is differential
+too: its gateway runs in `compare` mode (see tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLUnionType,
+    parse,
+)
+
+from gateway.app import Gateway
+from gateway.auth import Principal
+from gateway.config import Settings
+from gateway.context import RequestContext
+from gateway.stores.tracing import StoreTrace, current_trace
+from resolvers.execution.extension import MISMATCHES, encoded
+from resolvers.execution.runner import execute_planned
+from resolvers.schema import schema
+from tests.conftest import Stores, gateway_settings
+from tests.support.issuer import TestIssuer
+from tests.support.proxy import TcpProxy
+
+GENERATED = 1000
+TODAY = dt.datetime.now(dt.UTC).date()
+GQL = schema._schema
+
+
+@dataclass
+class Harness:
+    gateway: Gateway
+    principals: list[Principal]
+    ids: list[str] = field(default_factory=list)
+
+    async def run(self, principal: Principal, executor: str, query: str, variables: dict[str, Any]) -> str:
+        org = principal.organization
+        trace = StoreTrace()
+        reset = current_trace.set(trace)
+        context = RequestContext(
+            principal=principal,
+            settings=self.gateway.settings.with_overrides(executor=executor),
+            _mongo=self.gateway.mongo.tenant(org.enterprise_id),
+            _postgres=self.gateway.postgres.reader(org.brain_id) if org.brain_id else None,
+            trace=trace,
+            request_id="differential",
+            gateway=self.gateway,
+        )
+        try:
+            return encoded(await schema.execute(query, variables, context_value=context))  # type: ignore[arg-type]
+        finally:
+            current_trace.reset(reset)
+            await context.close()
+
+    async def harvest_ids(self) -> None:
+        """Real ids of every type for `node(id:)`, from the owner's view of the organization."""
+        found: set[str] = set()
+        query = "{ organization { id " + _id_selection(GQL.get_type("Organization"), 2) + " } }"  # type: ignore[arg-type]
+        _collect_ids(json.loads(await self.run(self.principals[2], "standard", query, {}))["data"], found)
+        assert len(found) > 50
+        self.ids.extend(sorted(found))
+
+    async def compare(self, principal: Principal, query: str, variables: dict[str, Any]) -> list[str]:
+        """The differences compare mode found for this query (it answers with the standard executor)."""
+        before = len(MISMATCHES)
+        answer = await self.run(principal, "compare", query, variables)
+        found = [m for m in MISMATCHES[before:] if m.startswith(query)]
+        assert found or "planned execution differs" not in answer
+        return found
+
+
+async def principals(gateway: Gateway, issuer: TestIssuer) -> list[Principal]:
+    tokens = [issuer.token(org, role) for org in ("acme", "globex") for role in ("viewer", "analyst", "owner")]
+    tokens.append(issuer.token("acme", "owner", sub="partner-sync", azp="partner-sync", scope="metrics:write"))
+    return [await gateway.authenticator.authenticate(token) for token in tokens]
+
+
+@contextlib.asynccontextmanager
+async def open_harness(settings: Settings, issuer: TestIssuer) -> AsyncIterator[Harness]:
+    gateway = Gateway.build(settings)
+    await gateway.postgres.open()
+    await gateway.mongo.open()
+    try:
+        yield Harness(gateway, await principals(gateway, issuer))
+    finally:
+        await gateway.mongo.close()
+        await gateway.postgres.close()
+        await gateway.http.aclose()
+
+
+@pytest.fixture
+async def harness(seeded: Stores, issuer: TestIssuer) -> AsyncIterator[Harness]:
+    async with open_harness(gateway_settings(seeded, issuer), issuer) as opened:
+        await opened.harvest_ids()
+        yield opened
+
+
+class QueryGenerator:
+    """Random valid documents over the schema, within the query limits."""
+
+    def __init__(self, rng: random.Random, ids: list[str]) -> None:
+        self.rng = rng
+        self.ids = ids
+
+    def document(self) -> tuple[str, dict[str, Any]]:
+        self.aliases = 0
+        self.variables: dict[str, tuple[str, Any]] = {}
+        self.fragments: list[str] = []
+        body = self.selection(GQL.query_type, depth=0)  # type: ignore[arg-type]
+        definitions = ", ".join(f"${name}: {kind}" for name, (kind, _) in self.variables.items())
+        head = f"query Q({definitions})" if definitions else self.rng.choice(["", "query", "query Named"])
+        return (
+            " ".join([f"{head} {body}", *self.fragments]),
+            {name: value for name, (_, value) in self.variables.items()},
+        )
+
+    def selection(self, parent: GraphQLNamedType, depth: int) -> str:
+        rng = self.rng
+        used: set[str] = set()
+        if isinstance(parent, GraphQLInterfaceType | GraphQLUnionType):
+            parts = ["__typename"] if rng.random() < 0.5 else []
+            possible = list(GQL.get_possible_types(parent))
+            for concrete in rng.sample(possible, min(len(possible), rng.randint(1, 3))):
+                parts.append(f"... on {concrete.name} {self.fields(concrete, depth, used)}")
+            if isinstance(parent, GraphQLInterfaceType) and rng.random() < 0.5:
+                parts.append(self.fields(parent, depth, used)[2:-2])
+            return "{ " + " ".join(parts) + " }"
+        assert isinstance(parent, GraphQLObjectType)
+        return self.fields(parent, depth, used)
+
+    def fields(self, parent: GraphQLObjectType | GraphQLInterfaceType, depth: int, used: set[str]) -> str:
+        rng = self.rng
+        names = [n for n in parent.fields if depth > 0 or n != "node" or self.ids]
+        picked = rng.sample(names, min(len(names), rng.randint(1, 3 if depth < 3 else 2)))
+        if depth == 0 and self.ids and rng.random() < 0.3:
+            picked.append("node")
+        parts: list[str] = []
+        if rng.random() < 0.2:
+            parts.append("__typename")
+        for name in picked:
+            fld = parent.fields[name]
+            target = _named(fld.type)
+            leaf = isinstance(target, GraphQLScalarType | GraphQLEnumType)
+            if not leaf and depth >= 6:
+                continue
+            args = self.arguments(name, fld.args)
+            if args is None:
+                continue
+            key = name
+            if key in used or rng.random() < 0.1:
+                if self.aliases >= 25:
+                    continue
+                self.aliases += 1
+                key = f"a{self.aliases}"
+            used.add(key)
+            text = (f"{key}: " if key != name else "") + name + args + self.directive()
+            if not leaf:
+                text += " " + self.selection(target, depth + 1)
+            parts.append(text)
+        if not parts:
+            parts.append("__typename")
+        roll = rng.random()
+        if roll < 0.1 and isinstance(parent, GraphQLObjectType):
+            fragment = f"F{len(self.fragments)}"
+            self.fragments.append(f"fragment {fragment} on {parent.name} {{ {parts.pop()} }}")
+            parts.append(f"...{fragment}")
+        elif roll < 0.2:
+            parts.append(f"... {{ {parts.pop()} }}")
+        return "{ " + " ".join(parts) + " }"
+
+    def directive(self) -> str:
+        rng = self.rng
+        roll = rng.random()
+        if roll > 0.15:
+            return ""
+        which = rng.choice(["include", "skip"])
+        if roll < 0.08:
+            return f" @{which}(if: {rng.choice(['true', 'false'])})"
+        name = f"d{len(self.variables)}"
+        self.variables[name] = ("Boolean!", rng.random() < 0.5)
+        return f" @{which}(if: ${name})"
+
+    def arguments(self, field_name: str, args: dict[str, Any]) -> str | None:
+        rng = self.rng
+        written: list[str] = []
+        for name, arg in args.items():
+            required = isinstance(arg.type, GraphQLNonNull)
+            if name in ("after", "before"):
+                continue  # cursors are covered by the hand-written tests
+            if not required and name != "first" and rng.random() < 0.6:
+                continue
+            value = self.value(field_name, name, arg.type)
+            if value is None:
+                if required:
+                    return None
+                continue
+            if rng.random() < 0.25:
+                var = f"v{len(self.variables)}"
+                self.variables[var] = (str(arg.type), json.loads(json.dumps(value[1])))
+                written.append(f"{name}: ${var}")
+            else:
+                written.append(f"{name}: {value[0]}")
+        return f"({', '.join(written)})" if written else ""
+
+    def value(self, field_name: str, name: str, type_: GraphQLInputType) -> tuple[str, Any] | None:
+        """A literal and the same value as JSON, or None when none can be made."""
+        rng = self.rng
+        inner: Any = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+        if isinstance(inner, GraphQLList):
+            item = self.value(field_name, name, inner.of_type)
+            return None if item is None else (f"[{item[0]}]", [item[1]])
+        if isinstance(inner, GraphQLEnumType):
+            choice = rng.choice(list(inner.values))
+            return choice, choice
+        if isinstance(inner, GraphQLInputObjectType):
+            parts, values = [], {}
+            for key, sub in inner.fields.items():
+                if isinstance(sub.type, GraphQLNonNull) or rng.random() < 0.4:
+                    made = self.value(field_name, key, sub.type)
+                    if made is None:
+                        return None
+                    parts.append(f"{key}: {made[0]}")
+                    values[key] = made[1]
+            return "{" + ", ".join(parts) + "}", values
+        kind = inner.name
+        if kind == "Int":
+            number = rng.choice([0, 1, 2]) if name in ("first", "last") else rng.randint(0, 5)
+            return str(number), number
+        if kind == "Boolean":
+            flag = rng.random() < 0.5
+            return str(flag).lower(), flag
+        if kind == "Date":
+            day = TODAY - dt.timedelta(days=rng.randint(0, 40) if name == "from" else rng.randint(0, 3))
+            return json.dumps(str(day)), str(day)
+        if kind == "ID":
+            if not self.ids:
+                return None
+            found = rng.choice([*self.ids, "bm90LWFuLWlk", "Q2FtcGFpZ246MTIz"])
+            return json.dumps(found), found
+        if kind == "String":
+            text = rng.choice(["a", "e", "Spring", "", "zz"])
+            return json.dumps(text), text
+        return None
+
+
+def _named(type_: Any) -> GraphQLNamedType:
+    while isinstance(type_, GraphQLNonNull | GraphQLList):
+        type_ = type_.of_type
+    return type_  # type: ignore[no-any-return]
+
+
+def _id_selection(parent: GraphQLObjectType, depth: int) -> str:
+    """Every list and connection below `parent` that reaches objects with ids, two at a time."""
+    parts = []
+    for name, fld in parent.fields.items():
+        if any(isinstance(a.type, GraphQLNonNull) for a in fld.args.values()):
+            continue
+        target = _named(fld.type)
+        if not isinstance(target, GraphQLObjectType):
+            continue
+        paging = "(first: 2)" if "first" in fld.args else ""
+        edges = target.fields.get("edges")
+        node = (
+            _named(edges.type).fields["node"] if edges and isinstance(_named(edges.type), GraphQLObjectType) else None
+        )  # type: ignore[union-attr]
+        inner = _named(node.type) if node else target
+        if not isinstance(inner, GraphQLObjectType) or "id" not in inner.fields:
+            continue
+        below = _id_selection(inner, depth - 1) if depth > 1 else ""
+        body = f"{{ id {below} }}"
+        parts.append(f"{name}{paging} {{ edges {{ node {body} }} }}" if node else f"{name}{paging} {body}")
+    return " ".join(parts)
+
+
+def _collect_ids(value: Any, into: set[str]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "id" and isinstance(item, str):
+                into.add(item)
+            else:
+                _collect_ids(item, into)
+    elif isinstance(value, list):
+        for item in value:
+            _collect_ids(item, into)
+
+
+async def _differential(harness: Harness, seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    generator = QueryGenerator(rng, harness.ids)
+    failures: list[str] = []
+    checked = 0
+
+    async def one(index: int) -> None:
+        nonlocal checked
+        query, variables = generator.document()
+        principal = harness.principals[index % len(harness.principals)]
+        failures.extend(await harness.compare(principal, query, variables))
+        checked += 1
+
+    for start in range(0, count, 8):
+        await asyncio.gather(*(one(i) for i in range(start, min(count, start + 8))))
+    assert checked == count
+    return failures
+
+
+async def test_generated_queries_answer_alike(harness: Harness) -> None:
+    failures = await _differential(harness, seed=20261125, count=GENERATED)
+    assert not failures, f"{len(failures)} of {GENERATED} differ; first:\n" + failures[0]
+
+
+def _proxy(url: str) -> tuple[TcpProxy, str]:
+    """A cuttable proxy in front of the server of `url`, and the URL through it."""
+    scheme, rest = url.split("//", 1)
+    userinfo, _, tail = rest.rpartition("@")
+    host_port, slash, path = tail.partition("/")
+    host, _, port = host_port.rpartition(":")
+    proxy = TcpProxy(host, int(port))
+    proxy.start()
+    return proxy, f"{scheme}//{userinfo + '@' if userinfo else ''}127.0.0.1:{proxy.port}{slash}{path}"
+
+
+@pytest.mark.parametrize("store", ["mongo", "postgres"])
+async def test_generated_queries_answer_alike_during_an_outage(seeded: Stores, issuer: TestIssuer, store: str) -> None:
+    proxy, url = _proxy(seeded.mongo_url if store == "mongo" else seeded.database_url)
+    through = (
+        {"mongo_url": url + ("&" if "?" in url else "?") + "directConnection=true"}
+        if store == "mongo"
+        else {"database_url": url}
+    )
+    settings = gateway_settings(seeded, issuer, store_timeout_s=0.5, **through)
+    try:
+        async with open_harness(settings, issuer) as harness:
+            await harness.harvest_ids()
+            proxy.stop()
+            answer = json.loads(
+                await harness.run(
+                    harness.principals[2],
+                    "planned",
+                    "{ organization { members { totalCount } campaigns { totalCount } } }",
+                    {},
+                )
+            )
+            assert [e["extensions"]["code"] for e in answer["errors"]] == ["STORE_UNAVAILABLE"], answer
+            failures = await _differential(harness, seed=11, count=30)
+            assert not failures, f"{len(failures)} of 30 differ; first:\n" + failures[0]
+    finally:
+        proxy.stop()
+
+
+async def test_queries_take_the_planned_path_and_the_rest_falls_back(harness: Harness) -> None:
+    principal = harness.principals[2]
+    org = principal.organization
+    context = RequestContext(
+        principal=principal,
+        settings=harness.gateway.settings.with_overrides(executor="planned"),
+        _mongo=harness.gateway.mongo.tenant(org.enterprise_id),
+        _postgres=harness.gateway.postgres.reader(org.brain_id) if org.brain_id else None,
+        trace=StoreTrace(),
+        request_id="planned",
+        gateway=harness.gateway,
+    )
+
+    async def planned(query: str, variables: dict[str, Any] | None = None) -> Any:
+        return await execute_planned(GQL, query, parse(query), variables, None, context)
+
+    try:
+        first = await planned("{ organization { id } }")
+        assert first is not None and first.data is not None and not first.errors
+        org_id = first.data["organization"]["id"]
+        answer = await planned("query Q($id: ID!) { organization { name } node(id: $id) { id } }", {"id": org_id})
+        assert answer is not None and answer.data == {"organization": {"name": org.name}, "node": {"id": org_id}}
+        assert await planned("{ __schema { queryType { name } } }") is None  # introspection
+        assert await planned("mutation { __typename }") is None
+        assert await planned("query Q($id: ID!) { node(id: $id) { id } }", {}) is None  # missing variable
+    finally:
+        await context.close()
