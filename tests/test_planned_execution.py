@@ -68,7 +68,7 @@ class Harness:
             _postgres=self.gateway.postgres.reader(org.brain_id) if org.brain_id else None,
             trace=trace,
             request_id="differential",
-            gateway=self.gateway,
+            services=self.gateway.services,
         )
         try:
             return encoded(await schema.execute(query, variables, context_value=context))  # type: ignore[arg-type]
@@ -381,7 +381,7 @@ async def test_queries_take_the_planned_path_and_the_rest_falls_back(harness: Ha
         _postgres=harness.gateway.postgres.reader(org.brain_id) if org.brain_id else None,
         trace=StoreTrace(),
         request_id="planned",
-        gateway=harness.gateway,
+        services=harness.gateway.services,
     )
 
     async def planned(query: str, variables: dict[str, Any] | None = None) -> Any:
