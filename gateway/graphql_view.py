@@ -119,6 +119,9 @@ class GraphQLView:
             ) from None
         except CannotGetOperationTypeError:
             raise RequestProblem(400, f"the document has no operation named {params.operation_name!r}") from None
+        # Nothing after execution reads a store: hand the PostgreSQL connection back before
+        # the answer is encoded and sent, so a slow client never holds a pooled connection.
+        await context.close()
         payload, request_error = self.process_result(result, context)
         # A request error (nothing executed) is a 400 for clients that can tell it apart by
         # media type; `application/json` clients get 200, as they always have.
