@@ -184,7 +184,7 @@ class BillingSubscription(Node):
     "account (MongoDB `users`), a Brain account (PostgreSQL `users`), or both."
 )
 class Member(Node):
-    email: str = strawberry.field(description="E-mail address; identifies the member in both stores.")
+    email: str = strawberry.field(description="E-mail address; joins the member's accounts across both stores.")
     name: str | None = strawberry.field(description="Display name (the enterprise account's, else the Brain one's).")
     enterprise_roles: list[EnterpriseRole] = strawberry.field(
         description="Roles on the enterprise platform; empty without an enterprise account."
@@ -209,7 +209,7 @@ class Member(Node):
     ) -> Member:
         account = enterprise or {}
         return cls(
-            id=to_global_id("Member", email),
+            id=member_id(enterprise, brain),
             email=email,
             name=account.get("name") or (brain.name if brain else None),
             enterprise_roles=[EnterpriseRole(r) for r in account.get("roles") or []],
@@ -219,6 +219,15 @@ class Member(Node):
             has_enterprise_account=enterprise is not None,
             has_brain_account=(brain is not None) if brain_known else None,
         )
+
+
+def member_id(enterprise: Document | None, brain: BrainUser | None) -> strawberry.ID:
+    """An opaque, stable id that does not reveal the e-mail address: the enterprise account's id, else the
+    Brain account's (`u:` and `b:` tell them apart when `node(id)` resolves it)."""
+    if enterprise is not None:
+        return to_global_id("Member", f"u:{enterprise['_id']}")
+    assert brain is not None, "a member has at least one account"
+    return to_global_id("Member", f"b:{brain.id}")
 
 
 async def load_member(ctx: RequestContext, email: str, enterprise: Document | None) -> Member | None:
