@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from enum import Enum
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -37,14 +38,29 @@ NODE_RESOLVERS = {**ENTERPRISE_NODES, **BRAIN_NODES}
 SENSITIVE_NODES = frozenset({"ApiCredential", "AuditLog", "Invitation"})
 
 
+@strawberry.enum(description="What kind of caller a token identifies.")
+class ViewerKind(Enum):
+    USER = strawberry.enum_value("user", description="A member of the organization, signed in.")
+    PARTNER = strawberry.enum_value("partner", description="A partner integration using client credentials.")
+    INVITEE = strawberry.enum_value(
+        "invitee", description="A person in no organization yet; they may only accept an invitation."
+    )
+
+
+@strawberry.enum(description="A role granting access through this API.")
+class ViewerRole(Enum):
+    OWNER = strawberry.enum_value("owner", description="Everything, including billing and credentials.")
+    ADMIN = strawberry.enum_value("admin", description="Manages the team, workflows and sensitive data.")
+    MARKETER = strawberry.enum_value("marketer", description="Changes campaigns: budgets and creatives.")
+    ANALYST = strawberry.enum_value("analyst", description="Reads the organization's data.")
+    VIEWER = strawberry.enum_value("viewer", description="Reads the organization's non-sensitive data.")
+
+
 @strawberry.type(description="Who is calling: the authenticated principal behind the request.")
 class Viewer:
     subject: str = strawberry.field(description="The token's subject (`sub`).")
-    kind: str = strawberry.field(
-        description="`user` for members, `partner` for client-credentials integrations, `invitee` for people who "
-        "belong to no organization yet (they may only accept an invitation)."
-    )
-    roles: list[str] = strawberry.field(description="Roles granted to the caller, e.g. `analyst`.")
+    kind: ViewerKind = strawberry.field(description="A member, a partner integration or an invitee.")
+    roles: list[ViewerRole] = strawberry.field(description="Roles granted to the caller.")
     scopes: list[str] = strawberry.field(description="OAuth scopes of the token, e.g. `metrics:write`.")
     email: str | None = strawberry.field(description="E-mail address from the token, when present.")
     issuer: str = strawberry.field(description="The OIDC issuer that signed the token.")
@@ -60,8 +76,8 @@ class Query:
         p = info.context.principal
         return Viewer(
             subject=p.subject,
-            kind=p.kind,
-            roles=sorted(p.roles),
+            kind=ViewerKind(p.kind),
+            roles=[ViewerRole(r) for r in sorted(p.roles)],
             scopes=sorted(p.scopes),
             email=p.email,
             issuer=p.issuer,
@@ -78,7 +94,11 @@ class Query:
     @strawberry.field(
         description="Any object by its global id. Null when it does not exist or belongs to another organization."
     )
-    async def node(self, info: Ctx, id: strawberry.ID) -> Node | None:
+    async def node(
+        self,
+        info: Ctx,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global id from any `id` field.")],
+    ) -> Node | None:
         type_name, raw = from_global_id(id)
         if type_name == "Organization":
             ref = info.context.principal.organization

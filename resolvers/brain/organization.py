@@ -43,17 +43,17 @@ Ctx = Info[RequestContext, None]
 
 @strawberry.enum(description="Sort direction.")
 class OrderDirection(Enum):
-    ASC = "ASC"
-    DESC = "DESC"
+    ASC = strawberry.enum_value("ASC", description="Smallest first.")
+    DESC = strawberry.enum_value("DESC", description="Largest first.")
 
 
 @strawberry.enum(description="What to sort campaigns or creatives by.")
 class PerformanceOrderField(Enum):
-    NAME = "name"
-    CREATED_AT = "created_at"
-    SPEND = "spend"
-    ROAS = "roas"
-    CTR = "ctr"
+    NAME = strawberry.enum_value("name", description="By name.")
+    CREATED_AT = strawberry.enum_value("created_at", description="By creation time.")
+    SPEND = strawberry.enum_value("spend", description="By spend in the range.")
+    ROAS = strawberry.enum_value("roas", description="By return on ad spend in the range.")
+    CTR = strawberry.enum_value("ctr", description="By click-through rate in the range.")
 
 
 @strawberry.input(
@@ -83,10 +83,10 @@ class OrgCreativeFilter(CreativeFilter):
 
 @strawberry.enum(description="How to split organization performance.")
 class PerformanceGrouping(Enum):
-    DAY = "day"
-    WEEK = "week"
-    CHANNEL = "channel"
-    CAMPAIGN = "campaign"
+    DAY = strawberry.enum_value("day", description="One group per day.")
+    WEEK = strawberry.enum_value("week", description="One group per ISO week.")
+    CHANNEL = strawberry.enum_value("channel", description="One group per channel.")
+    CAMPAIGN = strawberry.enum_value("campaign", description="One group per campaign.")
 
 
 @strawberry.type(description="Performance of one group (a day, an ISO week, a channel or a campaign).")

@@ -11,4 +11,7 @@ import strawberry
 class ActorKind(Enum):
     USER = strawberry.enum_value("user", description="A person, signed in.")
     PARTNER = strawberry.enum_value("partner", description="A partner integration with a machine token.")
+    INVITEE = strawberry.enum_value(
+        "invitee", description="A person accepting an invitation, before they belonged to the organization."
+    )
     SYSTEM = strawberry.enum_value("system", description="The platform itself, e.g. a scheduled job.")

@@ -213,9 +213,10 @@ class BrainUser:
     email: str
     name: str | None
     role: str
+    id: str
 
 
-BRAIN_USER_COLUMNS = "email, name, role"
+BRAIN_USER_COLUMNS = "email, name, role, id"
 
 
 async def _load_brain_users(ctx: RequestContext, emails: list[str]) -> list[BrainUser | None]:
@@ -227,7 +228,7 @@ async def _load_brain_users(ctx: RequestContext, emails: list[str]) -> list[Brai
         pg.organization_id,
         emails,
     )
-    by_email = {row["email"]: BrainUser(row["email"], row["name"], row["role"]) for row in rows}
+    by_email = {row["email"]: BrainUser(row["email"], row["name"], row["role"], str(row["id"])) for row in rows}
     return [by_email.get(email) for email in emails]
 
 
@@ -255,4 +256,4 @@ async def brain_users(ctx: RequestContext, limit: int | None = None) -> list[Bra
         # Members still list from MongoDB; their Brain fields read as unknown.
         log.warning("brain store unavailable; listing members from the enterprise store only")
         return None
-    return [BrainUser(row["email"], row["name"], row["role"]) for row in rows]
+    return [BrainUser(row["email"], row["name"], row["role"], str(row["id"])) for row in rows]

@@ -17,12 +17,14 @@ from resolvers.enterprise.loaders import (
     agent_loader,
     analytics_point_loader,
     audit_log_loader,
+    brain_users,
     compliance_check_loader,
     execution_loader,
     invitation_loader,
     schedule_loader,
     subscription_loader,
     usage_quota_loader,
+    user_loader,
     workflow_loader,
 )
 from resolvers.enterprise.types import (
@@ -50,12 +52,18 @@ def _by_id(loader: Callable[[RequestContext], ById], build: Callable[[Document],
     return resolve
 
 
-async def _member(ctx: RequestContext, email: str) -> object | None:
-    # A member's raw id is its e-mail address, the key both stores share.
-    if "@" not in email:
-        return None
-    enterprise = await ctx.mongo.find_one("users", {"email": email})
-    return await load_member(ctx, email, enterprise)
+async def _member(ctx: RequestContext, raw_id: str) -> object | None:
+    # The raw id names the enterprise account (`u:`) or, for a Brain-only member, the Brain account (`b:`).
+    store, _, key = raw_id.partition(":")
+    if store == "u":
+        enterprise = await ctx.loader(user_loader).load(key)
+        return await load_member(ctx, enterprise["email"], enterprise) if enterprise else None
+    if store == "b":
+        brain = next((u for u in await brain_users(ctx) or [] if u.id == key), None)
+        if brain is None or await ctx.mongo.find_one("users", {"email": brain.email}) is not None:
+            return None  # a member with an enterprise account goes by that account's id
+        return await load_member(ctx, brain.email, None)
+    return None
 
 
 NODE_RESOLVERS: dict[str, NodeResolver] = {
