@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gateway.embedded import EmbeddedMongo, EmbeddedPostgres, free_port  # noqa: E402
-from gateway.migrations import migrate_mongo, migrate_postgres  # noqa: E402
+from gateway.migrations import migrate_mongo, migrate_postgres, provision_login, with_login  # noqa: E402
 from gateway.seed import seed  # noqa: E402
 from tests.support.issuer import AUDIENCE, TestIssuer  # noqa: E402
 
