@@ -315,6 +315,7 @@ def _validation_code(message: str) -> str:
         "maximum operation depth" in message
         or "aliases found" in message
         or ("more than" in message and "tokens" in message)
+        or "introspection depth exceeded" in message
     ):
         return "QUERY_TOO_COMPLEX"
     if "introspection has been disabled" in message:

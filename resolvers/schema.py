@@ -100,7 +100,9 @@ class GatewaySchema(strawberry.Schema):
         # is an answer: one INFO line without a traceback, so no caller can flood the log.
         for error in errors:
             original = error.original_error
-            if original is not None and not isinstance(original, GraphQLError) and error.path:
+            # RecursionError is a value nested past what the code can walk, answered as
+            # BAD_USER_INPUT by the view; logging it at ERROR would let callers flood the log.
+            if original is not None and not isinstance(original, GraphQLError | RecursionError) and error.path:
                 log.error("unexpected error at %s", error.path, exc_info=original)
             else:
                 code = (error.extensions or {}).get("code") or "BAD_USER_INPUT"
