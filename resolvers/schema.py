@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -106,7 +107,21 @@ class GatewaySchema(strawberry.Schema):
                 log.error("unexpected error at %s", error.path, exc_info=original)
             else:
                 code = (error.extensions or {}).get("code") or "BAD_USER_INPUT"
-                log.info("client error %s: %s", code, error.message[:200])
+                log.info("client error %s: %s", code, redacted(error.message)[:200])
+
+
+def redacted(message: str) -> str:
+    """An error message without the values it quotes, for the log.
+
+    Coercion and input errors echo what the caller sent (`found: {'token': '…'}`, an id, an
+    address): e-mail addresses and invitation tokens must not reach the log. The caller got the
+    full message; the request id ties the two together.
+    """
+    head, found, _ = message.partition("found:")
+    return _QUOTED.sub("'…'", head) + ("found: …" if found else "")
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
 @strawberry.type(description="Changes: Brain actions, partner ingestion, and enterprise team and workflow management.")

@@ -543,11 +543,18 @@ async def test_debug_logs_carry_no_emails_tokens_or_hashes(
     assert EMAIL.search(members.text), members.text
     await post(api, token + "x", {"query": "{ viewer { email } }"})
     await post(api, token, {"query": "{ viewer { email } ", "variables": {"e": "someone@example.com"}})
+    # Refusals quote what the caller sent: an address as an id, a secret in a mistyped input.
+    await post(api, token, {"query": '{ node(id: "someone@example.com") { id } }'})
+    secret = "invitation-secret-" + "s" * 30
+    accept = "mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { userErrors { code } } }"
+    mistyped = {"i": {"token": secret, "emial": "someone@example.com"}}
+    assert secret in (await post(api, token, {"query": accept, "variables": mistyped})).text
     token_hash = hashlib.sha256(token.encode()).hexdigest()
     for record in caplog.records:
         text = record.getMessage() + " " + repr(record.args)
         assert not EMAIL.search(text), (record.name, text)
         assert token not in text and token.split(".")[2] not in text and token_hash not in text, record.name
+        assert secret not in text, record.name
 
 
 async def test_other_methods_are_405_in_json(api: httpx.AsyncClient, issuer: TestIssuer) -> None:
