@@ -123,7 +123,7 @@ class BodyLimit:
             return
         for key, value in scope.get("headers", []):
             if key == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await body_too_large(self.max_bytes)(scope, receive, send)
+                await body_too_large(self.max_bytes, scope)(scope, receive, send)
                 return
         received = 0
         started = False
@@ -146,7 +146,7 @@ class BodyLimit:
             await self.app(scope, limited, tracked)
         except BodyTooLarge:
             if not started:
-                await body_too_large(self.max_bytes)(scope, receive, send)
+                await body_too_large(self.max_bytes, scope)(scope, receive, send)
 
 
 def create_app(settings: Settings, dev_issuer: DevIssuer | None = None) -> Starlette:

@@ -68,11 +68,9 @@ def too_large_message(max_bytes: int) -> str:
     return f"the request body is larger than {max_bytes} bytes"
 
 
-def body_too_large(max_bytes: int) -> Response:
-    """413 outside the GraphQL endpoint, where there is no request id yet."""
-    return json_response(
-        {"errors": [{"message": too_large_message(max_bytes), "extensions": {"code": "BAD_USER_INPUT"}}]}, 413
-    )
+def body_too_large(max_bytes: int, scope: Scope) -> Response:
+    """413 from the body limit in front of every route, with a request id like every other refusal."""
+    return error_response(413, "BAD_USER_INPUT", too_large_message(max_bytes), _request_id(scope))
 
 
 class GraphQLView:

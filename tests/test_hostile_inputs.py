@@ -192,6 +192,16 @@ async def test_unacceptable_accept_is_406(api: httpx.AsyncClient, issuer: TestIs
     refusal(response, 406)
 
 
+async def test_a_declared_body_over_the_limit_is_413_with_a_request_id(
+    api: httpx.AsyncClient, issuer: TestIssuer
+) -> None:
+    # Refused from Content-Length alone, before authentication and before the GraphQL endpoint.
+    big = b'{"query": "{ __typename }", "pad": "' + b"a" * 5_100_000 + b'"}'
+    for token in (brain_token(issuer), "not-a-token"):
+        body = refusal(await post(api, token, None, raw=big), 413)
+        assert body["errors"][0]["extensions"]["requestId"], body
+
+
 async def test_a_chunked_body_over_the_limit_is_413(api: httpx.AsyncClient, issuer: TestIssuer, digest: Any) -> None:
     before = await digest()
 
