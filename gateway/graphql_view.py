@@ -20,7 +20,7 @@ from strawberry.types.graphql import OperationType
 from gateway import graphiql
 from gateway.auth import AccessDenied, AuthError, Principal
 from gateway.context import RequestContext
-from gateway.errors import GatewayError, StoreSaturated
+from gateway.errors import GatewayError, StoreSaturated, server_fault
 from gateway.http_graphql import (
     GRAPHQL_RESPONSE,
     BodyTooLarge,
@@ -157,7 +157,7 @@ class GraphQLView:
             # Parse and validation errors (including a bad scalar literal, which
             # carries its ValueError), bad variables, and the limits: no field ran.
             extensions.setdefault("code", _validation_code(error.message))
-        elif isinstance(original, GraphQLError):
+        elif not server_fault(error):  # an argument value graphql-core refused while executing
             extensions.setdefault("code", "BAD_USER_INPUT")
         else:
             request_id = context.request_id if context else "-"

@@ -16,7 +16,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.context import RequestContext
-from gateway.errors import BadUserInput, Forbidden
+from gateway.errors import BadUserInput, Forbidden, server_fault
 from gateway.permissions import Permission
 from resolvers.actions.brain import BrainActions
 from resolvers.actions.enterprise import EnterpriseMutations
@@ -103,7 +103,7 @@ class GatewaySchema(strawberry.Schema):
             original = error.original_error
             # RecursionError is a value nested past what the code can walk, answered as
             # BAD_USER_INPUT by the view; logging it at ERROR would let callers flood the log.
-            if original is not None and not isinstance(original, GraphQLError | RecursionError) and error.path:
+            if server_fault(error):
                 log.error("unexpected error at %s", error.path, exc_info=original)
             else:
                 code = (error.extensions or {}).get("code") or "BAD_USER_INPUT"

@@ -599,3 +599,26 @@ def test_only_unexpected_resolver_failures_log_a_traceback(caplog: pytest.LogCap
     (record,) = caplog.records
     assert record.levelno == logging.ERROR and record.exc_info and record.exc_info[1] is crash.original_error
     caplog.clear()  # the crash was this test's own; the module's no-ERROR check applies to the rest
+
+
+def test_a_result_its_type_cannot_represent_is_internal(caplog: pytest.LogCaptureFixture) -> None:
+    # A sum of impressions past 2^31 in an `Int` field is the server's fault, not the caller's:
+    # INTERNAL and logged at ERROR, while graphql-core's refusal of an argument value stays a client error.
+    from graphql import build_schema, graphql_sync
+
+    from gateway.errors import server_fault
+    from resolvers.schema import schema
+
+    tiny = build_schema("type Query { total: Int  echo(n: Int!): Int }")
+    (overflow,) = graphql_sync(tiny, "{ total }", root_value={"total": 2**33}).errors or []
+    query = "query($n: Int = 1) { echo(n: $n) }"  # valid; the explicit null is refused while executing
+    (refused,) = (
+        graphql_sync(tiny, query, root_value={"echo": lambda info, n: n}, variable_values={"n": None}).errors or []
+    )
+    assert refused.path == ["echo"] and not server_fault(refused)
+    assert server_fault(overflow)
+    caplog.set_level(logging.DEBUG, logger="omnify.graphql")
+    schema.process_errors([overflow])
+    (record,) = caplog.records
+    assert record.levelno == logging.ERROR
+    caplog.clear()  # this test's own; the module's no-ERROR check applies to the rest
