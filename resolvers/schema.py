@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -16,7 +17,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.context import RequestContext
-from gateway.errors import BadUserInput, Forbidden
+from gateway.errors import BadUserInput, Forbidden, server_fault
 from gateway.permissions import Permission
 from resolvers.actions.brain import BrainActions
 from resolvers.actions.enterprise import EnterpriseMutations
@@ -126,11 +127,27 @@ class GatewaySchema(strawberry.Schema):
         # is an answer: one INFO line without a traceback, so no caller can flood the log.
         for error in errors:
             original = error.original_error
-            if original is not None and not isinstance(original, GraphQLError) and error.path:
+            # RecursionError is a value nested past what the code can walk, answered as
+            # BAD_USER_INPUT by the view; logging it at ERROR would let callers flood the log.
+            if server_fault(error):
                 log.error("unexpected error at %s", error.path, exc_info=original)
             else:
                 code = (error.extensions or {}).get("code") or "BAD_USER_INPUT"
-                log.info("client error %s: %s", code, error.message[:200])
+                log.info("client error %s: %s", code, redacted(error.message)[:200])
+
+
+def redacted(message: str) -> str:
+    """An error message without the values it quotes, for the log.
+
+    Coercion and input errors echo what the caller sent (`found: {'token': '…'}`, an id, an
+    address): e-mail addresses and invitation tokens must not reach the log. The caller got the
+    full message; the request id ties the two together.
+    """
+    head, found, _ = message.partition("found:")
+    return _QUOTED.sub("'…'", head) + ("found: …" if found else "")
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
 @strawberry.type(description="Changes: Brain actions, partner ingestion, and enterprise team and workflow management.")

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import strawberry
 from bson import ObjectId
-from croniter import croniter
+from croniter import CroniterError, croniter
 from pymongo.errors import DuplicateKeyError
 
 from gateway.auth import Principal
@@ -77,6 +77,7 @@ MAX_ACTION = 100
 MAX_JSON_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 20
 MAX_TOKEN = 200
+MAX_TIMEZONE = 64  # the longest IANA zone name has 32 characters
 QUOTA_ATTEMPTS = 5
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
@@ -277,15 +278,24 @@ def _cron(expression: str) -> str:
     text = " ".join(expression.split())
     # Five fields only: croniter would also read a sixth (seconds), which schedulers here do not run.
     if len(text.split(" ")) != 5 or not croniter.is_valid(text):
-        raise reject("INVALID_CRON", f"{expression!r} is not a five-field cron expression", "cron")
+        raise reject("INVALID_CRON", f"{expression[:100]!r} is not a five-field cron expression", "cron")
+    try:
+        # A valid expression may name a day that never comes (`0 0 30 2 *`); there is no next run to store.
+        croniter(text, dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).get_next(dt.datetime)
+    except CroniterError:
+        raise reject("INVALID_CRON", f"{expression[:100]!r} never fires", "cron") from None
     return text
 
 
 def _timezone(name: str) -> ZoneInfo:
+    # The name is a path under the tz database: a directory (`Europe`) or an over-long
+    # name fails with OSError, which is as much the caller's mistake as an unknown zone.
     try:
+        if len(name) > MAX_TIMEZONE:
+            raise ValueError(name)
         return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise reject("INVALID_TIMEZONE", f"{name!r} is not an IANA time zone", "timezone") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise reject("INVALID_TIMEZONE", f"{name[:100]!r} is not an IANA time zone", "timezone") from None
 
 
 def _next_run(cron: str, zone: ZoneInfo, after: dt.datetime) -> dt.datetime:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from gateway.context import RequestContext
 from gateway.errors import BadUserInput
+from resolvers.common.inputs import contains_text
 from resolvers.common.relay import Connection, Page, connection, needs_total, window
 
 T = TypeVar("T")
@@ -76,7 +77,7 @@ class Where:
 
     def contains(self, column: str, text: str) -> None:
         """Case-insensitive substring match: `%`, `_` and `\\` in the text match themselves, not patterns."""
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        escaped = contains_text(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         self.conditions.append(f"{column} ILIKE '%' || {self.param(escaped)} || '%' ESCAPE '\\'")
 
 

@@ -27,6 +27,9 @@ from strawberry.extensions import SchemaExtension
 from gateway.errors import BadUserInput
 
 MAX_VALUE_DEPTH = 32
+# Names are short; a longer "contains" text can match nothing, yet costs the store a scan
+# whose price grows with its length (a megabyte kept PostgreSQL busy past the request deadline).
+MAX_CONTAINS_LENGTH = 200
 
 # NUL, and surrogate code points: a well-formed pair decodes to one astral character,
 # so any surrogate left in a Python string was unpaired.
@@ -87,6 +90,16 @@ def check_document(document: DocumentNode) -> dict[str, str]:
             elif isinstance(child, tuple | list):
                 stack.extend((c, argument, depth) for c in child if isinstance(c, Node))
     return arguments_of
+
+
+def contains_text(text: str) -> str:
+    """A `nameContains` filter text, refused with `BAD_USER_INPUT` when it is longer than any name."""
+    if len(text) > MAX_CONTAINS_LENGTH:
+        raise BadUserInput(
+            f"argument 'filter': nameContains must be at most {MAX_CONTAINS_LENGTH} characters (got {len(text)})",
+            argument="filter",
+        )
+    return text
 
 
 def value_problem(value: Any) -> str | None:

@@ -19,6 +19,7 @@ from gateway.context import RequestContext
 from gateway.errors import BadUserInput, NotFound
 from gateway.permissions import Permission
 from gateway.stores.mongo import Document, TenantMongo
+from resolvers.common.inputs import contains_text
 from resolvers.common.relay import (
     After,
     Before,
@@ -132,7 +133,7 @@ def _in(field: str, wanted: tuple[str, ...]) -> Document:
 
 def _contains(field: str, text: str | None) -> Document:
     # Escaped: the analyst's text is a substring, not a pattern.
-    return {field: {"$regex": re.escape(text), "$options": "i"}} if text else {}
+    return {field: {"$regex": re.escape(contains_text(text)), "$options": "i"}} if text else {}
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
