@@ -30,6 +30,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import secrets
 import shutil
 import signal
 import statistics
@@ -49,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gateway.embedded import EmbeddedMongo, EmbeddedPostgres, free_port  # noqa: E402
-from gateway.migrations import migrate_mongo, migrate_postgres  # noqa: E402
+from gateway.migrations import migrate_mongo, migrate_postgres, provision_login, with_login  # noqa: E402
 from gateway.seed import seed  # noqa: E402
 from tests.support.issuer import AUDIENCE, TestIssuer  # noqa: E402
 
@@ -178,7 +179,8 @@ def _cmdline(pid: int) -> bytes:
 # --- stores and servers ---------------------------------------------------------------------
 
 
-async def prepare_stores(data_dir: Path) -> tuple[str, str, list[Any]]:
+async def prepare_stores(data_dir: Path) -> tuple[str, str, str, list[Any]]:
+    """(owner URL, the gateway's restricted login URL, MongoDB URL, embedded servers)."""
     pg_url, mongo_url = os.environ.get("BENCH_DATABASE_URL"), os.environ.get("BENCH_MONGO_URL")
     embedded: list[Any] = []
     if not pg_url:
@@ -203,10 +205,13 @@ async def prepare_stores(data_dir: Path) -> tuple[str, str, list[Any]]:
             await conn.execute("VACUUM ANALYZE")
             marker.write_text("demo\n")
             print(f"seeded the demo data in {time.perf_counter() - started:.1f} s")
+        # This checkout's gateway serves as a restricted login, as in production.
+        app_url = with_login(pg_url, "omnify_gateway_bench", secrets.token_urlsafe(18))
+        await provision_login(conn, app_url)
     finally:
         await conn.close()
         await client.close()
-    return pg_url, mongo_url, embedded
+    return pg_url, app_url, mongo_url, embedded
 
 
 def previous_checkout(ref: str, data_dir: Path) -> Path:
@@ -326,7 +331,7 @@ def run(args: argparse.Namespace) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     logs = data_dir / "logs"
     logs.mkdir(exist_ok=True)
-    pg_url, mongo_url, embedded = asyncio.run(prepare_stores(data_dir))
+    pg_url, app_url, mongo_url, embedded = asyncio.run(prepare_stores(data_dir))
     issuer = TestIssuer().start()
     servers: list[Server] = []
     try:
@@ -351,7 +356,7 @@ def run(args: argparse.Namespace) -> None:
                     "gateway",
                     [sys.executable, "-m", "gateway.cli", "serve", "--workers", str(args.workers)],
                     ROOT,
-                    env,
+                    {**env, "DATABASE_URL": app_url},
                     logs / "gateway.log",
                 )
             )

@@ -18,6 +18,7 @@ import datetime as dt
 import multiprocessing
 import os
 import random
+import secrets
 import sys
 import tempfile
 import time
@@ -35,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gateway.config import IssuerConfig, Settings
 from gateway.dev_issuer import AUDIENCE, DevIssuer
 from gateway.embedded import EmbeddedMongo, EmbeddedPostgres, free_port
-from gateway.migrations import migrate_mongo, migrate_postgres
+from gateway.migrations import migrate_mongo, migrate_postgres, provision_login, with_login
 from gateway.seed import seed
 
 DASHBOARD = (Path(__file__).parent / "dashboard.graphql").read_text()
@@ -120,6 +121,9 @@ async def main(args: argparse.Namespace) -> None:
     await migrate_postgres(conn)
     await migrate_mongo(client["omnify_bench"])
     await seed(conn, client["omnify_bench"], progress=False)
+    # The gateway serves as a restricted login, as in production; the owner URL stays for checks.
+    app_url = with_login(pg_url, "omnify_gateway_bench", secrets.token_urlsafe(18))
+    await provision_login(conn, app_url)
     await conn.close()
     await client.close()
 
@@ -129,7 +133,7 @@ async def main(args: argparse.Namespace) -> None:
     settings = Settings(
         mode="dev",
         mongo_url=mongo_url,
-        database_url=pg_url,
+        database_url=app_url,
         mongo_db="omnify_bench",
         issuers=(IssuerConfig(issuer=issuer.issuer, audience=AUDIENCE),),
         port=port,

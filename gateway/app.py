@@ -139,7 +139,7 @@ class BodyLimit:
             return
         for key, value in scope.get("headers", []):
             if key == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await body_too_large(self.max_bytes)(scope, receive, send)
+                await body_too_large(self.max_bytes, scope)(scope, receive, send)
                 return
         received = 0
         started = False
@@ -162,7 +162,7 @@ class BodyLimit:
             await self.app(scope, limited, tracked)
         except BodyTooLarge:
             if not started:
-                await body_too_large(self.max_bytes)(scope, receive, send)
+                await body_too_large(self.max_bytes, scope)(scope, receive, send)
 
 
 def _close_sockets_first(sockets: SocketHub, drain_s: float) -> Callable[[], None]:

@@ -64,3 +64,15 @@ class RateLimited(GatewayError):
 
 class QueryTooComplex(GatewayError):
     code = "QUERY_TOO_COMPLEX"
+
+
+def server_fault(error: GraphQLError) -> bool:
+    """Whether a field failed through no fault of the caller: an unexpected exception in a
+    resolver, or a result its type cannot represent (an Int past 32 bits). graphql-core raises
+    the latter as a GraphQLError without a location, unlike its refusals of argument values."""
+    original = error.original_error
+    if not error.path or original is None or isinstance(original, GatewayError | RecursionError):
+        return False
+    if isinstance(original, GraphQLError):
+        return not original.nodes
+    return True

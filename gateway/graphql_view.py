@@ -20,7 +20,7 @@ from strawberry.types.graphql import OperationType
 from gateway import graphiql
 from gateway.auth import AccessDenied, AuthError, Principal
 from gateway.context import RequestContext
-from gateway.errors import GatewayError, StoreSaturated
+from gateway.errors import GatewayError, StoreSaturated, server_fault
 from gateway.http_graphql import (
     GRAPHQL_RESPONSE,
     BodyTooLarge,
@@ -68,11 +68,9 @@ def too_large_message(max_bytes: int) -> str:
     return f"the request body is larger than {max_bytes} bytes"
 
 
-def body_too_large(max_bytes: int) -> Response:
-    """413 outside the GraphQL endpoint, where there is no request id yet."""
-    return json_response(
-        {"errors": [{"message": too_large_message(max_bytes), "extensions": {"code": "BAD_USER_INPUT"}}]}, 413
-    )
+def body_too_large(max_bytes: int, scope: Scope) -> Response:
+    """413 from the body limit in front of every route, with a request id like every other refusal."""
+    return error_response(413, "BAD_USER_INPUT", too_large_message(max_bytes), _request_id(scope))
 
 
 class GraphQLView:
@@ -119,6 +117,9 @@ class GraphQLView:
             ) from None
         except CannotGetOperationTypeError:
             raise RequestProblem(400, f"the document has no operation named {params.operation_name!r}") from None
+        # Nothing after execution reads a store: hand the PostgreSQL connection back before
+        # the answer is encoded and sent, so a slow client never holds a pooled connection.
+        await context.close()
         payload, request_error = self.process_result(result, context)
         # A request error (nothing executed) is a 400 for clients that can tell it apart by
         # media type; `application/json` clients get 200, as they always have.
@@ -159,7 +160,7 @@ class GraphQLView:
             # Parse and validation errors (including a bad scalar literal, which
             # carries its ValueError), bad variables, and the limits: no field ran.
             extensions.setdefault("code", _validation_code(error.message))
-        elif isinstance(original, GraphQLError):
+        elif not server_fault(error):  # an argument value graphql-core refused while executing
             extensions.setdefault("code", "BAD_USER_INPUT")
         else:
             request_id = context.request_id if context else "-"
@@ -315,6 +316,7 @@ def _validation_code(message: str) -> str:
         "maximum operation depth" in message
         or "aliases found" in message
         or ("more than" in message and "tokens" in message)
+        or "introspection depth exceeded" in message
     ):
         return "QUERY_TOO_COMPLEX"
     if "introspection has been disabled" in message:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.requests import Request
@@ -19,6 +20,7 @@ from starlette.responses import Response
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
+GET_PARAMETERS = frozenset({"query", "operationName", "variables", "extensions"})
 
 
 def encode_response(payload: object) -> bytes:
@@ -93,7 +95,7 @@ def response_media_type(accept: str | None) -> str:
 
 async def read_params(request: Request) -> GraphQLParams:
     if request.method == "GET":
-        query = request.query_params
+        query = _query_string(request.scope.get("query_string", b""))
         return _params(
             {
                 "query": query.get("query"),
@@ -126,6 +128,22 @@ async def read_params(request: Request) -> GraphQLParams:
     if not isinstance(decoded, dict):
         raise RequestProblem(400, "the request body must be a JSON object with a `query`")
     return _params(decoded, "POST")
+
+
+def _query_string(raw: bytes) -> dict[str, str]:
+    """The GET parameters, strictly: invalid UTF-8 is refused rather than read as U+FFFD (which
+    would run something other than what was sent), and so is a parameter given twice (which one
+    a proxy or cache in front reads is anyone's guess)."""
+    try:
+        pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeError:
+        raise RequestProblem(400, "the query string is not valid UTF-8") from None
+    params: dict[str, str] = {}
+    for name, value in pairs:
+        if name in params and name in GET_PARAMETERS:
+            raise RequestProblem(400, f"the `{name}` parameter is given more than once")
+        params[name] = value
+    return params
 
 
 def _json_param(raw: str | None, name: str) -> Any:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from enum import Enum
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -16,7 +18,7 @@ from strawberry.types import ExecutionContext
 
 from gateway.context import RequestContext
 from gateway.data.ids import from_global_id
-from gateway.errors import BadUserInput, Forbidden
+from gateway.errors import BadUserInput, Forbidden, server_fault
 from gateway.permissions import Permission
 from resolvers.actions.brain import BrainActions
 from resolvers.actions.enterprise import EnterpriseMutations
@@ -38,14 +40,29 @@ NODE_RESOLVERS = {**ENTERPRISE_NODES, **BRAIN_NODES}
 SENSITIVE_NODES = frozenset({"ApiCredential", "AuditLog", "Invitation"})
 
 
+@strawberry.enum(description="What kind of caller a token identifies.")
+class ViewerKind(Enum):
+    USER = strawberry.enum_value("user", description="A member of the organization, signed in.")
+    PARTNER = strawberry.enum_value("partner", description="A partner integration using client credentials.")
+    INVITEE = strawberry.enum_value(
+        "invitee", description="A person in no organization yet; they may only accept an invitation."
+    )
+
+
+@strawberry.enum(description="A role granting access through this API.")
+class ViewerRole(Enum):
+    OWNER = strawberry.enum_value("owner", description="Everything, including billing and credentials.")
+    ADMIN = strawberry.enum_value("admin", description="Manages the team, workflows and sensitive data.")
+    MARKETER = strawberry.enum_value("marketer", description="Changes campaigns: budgets and creatives.")
+    ANALYST = strawberry.enum_value("analyst", description="Reads the organization's data.")
+    VIEWER = strawberry.enum_value("viewer", description="Reads the organization's non-sensitive data.")
+
+
 @strawberry.type(description="Who is calling: the authenticated principal behind the request.")
 class Viewer:
     subject: str = strawberry.field(description="The token's subject (`sub`).")
-    kind: str = strawberry.field(
-        description="`user` for members, `partner` for client-credentials integrations, `invitee` for people who "
-        "belong to no organization yet (they may only accept an invitation)."
-    )
-    roles: list[str] = strawberry.field(description="Roles granted to the caller, e.g. `analyst`.")
+    kind: ViewerKind = strawberry.field(description="A member, a partner integration or an invitee.")
+    roles: list[ViewerRole] = strawberry.field(description="Roles granted to the caller.")
     scopes: list[str] = strawberry.field(description="OAuth scopes of the token, e.g. `metrics:write`.")
     email: str | None = strawberry.field(description="E-mail address from the token, when present.")
     issuer: str = strawberry.field(description="The OIDC issuer that signed the token.")
@@ -61,8 +78,8 @@ class Query:
         p = info.context.principal
         return Viewer(
             subject=p.subject,
-            kind=p.kind,
-            roles=sorted(p.roles),
+            kind=ViewerKind(p.kind),
+            roles=[ViewerRole(r) for r in sorted(p.roles)],
             scopes=sorted(p.scopes),
             email=p.email,
             issuer=p.issuer,
@@ -79,7 +96,11 @@ class Query:
     @strawberry.field(
         description="Any object by its global id. Null when it does not exist or belongs to another organization."
     )
-    async def node(self, info: Ctx, id: strawberry.ID) -> Node | None:
+    async def node(
+        self,
+        info: Ctx,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global id from any `id` field.")],
+    ) -> Node | None:
         type_name, raw = from_global_id(id)
         if type_name == "Organization":
             ref = info.context.principal.organization
@@ -107,11 +128,27 @@ class GatewaySchema(strawberry.Schema):
         # is an answer: one INFO line without a traceback, so no caller can flood the log.
         for error in errors:
             original = error.original_error
-            if original is not None and not isinstance(original, GraphQLError) and error.path:
+            # RecursionError is a value nested past what the code can walk, answered as
+            # BAD_USER_INPUT by the view; logging it at ERROR would let callers flood the log.
+            if server_fault(error):
                 log.error("unexpected error at %s", error.path, exc_info=original)
             else:
                 code = (error.extensions or {}).get("code") or "BAD_USER_INPUT"
-                log.info("client error %s: %s", code, error.message[:200])
+                log.info("client error %s: %s", code, redacted(error.message)[:200])
+
+
+def redacted(message: str) -> str:
+    """An error message without the values it quotes, for the log.
+
+    Coercion and input errors echo what the caller sent (`found: {'token': '…'}`, an id, an
+    address): e-mail addresses and invitation tokens must not reach the log. The caller got the
+    full message; the request id ties the two together.
+    """
+    head, found, _ = message.partition("found:")
+    return _QUOTED.sub("'…'", head) + ("found: …" if found else "")
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
 @strawberry.type(description="Changes: Brain actions, partner ingestion, and enterprise team and workflow management.")

@@ -140,7 +140,7 @@ async def test_keycloak_style_claim_paths(http: httpx.AsyncClient, issuers: dict
     )
     body = await gql(http, VIEWER, token=token)
     viewer = body["data"]["viewer"]
-    assert viewer["roles"] == ["analyst"] and viewer["organization"]["slug"] == "globex"
+    assert viewer["roles"] == ["ANALYST"] and viewer["organization"]["slug"] == "globex"
 
 
 async def test_supabase_hs256_only_where_enabled(http: httpx.AsyncClient, issuers: dict[str, TestIssuer]) -> None:
@@ -154,7 +154,7 @@ async def test_supabase_hs256_only_where_enabled(http: httpx.AsyncClient, issuer
 
     token = hs256(supabase, aud="authenticated", roles=None, app_metadata={"roles": ["marketer"]})
     body = await gql(http, VIEWER, token=token)
-    assert body["data"]["viewer"]["roles"] == ["marketer"]
+    assert body["data"]["viewer"]["roles"] == ["MARKETER"]
     assert await status_of(http, hs256(main)) == 401  # the main issuer does not accept HS256
     wrong = jwt.encode(
         {"alg": "HS256"}, supabase.claims(aud="authenticated"), OctKey.import_key("x" * 40), algorithms=["HS256"]
@@ -173,7 +173,7 @@ async def test_partner_client_credentials_token(http: httpx.AsyncClient, issuers
         scope="metrics:write actions:write",
     )
     viewer = (await gql(http, VIEWER, token=token))["data"]["viewer"]
-    assert viewer["kind"] == "partner" and viewer["roles"] == []  # partners act by scope, never by role
+    assert viewer["kind"] == "PARTNER" and viewer["roles"] == []  # partners act by scope, never by role
     assert viewer["scopes"] == ["actions:write", "metrics:write"]
     # A partner token must name its organization.
     assert await status_of(http, issuer.token(org=None, sub="partner-x", azp="partner-x")) == 403
@@ -191,4 +191,4 @@ async def test_keycloak_service_account_is_a_partner(http: httpx.AsyncClient, is
         scope="metrics:write",
     )
     viewer = (await gql(http, VIEWER, token=token))["data"]["viewer"]
-    assert viewer["kind"] == "partner" and viewer["scopes"] == ["metrics:write"]
+    assert viewer["kind"] == "PARTNER" and viewer["scopes"] == ["metrics:write"]

@@ -151,7 +151,7 @@ def test_dev_serves_both_stores_and_restarts_with_its_data(tmp_path: Path) -> No
             headers={"Authorization": f"Bearer {invitee}"},
             timeout=30,
         ).json()
-        assert body["data"]["viewer"] == {"kind": "invitee", "email": "new@globex.example", "organization": None}
+        assert body["data"]["viewer"] == {"kind": "INVITEE", "email": "new@globex.example", "organization": None}
     finally:
         _stop(proc, signal.SIGTERM)
     assert proc.returncode == 0

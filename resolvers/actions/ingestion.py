@@ -32,6 +32,9 @@ from gateway.permissions import Permission
 from gateway.stores.postgres import TenantConnection
 from resolvers.actions.brain import parse_amount
 from resolvers.actions.common import (
+    ERROR_FIELD,
+    ERROR_MESSAGE,
+    USER_ERRORS,
     ActionLogEntry,
     Ctx,
     IdempotencyKey,
@@ -44,6 +47,7 @@ from resolvers.actions.common import (
     typed,
 )
 from resolvers.brain.types import ActionLog, Platform, SyncJob
+from resolvers.common.enums import stored
 
 T = TypeVar("T")
 
@@ -51,6 +55,47 @@ MAX_ROWS = 10_000
 MAX_REPORTED_ERRORS = 100
 MAX_ERROR_LENGTH = 2_000
 MAX_RECORDS_SYNCED = 2**31 - 1  # sync_jobs.records_synced is an integer column
+
+
+@strawberry.enum(description="Why an ingestion call (sync job, metrics batch) did not apply.")
+class IngestionErrorCode(Enum):
+    INVALID_ID = strawberry.enum_value("INVALID_ID", description="An id is malformed or names another type.")
+    NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="The object does not exist in your organization.")
+    NOT_RUNNING = strawberry.enum_value("NOT_RUNNING", description="The sync job is not running any more.")
+    ERROR_REQUIRED = strawberry.enum_value("ERROR_REQUIRED", description="A failed job needs an error message.")
+    ERROR_NOT_ALLOWED = strawberry.enum_value("ERROR_NOT_ALLOWED", description="A succeeded job has no error message.")
+    ERROR_TOO_LONG = strawberry.enum_value("ERROR_TOO_LONG", description="The error message is longer than allowed.")
+    INVALID_AMOUNT = strawberry.enum_value("INVALID_AMOUNT", description="The spend or revenue is not a valid amount.")
+    PLATFORM_MISMATCH = strawberry.enum_value(
+        "PLATFORM_MISMATCH", description="The row's campaign is on another platform than the sync job's channel."
+    )
+    CAMPAIGN_MISMATCH = strawberry.enum_value(
+        "CAMPAIGN_MISMATCH", description="The creative does not belong to the row's campaign."
+    )
+    FUTURE_DATE = strawberry.enum_value("FUTURE_DATE", description="The row's date is after today (UTC).")
+    DUPLICATE_ROW = strawberry.enum_value("DUPLICATE_ROW", description="Two rows have the same creative and date.")
+    NEGATIVE_COUNT = strawberry.enum_value("NEGATIVE_COUNT", description="A count is negative.")
+    CLICKS_EXCEED_IMPRESSIONS = strawberry.enum_value(
+        "CLICKS_EXCEED_IMPRESSIONS", description="A row has more clicks than impressions."
+    )
+    NO_ROWS = strawberry.enum_value("NO_ROWS", description="The batch is empty.")
+    TOO_MANY_ROWS = strawberry.enum_value(
+        "TOO_MANY_ROWS", description="The batch has more rows than one call may send."
+    )
+    TOO_MANY_RECORDS = strawberry.enum_value(
+        "TOO_MANY_RECORDS", description="The sync job cannot count more records; start a new job."
+    )
+
+
+@strawberry.type(description="Why an ingestion call (sync job, metrics batch) did not apply. Nothing was changed.")
+class IngestionError:
+    code: IngestionErrorCode = strawberry.field(description="Why, as a stable code to switch on.")
+    message: str = strawberry.field(description=ERROR_MESSAGE)
+    field: str | None = strawberry.field(description=ERROR_FIELD)
+
+
+def _ingestion_errors(errors: list[UserError]) -> list[IngestionError]:
+    return [IngestionError(code=IngestionErrorCode(e.code), message=e.message, field=e.field) for e in errors]
 
 
 # --- GraphQL types -------------------------------------------------------------------------
@@ -72,7 +117,7 @@ class StartSyncJobInput:
 class StartSyncJobPayload:
     sync_job: SyncJob | None = strawberry.field(description="The new running job.")
     action_log: ActionLog | None = strawberry.field(description="The action log entry of the change.")
-    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
+    user_errors: list[IngestionError] = strawberry.field(description=USER_ERRORS)
 
 
 @strawberry.input(
@@ -120,7 +165,7 @@ class IngestDailyMetricsPayload:
     )
     rows_upserted: int = strawberry.field(description="Rows inserted or updated; 0 when the batch was rejected.")
     action_log: ActionLog | None = strawberry.field(description="The action log entry of the batch.")
-    user_errors: list[UserError] = strawberry.field(
+    user_errors: list[IngestionError] = strawberry.field(
         description=f"Why nothing was written: one error per bad row (first {MAX_REPORTED_ERRORS}), "
         "with `field` naming the row and attribute, e.g. `rows[17].clicks`."
     )
@@ -142,7 +187,7 @@ class FinishSyncJobInput:
 class FinishSyncJobPayload:
     sync_job: SyncJob | None = strawberry.field(description="The job after it finished.")
     action_log: ActionLog | None = strawberry.field(description="The action log entry of the change.")
-    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, when it did not.")
+    user_errors: list[IngestionError] = strawberry.field(description=USER_ERRORS)
 
 
 # --- sync jobs -----------------------------------------------------------------------------
@@ -324,7 +369,7 @@ class IngestionMutations:
         self, info: Ctx, input: Annotated[StartSyncJobInput, strawberry.argument(description="The job to open.")]
     ) -> StartSyncJobPayload:
         async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
-            job = await sync_jobs.start(tx, input.platform.value)
+            job = await sync_jobs.start(tx, stored(input.platform))
             log = ActionLogEntry(
                 "startSyncJob", "SyncJob", str(job.id), {"platform": input.platform.value}, {"status": "running"}
             )
@@ -341,7 +386,7 @@ class IngestionMutations:
         return StartSyncJobPayload(
             sync_job=outcome.built("sync_job", typed(SyncJobRow, SyncJob.from_row)),
             action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
-            user_errors=outcome.errors,
+            user_errors=_ingestion_errors(outcome.errors),
         )
 
     @strawberry.mutation(
@@ -369,7 +414,7 @@ class IngestionMutations:
             sync_job=outcome.built("sync_job", typed(SyncJobRow, SyncJob.from_row)),
             rows_upserted=int(outcome.rows.get("rows_upserted", 0)),
             action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
-            user_errors=outcome.errors,
+            user_errors=_ingestion_errors(outcome.errors),
         )
 
     @strawberry.mutation(
@@ -383,7 +428,7 @@ class IngestionMutations:
             job_id = parse_uuid(input.sync_job_id, "SyncJob", "syncJobId")
             error = _job_error(input.status, input.error)
             await _running_job(tx, job_id, "syncJobId")
-            job = await sync_jobs.finish(tx, job_id, str(input.status.value), error)
+            job = await sync_jobs.finish(tx, job_id, stored(input.status), error)
             log = ActionLogEntry(
                 "finishSyncJob",
                 "SyncJob",
@@ -404,5 +449,5 @@ class IngestionMutations:
         return FinishSyncJobPayload(
             sync_job=outcome.built("sync_job", typed(SyncJobRow, SyncJob.from_row)),
             action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
-            user_errors=outcome.errors,
+            user_errors=_ingestion_errors(outcome.errors),
         )

@@ -44,6 +44,7 @@ from resolvers.brain.types import (
     ToArg,
     creative_filter,
 )
+from resolvers.common.enums import stored, stored_values
 from resolvers.common.relay import After, Before, Connection, First, Last
 
 Ctx = Info[RequestContext, None]
@@ -51,17 +52,17 @@ Ctx = Info[RequestContext, None]
 
 @strawberry.enum(description="Sort direction.")
 class OrderDirection(Enum):
-    ASC = "ASC"
-    DESC = "DESC"
+    ASC = strawberry.enum_value("ASC", description="Smallest first.")
+    DESC = strawberry.enum_value("DESC", description="Largest first.")
 
 
 @strawberry.enum(description="What to sort campaigns or creatives by.")
 class PerformanceOrderField(Enum):
-    NAME = "name"
-    CREATED_AT = "created_at"
-    SPEND = "spend"
-    ROAS = "roas"
-    CTR = "ctr"
+    NAME = strawberry.enum_value("name", description="By name.")
+    CREATED_AT = strawberry.enum_value("created_at", description="By creation time.")
+    SPEND = strawberry.enum_value("spend", description="By spend in the range.")
+    ROAS = strawberry.enum_value("roas", description="By return on ad spend in the range.")
+    CTR = strawberry.enum_value("ctr", description="By click-through rate in the range.")
 
 
 @strawberry.input(
@@ -91,10 +92,10 @@ class OrgCreativeFilter(CreativeFilter):
 
 @strawberry.enum(description="How to split organization performance.")
 class PerformanceGrouping(Enum):
-    DAY = "day"
-    WEEK = "week"
-    CHANNEL = "channel"
-    CAMPAIGN = "campaign"
+    DAY = strawberry.enum_value("day", description="One group per day.")
+    WEEK = strawberry.enum_value("week", description="One group per ISO week.")
+    CHANNEL = strawberry.enum_value("channel", description="One group per channel.")
+    CAMPAIGN = strawberry.enum_value("campaign", description="One group per campaign.")
 
 
 @strawberry.type(description="Performance of one group (a day, an ISO week, a channel or a campaign).")
@@ -111,7 +112,7 @@ def _order(order: PerformanceOrder | None) -> metrics.Order | None:
     if order is None:
         return None
     descending = order.direction == OrderDirection.DESC
-    return metrics.Order(order.field.value, descending, order.from_, order.to)
+    return metrics.Order(stored(order.field), descending, order.from_, order.to)
 
 
 @strawberry.type
@@ -130,7 +131,7 @@ class BrainOrganization:
     ) -> Connection[Channel] | None:
         page = Page(first, after, last, before)
         return Connection.of(
-            await channels.page(info.context.postgres, page, platforms=[p.value for p in platform or []]),
+            await channels.page(info.context.postgres, page, platforms=stored_values(platform)),
             Channel.from_row,
         )
 
@@ -151,8 +152,8 @@ class BrainOrganization:
         rows = await campaigns.page(
             info.context.postgres,
             Page(first, after, last, before),
-            statuses=[s.value for s in flt.status or []],
-            platforms=[p.value for p in flt.platform or []],
+            statuses=stored_values(flt.status),
+            platforms=stored_values(flt.platform),
             channel_id=ids.uuid_id(flt.channel_id, "Channel") if flt.channel_id else None,
             name_contains=flt.name_contains,
             order=_order(order_by),
@@ -211,7 +212,7 @@ class BrainOrganization:
         module: Annotated[BrainModule | None, strawberry.argument(description="Only this module.")] = None,
     ) -> Connection[BrainState] | None:
         rows = await brain_states.page(
-            info.context.postgres, Page(first, after, last, before), module=module.value if module else None
+            info.context.postgres, Page(first, after, last, before), module=stored(module) if module else None
         )
         return Connection.of(rows, BrainState.from_row)
 
@@ -241,8 +242,8 @@ class BrainOrganization:
         rows = await sync_jobs.page(
             info.context.postgres,
             Page(first, after, last, before),
-            statuses=[s.value for s in status or []],
-            platforms=[p.value for p in platform or []],
+            statuses=stored_values(status),
+            platforms=stored_values(platform),
         )
         return Connection.of(rows, SyncJob.from_row)
 
@@ -261,7 +262,7 @@ class BrainOrganization:
             info.context.postgres,
             Page(first, after, last, before),
             action=action,
-            status=status.value if status else None,
+            status=stored(status) if status else None,
         )
         return Connection.of(rows, ActionLog.from_row)
 
@@ -277,7 +278,7 @@ class BrainOrganization:
         to: ToArg,
         group_by: Annotated[PerformanceGrouping, strawberry.argument(description="How to split.")],
     ) -> list[PerformanceGroup] | None:
-        groups = await metrics.breakdown(info.context.postgres, from_, to, group_by.value)
+        groups = await metrics.breakdown(info.context.postgres, from_, to, stored(group_by))
         if group_by in (PerformanceGrouping.DAY, PerformanceGrouping.WEEK):
             return [
                 PerformanceGroup(date=g.key, channel=None, campaign=None, performance=Performance.from_row(g.metrics))

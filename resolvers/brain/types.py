@@ -25,8 +25,8 @@ from gateway.data.brain.credentials import CredentialRow
 from gateway.data.brain.metrics import DailyRow, MetricsRow
 from gateway.data.brain.sync_jobs import SyncJobRow
 from gateway.data.paging import Page
-from resolvers.common.enums import ActorKind
-from resolvers.common.relay import Connection, Node, node_id
+from resolvers.common.enums import ActorKind, stored_values
+from resolvers.common.relay import After, Before, Connection, First, Last, Node, node_id
 from resolvers.common.scalars import JSON, Money
 
 Ctx = Info[RequestContext, None]
@@ -37,62 +37,62 @@ ToArg = Annotated[dt.date, strawberry.argument(description="Last day, inclusive.
 
 @strawberry.enum(description="Lifecycle state of a campaign or creative.")
 class DeliveryStatus(Enum):
-    ACTIVE = "active"
-    PAUSED = "paused"
-    ARCHIVED = "archived"
+    ACTIVE = strawberry.enum_value("active", description="Delivering.")
+    PAUSED = strawberry.enum_value("paused", description="Stopped for now; can be resumed.")
+    ARCHIVED = strawberry.enum_value("archived", description="Retired for good; cannot change any more.")
 
 
 @strawberry.enum(description="Advertising or commerce platform of a channel.")
 class Platform(Enum):
-    META = "meta"
-    GOOGLE = "google"
-    TIKTOK = "tiktok"
-    SHOPIFY = "shopify"
-    LINKEDIN = "linkedin"
-    EMAIL = "email"
+    META = strawberry.enum_value("meta", description="Meta (Facebook, Instagram) ads.")
+    GOOGLE = strawberry.enum_value("google", description="Google Ads.")
+    TIKTOK = strawberry.enum_value("tiktok", description="TikTok ads.")
+    SHOPIFY = strawberry.enum_value("shopify", description="Shopify store.")
+    LINKEDIN = strawberry.enum_value("linkedin", description="LinkedIn ads.")
+    EMAIL = strawberry.enum_value("email", description="E-mail campaigns.")
 
 
 @strawberry.enum(description="Connection state of a channel.")
 class ChannelStatus(Enum):
-    ACTIVE = "active"
-    PAUSED = "paused"
-    DISCONNECTED = "disconnected"
+    ACTIVE = strawberry.enum_value("active", description="Connected and syncing.")
+    PAUSED = strawberry.enum_value("paused", description="Connected, syncing suspended.")
+    DISCONNECTED = strawberry.enum_value("disconnected", description="No longer connected to the platform.")
 
 
 @strawberry.enum(description="Kind of ad creative.")
 class CreativeFormat(Enum):
-    IMAGE = "image"
-    VIDEO = "video"
-    CAROUSEL = "carousel"
-    TEXT = "text"
+    IMAGE = strawberry.enum_value("image", description="A single image.")
+    VIDEO = strawberry.enum_value("video", description="A video.")
+    CAROUSEL = strawberry.enum_value("carousel", description="Several images or videos to swipe through.")
+    TEXT = strawberry.enum_value("text", description="Text only.")
 
 
 @strawberry.enum(description="A Brain module whose output is cached in brain states.")
 class BrainModule(Enum):
-    MEMORY = "memory"
-    ORACLE = "oracle"
-    CURIOSITY = "curiosity"
+    MEMORY = strawberry.enum_value("memory", description="What the Brain learned from past performance.")
+    ORACLE = strawberry.enum_value("oracle", description="The Brain's forecasts.")
+    CURIOSITY = strawberry.enum_value("curiosity", description="Experiments the Brain suggests.")
 
 
 @strawberry.enum(description="Progress of a platform sync job.")
 class SyncJobStatus(Enum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
+    QUEUED = strawberry.enum_value("queued", description="Waiting to start.")
+    RUNNING = strawberry.enum_value("running", description="Started; accepts metrics batches.")
+    SUCCEEDED = strawberry.enum_value("succeeded", description="Finished without error.")
+    FAILED = strawberry.enum_value("failed", description="Finished with an error.")
 
 
 @strawberry.enum(description="State of a stored platform credential.")
 class CredentialStatus(Enum):
-    ACTIVE = "active"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
+    ACTIVE = strawberry.enum_value("active", description="Usable.")
+    REVOKED = strawberry.enum_value("revoked", description="Withdrawn; no longer usable.")
+    EXPIRED = strawberry.enum_value("expired", description="Past its expiry; no longer usable.")
 
 
 @strawberry.enum(description="Outcome of a logged action.")
 class ActionStatus(Enum):
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
+    SUCCEEDED = strawberry.enum_value("succeeded", description="The action applied.")
+    FAILED = strawberry.enum_value("failed", description="The action did not apply.")
 
 
 @strawberry.type(
@@ -178,8 +178,8 @@ def creative_filter(flt: CreativeFilter | None) -> creatives.CreativeFilter:
     if flt is None:
         return creatives.CreativeFilter()
     return creatives.CreativeFilter(
-        statuses=[s.value for s in flt.status or []],
-        formats=[f.value for f in flt.format or []],
+        statuses=stored_values(flt.status),
+        formats=stored_values(flt.format),
         name_contains=flt.name_contains,
     )
 
@@ -207,13 +207,13 @@ class Channel(Node):
     async def campaigns(
         self,
         info: Ctx,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         status: Annotated[list[DeliveryStatus] | None, strawberry.argument(description="Only these statuses.")] = None,
     ) -> Connection[Campaign]:
-        statuses = [s.value for s in status or []]
+        statuses = stored_values(status)
         page = await campaigns.page_of_channel(
             info.context, self.raw_id, Page(first, after, last, before), statuses=statuses
         )
@@ -275,10 +275,10 @@ class Campaign(Node):
     async def creatives(
         self,
         info: Ctx,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         filter: Annotated[CreativeFilter | None, strawberry.argument(description="Narrow the list.")] = None,
     ) -> Connection[Creative]:
         page = await creatives.page_of_campaign(

@@ -42,9 +42,17 @@ class CostEstimator:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
+        self.defaults: dict[str, int] = {}
 
     def operation(self, operation: OperationDefinitionNode) -> int:
         root = self.schema.get_root_type(operation.operation)
+        # A variable the request leaves out takes its default from the document: a page size
+        # hidden there (`$first: Int = 100`) must count as much as one sent in `variables`.
+        self.defaults = {
+            d.variable.name.value: int(d.default_value.value)
+            for d in operation.variable_definitions or ()
+            if isinstance(d.default_value, IntValueNode)
+        }
         return self.selection(root, operation.selection_set, 1, set()) if root else 0
 
     def selection(
@@ -97,7 +105,8 @@ class CostEstimator:
         if isinstance(value, IntValueNode):
             return int(value.value)
         if isinstance(value, VariableNode):
-            raw = self.variables.get(value.name.value)
+            name = value.name.value
+            raw = self.variables[name] if name in self.variables else self.defaults.get(name)
             return raw if isinstance(raw, int) else None
         return None
 

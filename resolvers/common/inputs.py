@@ -27,6 +27,8 @@ from strawberry.extensions import SchemaExtension
 from gateway.errors import BadUserInput
 
 MAX_VALUE_DEPTH = 32
+# Names are short; a longer "contains" text can match nothing, yet costs the store a scan
+# whose price grows with its length (a megabyte kept PostgreSQL busy past the request deadline).
 
 # NUL, and surrogate code points: a well-formed pair decodes to one astral character,
 # so any surrogate left in a Python string was unpaired.

@@ -27,7 +27,7 @@ SCALAR_MAP: dict[object, ScalarDefinition] = {
         name="DateTime",
         description="An instant in ISO 8601 form with a UTC offset, e.g. `2026-11-25T09:30:00+00:00`.",
         serialize=lambda v: (v if v.tzinfo else v.replace(tzinfo=dt.UTC)).isoformat(),
-        parse_value=lambda v: dt.datetime.fromisoformat(v),
+        parse_value=lambda v: _parse_datetime(v),
     ),
     JSON: strawberry.scalar(
         name="JSON",
@@ -61,6 +61,18 @@ def _parse_date(value: object) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a date in YYYY-MM-DD form") from None
+
+
+def _parse_datetime(value: object) -> dt.datetime:
+    # Normalised to UTC here, once: an instant at the edge of the calendar (year 1 at +14:00)
+    # has no UTC form, and would otherwise fail deep in a store driver as an internal error.
+    if not isinstance(value, str):
+        raise ValueError("DateTime must be a string in ISO 8601 form")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        raise ValueError(f"{value[:64]!r} is not an instant in ISO 8601 form within years 1 to 9999 (UTC)") from None
 
 
 def decimal_string(value: Decimal | int | float) -> str:

@@ -49,8 +49,8 @@ def _by_id(loader: Callable[[RequestContext], ById], build: Callable[[Document],
     return resolve
 
 
-async def _member(ctx: RequestContext, email: str) -> object | None:
-    row = await members.by_email(ctx, email)
+async def _member(ctx: RequestContext, raw_id: str) -> object | None:
+    row = await members.by_raw_id(ctx, raw_id)
     return Member.from_row(row) if row else None
 
 

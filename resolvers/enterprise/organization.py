@@ -29,6 +29,7 @@ from gateway.data.enterprise import (
 from gateway.data.paging import Page
 from gateway.errors import NotFound
 from gateway.permissions import Permission
+from resolvers.common.enums import stored, stored_values
 from resolvers.common.relay import After, Before, Connection, First, Last
 from resolvers.enterprise.types import (
     Agent,
@@ -49,8 +50,6 @@ from resolvers.enterprise.types import (
     WorkflowExecution,
     WorkflowExecutionFilter,
     WorkflowStatus,
-    stored,
-    stored_values,
 )
 
 Ctx = Info[RequestContext, None]

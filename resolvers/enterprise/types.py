@@ -9,31 +9,22 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry import Info
 
 from gateway.context import RequestContext
+from gateway.data.brain.users import BrainUser
 from gateway.data.enterprise import agents, executions, invitations, members, workflows
 from gateway.data.enterprise.members import MemberRow
 from gateway.data.paging import Page
 from gateway.stores.mongo import Document
-from resolvers.common.enums import ActorKind
+from resolvers.common.enums import ActorKind, stored_values
 from resolvers.common.relay import After, Before, Connection, First, Last, Node, node_id
 from resolvers.common.scalars import JSON, Money
 
 Ctx = Info[RequestContext, None]
-
-
-def stored(member: Enum) -> str:
-    """An enum member as the string MongoDB stores."""
-    return str(member.value)
-
-
-def stored_values(values: list[Any] | None) -> tuple[str, ...]:
-    """Enum members of a filter as the strings MongoDB stores; empty means "no filter"."""
-    return tuple(stored(member) for member in values or [])
 
 
 # --- enums -----------------------------------------------------------------------------------
@@ -97,6 +88,36 @@ class QuotaResource(Enum):
     SEATS = strawberry.enum_value("seats", description="Members with an enterprise account.")
 
 
+@strawberry.enum(description="Enterprise role an invitee gets on accepting an invitation.")
+class InvitationRole(Enum):
+    ADMIN = strawberry.enum_value("admin", description="Manages the team and workflows.")
+    ANALYST = strawberry.enum_value("analyst", description="Reads the organization's data.")
+    MEMBER = strawberry.enum_value("member", description="A member without management rights.")
+
+
+@strawberry.enum(description="A role on the enterprise platform.")
+class EnterpriseRole(Enum):
+    OWNER = strawberry.enum_value("owner", description="Owns the organization: billing, team and all data.")
+    ADMIN = strawberry.enum_value("admin", description="Manages the team and workflows.")
+    ANALYST = strawberry.enum_value("analyst", description="Reads the organization's data.")
+    MEMBER = strawberry.enum_value("member", description="A member without management rights.")
+
+
+@strawberry.enum(description="A role in the Brain app.")
+class BrainRole(Enum):
+    OWNER = strawberry.enum_value("owner", description="Owns the Brain workspace.")
+    ADMIN = strawberry.enum_value("admin", description="Manages the Brain workspace and its users.")
+    MARKETER = strawberry.enum_value("marketer", description="Runs campaigns: budgets and creatives.")
+    VIEWER = strawberry.enum_value("viewer", description="Reads campaigns and metrics.")
+
+
+@strawberry.enum(description="What started a workflow run.")
+class WorkflowTrigger(Enum):
+    SCHEDULE = strawberry.enum_value("schedule", description="The workflow's schedule came due.")
+    USER = strawberry.enum_value("user", description="A signed-in member ran it.")
+    API = strawberry.enum_value("api", description="A partner integration ran it with a machine token.")
+
+
 @strawberry.enum(description="State of a team invitation.")
 class InvitationStatus(Enum):
     PENDING = strawberry.enum_value("pending", description="Sent, not answered yet.")
@@ -138,15 +159,13 @@ class BillingSubscription(Node):
     "account (MongoDB `users`), a Brain account (PostgreSQL `users`), or both."
 )
 class Member(Node):
-    email: str = strawberry.field(description="E-mail address; identifies the member in both stores.")
+    email: str = strawberry.field(description="E-mail address; joins the member's accounts across both stores.")
     name: str | None = strawberry.field(description="Display name (the enterprise account's, else the Brain one's).")
-    enterprise_roles: list[str] = strawberry.field(
-        description="Roles on the enterprise platform (`owner`, `admin`, `analyst`, `member`); empty without an "
-        "enterprise account."
+    enterprise_roles: list[EnterpriseRole] = strawberry.field(
+        description="Roles on the enterprise platform; empty without an enterprise account."
     )
-    brain_role: str | None = strawberry.field(
-        description="Role in the Brain app (`owner`, `admin`, `marketer`, `viewer`); null without a Brain account "
-        "or when the Brain store could not be asked."
+    brain_role: BrainRole | None = strawberry.field(
+        description="Role in the Brain app; null without a Brain account or when the Brain store could not be asked."
     )
     status: str | None = strawberry.field(
         description="Enterprise account status, e.g. `active` or `disabled`; null without an enterprise account."
@@ -164,16 +183,25 @@ class Member(Node):
         account = row.enterprise or {}
         brain = row.brain
         return cls(
-            id=node_id("Member", row.email),
+            id=member_id(row.enterprise, row.brain),
             email=row.email,
             name=account.get("name") or (brain.name if brain else None),
-            enterprise_roles=list(account.get("roles") or []),
-            brain_role=brain.role if brain else None,
+            enterprise_roles=[EnterpriseRole(r) for r in account.get("roles") or []],
+            brain_role=BrainRole(brain.role) if brain else None,
             status=account.get("status"),
             last_login_at=account.get("last_login_at"),
             has_enterprise_account=row.enterprise is not None,
             has_brain_account=(brain is not None) if row.brain_known else None,
         )
+
+
+def member_id(enterprise: Document | None, brain: BrainUser | None) -> strawberry.ID:
+    """An opaque, stable id that does not reveal the e-mail address: the enterprise account's id, else the
+    Brain account's (`u:` and `b:` tell them apart when `node(id)` resolves it)."""
+    if enterprise is not None:
+        return node_id("Member", f"u:{enterprise['_id']}")
+    assert brain is not None, "a member has at least one account"
+    return node_id("Member", f"b:{brain.id}")
 
 
 @strawberry.type(
@@ -182,7 +210,7 @@ class Member(Node):
 class Invitation(Node):
     invited_by_id: strawberry.Private[str | None]
     email: str = strawberry.field(description="Address the invitation was sent to.")
-    role: str = strawberry.field(description="Enterprise role the invitee gets on accepting, e.g. `analyst`.")
+    role: InvitationRole = strawberry.field(description="Enterprise role the invitee gets on accepting.")
     status: InvitationStatus = strawberry.field(
         description="Whether the invitation is still open; `EXPIRED` once `expiresAt` has passed unanswered."
     )
@@ -195,7 +223,7 @@ class Invitation(Node):
             id=node_id("Invitation", doc["_id"]),
             invited_by_id=doc.get("invited_by"),
             email=doc["email"],
-            role=doc["role"],
+            role=InvitationRole(doc["role"]),
             status=InvitationStatus(invitations.status_of(doc)),
             expires_at=doc["expires_at"],
             created_at=doc.get("created_at"),
@@ -321,7 +349,7 @@ class WorkflowExecution(Node):
     input: JSON | None = strawberry.field(description="What the run was started with.")
     output: JSON | None = strawberry.field(description="What the run produced; null unless it succeeded.")
     error: str | None = strawberry.field(description="Why the run failed; null unless it failed.")
-    triggered_by: str | None = strawberry.field(description="What started the run: `schedule`, `user` or `api`.")
+    triggered_by: WorkflowTrigger | None = strawberry.field(description="What started the run; null if unrecorded.")
     started_at: dt.datetime | None = strawberry.field(description="When the run started; null while queued.")
     finished_at: dt.datetime | None = strawberry.field(description="When the run ended; null until it does.")
 
@@ -334,7 +362,7 @@ class WorkflowExecution(Node):
             input=JSON(doc.get("input")),
             output=JSON(doc.get("output")),
             error=doc.get("error"),
-            triggered_by=doc.get("triggered_by"),
+            triggered_by=WorkflowTrigger(doc["triggered_by"]) if doc.get("triggered_by") else None,
             started_at=doc.get("started_at"),
             finished_at=doc.get("finished_at"),
         )
@@ -394,7 +422,7 @@ class AuditLog(Node):
     details: JSON | None = strawberry.field(description="Action-specific facts, e.g. old and new values.")
     request_id: str | None = strawberry.field(description="Id of the API request that caused the action.")
     event_id: str = strawberry.field(description="Unique id of the event; deduplicates redelivered events.")
-    at: dt.datetime = strawberry.field(description="When it happened.")
+    created_at: dt.datetime = strawberry.field(description="When it happened.")
 
     @classmethod
     def from_doc(cls, doc: Document) -> AuditLog:
@@ -410,7 +438,7 @@ class AuditLog(Node):
             details=JSON(doc.get("details")),
             request_id=doc.get("request_id"),
             event_id=doc["event_id"],
-            at=doc["at"],
+            created_at=doc["at"],
         )
 
 

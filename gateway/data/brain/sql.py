@@ -12,6 +12,7 @@ from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
 from gateway.data.paging import Page, Paged, paged
+from gateway.data.text import contains_text
 from gateway.stores.postgres import TenantReader
 
 T = TypeVar("T")
@@ -49,7 +50,7 @@ class Where:
         """Case-insensitive substring match: `%`, `_` and `\\` in the text match themselves, not patterns."""
         if not text:
             return
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        escaped = contains_text(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         self.conditions.append(f"{column} ILIKE '%' || {self.param(escaped)} || '%' ESCAPE '\\'")
 
     @property

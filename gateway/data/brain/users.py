@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from uuid import UUID
 
 from aiodataloader import DataLoader
 
@@ -19,6 +20,7 @@ class BrainUser(Row):
     email: str
     name: str | None
     role: str
+    id: UUID
 
 
 COLUMNS = columns(BrainUser)

@@ -72,8 +72,15 @@ async def member(ctx: RequestContext, email: str, enterprise: Document | None) -
     return MemberRow(email, enterprise, brain, brain_known)
 
 
-async def by_email(ctx: RequestContext, email: str) -> MemberRow | None:
-    # A member's raw id is its e-mail address, the key both stores share.
-    if "@" not in email:
-        return None
-    return await member(ctx, email, await ctx.mongo.find_one("users", {"email": email}))
+async def by_raw_id(ctx: RequestContext, raw_id: str) -> MemberRow | None:
+    """The member a raw id names: its enterprise account (`u:<id>`) or, Brain-only, its Brain account (`b:<id>`)."""
+    store, _, key = raw_id.partition(":")
+    if store == "u":
+        enterprise = await ctx.loader(users_by_id).load(key)
+        return await member(ctx, enterprise["email"], enterprise) if enterprise else None
+    if store == "b":
+        brain = next((u for u in await users.listed(ctx) or [] if str(u.id) == key), None)
+        if brain is None or await ctx.mongo.find_one("users", {"email": brain.email}) is not None:
+            return None  # a member with an enterprise account goes by that account's id
+        return await member(ctx, brain.email, None)
+    return None

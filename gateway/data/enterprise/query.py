@@ -13,6 +13,7 @@ from bson import ObjectId
 
 from gateway.context import RequestContext
 from gateway.data.paging import Page, Paged, paged
+from gateway.data.text import contains_text
 from gateway.stores.mongo import Document, TenantMongo
 
 Sort = list[tuple[str, int]]
@@ -29,7 +30,7 @@ def any_of(field: str, wanted: Sequence[str]) -> Document:
 
 def contains(field: str, text: str | None) -> Document:
     # Escaped: the analyst's text is a substring, not a pattern.
-    return {field: {"$regex": re.escape(text), "$options": "i"}} if text else {}
+    return {field: {"$regex": re.escape(contains_text(text)), "$options": "i"}} if text else {}
 
 
 def utc(value: dt.datetime) -> dt.datetime:

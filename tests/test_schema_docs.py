@@ -1,0 +1,150 @@
+"""The schema documents itself, and its closed sets are enums a client can switch on."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLType,
+)
+
+from resolvers.schema import schema
+
+ROOT = Path(__file__).resolve().parent.parent
+SDL = schema._schema
+
+
+def undocumented() -> list[str]:
+    missing: list[str] = []
+    for name, named in SDL.type_map.items():
+        if name.startswith("__"):
+            continue
+        if not named.description:
+            missing.append(name)
+        if isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
+            for field_name, field in named.fields.items():
+                if not field.description:
+                    missing.append(f"{name}.{field_name}")
+                missing += [f"{name}.{field_name}({a})" for a, arg in field.args.items() if not arg.description]
+        elif isinstance(named, GraphQLInputObjectType):
+            missing += [f"{name}.{f}" for f, field in named.fields.items() if not field.description]
+        elif isinstance(named, GraphQLEnumType):
+            missing += [f"{name}.{v}" for v, value in named.values.items() if not value.description]
+    return missing
+
+
+def test_every_type_field_argument_and_enum_value_is_described() -> None:
+    assert undocumented() == []
+
+
+def test_the_walk_sees_what_it_counts() -> None:
+    # Guards against a walk that silently skips everything: the schema has many described parts.
+    assert len(SDL.type_map) > 50
+    assert SDL.type_map["Query"].description
+
+
+def named_type(t: GraphQLType) -> GraphQLType:
+    while isinstance(t, GraphQLNonNull | GraphQLList):
+        t = t.of_type
+    return t
+
+
+def field_type(type_name: str, field: str) -> str:
+    owner = SDL.type_map[type_name]
+    assert isinstance(owner, GraphQLObjectType)
+    return str(named_type(owner.fields[field].type))
+
+
+def enum_values(name: str) -> set[str]:
+    enum = SDL.type_map[name]
+    assert isinstance(enum, GraphQLEnumType)
+    return set(enum.values)
+
+
+def test_closed_sets_are_enums() -> None:
+    assert field_type("Viewer", "kind") == "ViewerKind"
+    assert enum_values("ViewerKind") == {"USER", "PARTNER", "INVITEE"}
+    assert field_type("Viewer", "roles") == "ViewerRole"
+    assert enum_values("ViewerRole") == {"OWNER", "ADMIN", "MARKETER", "ANALYST", "VIEWER"}
+    assert field_type("Invitation", "role") == "InvitationRole"
+    assert enum_values("InvitationRole") == {"ADMIN", "ANALYST", "MEMBER"}
+    assert field_type("Member", "enterpriseRoles") == "EnterpriseRole"
+    assert enum_values("EnterpriseRole") == {"OWNER", "ADMIN", "ANALYST", "MEMBER"}
+    assert field_type("Member", "brainRole") == "BrainRole"
+    assert enum_values("BrainRole") == {"OWNER", "ADMIN", "MARKETER", "VIEWER"}
+    assert field_type("WorkflowExecution", "triggeredBy") == "WorkflowTrigger"
+    assert enum_values("WorkflowTrigger") == {"SCHEDULE", "USER", "API"}
+
+
+def test_creation_times_are_named_created_at() -> None:
+    assert field_type("AuditLog", "createdAt") == "DateTime"
+    for name, named in SDL.type_map.items():
+        if isinstance(named, GraphQLObjectType) and not name.startswith("__"):
+            assert "at" not in named.fields, name
+
+
+# Each mutation payload's `userErrors` carries its domain's error type, whose `code` is that domain's enum.
+PAYLOAD_ERRORS = {
+    "CreativeStatusPayload": "BrainActionError",
+    "UpdateCampaignBudgetPayload": "BrainActionError",
+    "ShiftBudgetPayload": "BrainActionError",
+    "StartSyncJobPayload": "IngestionError",
+    "IngestDailyMetricsPayload": "IngestionError",
+    "FinishSyncJobPayload": "IngestionError",
+    "InviteTeamMemberPayload": "TeamError",
+    "InvitationPayload": "TeamError",
+    "WorkflowPayload": "WorkflowError",
+    "RunWorkflowPayload": "WorkflowError",
+    "SetWorkflowSchedulePayload": "WorkflowError",
+}
+ERROR_CODES = {
+    "BrainActionError": "BrainActionErrorCode",
+    "IngestionError": "IngestionErrorCode",
+    "TeamError": "TeamErrorCode",
+    "WorkflowError": "WorkflowErrorCode",
+}
+
+
+def test_user_errors_are_typed_per_domain() -> None:
+    payloads = {
+        name
+        for name, named in SDL.type_map.items()
+        if isinstance(named, GraphQLObjectType) and "userErrors" in named.fields
+    }
+    assert payloads == set(PAYLOAD_ERRORS)
+    for payload, error in PAYLOAD_ERRORS.items():
+        assert field_type(payload, "userErrors") == error
+        assert field_type(error, "code") == ERROR_CODES[error]
+        assert field_type(error, "message") == "String"
+        assert field_type(error, "field") == "String"
+
+
+# The codes each action module raises, as written in the source: every one must be in its domain's enum,
+# else a rejection would fail to serialize instead of reaching the client.
+MODULE_CODES = {
+    "resolvers/actions/brain.py": ["BrainActionErrorCode"],
+    "resolvers/actions/ingestion.py": ["IngestionErrorCode"],
+    "resolvers/actions/enterprise.py": ["TeamErrorCode", "WorkflowErrorCode"],
+}
+SHARED_CODES = {"INVALID_ID"}  # raised by the id parser every domain uses
+
+
+def test_every_raised_code_is_in_its_domain_enum() -> None:
+    brain_statuses = {"ALREADY_ACTIVE", "ALREADY_PAUSED"}  # `"ALREADY_" + status.upper()`
+    for module, enums in MODULE_CODES.items():
+        source = (ROOT / module).read_text()
+        raised = set(re.findall(r'reject\(\s*"([A-Z_]+)",', source))
+        assert raised, module
+        known = set().union(*(enum_values(e) for e in enums))
+        if module.endswith("brain.py"):
+            raised |= brain_statuses
+        assert raised - known == set(), module
+        for enum in enums:
+            assert enum_values(enum) >= SHARED_CODES, enum
