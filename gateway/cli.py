@@ -1,4 +1,4 @@
-"""`omnify-gateway`: the command line of SPEC §3."""
+"""`omnify-gateway`: dev, serve, migrate, seed, token, export-schema."""
 
 from __future__ import annotations
 

@@ -78,7 +78,7 @@ class Settings:
     max_cost: int = 50_000
     # How read queries execute: planned (compiled plans), standard (graphql-core), compare (both, for tests).
     executor: str = "planned"
-    # None: on in dev, off in production (SPEC §7).
+    # None: on in dev, off in production (schema shape is not public by default).
     introspection: bool | None = None
     session_secret: str = ""
     # Worker processes of `serve`, each with its own event loop and store pools.

@@ -1,4 +1,4 @@
-"""GraphQL errors with the `extensions.code` values of SPEC §5."""
+"""GraphQL errors and their `extensions.code` values: the one error-code vocabulary of the API."""
 
 from __future__ import annotations
 

@@ -176,7 +176,7 @@ class Limits:
 
 
 def build_schema(limits: Limits = Limits()) -> GatewaySchema:
-    """The schema with the request limits of SPEC §7; the exported SDL does not depend on them."""
+    """The schema with the request limits; the exported SDL does not depend on them."""
     checks = document_checks(
         max_depth=limits.max_depth,
         max_aliases=limits.max_aliases,

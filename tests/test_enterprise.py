@@ -772,7 +772,7 @@ async def test_another_organization_sees_none_of_acme(client: httpx.AsyncClient,
     assert await resolve_nodes(client, issuer.token("globex", "admin"), acme_ids) == [None] * len(acme_ids)
 
 
-# --- bounded work (SPEC §7) ---------------------------------------------------------------------
+# --- bounded work ------------------------------------------------------------------------------
 
 DEEP = """
 query Deep($n: Int!) { organization {

@@ -1,4 +1,4 @@
-"""Request limits (SPEC §7): depth, aliases, tokens, and introspection off in production by default."""
+"""Request limits: depth, aliases, tokens, and introspection off in production by default."""
 
 from __future__ import annotations
 

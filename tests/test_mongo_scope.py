@@ -1,4 +1,4 @@
-"""The MongoDB access layer cannot issue an unscoped call (SPEC §6), against a real server."""
+"""The MongoDB access layer cannot issue an unscoped call, against a real server."""
 
 from __future__ import annotations
 

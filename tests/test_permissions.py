@@ -1,4 +1,4 @@
-"""Roles and scopes (SPEC §6): what each principal may read, field by field."""
+"""Roles and scopes: what each principal may read, field by field."""
 
 from __future__ import annotations
 

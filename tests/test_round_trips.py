@@ -1,4 +1,4 @@
-"""Bounded database work (SPEC §7): round trips per store depend on query depth, not list sizes."""
+"""Bounded database work: round trips per store depend on query depth, not list sizes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import httpx
 from tests.conftest import gql
 from tests.support.issuer import TestIssuer
 
-# The dashboard query of the issue; the benchmark runs the same file.
+# The dashboard query; the benchmark runs the same file.
 DASHBOARD = (Path(__file__).resolve().parents[1] / "bench" / "dashboard.graphql").read_text()
 
 TODAY = dt.datetime.now(dt.UTC).date()
