@@ -187,7 +187,7 @@ class PostgresStore:
             if wait.expired():
                 raise StoreSaturated("postgres", f"no connection became free within {self.pool_wait_s:g} s") from exc
             # The pool's connect timed out.
-            if self.circuit.silent_since(began):
+            if await self.circuit.stays_silent(began):
                 self.circuit.open(f"connect: {type(exc).__name__}")
             raise StoreUnavailable("postgres") from exc
         except UNREACHABLE_ERRORS as exc:
@@ -202,9 +202,9 @@ class PostgresStore:
 
     async def release(self, conn: PooledConnection) -> None:
         """Back to the pool; a connection of a store that stopped answering is dropped instead."""
-        if self.circuit.is_open:
-            conn.terminate()
         try:
+            if self.circuit.is_open:
+                conn.terminate()
             await self._pool().release(conn, timeout=self.timeout_s)
         except _RESET_ERRORS as exc:
             # asyncpg closes a connection it could not reset (a store that hung while it was
