@@ -69,13 +69,21 @@ class Circuit:
         began = time.monotonic()
         try:
             while True:
-                await asyncio.wait({task}, timeout=self.timeout_s / 2)
+                # Wake when the silence reaches half the timeout (ping) or all of it (open), measured
+                # from the latest answer: fixed steps would let an answer that came in just after
+                # `began` push the opening out to one and a half timeouts.
+                silent = time.monotonic() - max(began, self._last_answer)
+                milestone = self.timeout_s / 2 if silent < self.timeout_s / 2 else self.timeout_s
+                await asyncio.wait({task}, timeout=max(milestone - silent, 0.0))
                 if task.done():
                     break
                 if self.is_open:  # another call found the store hung: do not wait out our own timeout
                     raise StoreUnavailable(self.store)
                 silent = time.monotonic() - max(began, self._last_answer)
                 if silent >= self.timeout_s:
+                    await _settle()
+                    if task.done() or not self.silent_since(time.monotonic() - self.timeout_s):
+                        continue
                     self.open(f"no answer for {self.timeout_s:g} s")
                     raise StoreUnavailable(self.store)
                 if silent >= self.timeout_s / 2:
@@ -87,7 +95,7 @@ class Circuit:
         try:
             result = task.result()
         except self.timeouts as exc:
-            if self.silent_since(began):
+            if await self.stays_silent(began):
                 self.open(f"{type(exc).__name__}: {exc}")
             raise StoreUnavailable(self.store) from exc
         except self.unreachable as exc:
@@ -102,6 +110,26 @@ class Circuit:
     def silent_since(self, moment: float) -> bool:
         """Whether the store has answered nothing since `moment` (a `time.monotonic()` value)."""
         return self._last_answer < moment
+
+    async def stays_silent(self, began: float) -> bool:
+        """After a driver timeout of a call begun at `began`: has the store shown no sign of life for the timeout?
+
+        An answer that came in after `began` (another request's last statement, just as the store
+        hung) does not prove the store alive: wait out the rest of the timeout, pinging it, and see.
+        """
+        await _settle()
+        while not self.silent_since(began):
+            silent = time.monotonic() - self._last_answer
+            if silent >= self.timeout_s:
+                return True
+            if self.is_open:
+                return False  # another call decided already
+            self._ping_soon()
+            moment = time.monotonic()
+            await asyncio.sleep(min(self.timeout_s - silent, 0.05))
+            if not self.silent_since(moment):
+                return False  # answered meanwhile: alive
+        return True
 
     def open(self, reason: str) -> None:
         self.last_error = reason[:300]
@@ -154,3 +182,14 @@ class Circuit:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._probe_task = self._ping_task = None
+
+
+async def _settle() -> None:
+    """Let the event loop run a few rounds before calling a store silent.
+
+    A process busy with many requests can leave answers unread in its sockets for
+    longer than the store timeout; that is the gateway's own lag, not the store's
+    silence. These rounds read what has arrived and finish the calls it answers.
+    """
+    for _ in range(5):
+        await asyncio.sleep(0)

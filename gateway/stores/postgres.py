@@ -187,7 +187,7 @@ class PostgresStore:
             if wait.expired():
                 raise StoreSaturated("postgres", f"no connection became free within {self.pool_wait_s:g} s") from exc
             # The pool's connect timed out.
-            if self.circuit.silent_since(began):
+            if await self.circuit.stays_silent(began):
                 self.circuit.open(f"connect: {type(exc).__name__}")
             raise StoreUnavailable("postgres") from exc
         except UNREACHABLE_ERRORS as exc:
@@ -204,7 +204,11 @@ class PostgresStore:
         """Back to the pool; a connection of a store that stopped answering is dropped instead."""
         try:
             if self.circuit.is_open:
+<<<<<<< HEAD
                 conn.terminate()  # raises InterfaceError if asyncpg already took a dead one back
+=======
+                conn.terminate()
+>>>>>>> stable
             await self._pool().release(conn, timeout=self.timeout_s)
         except _RESET_ERRORS as exc:
             # asyncpg closes a connection it could not reset (a store that hung while it was
