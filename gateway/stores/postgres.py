@@ -204,11 +204,7 @@ class PostgresStore:
         """Back to the pool; a connection of a store that stopped answering is dropped instead."""
         try:
             if self.circuit.is_open:
-<<<<<<< HEAD
                 conn.terminate()  # raises InterfaceError if asyncpg already took a dead one back
-=======
-                conn.terminate()
->>>>>>> stable
             await self._pool().release(conn, timeout=self.timeout_s)
         except _RESET_ERRORS as exc:
             # asyncpg closes a connection it could not reset (a store that hung while it was
