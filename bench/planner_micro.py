@@ -15,6 +15,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -31,7 +32,7 @@ from gateway.auth import Principal
 from gateway.config import IssuerConfig, Settings
 from gateway.context import RequestContext
 from gateway.embedded import EmbeddedMongo, EmbeddedPostgres
-from gateway.migrations import migrate_mongo, migrate_postgres
+from gateway.migrations import migrate_mongo, migrate_postgres, provision_login, with_login
 from gateway.seed import seed
 from gateway.stores.tracing import StoreTrace, current_trace
 from resolvers.schema import build_schema
@@ -54,7 +55,7 @@ async def run_once(gateway: Gateway, principal: Principal, executor: str, query:
         _postgres=gateway.postgres.reader(org.brain_id) if org.brain_id else None,
         trace=trace,
         request_id="bench",
-        gateway=gateway,
+        services=gateway.services,
     )
     try:
         result = await SCHEMA.execute(query, variables, context_value=context)
@@ -97,12 +98,15 @@ async def main(args: argparse.Namespace) -> None:
     await migrate_postgres(conn)
     await migrate_mongo(client["omnify_bench"])
     await seed(conn, client["omnify_bench"], progress=False)
+    # The gateway reads as its restricted login, as in production.
+    app_url = with_login(pg_url, "omnify_gateway_bench", secrets.token_urlsafe(18))
+    await provision_login(conn, app_url)
     await conn.close()
     await client.close()
     settings = Settings(
         mode="production",
         mongo_url=mongo_url,
-        database_url=pg_url,
+        database_url=app_url,
         mongo_db="omnify_bench",
         issuers=(IssuerConfig(issuer="http://127.0.0.1:1/unused", audience="bench"),),
     )
