@@ -30,7 +30,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import secrets
 import shutil
 import signal
 import statistics
@@ -42,16 +41,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
-from pymongo import AsyncMongoClient
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gateway.embedded import EmbeddedMongo, EmbeddedPostgres, free_port  # noqa: E402
-from gateway.migrations import migrate_mongo, migrate_postgres, provision_login, with_login  # noqa: E402
-from gateway.seed import seed  # noqa: E402
+from bench_stores import prepare_stores  # noqa: E402
+
+from gateway.embedded import free_port  # noqa: E402
 from tests.support.issuer import AUDIENCE, TestIssuer  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
@@ -179,41 +176,6 @@ def _cmdline(pid: int) -> bytes:
 # --- stores and servers ---------------------------------------------------------------------
 
 
-async def prepare_stores(data_dir: Path) -> tuple[str, str, str, list[Any]]:
-    """(owner URL, the gateway's restricted login URL, MongoDB URL, embedded servers)."""
-    pg_url, mongo_url = os.environ.get("BENCH_DATABASE_URL"), os.environ.get("BENCH_MONGO_URL")
-    embedded: list[Any] = []
-    if not pg_url:
-        pg = EmbeddedPostgres(data_dir)
-        pg.start()
-        embedded.append(pg)
-        pg_url = pg.url
-    if not mongo_url:
-        mongo = EmbeddedMongo(data_dir)
-        mongo.start()
-        embedded.append(mongo)
-        mongo_url = mongo.url
-    conn = await asyncpg.connect(pg_url)
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
-    try:
-        await migrate_postgres(conn)
-        await migrate_mongo(client[MONGO_DB])
-        marker = data_dir / "seeded"
-        if not marker.exists():
-            started = time.perf_counter()
-            await seed(conn, client[MONGO_DB], progress=False)
-            await conn.execute("VACUUM ANALYZE")
-            marker.write_text("demo\n")
-            print(f"seeded the demo data in {time.perf_counter() - started:.1f} s")
-        # This checkout's gateway serves as a restricted login, as in production.
-        app_url = with_login(pg_url, "omnify_gateway_bench", secrets.token_urlsafe(18))
-        await provision_login(conn, app_url)
-    finally:
-        await conn.close()
-        await client.close()
-    return pg_url, app_url, mongo_url, embedded
-
-
 def previous_checkout(ref: str, data_dir: Path) -> Path:
     sha = subprocess.run(
         ["git", "rev-parse", "--verify", f"{ref}^{{commit}}"], cwd=ROOT, capture_output=True, text=True, check=True
@@ -331,7 +293,7 @@ def run(args: argparse.Namespace) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     logs = data_dir / "logs"
     logs.mkdir(exist_ok=True)
-    pg_url, app_url, mongo_url, embedded = asyncio.run(prepare_stores(data_dir))
+    pg_url, app_url, mongo_url, embedded = asyncio.run(prepare_stores(data_dir, MONGO_DB, seed_once=True))
     issuer = TestIssuer().start()
     servers: list[Server] = []
     try:

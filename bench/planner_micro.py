@@ -14,26 +14,20 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import os
-import secrets
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-from pymongo import AsyncMongoClient
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench_stores import prepare_stores
 
 from gateway.app import Gateway
 from gateway.auth import Principal
 from gateway.config import IssuerConfig, Settings
 from gateway.context import RequestContext
-from gateway.embedded import EmbeddedMongo, EmbeddedPostgres
-from gateway.migrations import migrate_mongo, migrate_postgres, provision_login, with_login
-from gateway.seed import seed
 from gateway.stores.tracing import StoreTrace, current_trace
 from resolvers.schema import build_schema
 
@@ -81,28 +75,7 @@ async def measure(gateway: Gateway, principal: Principal, executor: str, query: 
 
 async def main(args: argparse.Namespace) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="omnify-micro-"))
-    pg_url, mongo_url = os.environ.get("BENCH_DATABASE_URL"), os.environ.get("BENCH_MONGO_URL")
-    embedded: list[Any] = []
-    if not pg_url:
-        pg = EmbeddedPostgres(data_dir)
-        pg.start()
-        embedded.append(pg)
-        pg_url = pg.url
-    if not mongo_url:
-        mongo = EmbeddedMongo(data_dir)
-        mongo.start()
-        embedded.append(mongo)
-        mongo_url = mongo.url
-    conn = await asyncpg.connect(pg_url)
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
-    await migrate_postgres(conn)
-    await migrate_mongo(client["omnify_bench"])
-    await seed(conn, client["omnify_bench"], progress=False)
-    # The gateway reads as its restricted login, as in production.
-    app_url = with_login(pg_url, "omnify_gateway_bench", secrets.token_urlsafe(18))
-    await provision_login(conn, app_url)
-    await conn.close()
-    await client.close()
+    _, app_url, mongo_url, embedded = await prepare_stores(data_dir, "omnify_bench")
     settings = Settings(
         mode="production",
         mongo_url=mongo_url,

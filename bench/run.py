@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
 import resource
-import secrets
 import statistics
 import sys
 import tempfile
@@ -24,19 +22,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import uvicorn
-from pymongo import AsyncMongoClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench_stores import prepare_stores
 
 from gateway.app import create_app
 from gateway.config import IssuerConfig, Settings
 from gateway.dev_issuer import AUDIENCE, DevIssuer
-from gateway.embedded import EmbeddedMongo, EmbeddedPostgres, free_port
-from gateway.migrations import migrate_mongo, migrate_postgres, provision_login, with_login
-from gateway.seed import seed
+from gateway.embedded import free_port
 
 DASHBOARD = (Path(__file__).parent / "dashboard.graphql").read_text()
 SHIFT = "mutation($i: ShiftBudgetInput!) { shiftBudget(input: $i) { userErrors { code } } }"
@@ -78,30 +74,7 @@ async def load(
 
 async def main(args: argparse.Namespace) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="omnify-bench-"))
-    pg_url, mongo_url = os.environ.get("BENCH_DATABASE_URL"), os.environ.get("BENCH_MONGO_URL")
-    embedded: list[Any] = []
-    if not pg_url:
-        pg = EmbeddedPostgres(data_dir)
-        pg.start()
-        embedded.append(pg)
-        pg_url = pg.url
-    if not mongo_url:
-        mongo = EmbeddedMongo(data_dir)
-        mongo.start()
-        embedded.append(mongo)
-        mongo_url = mongo.url
-    conn = await asyncpg.connect(pg_url)
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
-    started = time.perf_counter()
-    await migrate_postgres(conn)
-    # The gateway serves as a restricted login, as in production; the URL's role owns the schema.
-    app_url = with_login(pg_url, "omnify_gateway_bench", secrets.token_urlsafe(18))
-    await provision_login(conn, app_url)
-    await migrate_mongo(client["omnify_bench"])
-    await seed(conn, client["omnify_bench"], progress=False)
-    print(f"seed (3 organizations, 324,000 metric rows): {time.perf_counter() - started:.1f} s")
-    await conn.close()
-    await client.close()
+    _, app_url, mongo_url, embedded = await prepare_stores(data_dir, "omnify_bench")
 
     port = free_port()
     issuer = DevIssuer.load(data_dir, f"http://127.0.0.1:{port}/dev-issuer")

@@ -16,9 +16,7 @@ import argparse
 import asyncio
 import datetime as dt
 import multiprocessing
-import os
 import random
-import secrets
 import sys
 import tempfile
 import time
@@ -29,15 +27,14 @@ from typing import Any
 
 import asyncpg
 import httpx
-from pymongo import AsyncMongoClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_stores import prepare_stores
+
 from gateway.config import IssuerConfig, Settings
 from gateway.dev_issuer import AUDIENCE, DevIssuer
-from gateway.embedded import EmbeddedMongo, EmbeddedPostgres, free_port
-from gateway.migrations import migrate_mongo, migrate_postgres, provision_login, with_login
-from gateway.seed import seed
+from gateway.embedded import free_port
 
 DASHBOARD = (Path(__file__).parent / "dashboard.graphql").read_text()
 SHIFT = "mutation($i: ShiftBudgetInput!) { shiftBudget(input: $i) { userErrors { code } } }"
@@ -104,28 +101,7 @@ async def budget_sum(pg_url: str, ids: list[str]) -> Decimal:
 
 async def main(args: argparse.Namespace) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="omnify-bench-"))
-    pg_url, mongo_url = os.environ.get("BENCH_DATABASE_URL"), os.environ.get("BENCH_MONGO_URL")
-    embedded: list[Any] = []
-    if not pg_url:
-        pg = EmbeddedPostgres(data_dir)
-        pg.start()
-        embedded.append(pg)
-        pg_url = pg.url
-    if not mongo_url:
-        mongo = EmbeddedMongo(data_dir)
-        mongo.start()
-        embedded.append(mongo)
-        mongo_url = mongo.url
-    conn = await asyncpg.connect(pg_url)
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
-    await migrate_postgres(conn)
-    await migrate_mongo(client["omnify_bench"])
-    await seed(conn, client["omnify_bench"], progress=False)
-    # The gateway serves as a restricted login, as in production; the owner URL stays for checks.
-    app_url = with_login(pg_url, "omnify_gateway_bench", secrets.token_urlsafe(18))
-    await provision_login(conn, app_url)
-    await conn.close()
-    await client.close()
+    pg_url, app_url, mongo_url, embedded = await prepare_stores(data_dir, "omnify_bench")
 
     port = free_port()
     issuer_url = f"http://127.0.0.1:{port}/dev-issuer"

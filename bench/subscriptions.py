@@ -19,26 +19,22 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import secrets
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import orjson
-from pymongo import AsyncMongoClient
 from websockets.asyncio.client import ClientConnection, connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_stores import prepare_stores
+
 from gateway.dev_issuer import DevIssuer
-from gateway.embedded import EmbeddedMongo, EmbeddedPostgres, free_port
-from gateway.migrations import migrate_mongo, migrate_postgres, provision_login, with_login
-from gateway.seed import seed
+from gateway.embedded import free_port
 
 SUBSCRIPTION = 'subscription { actionLogged(filter: {actions: ["shiftBudget"]}) { id action payload } }'
 SHIFT = "mutation($i: ShiftBudgetInput!) { shiftBudget(input: $i) { userErrors { code } } }"
@@ -112,27 +108,7 @@ async def gauge(http: httpx.AsyncClient, name: str) -> float:
 
 async def main(args: argparse.Namespace) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="omnify-bench-ws-"))
-    pg_url, mongo_url = os.environ.get("BENCH_DATABASE_URL"), os.environ.get("BENCH_MONGO_URL")
-    embedded: list[Any] = []
-    if not pg_url:
-        pg = EmbeddedPostgres(data_dir)
-        pg.start()
-        embedded.append(pg)
-        pg_url = pg.url
-    if not mongo_url:
-        mongo = EmbeddedMongo(data_dir)
-        mongo.start()
-        embedded.append(mongo)
-        mongo_url = mongo.url
-    conn = await asyncpg.connect(pg_url)
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
-    await migrate_postgres(conn)
-    app_url = with_login(pg_url, "omnify_gateway_bench", secrets.token_urlsafe(18))
-    await provision_login(conn, app_url)
-    await migrate_mongo(client["omnify_bench"])
-    await seed(conn, client["omnify_bench"], progress=False)
-    await conn.close()
-    await client.close()
+    _, app_url, mongo_url, embedded = await prepare_stores(data_dir, "omnify_bench")
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -1,0 +1,61 @@
+"""The stores a benchmark runs on, set up as production runs them.
+
+Embedded PostgreSQL and MongoDB-wire servers in `data_dir`, or the servers named by
+BENCH_DATABASE_URL / BENCH_MONGO_URL (that PostgreSQL role must be a superuser: it
+migrates and seeds). The gateway under test serves as the restricted login this
+provisions, never as the owner.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from pymongo import AsyncMongoClient
+
+from gateway.embedded import EmbeddedMongo, EmbeddedPostgres
+from gateway.migrations import migrate_mongo, migrate_postgres, provision_login, with_login
+from gateway.seed import seed
+
+BENCH_LOGIN = "omnify_gateway_bench"
+
+
+async def prepare_stores(data_dir: Path, mongo_db: str, *, seed_once: bool = False) -> tuple[str, str, str, list[Any]]:
+    """(owner URL, the gateway's login URL, MongoDB URL, embedded servers to stop afterwards).
+
+    With `seed_once`, a marker in `data_dir` keeps the demo data of an earlier run.
+    """
+    pg_url, mongo_url = os.environ.get("BENCH_DATABASE_URL"), os.environ.get("BENCH_MONGO_URL")
+    embedded: list[Any] = []
+    if not pg_url:
+        pg = EmbeddedPostgres(data_dir)
+        pg.start()
+        embedded.append(pg)
+        pg_url = pg.url
+    if not mongo_url:
+        mongo = EmbeddedMongo(data_dir)
+        mongo.start()
+        embedded.append(mongo)
+        mongo_url = mongo.url
+    conn = await asyncpg.connect(pg_url)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
+    try:
+        await migrate_postgres(conn)
+        await migrate_mongo(client[mongo_db])
+        marker = data_dir / "seeded"
+        if not (seed_once and marker.exists()):
+            started = time.perf_counter()
+            await seed(conn, client[mongo_db], progress=False)
+            await conn.execute("VACUUM ANALYZE")
+            marker.write_text("demo\n")
+            print(f"seed (3 organizations, 324,000 metric rows): {time.perf_counter() - started:.1f} s")
+        app_url = with_login(pg_url, BENCH_LOGIN, secrets.token_urlsafe(18))
+        await provision_login(conn, app_url)
+    finally:
+        await conn.close()
+        await client.close()
+    return pg_url, app_url, mongo_url, embedded
