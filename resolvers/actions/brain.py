@@ -22,12 +22,12 @@ from resolvers.actions.common import (
     Ctx,
     IdempotencyKey,
     Outcome,
-    UserError,
     input_arguments,
     parse_uuid,
     reject,
     run_brain_mutation,
     typed,
+    typed_errors,
 )
 from resolvers.brain.types import ActionLog, Campaign, Creative
 
@@ -101,10 +101,6 @@ class BrainActionError:
     field: str | None = strawberry.field(description=ERROR_FIELD)
 
 
-def _brain_action_errors(errors: list[UserError]) -> list[BrainActionError]:
-    return [BrainActionError(code=BrainActionErrorCode(e.code), message=e.message, field=e.field) for e in errors]
-
-
 # --- creatives ---------------------------------------------------------------------------
 
 
@@ -152,7 +148,7 @@ async def _set_creative_status(
     return CreativeStatusPayload(
         creative=outcome.built("creative", typed(CreativeRow, Creative.from_row)),
         action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
-        user_errors=_brain_action_errors(outcome.errors),
+        user_errors=typed_errors(outcome.errors, BrainActionError, BrainActionErrorCode),
     )
 
 
@@ -251,7 +247,7 @@ class BrainActions:
         return UpdateCampaignBudgetPayload(
             campaign=outcome.built("campaign", typed(CampaignRow, Campaign.from_row)),
             action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
-            user_errors=_brain_action_errors(outcome.errors),
+            user_errors=typed_errors(outcome.errors, BrainActionError, BrainActionErrorCode),
         )
 
     @strawberry.mutation(
@@ -317,5 +313,5 @@ class BrainActions:
             from_=outcome.built("from", typed(CampaignRow, Campaign.from_row)),
             to=outcome.built("to", typed(CampaignRow, Campaign.from_row)),
             action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
-            user_errors=_brain_action_errors(outcome.errors),
+            user_errors=typed_errors(outcome.errors, BrainActionError, BrainActionErrorCode),
         )

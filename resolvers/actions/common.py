@@ -30,6 +30,7 @@ from gateway.stores.postgres import TenantConnection
 Ctx = Info[RequestContext, None]
 T = TypeVar("T")
 R = TypeVar("R", bound=Row)
+E = TypeVar("E")
 
 IdempotencyKey = strawberry.field(
     default=None,
@@ -49,6 +50,11 @@ class UserError:
     code: str
     message: str
     field: str | None
+
+
+def typed_errors(errors: list[UserError], error_type: Callable[..., E], codes: type[Enum]) -> list[E]:
+    """A payload's user errors as its domain's GraphQL error type, the code as that domain's enum."""
+    return [error_type(code=codes(e.code), message=e.message, field=e.field) for e in errors]
 
 
 ERROR_MESSAGE = "Human-readable explanation; wording may change, switch on `code` instead."

@@ -51,11 +51,11 @@ from resolvers.actions.common import (
     IdempotencyKey,
     Outcome,
     Rejected,
-    UserError,
     actor,
     input_arguments,
     parse_object_id,
     reject,
+    typed_errors,
 )
 from resolvers.common.scalars import JSON
 from resolvers.enterprise.types import (
@@ -115,10 +115,6 @@ class TeamError:
     field: str | None = strawberry.field(description=ERROR_FIELD)
 
 
-def _team_errors(errors: list[UserError]) -> list[TeamError]:
-    return [TeamError(code=TeamErrorCode(e.code), message=e.message, field=e.field) for e in errors]
-
-
 @strawberry.enum(description="Why a workflow change or run did not apply.")
 class WorkflowErrorCode(Enum):
     INVALID_ID = strawberry.enum_value("INVALID_ID", description="An id is malformed or names another type.")
@@ -149,10 +145,6 @@ class WorkflowError:
     code: WorkflowErrorCode = strawberry.field(description="Why, as a stable code to switch on.")
     message: str = strawberry.field(description=ERROR_MESSAGE)
     field: str | None = strawberry.field(description=ERROR_FIELD)
-
-
-def _workflow_errors(errors: list[UserError]) -> list[WorkflowError]:
-    return [WorkflowError(code=WorkflowErrorCode(e.code), message=e.message, field=e.field) for e in errors]
 
 
 # --- the shared runner -----------------------------------------------------------------------
@@ -347,7 +339,8 @@ class InvitationPayload:
 
 def _invitation_payload(outcome: Outcome) -> InvitationPayload:
     return InvitationPayload(
-        invitation=outcome.built("invitation", Invitation.from_doc), user_errors=_team_errors(outcome.errors)
+        invitation=outcome.built("invitation", Invitation.from_doc),
+        user_errors=typed_errors(outcome.errors, TeamError, TeamErrorCode),
     )
 
 
@@ -852,7 +845,7 @@ class EnterpriseMutations:
         return InviteTeamMemberPayload(
             invitation=outcome.built("invitation", Invitation.from_doc),
             token=issued.get("token"),
-            user_errors=_team_errors(outcome.errors),
+            user_errors=typed_errors(outcome.errors, TeamError, TeamErrorCode),
         )
 
     @strawberry.mutation(description="Withdraw a pending invitation. Needs the admin or owner role.")
@@ -886,7 +879,9 @@ class EnterpriseMutations:
             invitation = await _locate_invitation(ctx, input)
         except Rejected as rejected:
             # No organization to keep an idempotency key in, and nothing changed: answer directly.
-            return InvitationPayload(invitation=None, user_errors=_team_errors(rejected.errors))
+            return InvitationPayload(
+                invitation=None, user_errors=typed_errors(rejected.errors, TeamError, TeamErrorCode)
+            )
         outcome = await run_enterprise_mutation(
             info,
             operation="acceptInvitation",
@@ -911,7 +906,8 @@ class EnterpriseMutations:
             perform=partial(_create_workflow, info, input),
         )
         return WorkflowPayload(
-            workflow=outcome.built("workflow", Workflow.from_doc), user_errors=_workflow_errors(outcome.errors)
+            workflow=outcome.built("workflow", Workflow.from_doc),
+            user_errors=typed_errors(outcome.errors, WorkflowError, WorkflowErrorCode),
         )
 
     @strawberry.mutation(
@@ -930,7 +926,8 @@ class EnterpriseMutations:
             perform=partial(_update_workflow, info, input),
         )
         return WorkflowPayload(
-            workflow=outcome.built("workflow", Workflow.from_doc), user_errors=_workflow_errors(outcome.errors)
+            workflow=outcome.built("workflow", Workflow.from_doc),
+            user_errors=typed_errors(outcome.errors, WorkflowError, WorkflowErrorCode),
         )
 
     @strawberry.mutation(
@@ -951,7 +948,7 @@ class EnterpriseMutations:
         return RunWorkflowPayload(
             execution=outcome.built("execution", WorkflowExecution.from_doc),
             quota=outcome.built("quota", UsageQuota.from_doc),
-            user_errors=_workflow_errors(outcome.errors),
+            user_errors=typed_errors(outcome.errors, WorkflowError, WorkflowErrorCode),
         )
 
     @strawberry.mutation(
@@ -970,5 +967,6 @@ class EnterpriseMutations:
             perform=partial(_set_schedule, info, input),
         )
         return SetWorkflowSchedulePayload(
-            schedule=outcome.built("schedule", ScheduledWorkflow.from_doc), user_errors=_workflow_errors(outcome.errors)
+            schedule=outcome.built("schedule", ScheduledWorkflow.from_doc),
+            user_errors=typed_errors(outcome.errors, WorkflowError, WorkflowErrorCode),
         )

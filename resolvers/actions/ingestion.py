@@ -45,6 +45,7 @@ from resolvers.actions.common import (
     reject,
     run_brain_mutation,
     typed,
+    typed_errors,
 )
 from resolvers.brain.types import ActionLog, Platform, SyncJob
 from resolvers.common.enums import stored
@@ -92,10 +93,6 @@ class IngestionError:
     code: IngestionErrorCode = strawberry.field(description="Why, as a stable code to switch on.")
     message: str = strawberry.field(description=ERROR_MESSAGE)
     field: str | None = strawberry.field(description=ERROR_FIELD)
-
-
-def _ingestion_errors(errors: list[UserError]) -> list[IngestionError]:
-    return [IngestionError(code=IngestionErrorCode(e.code), message=e.message, field=e.field) for e in errors]
 
 
 # --- GraphQL types -------------------------------------------------------------------------
@@ -386,7 +383,7 @@ class IngestionMutations:
         return StartSyncJobPayload(
             sync_job=outcome.built("sync_job", typed(SyncJobRow, SyncJob.from_row)),
             action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
-            user_errors=_ingestion_errors(outcome.errors),
+            user_errors=typed_errors(outcome.errors, IngestionError, IngestionErrorCode),
         )
 
     @strawberry.mutation(
@@ -414,7 +411,7 @@ class IngestionMutations:
             sync_job=outcome.built("sync_job", typed(SyncJobRow, SyncJob.from_row)),
             rows_upserted=int(outcome.rows.get("rows_upserted", 0)),
             action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
-            user_errors=_ingestion_errors(outcome.errors),
+            user_errors=typed_errors(outcome.errors, IngestionError, IngestionErrorCode),
         )
 
     @strawberry.mutation(
@@ -449,5 +446,5 @@ class IngestionMutations:
         return FinishSyncJobPayload(
             sync_job=outcome.built("sync_job", typed(SyncJobRow, SyncJob.from_row)),
             action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
-            user_errors=_ingestion_errors(outcome.errors),
+            user_errors=typed_errors(outcome.errors, IngestionError, IngestionErrorCode),
         )

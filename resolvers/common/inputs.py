@@ -54,7 +54,7 @@ class InputGuard(SchemaExtension):
         requested = context._provided_operation_name
         if requested is None and len(operations) > 1:
             raise BadUserInput("the document has several operations; name the one to run in `operationName`")
-        arguments_of = check_document(document)
+        arguments_of = _checked_document(context.query, document)
         for name, value in (context.variables or {}).items():
             problem = value_problem(value)
             if problem is not None:
@@ -62,6 +62,25 @@ class InputGuard(SchemaExtension):
                 where = f"argument {argument!r} (variable ${name})" if argument else f"variable ${name}"
                 extensions = {"variable": name, **({"argument": argument} if argument else {})}
                 raise BadUserInput(f"{where} {problem}", **extensions)
+
+
+# The literals of a document are checked once per query text, like its parse and validation
+# (resolvers/common/checks.py); only the variables differ from request to request. A refused
+# document raises and is not kept, so bad documents cannot fill the cache.
+_CHECKED: dict[str, dict[str, str]] = {}
+_CHECKED_MAX = 512
+
+
+def _checked_document(query: str | None, document: DocumentNode) -> dict[str, str]:
+    if query is None:
+        return check_document(document)
+    arguments_of = _CHECKED.get(query)
+    if arguments_of is None:
+        arguments_of = check_document(document)
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[query] = arguments_of
+    return arguments_of
 
 
 def check_document(document: DocumentNode) -> dict[str, str]:
