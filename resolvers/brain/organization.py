@@ -45,15 +45,10 @@ from resolvers.brain.types import (
     creative_filter,
 )
 from resolvers.common.enums import stored, stored_values
+from resolvers.common.filters import OrderDirection
 from resolvers.common.relay import After, Before, Connection, First, Last
 
 Ctx = Info[RequestContext, None]
-
-
-@strawberry.enum(description="Sort direction.")
-class OrderDirection(Enum):
-    ASC = strawberry.enum_value("ASC", description="Smallest first.")
-    DESC = strawberry.enum_value("DESC", description="Largest first.")
 
 
 @strawberry.enum(description="What to sort campaigns or creatives by.")

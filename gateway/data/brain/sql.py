@@ -11,6 +11,7 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
+from gateway.data.filters import Comparison, DayRange, TimeRange
 from gateway.data.paging import Page, Paged, paged
 from gateway.data.text import contains_text
 from gateway.stores.postgres import TenantReader
@@ -52,6 +53,29 @@ class Where:
             return
         escaped = contains_text(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         self.conditions.append(f"{column} ILIKE '%' || {self.param(escaped)} || '%' ESCAPE '\\'")
+
+    def compare(self, column: str, comparison: Comparison | None, cast: str = "numeric") -> None:
+        """Every bound of `comparison` holds for `column`."""
+        for op, value in comparison.bounds() if comparison else []:
+            self.conditions.append(f"{column} {op} {self.param(value)}::{cast}")
+
+    def within(self, column: str, time_range: TimeRange | None) -> None:
+        """`column` (a timestamptz) lies in the half-open range."""
+        if time_range is None:
+            return
+        if time_range.start is not None:
+            self.add(f"{column} >= {{}}::timestamptz", time_range.start)
+        if time_range.end is not None:
+            self.add(f"{column} < {{}}::timestamptz", time_range.end)
+
+    def on_days(self, column: str, day_range: DayRange | None) -> None:
+        """`column` (a date) lies in the inclusive range."""
+        if day_range is None:
+            return
+        if day_range.first is not None:
+            self.add(f"{column} >= {{}}::date", day_range.first)
+        if day_range.last is not None:
+            self.add(f"{column} <= {{}}::date", day_range.last)
 
     @property
     def clause(self) -> str:

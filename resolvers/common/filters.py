@@ -1,0 +1,64 @@
+"""The filter and ordering inputs every connection shares, and their conversion to data-access values.
+
+Every list takes `filter:` (an input per list built from these parts) and
+`orderBy: [{field, direction}]`; the data-access layer receives the plain
+values of `gateway.data.filters`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import Enum
+
+import strawberry
+
+from gateway.data.filters import Comparison, DayRange, TimeRange
+
+
+@strawberry.enum(description="Sort direction.")
+class OrderDirection(Enum):
+    ASC = strawberry.enum_value("ASC", description="Smallest (or earliest, or A) first.")
+    DESC = strawberry.enum_value("DESC", description="Largest (or latest, or Z) first.")
+
+
+@strawberry.input(description="Instants from `from` (inclusive) to `to` (exclusive); either bound may be left out.")
+class DateTimeRange:
+    from_: dt.datetime | None = strawberry.field(default=None, name="from", description="Earliest instant, inclusive.")
+    to: dt.datetime | None = strawberry.field(default=None, description="Latest instant, exclusive.")
+
+
+@strawberry.input(description="Days from `from` to `to`, both inclusive; either bound may be left out.")
+class DateRange:
+    from_: dt.date | None = strawberry.field(default=None, name="from", description="First day, inclusive.")
+    to: dt.date | None = strawberry.field(default=None, description="Last day, inclusive.")
+
+
+@strawberry.input(description="Bounds on a whole number; every bound given must hold.")
+class IntComparison:
+    eq: int | None = strawberry.field(default=None, description="Equal to.")
+    gt: int | None = strawberry.field(default=None, description="Greater than.")
+    gte: int | None = strawberry.field(default=None, description="Greater than or equal to.")
+    lt: int | None = strawberry.field(default=None, description="Less than.")
+    lte: int | None = strawberry.field(default=None, description="Less than or equal to.")
+
+
+@strawberry.input(description="Bounds on a decimal amount, e.g. a budget; every bound given must hold.")
+class DecimalComparison:
+    eq: Decimal | None = strawberry.field(default=None, description="Equal to.")
+    gt: Decimal | None = strawberry.field(default=None, description="Greater than.")
+    gte: Decimal | None = strawberry.field(default=None, description="Greater than or equal to.")
+    lt: Decimal | None = strawberry.field(default=None, description="Less than.")
+    lte: Decimal | None = strawberry.field(default=None, description="Less than or equal to.")
+
+
+def time_range(value: DateTimeRange | None) -> TimeRange | None:
+    return None if value is None else TimeRange(value.from_, value.to)
+
+
+def day_range(value: DateRange | None) -> DayRange | None:
+    return None if value is None else DayRange(value.from_, value.to)
+
+
+def comparison(value: IntComparison | DecimalComparison | None) -> Comparison | None:
+    return None if value is None else Comparison(value.eq, value.gt, value.gte, value.lt, value.lte)
