@@ -118,7 +118,7 @@ async def test_agents_filters_and_newest_first(client: httpx.AsyncClient, issuer
         "Creative Analyst",
     ]
     assert (await agent_page(client, issuer, 'filter: {nameContains: ".*("}'))["totalCount"] == 0
-    newest = await agent_page(client, issuer, "orderBy: NEWEST")
+    newest = await agent_page(client, issuer, "orderBy: {field: CREATED_AT, direction: DESC}")
     assert names(newest) == [
         "Audience Builder",
         "Report Writer",
@@ -211,8 +211,8 @@ async def test_workflow_filters_and_orderings(client: httpx.AsyncClient, issuer:
         """
         drafts: workflows(filter: {status: [DRAFT, ARCHIVED]}) { totalCount }
         budget: workflows(filter: {nameContains: "budget"}) { edges { node { name } } }
-        edited: workflows(orderBy: RECENTLY_UPDATED, first: 2) { edges { node { name } } }
-        created: workflows(orderBy: NEWEST, first: 2) { edges { node { name } } }
+        edited: workflows(orderBy: {field: UPDATED_AT, direction: DESC}, first: 2) { edges { node { name } } }
+        created: workflows(orderBy: {field: CREATED_AT, direction: DESC}, first: 2) { edges { node { name } } }
         """,
     )
     assert data["drafts"]["totalCount"] == 3
@@ -354,8 +354,8 @@ async def test_audit_log_filters(client: httpx.AsyncClient, issuer: TestIssuer) 
         logins: auditLogs(filter: {{action: "user.login"}}) {{ totalCount }}
         owner: auditLogs(filter: {{actorId: "{seed_subject("acme", "owner")}"}}) {{ totalCount }}
         both: auditLogs(filter: {{action: "user.login", actorId: "{seed_subject("acme", "owner")}"}}) {{ totalCount }}
-        window: auditLogs(filter: {{from: "{window["from"]}", to: "{window["to"]}"}}) {{ {AUDIT} }}
-        since: auditLogs(filter: {{from: "{window["from"]}"}}) {{ totalCount }}
+        window: auditLogs(filter: {{createdAt: {{from: "{window["from"]}", to: "{window["to"]}"}}}}) {{ {AUDIT} }}
+        since: auditLogs(filter: {{createdAt: {{from: "{window["from"]}"}}}}) {{ totalCount }}
         """,
     )
     assert data["logins"]["totalCount"] == 34  # every 6th of 200
@@ -366,7 +366,7 @@ async def test_audit_log_filters(client: httpx.AsyncClient, issuer: TestIssuer) 
 
 
 async def test_audit_log_range_must_not_be_reversed(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
-    fields = 'auditLogs(filter: {from: "2026-02-01T00:00:00Z", to: "2026-01-01T00:00:00Z"}) { totalCount }'
+    fields = 'auditLogs(filter: {createdAt: {from: "2026-02-01T00:00:00Z", to: "2026-01-01T00:00:00Z"}}) { totalCount }'
     assert await error_code(client, issuer, fields) == "BAD_USER_INPUT"
 
 

@@ -48,6 +48,14 @@ class DayRange:
     last: dt.date | None = None
 
 
+@dataclass(frozen=True)
+class SortKey:
+    """One key of a list's order: what to sort by (as the domain module names it) and which way."""
+
+    field: str
+    descending: bool = False
+
+
 _MONGO_OPERATORS = {"=": "$eq", ">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte"}
 
 
@@ -59,6 +67,7 @@ def mongo_comparison(comparison: Comparison | None, scale: int = 1) -> dict[str,
 
 
 def mongo_time_range(time_range: TimeRange | None) -> dict[str, Any] | None:
+    """A MongoDB condition for `time_range`: `$gte` the start, `$lt` the end."""
     if time_range is None or (time_range.start is None and time_range.end is None):
         return None
     condition: dict[str, Any] = {}

@@ -344,6 +344,32 @@ class TenantMongo:
         pages = _grouped(await self.find(collection, query, sort=sort), group)
         return {key: docs[skip : skip + limit] for key, docs in pages.items()}
 
+    async def count_by(
+        self, collection: str, query: Mapping[str, Any], fields: Sequence[str]
+    ) -> dict[tuple[str, ...], int]:
+        """How many documents match `query` for each combination of the values of `fields` (as strings).
+
+        One round trip either way: MongoDB groups in the server; the stand-in
+        groups by one field only (a compound `_id` comes back as its literal
+        text), so for several fields it returns just those fields and they are
+        counted here.
+        """
+        if len(fields) > 1 and (await self.store.profile()).stand_in:
+            docs = await self.find(collection, query, projection={"_id": 0, **dict.fromkeys(fields, 1)})
+            counted: dict[tuple[str, ...], int] = {}
+            for doc in docs:
+                values = tuple(str(doc.get(name)) for name in fields)
+                counted[values] = counted.get(values, 0) + 1
+            return counted
+        key: Any = f"${fields[0]}" if len(fields) == 1 else {f"k{i}": f"${name}" for i, name in enumerate(fields)}
+        rows = await self.aggregate(collection, [{"$match": dict(query)}, {"$group": {"_id": key, "n": {"$sum": 1}}}])
+        return {
+            (str(row["_id"]),)
+            if len(fields) == 1
+            else tuple(str(row["_id"].get(f"k{i}")) for i in range(len(fields))): int(row["n"])
+            for row in rows
+        }
+
     async def count(self, collection: str, query: Mapping[str, Any] | None = None) -> int:
         return int(
             await self.store.run(self.store.db[collection].count_documents(self.scoped_filter(collection, query)))
@@ -418,6 +444,12 @@ def _grouped(docs: list[Document], field: str) -> dict[str, list[Document]]:
     for doc in docs:
         groups.setdefault(str(doc.get(field)), []).append(doc)
     return groups
+
+
+def _group_values(group: Any, count: int) -> tuple[str, ...]:
+    if count == 1:
+        return (str(group),)
+    return tuple(str(group.get(f"k{i}")) for i in range(count))
 
 
 def _reject_org_change(update: Mapping[str, Any]) -> None:

@@ -8,12 +8,16 @@ values of `gateway.data.filters`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from enum import Enum
+from typing import Protocol
 
 import strawberry
 
-from gateway.data.filters import Comparison, DayRange, TimeRange
+from gateway.data.filters import Comparison, DayRange, SortKey, TimeRange
+from gateway.errors import BadUserInput
+from resolvers.common.enums import stored
 
 
 @strawberry.enum(description="Sort direction.")
@@ -53,7 +57,17 @@ class DecimalComparison:
 
 
 def time_range(value: DateTimeRange | None) -> TimeRange | None:
-    return None if value is None else TimeRange(value.from_, value.to)
+    if value is None:
+        return None
+    start, end = (_utc(moment) if moment else None for moment in (value.from_, value.to))
+    if start and end and start > end:
+        raise BadUserInput("`from` must not be after `to`")
+    return TimeRange(start, end)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    # An instant without an offset is read as UTC, as the DateTime scalar documents.
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def day_range(value: DateRange | None) -> DayRange | None:
@@ -62,3 +76,22 @@ def day_range(value: DateRange | None) -> DayRange | None:
 
 def comparison(value: IntComparison | DecimalComparison | None) -> Comparison | None:
     return None if value is None else Comparison(value.eq, value.gt, value.gte, value.lt, value.lte)
+
+
+class Order(Protocol):
+    """What every `<X>Order` input has: a field (an enum whose values the data layer knows) and a direction."""
+
+    @property
+    def field(self) -> Enum: ...
+
+    @property
+    def direction(self) -> OrderDirection: ...
+
+
+def sort_keys(order_by: Sequence[Order] | None) -> tuple[SortKey, ...]:
+    """An `orderBy` list as data-access sort keys; a field given twice counts once, where it first appears."""
+    keys: dict[str, SortKey] = {}
+    for order in order_by or ():
+        field = stored(order.field)
+        keys.setdefault(field, SortKey(field, order.direction == OrderDirection.DESC))
+    return tuple(keys.values())

@@ -29,7 +29,8 @@ from gateway.data.enterprise import (
 from gateway.data.paging import Page
 from gateway.errors import NotFound
 from gateway.permissions import Permission
-from resolvers.common.enums import stored, stored_values
+from resolvers.common.enums import ActorKind, stored, stored_values
+from resolvers.common.filters import DateTimeRange, IntComparison, OrderDirection, comparison, sort_keys, time_range
 from resolvers.common.relay import After, Before, Connection, First, Last
 from resolvers.enterprise.types import (
     Agent,
@@ -40,73 +41,197 @@ from resolvers.enterprise.types import (
     ComplianceCheck,
     ComplianceFramework,
     ComplianceStatus,
+    ExecutionOrderBy,
     Invitation,
+    InvitationRole,
     InvitationStatus,
     Member,
     Plan,
     ScheduledWorkflow,
     UsageQuota,
     Workflow,
-    WorkflowExecution,
+    WorkflowExecutionConnection,
     WorkflowExecutionFilter,
     WorkflowStatus,
+    execution_filter,
 )
 
 Ctx = Info[RequestContext, None]
 
 
 # --- filters and orderings -------------------------------------------------------------------
+# Every list takes `filter:` (every part given must hold) and `orderBy:` (sort keys, most
+# significant first, the id appended as the last tie-break).
 
 
-@strawberry.input(description="Narrows a list of invitations.")
+def _order_by(default: str) -> str:
+    return f"Sort keys, most significant first; ties are broken by id. Default: {default}."
+
+
+@strawberry.input(description="Narrows a list of invitations; every part given must hold.")
 class InvitationFilter:
-    status: list[InvitationStatus] | None = strawberry.field(default=None, description="Only these statuses.")
+    status: list[InvitationStatus] | None = strawberry.field(
+        default=None, description="Only these statuses (`EXPIRED` includes pending invitations past `expiresAt`)."
+    )
+    role: list[InvitationRole] | None = strawberry.field(default=None, description="Only invitations to these roles.")
+    email_contains: str | None = strawberry.field(
+        default=None, description="Case-insensitive substring of the address, taken literally."
+    )
+    created_at: DateTimeRange | None = strawberry.field(
+        default=None, description="Only invitations sent in this range."
+    )
+    expires_at: DateTimeRange | None = strawberry.field(
+        default=None, description="Only invitations expiring in this range."
+    )
 
 
-@strawberry.input(description="Narrows a list of agents.")
+@strawberry.enum(description="What to sort invitations by.")
+class InvitationOrderField(Enum):
+    CREATED_AT = strawberry.enum_value("created_at", description="When the invitation was sent.")
+    EXPIRES_AT = strawberry.enum_value("expires_at", description="When the invitation stops being accepted.")
+    EMAIL = strawberry.enum_value("email", description="By address.")
+    ROLE = strawberry.enum_value("role", description="By role name.")
+
+
+@strawberry.input(description="One key of the order of invitations.")
+class InvitationOrder:
+    field: InvitationOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Which way.")
+
+
+@strawberry.input(description="Narrows a list of agents; every part given must hold.")
 class AgentFilter:
     enabled: bool | None = strawberry.field(default=None, description="Only enabled (true) or disabled (false) agents.")
-    name_contains: str | None = strawberry.field(default=None, description="Case-insensitive substring of the name.")
+    name_contains: str | None = strawberry.field(
+        default=None, description="Case-insensitive substring of the name, taken literally."
+    )
+    kind: list[str] | None = strawberry.field(default=None, description="Only these kinds, e.g. `optimizer`.")
+    model: list[str] | None = strawberry.field(default=None, description="Only agents on these models, e.g. `gpt-4o`.")
+    created_at: DateTimeRange | None = strawberry.field(default=None, description="Only agents created in this range.")
 
 
-@strawberry.enum(description="Order of a list of agents.")
-class AgentOrder(Enum):
-    NAME = strawberry.enum_value("name", description="By name, A to Z.")
-    NEWEST = strawberry.enum_value("newest", description="Most recently created first.")
+@strawberry.enum(description="What to sort agents by.")
+class AgentOrderField(Enum):
+    NAME = strawberry.enum_value("name", description="By name.")
+    CREATED_AT = strawberry.enum_value("created_at", description="When the agent was created.")
+    KIND = strawberry.enum_value("kind", description="By kind.")
 
 
-@strawberry.input(description="Narrows a list of workflows.")
+@strawberry.input(description="One key of the order of agents.")
+class AgentOrder:
+    field: AgentOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Which way.")
+
+
+@strawberry.input(description="Narrows a list of workflows; every part given must hold.")
 class WorkflowFilter:
     status: list[WorkflowStatus] | None = strawberry.field(default=None, description="Only these statuses.")
-    name_contains: str | None = strawberry.field(default=None, description="Case-insensitive substring of the name.")
+    name_contains: str | None = strawberry.field(
+        default=None, description="Case-insensitive substring of the name, taken literally."
+    )
+    version: IntComparison | None = strawberry.field(default=None, description="Bounds on the revision number.")
+    created_at: DateTimeRange | None = strawberry.field(
+        default=None, description="Only workflows created in this range."
+    )
+    updated_at: DateTimeRange | None = strawberry.field(
+        default=None, description="Only workflows last edited in this range."
+    )
 
 
-@strawberry.enum(description="Order of a list of workflows.")
-class WorkflowOrder(Enum):
-    NAME = strawberry.enum_value("name", description="By name, A to Z.")
-    NEWEST = strawberry.enum_value("newest", description="Most recently created first.")
-    RECENTLY_UPDATED = strawberry.enum_value("recently_updated", description="Most recently edited first.")
+@strawberry.enum(description="What to sort workflows by.")
+class WorkflowOrderField(Enum):
+    NAME = strawberry.enum_value("name", description="By name.")
+    CREATED_AT = strawberry.enum_value("created_at", description="When the workflow was created.")
+    UPDATED_AT = strawberry.enum_value("updated_at", description="When the workflow was last edited.")
+    STATUS = strawberry.enum_value("status", description="By status name.")
+    VERSION = strawberry.enum_value("version", description="By revision number.")
 
 
-@strawberry.input(description="Narrows a list of workflow executions.")
+@strawberry.input(description="One key of the order of workflows.")
+class WorkflowOrder:
+    field: WorkflowOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Which way.")
+
+
+@strawberry.input(description="Narrows the organization's workflow executions; every part given must hold.")
 class ExecutionFilter(WorkflowExecutionFilter):
     workflow_id: strawberry.ID | None = strawberry.field(default=None, description="Only runs of this workflow.")
 
 
-@strawberry.input(description="Narrows the audit trail.")
-class AuditLogFilter:
-    action: str | None = strawberry.field(default=None, description="Only this action, e.g. `workflow.run`.")
-    actor_id: str | None = strawberry.field(default=None, description="Only actions by this actor (its `actor.id`).")
-    from_: dt.datetime | None = strawberry.field(
-        default=None, name="from", description="Only entries at or after this instant."
+@strawberry.input(description="Narrows a list of workflow schedules; every part given must hold.")
+class ScheduledWorkflowFilter:
+    enabled: bool | None = strawberry.field(default=None, description="Only running (true) or paused (false) ones.")
+    timezone: list[str] | None = strawberry.field(default=None, description="Only these time zones, e.g. `UTC`.")
+    next_run_at: DateTimeRange | None = strawberry.field(
+        default=None, description="Only schedules next running in this range."
     )
-    to: dt.datetime | None = strawberry.field(default=None, description="Only entries before this instant.")
+    last_run_at: DateTimeRange | None = strawberry.field(
+        default=None, description="Only schedules that last ran in this range."
+    )
 
 
-@strawberry.input(description="Narrows a list of compliance checks.")
+@strawberry.enum(description="What to sort workflow schedules by.")
+class ScheduledWorkflowOrderField(Enum):
+    NEXT_RUN_AT = strawberry.enum_value("next_run_at", description="When the workflow runs next; paused first.")
+    LAST_RUN_AT = strawberry.enum_value("last_run_at", description="When the schedule last ran; never-run first.")
+    TIMEZONE = strawberry.enum_value("timezone", description="By time zone name.")
+
+
+@strawberry.input(description="One key of the order of workflow schedules.")
+class ScheduledWorkflowOrder:
+    field: ScheduledWorkflowOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Which way.")
+
+
+@strawberry.input(description="Narrows the audit trail; every part given must hold.")
+class AuditLogFilter:
+    action: list[str] | None = strawberry.field(default=None, description="Only these actions, e.g. `workflow.run`.")
+    actor_id: list[str] | None = strawberry.field(
+        default=None, description="Only actions by these actors (their `actor.id`)."
+    )
+    actor_kind: list[ActorKind] | None = strawberry.field(
+        default=None, description="Only actions by these kinds of actor."
+    )
+    target_type: list[str] | None = strawberry.field(
+        default=None, description="Only actions on these kinds of object, e.g. `Campaign`."
+    )
+    created_at: DateTimeRange | None = strawberry.field(default=None, description="Only entries in this range.")
+
+
+@strawberry.enum(description="What to sort audit entries by.")
+class AuditLogOrderField(Enum):
+    CREATED_AT = strawberry.enum_value("at", description="When it happened.")
+    ACTION = strawberry.enum_value("action", description="By action name.")
+
+
+@strawberry.input(description="One key of the order of audit entries.")
+class AuditLogOrder:
+    field: AuditLogOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Which way.")
+
+
+@strawberry.input(description="Narrows a list of compliance checks; every part given must hold.")
 class ComplianceCheckFilter:
     framework: list[ComplianceFramework] | None = strawberry.field(default=None, description="Only these frameworks.")
     status: list[ComplianceStatus] | None = strawberry.field(default=None, description="Only these outcomes.")
+    control_contains: str | None = strawberry.field(
+        default=None, description="Case-insensitive substring of the control's reference, taken literally."
+    )
+    checked_at: DateTimeRange | None = strawberry.field(default=None, description="Only checks run in this range.")
+
+
+@strawberry.enum(description="What to sort compliance checks by.")
+class ComplianceCheckOrderField(Enum):
+    FRAMEWORK = strawberry.enum_value("framework", description="By framework name.")
+    CONTROL = strawberry.enum_value("control", description="By the control's reference.")
+    STATUS = strawberry.enum_value("status", description="By outcome name.")
+    CHECKED_AT = strawberry.enum_value("checked_at", description="When the check ran.")
+
+
+@strawberry.input(description="One key of the order of compliance checks.")
+class ComplianceCheckOrder:
+    field: ComplianceCheckOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Which way.")
 
 
 # --- the fields ----------------------------------------------------------------------------------
@@ -137,7 +262,9 @@ class EnterpriseOrganization:
     ) -> Connection[Member] | None:
         return Connection.of(await members.page(info.context, Page(first, after, last, before)), Member.from_row)
 
-    @strawberry.field(description="Invitations to join the organization (MongoDB), newest first.")
+    @strawberry.field(
+        description="Invitations to join the organization (MongoDB), newest first unless `orderBy` says otherwise."
+    )
     async def invitations(
         self,
         info: Ctx,
@@ -146,11 +273,24 @@ class EnterpriseOrganization:
         last: Last = None,
         before: Before = None,
         filter: Annotated[InvitationFilter | None, strawberry.argument(description="Narrow the list.")] = None,
+        order_by: Annotated[
+            list[InvitationOrder] | None,
+            strawberry.argument(description=_order_by("newest first (`[{field: CREATED_AT, direction: DESC}]`)")),
+        ] = None,
     ) -> Connection[Invitation] | None:
         info.context.require(Permission.READ_SENSITIVE)
-        statuses = stored_values(filter.status if filter else None)
-        rows = await invitations.page(info.context.mongo, Page(first, after, last, before), statuses=statuses)
-        return Connection.of(rows, Invitation.from_doc)
+        f = filter or InvitationFilter()
+        wanted = invitations.Filter(
+            statuses=stored_values(f.status),
+            roles=stored_values(f.role),
+            email_contains=f.email_contains,
+            created=time_range(f.created_at),
+            expires=time_range(f.expires_at),
+        )
+        page = Page(first, after, last, before)
+        return Connection.of(
+            await invitations.page(info.context.mongo, page, wanted, sort_keys(order_by)), Invitation.from_doc
+        )
 
     @strawberry.field(description="AgentKit agents (MongoDB), by name unless `orderBy` says otherwise.")
     async def agents(
@@ -161,16 +301,20 @@ class EnterpriseOrganization:
         last: Last = None,
         before: Before = None,
         filter: Annotated[AgentFilter | None, strawberry.argument(description="Narrow the list.")] = None,
-        order_by: Annotated[AgentOrder, strawberry.argument(description="Order of the list.")] = AgentOrder.NAME,
+        order_by: Annotated[
+            list[AgentOrder] | None, strawberry.argument(description=_order_by("by name (`[{field: NAME}]`)"))
+        ] = None,
     ) -> Connection[Agent] | None:
-        rows = await agents.page(
-            info.context.mongo,
-            Page(first, after, last, before),
-            enabled=filter.enabled if filter else None,
-            name_contains=filter.name_contains if filter else None,
-            order=stored(order_by),
+        f = filter or AgentFilter()
+        wanted = agents.Filter(
+            enabled=f.enabled,
+            name_contains=f.name_contains,
+            kinds=tuple(f.kind or ()),
+            models=tuple(f.model or ()),
+            created=time_range(f.created_at),
         )
-        return Connection.of(rows, Agent.from_doc)
+        page = Page(first, after, last, before)
+        return Connection.of(await agents.page(info.context.mongo, page, wanted, sort_keys(order_by)), Agent.from_doc)
 
     @strawberry.field(description="AgentKit workflows (MongoDB), by name unless `orderBy` says otherwise.")
     async def workflows(
@@ -181,18 +325,26 @@ class EnterpriseOrganization:
         last: Last = None,
         before: Before = None,
         filter: Annotated[WorkflowFilter | None, strawberry.argument(description="Narrow the list.")] = None,
-        order_by: Annotated[WorkflowOrder, strawberry.argument(description="Order of the list.")] = WorkflowOrder.NAME,
+        order_by: Annotated[
+            list[WorkflowOrder] | None, strawberry.argument(description=_order_by("by name (`[{field: NAME}]`)"))
+        ] = None,
     ) -> Connection[Workflow] | None:
-        rows = await workflows.page(
-            info.context.mongo,
-            Page(first, after, last, before),
-            statuses=stored_values(filter.status if filter else None),
-            name_contains=filter.name_contains if filter else None,
-            order=stored(order_by),
+        f = filter or WorkflowFilter()
+        wanted = workflows.Filter(
+            statuses=stored_values(f.status),
+            name_contains=f.name_contains,
+            version=comparison(f.version),
+            created=time_range(f.created_at),
+            updated=time_range(f.updated_at),
         )
-        return Connection.of(rows, Workflow.from_doc)
+        page = Page(first, after, last, before)
+        return Connection.of(
+            await workflows.page(info.context.mongo, page, wanted, sort_keys(order_by)), Workflow.from_doc
+        )
 
-    @strawberry.field(description="Runs of all the organization's workflows (MongoDB), newest first.")
+    @strawberry.field(
+        description="Runs of all the organization's workflows (MongoDB), newest first unless `orderBy` says otherwise."
+    )
     async def executions(
         self,
         info: Ctx,
@@ -201,24 +353,46 @@ class EnterpriseOrganization:
         last: Last = None,
         before: Before = None,
         filter: Annotated[ExecutionFilter | None, strawberry.argument(description="Narrow the list.")] = None,
-    ) -> Connection[WorkflowExecution] | None:
+        order_by: ExecutionOrderBy = None,
+    ) -> WorkflowExecutionConnection | None:
+        mongo = info.context.mongo
         workflow_id = ids.raw_id(filter.workflow_id, "Workflow") if filter and filter.workflow_id else None
-        rows = await executions.page(
-            info.context.mongo,
-            Page(first, after, last, before),
-            workflow_id=workflow_id,
-            statuses=stored_values(filter.status if filter else None),
-        )
-        return Connection.of(rows, WorkflowExecution.from_doc)
+        wanted = execution_filter(filter, None if workflow_id is None else (workflow_id,))
+        page = await executions.page(mongo, Page(first, after, last, before), wanted, sort_keys(order_by))
 
-    @strawberry.field(description="Workflow schedules (MongoDB), the next to run first.")
+        async def status_counts() -> dict[str, int]:
+            return await executions.counts_by_status(mongo, wanted)
+
+        return WorkflowExecutionConnection.of_page(page, status_counts)
+
+    @strawberry.field(
+        description="Workflow schedules (MongoDB), the next to run first unless `orderBy` says otherwise."
+    )
     async def scheduled_workflows(
-        self, info: Ctx, first: First = None, after: After = None, last: Last = None, before: Before = None
+        self,
+        info: Ctx,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[ScheduledWorkflowFilter | None, strawberry.argument(description="Narrow the list.")] = None,
+        order_by: Annotated[
+            list[ScheduledWorkflowOrder] | None,
+            strawberry.argument(description=_order_by("the next to run first (`[{field: NEXT_RUN_AT}]`)")),
+        ] = None,
     ) -> Connection[ScheduledWorkflow] | None:
-        rows = await workflows.schedules_page(info.context.mongo, Page(first, after, last, before))
+        f = filter or ScheduledWorkflowFilter()
+        wanted = workflows.ScheduleFilter(
+            enabled=f.enabled,
+            timezones=tuple(f.timezone or ()),
+            next_run=time_range(f.next_run_at),
+            last_run=time_range(f.last_run_at),
+        )
+        page = Page(first, after, last, before)
+        rows = await workflows.schedules_page(info.context.mongo, page, wanted, sort_keys(order_by))
         return Connection.of(rows, ScheduledWorkflow.from_doc)
 
-    @strawberry.field(description="The audit trail (MongoDB), newest first.")
+    @strawberry.field(description="The audit trail (MongoDB), newest first unless `orderBy` says otherwise.")
     async def audit_logs(
         self,
         info: Ctx,
@@ -227,19 +401,27 @@ class EnterpriseOrganization:
         last: Last = None,
         before: Before = None,
         filter: Annotated[AuditLogFilter | None, strawberry.argument(description="Narrow the list.")] = None,
+        order_by: Annotated[
+            list[AuditLogOrder] | None,
+            strawberry.argument(description=_order_by("newest first (`[{field: CREATED_AT, direction: DESC}]`)")),
+        ] = None,
     ) -> Connection[AuditLog] | None:
         info.context.require(Permission.READ_SENSITIVE)
-        rows = await audit.page(
-            info.context.mongo,
-            Page(first, after, last, before),
-            action=filter.action if filter else None,
-            actor_id=filter.actor_id if filter else None,
-            since=filter.from_ if filter else None,
-            until=filter.to if filter else None,
+        f = filter or AuditLogFilter()
+        wanted = audit.Filter(
+            actions=tuple(f.action or ()),
+            actor_ids=tuple(f.actor_id or ()),
+            actor_kinds=stored_values(f.actor_kind),
+            target_types=tuple(f.target_type or ()),
+            at=time_range(f.created_at),
         )
-        return Connection.of(rows, AuditLog.from_doc)
+        page = Page(first, after, last, before)
+        return Connection.of(await audit.page(info.context.mongo, page, wanted, sort_keys(order_by)), AuditLog.from_doc)
 
-    @strawberry.field(description="Compliance controls and their latest check (MongoDB), by framework and control.")
+    @strawberry.field(
+        description="Compliance controls and their latest check (MongoDB), by framework and control unless "
+        "`orderBy` says otherwise."
+    )
     async def compliance_checks(
         self,
         info: Ctx,
@@ -248,14 +430,24 @@ class EnterpriseOrganization:
         last: Last = None,
         before: Before = None,
         filter: Annotated[ComplianceCheckFilter | None, strawberry.argument(description="Narrow the list.")] = None,
+        order_by: Annotated[
+            list[ComplianceCheckOrder] | None,
+            strawberry.argument(
+                description=_order_by("by framework, then control (`[{field: FRAMEWORK}, {field: CONTROL}]`)")
+            ),
+        ] = None,
     ) -> Connection[ComplianceCheck] | None:
-        rows = await compliance.page(
-            info.context.mongo,
-            Page(first, after, last, before),
-            frameworks=stored_values(filter.framework if filter else None),
-            statuses=stored_values(filter.status if filter else None),
+        f = filter or ComplianceCheckFilter()
+        wanted = compliance.Filter(
+            frameworks=stored_values(f.framework),
+            statuses=stored_values(f.status),
+            control_contains=f.control_contains,
+            checked=time_range(f.checked_at),
         )
-        return Connection.of(rows, ComplianceCheck.from_doc)
+        page = Page(first, after, last, before)
+        return Connection.of(
+            await compliance.page(info.context.mongo, page, wanted, sort_keys(order_by)), ComplianceCheck.from_doc
+        )
 
     @strawberry.field(description="Usage quotas (MongoDB), the latest period first, then by resource.")
     async def usage_quotas(self, info: Ctx) -> list[UsageQuota] | None:

@@ -8,6 +8,7 @@ of `gateway.data.enterprise`, never by a query per object.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Annotated
 
@@ -18,9 +19,10 @@ from gateway.context import RequestContext
 from gateway.data.brain.users import BrainUser
 from gateway.data.enterprise import agents, executions, invitations, members, workflows
 from gateway.data.enterprise.members import MemberRow
-from gateway.data.paging import Page
+from gateway.data.paging import Page, Paged
 from gateway.stores.mongo import Document
-from resolvers.common.enums import ActorKind, stored_values
+from resolvers.common.enums import ActorKind, stored, stored_values
+from resolvers.common.filters import DateTimeRange, OrderDirection, sort_keys, time_range
 from resolvers.common.relay import After, Before, Connection, First, Last, Node, node_id
 from resolvers.common.scalars import JSON, Money
 
@@ -283,9 +285,58 @@ class WorkflowStep:
         return Agent.from_doc(doc) if doc else None
 
 
-@strawberry.input(description="Narrows a workflow's executions.")
+@strawberry.input(description="Narrows a workflow's executions; every part given must hold.")
 class WorkflowExecutionFilter:
     status: list[ExecutionStatus] | None = strawberry.field(default=None, description="Only these statuses.")
+    triggered_by: list[WorkflowTrigger] | None = strawberry.field(
+        default=None, description="Only runs started this way."
+    )
+    created_at: DateTimeRange | None = strawberry.field(default=None, description="Only runs queued in this range.")
+    started_at: DateTimeRange | None = strawberry.field(
+        default=None, description="Only runs started in this range (never runs still queued)."
+    )
+    finished_at: DateTimeRange | None = strawberry.field(
+        default=None, description="Only runs finished in this range (never runs not finished)."
+    )
+
+
+def execution_filter(
+    value: WorkflowExecutionFilter | None, workflow_ids: tuple[str, ...] | None = None
+) -> executions.Filter:
+    """The data-access filter of a `filter:` argument, for the runs of `workflow_ids` (None: all)."""
+    if value is None:
+        return executions.Filter(workflow_ids)
+    return executions.Filter(
+        workflow_ids=workflow_ids,
+        statuses=stored_values(value.status),
+        triggers=stored_values(value.triggered_by),
+        created=time_range(value.created_at),
+        started=time_range(value.started_at),
+        finished=time_range(value.finished_at),
+    )
+
+
+@strawberry.enum(description="What to sort workflow executions by.")
+class WorkflowExecutionOrderField(Enum):
+    CREATED_AT = strawberry.enum_value("created_at", description="When the run was queued.")
+    STARTED_AT = strawberry.enum_value("started_at", description="When the run started; runs still queued first.")
+    FINISHED_AT = strawberry.enum_value("finished_at", description="When the run ended; runs not finished first.")
+    STATUS = strawberry.enum_value("status", description="By status name.")
+
+
+@strawberry.input(description="One key of the order of workflow executions.")
+class WorkflowExecutionOrder:
+    field: WorkflowExecutionOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Which way.")
+
+
+ExecutionOrderBy = Annotated[
+    list[WorkflowExecutionOrder] | None,
+    strawberry.argument(
+        description="Sort keys, most significant first; ties are broken by id. Default: newest first "
+        "(`[{field: CREATED_AT, direction: DESC}]`)."
+    ),
+]
 
 
 @strawberry.type(description="An AgentKit workflow: agent steps run in order, on demand or on a schedule.")
@@ -313,7 +364,7 @@ class Workflow(Node):
             updated_at=doc.get("updated_at"),
         )
 
-    @strawberry.field(description="Runs of this workflow, newest first.")
+    @strawberry.field(description="Runs of this workflow, newest first unless `orderBy` says otherwise.")
     async def executions(
         self,
         info: Ctx,
@@ -322,12 +373,17 @@ class Workflow(Node):
         last: Last = None,
         before: Before = None,
         filter: Annotated[WorkflowExecutionFilter | None, strawberry.argument(description="Narrow the list.")] = None,
-    ) -> Connection[WorkflowExecution]:
-        statuses = stored_values(filter.status if filter else None)
+        order_by: ExecutionOrderBy = None,
+    ) -> WorkflowExecutionConnection:
+        ctx, wanted = info.context, execution_filter(filter)
         page = await executions.page_of_workflow(
-            info.context, self.raw_id, Page(first, after, last, before), statuses=statuses
+            ctx, self.raw_id, Page(first, after, last, before), wanted, sort_keys(order_by)
         )
-        return Connection.of(page, WorkflowExecution.from_doc)
+
+        async def status_counts() -> dict[str, int]:
+            return await executions.workflow_counts_by_status(ctx, self.raw_id, wanted)
+
+        return WorkflowExecutionConnection.of_page(page, status_counts)
 
     @strawberry.field(description="When the workflow runs by itself; null when it has no schedule.")
     async def schedule(self, info: Ctx) -> ScheduledWorkflow | None:
@@ -370,6 +426,32 @@ class WorkflowExecution(Node):
     @strawberry.field(description="The workflow that ran; null if it has been deleted.")
     async def workflow(self, info: Ctx) -> Workflow | None:
         return await _workflow(info, self.workflow_id)
+
+
+@strawberry.type(description="How many executions of a list have one status.")
+class ExecutionStatusCount:
+    status: ExecutionStatus = strawberry.field(description="The status.")
+    count: int = strawberry.field(description="Executions with this status.")
+
+
+@strawberry.type(description="A page of workflow executions (Relay connection), with counts of the whole list.")
+class WorkflowExecutionConnection(Connection[WorkflowExecution]):
+    status_counts: strawberry.Private[Callable[[], Awaitable[dict[str, int]]]]
+
+    @strawberry.field(
+        description="For each status (zeros included), how many executions the list holds with its filters "
+        "applied except `status`: the counts of status tabs. Counted only when selected."
+    )
+    async def counts_by_status(self) -> list[ExecutionStatusCount]:
+        found = await self.status_counts()
+        return [ExecutionStatusCount(status=status, count=found.get(stored(status), 0)) for status in ExecutionStatus]
+
+    @classmethod
+    def of_page(
+        cls, page: Paged[Document], status_counts: Callable[[], Awaitable[dict[str, int]]]
+    ) -> WorkflowExecutionConnection:
+        base = Connection.of(page, WorkflowExecution.from_doc)
+        return cls(edges=base.edges, page_info=base.page_info, count=base.count, status_counts=status_counts)
 
 
 @strawberry.type(description="A cron schedule that runs a workflow by itself.")

@@ -2,29 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from gateway.context import RequestContext
-from gateway.data.enterprise.query import ById, Sort, by_ids, collection_page, contains
+from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, collection_page, contains, sort_by, within
+from gateway.data.filters import SortKey, TimeRange
 from gateway.data.paging import Page, Paged
 from gateway.stores.mongo import Document, TenantMongo
 
-SORTS: dict[str, Sort] = {
-    "name": [("name", 1), ("_id", 1)],
-    "newest": [("created_at", -1), ("_id", -1)],
-}
+BY_NAME = (SortKey("name"),)
 
 
-async def page(
-    mongo: TenantMongo,
-    page: Page,
-    *,
-    enabled: bool | None = None,
-    name_contains: str | None = None,
-    order: str = "name",
-) -> Paged[Document]:
-    """Agents in one of the `SORTS` orders."""
-    query: Document = {} if enabled is None else {"enabled": enabled}
-    query.update(contains("name", name_contains))
-    return await collection_page(mongo, "Organization.agents", page, "agentkit_agents", query, SORTS[order])
+@dataclass(frozen=True)
+class Filter:
+    """Which agents a list holds; every part given must hold."""
+
+    enabled: bool | None = None
+    name_contains: str | None = None
+    kinds: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    created: TimeRange | None = None
+
+
+def query(f: Filter) -> Document:
+    return all_of(
+        {} if f.enabled is None else {"enabled": f.enabled},
+        contains("name", f.name_contains),
+        any_of("kind", f.kinds),
+        any_of("model", f.models),
+        within("created_at", f.created),
+    )
+
+
+async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[SortKey] = ()) -> Paged[Document]:
+    """Agents matching `f`, by name unless `order` says otherwise."""
+    return await collection_page(
+        mongo, "Organization.agents", page, "agentkit_agents", query(f), sort_by(order, BY_NAME)
+    )
 
 
 def by_id(ctx: RequestContext) -> ById:

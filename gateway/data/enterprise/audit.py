@@ -2,43 +2,44 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from gateway.context import RequestContext
-from gateway.data.enterprise.query import ById, by_ids, collection_page, utc
+from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, collection_page, sort_by, within
+from gateway.data.filters import SortKey, TimeRange
 from gateway.data.paging import Page, Paged
-from gateway.errors import BadUserInput
 from gateway.stores.mongo import Document, TenantMongo
 
-
-def _query(action: str | None, actor_id: str | None, since: dt.datetime | None, until: dt.datetime | None) -> Document:
-    query: Document = {}
-    if action:
-        query["action"] = action
-    if actor_id:
-        query["actor.id"] = actor_id
-    since = utc(since) if since else None
-    until = utc(until) if until else None
-    if since and until and since > until:
-        raise BadUserInput("`from` must not be after `to`")
-    at = {op: value for op, value in (("$gte", since), ("$lt", until)) if value is not None}
-    if at:
-        query["at"] = at
-    return query
+NEWEST_FIRST = (SortKey("at", descending=True),)
 
 
-async def page(
-    mongo: TenantMongo,
-    page: Page,
-    *,
-    action: str | None = None,
-    actor_id: str | None = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-) -> Paged[Document]:
-    """Entries newest first; `since` inclusive, `until` exclusive."""
-    query = _query(action, actor_id, since, until)
-    return await collection_page(mongo, "Organization.auditLogs", page, "audit_logs", query, [("at", -1), ("_id", -1)])
+@dataclass(frozen=True)
+class Filter:
+    """Which entries a list holds; every part given must hold."""
+
+    actions: tuple[str, ...] = ()
+    actor_ids: tuple[str, ...] = ()
+    actor_kinds: tuple[str, ...] = ()
+    target_types: tuple[str, ...] = ()
+    at: TimeRange | None = None
+
+
+def query(f: Filter) -> Document:
+    return all_of(
+        any_of("action", f.actions),
+        any_of("actor.id", f.actor_ids),
+        any_of("actor.kind", f.actor_kinds),
+        any_of("target.type", f.target_types),
+        within("at", f.at),
+    )
+
+
+async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[SortKey] = ()) -> Paged[Document]:
+    """Entries matching `f`, newest first unless `order` says otherwise."""
+    return await collection_page(
+        mongo, "Organization.auditLogs", page, "audit_logs", query(f), sort_by(order, NEWEST_FIRST)
+    )
 
 
 def by_id(ctx: RequestContext) -> ById:

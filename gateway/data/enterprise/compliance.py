@@ -3,25 +3,45 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from gateway.context import RequestContext
-from gateway.data.enterprise.query import ById, any_of, by_ids, collection_page
+from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, collection_page, contains, sort_by, within
+from gateway.data.filters import SortKey, TimeRange
 from gateway.data.paging import Page, Paged
 from gateway.stores.mongo import Document, TenantMongo
 
+BY_CONTROL = (SortKey("framework"), SortKey("control"))
 
-async def page(
-    mongo: TenantMongo, page: Page, *, frameworks: Sequence[str] = (), statuses: Sequence[str] = ()
-) -> Paged[Document]:
-    """Checks by framework, then control."""
-    query = {**any_of("framework", frameworks), **any_of("status", statuses)}
+
+@dataclass(frozen=True)
+class Filter:
+    """Which checks a list holds; every part given must hold."""
+
+    frameworks: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    control_contains: str | None = None
+    checked: TimeRange | None = None
+
+
+def query(f: Filter) -> Document:
+    return all_of(
+        any_of("framework", f.frameworks),
+        any_of("status", f.statuses),
+        contains("control", f.control_contains),
+        within("checked_at", f.checked),
+    )
+
+
+async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[SortKey] = ()) -> Paged[Document]:
+    """Checks matching `f`, by framework then control unless `order` says otherwise."""
     return await collection_page(
         mongo,
         "Organization.complianceChecks",
         page,
         "compliance_checks",
-        query,
-        [("framework", 1), ("control", 1), ("_id", 1)],
+        query(f),
+        sort_by(order, BY_CONTROL),
     )
 
 

@@ -1,38 +1,58 @@
-"""Workflow executions: the organization's runs, each workflow's runs, by id."""
+"""Workflow executions: the organization's runs, each workflow's runs, by id, counts by status."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.enterprise.query import ById, Sort, by_ids, collection_page, grouped
+from gateway.data.enterprise.query import ById, Sort, all_of, any_of, by_ids, collection_page, grouped, sort_by, within
+from gateway.data.filters import SortKey, TimeRange
 from gateway.data.paging import Page, Paged, paged
 from gateway.stores.mongo import Document, TenantMongo
 
 COLLECTION = "agentkit_executions"
 # By creation: queued runs have no start time yet but are the newest.
-NEWEST_FIRST: Sort = [("created_at", -1), ("_id", -1)]
+NEWEST_FIRST = (SortKey("created_at", descending=True),)
 
 
-def _query(workflow_ids: Sequence[str] | None, statuses: Sequence[str]) -> Document:
-    query: Document = {}
-    if workflow_ids is not None:
-        query["workflow_id"] = {"$in": list(workflow_ids)}
-    if statuses:
-        query["status"] = {"$in": list(statuses)}
-    return query
+@dataclass(frozen=True)
+class Filter:
+    """Which runs a list holds; every part given must hold."""
+
+    workflow_ids: tuple[str, ...] | None = None  # None: every workflow's
+    statuses: tuple[str, ...] = ()
+    triggers: tuple[str, ...] = ()
+    created: TimeRange | None = None
+    started: TimeRange | None = None
+    finished: TimeRange | None = None
 
 
-async def page(
-    mongo: TenantMongo, page: Page, *, workflow_id: str | None = None, statuses: Sequence[str] = ()
-) -> Paged[Document]:
-    """The organization's runs, newest first."""
-    query = _query([workflow_id] if workflow_id is not None else None, statuses)
-    return await collection_page(mongo, "Organization.executions", page, COLLECTION, query, NEWEST_FIRST)
+def query(f: Filter) -> Document:
+    return all_of(
+        {} if f.workflow_ids is None else {"workflow_id": {"$in": list(f.workflow_ids)}},
+        any_of("status", f.statuses),
+        any_of("triggered_by", f.triggers),
+        within("created_at", f.created),
+        within("started_at", f.started),
+        within("finished_at", f.finished),
+    )
+
+
+async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[SortKey] = ()) -> Paged[Document]:
+    """The organization's runs matching `f`, newest first unless `order` says otherwise."""
+    return await collection_page(
+        mongo, "Organization.executions", page, COLLECTION, query(f), sort_by(order, NEWEST_FIRST)
+    )
+
+
+async def counts_by_status(mongo: TenantMongo, f: Filter) -> dict[str, int]:
+    """How many runs match `f` but its statuses, per status (those without runs left out)."""
+    found = await mongo.count_by(COLLECTION, query(replace(f, statuses=())), ["status"])
+    return {status: n for (status,), n in found.items()}
 
 
 def by_id(ctx: RequestContext) -> ById:
@@ -44,56 +64,55 @@ def by_id(ctx: RequestContext) -> ById:
 
 @dataclass(frozen=True)
 class Slice:
-    """One page of one workflow's executions, newest first."""
+    """One page of one workflow's executions."""
 
     workflow_id: str
-    statuses: tuple[str, ...]  # empty: any status
+    within: Filter  # without workflow ids: the key's own is added
+    sort: tuple[tuple[str, int], ...]
     offset: int
     limit: int
 
 
 @dataclass(frozen=True)
 class Count:
-    """How many executions one workflow has, optionally only in some statuses."""
+    """How many of one workflow's executions match a filter; per status when `by_status`."""
 
     workflow_id: str
-    statuses: tuple[str, ...]  # empty: any status
+    within: Filter
+    by_status: bool = False
+
+
+def _for(workflow_ids: Sequence[str], f: Filter) -> Document:
+    return query(replace(f, workflow_ids=tuple(workflow_ids)))
 
 
 async def _load_slices(mongo: TenantMongo, keys: Sequence[Slice]) -> list[list[Document]]:
     pages: dict[Slice, list[Document]] = {}
-    for (statuses, offset, limit), group in grouped(keys, lambda k: (k.statuses, k.offset, k.limit)).items():
+    for (f, sort, offset, limit), group in grouped(keys, lambda k: (k.within, k.sort, k.offset, k.limit)).items():
         workflow_ids = sorted({k.workflow_id for k in group})
         if len(workflow_ids) == 1:
-            docs = await mongo.find(
-                COLLECTION, _query(workflow_ids, statuses), sort=NEWEST_FIRST, skip=offset, limit=limit
-            )
+            docs = await mongo.find(COLLECTION, _for(workflow_ids, f), sort=list(sort), skip=offset, limit=limit)
             by_workflow = {workflow_ids[0]: docs}
         else:
             by_workflow = await mongo.find_per_group(
-                COLLECTION,
-                _query(workflow_ids, statuses),
-                group="workflow_id",
-                sort=NEWEST_FIRST,
-                skip=offset,
-                limit=limit,
+                COLLECTION, _for(workflow_ids, f), group="workflow_id", sort=list(sort), skip=offset, limit=limit
             )
         for key in group:
             pages[key] = by_workflow.get(key.workflow_id, [])
     return [pages[key] for key in keys]
 
 
-async def _load_counts(mongo: TenantMongo, keys: Sequence[Count]) -> list[int]:
-    counts: dict[Count, int] = {}
-    for statuses, group in grouped(keys, lambda k: k.statuses).items():
+async def _load_counts(mongo: TenantMongo, keys: Sequence[Count]) -> list[dict[str, int]]:
+    """Per key, its count by status (`by_status`) or its total under the key `""`."""
+    counts: dict[Count, dict[str, int]] = {}
+    for (f, by_status), group in grouped(keys, lambda k: (k.within, k.by_status)).items():
         workflow_ids = sorted({k.workflow_id for k in group})
-        rows = await mongo.aggregate(
-            COLLECTION,
-            [{"$match": _query(workflow_ids, statuses)}, {"$group": {"_id": "$workflow_id", "n": {"$sum": 1}}}],
-        )
-        found = {str(row["_id"]): int(row["n"]) for row in rows}
+        fields = ["workflow_id", "status"] if by_status else ["workflow_id"]
+        found: dict[str, dict[str, int]] = {}
+        for (workflow_id, *status), n in (await mongo.count_by(COLLECTION, _for(workflow_ids, f), fields)).items():
+            found.setdefault(workflow_id, {})["".join(status)] = n
         for key in group:
-            counts[key] = found.get(key.workflow_id, 0)
+            counts[key] = found.get(key.workflow_id, {})
     return [counts[key] for key in keys]
 
 
@@ -101,20 +120,26 @@ def slices(ctx: RequestContext) -> DataLoader[Slice, list[Document]]:
     return DataLoader(partial(_load_slices, ctx.mongo))
 
 
-def counts(ctx: RequestContext) -> DataLoader[Count, int]:
+def counts(ctx: RequestContext) -> DataLoader[Count, dict[str, int]]:
     return DataLoader(partial(_load_counts, ctx.mongo))
 
 
 async def page_of_workflow(
-    ctx: RequestContext, workflow_id: str, page: Page, *, statuses: Sequence[str] = ()
+    ctx: RequestContext, workflow_id: str, page: Page, f: Filter, order: Sequence[SortKey] = ()
 ) -> Paged[Document]:
-    """One workflow's runs, newest first; pages of sibling workflows share one query."""
-    wanted = tuple(statuses)
+    """One workflow's runs matching `f`, newest first unless `order` says otherwise; pages of sibling
+    workflows asked with the same arguments share one query."""
+    sort: Sort = sort_by(order, NEWEST_FIRST)
 
     async def count() -> int:
-        return await ctx.loader(counts).load(Count(workflow_id, wanted))
+        return (await ctx.loader(counts).load(Count(workflow_id, f))).get("", 0)
 
     async def fetch(offset: int, limit: int) -> list[Document]:
-        return await ctx.loader(slices).load(Slice(workflow_id, wanted, offset, limit))
+        return await ctx.loader(slices).load(Slice(workflow_id, f, tuple(sort), offset, limit))
 
     return await paged("Workflow.executions", page, count, fetch)
+
+
+async def workflow_counts_by_status(ctx: RequestContext, workflow_id: str, f: Filter) -> dict[str, int]:
+    """`counts_by_status` of one workflow's runs; sibling workflows share one aggregate."""
+    return await ctx.loader(counts).load(Count(workflow_id, replace(f, statuses=()), by_status=True))

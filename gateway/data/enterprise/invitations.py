@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from gateway.context import RequestContext
-from gateway.data.enterprise.query import ById, any_of, by_ids, collection_page
+from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, collection_page, contains, sort_by, within
+from gateway.data.filters import SortKey, TimeRange
 from gateway.data.paging import Page, Paged
 from gateway.stores.mongo import Document, TenantMongo
+
+NEWEST_FIRST = (SortKey("created_at", descending=True),)
 
 
 def status_of(doc: Document) -> str:
@@ -34,15 +38,28 @@ def status_query(statuses: Sequence[str], moment: dt.datetime) -> Document:
     return alternatives[0] if len(alternatives) == 1 else {"$or": alternatives}
 
 
-async def page(mongo: TenantMongo, page: Page, *, statuses: Sequence[str] = ()) -> Paged[Document]:
-    """Invitations, newest first, filtered by their status as `status_of` reads it."""
+@dataclass(frozen=True)
+class Filter:
+    """Which invitations a list holds; every part given must hold."""
+
+    statuses: tuple[str, ...] = ()  # as `status_of` reads them
+    roles: tuple[str, ...] = ()
+    email_contains: str | None = None
+    created: TimeRange | None = None
+    expires: TimeRange | None = None
+
+
+async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[SortKey] = ()) -> Paged[Document]:
+    """Invitations matching `f`, newest first unless `order` says otherwise."""
+    query = all_of(
+        status_query(f.statuses, dt.datetime.now(dt.UTC)),
+        any_of("role", f.roles),
+        contains("email", f.email_contains),
+        within("created_at", f.created),
+        within("expires_at", f.expires),
+    )
     return await collection_page(
-        mongo,
-        "Organization.invitations",
-        page,
-        "team_invitations",
-        status_query(statuses, dt.datetime.now(dt.UTC)),
-        [("created_at", -1), ("_id", -1)],
+        mongo, "Organization.invitations", page, "team_invitations", query, sort_by(order, NEWEST_FIRST)
     )
 
 

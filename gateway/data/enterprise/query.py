@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import partial
@@ -12,6 +11,7 @@ from aiodataloader import DataLoader
 from bson import ObjectId
 
 from gateway.context import RequestContext
+from gateway.data.filters import Comparison, SortKey, TimeRange, mongo_comparison, mongo_time_range
 from gateway.data.paging import Page, Paged, paged
 from gateway.data.text import contains_text
 from gateway.stores.mongo import Document, TenantMongo
@@ -33,9 +33,34 @@ def contains(field: str, text: str | None) -> Document:
     return {field: {"$regex": re.escape(contains_text(text)), "$options": "i"}} if text else {}
 
 
-def utc(value: dt.datetime) -> dt.datetime:
-    # An instant without an offset is read as UTC, as the DateTime scalar documents.
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+def within(field: str, time_range: TimeRange | None) -> Document:
+    """`field` is in the half-open range; no condition when it is open at both ends."""
+    condition = mongo_time_range(time_range)
+    return {field: condition} if condition else {}
+
+
+def compared(field: str, comparison: Comparison | None) -> Document:
+    """`field` meets every bound given."""
+    condition = mongo_comparison(comparison)
+    return {field: condition} if condition else {}
+
+
+def all_of(*conditions: Document) -> Document:
+    """Every condition holds: one document when their fields differ, else `$and`."""
+    given = [c for c in conditions if c]
+    merged: Document = {}
+    for condition in given:
+        if merged.keys() & condition.keys():
+            return {"$and": given}
+        merged.update(condition)
+    return merged
+
+
+def sort_by(keys: Sequence[SortKey], default: Sequence[SortKey]) -> Sort:
+    """The order `keys` give (else `default`), ending on `_id` in the last key's direction so ties keep one order."""
+    chosen = list(keys or default)
+    direction = -1 if chosen[-1].descending else 1
+    return [*((key.field, -1 if key.descending else 1) for key in chosen), ("_id", direction)]
 
 
 def grouped(items: Iterable[T], key: Callable[[T], K]) -> dict[K, list[T]]:

@@ -3,32 +3,56 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.enterprise.query import ById, Sort, any_of, by_ids, collection_page, contains
+from gateway.data.enterprise.query import (
+    ById,
+    all_of,
+    any_of,
+    by_ids,
+    collection_page,
+    compared,
+    contains,
+    sort_by,
+    within,
+)
+from gateway.data.filters import Comparison, SortKey, TimeRange
 from gateway.data.paging import Page, Paged
 from gateway.stores.mongo import Document, TenantMongo
 
-SORTS: dict[str, Sort] = {
-    "name": [("name", 1), ("_id", 1)],
-    "newest": [("created_at", -1), ("_id", -1)],
-    "recently_updated": [("updated_at", -1), ("_id", -1)],
-}
+BY_NAME = (SortKey("name"),)
+NEXT_TO_RUN_FIRST = (SortKey("next_run_at"),)
 
 
-async def page(
-    mongo: TenantMongo,
-    page: Page,
-    *,
-    statuses: Sequence[str] = (),
-    name_contains: str | None = None,
-    order: str = "name",
-) -> Paged[Document]:
-    """Workflows in one of the `SORTS` orders."""
-    query = {**any_of("status", statuses), **contains("name", name_contains)}
-    return await collection_page(mongo, "Organization.workflows", page, "agentkit_workflows", query, SORTS[order])
+@dataclass(frozen=True)
+class Filter:
+    """Which workflows a list holds; every part given must hold."""
+
+    statuses: tuple[str, ...] = ()
+    name_contains: str | None = None
+    version: Comparison | None = None
+    created: TimeRange | None = None
+    updated: TimeRange | None = None
+
+
+def query(f: Filter) -> Document:
+    return all_of(
+        any_of("status", f.statuses),
+        contains("name", f.name_contains),
+        compared("version", f.version),
+        within("created_at", f.created),
+        within("updated_at", f.updated),
+    )
+
+
+async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[SortKey] = ()) -> Paged[Document]:
+    """Workflows matching `f`, by name unless `order` says otherwise."""
+    return await collection_page(
+        mongo, "Organization.workflows", page, "agentkit_workflows", query(f), sort_by(order, BY_NAME)
+    )
 
 
 def by_id(ctx: RequestContext) -> ById:
@@ -38,10 +62,36 @@ def by_id(ctx: RequestContext) -> ById:
 # --- schedules -------------------------------------------------------------------------------
 
 
-async def schedules_page(mongo: TenantMongo, page: Page) -> Paged[Document]:
-    """Schedules, the next to run first."""
+@dataclass(frozen=True)
+class ScheduleFilter:
+    """Which schedules a list holds; every part given must hold."""
+
+    enabled: bool | None = None
+    timezones: tuple[str, ...] = ()
+    next_run: TimeRange | None = None
+    last_run: TimeRange | None = None
+
+
+def schedule_query(f: ScheduleFilter) -> Document:
+    return all_of(
+        {} if f.enabled is None else {"enabled": f.enabled},
+        any_of("timezone", f.timezones),
+        within("next_run_at", f.next_run),
+        within("last_run_at", f.last_run),
+    )
+
+
+async def schedules_page(
+    mongo: TenantMongo, page: Page, f: ScheduleFilter, order: Sequence[SortKey] = ()
+) -> Paged[Document]:
+    """Schedules matching `f`, the next to run first unless `order` says otherwise."""
     return await collection_page(
-        mongo, "Organization.scheduledWorkflows", page, "scheduled_workflows", {}, [("next_run_at", 1), ("_id", 1)]
+        mongo,
+        "Organization.scheduledWorkflows",
+        page,
+        "scheduled_workflows",
+        schedule_query(f),
+        sort_by(order, NEXT_TO_RUN_FIRST),
     )
 
 
