@@ -38,9 +38,11 @@ from resolvers.enterprise.types import (
     AnalyticsPoint,
     AuditLog,
     BillingSubscription,
+    BrainRole,
     ComplianceCheck,
     ComplianceFramework,
     ComplianceStatus,
+    EnterpriseRole,
     ExecutionOrderBy,
     Invitation,
     InvitationRole,
@@ -66,6 +68,56 @@ Ctx = Info[RequestContext, None]
 
 def _order_by(default: str) -> str:
     return f"Sort keys, most significant first; ties are broken by id. Default: {default}."
+
+
+@strawberry.input(description="Narrows a list of members; every part given must hold.")
+class MemberFilter:
+    email_contains: str | None = strawberry.field(
+        default=None, description="Case-insensitive substring of the e-mail address, taken literally."
+    )
+    name_contains: str | None = strawberry.field(
+        default=None, description="Case-insensitive substring of the display name, taken literally."
+    )
+    enterprise_role: list[EnterpriseRole] | None = strawberry.field(
+        default=None, description="Only members holding any of these enterprise roles."
+    )
+    brain_role: list[BrainRole] | None = strawberry.field(
+        default=None, description="Only members with one of these Brain roles."
+    )
+    status: list[str] | None = strawberry.field(
+        default=None, description="Only members whose enterprise account has one of these statuses, e.g. `active`."
+    )
+    has_enterprise_account: bool | None = strawberry.field(
+        default=None, description="Only members with (true) or without (false) an enterprise account."
+    )
+    has_brain_account: bool | None = strawberry.field(
+        default=None,
+        description="Only members with (true) or without (false) a Brain account; while the Brain store cannot be "
+        "asked, no member matches.",
+    )
+    last_login_at: DateTimeRange | None = strawberry.field(
+        default=None, description="Only members whose last enterprise sign-in is in this range."
+    )
+
+
+@strawberry.enum(description="What to sort members by.")
+class MemberOrderField(Enum):
+    EMAIL = strawberry.enum_value("email", description="By e-mail address.")
+    NAME = strawberry.enum_value("name", description="By display name; members without one first.")
+    ROLE = strawberry.enum_value(
+        "role",
+        description="By most privileged enterprise role (OWNER, ADMIN, ANALYST, MEMBER); "
+        "members without an enterprise account first.",
+    )
+    LAST_LOGIN_AT = strawberry.enum_value(
+        "last_login_at", description="By last enterprise sign-in; members who never signed in first."
+    )
+
+
+@strawberry.input(description="One key of the order of members.")
+class MemberOrder:
+    field: MemberOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Which way.")
 
 
 @strawberry.input(description="Narrows a list of invitations; every part given must hold.")
@@ -254,13 +306,34 @@ class EnterpriseOrganization:
         return BillingSubscription.from_doc(doc) if doc else None
 
     @strawberry.field(
-        description="People in the organization, from both stores joined by e-mail, ordered by e-mail. "
-        "When the Brain store is unavailable, lists the enterprise accounts only."
+        description="People in the organization, from both stores joined by e-mail, by e-mail unless `orderBy` "
+        "says otherwise. When the Brain store is unavailable, lists the enterprise accounts only."
     )
     async def members(
-        self, info: Ctx, first: First = None, after: After = None, last: Last = None, before: Before = None
+        self,
+        info: Ctx,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[MemberFilter | None, strawberry.argument(description="Narrow the list.")] = None,
+        order_by: Annotated[
+            list[MemberOrder] | None, strawberry.argument(description=_order_by("by e-mail (`[{field: EMAIL}]`)"))
+        ] = None,
     ) -> Connection[Member] | None:
-        return Connection.of(await members.page(info.context, Page(first, after, last, before)), Member.from_row)
+        f = filter or MemberFilter()
+        wanted = members.Filter(
+            email_contains=f.email_contains,
+            name_contains=f.name_contains,
+            enterprise_roles=stored_values(f.enterprise_role),
+            brain_roles=stored_values(f.brain_role),
+            statuses=tuple(f.status or ()),
+            has_enterprise_account=f.has_enterprise_account,
+            has_brain_account=f.has_brain_account,
+            last_login=time_range(f.last_login_at),
+        )
+        page = Page(first, after, last, before)
+        return Connection.of(await members.page(info.context, page, wanted, sort_keys(order_by)), Member.from_row)
 
     @strawberry.field(
         description="Invitations to join the organization (MongoDB), newest first unless `orderBy` says otherwise."

@@ -187,7 +187,7 @@ class Member(Node):
         return cls(
             id=member_id(row.enterprise, row.brain),
             email=row.email,
-            name=account.get("name") or (brain.name if brain else None),
+            name=row.name,
             enterprise_roles=[EnterpriseRole(r) for r in account.get("roles") or []],
             brain_role=BrainRole(brain.role) if brain else None,
             status=account.get("status"),

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from gateway.context import RequestContext
 from gateway.data.brain import users
 from gateway.data.brain.users import BrainUser
 from gateway.data.enterprise.query import ById, by_ids
+from gateway.data.filters import SortKey, TimeRange
 from gateway.data.paging import Page, Paged, paged
+from gateway.data.text import contains_text
 from gateway.errors import StoreUnavailable
 from gateway.stores.mongo import Document
+
+BY_EMAIL = (SortKey("email"),)
+# Enterprise roles, most privileged first: a member's role is the most privileged one held.
+ROLE_RANK = {"owner": 0, "admin": 1, "analyst": 2, "member": 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,39 +31,116 @@ class MemberRow:
     brain: BrainUser | None
     brain_known: bool  # False when the Brain store could not be asked
 
+    @property
+    def name(self) -> str | None:
+        """The enterprise account's display name, else the Brain one's."""
+        return (self.enterprise or {}).get("name") or (self.brain.name if self.brain else None)
+
+    @property
+    def role_rank(self) -> int | None:
+        """Rank of the most privileged enterprise role (0 = owner); None without one."""
+        ranks = [ROLE_RANK[role] for role in (self.enterprise or {}).get("roles") or [] if role in ROLE_RANK]
+        return min(ranks, default=None)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which members a list holds; every part given must hold."""
+
+    email_contains: str | None = None
+    name_contains: str | None = None
+    enterprise_roles: tuple[str, ...] = ()  # any of them held
+    brain_roles: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()  # of the enterprise account
+    has_enterprise_account: bool | None = None
+    has_brain_account: bool | None = None  # a member whose Brain account is unknown never matches
+    last_login: TimeRange | None = None
+
+
+def _contains(text: str | None, value: str | None) -> bool:
+    return text is None or contains_text(text).casefold() in (value or "").casefold()
+
+
+def _in_range(value: dt.datetime | None, time_range: TimeRange | None) -> bool:
+    if time_range is None:
+        return True
+    if value is None:
+        return time_range.start is None and time_range.end is None
+    return (time_range.start is None or value >= time_range.start) and (
+        time_range.end is None or value < time_range.end
+    )
+
+
+def matches(row: MemberRow, f: Filter) -> bool:
+    account = row.enterprise or {}
+    has_brain = row.brain is not None if row.brain_known else None
+    return (
+        _contains(f.email_contains, row.email)
+        and _contains(f.name_contains, row.name)
+        and (not f.enterprise_roles or bool(set(f.enterprise_roles) & set(account.get("roles") or [])))
+        and (not f.brain_roles or (row.brain is not None and row.brain.role in f.brain_roles))
+        and (not f.statuses or account.get("status") in f.statuses)
+        and (f.has_enterprise_account is None or f.has_enterprise_account == (row.enterprise is not None))
+        and (f.has_brain_account is None or f.has_brain_account == has_brain)
+        and _in_range(account.get("last_login_at"), f.last_login)
+    )
+
 
 def users_by_id(ctx: RequestContext) -> ById:
     return by_ids(ctx, "users")
 
 
-async def _page(ctx: RequestContext, offset: int, limit: int) -> list[MemberRow]:
-    # The first n members of the union are among the first n of each store, so
-    # fetching offset+limit from each and merging gives the page.
-    wanted = offset + limit
-    enterprise = {doc["email"]: doc for doc in await ctx.mongo.find("users", sort=[("email", 1)], limit=wanted)}
-    brain = await users.listed(ctx, wanted)
+SORT_VALUES: dict[str, Callable[[MemberRow], Any]] = {
+    "email": lambda row: row.email,
+    "name": lambda row: row.name,
+    "last_login_at": lambda row: (row.enterprise or {}).get("last_login_at"),
+    "role": lambda row: row.role_rank,
+}
+
+
+def ordered(rows: list[MemberRow], order: Sequence[SortKey]) -> list[MemberRow]:
+    """Rows in `order` (else by e-mail), the e-mail breaking ties; a missing value sorts as the smallest,
+    as MongoDB sorts null."""
+    keys = [*(order or BY_EMAIL)]
+    keys.append(SortKey("email", keys[-1].descending))
+    result = list(rows)
+    for key in reversed(keys):  # stable sorts, least significant key first
+        value = SORT_VALUES[key.field]
+        result.sort(key=lambda row: (value(row) is not None, value(row)), reverse=key.descending)
+    return result
+
+
+async def _members(ctx: RequestContext, f: Filter, order: Sequence[SortKey]) -> list[MemberRow]:
+    enterprise = {doc["email"]: doc for doc in await ctx.mongo.find("users")}
+    brain = await users.listed(ctx)
     brain_by_email = {user.email: user for user in brain or []}
-    emails = sorted(enterprise.keys() | brain_by_email.keys())[offset:wanted]
-    return [
+    rows = [
         MemberRow(email, enterprise.get(email), brain_by_email.get(email), brain_known=brain is not None)
-        for email in emails
+        for email in enterprise.keys() | brain_by_email.keys()
     ]
+    return ordered([row for row in rows if matches(row, f)], order)
 
 
-async def _count(ctx: RequestContext) -> int:
-    enterprise = {doc["email"] for doc in await ctx.mongo.find("users", projection={"email": 1})}
-    brain = {user.email for user in await users.listed(ctx) or []}
-    return len(enterprise | brain)
+async def page(ctx: RequestContext, page: Page, f: Filter, order: Sequence[SortKey] = ()) -> Paged[MemberRow]:
+    """Members matching `f`, by e-mail unless `order` says otherwise; the enterprise accounts only while the
+    Brain store is unavailable.
 
+    The list is a join of both stores' accounts, so it is made here: each store's
+    accounts of the organization are read once (one query each), then joined,
+    filtered, sorted and paged.
+    """
+    listed: list[list[MemberRow]] = []
 
-async def page(ctx: RequestContext, page: Page) -> Paged[MemberRow]:
-    """Members ordered by e-mail; the enterprise accounts only while the Brain store is unavailable."""
+    async def members() -> list[MemberRow]:
+        if not listed:
+            listed.append(await _members(ctx, f, order))
+        return listed[0]
 
     async def count() -> int:
-        return await _count(ctx)
+        return len(await members())
 
     async def fetch(offset: int, limit: int) -> list[MemberRow]:
-        return await _page(ctx, offset, limit)
+        return (await members())[offset : offset + limit]
 
     return await paged("Organization.members", page, count, fetch)
 
