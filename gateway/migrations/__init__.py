@@ -182,12 +182,14 @@ MONGO_INDEXES: dict[str, list[tuple[str, list[tuple[str, int]], dict[str, Any]]]
         ("org_name", [("organization_id", ASCENDING), ("name", ASCENDING)], {}),
         ("pending_audit", PENDING_AUDIT_KEYS, {"sparse": True}),
     ],
+    # Runs list newest first: per workflow (Workflow.executions) and across the organization.
     "agentkit_executions": [
         (
             "org_workflow_created",
             [("organization_id", ASCENDING), ("workflow_id", ASCENDING), ("created_at", DESCENDING)],
             {},
         ),
+        ("org_created", [("organization_id", ASCENDING), ("created_at", DESCENDING)], {}),
     ],
     "scheduled_workflows": [
         ("org_workflow", [("organization_id", ASCENDING), ("workflow_id", ASCENDING)], {}),
@@ -199,7 +201,14 @@ MONGO_INDEXES: dict[str, list[tuple[str, list[tuple[str, int]], dict[str, Any]]]
         ("org_at", [("organization_id", ASCENDING), ("at", DESCENDING)], {}),
         ("org_action_at", [("organization_id", ASCENDING), ("action", ASCENDING), ("at", DESCENDING)], {}),
     ],
-    "compliance_checks": [("org_framework", [("organization_id", ASCENDING), ("framework", ASCENDING)], {})],
+    # The default order of the checks: by framework, then control.
+    "compliance_checks": [
+        (
+            "org_framework_control",
+            [("organization_id", ASCENDING), ("framework", ASCENDING), ("control", ASCENDING)],
+            {},
+        )
+    ],
     "analytics_data": [
         (
             "org_metric_date",

@@ -59,15 +59,9 @@ class DecimalComparison:
 def time_range(value: DateTimeRange | None) -> TimeRange | None:
     if value is None:
         return None
-    start, end = (_utc(moment) if moment else None for moment in (value.from_, value.to))
-    if start and end and start > end:
+    if value.from_ and value.to and value.from_ > value.to:
         raise BadUserInput("`from` must not be after `to`")
-    return TimeRange(start, end)
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    # An instant without an offset is read as UTC, as the DateTime scalar documents.
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return TimeRange(value.from_, value.to)
 
 
 def day_range(value: DateRange | None) -> DayRange | None:

@@ -406,6 +406,7 @@ class WorkflowExecution(Node):
     output: JSON | None = strawberry.field(description="What the run produced; null unless it succeeded.")
     error: str | None = strawberry.field(description="Why the run failed; null unless it failed.")
     triggered_by: WorkflowTrigger | None = strawberry.field(description="What started the run; null if unrecorded.")
+    created_at: dt.datetime | None = strawberry.field(description="When the run was queued.")
     started_at: dt.datetime | None = strawberry.field(description="When the run started; null while queued.")
     finished_at: dt.datetime | None = strawberry.field(description="When the run ended; null until it does.")
 
@@ -419,6 +420,7 @@ class WorkflowExecution(Node):
             output=JSON(doc.get("output")),
             error=doc.get("error"),
             triggered_by=WorkflowTrigger(doc["triggered_by"]) if doc.get("triggered_by") else None,
+            created_at=doc.get("created_at"),
             started_at=doc.get("started_at"),
             finished_at=doc.get("finished_at"),
         )

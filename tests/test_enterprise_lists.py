@@ -1,0 +1,533 @@
+"""One filter and order style on every MongoDB (enterprise) list, over HTTP against the seeded stores.
+
+Reads use organization `acme`, which nothing changes (see tests/test_enterprise.py for
+what the seed holds). Tests that insert documents use `initech`, which the mutation tests
+change too, and remove what they inserted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from bson import ObjectId
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from gateway.data.ids import from_global_id, to_global_id
+from gateway.seed import oid, seed_subject
+from tests.conftest import Stores, gql
+from tests.support.issuer import TestIssuer
+
+Db = AsyncDatabase[dict[str, Any]]
+STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED"]
+
+
+async def org_data(
+    client: httpx.AsyncClient, issuer: TestIssuer, fields: str, variables: dict[str, Any] | None = None, **kw: Any
+) -> dict[str, Any]:
+    params = kw.get("params", "")
+    query = f"query Q{f'({params})' if params else ''} {{ organization {{ {fields} }} }}"
+    body = await gql(client, query, variables, token=issuer.token(kw.get("org", "acme"), "admin"))
+    assert "errors" not in body, body["errors"]
+    data: dict[str, Any] = body["data"]["organization"]
+    return data
+
+
+async def error_of(client: httpx.AsyncClient, issuer: TestIssuer, fields: str) -> dict[str, Any]:
+    body = await gql(client, f"{{ organization {{ {fields} }} }}", token=issuer.token("acme", "admin"))
+    assert body.get("errors"), body
+    error: dict[str, Any] = body["errors"][0]
+    return error
+
+
+def nodes(connection: dict[str, Any]) -> list[dict[str, Any]]:
+    return [edge["node"] for edge in connection["edges"]]
+
+
+def raw(global_id: str) -> str:
+    return from_global_id(global_id)[1]
+
+
+async def count(client: httpx.AsyncClient, issuer: TestIssuer, field: str, args: str) -> int:
+    data = await org_data(client, issuer, f"{field}({args}) {{ totalCount }}")
+    total: int = data[field]["totalCount"]
+    return total
+
+
+async def all_of(
+    client: httpx.AsyncClient, issuer: TestIssuer, field: str, args: str, selection: str, page_size: int = 40
+) -> list[dict[str, Any]]:
+    """Every node of a list, paging forward with cursors; checks the pages add up to `totalCount`."""
+    found: list[dict[str, Any]] = []
+    after: str | None = None
+    while True:
+        data = await org_data(
+            client,
+            issuer,
+            f"{field}(first: {page_size}, after: $after{', ' + args if args else ''}) "
+            f"{{ totalCount pageInfo {{ hasNextPage endCursor }} edges {{ node {{ id {selection} }} }} }}",
+            {"after": after},
+            params="$after: String",
+        )
+        connection = data[field]
+        found += nodes(connection)
+        if not connection["pageInfo"]["hasNextPage"]:
+            assert len(found) == connection["totalCount"]
+            assert len({n["id"] for n in found}) == len(found)
+            return found
+        after = connection["pageInfo"]["endCursor"]
+
+
+# --- ordering: every field, both directions, ties broken by id --------------------------------------
+
+
+def _key(value: Any, name: str) -> Any:
+    if name.endswith("At"):
+        return dt.datetime.fromisoformat(value)
+    # Enum values read as their GraphQL names; the store sorts what it holds, the lower-case value.
+    return value.lower() if name in ("status", "role") else value
+
+
+ORDERINGS = [
+    ("agents", "NAME", "name"),
+    ("agents", "CREATED_AT", "createdAt"),
+    ("agents", "KIND", "kind"),
+    ("workflows", "NAME", "name"),
+    ("workflows", "CREATED_AT", "createdAt"),
+    ("workflows", "UPDATED_AT", "updatedAt"),
+    ("workflows", "STATUS", "status"),
+    ("workflows", "VERSION", "version"),
+    ("executions", "CREATED_AT", "createdAt"),
+    ("executions", "STARTED_AT", "startedAt"),
+    ("executions", "FINISHED_AT", "finishedAt"),
+    ("executions", "STATUS", "status"),
+    ("scheduledWorkflows", "NEXT_RUN_AT", "nextRunAt"),
+    ("scheduledWorkflows", "LAST_RUN_AT", "lastRunAt"),
+    ("scheduledWorkflows", "TIMEZONE", "timezone"),
+    ("auditLogs", "CREATED_AT", "createdAt"),
+    ("auditLogs", "ACTION", "action"),
+    ("complianceChecks", "FRAMEWORK", "framework"),
+    ("complianceChecks", "CONTROL", "control"),
+    ("complianceChecks", "STATUS", "status"),
+    ("complianceChecks", "CHECKED_AT", "checkedAt"),
+    ("invitations", "CREATED_AT", "createdAt"),
+    ("invitations", "EXPIRES_AT", "expiresAt"),
+    ("invitations", "EMAIL", "email"),
+    ("invitations", "ROLE", "role"),
+    ("members", "EMAIL", "email"),
+    ("members", "NAME", "name"),
+    ("members", "LAST_LOGIN_AT", "lastLoginAt"),
+]
+
+
+@pytest.mark.parametrize(("field", "order", "value"), ORDERINGS, ids=[f"{f}-{o}" for f, o, _ in ORDERINGS])
+async def test_each_ordering_both_ways_with_ties_broken_by_id(
+    client: httpx.AsyncClient, issuer: TestIssuer, field: str, order: str, value: str
+) -> None:
+    selection = f"{value} email" if field == "members" else value
+    ascending = await all_of(client, issuer, field, f"orderBy: {{field: {order}}}", selection)
+    descending = await all_of(client, issuer, field, f"orderBy: {{field: {order}, direction: DESC}}", selection)
+    # Ascending: missing values first (as MongoDB sorts null), then by value; ties by id, ascending.
+    tie = "email" if field == "members" else "id"
+    expected = sorted(
+        ascending,
+        key=lambda n: (n[value] is not None, _key(n[value], value) if n[value] is not None else 0, _tie(n, tie)),
+    )
+    assert [n["id"] for n in ascending] == [n["id"] for n in expected]
+    # Descending is the exact reverse: the id breaks ties the other way too.
+    assert [n["id"] for n in descending] == [n["id"] for n in reversed(ascending)]
+
+
+def _tie(node: dict[str, Any], tie: str) -> str:
+    return str(node[tie]) if tie == "email" else raw(node["id"])
+
+
+@pytest.mark.parametrize("field", ["auditLogs", "workflows", "complianceChecks"])
+async def test_ties_are_broken_by_id(client: httpx.AsyncClient, issuer: TestIssuer, field: str) -> None:
+    # Many entries share an action, a status or a framework: within each, ids ascend (and descend for DESC).
+    value = {"auditLogs": "action", "workflows": "status", "complianceChecks": "framework"}[field]
+    for direction, step in (("ASC", 1), ("DESC", -1)):
+        got = await all_of(client, issuer, field, f"orderBy: {{field: {value.upper()}, direction: {direction}}}", value)
+        groups: dict[str, list[str]] = {}
+        for node in got:
+            groups.setdefault(node[value], []).append(raw(node["id"]))
+        assert any(len(ids) > 1 for ids in groups.values())
+        for ids in groups.values():
+            assert ids == sorted(ids)[::step]
+
+
+async def test_orders_combine_most_significant_first(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    got = await all_of(
+        client,
+        issuer,
+        "complianceChecks",
+        "orderBy: [{field: STATUS, direction: DESC}, {field: CONTROL}]",
+        "status control",
+    )
+    pairs = [(n["status"], n["control"]) for n in got]
+    assert pairs == sorted(sorted(pairs, key=lambda sc: sc[1]), key=lambda sc: sc[0].lower(), reverse=True)
+    default = await all_of(client, issuer, "complianceChecks", "", "framework control")
+    assert [(n["framework"], n["control"]) for n in default] == sorted((n["framework"], n["control"]) for n in default)
+    # A field given twice counts once, where it first appears.
+    twice = await all_of(client, issuer, "agents", "orderBy: [{field: NAME, direction: DESC}, {field: NAME}]", "name")
+    assert [n["name"] for n in twice] == sorted((n["name"] for n in twice), reverse=True)
+
+
+async def test_default_orders(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    data = await org_data(
+        client,
+        issuer,
+        """
+        agents(first: 100) { edges { node { name } } }
+        executions(first: 100) { edges { node { createdAt } } }
+        auditLogs(first: 100) { edges { node { createdAt } } }
+        scheduledWorkflows(first: 100) { edges { node { nextRunAt } } }
+        invitations(first: 100) { edges { node { createdAt } } }
+        members(first: 100) { edges { node { email } } }
+        """,
+    )
+    names = [n["name"] for n in nodes(data["agents"])]
+    assert names == sorted(names)
+    for field, value, newest_first in (
+        ("executions", "createdAt", True),
+        ("auditLogs", "createdAt", True),
+        ("invitations", "createdAt", True),
+        ("scheduledWorkflows", "nextRunAt", False),
+    ):
+        values = [dt.datetime.fromisoformat(n[value]) for n in nodes(data[field])]
+        assert values == sorted(values, reverse=newest_first), field
+    emails = [n["email"] for n in nodes(data["members"])]
+    assert emails == sorted(emails)
+
+
+async def test_members_order_by_role(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    rank = {"OWNER": 0, "ADMIN": 1, "ANALYST": 2, "MEMBER": 3}
+    got = nodes(
+        (
+            await org_data(
+                client,
+                issuer,
+                "members(first: 100, orderBy: {field: ROLE}) { edges { node { email enterpriseRoles } } }",
+            )
+        )["members"]
+    )
+
+    def key(n: dict[str, Any]) -> tuple[bool, int, str]:
+        ranks = [rank[r] for r in n["enterpriseRoles"]]
+        return (bool(ranks), min(ranks, default=0), n["email"])
+
+    assert got == sorted(got, key=key)
+    assert not got[0]["enterpriseRoles"]  # Brain-only members, without an enterprise role, come first
+    assert got[[bool(n["enterpriseRoles"]) for n in got].index(True)]["enterpriseRoles"] == ["OWNER"]
+
+
+# --- filters ----------------------------------------------------------------------------------------
+
+
+async def test_status_and_enum_filters_take_lists(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    data = await org_data(
+        client,
+        issuer,
+        """
+        workflows(first: 100, filter: {status: [DRAFT, ARCHIVED]}) { edges { node { status } } }
+        runs: executions(first: 100, filter: {status: [RUNNING, FAILED], triggeredBy: [USER, API]}) {
+          totalCount edges { node { status triggeredBy } } }
+        auditLogs(first: 100, filter: {action: ["user.login", "workflow.run"], actorKind: [USER], targetType: ["Organization"]}) {
+          totalCount edges { node { action } } }
+        complianceChecks(first: 100, filter: {framework: [SOC2, HIPAA], status: [FAILING, PENDING]}) {
+          edges { node { framework status } } }
+        invitations(first: 100, filter: {role: [ADMIN, MEMBER]}) { edges { node { role } } }
+        """,
+    )
+    assert {n["status"] for n in nodes(data["workflows"])} == {"DRAFT", "ARCHIVED"}
+    expected = [
+        n
+        for n in await all_of(client, issuer, "executions", "", "status triggeredBy", page_size=100)
+        if n["status"] in ("RUNNING", "FAILED") and n["triggeredBy"] in ("USER", "API")
+    ]
+    assert data["runs"]["totalCount"] == len(expected) > 0
+    assert {n["action"] for n in nodes(data["auditLogs"])} == {"user.login", "workflow.run"}
+    assert data["auditLogs"]["totalCount"] == 34 + 33  # every 6th of 200, from entry 0 and from entry 3
+    checks = nodes(data["complianceChecks"])
+    assert checks and all(c["framework"] in ("SOC2", "HIPAA") and c["status"] in ("FAILING", "PENDING") for c in checks)
+    assert sorted(n["role"] for n in nodes(data["invitations"])) == ["ADMIN", "ADMIN", "MEMBER", "MEMBER"]
+
+
+async def test_time_ranges_are_half_open(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    """`from` is inclusive and `to` exclusive, on every time-stamped list."""
+    cases = [
+        ("agents", "createdAt", "createdAt"),
+        ("workflows", "createdAt", "createdAt"),
+        ("workflows", "updatedAt", "updatedAt"),
+        ("executions", "createdAt", "createdAt"),
+        ("executions", "startedAt", "startedAt"),
+        ("executions", "finishedAt", "finishedAt"),
+        ("scheduledWorkflows", "lastRunAt", "lastRunAt"),
+        ("scheduledWorkflows", "nextRunAt", "nextRunAt"),
+        ("auditLogs", "createdAt", "createdAt"),
+        ("complianceChecks", "checkedAt", "checkedAt"),
+        ("invitations", "createdAt", "createdAt"),
+        ("invitations", "expiresAt", "expiresAt"),
+        ("members", "lastLoginAt", "lastLoginAt"),
+    ]
+    for field, filter_field, value in cases:
+        everything = await all_of(client, issuer, field, "", value, page_size=100)
+        stamps = sorted({dt.datetime.fromisoformat(n[value]) for n in everything if n[value]})
+        assert stamps, (field, value)
+        low, high = stamps[0], stamps[-1]
+
+        def between(
+            start: dt.datetime | None, end: dt.datetime | None, everything: Any = everything, value: str = value
+        ) -> int:
+            return sum(
+                1
+                for n in everything
+                if n[value]
+                and (start is None or dt.datetime.fromisoformat(n[value]) >= start)
+                and (end is None or dt.datetime.fromisoformat(n[value]) < end)
+            )
+
+        for start, end in ((low, high), (high, None), (None, low), (low, low), (None, high)):
+            bounds = ", ".join(
+                f'{name}: "{moment.isoformat()}"' for name, moment in (("from", start), ("to", end)) if moment
+            )
+            got = await count(client, issuer, field, f"filter: {{{filter_field}: {{{bounds}}}}}")
+            assert got == between(start, end), (field, filter_field, start, end)
+        assert await count(client, issuer, field, f'filter: {{{filter_field}: {{from: "{high.isoformat()}"}}}}') >= 1
+        assert await count(client, issuer, field, f'filter: {{{filter_field}: {{to: "{low.isoformat()}"}}}}') == 0
+
+
+async def test_an_instant_without_offset_is_utc(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    logs = await all_of(client, issuer, "auditLogs", "", "createdAt", page_size=100)
+    anchor = dt.datetime.fromisoformat(logs[10]["createdAt"])
+    naive = anchor.replace(tzinfo=None).isoformat()
+    assert await count(client, issuer, "auditLogs", f'filter: {{createdAt: {{from: "{naive}"}}}}') == 11
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "agents",
+        "workflows",
+        "executions",
+        "scheduledWorkflows",
+        "auditLogs",
+        "complianceChecks",
+        "invitations",
+        "members",
+    ],
+)
+async def test_a_reversed_range_is_refused(client: httpx.AsyncClient, issuer: TestIssuer, field: str) -> None:
+    filter_field = {
+        "scheduledWorkflows": "nextRunAt",
+        "complianceChecks": "checkedAt",
+        "members": "lastLoginAt",
+    }.get(field, "createdAt")
+    error = await error_of(
+        client,
+        issuer,
+        f'{field}(filter: {{{filter_field}: {{from: "2026-02-01T00:00:00Z", to: "2026-01-01T00:00:00Z"}}}}) {{ totalCount }}',
+    )
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_numeric_comparisons(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    everything = await all_of(client, issuer, "workflows", "", "version", page_size=100)
+    versions = [n["version"] for n in everything]  # 1 to 4
+    for op, holds in (
+        ("eq", lambda v: v == 2),
+        ("gt", lambda v: v > 2),
+        ("gte", lambda v: v >= 2),
+        ("lt", lambda v: v < 2),
+        ("lte", lambda v: v <= 2),
+    ):
+        got = await count(client, issuer, "workflows", f"filter: {{version: {{{op}: 2}}}}")
+        assert got == sum(1 for v in versions if holds(v)), op
+    assert await count(client, issuer, "workflows", "filter: {version: {gt: 1, lte: 3}}") == sum(
+        1 for v in versions if 1 < v <= 3
+    )
+    assert await count(client, issuer, "workflows", "filter: {version: {gt: 3, lt: 2}}") == 0
+
+
+async def test_substring_search_is_literal_and_case_insensitive(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    data = await org_data(
+        client,
+        issuer,
+        r"""
+        agents(filter: {nameContains: "an"}) { edges { node { name } } }
+        workflows(filter: {nameContains: "WORKFLOW 1:"}) { edges { node { name } } }
+        dot: workflows(filter: {nameContains: ".*"}) { totalCount }
+        paren: workflows(filter: {nameContains: "("}) { totalCount }
+        backslash: agents(filter: {nameContains: "\\"}) { totalCount }
+        colon: workflows(filter: {nameContains: ": "}) { totalCount }
+        controls: complianceChecks(filter: {controlContains: "art."}) { edges { node { control } } }
+        dotControls: complianceChecks(filter: {controlContains: "c6.1"}) { edges { node { control } } }
+        anyChar: complianceChecks(filter: {controlContains: "6.."}) { totalCount }
+        invitations(filter: {emailContains: "INVITEE1@"}) { edges { node { email } } }
+        members(filter: {emailContains: "ANALYST", nameContains: "analyst 1"}) { edges { node { email } } }
+        """,
+    )
+    assert sorted(n["name"] for n in nodes(data["agents"])) == ["Anomaly Watcher", "Creative Analyst"]
+    assert [n["name"] for n in nodes(data["workflows"])] == ["Workflow 1: Budget Optimizer loop"]
+    assert data["dot"]["totalCount"] == data["paren"]["totalCount"] == data["backslash"]["totalCount"] == 0
+    assert data["colon"]["totalCount"] == 8
+    assert sorted(n["control"] for n in nodes(data["controls"])) == ["Art.17", "Art.25", "Art.30", "Art.32", "Art.5"]
+    assert [n["control"] for n in nodes(data["dotControls"])] == ["CC6.1"]
+    assert data["anyChar"]["totalCount"] == 0  # "." is a dot, not any character
+    assert [n["email"] for n in nodes(data["invitations"])] == ["invitee1@acme.example"]
+    assert [n["email"] for n in nodes(data["members"])] == ["analyst1@acme.example"]
+
+
+async def test_other_filters(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    data = await org_data(
+        client,
+        issuer,
+        """
+        disabled: agents(filter: {enabled: false}) { edges { node { name enabled } } }
+        kinds: agents(filter: {kind: ["monitor", "reporter"]}) { edges { node { kind } } }
+        paused: scheduledWorkflows(filter: {enabled: false}) { edges { node { enabled } } }
+        berlin: scheduledWorkflows(filter: {timezone: ["Europe/Berlin", "UTC"]}) { edges { node { timezone } } }
+        owner: auditLogs(filter: {actorId: ["nobody", $owner]}) { totalCount }
+        brainOnly: members(filter: {hasEnterpriseAccount: false}) { edges { node { email hasBrainAccount } } }
+        both: members(filter: {hasEnterpriseAccount: true, hasBrainAccount: true}) { totalCount }
+        disabledMembers: members(filter: {status: ["disabled"]}) { edges { node { status } } }
+        analysts: members(filter: {enterpriseRole: [ANALYST]}) { totalCount }
+        marketers: members(filter: {brainRole: [MARKETER]}) { edges { node { brainRole } } }
+        """,
+        {"owner": seed_subject("acme", "owner")},
+        params="$owner: String!",
+    )
+    assert [(n["name"], n["enabled"]) for n in nodes(data["disabled"])] == [("Audience Builder", False)]
+    assert sorted(n["kind"] for n in nodes(data["kinds"])) == ["monitor", "reporter"]
+    assert [n["enabled"] for n in nodes(data["paused"])] == [False]
+    assert sorted(n["timezone"] for n in nodes(data["berlin"])) == ["Europe/Berlin", "UTC", "UTC"]
+    assert data["owner"]["totalCount"] == 40
+    assert sorted(n["email"] for n in nodes(data["brainOnly"])) == [f"marketer{i}@acme.example" for i in (1, 2, 3)]
+    assert all(n["hasBrainAccount"] for n in nodes(data["brainOnly"]))
+    assert data["both"]["totalCount"] == 5
+    assert nodes(data["disabledMembers"]) and all(n["status"] == "disabled" for n in nodes(data["disabledMembers"]))
+    assert data["analysts"]["totalCount"] == 9  # the seeded analyst and the 8 enterprise-only ones
+    assert nodes(data["marketers"]) and all(n["brainRole"] == "MARKETER" for n in nodes(data["marketers"]))
+
+
+async def test_a_workflows_executions_filter_and_order(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    data = await org_data(
+        client,
+        issuer,
+        """
+        workflows(first: 3) { edges { node { id
+          oldest: executions(first: 15, orderBy: {field: CREATED_AT}) { edges { node { createdAt } } }
+          byStatus: executions(first: 15, orderBy: [{field: STATUS}, {field: STARTED_AT, direction: DESC}]) {
+            edges { node { status startedAt } } }
+          users: executions(filter: {triggeredBy: [USER]}) { totalCount edges { node { triggeredBy } } }
+        } } }
+        """,
+    )
+    for workflow in nodes(data["workflows"]):
+        created = [n["createdAt"] for n in nodes(workflow["oldest"])]
+        assert len(created) == 15 and created == sorted(created)
+        by_status = [(n["status"].lower(), n["startedAt"]) for n in nodes(workflow["byStatus"])]
+        assert by_status == sorted(by_status, key=lambda s: (s[0], -dt.datetime.fromisoformat(s[1]).timestamp()))
+        assert all(n["triggeredBy"] == "USER" for n in nodes(workflow["users"]))
+
+
+# --- counts by status -------------------------------------------------------------------------------
+
+
+COUNTS = "countsByStatus { status count }"
+
+
+def by_status(connection: dict[str, Any]) -> dict[str, int]:
+    counts = {c["status"]: c["count"] for c in connection["countsByStatus"]}
+    assert [c["status"] for c in connection["countsByStatus"]] == STATUSES  # every status, zeros included
+    return counts
+
+
+async def test_execution_counts_by_status(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    data = await org_data(
+        client,
+        issuer,
+        f"""
+        all: executions(first: 0) {{ totalCount {COUNTS} }}
+        failed: executions(first: 0, filter: {{status: [FAILED]}}) {{ totalCount {COUNTS} }}
+        users: executions(first: 0, filter: {{triggeredBy: [USER]}}) {{ totalCount {COUNTS} }}
+        userFailed: executions(first: 0, filter: {{triggeredBy: [USER], status: [FAILED, RUNNING]}}) {{ totalCount {COUNTS} }}
+        workflows {{ edges {{ node {{
+          executions(first: 0, filter: {{status: [SUCCEEDED]}}) {{ totalCount {COUNTS} }}
+          users: executions(first: 0, filter: {{triggeredBy: [USER]}}) {{ totalCount {COUNTS} }}
+          runs: executions(first: 15) {{ edges {{ node {{ status triggeredBy }} }} }}
+        }} }} }}
+        """,
+    )
+    # Seeded per workflow: 15 runs, 2 failed, 1 running, 12 succeeded; none queued.
+    assert by_status(data["all"]) == {"QUEUED": 0, "RUNNING": 8, "SUCCEEDED": 96, "FAILED": 16}
+    assert data["all"]["totalCount"] == 120
+    # The status filter narrows the list but not its counts by status: they are the tabs' counts.
+    assert by_status(data["failed"]) == by_status(data["all"]) and data["failed"]["totalCount"] == 16
+    users = by_status(data["users"])
+    assert users == by_status(data["userFailed"])
+    assert data["userFailed"]["totalCount"] == users["FAILED"] + users["RUNNING"]
+    assert sum(users.values()) == data["users"]["totalCount"]
+    seen: dict[str, int] = dict.fromkeys(STATUSES, 0)
+    for workflow in nodes(data["workflows"]):
+        assert by_status(workflow["executions"]) == {"QUEUED": 0, "RUNNING": 1, "SUCCEEDED": 12, "FAILED": 2}
+        assert workflow["executions"]["totalCount"] == 12
+        mine = [n for n in nodes(workflow["runs"]) if n["triggeredBy"] == "USER"]
+        assert by_status(workflow["users"]) == {s: sum(1 for n in mine if n["status"] == s) for s in STATUSES}
+        for status, n in by_status(workflow["users"]).items():
+            seen[status] += n
+    assert seen == users
+
+
+async def test_counts_by_status_are_asked_only_when_selected_and_batched(
+    client: httpx.AsyncClient, issuer: TestIssuer
+) -> None:
+    async def mongo_trips(fields: str) -> int:
+        body = await gql(
+            client,
+            f"{{ organization {{ {fields} }} }}",
+            token=issuer.token("acme", "owner"),
+            headers={"X-Omnify-Debug": "stores"},
+        )
+        assert "errors" not in body, body["errors"]
+        trips: int = body["extensions"]["stores"]["mongo"]["roundTrips"]
+        return trips
+
+    plain = await mongo_trips("executions(first: 5) { edges { node { id } } }")
+    counted = await mongo_trips(f"executions(first: 5) {{ {COUNTS} edges {{ node {{ id }} }} }}")
+    assert counted == plain + 1  # one aggregate, and none unless selected
+    nested = "workflows(first: 8) { edges { node { executions(first: 2) { %s edges { node { id } } } } } }"
+    assert await mongo_trips(nested % COUNTS) == await mongo_trips(nested % "") + 1  # one for all workflows
+
+
+# --- changes while paging ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def db(seeded: Stores) -> AsyncIterator[Db]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(seeded.mongo_url, tz_aware=True)
+    yield client[seeded.mongo_db]
+    await client.close()
+
+
+async def test_counts_follow_inserted_runs(client: httpx.AsyncClient, issuer: TestIssuer, db: Db) -> None:
+    org = str(oid("org", "initech"))
+    workflow = str(oid("workflow", "initech", 0))
+    query = f'executions(first: 0, filter: {{workflowId: "{to_global_id("Workflow", workflow)}"}}) {{ {COUNTS} }}'
+    before = by_status((await org_data(client, issuer, query, org="initech"))["executions"])
+    marker = ObjectId()
+    now = dt.datetime.now(dt.UTC)
+    docs = [
+        {"organization_id": org, "workflow_id": workflow, "status": "queued", "created_at": now, "test": str(marker)}
+        for _ in range(3)
+    ]
+    await db.agentkit_executions.insert_many(docs)
+    try:
+        after = by_status((await org_data(client, issuer, query, org="initech"))["executions"])
+        assert after == {**before, "QUEUED": before["QUEUED"] + 3}
+    finally:
+        await db.agentkit_executions.delete_many({"test": str(marker)})
