@@ -447,7 +447,7 @@ async def test_page_sizes_in_variable_defaults_count_in_the_cost(api: httpx.Asyn
 
 
 async def test_instants_without_a_utc_form_are_bad_input(api: httpx.AsyncClient, issuer: TestIssuer) -> None:
-    document = """query($at: DateTime) { organization { auditLogs(first: 1, filter: {from: $at}) { totalCount } } }"""
+    document = """query($at: DateTime) { organization { auditLogs(first: 1, filter: {createdAt: {from: $at}}) { totalCount } } }"""
     for instant in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "not a date", 5):
         body = refusal(
             await post(api, enterprise_token(issuer), {"query": document, "variables": {"at": instant}}), 200
