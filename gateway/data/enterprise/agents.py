@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from gateway.context import RequestContext
-from gateway.data.enterprise.query import ById, Sort, by_ids, collection_page, contains
-from gateway.data.paging import Page, Paged
+from gateway.data.enterprise.query import ById, by_ids, collection_page, contains, ordered, sort_key
+from gateway.data.paging import Ordering, Page, Paged
 from gateway.stores.mongo import Document, TenantMongo
 
-SORTS: dict[str, Sort] = {
-    "name": [("name", 1), ("_id", 1)],
-    "newest": [("created_at", -1), ("_id", -1)],
+SORTS: dict[str, Ordering] = {
+    "name": ordered(sort_key("name", "s")),
+    "newest": ordered(sort_key("created_at", "t", descending=True)),
 }
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from gateway.context import RequestContext
-from gateway.data.enterprise.query import ById, by_ids, collection_page, utc
+from gateway.data.enterprise.query import ById, by_ids, collection_page, ordered, sort_key, utc
 from gateway.data.paging import Page, Paged
 from gateway.errors import BadUserInput
 from gateway.stores.mongo import Document, TenantMongo
+
+NEWEST_FIRST = ordered(sort_key("at", "t", descending=True))
 
 
 def _query(action: str | None, actor_id: str | None, since: dt.datetime | None, until: dt.datetime | None) -> Document:
@@ -38,7 +40,7 @@ async def page(
 ) -> Paged[Document]:
     """Entries newest first; `since` inclusive, `until` exclusive."""
     query = _query(action, actor_id, since, until)
-    return await collection_page(mongo, "Organization.auditLogs", page, "audit_logs", query, [("at", -1), ("_id", -1)])
+    return await collection_page(mongo, "Organization.auditLogs", page, "audit_logs", query, NEWEST_FIRST)
 
 
 def by_id(ctx: RequestContext) -> ById:

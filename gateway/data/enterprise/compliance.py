@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.context import RequestContext
-from gateway.data.enterprise.query import ById, any_of, by_ids, collection_page
+from gateway.data.enterprise.query import ById, any_of, by_ids, collection_page, ordered, sort_key
 from gateway.data.paging import Page, Paged
 from gateway.stores.mongo import Document, TenantMongo
 
@@ -21,7 +21,7 @@ async def page(
         page,
         "compliance_checks",
         query,
-        [("framework", 1), ("control", 1), ("_id", 1)],
+        ordered(sort_key("framework", "s"), sort_key("control", "s")),
     )
 
 

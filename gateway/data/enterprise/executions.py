@@ -9,13 +9,23 @@ from functools import partial
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.enterprise.query import ById, Sort, by_ids, collection_page, grouped
-from gateway.data.paging import Page, Paged, paged
+from gateway.data.enterprise.query import (
+    ById,
+    by_ids,
+    collection_page,
+    grouped,
+    keyed,
+    ordered,
+    seeking,
+    sort_key,
+    sort_of,
+)
+from gateway.data.paging import Keyed, Page, Paged, Seek, paged
 from gateway.stores.mongo import Document, TenantMongo
 
 COLLECTION = "agentkit_executions"
 # By creation: queued runs have no start time yet but are the newest.
-NEWEST_FIRST: Sort = [("created_at", -1), ("_id", -1)]
+NEWEST_FIRST = ordered(sort_key("created_at", "t", descending=True))
 
 
 def _query(workflow_ids: Sequence[str] | None, statuses: Sequence[str]) -> Document:
@@ -44,12 +54,11 @@ def by_id(ctx: RequestContext) -> ById:
 
 @dataclass(frozen=True)
 class Slice:
-    """One page of one workflow's executions, newest first."""
+    """One page of one workflow's executions."""
 
     workflow_id: str
     statuses: tuple[str, ...]  # empty: any status
-    offset: int
-    limit: int
+    seek: Seek
 
 
 @dataclass(frozen=True)
@@ -62,21 +71,15 @@ class Count:
 
 async def _load_slices(mongo: TenantMongo, keys: Sequence[Slice]) -> list[list[Document]]:
     pages: dict[Slice, list[Document]] = {}
-    for (statuses, offset, limit), group in grouped(keys, lambda k: (k.statuses, k.offset, k.limit)).items():
+    for (statuses, wanted), group in grouped(keys, lambda k: (k.statuses, k.seek)).items():
         workflow_ids = sorted({k.workflow_id for k in group})
+        query = seeking(_query(workflow_ids, statuses), wanted)
+        sort = sort_of(wanted.order)
         if len(workflow_ids) == 1:
-            docs = await mongo.find(
-                COLLECTION, _query(workflow_ids, statuses), sort=NEWEST_FIRST, skip=offset, limit=limit
-            )
-            by_workflow = {workflow_ids[0]: docs}
+            by_workflow = {workflow_ids[0]: await mongo.find(COLLECTION, query, sort=sort, limit=wanted.limit)}
         else:
             by_workflow = await mongo.find_per_group(
-                COLLECTION,
-                _query(workflow_ids, statuses),
-                group="workflow_id",
-                sort=NEWEST_FIRST,
-                skip=offset,
-                limit=limit,
+                COLLECTION, query, group="workflow_id", sort=sort, skip=0, limit=wanted.limit
             )
         for key in group:
             pages[key] = by_workflow.get(key.workflow_id, [])
@@ -114,7 +117,7 @@ async def page_of_workflow(
     async def count() -> int:
         return await ctx.loader(counts).load(Count(workflow_id, wanted))
 
-    async def fetch(offset: int, limit: int) -> list[Document]:
-        return await ctx.loader(slices).load(Slice(workflow_id, wanted, offset, limit))
+    async def fetch(sought: Seek) -> list[Keyed[Document]]:
+        return keyed(await ctx.loader(slices).load(Slice(workflow_id, wanted, sought)), NEWEST_FIRST)
 
-    return await paged("Workflow.executions", page, count, fetch)
+    return await paged("Workflow.executions", page, NEWEST_FIRST, count, fetch)

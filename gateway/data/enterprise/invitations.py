@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from gateway.context import RequestContext
-from gateway.data.enterprise.query import ById, any_of, by_ids, collection_page
+from gateway.data.enterprise.query import ById, any_of, by_ids, collection_page, ordered, sort_key
 from gateway.data.paging import Page, Paged
 from gateway.stores.mongo import Document, TenantMongo
 
@@ -42,7 +42,7 @@ async def page(mongo: TenantMongo, page: Page, *, statuses: Sequence[str] = ()) 
         page,
         "team_invitations",
         status_query(statuses, dt.datetime.now(dt.UTC)),
-        [("created_at", -1), ("_id", -1)],
+        ordered(sort_key("created_at", "t", descending=True)),
     )
 
 

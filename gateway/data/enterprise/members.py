@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from gateway.context import RequestContext
 from gateway.data.brain import users
 from gateway.data.brain.users import BrainUser
-from gateway.data.enterprise.query import ById, by_ids
-from gateway.data.paging import Page, Paged, paged
+from gateway.data.enterprise.query import ById, by_ids, seeking, sort_of
+from gateway.data.paging import Keyed, Ordering, Page, Paged, Seek, SortKey, paged
 from gateway.errors import StoreUnavailable
 from gateway.stores.mongo import Document
 
@@ -27,16 +27,21 @@ def users_by_id(ctx: RequestContext) -> ById:
     return by_ids(ctx, "users")
 
 
-async def _page(ctx: RequestContext, offset: int, limit: int) -> list[MemberRow]:
-    # The first n members of the union are among the first n of each store, so
-    # fetching offset+limit from each and merging gives the page.
-    wanted = offset + limit
-    enterprise = {doc["email"]: doc for doc in await ctx.mongo.find("users", sort=[("email", 1)], limit=wanted)}
+# By e-mail, which is unique among members: it is its own tie-break.
+BY_EMAIL = Ordering.of(SortKey("email", "s"))
+
+
+async def _page(ctx: RequestContext, wanted: Seek) -> list[Keyed[MemberRow]]:
+    # The first n members of the union past the cursor are among the first n of
+    # each store past it, so fetching n from each and merging gives the page.
+    docs = await ctx.mongo.find("users", seeking({}, wanted), sort=sort_of(wanted.order), limit=wanted.limit)
+    enterprise = {doc["email"]: doc for doc in docs}
     brain = await users.listed(ctx, wanted)
     brain_by_email = {user.email: user for user in brain or []}
-    emails = sorted(enterprise.keys() | brain_by_email.keys())[offset:wanted]
+    descending = wanted.order.keys[0].descending
+    emails = sorted(enterprise.keys() | brain_by_email.keys(), reverse=descending)[: wanted.limit]
     return [
-        MemberRow(email, enterprise.get(email), brain_by_email.get(email), brain_known=brain is not None)
+        (MemberRow(email, enterprise.get(email), brain_by_email.get(email), brain_known=brain is not None), (email,))
         for email in emails
     ]
 
@@ -53,10 +58,10 @@ async def page(ctx: RequestContext, page: Page) -> Paged[MemberRow]:
     async def count() -> int:
         return await _count(ctx)
 
-    async def fetch(offset: int, limit: int) -> list[MemberRow]:
-        return await _page(ctx, offset, limit)
+    async def fetch(wanted: Seek) -> list[Keyed[MemberRow]]:
+        return await _page(ctx, wanted)
 
-    return await paged("Organization.members", page, count, fetch)
+    return await paged("Organization.members", page, BY_EMAIL, count, fetch)
 
 
 async def member(ctx: RequestContext, email: str, enterprise: Document | None) -> MemberRow | None:

@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.enterprise.query import ById, Sort, any_of, by_ids, collection_page, contains
-from gateway.data.paging import Page, Paged
+from gateway.data.enterprise.query import ById, any_of, by_ids, collection_page, contains, ordered, sort_key
+from gateway.data.paging import Ordering, Page, Paged
 from gateway.stores.mongo import Document, TenantMongo
 
-SORTS: dict[str, Sort] = {
-    "name": [("name", 1), ("_id", 1)],
-    "newest": [("created_at", -1), ("_id", -1)],
-    "recently_updated": [("updated_at", -1), ("_id", -1)],
+SORTS: dict[str, Ordering] = {
+    "name": ordered(sort_key("name", "s")),
+    "newest": ordered(sort_key("created_at", "t", descending=True)),
+    "recently_updated": ordered(sort_key("updated_at", "t", descending=True)),
 }
 
 
@@ -41,7 +41,7 @@ def by_id(ctx: RequestContext) -> ById:
 async def schedules_page(mongo: TenantMongo, page: Page) -> Paged[Document]:
     """Schedules, the next to run first."""
     return await collection_page(
-        mongo, "Organization.scheduledWorkflows", page, "scheduled_workflows", {}, [("next_run_at", 1), ("_id", 1)]
+        mongo, "Organization.scheduledWorkflows", page, "scheduled_workflows", {}, ordered(sort_key("next_run_at", "t"))
     )
 
 
