@@ -5,14 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
 
+from gateway.data.brain.metrics import ordering
+from gateway.data.brain.sql import Where
 from gateway.data.ids import to_global_id
 from gateway.data.paging import encode_cursor
 from tests.conftest import gql
 from tests.support.issuer import TestIssuer
+
+BY_NAME = ordering(Where(), None, "c", "campaign_id")[1]  # the campaigns' default order
 
 TODAY = dt.datetime.now(dt.UTC).date()
 LAST_30 = {"from": str(TODAY - dt.timedelta(days=29)), "to": str(TODAY)}
@@ -251,9 +256,8 @@ async def test_pagination_forward_backward_and_edges(client: httpx.AsyncClient, 
         after = page["pageInfo"]["endCursor"]
     assert seen == everything
     # Exact last page: 60 = 3 * 20, the third page says there is no more.
-    third = (await q(client, issuer, PAGE, first=20, after=encode_cursor("Organization.campaigns", 39)))[
-        "organization"
-    ]["campaigns"]
+    forty = (await q(client, issuer, PAGE, first=40))["organization"]["campaigns"]
+    third = (await q(client, issuer, PAGE, first=20, after=forty["pageInfo"]["endCursor"]))["organization"]["campaigns"]
     assert len(third["edges"]) == 20 and third["pageInfo"]["hasNextPage"] is False
     empty = (await q(client, issuer, PAGE, first=20, after=third["pageInfo"]["endCursor"]))["organization"]["campaigns"]
     assert empty["edges"] == [] and empty["pageInfo"]["startCursor"] is None and empty["totalCount"] == 60
@@ -273,7 +277,7 @@ async def test_pagination_forward_backward_and_edges(client: httpx.AsyncClient, 
         {"first": -1},
         {"first": 5, "last": 5},
         {"first": 5, "after": "not-a-cursor"},
-        {"first": 5, "after": encode_cursor("Organization.channels", 3)},
+        {"first": 5, "after": encode_cursor("Organization.channels", BY_NAME, ("Summer", uuid4()))},
         {"first": 5, "after": "eyJjIjoiT3JnYW5pemF0aW9uLmNhbXBhaWducyIsIm8iOi0xfQ"},
     ],
 )
@@ -324,8 +328,7 @@ async def test_node_with_wellformed_but_unknown_raw_id(client: httpx.AsyncClient
         assert (await q(client, issuer, NODE, id=to_global_id("Campaign", raw)))["node"] is None
 
 
-async def test_forged_huge_cursor_offset(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
-    assert (
-        await error_code(client, issuer, PAGE, first=5, after=encode_cursor("Organization.campaigns", 2**63))
-        == "BAD_USER_INPUT"
-    )
+async def test_forged_cursor_values(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    for values in [(2**63, uuid4()), ("Summer", "not-a-uuid"), ("Summer",), ("Summer", None)]:
+        forged = encode_cursor("Organization.campaigns", BY_NAME, values)
+        assert await error_code(client, issuer, PAGE, first=5, after=forged) == "BAD_USER_INPUT"

@@ -14,6 +14,8 @@ import httpx
 import pytest
 
 from gateway.app import create_app
+from gateway.data.enterprise import agents
+from gateway.data.enterprise.query import ordering
 from gateway.data.ids import from_global_id, to_global_id
 from gateway.data.paging import encode_cursor
 from gateway.embedded import free_port
@@ -157,7 +159,7 @@ async def test_paging_backward_and_empty_pages(client: httpx.AsyncClient, issuer
     "args",
     [
         'after: "not a cursor"',
-        f'before: "{encode_cursor("Organization.agents", -1)}"',  # a negative offset
+        f'before: "{encode_cursor("Organization.agents", ordering((), agents.BY_NAME, agents.KINDS), ("A", "not-an-object-id"))}"',
         "first: 101",
         "last: 101",
         "first: -1",

@@ -49,8 +49,8 @@ class DayRange:
 
 
 @dataclass(frozen=True)
-class SortKey:
-    """One key of a list's order: what to sort by (as the domain module names it) and which way."""
+class OrderKey:
+    """One key of the order a client asks for: what to sort by (as the domain module names it) and which way."""
 
     field: str
     descending: bool = False

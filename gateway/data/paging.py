@@ -1,50 +1,191 @@
-"""The one paging kit for both stores: Relay arguments, the window, the cursor codec.
+"""The one paging kit for both stores: Relay arguments, orderings, keyset cursors, `paged()`.
 
-Cursors are offsets today, bound to the connection they came from (`key`),
-so a cursor of one list is refused by another. A list is paged by giving
-`paged` how to count it and how to fetch `limit` rows from `offset`;
-forward pages fetch one extra row so `hasNextPage` needs no second query.
+A cursor names the row it was made for by its sort-key values under the
+ordering of its list, ending with the row's unique id, so a page read after a
+cursor starts right after that row however many rows were inserted or
+deleted before it (no offsets). A cursor also carries its connection's key and
+a digest of the ordering (field, direction, and anything else the order
+depends on, such as a metrics range), so a cursor of another list or another
+`orderBy` is refused rather than misread.
+
+The stores render the seek condition themselves (`Where.after` for
+PostgreSQL, `query.after` for MongoDB) from the (ordering, values) pairs of a
+`Seek`: every bound means "strictly after these values in this ordering"; a
+`before` bound is an `after` bound in the reversed ordering.
+
+`hasNextPage` and `hasPreviousPage` are exact in the direction of paging
+(one extra row is fetched). In the other direction they follow the cursors:
+a page read after a cursor has a previous page (the cursor's row), a page
+read before one has a next page, and a page read from either end of the list
+has none beyond that end.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
+import hashlib
 import json
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from decimal import Decimal, InvalidOperation
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from bson import ObjectId
+from bson.errors import InvalidId
 
 from gateway.errors import BadUserInput
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
-MAX_OFFSET = 10_000_000  # far beyond any list here; keeps forged cursors out of the stores
-MAX_CURSOR_LENGTH = 200  # the gateway's cursors are under 100 characters; longer ones are forged
+# The gateway's cursors are 60 to 200 characters, a long name as sort key makes one longer;
+# anything longer than this is forged (or names a row whose name is over 250 characters),
+# and is refused before it is even decoded.
+MAX_CURSOR_LENGTH = 512
 
 T = TypeVar("T")
 Count = Callable[[], Awaitable[int]]
+Values = tuple[Any, ...]
+
+# The kinds of sort values a cursor can carry, each with its tag and its decoder.
+TEXT, INT, FLOAT, DECIMAL, DATE, TIME, UUID_, OBJECT_ID, BOOL = "s", "i", "f", "n", "d", "t", "u", "o", "b"
 
 
-def encode_cursor(key: str, offset: int) -> str:
-    raw = json.dumps({"c": key, "o": offset}, separators=(",", ":"))
+def _encode_value(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return [BOOL, value]
+    if isinstance(value, str):
+        return [TEXT, value]
+    if isinstance(value, int):
+        return [INT, value]
+    if isinstance(value, float):
+        return [FLOAT, value]
+    if isinstance(value, Decimal):
+        return [DECIMAL, str(value)]
+    if isinstance(value, dt.datetime):
+        return [TIME, value.isoformat()]
+    if isinstance(value, dt.date):
+        return [DATE, value.isoformat()]
+    if isinstance(value, UUID):
+        return [UUID_, value.hex]
+    if isinstance(value, ObjectId):
+        return [OBJECT_ID, str(value)]
+    raise TypeError(f"no cursor encoding for a sort value of type {type(value).__name__}")
+
+
+def _decode_value(kind: str, raw: Any) -> Any:
+    """A sort value of `kind` from its encoding; ValueError (or TypeError) when it is not one."""
+    if raw is None:
+        return None
+    tag, value = raw  # a forged shape fails here
+    if tag != kind:
+        raise ValueError("sort value of another kind")
+    if kind == TEXT and isinstance(value, str):
+        return value
+    if kind == INT and type(value) is int and abs(value) < 2**63:
+        return value
+    if kind == FLOAT and type(value) in (int, float) and math.isfinite(value):
+        return float(value)
+    if kind == BOOL and type(value) is bool:
+        return value
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValueError("malformed sort value")
+    if kind == DECIMAL:
+        number = Decimal(value)
+        # PostgreSQL's numeric would refuse a huge exponent as an error of the store, not of the cursor.
+        if not number.is_finite() or abs(number.adjusted()) > 100:
+            raise ValueError("not a number a sort key holds")
+        return number
+    if kind == TIME:
+        return dt.datetime.fromisoformat(value)
+    if kind == DATE:
+        return dt.date.fromisoformat(value)
+    if kind == UUID_:
+        return UUID(hex=value)
+    if kind == OBJECT_ID:
+        return ObjectId(value)
+    raise ValueError("unknown sort value kind")
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One key of an ordering: what the store sorts by and how.
+
+    `column` is what the store sorts by (an SQL expression, or a MongoDB field
+    path); `kind` is the type tag of its values. `nulls_first` is None for a
+    key that is never null; else where NULL sorts (PostgreSQL lists put it last
+    in either direction; MongoDB puts it first ascending, last descending).
+    """
+
+    column: str
+    kind: str
+    descending: bool = False
+    nulls_first: bool | None = None
+
+    def reversed(self) -> SortKey:
+        nulls = None if self.nulls_first is None else not self.nulls_first
+        return SortKey(self.column, self.kind, not self.descending, nulls)
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """The sort keys of a list, the last of them unique (the tie-break), so the order is total.
+
+    `signature` is what cursors remember of the ordering: the keys, and
+    `extra`, anything else the order depends on (a metrics range).
+    """
+
+    keys: tuple[SortKey, ...]
+    extra: str = ""
+
+    @classmethod
+    def of(cls, *keys: SortKey, extra: str = "") -> Ordering:
+        return cls(tuple(keys), extra)
+
+    def reversed(self) -> Ordering:
+        return Ordering(tuple(k.reversed() for k in self.keys), self.extra)
+
+    @property
+    def signature(self) -> str:
+        described = ";".join(f"{k.column}:{k.kind}:{int(k.descending)}:{k.nulls_first}" for k in self.keys)
+        return hashlib.sha256(f"{described}|{self.extra}".encode()).hexdigest()[:10]
+
+    def decode(self, values: Sequence[Any]) -> Values:
+        if len(values) != len(self.keys):
+            raise ValueError("sort values do not match the ordering")
+        decoded = tuple(_decode_value(k.kind, v) for k, v in zip(self.keys, values, strict=True))
+        if decoded[-1] is None:
+            raise ValueError("the tie-break is never null")
+        return decoded
+
+
+def encode_cursor(key: str, ordering: Ordering, values: Values) -> str:
+    raw = json.dumps([key, ordering.signature, *(_encode_value(v) for v in values)], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(key: str, cursor: str) -> int:
+def decode_cursor(key: str, ordering: Ordering, cursor: str) -> Values:
+    """The sort values a cursor of this list and ordering names; BAD_USER_INPUT for any other cursor."""
     if len(cursor) > MAX_CURSOR_LENGTH:
         raise BadUserInput(f"cursor {cursor[:40]!r}... is malformed (longer than {MAX_CURSOR_LENGTH} characters)")
     try:
         data = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode("ascii")))
-        offset = data["o"]
-        owner = data["c"]
-    except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
+        owner, signature, *values = data
+    except (ValueError, TypeError, UnicodeError, binascii.Error):
         raise BadUserInput(f"cursor {cursor!r} is malformed") from None
     if owner != key:
         raise BadUserInput(f"cursor {cursor!r} belongs to another connection")
-    if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
-        raise BadUserInput(f"cursor {cursor!r} is malformed")
-    return offset
+    if signature != ordering.signature:
+        raise BadUserInput(f"cursor {cursor!r} was made under another `orderBy`; page again from the start")
+    try:
+        return ordering.decode(values)
+    except (ValueError, TypeError, InvalidOperation, InvalidId):
+        raise BadUserInput(f"cursor {cursor!r} is malformed") from None
 
 
 @dataclass(frozen=True)
@@ -56,46 +197,48 @@ class Page:
     last: int | None = None
     before: str | None = None
 
-    @property
-    def needs_total(self) -> bool:
-        """`last` without `before` counts back from the end, so the total comes first."""
-        return self.last is not None and self.before is None
-
 
 @dataclass(frozen=True)
-class Window:
-    """The slice of a list a page asks for.
+class Seek:
+    """What a store fetches for one page: at most `limit` rows in `order`, within the bounds.
 
-    `offset`/`limit` are what to fetch; `limit` includes one extra row when
-    paging forward, so `hasNextPage` needs no second query.
+    `order` is the list's ordering, or its reverse for a page read backwards
+    (the kit turns those rows around). `after` excludes rows up to and
+    including those sort values in `order`, `until` rows from them on.
     """
 
-    key: str
-    offset: int
+    order: Ordering
+    after: Values | None
+    until: Values | None
     limit: int
-    forward: bool
-    requested: int
+
+    def bounds(self) -> list[tuple[Ordering, Values]]:
+        """The seek conditions, each meaning "strictly after these values in this ordering"."""
+        found = []
+        if self.after is not None:
+            found.append((self.order, self.after))
+        if self.until is not None:
+            found.append((self.order.reversed(), self.until))
+        return found
 
 
-def window(key: str, page: Page, total: int | None = None) -> Window:
+def seek(key: str, ordering: Ordering, page: Page) -> tuple[Seek, int]:
+    """The rows to fetch for a page (one more than asked, to tell whether more follow) and the page size."""
     first, last = page.first, page.last
     if first is not None and last is not None:
         raise BadUserInput("pass either `first` or `last`, not both")
     for name, value in (("first", first), ("last", last)):
         if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
             raise BadUserInput(f"`{name}` must be between 0 and {MAX_PAGE_SIZE}, got {value}")
-    after_offset = decode_cursor(key, page.after) + 1 if page.after else 0
-    before_offset = decode_cursor(key, page.before) if page.before else None
+    after = decode_cursor(key, ordering, page.after) if page.after else None
+    before = decode_cursor(key, ordering, page.before) if page.before else None
     if last is None:
         size = DEFAULT_PAGE_SIZE if first is None else first
-        if before_offset is not None:
-            size = min(size, max(0, before_offset - after_offset))
-        return Window(key, after_offset, size + 1, True, size)
-    end = before_offset if before_offset is not None else total
-    if end is None:
-        raise BadUserInput("`last` without `before` needs the total count")  # `paged` passes it
-    start = max(after_offset, end - last)
-    return Window(key, start, max(0, end - start), False, max(0, end - start))
+        return Seek(ordering, after, before, size + 1), size
+    return Seek(ordering.reversed(), before, after, last + 1), last
+
+
+Keyed = tuple[T, Values]  # a row and its sort values
 
 
 @dataclass(frozen=True)
@@ -107,18 +250,19 @@ class Paged(Generic[T]):
     """
 
     rows: list[T]
+    values: list[Values]  # the sort values of each row
     key: str  # the connection the cursors belong to
-    offset: int  # position of rows[0] in the whole list
+    ordering: Ordering
     has_next: bool
     has_previous: bool
     count: Count  # the whole list's size, asked only when a client wants it
 
     def cursor(self, index: int) -> str:
-        return encode_cursor(self.key, self.offset + index)
+        return encode_cursor(self.key, self.ordering, self.values[index])
 
 
 def once(count: Count) -> Count:
-    """`count`, asked at most once: `last` needs the total before `totalCount` does."""
+    """`count`, asked at most once however many fields want it."""
     result: list[int] = []
 
     async def cached() -> int:
@@ -129,19 +273,27 @@ def once(count: Count) -> Count:
     return cached
 
 
-async def paged(key: str, page: Page, count: Count, fetch: Callable[[int, int], Awaitable[Sequence[T]]]) -> Paged[T]:
-    """A page of any list given how to count it and how to fetch `limit` rows from `offset`."""
-    counted = once(count)
-    win = window(key, page, await counted() if page.needs_total else None)
-    # An empty window asks nothing of the store (a limit of 0 would mean "no limit" to MongoDB).
-    rows = list(await fetch(win.offset, win.limit)) if win.limit > 0 else []
-    has_next = win.forward and len(rows) > win.requested
-    rows = rows[: win.requested]
+async def paged(
+    key: str,
+    page: Page,
+    ordering: Ordering,
+    count: Count,
+    fetch: Callable[[Seek], Awaitable[Sequence[Keyed[T]]]],
+) -> Paged[T]:
+    """A page of any list given its ordering, how to count it, and how to fetch the rows a `Seek` names."""
+    wanted, size = seek(key, ordering, page)
+    forward = wanted.order is ordering
+    found = list(await fetch(wanted))
+    more = len(found) > size
+    found = found[:size]
+    if not forward:
+        found.reverse()
     return Paged(
-        rows=rows,
+        rows=[row for row, _ in found],
+        values=[values for _, values in found],
         key=key,
-        offset=win.offset,
-        has_next=has_next,
-        has_previous=win.offset > 0,
-        count=counted,
+        ordering=ordering,
+        has_next=more if forward else page.before is not None,
+        has_previous=page.after is not None if forward else more,
+        count=once(count),
     )

@@ -286,7 +286,8 @@ class TenantMongo:
         projection: Mapping[str, Any] | None = None,
         session: AsyncClientSession | None = None,
     ) -> list[Document]:
-        cursor = self.store.db[collection].find(self.scoped_filter(collection, query), projection, session=session)
+        scoped = await self._filter_for_server(self.scoped_filter(collection, query))
+        cursor = self.store.db[collection].find(scoped, projection, session=session)
         if sort:
             cursor = cursor.sort(list(sort))
         if skip:
@@ -372,11 +373,18 @@ class TenantMongo:
 
     async def count(self, collection: str, query: Mapping[str, Any] | None = None) -> int:
         return int(
-            await self.store.run(self.store.db[collection].count_documents(self.scoped_filter(collection, query)))
+            await self.store.run(
+                self.store.db[collection].count_documents(
+                    await self._filter_for_server(self.scoped_filter(collection, query))
+                )
+            )
         )
 
     async def aggregate(self, collection: str, pipeline: Sequence[Mapping[str, Any]]) -> list[Document]:
-        stages = [{"$match": self.scoped_filter(collection, None)}, *pipeline]
+        stages: list[Mapping[str, Any]] = [{"$match": self.scoped_filter(collection, None)}]
+        for stage in pipeline:
+            match = stage.get("$match")
+            stages.append({"$match": await self._filter_for_server(match)} if isinstance(match, Mapping) else stage)
 
         async def run() -> list[Document]:
             cursor = await self.store.db[collection].aggregate(stages)
@@ -397,6 +405,17 @@ class TenantMongo:
         doc = self.scoped_document(collection, document)
         result = await self.store.run(self.store.db[collection].insert_one(doc, **kwargs))
         return result.inserted_id
+
+    async def _filter_for_server(self, query: Mapping[str, Any]) -> Document:
+        """The filter as the server needs it to match what MongoDB would.
+
+        The stand-in's `{field: null}` matches a missing field but not a stored
+        null; `{field: {"$in": [null]}}` matches both there, as `{field: null}`
+        does on MongoDB (which gets the filter unchanged).
+        """
+        if not (await self.store.profile()).stand_in:
+            return dict(query)
+        return _null_matches(query)
 
     async def _for_server(self, update: Mapping[str, Any]) -> Document:
         """The update as the server needs it to keep the types of the values it sets.
@@ -444,6 +463,18 @@ def _grouped(docs: list[Document], field: str) -> dict[str, list[Document]]:
     for doc in docs:
         groups.setdefault(str(doc.get(field)), []).append(doc)
     return groups
+
+
+def _null_matches(query: Mapping[str, Any]) -> Document:
+    rewritten: Document = {}
+    for key, value in query.items():
+        if key in ("$and", "$or", "$nor") and isinstance(value, list):
+            rewritten[key] = [_null_matches(part) if isinstance(part, Mapping) else part for part in value]
+        elif value is None and not key.startswith("$"):
+            rewritten[key] = {"$in": [None]}
+        else:
+            rewritten[key] = value
+    return rewritten
 
 
 def _group_values(group: Any, count: int) -> tuple[str, ...]:

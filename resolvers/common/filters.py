@@ -15,7 +15,7 @@ from typing import Protocol
 
 import strawberry
 
-from gateway.data.filters import Comparison, DayRange, SortKey, TimeRange
+from gateway.data.filters import Comparison, DayRange, OrderKey, TimeRange
 from gateway.errors import BadUserInput
 from resolvers.common.enums import stored
 
@@ -82,10 +82,10 @@ class Order(Protocol):
     def direction(self) -> OrderDirection: ...
 
 
-def sort_keys(order_by: Sequence[Order] | None) -> tuple[SortKey, ...]:
+def sort_keys(order_by: Sequence[Order] | None) -> tuple[OrderKey, ...]:
     """An `orderBy` list as data-access sort keys; a field given twice counts once, where it first appears."""
-    keys: dict[str, SortKey] = {}
+    keys: dict[str, OrderKey] = {}
     for order in order_by or ():
         field = stored(order.field)
-        keys.setdefault(field, SortKey(field, order.direction == OrderDirection.DESC))
+        keys.setdefault(field, OrderKey(field, order.direction == OrderDirection.DESC))
     return tuple(keys.values())

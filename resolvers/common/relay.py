@@ -7,12 +7,12 @@ Global ids and paging live below the schema (`gateway.data.ids`,
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
 from gateway.data.ids import to_global_id
-from gateway.data.paging import Paged, encode_cursor
+from gateway.data.paging import Paged
 
 # Relay paging arguments, shared by every connection field.
 First = Annotated[
@@ -41,15 +41,15 @@ class Node:
 
 
 def _start_cursor(root: PageInfo) -> str | None:
-    return None if root.start is None else encode_cursor(root.key, root.start)
+    return root.page.cursor(0) if root.page.rows else None
 
 
 def _end_cursor(root: PageInfo) -> str | None:
-    return None if root.end is None else encode_cursor(root.key, root.end)
+    return root.page.cursor(len(root.page.rows) - 1) if root.page.rows else None
 
 
 def _edge_cursor(root: Edge[object]) -> str:
-    return encode_cursor(root.key, root.offset)
+    return root.page.cursor(root.index)
 
 
 # Cursors are built only when a query selects them: most pages are read
@@ -57,23 +57,27 @@ def _edge_cursor(root: Edge[object]) -> str:
 # large page's time.
 @strawberry.type(description="Where a page sits in its connection (Relay).")
 class PageInfo:
-    has_next_page: bool = strawberry.field(description="True when more items follow this page.")
-    has_previous_page: bool = strawberry.field(description="True when items precede this page.")
+    has_next_page: bool = strawberry.field(
+        description="True when more items follow this page: exact when paging forward (`first`); "
+        "when paging backward, true exactly when `before` was given."
+    )
+    has_previous_page: bool = strawberry.field(
+        description="True when items precede this page: exact when paging backward (`last`); "
+        "when paging forward, true exactly when `after` was given."
+    )
     start_cursor: str | None = strawberry.field(
         resolver=_start_cursor, description="Cursor of the first edge of this page."
     )
     end_cursor: str | None = strawberry.field(resolver=_end_cursor, description="Cursor of the last edge of this page.")
-    key: strawberry.Private[str]
-    start: strawberry.Private[int | None]  # offsets of the first and last edge; None on an empty page
-    end: strawberry.Private[int | None]
+    page: strawberry.Private[Paged[Any]]
 
 
 @strawberry.type(description="One item of a connection with its cursor.")
 class Edge(Generic[NodeT]):
     cursor: str = strawberry.field(resolver=_edge_cursor, description="Opaque cursor; pass it as `after` or `before`.")
     node: NodeT = strawberry.field(description="The item.")
-    key: strawberry.Private[str]
-    offset: strawberry.Private[int]
+    page: strawberry.Private[Paged[Any]]
+    index: strawberry.Private[int]
 
 
 @strawberry.type(description="A page of items (Relay connection) with the total count of the whole list.")
@@ -89,16 +93,9 @@ class Connection(Generic[NodeT]):
     @classmethod
     def of(cls, page: Paged[U], build: Callable[[U], NodeT]) -> Connection[NodeT]:
         """The connection of a page, each row built into its GraphQL type."""
-        key, start = page.key, page.offset
-        edges = [Edge(node=build(row), key=key, offset=start + i) for i, row in enumerate(page.rows)]
+        edges = [Edge(node=build(row), page=page, index=i) for i, row in enumerate(page.rows)]
         return cls(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next,
-                has_previous_page=page.has_previous,
-                key=key,
-                start=start if edges else None,
-                end=start + len(edges) - 1 if edges else None,
-            ),
+            page_info=PageInfo(has_next_page=page.has_next, has_previous_page=page.has_previous, page=page),
             count=page.count,
         )

@@ -10,7 +10,7 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.brain.sql import Where, loader_by_id, org_page
+from gateway.data.brain.sql import Where, loader_by_id, ordered, org_page, sort_key
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantReader
@@ -47,7 +47,7 @@ async def page(
         key="Organization.actionLogs",
         select=f"{COLUMNS} FROM action_logs",
         where=where,
-        order="created_at DESC, id",
+        ordering=ordered([sort_key("created_at", "t", descending=True)], "id"),
         build=ActionLogRow.of,
         page=page,
     )

@@ -10,7 +10,7 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.brain.sql import Where, loader_by_id, org_page
+from gateway.data.brain.sql import Where, loader_by_id, ordered, org_page, sort_key
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantReader
@@ -38,7 +38,9 @@ async def page(pg: TenantReader, page: Page, *, module: str | None = None) -> Pa
         key="Organization.brainStates",
         select=f"{COLUMNS} FROM brain_states",
         where=where,
-        order="computed_at DESC, version DESC, id",
+        ordering=ordered(
+            [sort_key("computed_at", "t", descending=True), sort_key("version", "i", descending=True)], "id"
+        ),
         build=BrainStateRow.of,
         page=page,
     )

@@ -22,7 +22,7 @@ from gateway.data.brain.sql import (
     loader_by_id,
     org_page,
 )
-from gateway.data.paging import Page, Paged
+from gateway.data.paging import Keyed, Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantConnection, TenantReader
 
@@ -67,13 +67,13 @@ async def page(
     if channel_id:
         where.add("c.channel_id = {}", channel_id)
     where.contains("c.name", name_contains)
-    join, order_by = ordering(where, order, "c", CAMPAIGN)
+    join, by = ordering(where, order, "c", CAMPAIGN)
     return await org_page(
         pg,
         key="Organization.campaigns",
         select=f"{columns(CampaignRow, 'c.')} FROM campaigns c {join}",
         where=where,
-        order=order_by,
+        ordering=by,
         build=CampaignRow.of,
         page=page,
     )
@@ -83,8 +83,8 @@ def by_id(ctx: RequestContext) -> DataLoader[UUID, CampaignRow | None]:
     return loader_by_id(ctx, "campaigns", COLUMNS, CampaignRow.of)
 
 
-def by_channel(ctx: RequestContext) -> DataLoader[PageKey, list[CampaignRow]]:
-    return child_pages(ctx, "campaigns", COLUMNS, "channel_id", CampaignRow.of)
+def by_channel(ctx: RequestContext) -> DataLoader[PageKey, list[Keyed[CampaignRow]]]:
+    return child_pages(ctx, "campaigns", columns(CampaignRow, "t."), "channel_id", CampaignRow.of)
 
 
 def counts_by_channel(ctx: RequestContext) -> DataLoader[PageKey, int]:
@@ -96,14 +96,15 @@ async def page_of_channel(
 ) -> Paged[CampaignRow]:
     """One channel's campaigns by name; pages of sibling channels share one statement."""
     where = Where(first=3)
-    where.any_of("status", statuses)
+    where.any_of("t.status", statuses)
     return await child_page(
         ctx,
         key="Channel.campaigns",
         parent=channel_id,
         pages=by_channel,
         counts=counts_by_channel,
-        query=ChildQuery.of(where, "name, id"),
+        query=ChildQuery.of(where),
+        ordering=ordering(where, None, "t", CAMPAIGN)[1],
         page=page,
     )
 

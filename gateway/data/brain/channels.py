@@ -10,7 +10,7 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.brain.sql import Where, loader_by_id, org_page
+from gateway.data.brain.sql import Where, loader_by_id, ordered, org_page, sort_key
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantReader
@@ -37,7 +37,7 @@ async def page(pg: TenantReader, page: Page, *, platforms: Sequence[str] = ()) -
         key="Organization.channels",
         select=f"{COLUMNS} FROM channels",
         where=where,
-        order="platform, name, id",
+        ordering=ordered([sort_key("platform", "s"), sort_key("name", "s")], "id"),
         build=ChannelRow.of,
         page=page,
     )

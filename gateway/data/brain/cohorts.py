@@ -13,7 +13,7 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.brain.sql import Where, loader_by_id, org_page
+from gateway.data.brain.sql import Where, loader_by_id, ordered, org_page, sort_key
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantReader
@@ -44,7 +44,7 @@ async def page(pg: TenantReader, page: Page, *, channel_id: UUID | None = None) 
         key="Organization.cohorts",
         select=f"{COLUMNS} FROM cohorts",
         where=where,
-        order="cohort_month DESC, id",
+        ordering=ordered([sort_key("cohort_month", "d", descending=True)], "id"),
         build=CohortRow.of,
         page=page,
     )

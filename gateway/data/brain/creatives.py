@@ -21,7 +21,7 @@ from gateway.data.brain.sql import (
     loader_by_id,
     org_page,
 )
-from gateway.data.paging import Page, Paged
+from gateway.data.paging import Keyed, Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantConnection, TenantReader
 
@@ -68,13 +68,13 @@ async def page(
     where = _filtered(Where(conditions=["k.organization_id = $1"]), flt, alias="k.")
     if campaign_id:
         where.add("k.campaign_id = {}", campaign_id)
-    join, order_by = ordering(where, order, "k", CREATIVE)
+    join, by = ordering(where, order, "k", CREATIVE)
     return await org_page(
         pg,
         key="Organization.creatives",
         select=f"{columns(CreativeRow, 'k.')} FROM creatives k {join}",
         where=where,
-        order=order_by,
+        ordering=by,
         build=CreativeRow.of,
         page=page,
     )
@@ -84,8 +84,8 @@ def by_id(ctx: RequestContext) -> DataLoader[UUID, CreativeRow | None]:
     return loader_by_id(ctx, "creatives", COLUMNS, CreativeRow.of)
 
 
-def by_campaign(ctx: RequestContext) -> DataLoader[PageKey, list[CreativeRow]]:
-    return child_pages(ctx, "creatives", COLUMNS, "campaign_id", CreativeRow.of)
+def by_campaign(ctx: RequestContext) -> DataLoader[PageKey, list[Keyed[CreativeRow]]]:
+    return child_pages(ctx, "creatives", columns(CreativeRow, "t."), "campaign_id", CreativeRow.of)
 
 
 def counts_by_campaign(ctx: RequestContext) -> DataLoader[PageKey, int]:
@@ -102,7 +102,8 @@ async def page_of_campaign(
         parent=campaign_id,
         pages=by_campaign,
         counts=counts_by_campaign,
-        query=ChildQuery.of(_filtered(Where(first=3), flt), "name, id"),
+        query=ChildQuery.of(_filtered(Where(first=3), flt, alias="t.")),
+        ordering=ordering(Where(first=3), None, "t", CREATIVE)[1],
         page=page,
     )
 

@@ -9,7 +9,7 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.brain.sql import Where, loader_by_id, org_page
+from gateway.data.brain.sql import Where, loader_by_id, ordered, org_page, sort_key
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantReader
@@ -34,7 +34,7 @@ async def page(pg: TenantReader, page: Page) -> Paged[CredentialRow]:
         key="Organization.credentials",
         select=f"{COLUMNS} FROM api_credentials",
         where=Where(conditions=["organization_id = $1"]),
-        order="platform, created_at, id",
+        ordering=ordered([sort_key("platform", "s"), sort_key("created_at", "t")], "id"),
         build=CredentialRow.of,
         page=page,
     )

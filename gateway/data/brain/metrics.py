@@ -17,7 +17,8 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.brain.sql import Where, grouped
+from gateway.data.brain.sql import Where, grouped, ordered, sort_key
+from gateway.data.paging import Ordering
 from gateway.data.rows import Row
 from gateway.errors import BadUserInput
 from gateway.stores.postgres import TenantConnection, TenantReader
@@ -140,23 +141,19 @@ async def breakdown(pg: TenantReader, start: dt.date, end: dt.date, group_by: st
     return [GroupRow(r["key"], MetricsRow.of(r)) for r in rows]
 
 
-def order_join(
-    where: Where, alias: str, key_column: str, measure: str, descending: bool, metrics_range: Range
-) -> tuple[str, str]:
-    """(join, ORDER BY) sorting rows of `alias` by a measure (`spend`, `roas`, `ctr`) over a range.
+def order_join(where: Where, alias: str, key_column: str, measure: str, metrics_range: Range) -> str:
+    """The join that gives rows of `alias` their totals over a range as `p.<measure>` (NULL without metrics).
 
-    The range's parameters are added to `where`; rows without metrics sort last.
+    The range's parameters are added to `where`.
     """
     start, end = metrics_range
     check_range(start, end)
     a, b = where.param(start), where.param(end)
-    join = (
+    return (
         f"LEFT JOIN (SELECT m.{key_column} AS key, {METRIC_AGGREGATES} FROM {METRICS_FROM} "
         f"WHERE m.organization_id = $1 AND m.date BETWEEN {a} AND {b} GROUP BY m.{key_column}) p "
         f"ON p.key = {alias}.id"
     )
-    direction = "DESC" if descending else "ASC"
-    return join, f"p.{measure} {direction} NULLS LAST, {alias}.name, {alias}.id"
 
 
 # --- loaders: per object over a date range ------------------------------------------------
@@ -231,7 +228,8 @@ def channel_daily(ctx: RequestContext) -> DataLoader[PerfKey, list[DailyRow]]:
     return daily(ctx, CHANNEL)
 
 
-MEASURES = frozenset({"spend", "roas", "ctr"})
+# The measures lists sort by, and the kind of their values.
+MEASURES = {"spend": "n", "roas": "f", "ctr": "f"}
 
 
 @dataclass(frozen=True)
@@ -244,14 +242,19 @@ class Order:
     end: dt.date | None = None
 
 
-def ordering(where: Where, order: Order | None, alias: str, key_column: str) -> tuple[str, str]:
-    """(join, ORDER BY) for an order of rows of `alias`; by name when none is given."""
+def ordering(where: Where, order: Order | None, alias: str, key_column: str) -> tuple[str, Ordering]:
+    """(join, ordering) of rows of `alias`; by name when no order is given, rows without metrics last."""
     if order is None:
-        return "", f"{alias}.name, {alias}.id"
+        return "", ordered([sort_key(f"{alias}.name", "s")], f"{alias}.id")
     if order.field not in MEASURES:
-        return "", f"{alias}.{order.field} {'DESC' if order.descending else 'ASC'}, {alias}.id"
+        kind = "s" if order.field == "name" else "t"
+        return "", ordered([sort_key(f"{alias}.{order.field}", kind, order.descending)], f"{alias}.id")
     start, end = default_range()
-    return order_join(where, alias, key_column, order.field, order.descending, (order.start or start, order.end or end))
+    metrics_range = (order.start or start, order.end or end)
+    join = order_join(where, alias, key_column, order.field, metrics_range)
+    keys = [sort_key(f"p.{order.field}", MEASURES[order.field], order.descending, nullable=True)]
+    keys.append(sort_key(f"{alias}.name", "s"))
+    return join, ordered(keys, f"{alias}.id", extra=f"{metrics_range[0]}..{metrics_range[1]}")
 
 
 # --- writes (inside a mutation's transaction) ---------------------------------------------

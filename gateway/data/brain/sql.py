@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -12,7 +12,7 @@ from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
 from gateway.data.filters import Comparison, DayRange, TimeRange
-from gateway.data.paging import Page, Paged, paged
+from gateway.data.paging import Keyed, Ordering, Page, Paged, Seek, SortKey, Values, paged
 from gateway.data.text import contains_text
 from gateway.stores.postgres import TenantReader
 
@@ -77,9 +77,91 @@ class Where:
         if day_range.last is not None:
             self.add(f"{column} <= {{}}::date", day_range.last)
 
+    def after(self, ordering: Ordering, values: Values) -> None:
+        """Rows strictly after `values` (a cursor's sort values) in `ordering`: the seek condition of a page.
+
+        A row comparison when every key is non-null and all go one way (an index
+        on the keys serves it); else the expanded form, one alternative per key:
+        the keys before it equal, it strictly beyond. NULL sorts where the key
+        says (`NULLS LAST` in the lists' own orderings).
+        """
+        keys = ordering.keys
+        placeholders = [f"{self.param(v)}::{_SQL_TYPES[k.kind]}" for k, v in zip(keys, values, strict=True)]
+        if all(k.nulls_first is None for k in keys) and len({k.descending for k in keys}) == 1:
+            op = "<" if keys[0].descending else ">"
+            columns = ", ".join(k.column for k in keys)
+            self.conditions.append(f"({columns}) {op} ({', '.join(placeholders)})")
+            return
+        alternatives = []
+        for i, key in enumerate(keys):
+            beyond = _beyond(key, placeholders[i], values[i])
+            if beyond is not None:
+                equal = [_equal(k, p, v) for k, p, v in zip(keys[:i], placeholders[:i], values[:i], strict=True)]
+                alternatives.append(" AND ".join([*equal, beyond]))
+        self.conditions.append(f"(({') OR ('.join(alternatives)}))" if alternatives else "FALSE")
+
+    def copy(self) -> Where:
+        return Where(self.first, list(self.conditions), list(self.params))
+
     @property
     def clause(self) -> str:
         return " AND ".join(self.conditions) if self.conditions else "TRUE"
+
+
+_SQL_TYPES = {"s": "text", "i": "bigint", "f": "float8", "n": "numeric", "d": "date", "t": "timestamptz", "u": "uuid"}
+
+
+def _beyond(key: SortKey, placeholder: str, value: object) -> str | None:
+    """`key.column` strictly after `value` in the key's order; None when nothing can be."""
+    if value is None:
+        return f"{key.column} IS NOT NULL" if key.nulls_first else None
+    beyond = f"{key.column} {'<' if key.descending else '>'} {placeholder}"
+    return f"({beyond} OR {key.column} IS NULL)" if key.nulls_first is False else beyond
+
+
+def _equal(key: SortKey, placeholder: str, value: object) -> str:
+    return f"{key.column} IS NULL" if value is None else f"{key.column} = {placeholder}"
+
+
+def order_by(ordering: Ordering) -> str:
+    """The ORDER BY list of an ordering (NULLS placement only for keys that can be null)."""
+
+    def one(key: SortKey) -> str:
+        nulls = "" if key.nulls_first is None else " NULLS FIRST" if key.nulls_first else " NULLS LAST"
+        return f"{key.column} {'DESC' if key.descending else 'ASC'}{nulls}"
+
+    return ", ".join(one(k) for k in ordering.keys)
+
+
+def sort_columns(ordering: Ordering) -> str:
+    """The sort keys as extra columns `sort_0`, `sort_1`, ...: the values a row's cursor holds."""
+    return ", ".join(f"{k.column} AS sort_{i}" for i, k in enumerate(ordering.keys))
+
+
+def sort_values(record: Record, ordering: Ordering) -> Values:
+    return tuple(record[f"sort_{i}"] for i in range(len(ordering.keys)))
+
+
+def sort_key(column: str, kind: str, descending: bool = False, *, nullable: bool = False) -> SortKey:
+    """A sort key of a PostgreSQL list; NULL, where the column can hold it, sorts last either way."""
+    return SortKey(column, kind, descending, False if nullable else None)
+
+
+def ordered(keys: Sequence[SortKey], id_column: str, extra: str = "") -> Ordering:
+    """`keys` then the unique id as tie-break, going the way the first key goes.
+
+    Ties therefore read newest-id-last in an ascending list and newest-id-first
+    in a descending one, and a single-key order stays one row comparison.
+    """
+    return Ordering.of(*keys, SortKey(id_column, "u", keys[0].descending if keys else False), extra=extra)
+
+
+def seeking(where: Where, wanted: Seek) -> Where:
+    """`where` and the seek conditions of a page, leaving `where` as it was (the count needs it)."""
+    sought = where.copy()
+    for ordering, values in wanted.bounds():
+        sought.after(ordering, values)
+    return sought
 
 
 async def org_page(
@@ -88,33 +170,35 @@ async def org_page(
     key: str,
     select: str,
     where: Where,
-    order: str,
+    ordering: Ordering,
     build: Callable[[Record], T],
     page: Page,
 ) -> Paged[T]:
     """One page of an organization-level list plus a lazily counted total.
 
     `select` is `<columns> FROM <tables>`; `where` conditions may use $1 (the
-    organization id) and their own parameters; `order` must end in a unique key
-    so offsets are stable.
+    organization id) and their own parameters; `ordering` ends in a unique key.
     """
-    args = [pg.organization_id, *where.params]
-    clause = where.clause
     count_from = select.split(" FROM ", 1)[1]
 
     async def count() -> int:
-        return int(await pg.fetchval(f"SELECT count(*) FROM {count_from} WHERE {clause}", *args))
-
-    async def fetch(offset: int, limit: int) -> list[T]:
-        rows = await pg.fetch(
-            f"SELECT {select} WHERE {clause} ORDER BY {order} OFFSET ${len(args) + 1} LIMIT ${len(args) + 2}",
-            *args,
-            offset,
-            limit,
+        return int(
+            await pg.fetchval(
+                f"SELECT count(*) FROM {count_from} WHERE {where.clause}", pg.organization_id, *where.params
+            )
         )
-        return [build(r) for r in rows]
 
-    return await paged(key, page, count, fetch)
+    async def fetch(wanted: Seek) -> list[Keyed[T]]:
+        sought = seeking(where, wanted)
+        rows = await pg.fetch(
+            f"SELECT {select.replace(' FROM ', f', {sort_columns(ordering)} FROM ', 1)} WHERE {sought.clause} "
+            f"ORDER BY {order_by(wanted.order)} LIMIT {sought.param(wanted.limit)}",
+            pg.organization_id,
+            *sought.params,
+        )
+        return [(build(r), sort_values(r, ordering)) for r in rows]
+
+    return await paged(key, page, ordering, count, fetch)
 
 
 def grouped(keys: Sequence[tuple[UUID, K]]) -> dict[K, list[UUID]]:
@@ -149,46 +233,57 @@ def loader_by_id(
 
 @dataclass(frozen=True)
 class ChildQuery:
-    """What a per-parent page asks for: filters (SQL + params), order, and the window."""
+    """What per-parent pages ask for: joins, filters (SQL + params), and for a page its seek and size.
 
+    `table` is aliased `t`: conditions, joins and sort keys name its columns `t.<name>`.
+    """
+
+    join: str
     conditions: tuple[str, ...]  # may use $3.. ($1 = organization, $2 = parent ids)
     params: tuple[Any, ...]
-    order: str
-    offset: int = 0
+    order: Ordering | None = None  # the order to fetch in, for a page; None for a count
     limit: int = 0
 
     @classmethod
-    def of(cls, where: Where, order: str) -> ChildQuery:
+    def of(cls, where: Where, join: str = "") -> ChildQuery:
         # Loader keys must hash; list-valued parameters become tuples.
         params = tuple(tuple(p) if isinstance(p, list) else p for p in where.params)
-        return cls(tuple(where.conditions), params, order)
+        return cls(join, tuple(where.conditions), params)
+
+    def where(self) -> Where:
+        return Where(3, list(self.conditions), [list(p) if isinstance(p, tuple) else p for p in self.params])
 
 
 PageKey = tuple[UUID, ChildQuery]
 
 
+def _child_where(parent: str, query: ChildQuery | Where) -> str:
+    return " AND ".join(("t.organization_id = $1", f"t.{parent} = ANY($2::uuid[])", *query.conditions))
+
+
 def child_pages(
     ctx: RequestContext, table: str, columns: str, parent: str, build: Callable[[Record], T]
-) -> DataLoader[PageKey, list[T]]:
-    async def load(keys: Sequence[PageKey]) -> list[list[T]]:
+) -> DataLoader[PageKey, list[Keyed[T]]]:
+    """Pages of many parents' children, one statement per distinct query: each parent's first rows past the seek."""
+
+    async def load(keys: Sequence[PageKey]) -> list[list[Keyed[T]]]:
         pg = ctx.postgres
-        found: dict[PageKey, list[T]] = defaultdict(list)
+        found: dict[PageKey, list[Keyed[T]]] = defaultdict(list)
         for query, parents in grouped(keys).items():
-            where = " AND ".join(("organization_id = $1", f"{parent} = ANY($2::uuid[])", *query.conditions))
-            n = 3 + len(query.params)
+            assert query.order is not None
+            where = query.where()
+            limit = where.param(query.limit)
             rows = await pg.fetch(
-                f"SELECT * FROM (SELECT {columns}, {parent} AS parent_key, "
-                f"row_number() OVER (PARTITION BY {parent} ORDER BY {query.order}) AS position "
-                f"FROM {table} WHERE {where}) ranked "
-                f"WHERE position > ${n} AND position <= ${n} + ${n + 1} ORDER BY parent_key, position",
+                f"SELECT * FROM (SELECT {columns}, t.{parent} AS parent_key, {sort_columns(query.order)}, "
+                f"row_number() OVER (PARTITION BY t.{parent} ORDER BY {order_by(query.order)}) AS position "
+                f"FROM {table} t {query.join} WHERE {_child_where(parent, where)}) ranked "
+                f"WHERE position <= {limit} ORDER BY parent_key, position",
                 pg.organization_id,
                 parents,
-                *query.params,
-                query.offset,
-                query.limit,
+                *where.params,
             )
             for r in rows:
-                found[(r["parent_key"], query)].append(build(r))
+                found[(r["parent_key"], query)].append((build(r), sort_values(r, query.order)))
         return [found.get(k, []) for k in keys]
 
     return DataLoader(load)
@@ -199,12 +294,13 @@ def child_counts(ctx: RequestContext, table: str, parent: str) -> DataLoader[Pag
         pg = ctx.postgres
         found: dict[PageKey, int] = {}
         for query, parents in grouped(keys).items():
-            where = " AND ".join(("organization_id = $1", f"{parent} = ANY($2::uuid[])", *query.conditions))
+            where = query.where()
             rows = await pg.fetch(
-                f"SELECT {parent} AS parent_key, count(*) AS n FROM {table} WHERE {where} GROUP BY {parent}",
+                f"SELECT t.{parent} AS parent_key, count(*) AS n FROM {table} t {query.join} "
+                f"WHERE {_child_where(parent, where)} GROUP BY t.{parent}",
                 pg.organization_id,
                 parents,
-                *query.params,
+                *where.params,
             )
             found.update({(r["parent_key"], query): int(r["n"]) for r in rows})
         return [found.get(k, 0) for k in keys]
@@ -217,9 +313,10 @@ async def child_page(
     *,
     key: str,
     parent: UUID,
-    pages: Callable[[RequestContext], DataLoader[PageKey, list[T]]],
+    pages: Callable[[RequestContext], DataLoader[PageKey, list[Keyed[T]]]],
     counts: Callable[[RequestContext], DataLoader[PageKey, int]],
     query: ChildQuery,
+    ordering: Ordering,
     page: Page,
 ) -> Paged[T]:
     """A per-parent page served by the batched window-function loaders."""
@@ -227,8 +324,9 @@ async def child_page(
     async def count() -> int:
         return int(await ctx.loader(counts).load((parent, query)))
 
-    async def fetch(offset: int, limit: int) -> list[T]:
-        paged_query = ChildQuery(query.conditions, query.params, query.order, offset, limit)
+    async def fetch(wanted: Seek) -> list[Keyed[T]]:
+        sought = seeking(query.where(), wanted)
+        paged_query = replace(ChildQuery.of(sought, query.join), order=wanted.order, limit=wanted.limit)
         return await ctx.loader(pages).load((parent, paged_query))
 
-    return await paged(key, page, count, fetch)
+    return await paged(key, page, ordering, count, fetch)

@@ -11,7 +11,7 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.brain.sql import Where, loader_by_id, org_page
+from gateway.data.brain.sql import Where, loader_by_id, ordered, org_page, sort_key
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantConnection, TenantReader
@@ -44,7 +44,7 @@ async def page(
         key="Organization.syncJobs",
         select=f"{COLUMNS} FROM sync_jobs",
         where=where,
-        order="created_at DESC, id",
+        ordering=ordered([sort_key("created_at", "t", descending=True)], "id"),
         build=SyncJobRow.of,
         page=page,
     )

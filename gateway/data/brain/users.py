@@ -9,6 +9,8 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
+from gateway.data.brain.sql import Where, order_by
+from gateway.data.paging import Ordering, Seek, SortKey
 from gateway.data.rows import Row, columns
 from gateway.errors import StoreUnavailable
 
@@ -44,20 +46,30 @@ def by_email(ctx: RequestContext) -> DataLoader[str, BrainUser | None]:
     return DataLoader(load)
 
 
-async def listed(ctx: RequestContext, limit: int | None = None) -> list[BrainUser] | None:
-    """The organization's Brain accounts ordered by e-mail, or None when PostgreSQL cannot answer.
+async def listed(ctx: RequestContext, wanted: Seek | None = None) -> list[BrainUser] | None:
+    """The organization's Brain accounts by e-mail (all, or a page's), or None when PostgreSQL cannot answer.
 
     Ordered by code point (`COLLATE "C"`) like MongoDB and Python, so that the
-    two stores' lists merge correctly.
+    two stores' lists merge correctly; `wanted` is a page of members (ordered by `email`).
     """
     if not ctx.has_brain:
         return []
     pg = ctx.postgres
+    where = Where(conditions=["organization_id = $1"])
+    ascending = Ordering.of(SortKey('email COLLATE "C"', "s"))
+
+    def like(ordering: Ordering) -> Ordering:
+        return ascending.reversed() if ordering.keys[0].descending else ascending
+
+    for ordering, values in wanted.bounds() if wanted else []:
+        where.after(like(ordering), values)
     try:
         rows = await pg.fetch(
-            f'SELECT {COLUMNS} FROM users WHERE organization_id = $1 ORDER BY email COLLATE "C" LIMIT $2',
+            f"SELECT {COLUMNS} FROM users WHERE {where.clause} "
+            f"ORDER BY {order_by(like(wanted.order) if wanted else ascending)} "
+            f"LIMIT {where.param(wanted.limit if wanted else None)}",
             pg.organization_id,
-            limit,
+            *where.params,
         )
     except StoreUnavailable:
         # Members still list from MongoDB; their Brain fields read as unknown.

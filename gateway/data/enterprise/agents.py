@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.context import RequestContext
-from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, collection_page, contains, sort_by, within
-from gateway.data.filters import SortKey, TimeRange
-from gateway.data.paging import Page, Paged
+from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, collection_page, contains, ordering, within
+from gateway.data.filters import OrderKey, TimeRange
+from gateway.data.paging import TEXT, TIME, Page, Paged
 from gateway.stores.mongo import Document, TenantMongo
 
-BY_NAME = (SortKey("name"),)
+BY_NAME = (OrderKey("name"),)
+# Each `orderBy` field and the type of its values.
+KINDS = {"name": TEXT, "created_at": TIME, "kind": TEXT}
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,10 @@ def query(f: Filter) -> Document:
     )
 
 
-async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[SortKey] = ()) -> Paged[Document]:
+async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[OrderKey] = ()) -> Paged[Document]:
     """Agents matching `f`, by name unless `order` says otherwise."""
     return await collection_page(
-        mongo, "Organization.agents", page, "agentkit_agents", query(f), sort_by(order, BY_NAME)
+        mongo, "Organization.agents", page, "agentkit_agents", query(f), ordering(order, BY_NAME, KINDS)
     )
 
 

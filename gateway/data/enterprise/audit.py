@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.context import RequestContext
-from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, collection_page, sort_by, within
-from gateway.data.filters import SortKey, TimeRange
-from gateway.data.paging import Page, Paged
+from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, collection_page, ordering, within
+from gateway.data.filters import OrderKey, TimeRange
+from gateway.data.paging import TEXT, TIME, Page, Paged
 from gateway.stores.mongo import Document, TenantMongo
 
-NEWEST_FIRST = (SortKey("at", descending=True),)
+NEWEST_FIRST = (OrderKey("at", descending=True),)
+# Each `orderBy` field and the type of its values.
+KINDS = {"at": TIME, "action": TEXT}
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,10 @@ def query(f: Filter) -> Document:
     )
 
 
-async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[SortKey] = ()) -> Paged[Document]:
+async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[OrderKey] = ()) -> Paged[Document]:
     """Entries matching `f`, newest first unless `order` says otherwise."""
     return await collection_page(
-        mongo, "Organization.auditLogs", page, "audit_logs", query(f), sort_by(order, NEWEST_FIRST)
+        mongo, "Organization.auditLogs", page, "audit_logs", query(f), ordering(order, NEWEST_FIRST, KINDS)
     )
 
 

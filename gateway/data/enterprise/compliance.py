@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.context import RequestContext
-from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, collection_page, contains, sort_by, within
-from gateway.data.filters import SortKey, TimeRange
-from gateway.data.paging import Page, Paged
+from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, collection_page, contains, ordering, within
+from gateway.data.filters import OrderKey, TimeRange
+from gateway.data.paging import TEXT, TIME, Page, Paged
 from gateway.stores.mongo import Document, TenantMongo
 
-BY_CONTROL = (SortKey("framework"), SortKey("control"))
+BY_CONTROL = (OrderKey("framework"), OrderKey("control"))
+# Each `orderBy` field and the type of its values.
+KINDS = {"framework": TEXT, "control": TEXT, "status": TEXT, "checked_at": TIME}
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ def query(f: Filter) -> Document:
     )
 
 
-async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[SortKey] = ()) -> Paged[Document]:
+async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[OrderKey] = ()) -> Paged[Document]:
     """Checks matching `f`, by framework then control unless `order` says otherwise."""
     return await collection_page(
         mongo,
@@ -41,7 +43,7 @@ async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[SortKe
         page,
         "compliance_checks",
         query(f),
-        sort_by(order, BY_CONTROL),
+        ordering(order, BY_CONTROL, KINDS),
     )
 
 

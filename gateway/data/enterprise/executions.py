@@ -9,14 +9,28 @@ from functools import partial
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.enterprise.query import ById, Sort, all_of, any_of, by_ids, collection_page, grouped, sort_by, within
-from gateway.data.filters import SortKey, TimeRange
-from gateway.data.paging import Page, Paged, paged
+from gateway.data.enterprise.query import (
+    ById,
+    all_of,
+    any_of,
+    by_ids,
+    collection_page,
+    grouped,
+    keyed,
+    ordering,
+    seeking,
+    sort_of,
+    within,
+)
+from gateway.data.filters import OrderKey, TimeRange
+from gateway.data.paging import TEXT, TIME, Keyed, Page, Paged, Seek, paged
 from gateway.stores.mongo import Document, TenantMongo
 
 COLLECTION = "agentkit_executions"
 # By creation: queued runs have no start time yet but are the newest.
-NEWEST_FIRST = (SortKey("created_at", descending=True),)
+NEWEST_FIRST = (OrderKey("created_at", descending=True),)
+# Each `orderBy` field and the type of its values.
+KINDS = {"created_at": TIME, "started_at": TIME, "finished_at": TIME, "status": TEXT}
 
 
 @dataclass(frozen=True)
@@ -42,10 +56,10 @@ def query(f: Filter) -> Document:
     )
 
 
-async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[SortKey] = ()) -> Paged[Document]:
+async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[OrderKey] = ()) -> Paged[Document]:
     """The organization's runs matching `f`, newest first unless `order` says otherwise."""
     return await collection_page(
-        mongo, "Organization.executions", page, COLLECTION, query(f), sort_by(order, NEWEST_FIRST)
+        mongo, "Organization.executions", page, COLLECTION, query(f), ordering(order, NEWEST_FIRST, KINDS)
     )
 
 
@@ -68,9 +82,7 @@ class Slice:
 
     workflow_id: str
     within: Filter  # without workflow ids: the key's own is added
-    sort: tuple[tuple[str, int], ...]
-    offset: int
-    limit: int
+    seek: Seek
 
 
 @dataclass(frozen=True)
@@ -88,14 +100,15 @@ def _for(workflow_ids: Sequence[str], f: Filter) -> Document:
 
 async def _load_slices(mongo: TenantMongo, keys: Sequence[Slice]) -> list[list[Document]]:
     pages: dict[Slice, list[Document]] = {}
-    for (f, sort, offset, limit), group in grouped(keys, lambda k: (k.within, k.sort, k.offset, k.limit)).items():
+    for (f, wanted), group in grouped(keys, lambda k: (k.within, k.seek)).items():
         workflow_ids = sorted({k.workflow_id for k in group})
+        found = seeking(_for(workflow_ids, f), wanted)
+        sort = sort_of(wanted.order)
         if len(workflow_ids) == 1:
-            docs = await mongo.find(COLLECTION, _for(workflow_ids, f), sort=list(sort), skip=offset, limit=limit)
-            by_workflow = {workflow_ids[0]: docs}
+            by_workflow = {workflow_ids[0]: await mongo.find(COLLECTION, found, sort=sort, limit=wanted.limit)}
         else:
             by_workflow = await mongo.find_per_group(
-                COLLECTION, _for(workflow_ids, f), group="workflow_id", sort=list(sort), skip=offset, limit=limit
+                COLLECTION, found, group="workflow_id", sort=sort, skip=0, limit=wanted.limit
             )
         for key in group:
             pages[key] = by_workflow.get(key.workflow_id, [])
@@ -125,19 +138,19 @@ def counts(ctx: RequestContext) -> DataLoader[Count, dict[str, int]]:
 
 
 async def page_of_workflow(
-    ctx: RequestContext, workflow_id: str, page: Page, f: Filter, order: Sequence[SortKey] = ()
+    ctx: RequestContext, workflow_id: str, page: Page, f: Filter, order: Sequence[OrderKey] = ()
 ) -> Paged[Document]:
     """One workflow's runs matching `f`, newest first unless `order` says otherwise; pages of sibling
     workflows asked with the same arguments share one query."""
-    sort: Sort = sort_by(order, NEWEST_FIRST)
+    sorted_by = ordering(order, NEWEST_FIRST, KINDS)
 
     async def count() -> int:
         return (await ctx.loader(counts).load(Count(workflow_id, f))).get("", 0)
 
-    async def fetch(offset: int, limit: int) -> list[Document]:
-        return await ctx.loader(slices).load(Slice(workflow_id, f, tuple(sort), offset, limit))
+    async def fetch(wanted: Seek) -> list[Keyed[Document]]:
+        return keyed(await ctx.loader(slices).load(Slice(workflow_id, f, wanted)), sorted_by)
 
-    return await paged("Workflow.executions", page, count, fetch)
+    return await paged("Workflow.executions", page, sorted_by, count, fetch)
 
 
 async def workflow_counts_by_status(ctx: RequestContext, workflow_id: str, f: Filter) -> dict[str, int]:

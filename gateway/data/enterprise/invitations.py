@@ -7,12 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.context import RequestContext
-from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, collection_page, contains, sort_by, within
-from gateway.data.filters import SortKey, TimeRange
-from gateway.data.paging import Page, Paged
+from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, collection_page, contains, ordering, within
+from gateway.data.filters import OrderKey, TimeRange
+from gateway.data.paging import TEXT, TIME, Page, Paged
 from gateway.stores.mongo import Document, TenantMongo
 
-NEWEST_FIRST = (SortKey("created_at", descending=True),)
+NEWEST_FIRST = (OrderKey("created_at", descending=True),)
+# Each `orderBy` field and the type of its values.
+KINDS = {"created_at": TIME, "expires_at": TIME, "email": TEXT, "role": TEXT}
 
 
 def status_of(doc: Document) -> str:
@@ -49,7 +51,7 @@ class Filter:
     expires: TimeRange | None = None
 
 
-async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[SortKey] = ()) -> Paged[Document]:
+async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[OrderKey] = ()) -> Paged[Document]:
     """Invitations matching `f`, newest first unless `order` says otherwise."""
     query = all_of(
         status_query(f.statuses, dt.datetime.now(dt.UTC)),
@@ -59,7 +61,7 @@ async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[SortKe
         within("expires_at", f.expires),
     )
     return await collection_page(
-        mongo, "Organization.invitations", page, "team_invitations", query, sort_by(order, NEWEST_FIRST)
+        mongo, "Organization.invitations", page, "team_invitations", query, ordering(order, NEWEST_FIRST, KINDS)
     )
 
 

@@ -5,19 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cmp_to_key
 from typing import Any
 
 from gateway.context import RequestContext
 from gateway.data.brain import users
 from gateway.data.brain.users import BrainUser
-from gateway.data.enterprise.query import ById, by_ids
-from gateway.data.filters import SortKey, TimeRange
-from gateway.data.paging import Page, Paged, paged
+from gateway.data.enterprise.query import ById, by_ids, sort_key
+from gateway.data.filters import OrderKey, TimeRange
+from gateway.data.paging import INT, TEXT, TIME, Keyed, Ordering, Page, Paged, Seek, Values, paged
 from gateway.data.text import contains_text
 from gateway.errors import StoreUnavailable
 from gateway.stores.mongo import Document
 
-BY_EMAIL = (SortKey("email"),)
+BY_EMAIL = (OrderKey("email"),)
 # Enterprise roles, most privileged first: a member's role is the most privileged one held.
 ROLE_RANK = {"owner": 0, "admin": 1, "analyst": 2, "member": 3}
 
@@ -96,21 +97,40 @@ SORT_VALUES: dict[str, Callable[[MemberRow], Any]] = {
     "last_login_at": lambda row: (row.enterprise or {}).get("last_login_at"),
     "role": lambda row: row.role_rank,
 }
+KINDS = {"email": TEXT, "name": TEXT, "last_login_at": TIME, "role": INT}
 
 
-def ordered(rows: list[MemberRow], order: Sequence[SortKey]) -> list[MemberRow]:
-    """Rows in `order` (else by e-mail), the e-mail breaking ties; a missing value sorts as the smallest,
-    as MongoDB sorts null."""
-    keys = [*(order or BY_EMAIL)]
-    keys.append(SortKey("email", keys[-1].descending))
-    result = list(rows)
-    for key in reversed(keys):  # stable sorts, least significant key first
-        value = SORT_VALUES[key.field]
-        result.sort(key=lambda row: (value(row) is not None, value(row)), reverse=key.descending)
-    return result
+def _ordering(order: Sequence[OrderKey]) -> Ordering:
+    """The members' order: `order` (else by e-mail), then the e-mail, unique, as the tie-break."""
+    keys = [sort_key(key.field, KINDS[key.field], key.descending) for key in order or BY_EMAIL]
+    if keys[-1].column != "email":
+        keys.append(sort_key("email", TEXT, keys[0].descending))
+    return Ordering.of(*keys)
 
 
-async def _members(ctx: RequestContext, f: Filter, order: Sequence[SortKey]) -> list[MemberRow]:
+def _values(row: MemberRow, ordering: Ordering) -> Values:
+    return tuple(SORT_VALUES[key.column](row) for key in ordering.keys)
+
+
+def _beyond(values: Values, bound: Values, ordering: Ordering) -> bool:
+    """Whether sort values come strictly after `bound` in `ordering`, placing null as MongoDB does (`sort_key`)."""
+    for key, mine, theirs in zip(ordering.keys, values, bound, strict=True):
+        if mine == theirs:
+            continue
+        if mine is None or theirs is None:
+            return (mine is None) != bool(key.nulls_first)
+        return bool(mine < theirs) if key.descending else bool(mine > theirs)
+    return False
+
+
+def _in_order(rows: list[MemberRow], ordering: Ordering) -> list[Keyed[MemberRow]]:
+    def compare(a: Keyed[MemberRow], b: Keyed[MemberRow]) -> int:
+        return 1 if _beyond(a[1], b[1], ordering) else -1 if _beyond(b[1], a[1], ordering) else 0
+
+    return sorted(((row, _values(row, ordering)) for row in rows), key=cmp_to_key(compare))
+
+
+async def _members(ctx: RequestContext, f: Filter) -> list[MemberRow]:
     enterprise = {doc["email"]: doc for doc in await ctx.mongo.find("users")}
     brain = await users.listed(ctx)
     brain_by_email = {user.email: user for user in brain or []}
@@ -118,31 +138,36 @@ async def _members(ctx: RequestContext, f: Filter, order: Sequence[SortKey]) -> 
         MemberRow(email, enterprise.get(email), brain_by_email.get(email), brain_known=brain is not None)
         for email in enterprise.keys() | brain_by_email.keys()
     ]
-    return ordered([row for row in rows if matches(row, f)], order)
+    return [row for row in rows if matches(row, f)]
 
 
-async def page(ctx: RequestContext, page: Page, f: Filter, order: Sequence[SortKey] = ()) -> Paged[MemberRow]:
+async def page(ctx: RequestContext, page: Page, f: Filter, order: Sequence[OrderKey] = ()) -> Paged[MemberRow]:
     """Members matching `f`, by e-mail unless `order` says otherwise; the enterprise accounts only while the
     Brain store is unavailable.
 
     The list is a join of both stores' accounts, so it is made here: each store's
     accounts of the organization are read once (one query each), then joined,
-    filtered, sorted and paged.
+    filtered, sorted and paged by the same keyset rule the stores follow.
     """
+    ordering = _ordering(order)
     listed: list[list[MemberRow]] = []
 
     async def members() -> list[MemberRow]:
         if not listed:
-            listed.append(await _members(ctx, f, order))
+            listed.append(await _members(ctx, f))
         return listed[0]
 
     async def count() -> int:
         return len(await members())
 
-    async def fetch(offset: int, limit: int) -> list[MemberRow]:
-        return (await members())[offset : offset + limit]
+    async def fetch(wanted: Seek) -> list[Keyed[MemberRow]]:
+        bounds = wanted.bounds()
+        rows = _in_order(await members(), wanted.order)
+        return [(row, values) for row, values in rows if all(_beyond(values, bound, by) for by, bound in bounds)][
+            : wanted.limit
+        ]
 
-    return await paged("Organization.members", page, count, fetch)
+    return await paged("Organization.members", page, ordering, count, fetch)
 
 
 async def member(ctx: RequestContext, email: str, enterprise: Document | None) -> MemberRow | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import TypeVar
 
@@ -11,12 +11,12 @@ from aiodataloader import DataLoader
 from bson import ObjectId
 
 from gateway.context import RequestContext
-from gateway.data.filters import Comparison, SortKey, TimeRange, mongo_comparison, mongo_time_range
-from gateway.data.paging import Page, Paged, paged
+from gateway.data.filters import Comparison, OrderKey, TimeRange, mongo_comparison, mongo_time_range
+from gateway.data.paging import Keyed, Ordering, Page, Paged, Seek, SortKey, Values, paged
 from gateway.data.text import contains_text
 from gateway.stores.mongo import Document, TenantMongo
 
-Sort = list[tuple[str, int]]
+Sort = list[tuple[str, int]]  # a MongoDB sort specification
 ById = DataLoader[str, Document | None]
 
 T = TypeVar("T")
@@ -56,13 +56,6 @@ def all_of(*conditions: Document) -> Document:
     return merged
 
 
-def sort_by(keys: Sequence[SortKey], default: Sequence[SortKey]) -> Sort:
-    """The order `keys` give (else `default`), ending on `_id` in the last key's direction so ties keep one order."""
-    chosen = list(keys or default)
-    direction = -1 if chosen[-1].descending else 1
-    return [*((key.field, -1 if key.descending else 1) for key in chosen), ("_id", direction)]
-
-
 def grouped(items: Iterable[T], key: Callable[[T], K]) -> dict[K, list[T]]:
     """Items bucketed by `key`, keeping their order within each bucket."""
     groups: dict[K, list[T]] = {}
@@ -71,18 +64,79 @@ def grouped(items: Iterable[T], key: Callable[[T], K]) -> dict[K, list[T]]:
     return groups
 
 
+def sort_key(field: str, kind: str, descending: bool = False) -> SortKey:
+    """A sort key of a MongoDB list: null and missing sort first ascending, last descending, as MongoDB sorts them."""
+    return SortKey(field, kind, descending, not descending)
+
+
+def ordered(*keys: SortKey) -> Ordering:
+    """`keys` then `_id` as tie-break, going the way the first key goes."""
+    return Ordering.of(*keys, SortKey("_id", "o", keys[0].descending if keys else False))
+
+
+def ordering(requested: Sequence[OrderKey], default: Sequence[OrderKey], kinds: Mapping[str, str]) -> Ordering:
+    """The order a client asks for (else `default`) as an `ordered` ordering; `kinds` types each field's values."""
+    return ordered(*(sort_key(key.field, kinds[key.field], key.descending) for key in requested or default))
+
+
+def sort_of(ordering: Ordering) -> Sort:
+    return [(k.column, -1 if k.descending else 1) for k in ordering.keys]
+
+
+def after(ordering: Ordering, values: Values) -> Document:
+    """Documents strictly after `values` (a cursor's sort values) in `ordering`: the seek condition of a page.
+
+    One alternative per key: the keys before it equal, it strictly beyond
+    (`{field: null}` matches null and missing alike, as the sort treats them).
+    """
+    keys = ordering.keys
+    alternatives: list[Document] = []
+    for i, key in enumerate(keys):
+        beyond = _beyond(key, values[i])
+        if beyond is not None:
+            equal: list[Document] = [{k.column: v} for k, v in zip(keys[:i], values[:i], strict=True)]
+            alternatives.append({"$and": [*equal, beyond]} if equal else beyond)
+    return {"$or": alternatives} if alternatives else {"_id": {"$exists": False}}
+
+
+def _beyond(key: SortKey, value: object) -> Document | None:
+    if value is None:
+        return {key.column: {"$ne": None}} if key.nulls_first else None
+    beyond = {key.column: {"$lt" if key.descending else "$gt": value}}
+    return {"$or": [beyond, {key.column: None}]} if key.nulls_first is False else beyond
+
+
+def seeking(query: Document, wanted: Seek) -> Document:
+    """`query` and the seek conditions of a page."""
+    conditions = [after(ordering, values) for ordering, values in wanted.bounds()]
+    return {"$and": [query, *conditions]} if conditions else query
+
+
+def keyed(docs: Sequence[Document], ordering: Ordering) -> list[Keyed[Document]]:
+    """Documents with their sort values (a dotted path reads a nested field)."""
+    return [(doc, tuple(_field(doc, k.column) for k in ordering.keys)) for doc in docs]
+
+
+def _field(doc: Document, path: str) -> object:
+    value: object = doc
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
 async def collection_page(
-    mongo: TenantMongo, key: str, page: Page, collection: str, query: Document, sort: Sort
+    mongo: TenantMongo, key: str, page: Page, collection: str, query: Document, ordering: Ordering
 ) -> Paged[Document]:
     """One page of a collection's documents matching `query`, plus a lazily counted total."""
 
     async def count() -> int:
         return await mongo.count(collection, query)
 
-    async def fetch(offset: int, limit: int) -> list[Document]:
-        return await mongo.find(collection, query, sort=sort, skip=offset, limit=limit)
+    async def fetch(wanted: Seek) -> list[Keyed[Document]]:
+        docs = await mongo.find(collection, seeking(query, wanted), sort=sort_of(wanted.order), limit=wanted.limit)
+        return keyed(docs, ordering)
 
-    return await paged(key, page, count, fetch)
+    return await paged(key, page, ordering, count, fetch)
 
 
 async def _load_by_ids(mongo: TenantMongo, collection: str, ids: Sequence[str]) -> list[Document | None]:

@@ -16,15 +16,18 @@ from gateway.data.enterprise.query import (
     collection_page,
     compared,
     contains,
-    sort_by,
+    ordering,
     within,
 )
-from gateway.data.filters import Comparison, SortKey, TimeRange
-from gateway.data.paging import Page, Paged
+from gateway.data.filters import Comparison, OrderKey, TimeRange
+from gateway.data.paging import INT, TEXT, TIME, Page, Paged
 from gateway.stores.mongo import Document, TenantMongo
 
-BY_NAME = (SortKey("name"),)
-NEXT_TO_RUN_FIRST = (SortKey("next_run_at"),)
+BY_NAME = (OrderKey("name"),)
+NEXT_TO_RUN_FIRST = (OrderKey("next_run_at"),)
+# Each `orderBy` field and the type of its values.
+KINDS = {"name": TEXT, "created_at": TIME, "updated_at": TIME, "status": TEXT, "version": INT}
+SCHEDULE_KINDS = {"next_run_at": TIME, "last_run_at": TIME, "timezone": TEXT}
 
 
 @dataclass(frozen=True)
@@ -48,10 +51,10 @@ def query(f: Filter) -> Document:
     )
 
 
-async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[SortKey] = ()) -> Paged[Document]:
+async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[OrderKey] = ()) -> Paged[Document]:
     """Workflows matching `f`, by name unless `order` says otherwise."""
     return await collection_page(
-        mongo, "Organization.workflows", page, "agentkit_workflows", query(f), sort_by(order, BY_NAME)
+        mongo, "Organization.workflows", page, "agentkit_workflows", query(f), ordering(order, BY_NAME, KINDS)
     )
 
 
@@ -82,7 +85,7 @@ def schedule_query(f: ScheduleFilter) -> Document:
 
 
 async def schedules_page(
-    mongo: TenantMongo, page: Page, f: ScheduleFilter, order: Sequence[SortKey] = ()
+    mongo: TenantMongo, page: Page, f: ScheduleFilter, order: Sequence[OrderKey] = ()
 ) -> Paged[Document]:
     """Schedules matching `f`, the next to run first unless `order` says otherwise."""
     return await collection_page(
@@ -91,7 +94,7 @@ async def schedules_page(
         page,
         "scheduled_workflows",
         schedule_query(f),
-        sort_by(order, NEXT_TO_RUN_FIRST),
+        ordering(order, NEXT_TO_RUN_FIRST, SCHEDULE_KINDS),
     )
 
 
