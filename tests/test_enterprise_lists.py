@@ -59,7 +59,13 @@ async def count(client: httpx.AsyncClient, issuer: TestIssuer, field: str, args:
 
 
 async def all_of(
-    client: httpx.AsyncClient, issuer: TestIssuer, field: str, args: str, selection: str, page_size: int = 40
+    client: httpx.AsyncClient,
+    issuer: TestIssuer,
+    field: str,
+    args: str,
+    selection: str,
+    page_size: int = 40,
+    org: str = "acme",
 ) -> list[dict[str, Any]]:
     """Every node of a list, paging forward with cursors; checks the pages add up to `totalCount`."""
     found: list[dict[str, Any]] = []
@@ -72,6 +78,7 @@ async def all_of(
             f"{{ totalCount pageInfo {{ hasNextPage endCursor }} edges {{ node {{ id {selection} }} }} }}",
             {"after": after},
             params="$after: String",
+            org=org,
         )
         connection = data[field]
         found += nodes(connection)
@@ -531,3 +538,180 @@ async def test_counts_follow_inserted_runs(client: httpx.AsyncClient, issuer: Te
         assert after == {**before, "QUEUED": before["QUEUED"] + 3}
     finally:
         await db.agentkit_executions.delete_many({"test": str(marker)})
+
+
+# --- keyset paging: pages hold under inserts --------------------------------------------------------
+
+
+INITECH = str(oid("org", "initech"))
+WORKFLOW = str(oid("workflow", "initech", 0))
+WORKFLOW_ID = to_global_id("Workflow", WORKFLOW)
+
+
+def _run(marker: str, at: dt.datetime) -> dict[str, Any]:
+    return {
+        "organization_id": INITECH,
+        "workflow_id": WORKFLOW,
+        "status": "queued",
+        "triggered_by": "api",
+        "created_at": at,
+        "started_at": None,
+        "finished_at": None,
+        "test": marker,
+    }
+
+
+def _audit(marker: str, at: dt.datetime) -> dict[str, Any]:
+    return {
+        "organization_id": INITECH,
+        "actor": {"kind": "system", "id": "test"},
+        "action": "test.inserted",
+        "event_id": str(ObjectId()),
+        "at": at,
+        "test": marker,
+    }
+
+
+# (list, arguments, what to insert, the collection): every list newest first under its default or given order.
+KEYSET_CASES = [
+    ("executions", f'filter: {{workflowId: "{WORKFLOW_ID}"}}', _run, "agentkit_executions"),
+    (
+        "executions",
+        "orderBy: [{field: STATUS, direction: DESC}, {field: CREATED_AT, direction: DESC}]",
+        lambda marker, at: {**_run(marker, at), "status": "succeeded"},
+        "agentkit_executions",
+    ),
+    ("auditLogs", "", _audit, "audit_logs"),
+    ("auditLogs", "orderBy: {field: CREATED_AT}", _audit, "audit_logs"),
+]
+
+
+async def _page(client: httpx.AsyncClient, issuer: TestIssuer, field: str, args: str) -> dict[str, Any]:
+    data = await org_data(
+        client,
+        issuer,
+        f"{field}({args}) {{ pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} edges {{ node {{ id }} }} }}",
+        org="initech",
+    )
+    page: dict[str, Any] = data[field]
+    return page
+
+
+def _ids(page: dict[str, Any]) -> list[str]:
+    return [n["id"] for n in nodes(page)]
+
+
+@pytest.mark.parametrize(("field", "args", "make", "collection"), KEYSET_CASES)
+async def test_keyset_pages_neither_repeat_nor_skip_under_inserts(
+    client: httpx.AsyncClient, issuer: TestIssuer, db: Db, field: str, args: str, make: Any, collection: str
+) -> None:
+    extra = f", {args}" if args else ""
+    before_inserts = _ids(await _page(client, issuer, field, f"first: 12{extra}"))
+    first = await _page(client, issuer, field, f"first: 4{extra}")
+    tail = await _page(client, issuer, field, f"last: 4{extra}")
+    assert _ids(first) == before_inserts[:4] and not first["pageInfo"]["hasPreviousPage"]
+    assert not tail["pageInfo"]["hasNextPage"] and tail["pageInfo"]["hasPreviousPage"]
+    marker = str(ObjectId())
+    now = dt.datetime.now(dt.UTC)
+    # The newest sort before page 1 (newest first), the oldest before it ascending: around every cursor.
+    docs = [make(marker, now + dt.timedelta(minutes=i)) for i in range(3)]
+    docs += [make(marker, now - dt.timedelta(days=3650 + i)) for i in range(3)]
+    await db[collection].insert_many(docs)
+    try:
+        second = await _page(client, issuer, field, f'first: 4, after: "{first["pageInfo"]["endCursor"]}"{extra}')
+        third = await _page(client, issuer, field, f'first: 4, after: "{second["pageInfo"]["endCursor"]}"{extra}')
+        assert _ids(second) + _ids(third) == before_inserts[4:12]
+        assert second["pageInfo"]["hasPreviousPage"] and second["pageInfo"]["hasNextPage"]
+        everything = [n["id"] for n in await all_of(client, issuer, field, args, "", org="initech")]
+        # Backward from a cursor: the rows just before it, new ones included.
+        for page in (first, tail):
+            back = await _page(client, issuer, field, f'last: 4, before: "{page["pageInfo"]["startCursor"]}"{extra}')
+            position = everything.index(_ids(page)[0])
+            assert _ids(back) == everything[max(0, position - 4) : position]
+            assert back["pageInfo"]["hasNextPage"]
+        # `first` + `before`: the page stops at the cursor.
+        bounded = await _page(client, issuer, field, f'first: 10, before: "{first["pageInfo"]["endCursor"]}"{extra}')
+        position = everything.index(_ids(first)[-1])
+        assert _ids(bounded) == everything[max(0, position - 10) : position][:10] == everything[:position][:10]
+    finally:
+        await db[collection].delete_many({"test": marker})
+
+
+async def test_a_cursor_of_another_order_or_list_is_refused(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    page = await _page(client, issuer, "executions", "first: 2, orderBy: {field: STARTED_AT}")
+    cursor = page["pageInfo"]["endCursor"]
+    for fields in (
+        f'executions(after: "{cursor}") {{ totalCount }}',
+        f'executions(after: "{cursor}", orderBy: {{field: STARTED_AT, direction: DESC}}) {{ totalCount }}',
+        f'auditLogs(after: "{cursor}") {{ totalCount }}',
+        f'workflows {{ edges {{ node {{ executions(after: "{cursor}", orderBy: {{field: STARTED_AT}}) {{ totalCount }} }} }} }}',
+    ):
+        assert (await error_of(client, issuer, fields))["extensions"]["code"] == "BAD_USER_INPUT", fields
+
+
+async def test_nested_executions_page_by_keyset_under_inserts(
+    client: httpx.AsyncClient, issuer: TestIssuer, db: Db
+) -> None:
+    query = """query($after: String, $order: [WorkflowExecutionOrder!]) { organization { workflows(first: 3) { edges { node { id
+      executions(first: 4, after: $after, orderBy: $order) { pageInfo { endCursor } edges { node { id } } } } } } } }"""
+
+    async def pages(after: str | None, order: Any) -> dict[str, dict[str, Any]]:
+        body = await gql(client, query, {"after": after, "order": order}, token=issuer.token("initech", "admin"))
+        assert "errors" not in body, body["errors"]
+        return {n["id"]: n["executions"] for n in nodes(body["data"]["organization"]["workflows"])}
+
+    for order in (None, [{"field": "STARTED_AT", "direction": "ASC"}]):
+        before = await pages(None, order)
+        mine = before[WORKFLOW_ID]
+        old = [n["id"] for n in await all_of(client, issuer, "executions", _args(order), "", org="initech")]
+        marker = str(ObjectId())
+        now = dt.datetime.now(dt.UTC)
+        await db.agentkit_executions.insert_many(
+            [{**_run(marker, now + dt.timedelta(minutes=i)), "started_at": None} for i in range(3)]
+        )
+        try:
+            unchanged = await pages(None, order)
+            second = await pages(mine["pageInfo"]["endCursor"], order)
+            everything = [n["id"] for n in await all_of(client, issuer, "executions", _args(order), "", org="initech")]
+            new = [i for i in everything if i not in old]
+            assert len(new) == 3
+            if order is None:
+                assert everything[:3] == new  # the newest, before the old page 1
+            assert [i for i in everything if i in old] == old
+            assert _ids(unchanged[WORKFLOW_ID]) == everything[:4]
+            position = everything.index(_ids(mine)[-1])
+            assert _ids(second[WORKFLOW_ID]) == everything[position + 1 : position + 5] == old[4:8]
+        finally:
+            await db.agentkit_executions.delete_many({"test": marker})
+
+
+def _args(order: Any) -> str:
+    filter_ = f'filter: {{workflowId: "{WORKFLOW_ID}"}}'
+    if not order:
+        return filter_
+    return f"{filter_}, orderBy: {{field: {order[0]['field']}, direction: {order[0]['direction']}}}"
+
+
+async def test_members_page_by_keyset_under_every_order(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    for order in ("EMAIL", "NAME", "ROLE", "LAST_LOGIN_AT"):
+        for direction in ("ASC", "DESC"):
+            args = f"orderBy: {{field: {order}, direction: {direction}}}"
+            whole = [n["id"] for n in await all_of(client, issuer, "members", args, "", page_size=100)]
+            paged = [n["id"] for n in await all_of(client, issuer, "members", args, "", page_size=3)]
+            assert paged == whole
+            backward: list[str] = []
+            before: str | None = None
+            while True:
+                data = await org_data(
+                    client,
+                    issuer,
+                    f"members(last: 3, before: $before, {args}) "
+                    "{ pageInfo { hasPreviousPage startCursor } edges { node { id } } }",
+                    {"before": before},
+                    params="$before: String",
+                )
+                backward = _ids(data["members"]) + backward
+                if not data["members"]["pageInfo"]["hasPreviousPage"]:
+                    break
+                before = data["members"]["pageInfo"]["startCursor"]
+            assert backward == whole, (order, direction)
