@@ -33,6 +33,14 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class Sort:
+    """One key of an `orderBy`: a field the list sorts by (as its domain module names it) and the direction."""
+
+    field: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
 class TimeRange:
     """Instants from `start` (inclusive) to `end` (exclusive); either may be open."""
 

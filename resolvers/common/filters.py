@@ -8,12 +8,14 @@ values of `gateway.data.filters`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from enum import Enum
+from typing import Protocol
 
 import strawberry
 
-from gateway.data.filters import Comparison, DayRange, TimeRange
+from gateway.data.filters import Comparison, DayRange, Sort, TimeRange
 
 
 @strawberry.enum(description="Sort direction.")
@@ -50,6 +52,21 @@ class DecimalComparison:
     gte: Decimal | None = strawberry.field(default=None, description="Greater than or equal to.")
     lt: Decimal | None = strawberry.field(default=None, description="Less than.")
     lte: Decimal | None = strawberry.field(default=None, description="Less than or equal to.")
+
+
+class OrderKey(Protocol):
+    """An `<X>Order` input: a field whose enum value names the domain module's sort field, and a direction."""
+
+    @property
+    def field(self) -> Enum: ...
+
+    @property
+    def direction(self) -> OrderDirection: ...
+
+
+def sorts(order_by: Sequence[OrderKey] | None) -> list[Sort]:
+    """The `orderBy` keys as data-access values; empty for the list's default order."""
+    return [Sort(str(key.field.value), key.direction == OrderDirection.DESC) for key in order_by or ()]
 
 
 def time_range(value: DateTimeRange | None) -> TimeRange | None:
