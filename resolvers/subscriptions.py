@@ -22,7 +22,8 @@ from gateway.errors import BadUserInput
 from gateway.permissions import Permission
 from gateway.realtime import ACTION_LOGGED, AUDIT_EVENT, SYNC_JOB_UPDATED, WORKFLOW_EXECUTION_UPDATED
 from gateway.stores.mongo import Document
-from resolvers.brain.types import ActionLog, ActionStatus, SyncJob
+from resolvers.brain.enums import ActionStatus
+from resolvers.brain.types import ActionLog, SyncJob
 from resolvers.enterprise.types import AuditLog, WorkflowExecution
 
 Ctx = Info[RequestContext, None]

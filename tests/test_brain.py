@@ -10,14 +10,14 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from gateway.data.brain.metrics import ordering
-from gateway.data.brain.sql import Where
+from gateway.data.brain import campaigns
+from gateway.data.brain.sql import ordering_of
 from gateway.data.ids import to_global_id
 from gateway.data.paging import encode_cursor
 from tests.conftest import gql
 from tests.support.issuer import TestIssuer
 
-BY_NAME = ordering(Where(), None, "c", "campaign_id")[1]  # the campaigns' default order
+BY_NAME = ordering_of(campaigns.BY_NAME, campaigns.SORTABLE)  # the campaigns' default order
 
 TODAY = dt.datetime.now(dt.UTC).date()
 LAST_30 = {"from": str(TODAY - dt.timedelta(days=29)), "to": str(TODAY)}
@@ -168,11 +168,13 @@ async def test_campaign_filters(client: httpx.AsyncClient, issuer: TestIssuer) -
 
 @pytest.mark.parametrize("field", ["SPEND", "ROAS", "NAME", "CREATED_AT"])
 async def test_campaign_ordering(client: httpx.AsyncClient, issuer: TestIssuer, field: str) -> None:
-    query = """query($o: PerformanceOrder, $from: Date!, $to: Date!) { organization { campaigns(first: 60, orderBy: $o) {
+    query = """query($o: [CampaignOrder!], $r: DateRange, $from: Date!, $to: Date!) { organization {
+      campaigns(first: 60, orderBy: $o, metricsRange: $r) {
       edges { node { name createdAt performance(from: $from, to: $to) { spend roas } } } } } }"""
-    order = {"field": field, "direction": "DESC", **LAST_30}
+    order = {"field": field, "direction": "DESC"}
     nodes = [
-        e["node"] for e in (await q(client, issuer, query, o=order, **LAST_30))["organization"]["campaigns"]["edges"]
+        e["node"]
+        for e in (await q(client, issuer, query, o=order, r=LAST_30, **LAST_30))["organization"]["campaigns"]["edges"]
     ]
     key = {
         "SPEND": lambda n: Decimal(n["performance"]["spend"]),
@@ -185,8 +187,8 @@ async def test_campaign_ordering(client: httpx.AsyncClient, issuer: TestIssuer, 
 
 
 async def test_creatives_organization_wide(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
-    query = """query($f: OrgCreativeFilter, $o: PerformanceOrder, $from: Date!, $to: Date!) { organization {
-      creatives(first: 10, filter: $f, orderBy: $o) { totalCount edges { node { format status campaign { id }
+    query = """query($f: CreativeFilter, $o: [CreativeOrder!], $from: Date!, $to: Date!) { organization {
+      creatives(first: 10, filter: $f, orderBy: $o, metricsRange: {from: $from, to: $to}) { totalCount edges { node { format status campaign { id }
         performance(from: $from, to: $to) { ctr } } } } } }"""
     data = (await q(client, issuer, query, **LAST_30))["organization"]["creatives"]
     assert data["totalCount"] == 1200
@@ -197,7 +199,7 @@ async def test_creatives_organization_wide(client: httpx.AsyncClient, issuer: Te
     campaign_id = data["edges"][0]["node"]["campaign"]["id"]
     one = (await q(client, issuer, query, f={"campaignId": campaign_id}, **LAST_30))["organization"]["creatives"]
     assert one["totalCount"] == 20
-    ranked = await q(client, issuer, query, o={"field": "CTR", "direction": "DESC", **LAST_30}, **LAST_30)
+    ranked = await q(client, issuer, query, o={"field": "CTR", "direction": "DESC"}, **LAST_30)
     ctrs = [e["node"]["performance"]["ctr"] for e in ranked["organization"]["creatives"]["edges"]]
     assert ctrs == sorted(ctrs, reverse=True)
 
@@ -209,9 +211,9 @@ async def test_brain_states_credentials_sync_jobs_action_logs(client: httpx.Asyn
             issuer,
             """{ organization {
       latestBrainStates { module version state computedAt }
-      brainStates(first: 50, module: ORACLE) { totalCount edges { node { module version } } }
+      brainStates(first: 50, filter: {module: [ORACLE]}) { totalCount edges { node { module version } } }
       credentials { totalCount edges { node { platform keyHint status createdAt lastUsedAt } } }
-      syncJobs(first: 5, status: [FAILED]) { totalCount edges { node { status error platform recordsSynced startedAt finishedAt createdAt } } }
+      syncJobs(first: 5, filter: {status: [FAILED]}) { totalCount edges { node { status error platform recordsSynced startedAt finishedAt createdAt } } }
       actionLogs(first: 3) { totalCount edges { node { actorKind actorId action targetType targetId payload result status createdAt } } }
     } }""",
         )

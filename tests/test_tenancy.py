@@ -80,7 +80,7 @@ async def test_filters_with_foreign_ids_return_nothing(client: httpx.AsyncClient
     body = await gql(
         client,
         """query($c: ID!, $k: ID!) { organization {
-        campaigns(filter: {channelId: $c}) { totalCount } creatives(filter: {campaignId: $k}) { totalCount } cohorts(channelId: $c) { totalCount } } }""",
+        campaigns(filter: {channelId: $c}) { totalCount } creatives(filter: {campaignId: $k}) { totalCount } cohorts(filter: {channelId: $c}) { totalCount } } }""",
         {"c": channel, "k": campaign},
         token=issuer.token("globex", "analyst"),
     )
@@ -159,7 +159,7 @@ async def test_app_role_sees_nothing_without_an_organization(seeded: Stores) -> 
 FIELD_QUERIES = [
     "campaigns(first: {n}, filter: {{channelId: {id}}}) {{ edges {{ node {{ id name }} }} }}",
     "creatives(first: {n}, filter: {{campaignId: {id}}}) {{ edges {{ node {{ id name }} }} }}",
-    "cohorts(first: {n}, channelId: {id}) {{ edges {{ node {{ id }} }} }}",
+    "cohorts(first: {n}, filter: {{channelId: {id}}}) {{ edges {{ node {{ id }} }} }}",
     "campaigns(first: {n}) {{ edges {{ node {{ id name channel {{ id name }} }} }} }}",
     "channels(first: {n}) {{ edges {{ node {{ id name campaigns(first: 2) {{ edges {{ node {{ id name }} }} }} }} }} }}",
 ]

@@ -33,6 +33,14 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class Sort:
+    """One key of an `orderBy`: a field the list sorts by (as its domain module names it) and the direction."""
+
+    field: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
 class TimeRange:
     """Instants from `start` (inclusive) to `end` (exclusive); either may be open."""
 
@@ -46,14 +54,6 @@ class DayRange:
 
     first: dt.date | None = None
     last: dt.date | None = None
-
-
-@dataclass(frozen=True)
-class OrderKey:
-    """One key of the order a client asks for: what to sort by (as the domain module names it) and which way."""
-
-    field: str
-    descending: bool = False
 
 
 _MONGO_OPERATORS = {"=": "$eq", ">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte"}

@@ -47,7 +47,8 @@ from resolvers.actions.common import (
     typed,
     typed_errors,
 )
-from resolvers.brain.types import ActionLog, Platform, SyncJob
+from resolvers.brain.enums import Platform
+from resolvers.brain.types import ActionLog, SyncJob
 from resolvers.common.enums import stored
 
 T = TypeVar("T")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
+from functools import partial
 from typing import Annotated
 
 import strawberry
 from strawberry import Info
 
 from gateway.context import RequestContext
-from gateway.data import ids
 from gateway.data.brain import (
     action_logs,
     brain_states,
@@ -24,65 +24,54 @@ from gateway.data.brain import (
 )
 from gateway.data.paging import Page
 from gateway.permissions import Permission
+from resolvers.brain.lists import (
+    ActionLogFilter,
+    ActionLogOrder,
+    BrainStateFilter,
+    BrainStateOrder,
+    CampaignFilter,
+    CampaignOrder,
+    ChannelFilter,
+    ChannelOrder,
+    CohortFilter,
+    CohortOrder,
+    CreativeFilter,
+    CreativeOrder,
+    CredentialFilter,
+    CredentialOrder,
+    MetricsRange,
+    SyncJobFilter,
+    SyncJobOrder,
+    action_log_filter,
+    brain_state_filter,
+    campaign_filter,
+    channel_filter,
+    cohort_filter,
+    creative_filter,
+    credential_filter,
+    sync_job_filter,
+)
 from resolvers.brain.types import (
     ActionLog,
-    ActionStatus,
     ApiCredential,
-    BrainModule,
     BrainState,
     Campaign,
+    CampaignConnection,
     Channel,
     Cohort,
     Creative,
-    CreativeFilter,
-    DeliveryStatus,
+    CreativeConnection,
     FromArg,
     Performance,
-    Platform,
     SyncJob,
-    SyncJobStatus,
+    SyncJobConnection,
     ToArg,
-    creative_filter,
 )
-from resolvers.common.enums import stored, stored_values
-from resolvers.common.filters import OrderDirection
+from resolvers.common.enums import stored
+from resolvers.common.filters import day_range, sorts
 from resolvers.common.relay import After, Before, Connection, First, Last
 
 Ctx = Info[RequestContext, None]
-
-
-@strawberry.enum(description="What to sort campaigns or creatives by.")
-class PerformanceOrderField(Enum):
-    NAME = strawberry.enum_value("name", description="By name.")
-    CREATED_AT = strawberry.enum_value("created_at", description="By creation time.")
-    SPEND = strawberry.enum_value("spend", description="By spend in the range.")
-    ROAS = strawberry.enum_value("roas", description="By return on ad spend in the range.")
-    CTR = strawberry.enum_value("ctr", description="By click-through rate in the range.")
-
-
-@strawberry.input(
-    description="Sort order. SPEND, ROAS and CTR are computed over `from`..`to` (default: the last 30 days)."
-)
-class PerformanceOrder:
-    field: PerformanceOrderField = strawberry.field(description="Sort key.")
-    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Ascending or descending.")
-    from_: dt.date | None = strawberry.field(default=None, name="from", description="First day of the metrics range.")
-    to: dt.date | None = strawberry.field(default=None, description="Last day of the metrics range.")
-
-
-@strawberry.input(description="Narrows a list of campaigns.")
-class CampaignFilter:
-    status: list[DeliveryStatus] | None = strawberry.field(default=None, description="Only these statuses.")
-    platform: list[Platform] | None = strawberry.field(
-        default=None, description="Only campaigns on channels of these platforms."
-    )
-    channel_id: strawberry.ID | None = strawberry.field(default=None, description="Only campaigns of this channel.")
-    name_contains: str | None = strawberry.field(default=None, description="Case-insensitive substring of the name.")
-
-
-@strawberry.input(description="Narrows an organization-wide list of creatives.")
-class OrgCreativeFilter(CreativeFilter):
-    campaign_id: strawberry.ID | None = strawberry.field(default=None, description="Only creatives of this campaign.")
 
 
 @strawberry.enum(description="How to split organization performance.")
@@ -103,18 +92,11 @@ class PerformanceGroup:
     performance: Performance = strawberry.field(description="Totals and ratios of the group.")
 
 
-def _order(order: PerformanceOrder | None) -> metrics.Order | None:
-    if order is None:
-        return None
-    descending = order.direction == OrderDirection.DESC
-    return metrics.Order(stored(order.field), descending, order.from_, order.to)
-
-
 @strawberry.type
 class BrainOrganization:
     """Fields of `Organization` that PostgreSQL answers."""
 
-    @strawberry.field(description="Connected marketing channels (PostgreSQL), ordered by platform.")
+    @strawberry.field(description="Connected marketing channels (PostgreSQL); by platform, then name, by default.")
     async def channels(
         self,
         info: Ctx,
@@ -122,17 +104,14 @@ class BrainOrganization:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        platform: Annotated[list[Platform] | None, strawberry.argument(description="Only these platforms.")] = None,
+        filter: Annotated[ChannelFilter | None, strawberry.argument(description="Narrow the list.")] = None,
+        order_by: Annotated[list[ChannelOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
     ) -> Connection[Channel] | None:
         page = Page(first, after, last, before)
-        return Connection.of(
-            await channels.page(info.context.postgres, page, platforms=stored_values(platform)),
-            Channel.from_row,
-        )
+        rows = await channels.page(info.context.postgres, page, channel_filter(filter), sorts(order_by))
+        return Connection.of(rows, Channel.from_row)
 
-    @strawberry.field(
-        description="Advertising campaigns (PostgreSQL). Ordered by name unless `orderBy` says otherwise."
-    )
+    @strawberry.field(description="Advertising campaigns (PostgreSQL); by name unless `orderBy` says otherwise.")
     async def campaigns(
         self,
         info: Ctx,
@@ -141,22 +120,16 @@ class BrainOrganization:
         last: Last = None,
         before: Before = None,
         filter: Annotated[CampaignFilter | None, strawberry.argument(description="Narrow the list.")] = None,
-        order_by: Annotated[PerformanceOrder | None, strawberry.argument(description="Sort order.")] = None,
-    ) -> Connection[Campaign] | None:
-        flt = filter or CampaignFilter()
-        rows = await campaigns.page(
-            info.context.postgres,
-            Page(first, after, last, before),
-            statuses=stored_values(flt.status),
-            platforms=stored_values(flt.platform),
-            channel_id=ids.uuid_id(flt.channel_id, "Channel") if flt.channel_id else None,
-            name_contains=flt.name_contains,
-            order=_order(order_by),
-        )
-        return Connection.of(rows, Campaign.from_row)
+        order_by: Annotated[list[CampaignOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
+        metrics_range: MetricsRange = None,
+    ) -> CampaignConnection | None:
+        pg, flt = info.context.postgres, campaign_filter(filter)
+        page = Page(first, after, last, before)
+        rows = await campaigns.page(pg, page, flt, sorts(order_by), day_range(metrics_range))
+        return CampaignConnection.of(rows, Campaign.from_row, tally=partial(campaigns.counts_by_status, pg, flt))
 
     @strawberry.field(
-        description="All creatives of the organization (PostgreSQL). Ordered by name unless `orderBy` says otherwise."
+        description="All creatives of the organization (PostgreSQL); by name unless `orderBy` says otherwise."
     )
     async def creatives(
         self,
@@ -165,19 +138,16 @@ class BrainOrganization:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        filter: Annotated[OrgCreativeFilter | None, strawberry.argument(description="Narrow the list.")] = None,
-        order_by: Annotated[PerformanceOrder | None, strawberry.argument(description="Sort order.")] = None,
-    ) -> Connection[Creative] | None:
-        rows = await creatives.page(
-            info.context.postgres,
-            Page(first, after, last, before),
-            creative_filter(filter),
-            campaign_id=ids.uuid_id(filter.campaign_id, "Campaign") if filter and filter.campaign_id else None,
-            order=_order(order_by),
-        )
-        return Connection.of(rows, Creative.from_row)
+        filter: Annotated[CreativeFilter | None, strawberry.argument(description="Narrow the list.")] = None,
+        order_by: Annotated[list[CreativeOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
+        metrics_range: MetricsRange = None,
+    ) -> CreativeConnection | None:
+        pg, flt = info.context.postgres, creative_filter(filter)
+        page = Page(first, after, last, before)
+        rows = await creatives.page(pg, page, flt, sorts(order_by), day_range(metrics_range))
+        return CreativeConnection.of(rows, Creative.from_row, tally=partial(creatives.counts_by_status, pg, flt))
 
-    @strawberry.field(description="Customer cohorts by acquisition month, newest first.")
+    @strawberry.field(description="Customer cohorts by acquisition month; newest month first by default.")
     async def cohorts(
         self,
         info: Ctx,
@@ -185,18 +155,14 @@ class BrainOrganization:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        channel_id: Annotated[
-            strawberry.ID | None, strawberry.argument(description="Only cohorts of this channel.")
-        ] = None,
+        filter: Annotated[CohortFilter | None, strawberry.argument(description="Narrow the list.")] = None,
+        order_by: Annotated[list[CohortOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
     ) -> Connection[Cohort] | None:
-        rows = await cohorts.page(
-            info.context.postgres,
-            Page(first, after, last, before),
-            channel_id=ids.uuid_id(channel_id, "Channel") if channel_id else None,
-        )
+        page = Page(first, after, last, before)
+        rows = await cohorts.page(info.context.postgres, page, cohort_filter(filter), sorts(order_by))
         return Connection.of(rows, Cohort.from_row)
 
-    @strawberry.field(description="History of Brain module outputs, newest first.")
+    @strawberry.field(description="History of Brain module outputs; newest first (then highest version) by default.")
     async def brain_states(
         self,
         info: Ctx,
@@ -204,26 +170,37 @@ class BrainOrganization:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        module: Annotated[BrainModule | None, strawberry.argument(description="Only this module.")] = None,
+        filter: Annotated[BrainStateFilter | None, strawberry.argument(description="Narrow the list.")] = None,
+        order_by: Annotated[list[BrainStateOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
     ) -> Connection[BrainState] | None:
-        rows = await brain_states.page(
-            info.context.postgres, Page(first, after, last, before), module=stored(module) if module else None
-        )
+        page = Page(first, after, last, before)
+        rows = await brain_states.page(info.context.postgres, page, brain_state_filter(filter), sorts(order_by))
         return Connection.of(rows, BrainState.from_row)
 
     @strawberry.field(description="The latest output of each Brain module (memory, oracle, curiosity).")
     async def latest_brain_states(self, info: Ctx) -> list[BrainState] | None:
         return [BrainState.from_row(r) for r in await brain_states.latest(info.context.postgres)]
 
-    @strawberry.field(description="Stored platform credentials: metadata only, never the secret.")
+    @strawberry.field(
+        description="Stored platform credentials: metadata only, never the secret; by platform, then time stored, "
+        "by default."
+    )
     async def credentials(
-        self, info: Ctx, first: First = None, after: After = None, last: Last = None, before: Before = None
+        self,
+        info: Ctx,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[CredentialFilter | None, strawberry.argument(description="Narrow the list.")] = None,
+        order_by: Annotated[list[CredentialOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
     ) -> Connection[ApiCredential] | None:
         info.context.require(Permission.READ_SENSITIVE)
-        rows = await credentials.page(info.context.postgres, Page(first, after, last, before))
+        page = Page(first, after, last, before)
+        rows = await credentials.page(info.context.postgres, page, credential_filter(filter), sorts(order_by))
         return Connection.of(rows, ApiCredential.from_row)
 
-    @strawberry.field(description="Platform sync jobs, newest first.")
+    @strawberry.field(description="Platform sync jobs; newest first by default.")
     async def sync_jobs(
         self,
         info: Ctx,
@@ -231,18 +208,14 @@ class BrainOrganization:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        status: Annotated[list[SyncJobStatus] | None, strawberry.argument(description="Only these statuses.")] = None,
-        platform: Annotated[list[Platform] | None, strawberry.argument(description="Only these platforms.")] = None,
-    ) -> Connection[SyncJob] | None:
-        rows = await sync_jobs.page(
-            info.context.postgres,
-            Page(first, after, last, before),
-            statuses=stored_values(status),
-            platforms=stored_values(platform),
-        )
-        return Connection.of(rows, SyncJob.from_row)
+        filter: Annotated[SyncJobFilter | None, strawberry.argument(description="Narrow the list.")] = None,
+        order_by: Annotated[list[SyncJobOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
+    ) -> SyncJobConnection | None:
+        pg, flt = info.context.postgres, sync_job_filter(filter)
+        rows = await sync_jobs.page(pg, Page(first, after, last, before), flt, sorts(order_by))
+        return SyncJobConnection.of(rows, SyncJob.from_row, tally=partial(sync_jobs.counts_by_status, pg, flt))
 
-    @strawberry.field(description="Actions run against the Brain store, newest first.")
+    @strawberry.field(description="Actions run against the Brain store; newest first by default.")
     async def action_logs(
         self,
         info: Ctx,
@@ -250,15 +223,11 @@ class BrainOrganization:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        action: Annotated[str | None, strawberry.argument(description="Only this action, e.g. `shiftBudget`.")] = None,
-        status: Annotated[ActionStatus | None, strawberry.argument(description="Only this outcome.")] = None,
+        filter: Annotated[ActionLogFilter | None, strawberry.argument(description="Narrow the list.")] = None,
+        order_by: Annotated[list[ActionLogOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
     ) -> Connection[ActionLog] | None:
-        rows = await action_logs.page(
-            info.context.postgres,
-            Page(first, after, last, before),
-            action=action,
-            status=stored(status) if status else None,
-        )
+        page = Page(first, after, last, before)
+        rows = await action_logs.page(info.context.postgres, page, action_log_filter(filter), sorts(order_by))
         return Connection.of(rows, ActionLog.from_row)
 
     @strawberry.field(description="Totals across all campaigns over a date range.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
-from enum import Enum
+from functools import partial
 from typing import Annotated
 from uuid import UUID
 
@@ -25,74 +25,34 @@ from gateway.data.brain.credentials import CredentialRow
 from gateway.data.brain.metrics import DailyRow, MetricsRow
 from gateway.data.brain.sync_jobs import SyncJobRow
 from gateway.data.paging import Page
-from resolvers.common.enums import ActorKind, stored_values
-from resolvers.common.relay import After, Before, Connection, First, Last, Node, node_id
+from resolvers.brain.enums import (
+    ActionStatus,
+    BrainModule,
+    ChannelStatus,
+    CreativeFormat,
+    CredentialStatus,
+    DeliveryStatus,
+    Platform,
+    SyncJobStatus,
+)
+from resolvers.brain.lists import (
+    CampaignFilter,
+    CampaignOrder,
+    CreativeFilter,
+    CreativeOrder,
+    MetricsRange,
+    campaign_filter,
+    creative_filter,
+)
+from resolvers.common.enums import ActorKind, stored
+from resolvers.common.filters import day_range, sorts
+from resolvers.common.relay import COUNTS_BY_STATUS, After, Before, Connection, First, Last, Node, Tally, node_id
 from resolvers.common.scalars import JSON, Money
 
 Ctx = Info[RequestContext, None]
 
 FromArg = Annotated[dt.date, strawberry.argument(name="from", description="First day, inclusive.")]
 ToArg = Annotated[dt.date, strawberry.argument(description="Last day, inclusive.")]
-
-
-@strawberry.enum(description="Lifecycle state of a campaign or creative.")
-class DeliveryStatus(Enum):
-    ACTIVE = strawberry.enum_value("active", description="Delivering.")
-    PAUSED = strawberry.enum_value("paused", description="Stopped for now; can be resumed.")
-    ARCHIVED = strawberry.enum_value("archived", description="Retired for good; cannot change any more.")
-
-
-@strawberry.enum(description="Advertising or commerce platform of a channel.")
-class Platform(Enum):
-    META = strawberry.enum_value("meta", description="Meta (Facebook, Instagram) ads.")
-    GOOGLE = strawberry.enum_value("google", description="Google Ads.")
-    TIKTOK = strawberry.enum_value("tiktok", description="TikTok ads.")
-    SHOPIFY = strawberry.enum_value("shopify", description="Shopify store.")
-    LINKEDIN = strawberry.enum_value("linkedin", description="LinkedIn ads.")
-    EMAIL = strawberry.enum_value("email", description="E-mail campaigns.")
-
-
-@strawberry.enum(description="Connection state of a channel.")
-class ChannelStatus(Enum):
-    ACTIVE = strawberry.enum_value("active", description="Connected and syncing.")
-    PAUSED = strawberry.enum_value("paused", description="Connected, syncing suspended.")
-    DISCONNECTED = strawberry.enum_value("disconnected", description="No longer connected to the platform.")
-
-
-@strawberry.enum(description="Kind of ad creative.")
-class CreativeFormat(Enum):
-    IMAGE = strawberry.enum_value("image", description="A single image.")
-    VIDEO = strawberry.enum_value("video", description="A video.")
-    CAROUSEL = strawberry.enum_value("carousel", description="Several images or videos to swipe through.")
-    TEXT = strawberry.enum_value("text", description="Text only.")
-
-
-@strawberry.enum(description="A Brain module whose output is cached in brain states.")
-class BrainModule(Enum):
-    MEMORY = strawberry.enum_value("memory", description="What the Brain learned from past performance.")
-    ORACLE = strawberry.enum_value("oracle", description="The Brain's forecasts.")
-    CURIOSITY = strawberry.enum_value("curiosity", description="Experiments the Brain suggests.")
-
-
-@strawberry.enum(description="Progress of a platform sync job.")
-class SyncJobStatus(Enum):
-    QUEUED = strawberry.enum_value("queued", description="Waiting to start.")
-    RUNNING = strawberry.enum_value("running", description="Started; accepts metrics batches.")
-    SUCCEEDED = strawberry.enum_value("succeeded", description="Finished without error.")
-    FAILED = strawberry.enum_value("failed", description="Finished with an error.")
-
-
-@strawberry.enum(description="State of a stored platform credential.")
-class CredentialStatus(Enum):
-    ACTIVE = strawberry.enum_value("active", description="Usable.")
-    REVOKED = strawberry.enum_value("revoked", description="Withdrawn; no longer usable.")
-    EXPIRED = strawberry.enum_value("expired", description="Past its expiry; no longer usable.")
-
-
-@strawberry.enum(description="Outcome of a logged action.")
-class ActionStatus(Enum):
-    SUCCEEDED = strawberry.enum_value("succeeded", description="The action applied.")
-    FAILED = strawberry.enum_value("failed", description="The action did not apply.")
 
 
 @strawberry.type(
@@ -167,21 +127,22 @@ async def _daily(info: Ctx, factory: DailyLoader, key: UUID, start: dt.date, end
     return [DailyMetric.from_row(r) for r in await info.context.loader(factory).load((key, (start, end)))]
 
 
-@strawberry.input(description="Narrows a list of creatives.")
-class CreativeFilter:
-    status: list[DeliveryStatus] | None = strawberry.field(default=None, description="Only these statuses.")
-    format: list[CreativeFormat] | None = strawberry.field(default=None, description="Only these formats.")
-    name_contains: str | None = strawberry.field(default=None, description="Case-insensitive substring of the name.")
+@strawberry.type(description="How many campaigns of a list have one status.")
+class CampaignStatusCount:
+    status: DeliveryStatus = strawberry.field(description="The status.")
+    count: int = strawberry.field(description="Campaigns of the list in this status.")
 
 
-def creative_filter(flt: CreativeFilter | None) -> creatives.CreativeFilter:
-    if flt is None:
-        return creatives.CreativeFilter()
-    return creatives.CreativeFilter(
-        statuses=stored_values(flt.status),
-        formats=stored_values(flt.format),
-        name_contains=flt.name_contains,
-    )
+@strawberry.type(description="How many creatives of a list have one status.")
+class CreativeStatusCount:
+    status: DeliveryStatus = strawberry.field(description="The status.")
+    count: int = strawberry.field(description="Creatives of the list in this status.")
+
+
+@strawberry.type(description="How many sync jobs of a list have one status.")
+class SyncJobStatusCount:
+    status: SyncJobStatus = strawberry.field(description="The status.")
+    count: int = strawberry.field(description="Sync jobs of the list in this status.")
 
 
 @strawberry.type(description="A marketing channel: one connected platform account (e.g. the Meta ad account).")
@@ -203,7 +164,7 @@ class Channel(Node):
             created_at=row.created_at,
         )
 
-    @strawberry.field(description="Campaigns on this channel, ordered by name.")
+    @strawberry.field(description="Campaigns on this channel; by name unless `orderBy` says otherwise.")
     async def campaigns(
         self,
         info: Ctx,
@@ -211,13 +172,17 @@ class Channel(Node):
         after: After = None,
         last: Last = None,
         before: Before = None,
-        status: Annotated[list[DeliveryStatus] | None, strawberry.argument(description="Only these statuses.")] = None,
-    ) -> Connection[Campaign]:
-        statuses = stored_values(status)
+        filter: Annotated[CampaignFilter | None, strawberry.argument(description="Narrow the list.")] = None,
+        order_by: Annotated[list[CampaignOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
+        metrics_range: MetricsRange = None,
+    ) -> CampaignConnection:
+        ctx, flt = info.context, campaign_filter(filter)
         page = await campaigns.page_of_channel(
-            info.context, self.raw_id, Page(first, after, last, before), statuses=statuses
+            ctx, self.raw_id, Page(first, after, last, before), flt, sorts(order_by), day_range(metrics_range)
         )
-        return Connection.of(page, Campaign.from_row)
+        return CampaignConnection.of(
+            page, Campaign.from_row, tally=partial(campaigns.counts_of_channel, ctx, self.raw_id, flt)
+        )
 
     @strawberry.field(description="Totals over a date range.")
     async def performance(self, info: Ctx, from_: FromArg, to: ToArg) -> Performance:
@@ -271,7 +236,7 @@ class Campaign(Node):
         assert row is not None, "a foreign key keeps the channel"
         return Channel.from_row(row)
 
-    @strawberry.field(description="The campaign's creatives, ordered by name.")
+    @strawberry.field(description="The campaign's creatives; by name unless `orderBy` says otherwise.")
     async def creatives(
         self,
         info: Ctx,
@@ -280,11 +245,16 @@ class Campaign(Node):
         last: Last = None,
         before: Before = None,
         filter: Annotated[CreativeFilter | None, strawberry.argument(description="Narrow the list.")] = None,
-    ) -> Connection[Creative]:
+        order_by: Annotated[list[CreativeOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
+        metrics_range: MetricsRange = None,
+    ) -> CreativeConnection:
+        ctx, flt = info.context, creative_filter(filter)
         page = await creatives.page_of_campaign(
-            info.context, self.raw_id, Page(first, after, last, before), creative_filter(filter)
+            ctx, self.raw_id, Page(first, after, last, before), flt, sorts(order_by), day_range(metrics_range)
         )
-        return Connection.of(page, Creative.from_row)
+        return CreativeConnection.of(
+            page, Creative.from_row, tally=partial(creatives.counts_of_campaign, ctx, self.raw_id, flt)
+        )
 
     @strawberry.field(description="Totals over a date range.")
     async def performance(self, info: Ctx, from_: FromArg, to: ToArg) -> Performance:
@@ -465,3 +435,33 @@ class ActionLog(Node):
             status=ActionStatus(row.status),
             created_at=row.created_at,
         )
+
+
+@strawberry.type(description="A page of campaigns (Relay connection) with counts over the whole list.")
+class CampaignConnection(Connection[Campaign]):
+    tally: strawberry.Private[Tally]
+
+    @strawberry.field(description=COUNTS_BY_STATUS)
+    async def counts_by_status(self) -> list[CampaignStatusCount]:
+        counts = await self.tally()
+        return [CampaignStatusCount(status=s, count=counts.get(stored(s), 0)) for s in DeliveryStatus]
+
+
+@strawberry.type(description="A page of creatives (Relay connection) with counts over the whole list.")
+class CreativeConnection(Connection[Creative]):
+    tally: strawberry.Private[Tally]
+
+    @strawberry.field(description=COUNTS_BY_STATUS)
+    async def counts_by_status(self) -> list[CreativeStatusCount]:
+        counts = await self.tally()
+        return [CreativeStatusCount(status=s, count=counts.get(stored(s), 0)) for s in DeliveryStatus]
+
+
+@strawberry.type(description="A page of sync jobs (Relay connection) with counts over the whole list.")
+class SyncJobConnection(Connection[SyncJob]):
+    tally: strawberry.Private[Tally]
+
+    @strawberry.field(description=COUNTS_BY_STATUS)
+    async def counts_by_status(self) -> list[SyncJobStatusCount]:
+        counts = await self.tally()
+        return [SyncJobStatusCount(status=s, count=counts.get(stored(s), 0)) for s in SyncJobStatus]

@@ -15,9 +15,8 @@ from typing import Protocol
 
 import strawberry
 
-from gateway.data.filters import Comparison, DayRange, OrderKey, TimeRange
+from gateway.data.filters import Comparison, DayRange, Sort, TimeRange
 from gateway.errors import BadUserInput
-from resolvers.common.enums import stored
 
 
 @strawberry.enum(description="Sort direction.")
@@ -56,6 +55,21 @@ class DecimalComparison:
     lte: Decimal | None = strawberry.field(default=None, description="Less than or equal to.")
 
 
+class OrderKey(Protocol):
+    """An `<X>Order` input: a field whose enum value names the domain module's sort field, and a direction."""
+
+    @property
+    def field(self) -> Enum: ...
+
+    @property
+    def direction(self) -> OrderDirection: ...
+
+
+def sorts(order_by: Sequence[OrderKey] | None) -> list[Sort]:
+    """The `orderBy` keys as data-access values; empty for the list's default order."""
+    return [Sort(str(key.field.value), key.direction == OrderDirection.DESC) for key in order_by or ()]
+
+
 def time_range(value: DateTimeRange | None) -> TimeRange | None:
     if value is None:
         return None
@@ -70,22 +84,3 @@ def day_range(value: DateRange | None) -> DayRange | None:
 
 def comparison(value: IntComparison | DecimalComparison | None) -> Comparison | None:
     return None if value is None else Comparison(value.eq, value.gt, value.gte, value.lt, value.lte)
-
-
-class Order(Protocol):
-    """What every `<X>Order` input has: a field (an enum whose values the data layer knows) and a direction."""
-
-    @property
-    def field(self) -> Enum: ...
-
-    @property
-    def direction(self) -> OrderDirection: ...
-
-
-def sort_keys(order_by: Sequence[Order] | None) -> tuple[OrderKey, ...]:
-    """An `orderBy` list as data-access sort keys; a field given twice counts once, where it first appears."""
-    keys: dict[str, OrderKey] = {}
-    for order in order_by or ():
-        field = stored(order.field)
-        keys.setdefault(field, OrderKey(field, order.direction == OrderDirection.DESC))
-    return tuple(keys.values())

@@ -7,7 +7,7 @@ Global ids and paging live below the schema (`gateway.data.ids`,
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar
 
 import strawberry
 
@@ -25,6 +25,12 @@ Last = Annotated[
     strawberry.argument(description="Page backward: at most this many items, ending at `before` or the list's end."),
 ]
 Before = Annotated[str | None, strawberry.argument(description="Return items before this cursor (a `startCursor`).")]
+
+Tally = Callable[[], Awaitable[dict[str, int]]]  # counts per stored status value, asked when selected
+COUNTS_BY_STATUS = (
+    "One entry per status, zeros included, counted over the list as filtered except for its `status` filter "
+    "(so tabs can show every status's count). Asked only when selected."
+)
 
 NodeT = TypeVar("NodeT")
 U = TypeVar("U")
@@ -91,11 +97,12 @@ class Connection(Generic[NodeT]):
         return await self.count()
 
     @classmethod
-    def of(cls, page: Paged[U], build: Callable[[U], NodeT]) -> Connection[NodeT]:
-        """The connection of a page, each row built into its GraphQL type."""
+    def of(cls, page: Paged[U], build: Callable[[U], NodeT], **extra: Any) -> Self:
+        """The connection of a page, each row built into its GraphQL type (`extra`: a subclass's own fields)."""
         edges = [Edge(node=build(row), page=page, index=i) for i, row in enumerate(page.rows)]
         return cls(
             edges=edges,
             page_info=PageInfo(has_next_page=page.has_next, has_previous_page=page.has_previous, page=page),
             count=page.count,
+            **extra,
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
+from functools import partial
 from typing import Annotated
 
 import strawberry
@@ -30,7 +31,7 @@ from gateway.data.paging import Page
 from gateway.errors import NotFound
 from gateway.permissions import Permission
 from resolvers.common.enums import ActorKind, stored, stored_values
-from resolvers.common.filters import DateTimeRange, IntComparison, OrderDirection, comparison, sort_keys, time_range
+from resolvers.common.filters import DateTimeRange, IntComparison, OrderDirection, comparison, sorts, time_range
 from resolvers.common.relay import After, Before, Connection, First, Last
 from resolvers.enterprise.types import (
     Agent,
@@ -52,6 +53,7 @@ from resolvers.enterprise.types import (
     ScheduledWorkflow,
     UsageQuota,
     Workflow,
+    WorkflowExecution,
     WorkflowExecutionConnection,
     WorkflowExecutionFilter,
     WorkflowStatus,
@@ -333,7 +335,7 @@ class EnterpriseOrganization:
             last_login=time_range(f.last_login_at),
         )
         page = Page(first, after, last, before)
-        return Connection.of(await members.page(info.context, page, wanted, sort_keys(order_by)), Member.from_row)
+        return Connection.of(await members.page(info.context, page, wanted, sorts(order_by)), Member.from_row)
 
     @strawberry.field(
         description="Invitations to join the organization (MongoDB), newest first unless `orderBy` says otherwise."
@@ -362,7 +364,7 @@ class EnterpriseOrganization:
         )
         page = Page(first, after, last, before)
         return Connection.of(
-            await invitations.page(info.context.mongo, page, wanted, sort_keys(order_by)), Invitation.from_doc
+            await invitations.page(info.context.mongo, page, wanted, sorts(order_by)), Invitation.from_doc
         )
 
     @strawberry.field(description="AgentKit agents (MongoDB), by name unless `orderBy` says otherwise.")
@@ -387,7 +389,7 @@ class EnterpriseOrganization:
             created=time_range(f.created_at),
         )
         page = Page(first, after, last, before)
-        return Connection.of(await agents.page(info.context.mongo, page, wanted, sort_keys(order_by)), Agent.from_doc)
+        return Connection.of(await agents.page(info.context.mongo, page, wanted, sorts(order_by)), Agent.from_doc)
 
     @strawberry.field(description="AgentKit workflows (MongoDB), by name unless `orderBy` says otherwise.")
     async def workflows(
@@ -411,9 +413,7 @@ class EnterpriseOrganization:
             updated=time_range(f.updated_at),
         )
         page = Page(first, after, last, before)
-        return Connection.of(
-            await workflows.page(info.context.mongo, page, wanted, sort_keys(order_by)), Workflow.from_doc
-        )
+        return Connection.of(await workflows.page(info.context.mongo, page, wanted, sorts(order_by)), Workflow.from_doc)
 
     @strawberry.field(
         description="Runs of all the organization's workflows (MongoDB), newest first unless `orderBy` says otherwise."
@@ -431,12 +431,9 @@ class EnterpriseOrganization:
         mongo = info.context.mongo
         workflow_id = ids.raw_id(filter.workflow_id, "Workflow") if filter and filter.workflow_id else None
         wanted = execution_filter(filter, None if workflow_id is None else (workflow_id,))
-        page = await executions.page(mongo, Page(first, after, last, before), wanted, sort_keys(order_by))
-
-        async def status_counts() -> dict[str, int]:
-            return await executions.counts_by_status(mongo, wanted)
-
-        return WorkflowExecutionConnection.of_page(page, status_counts)
+        page = await executions.page(mongo, Page(first, after, last, before), wanted, sorts(order_by))
+        tally = partial(executions.counts_by_status, mongo, wanted)
+        return WorkflowExecutionConnection.of(page, WorkflowExecution.from_doc, tally=tally)
 
     @strawberry.field(
         description="Workflow schedules (MongoDB), the next to run first unless `orderBy` says otherwise."
@@ -462,7 +459,7 @@ class EnterpriseOrganization:
             last_run=time_range(f.last_run_at),
         )
         page = Page(first, after, last, before)
-        rows = await workflows.schedules_page(info.context.mongo, page, wanted, sort_keys(order_by))
+        rows = await workflows.schedules_page(info.context.mongo, page, wanted, sorts(order_by))
         return Connection.of(rows, ScheduledWorkflow.from_doc)
 
     @strawberry.field(description="The audit trail (MongoDB), newest first unless `orderBy` says otherwise.")
@@ -489,7 +486,7 @@ class EnterpriseOrganization:
             at=time_range(f.created_at),
         )
         page = Page(first, after, last, before)
-        return Connection.of(await audit.page(info.context.mongo, page, wanted, sort_keys(order_by)), AuditLog.from_doc)
+        return Connection.of(await audit.page(info.context.mongo, page, wanted, sorts(order_by)), AuditLog.from_doc)
 
     @strawberry.field(
         description="Compliance controls and their latest check (MongoDB), by framework and control unless "
@@ -519,7 +516,7 @@ class EnterpriseOrganization:
         )
         page = Page(first, after, last, before)
         return Connection.of(
-            await compliance.page(info.context.mongo, page, wanted, sort_keys(order_by)), ComplianceCheck.from_doc
+            await compliance.page(info.context.mongo, page, wanted, sorts(order_by)), ComplianceCheck.from_doc
         )
 
     @strawberry.field(description="Usage quotas (MongoDB), the latest period first, then by resource.")

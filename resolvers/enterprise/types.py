@@ -8,8 +8,8 @@ of `gateway.data.enterprise`, never by a query per object.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from enum import Enum
+from functools import partial
 from typing import Annotated
 
 import strawberry
@@ -19,11 +19,11 @@ from gateway.context import RequestContext
 from gateway.data.brain.users import BrainUser
 from gateway.data.enterprise import agents, executions, invitations, members, workflows
 from gateway.data.enterprise.members import MemberRow
-from gateway.data.paging import Page, Paged
+from gateway.data.paging import Page
 from gateway.stores.mongo import Document
 from resolvers.common.enums import ActorKind, stored, stored_values
-from resolvers.common.filters import DateTimeRange, OrderDirection, sort_keys, time_range
-from resolvers.common.relay import After, Before, Connection, First, Last, Node, node_id
+from resolvers.common.filters import DateTimeRange, OrderDirection, sorts, time_range
+from resolvers.common.relay import COUNTS_BY_STATUS, After, Before, Connection, First, Last, Node, Tally, node_id
 from resolvers.common.scalars import JSON, Money
 
 Ctx = Info[RequestContext, None]
@@ -377,13 +377,10 @@ class Workflow(Node):
     ) -> WorkflowExecutionConnection:
         ctx, wanted = info.context, execution_filter(filter)
         page = await executions.page_of_workflow(
-            ctx, self.raw_id, Page(first, after, last, before), wanted, sort_keys(order_by)
+            ctx, self.raw_id, Page(first, after, last, before), wanted, sorts(order_by)
         )
-
-        async def status_counts() -> dict[str, int]:
-            return await executions.workflow_counts_by_status(ctx, self.raw_id, wanted)
-
-        return WorkflowExecutionConnection.of_page(page, status_counts)
+        tally = partial(executions.workflow_counts_by_status, ctx, self.raw_id, wanted)
+        return WorkflowExecutionConnection.of(page, WorkflowExecution.from_doc, tally=tally)
 
     @strawberry.field(description="When the workflow runs by itself; null when it has no schedule.")
     async def schedule(self, info: Ctx) -> ScheduledWorkflow | None:
@@ -430,30 +427,20 @@ class WorkflowExecution(Node):
         return await _workflow(info, self.workflow_id)
 
 
-@strawberry.type(description="How many executions of a list have one status.")
+@strawberry.type(description="How many workflow executions of a list have one status.")
 class ExecutionStatusCount:
     status: ExecutionStatus = strawberry.field(description="The status.")
-    count: int = strawberry.field(description="Executions with this status.")
+    count: int = strawberry.field(description="Executions of the list in this status.")
 
 
-@strawberry.type(description="A page of workflow executions (Relay connection), with counts of the whole list.")
+@strawberry.type(description="A page of workflow executions (Relay connection) with counts over the whole list.")
 class WorkflowExecutionConnection(Connection[WorkflowExecution]):
-    status_counts: strawberry.Private[Callable[[], Awaitable[dict[str, int]]]]
+    tally: strawberry.Private[Tally]
 
-    @strawberry.field(
-        description="For each status (zeros included), how many executions the list holds with its filters "
-        "applied except `status`: the counts of status tabs. Counted only when selected."
-    )
+    @strawberry.field(description=COUNTS_BY_STATUS)
     async def counts_by_status(self) -> list[ExecutionStatusCount]:
-        found = await self.status_counts()
-        return [ExecutionStatusCount(status=status, count=found.get(stored(status), 0)) for status in ExecutionStatus]
-
-    @classmethod
-    def of_page(
-        cls, page: Paged[Document], status_counts: Callable[[], Awaitable[dict[str, int]]]
-    ) -> WorkflowExecutionConnection:
-        base = Connection.of(page, WorkflowExecution.from_doc)
-        return cls(edges=base.edges, page_info=base.page_info, count=base.count, status_counts=status_counts)
+        counts = await self.tally()
+        return [ExecutionStatusCount(status=s, count=counts.get(stored(s), 0)) for s in ExecutionStatus]
 
 
 @strawberry.type(description="A cron schedule that runs a workflow by itself.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -10,7 +11,8 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.brain.sql import Where, loader_by_id, ordered, org_page, sort_key
+from gateway.data.brain.sql import Sortable, Where, loader_by_id, ordering_of, org_page
+from gateway.data.filters import Sort, TimeRange
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantReader
@@ -33,21 +35,37 @@ class ActionLogRow(Row):
 COLUMNS = columns(ActionLogRow)
 
 
+@dataclass(frozen=True)
+class ActionLogFilter:
+    actions: Sequence[str] = ()
+    statuses: Sequence[str] = ()
+    actor_kinds: Sequence[str] = ()
+    created_at: TimeRange | None = None
+
+
+SORTABLE = {
+    "created_at": Sortable("t.created_at", "t"),
+    "action": Sortable("t.action", "s"),
+    "status": Sortable("t.status", "s"),
+}
+NEWEST_FIRST = (Sort("created_at", descending=True),)
+
+
 async def page(
-    pg: TenantReader, page: Page, *, action: str | None = None, status: str | None = None
+    pg: TenantReader, page: Page, flt: ActionLogFilter, sorts: Sequence[Sort] = NEWEST_FIRST
 ) -> Paged[ActionLogRow]:
-    """Actions, newest first."""
-    where = Where(conditions=["organization_id = $1"])
-    if action:
-        where.add("action = {}", action)
-    if status:
-        where.add("status = {}", status)
+    """Actions, newest first unless told otherwise."""
+    where = Where(conditions=["t.organization_id = $1"])
+    where.any_of("t.action", flt.actions)
+    where.any_of("t.status", flt.statuses)
+    where.any_of("t.actor_kind", flt.actor_kinds)
+    where.within("t.created_at", flt.created_at)
     return await org_page(
         pg,
         key="Organization.actionLogs",
-        select=f"{COLUMNS} FROM action_logs",
+        select=f"{columns(ActionLogRow, 't.')} FROM action_logs t",
         where=where,
-        ordering=ordered([sort_key("created_at", "t", descending=True)], "id"),
+        ordering=ordering_of(sorts or NEWEST_FIRST, SORTABLE),
         build=ActionLogRow.of,
         page=page,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -10,7 +11,8 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.brain.sql import Where, loader_by_id, ordered, org_page, sort_key
+from gateway.data.brain.sql import Sortable, Where, loader_by_id, ordering_of, org_page
+from gateway.data.filters import Comparison, Sort, TimeRange
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantReader
@@ -28,19 +30,35 @@ class BrainStateRow(Row):
 COLUMNS = columns(BrainStateRow)
 
 
-async def page(pg: TenantReader, page: Page, *, module: str | None = None) -> Paged[BrainStateRow]:
-    """The history of module outputs, newest first."""
-    where = Where(conditions=["organization_id = $1"])
-    if module:
-        where.add("module = {}", module)
+@dataclass(frozen=True)
+class BrainStateFilter:
+    modules: Sequence[str] = ()
+    computed_at: TimeRange | None = None
+    version: Comparison | None = None
+
+
+SORTABLE = {
+    "computed_at": Sortable("t.computed_at", "t"),
+    "module": Sortable("t.module", "s"),
+    "version": Sortable("t.version", "i"),
+}
+NEWEST_FIRST = (Sort("computed_at", descending=True), Sort("version", descending=True))
+
+
+async def page(
+    pg: TenantReader, page: Page, flt: BrainStateFilter, sorts: Sequence[Sort] = NEWEST_FIRST
+) -> Paged[BrainStateRow]:
+    """The history of module outputs, newest first unless told otherwise."""
+    where = Where(conditions=["t.organization_id = $1"])
+    where.any_of("t.module", flt.modules)
+    where.within("t.computed_at", flt.computed_at)
+    where.compare("t.version", flt.version, "bigint")
     return await org_page(
         pg,
         key="Organization.brainStates",
-        select=f"{COLUMNS} FROM brain_states",
+        select=f"{columns(BrainStateRow, 't.')} FROM brain_states t",
         where=where,
-        ordering=ordered(
-            [sort_key("computed_at", "t", descending=True), sort_key("version", "i", descending=True)], "id"
-        ),
+        ordering=ordering_of(sorts or NEWEST_FIRST, SORTABLE),
         build=BrainStateRow.of,
         page=page,
     )

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from uuid import UUID
 
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.brain.metrics import CAMPAIGN, Order, ordering
+from gateway.data.brain.metrics import CAMPAIGN, measured_ordering
 from gateway.data.brain.sql import (
     ChildQuery,
     PageKey,
+    Sortable,
     Where,
     child_counts,
     child_page,
     child_pages,
     loader_by_id,
     org_page,
+    status_counts,
 )
+from gateway.data.filters import Comparison, DayRange, Sort, TimeRange
 from gateway.data.paging import Keyed, Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantConnection, TenantReader
@@ -44,39 +47,76 @@ class CampaignRow(Row):
 
 
 COLUMNS = columns(CampaignRow)
+SELECT = columns(CampaignRow, "t.")
+
+
+@dataclass(frozen=True)
+class CampaignFilter:
+    statuses: Sequence[str] = ()
+    platforms: Sequence[str] = ()
+    channel_id: UUID | None = None
+    name_contains: str | None = None
+    created_at: TimeRange | None = None
+    updated_at: TimeRange | None = None
+    start_date: DayRange | None = None
+    daily_budget: Comparison | None = None
+
+
+SORTABLE = {
+    "name": Sortable("t.name", "s"),
+    "status": Sortable("t.status", "s"),
+    "created_at": Sortable("t.created_at", "t"),
+    "updated_at": Sortable("t.updated_at", "t"),
+    "start_date": Sortable("t.start_date", "d", nullable=True),
+    "daily_budget": Sortable("t.daily_budget", "n"),
+}
+BY_NAME = (Sort("name"),)
+
+
+def _where(flt: CampaignFilter, first: int) -> Where:
+    where = Where(first)
+    where.any_of("t.status", flt.statuses)
+    if flt.platforms:
+        where.add(
+            "t.channel_id IN (SELECT id FROM channels WHERE organization_id = $1 AND platform = ANY({}::text[]))",
+            list(flt.platforms),
+        )
+    if flt.channel_id:
+        where.add("t.channel_id = {}", flt.channel_id)
+    where.contains("t.name", flt.name_contains)
+    where.within("t.created_at", flt.created_at)
+    where.within("t.updated_at", flt.updated_at)
+    where.on_days("t.start_date", flt.start_date)
+    where.compare("t.daily_budget", flt.daily_budget)
+    return where
+
+
+def _org_where(flt: CampaignFilter) -> Where:
+    where = _where(flt, 2)
+    where.conditions.insert(0, "t.organization_id = $1")
+    return where
 
 
 async def page(
-    pg: TenantReader,
-    page: Page,
-    *,
-    statuses: Sequence[str] = (),
-    platforms: Sequence[str] = (),
-    channel_id: UUID | None = None,
-    name_contains: str | None = None,
-    order: Order | None = None,
+    pg: TenantReader, page: Page, flt: CampaignFilter, sorts: Sequence[Sort] = BY_NAME, days: DayRange | None = None
 ) -> Paged[CampaignRow]:
-    """The organization's campaigns, by name unless `order` says otherwise."""
-    where = Where(conditions=["c.organization_id = $1"])
-    where.any_of("c.status", statuses)
-    if platforms:
-        where.add(
-            "c.channel_id IN (SELECT id FROM channels WHERE organization_id = $1 AND platform = ANY({}::text[]))",
-            list(platforms),
-        )
-    if channel_id:
-        where.add("c.channel_id = {}", channel_id)
-    where.contains("c.name", name_contains)
-    join, by = ordering(where, order, "c", CAMPAIGN)
+    """The organization's campaigns in the order of `sorts` (measures over `days`), by name unless told."""
+    where = _org_where(flt)
+    join, ordering = measured_ordering(where, sorts or BY_NAME, SORTABLE, CAMPAIGN, days)
     return await org_page(
         pg,
         key="Organization.campaigns",
-        select=f"{columns(CampaignRow, 'c.')} FROM campaigns c {join}",
+        select=f"{SELECT} FROM campaigns t {join}",
         where=where,
-        ordering=by,
+        ordering=ordering,
         build=CampaignRow.of,
         page=page,
     )
+
+
+async def counts_by_status(pg: TenantReader, flt: CampaignFilter) -> dict[str, int]:
+    """The organization's campaigns per status, filtered by everything but status."""
+    return await status_counts(pg, "campaigns t", _org_where(replace(flt, statuses=())))
 
 
 def by_id(ctx: RequestContext) -> DataLoader[UUID, CampaignRow | None]:
@@ -84,29 +124,40 @@ def by_id(ctx: RequestContext) -> DataLoader[UUID, CampaignRow | None]:
 
 
 def by_channel(ctx: RequestContext) -> DataLoader[PageKey, list[Keyed[CampaignRow]]]:
-    return child_pages(ctx, "campaigns", columns(CampaignRow, "t."), "channel_id", CampaignRow.of)
+    return child_pages(ctx, "campaigns", SELECT, "channel_id", CampaignRow.of)
 
 
-def counts_by_channel(ctx: RequestContext) -> DataLoader[PageKey, int]:
+def counts_by_channel(ctx: RequestContext) -> DataLoader[PageKey, dict[str, int]]:
     return child_counts(ctx, "campaigns", "channel_id")
 
 
 async def page_of_channel(
-    ctx: RequestContext, channel_id: UUID, page: Page, *, statuses: Sequence[str] = ()
+    ctx: RequestContext,
+    channel_id: UUID,
+    page: Page,
+    flt: CampaignFilter,
+    sorts: Sequence[Sort] = BY_NAME,
+    days: DayRange | None = None,
 ) -> Paged[CampaignRow]:
-    """One channel's campaigns by name; pages of sibling channels share one statement."""
-    where = Where(first=3)
-    where.any_of("t.status", statuses)
+    """One channel's campaigns, ordered like the organization's; pages of sibling channels share one statement."""
+    where = _where(flt, 3)
+    join, ordering = measured_ordering(where, sorts or BY_NAME, SORTABLE, CAMPAIGN, days)
     return await child_page(
         ctx,
         key="Channel.campaigns",
         parent=channel_id,
         pages=by_channel,
         counts=counts_by_channel,
-        query=ChildQuery.of(where),
-        ordering=ordering(where, None, "t", CAMPAIGN)[1],
+        query=ChildQuery.of(where, join),
+        ordering=ordering,
         page=page,
     )
+
+
+async def counts_of_channel(ctx: RequestContext, channel_id: UUID, flt: CampaignFilter) -> dict[str, int]:
+    """One channel's campaigns per status, filtered by everything but status; sibling channels share one statement."""
+    query = ChildQuery.of(_where(replace(flt, statuses=()), 3))
+    return await ctx.loader(counts_by_channel).load((channel_id, query))
 
 
 # --- writes (inside a mutation's transaction) ---------------------------------------------

@@ -10,7 +10,8 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.brain.sql import Where, loader_by_id, ordered, org_page, sort_key
+from gateway.data.brain.sql import Sortable, Where, loader_by_id, ordering_of, org_page
+from gateway.data.filters import Sort, TimeRange
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantReader
@@ -28,16 +29,38 @@ class ChannelRow(Row):
 COLUMNS = columns(ChannelRow)
 
 
-async def page(pg: TenantReader, page: Page, *, platforms: Sequence[str] = ()) -> Paged[ChannelRow]:
-    """The organization's channels by platform, then name."""
-    where = Where(conditions=["organization_id = $1"])
-    where.any_of("platform", platforms)
+@dataclass(frozen=True)
+class ChannelFilter:
+    platforms: Sequence[str] = ()
+    statuses: Sequence[str] = ()
+    name_contains: str | None = None
+    created_at: TimeRange | None = None
+
+
+SORTABLE = {
+    "platform": Sortable("t.platform", "s"),
+    "name": Sortable("t.name", "s"),
+    "status": Sortable("t.status", "s"),
+    "created_at": Sortable("t.created_at", "t"),
+}
+BY_PLATFORM = (Sort("platform"), Sort("name"))
+
+
+async def page(
+    pg: TenantReader, page: Page, flt: ChannelFilter, sorts: Sequence[Sort] = BY_PLATFORM
+) -> Paged[ChannelRow]:
+    """The organization's channels, by platform, then name, unless told otherwise."""
+    where = Where(conditions=["t.organization_id = $1"])
+    where.any_of("t.platform", flt.platforms)
+    where.any_of("t.status", flt.statuses)
+    where.contains("t.name", flt.name_contains)
+    where.within("t.created_at", flt.created_at)
     return await org_page(
         pg,
         key="Organization.channels",
-        select=f"{COLUMNS} FROM channels",
+        select=f"{columns(ChannelRow, 't.')} FROM channels t",
         where=where,
-        ordering=ordered([sort_key("platform", "s"), sort_key("name", "s")], "id"),
+        ordering=ordering_of(sorts or BY_PLATFORM, SORTABLE),
         build=ChannelRow.of,
         page=page,
     )

@@ -13,7 +13,8 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.brain.sql import Where, loader_by_id, ordered, org_page, sort_key
+from gateway.data.brain.sql import Sortable, Where, loader_by_id, ordering_of, org_page
+from gateway.data.filters import Comparison, DayRange, Sort
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantReader
@@ -34,17 +35,32 @@ class CohortRow(Row):
 COLUMNS = columns(CohortRow)
 
 
-async def page(pg: TenantReader, page: Page, *, channel_id: UUID | None = None) -> Paged[CohortRow]:
-    """Cohorts, newest month first."""
-    where = Where(conditions=["organization_id = $1"])
-    if channel_id:
-        where.add("channel_id = {}", channel_id)
+@dataclass(frozen=True)
+class CohortFilter:
+    channel_id: UUID | None = None
+    months: DayRange | None = None
+    customers: Comparison | None = None
+
+
+SORTABLE = {"month": Sortable("t.cohort_month", "d"), "customers": Sortable("t.customers", "i")}
+NEWEST_FIRST = (Sort("month", descending=True),)
+
+
+async def page(
+    pg: TenantReader, page: Page, flt: CohortFilter, sorts: Sequence[Sort] = NEWEST_FIRST
+) -> Paged[CohortRow]:
+    """Cohorts, newest month first unless told otherwise."""
+    where = Where(conditions=["t.organization_id = $1"])
+    if flt.channel_id:
+        where.add("t.channel_id = {}", flt.channel_id)
+    where.on_days("t.cohort_month", flt.months)
+    where.compare("t.customers", flt.customers, "bigint")
     return await org_page(
         pg,
         key="Organization.cohorts",
-        select=f"{COLUMNS} FROM cohorts",
+        select=f"{columns(CohortRow, 't.')} FROM cohorts t",
         where=where,
-        ordering=ordered([sort_key("cohort_month", "d", descending=True)], "id"),
+        ordering=ordering_of(sorts or NEWEST_FIRST, SORTABLE),
         build=CohortRow.of,
         page=page,
     )

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.brain.metrics import CREATIVE, Order, ordering
+from gateway.data.brain.metrics import CREATIVE, measured_ordering
 from gateway.data.brain.sql import (
     ChildQuery,
     PageKey,
+    Sortable,
     Where,
     child_counts,
     child_page,
     child_pages,
     loader_by_id,
     org_page,
+    status_counts,
 )
+from gateway.data.filters import DayRange, Sort, TimeRange
 from gateway.data.paging import Keyed, Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantConnection, TenantReader
@@ -40,44 +43,67 @@ class CreativeRow(Row):
 
 
 COLUMNS = columns(CreativeRow)
+SELECT = columns(CreativeRow, "t.")
 
 
 @dataclass(frozen=True)
 class CreativeFilter:
     statuses: Sequence[str] = ()
     formats: Sequence[str] = ()
+    campaign_id: UUID | None = None
     name_contains: str | None = None
+    created_at: TimeRange | None = None
+    updated_at: TimeRange | None = None
 
 
-def _filtered(where: Where, flt: CreativeFilter, alias: str = "") -> Where:
-    where.any_of(f"{alias}status", flt.statuses)
-    where.any_of(f"{alias}format", flt.formats)
-    where.contains(f"{alias}name", flt.name_contains)
+SORTABLE = {
+    "name": Sortable("t.name", "s"),
+    "status": Sortable("t.status", "s"),
+    "format": Sortable("t.format", "s"),
+    "created_at": Sortable("t.created_at", "t"),
+    "updated_at": Sortable("t.updated_at", "t"),
+}
+BY_NAME = (Sort("name"),)
+
+
+def _where(flt: CreativeFilter, first: int) -> Where:
+    where = Where(first)
+    where.any_of("t.status", flt.statuses)
+    where.any_of("t.format", flt.formats)
+    if flt.campaign_id:
+        where.add("t.campaign_id = {}", flt.campaign_id)
+    where.contains("t.name", flt.name_contains)
+    where.within("t.created_at", flt.created_at)
+    where.within("t.updated_at", flt.updated_at)
+    return where
+
+
+def _org_where(flt: CreativeFilter) -> Where:
+    where = _where(flt, 2)
+    where.conditions.insert(0, "t.organization_id = $1")
     return where
 
 
 async def page(
-    pg: TenantReader,
-    page: Page,
-    flt: CreativeFilter,
-    *,
-    campaign_id: UUID | None = None,
-    order: Order | None = None,
+    pg: TenantReader, page: Page, flt: CreativeFilter, sorts: Sequence[Sort] = BY_NAME, days: DayRange | None = None
 ) -> Paged[CreativeRow]:
-    """The organization's creatives, by name unless `order` says otherwise."""
-    where = _filtered(Where(conditions=["k.organization_id = $1"]), flt, alias="k.")
-    if campaign_id:
-        where.add("k.campaign_id = {}", campaign_id)
-    join, by = ordering(where, order, "k", CREATIVE)
+    """The organization's creatives in the order of `sorts` (measures over `days`), by name unless told."""
+    where = _org_where(flt)
+    join, ordering = measured_ordering(where, sorts or BY_NAME, SORTABLE, CREATIVE, days)
     return await org_page(
         pg,
         key="Organization.creatives",
-        select=f"{columns(CreativeRow, 'k.')} FROM creatives k {join}",
+        select=f"{SELECT} FROM creatives t {join}",
         where=where,
-        ordering=by,
+        ordering=ordering,
         build=CreativeRow.of,
         page=page,
     )
+
+
+async def counts_by_status(pg: TenantReader, flt: CreativeFilter) -> dict[str, int]:
+    """The organization's creatives per status, filtered by everything but status."""
+    return await status_counts(pg, "creatives t", _org_where(replace(flt, statuses=())))
 
 
 def by_id(ctx: RequestContext) -> DataLoader[UUID, CreativeRow | None]:
@@ -85,27 +111,40 @@ def by_id(ctx: RequestContext) -> DataLoader[UUID, CreativeRow | None]:
 
 
 def by_campaign(ctx: RequestContext) -> DataLoader[PageKey, list[Keyed[CreativeRow]]]:
-    return child_pages(ctx, "creatives", columns(CreativeRow, "t."), "campaign_id", CreativeRow.of)
+    return child_pages(ctx, "creatives", SELECT, "campaign_id", CreativeRow.of)
 
 
-def counts_by_campaign(ctx: RequestContext) -> DataLoader[PageKey, int]:
+def counts_by_campaign(ctx: RequestContext) -> DataLoader[PageKey, dict[str, int]]:
     return child_counts(ctx, "creatives", "campaign_id")
 
 
 async def page_of_campaign(
-    ctx: RequestContext, campaign_id: UUID, page: Page, flt: CreativeFilter
+    ctx: RequestContext,
+    campaign_id: UUID,
+    page: Page,
+    flt: CreativeFilter,
+    sorts: Sequence[Sort] = BY_NAME,
+    days: DayRange | None = None,
 ) -> Paged[CreativeRow]:
-    """One campaign's creatives by name; pages of sibling campaigns share one statement."""
+    """One campaign's creatives, ordered like the organization's; pages of sibling campaigns share one statement."""
+    where = _where(flt, 3)
+    join, ordering = measured_ordering(where, sorts or BY_NAME, SORTABLE, CREATIVE, days)
     return await child_page(
         ctx,
         key="Campaign.creatives",
         parent=campaign_id,
         pages=by_campaign,
         counts=counts_by_campaign,
-        query=ChildQuery.of(_filtered(Where(first=3), flt, alias="t.")),
-        ordering=ordering(Where(first=3), None, "t", CREATIVE)[1],
+        query=ChildQuery.of(where, join),
+        ordering=ordering,
         page=page,
     )
+
+
+async def counts_of_campaign(ctx: RequestContext, campaign_id: UUID, flt: CreativeFilter) -> dict[str, int]:
+    """One campaign's creatives per status, filtered by everything but status; siblings share one statement."""
+    query = ChildQuery.of(_where(replace(flt, statuses=()), 3))
+    return await ctx.loader(counts_by_campaign).load((campaign_id, query))
 
 
 # --- writes (inside a mutation's transaction) ---------------------------------------------

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.brain.sql import Where, loader_by_id, ordered, org_page, sort_key
+from gateway.data.brain.sql import Sortable, Where, loader_by_id, ordering_of, org_page
+from gateway.data.filters import Sort, TimeRange
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantReader
@@ -28,13 +30,38 @@ class CredentialRow(Row):
 COLUMNS = columns(CredentialRow)
 
 
-async def page(pg: TenantReader, page: Page) -> Paged[CredentialRow]:
+@dataclass(frozen=True)
+class CredentialFilter:
+    platforms: Sequence[str] = ()
+    statuses: Sequence[str] = ()
+    created_at: TimeRange | None = None
+    last_used_at: TimeRange | None = None
+
+
+SORTABLE = {
+    "platform": Sortable("t.platform", "s"),
+    "status": Sortable("t.status", "s"),
+    "created_at": Sortable("t.created_at", "t"),
+    "last_used_at": Sortable("t.last_used_at", "t", nullable=True),
+}
+BY_PLATFORM = (Sort("platform"), Sort("created_at"))
+
+
+async def page(
+    pg: TenantReader, page: Page, flt: CredentialFilter, sorts: Sequence[Sort] = BY_PLATFORM
+) -> Paged[CredentialRow]:
+    """Credentials by platform, then creation, unless told otherwise."""
+    where = Where(conditions=["t.organization_id = $1"])
+    where.any_of("t.platform", flt.platforms)
+    where.any_of("t.status", flt.statuses)
+    where.within("t.created_at", flt.created_at)
+    where.within("t.last_used_at", flt.last_used_at)
     return await org_page(
         pg,
         key="Organization.credentials",
-        select=f"{COLUMNS} FROM api_credentials",
-        where=Where(conditions=["organization_id = $1"]),
-        ordering=ordered([sort_key("platform", "s"), sort_key("created_at", "t")], "id"),
+        select=f"{columns(CredentialRow, 't.')} FROM api_credentials t",
+        where=where,
+        ordering=ordering_of(sorts or BY_PLATFORM, SORTABLE),
         build=CredentialRow.of,
         page=page,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -17,7 +17,8 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.brain.sql import Where, grouped, ordered, sort_key
+from gateway.data.brain.sql import Sortable, Where, grouped, ordering_of
+from gateway.data.filters import DayRange, Sort
 from gateway.data.paging import Ordering
 from gateway.data.rows import Row
 from gateway.errors import BadUserInput
@@ -141,7 +142,7 @@ async def breakdown(pg: TenantReader, start: dt.date, end: dt.date, group_by: st
     return [GroupRow(r["key"], MetricsRow.of(r)) for r in rows]
 
 
-def order_join(where: Where, alias: str, key_column: str, measure: str, metrics_range: Range) -> str:
+def order_join(where: Where, alias: str, key_column: str, metrics_range: Range) -> str:
     """The join that gives rows of `alias` their totals over a range as `p.<measure>` (NULL without metrics).
 
     The range's parameters are added to `where`.
@@ -228,33 +229,37 @@ def channel_daily(ctx: RequestContext) -> DataLoader[PerfKey, list[DailyRow]]:
     return daily(ctx, CHANNEL)
 
 
-# The measures lists sort by, and the kind of their values.
-MEASURES = {"spend": "n", "roas": "f", "ctr": "f"}
+# The measures lists sort by (NULL for a row without metrics in the range: last either way).
+MEASURES = {
+    name: Sortable(f"p.{name}", kind, nullable=True)
+    for name, kind in (
+        ("impressions", "i"),
+        ("clicks", "i"),
+        ("spend", "n"),
+        ("conversions", "i"),
+        ("revenue", "n"),
+        ("ctr", "f"),
+        ("cpc", "n"),
+        ("cpa", "n"),
+        ("roas", "f"),
+    )
+}
 
 
-@dataclass(frozen=True)
-class Order:
-    """How to sort campaigns or creatives: by `name`, `created_at`, or a measure over a range."""
+def measured_ordering(
+    where: Where, sorts: Sequence[Sort], sortable: Mapping[str, Sortable], key_column: str, days: DayRange | None
+) -> tuple[str, Ordering]:
+    """(join, ordering) of an `orderBy` that may name measures, computed over `days` (default: the last 30 days).
 
-    field: str  # name, created_at, spend, roas or ctr
-    descending: bool = False
-    start: dt.date | None = None  # the measure's range; the last 30 days when not given
-    end: dt.date | None = None
-
-
-def ordering(where: Where, order: Order | None, alias: str, key_column: str) -> tuple[str, Ordering]:
-    """(join, ordering) of rows of `alias`; by name when no order is given, rows without metrics last."""
-    if order is None:
-        return "", ordered([sort_key(f"{alias}.name", "s")], f"{alias}.id")
-    if order.field not in MEASURES:
-        kind = "s" if order.field == "name" else "t"
-        return "", ordered([sort_key(f"{alias}.{order.field}", kind, order.descending)], f"{alias}.id")
+    The join is there only when a measure is named; the range is part of the
+    ordering, so a cursor made over another range is refused.
+    """
+    if not any(s.field in MEASURES for s in sorts):
+        return "", ordering_of(sorts, sortable)
     start, end = default_range()
-    metrics_range = (order.start or start, order.end or end)
-    join = order_join(where, alias, key_column, order.field, metrics_range)
-    keys = [sort_key(f"p.{order.field}", MEASURES[order.field], order.descending, nullable=True)]
-    keys.append(sort_key(f"{alias}.name", "s"))
-    return join, ordered(keys, f"{alias}.id", extra=f"{metrics_range[0]}..{metrics_range[1]}")
+    metrics_range = (days.first or start, days.last or end) if days else (start, end)
+    join = order_join(where, "t", key_column, metrics_range)
+    return join, ordering_of(sorts, {**sortable, **MEASURES}, extra=f"{metrics_range[0]}..{metrics_range[1]}")
 
 
 # --- writes (inside a mutation's transaction) ---------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from uuid import UUID
@@ -11,7 +11,7 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.filters import Comparison, DayRange, TimeRange
+from gateway.data.filters import Comparison, DayRange, Sort, TimeRange
 from gateway.data.paging import Keyed, Ordering, Page, Paged, Seek, SortKey, Values, paged
 from gateway.data.text import contains_text
 from gateway.stores.postgres import TenantReader
@@ -142,6 +142,24 @@ def sort_values(record: Record, ordering: Ordering) -> Values:
     return tuple(record[f"sort_{i}"] for i in range(len(ordering.keys)))
 
 
+@dataclass(frozen=True)
+class Sortable:
+    """A field a list sorts by: its SQL expression (the listed table is `t`) and the kind of its values."""
+
+    column: str
+    kind: str
+    nullable: bool = False
+
+
+def ordering_of(sorts: Sequence[Sort], sortable: Mapping[str, Sortable], extra: str = "") -> Ordering:
+    """The ordering an `orderBy` asks for (a field named twice counts once), then `t.id`."""
+    keys: dict[str, SortKey] = {}
+    for sort in sorts:
+        field = sortable[sort.field]
+        keys.setdefault(sort.field, sort_key(field.column, field.kind, sort.descending, nullable=field.nullable))
+    return ordered(list(keys.values()), "t.id", extra)
+
+
 def sort_key(column: str, kind: str, descending: bool = False, *, nullable: bool = False) -> SortKey:
     """A sort key of a PostgreSQL list; NULL, where the column can hold it, sorts last either way."""
     return SortKey(column, kind, descending, False if nullable else None)
@@ -199,6 +217,16 @@ async def org_page(
         return [(build(r), sort_values(r, ordering)) for r in rows]
 
     return await paged(key, page, ordering, count, fetch)
+
+
+async def status_counts(pg: TenantReader, select_from: str, where: Where) -> dict[str, int]:
+    """How many rows of `select_from` (the listed table is `t`) `where` admits, per `t.status`, in one statement."""
+    rows = await pg.fetch(
+        f"SELECT t.status, count(*) AS n FROM {select_from} WHERE {where.clause} GROUP BY t.status",
+        pg.organization_id,
+        *where.params,
+    )
+    return {r["status"]: int(r["n"]) for r in rows}
 
 
 def grouped(keys: Sequence[tuple[UUID, K]]) -> dict[K, list[UUID]]:
@@ -289,21 +317,29 @@ def child_pages(
     return DataLoader(load)
 
 
-def child_counts(ctx: RequestContext, table: str, parent: str) -> DataLoader[PageKey, int]:
-    async def load(keys: Sequence[PageKey]) -> list[int]:
+def child_counts(ctx: RequestContext, table: str, parent: str) -> DataLoader[PageKey, dict[str, int]]:
+    """Per parent, how many children a query admits per `t.status` (`""` for every status), one statement a query.
+
+    A count of the whole list and counts by status are both served by it: the
+    list's total is the count keyed `""`.
+    """
+
+    async def load(keys: Sequence[PageKey]) -> list[dict[str, int]]:
         pg = ctx.postgres
-        found: dict[PageKey, int] = {}
+        found: dict[PageKey, dict[str, int]] = defaultdict(dict)
         for query, parents in grouped(keys).items():
             where = query.where()
             rows = await pg.fetch(
-                f"SELECT t.{parent} AS parent_key, count(*) AS n FROM {table} t {query.join} "
-                f"WHERE {_child_where(parent, where)} GROUP BY t.{parent}",
+                f"SELECT t.{parent} AS parent_key, coalesce(t.status, '') AS status, count(*) AS n "
+                f"FROM {table} t {query.join} WHERE {_child_where(parent, where)} "
+                f"GROUP BY GROUPING SETS ((t.{parent}, t.status), (t.{parent}))",
                 pg.organization_id,
                 parents,
                 *where.params,
             )
-            found.update({(r["parent_key"], query): int(r["n"]) for r in rows})
-        return [found.get(k, 0) for k in keys]
+            for r in rows:
+                found[(r["parent_key"], query)][r["status"]] = int(r["n"])
+        return [found.get(k, {}) for k in keys]
 
     return DataLoader(load)
 
@@ -314,7 +350,7 @@ async def child_page(
     key: str,
     parent: UUID,
     pages: Callable[[RequestContext], DataLoader[PageKey, list[Keyed[T]]]],
-    counts: Callable[[RequestContext], DataLoader[PageKey, int]],
+    counts: Callable[[RequestContext], DataLoader[PageKey, dict[str, int]]],
     query: ChildQuery,
     ordering: Ordering,
     page: Page,
@@ -322,7 +358,7 @@ async def child_page(
     """A per-parent page served by the batched window-function loaders."""
 
     async def count() -> int:
-        return int(await ctx.loader(counts).load((parent, query)))
+        return (await ctx.loader(counts).load((parent, query))).get("", 0)
 
     async def fetch(wanted: Seek) -> list[Keyed[T]]:
         sought = seeking(query.where(), wanted)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
-from gateway.data.brain.sql import Where, loader_by_id, ordered, org_page, sort_key
+from gateway.data.brain.sql import Sortable, Where, loader_by_id, ordering_of, org_page, status_counts
+from gateway.data.filters import Comparison, Sort, TimeRange
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import Row, columns
 from gateway.stores.postgres import TenantConnection, TenantReader
@@ -32,22 +33,56 @@ class SyncJobRow(Row):
 COLUMNS = columns(SyncJobRow)
 
 
+@dataclass(frozen=True)
+class SyncJobFilter:
+    statuses: Sequence[str] = ()
+    platforms: Sequence[str] = ()
+    created_at: TimeRange | None = None
+    started_at: TimeRange | None = None
+    finished_at: TimeRange | None = None
+    records_synced: Comparison | None = None
+
+
+SORTABLE = {
+    "created_at": Sortable("t.created_at", "t"),
+    "started_at": Sortable("t.started_at", "t", nullable=True),
+    "finished_at": Sortable("t.finished_at", "t", nullable=True),
+    "status": Sortable("t.status", "s"),
+    "platform": Sortable("t.platform", "s"),
+    "records_synced": Sortable("t.records_synced", "i"),
+}
+NEWEST_FIRST = (Sort("created_at", descending=True),)
+
+
+def _where(flt: SyncJobFilter) -> Where:
+    where = Where(conditions=["t.organization_id = $1"])
+    where.any_of("t.status", flt.statuses)
+    where.any_of("t.platform", flt.platforms)
+    where.within("t.created_at", flt.created_at)
+    where.within("t.started_at", flt.started_at)
+    where.within("t.finished_at", flt.finished_at)
+    where.compare("t.records_synced", flt.records_synced, "bigint")
+    return where
+
+
 async def page(
-    pg: TenantReader, page: Page, *, statuses: Sequence[str] = (), platforms: Sequence[str] = ()
+    pg: TenantReader, page: Page, flt: SyncJobFilter, sorts: Sequence[Sort] = NEWEST_FIRST
 ) -> Paged[SyncJobRow]:
-    """Sync jobs, newest first."""
-    where = Where(conditions=["organization_id = $1"])
-    where.any_of("status", statuses)
-    where.any_of("platform", platforms)
+    """Sync jobs, newest first unless told otherwise."""
     return await org_page(
         pg,
         key="Organization.syncJobs",
-        select=f"{COLUMNS} FROM sync_jobs",
-        where=where,
-        ordering=ordered([sort_key("created_at", "t", descending=True)], "id"),
+        select=f"{columns(SyncJobRow, 't.')} FROM sync_jobs t",
+        where=_where(flt),
+        ordering=ordering_of(sorts or NEWEST_FIRST, SORTABLE),
         build=SyncJobRow.of,
         page=page,
     )
+
+
+async def counts_by_status(pg: TenantReader, flt: SyncJobFilter) -> dict[str, int]:
+    """Sync jobs per status, filtered by everything but status."""
+    return await status_counts(pg, "sync_jobs t", _where(replace(flt, statuses=())))
 
 
 def by_id(ctx: RequestContext) -> DataLoader[UUID, SyncJobRow | None]:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from gateway.context import RequestContext
 from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, collection_page, contains, ordering, within
-from gateway.data.filters import OrderKey, TimeRange
+from gateway.data.filters import Sort, TimeRange
 from gateway.data.paging import TEXT, TIME, Page, Paged
 from gateway.stores.mongo import Document, TenantMongo
 
-BY_NAME = (OrderKey("name"),)
+BY_NAME = (Sort("name"),)
 # Each `orderBy` field and the type of its values.
 KINDS = {"name": TEXT, "created_at": TIME, "kind": TEXT}
 
@@ -37,7 +37,7 @@ def query(f: Filter) -> Document:
     )
 
 
-async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[OrderKey] = ()) -> Paged[Document]:
+async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[Sort] = ()) -> Paged[Document]:
     """Agents matching `f`, by name unless `order` says otherwise."""
     return await collection_page(
         mongo, "Organization.agents", page, "agentkit_agents", query(f), ordering(order, BY_NAME, KINDS)

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from gateway.context import RequestContext
 from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, collection_page, ordering, within
-from gateway.data.filters import OrderKey, TimeRange
+from gateway.data.filters import Sort, TimeRange
 from gateway.data.paging import TEXT, TIME, Page, Paged
 from gateway.stores.mongo import Document, TenantMongo
 
-NEWEST_FIRST = (OrderKey("at", descending=True),)
+NEWEST_FIRST = (Sort("at", descending=True),)
 # Each `orderBy` field and the type of its values.
 KINDS = {"at": TIME, "action": TEXT}
 
@@ -37,7 +37,7 @@ def query(f: Filter) -> Document:
     )
 
 
-async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[OrderKey] = ()) -> Paged[Document]:
+async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[Sort] = ()) -> Paged[Document]:
     """Entries matching `f`, newest first unless `order` says otherwise."""
     return await collection_page(
         mongo, "Organization.auditLogs", page, "audit_logs", query(f), ordering(order, NEWEST_FIRST, KINDS)

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from gateway.context import RequestContext
 from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, collection_page, contains, ordering, within
-from gateway.data.filters import OrderKey, TimeRange
+from gateway.data.filters import Sort, TimeRange
 from gateway.data.paging import TEXT, TIME, Page, Paged
 from gateway.stores.mongo import Document, TenantMongo
 
-BY_CONTROL = (OrderKey("framework"), OrderKey("control"))
+BY_CONTROL = (Sort("framework"), Sort("control"))
 # Each `orderBy` field and the type of its values.
 KINDS = {"framework": TEXT, "control": TEXT, "status": TEXT, "checked_at": TIME}
 
@@ -35,7 +35,7 @@ def query(f: Filter) -> Document:
     )
 
 
-async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[OrderKey] = ()) -> Paged[Document]:
+async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[Sort] = ()) -> Paged[Document]:
     """Checks matching `f`, by framework then control unless `order` says otherwise."""
     return await collection_page(
         mongo,

@@ -22,13 +22,13 @@ from gateway.data.enterprise.query import (
     sort_of,
     within,
 )
-from gateway.data.filters import OrderKey, TimeRange
+from gateway.data.filters import Sort, TimeRange
 from gateway.data.paging import TEXT, TIME, Keyed, Page, Paged, Seek, paged
 from gateway.stores.mongo import Document, TenantMongo
 
 COLLECTION = "agentkit_executions"
 # By creation: queued runs have no start time yet but are the newest.
-NEWEST_FIRST = (OrderKey("created_at", descending=True),)
+NEWEST_FIRST = (Sort("created_at", descending=True),)
 # Each `orderBy` field and the type of its values.
 KINDS = {"created_at": TIME, "started_at": TIME, "finished_at": TIME, "status": TEXT}
 
@@ -56,7 +56,7 @@ def query(f: Filter) -> Document:
     )
 
 
-async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[OrderKey] = ()) -> Paged[Document]:
+async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[Sort] = ()) -> Paged[Document]:
     """The organization's runs matching `f`, newest first unless `order` says otherwise."""
     return await collection_page(
         mongo, "Organization.executions", page, COLLECTION, query(f), ordering(order, NEWEST_FIRST, KINDS)
@@ -138,7 +138,7 @@ def counts(ctx: RequestContext) -> DataLoader[Count, dict[str, int]]:
 
 
 async def page_of_workflow(
-    ctx: RequestContext, workflow_id: str, page: Page, f: Filter, order: Sequence[OrderKey] = ()
+    ctx: RequestContext, workflow_id: str, page: Page, f: Filter, order: Sequence[Sort] = ()
 ) -> Paged[Document]:
     """One workflow's runs matching `f`, newest first unless `order` says otherwise; pages of sibling
     workflows asked with the same arguments share one query."""

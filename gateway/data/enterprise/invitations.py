@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 from gateway.context import RequestContext
 from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, collection_page, contains, ordering, within
-from gateway.data.filters import OrderKey, TimeRange
+from gateway.data.filters import Sort, TimeRange
 from gateway.data.paging import TEXT, TIME, Page, Paged
 from gateway.stores.mongo import Document, TenantMongo
 
-NEWEST_FIRST = (OrderKey("created_at", descending=True),)
+NEWEST_FIRST = (Sort("created_at", descending=True),)
 # Each `orderBy` field and the type of its values.
 KINDS = {"created_at": TIME, "expires_at": TIME, "email": TEXT, "role": TEXT}
 
@@ -51,7 +51,7 @@ class Filter:
     expires: TimeRange | None = None
 
 
-async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[OrderKey] = ()) -> Paged[Document]:
+async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[Sort] = ()) -> Paged[Document]:
     """Invitations matching `f`, newest first unless `order` says otherwise."""
     query = all_of(
         status_query(f.statuses, dt.datetime.now(dt.UTC)),

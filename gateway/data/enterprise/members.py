@@ -11,14 +11,14 @@ from typing import Any
 from gateway.context import RequestContext
 from gateway.data.brain import users
 from gateway.data.brain.users import BrainUser
-from gateway.data.enterprise.query import ById, by_ids, sort_key
-from gateway.data.filters import OrderKey, TimeRange
+from gateway.data.enterprise.query import ById, by_ids, ordering
+from gateway.data.filters import Sort, TimeRange
 from gateway.data.paging import INT, TEXT, TIME, Keyed, Ordering, Page, Paged, Seek, Values, paged
 from gateway.data.text import contains_text
 from gateway.errors import StoreUnavailable
 from gateway.stores.mongo import Document
 
-BY_EMAIL = (OrderKey("email"),)
+BY_EMAIL = (Sort("email"),)
 # Enterprise roles, most privileged first: a member's role is the most privileged one held.
 ROLE_RANK = {"owner": 0, "admin": 1, "analyst": 2, "member": 3}
 
@@ -100,21 +100,13 @@ SORT_VALUES: dict[str, Callable[[MemberRow], Any]] = {
 KINDS = {"email": TEXT, "name": TEXT, "last_login_at": TIME, "role": INT}
 
 
-def _ordering(order: Sequence[OrderKey]) -> Ordering:
-    """The members' order: `order` (else by e-mail), then the e-mail, unique, as the tie-break."""
-    keys = [sort_key(key.field, KINDS[key.field], key.descending) for key in order or BY_EMAIL]
-    if keys[-1].column != "email":
-        keys.append(sort_key("email", TEXT, keys[0].descending))
-    return Ordering.of(*keys)
+def _values(row: MemberRow, by: Ordering) -> Values:
+    return tuple(SORT_VALUES[key.column](row) for key in by.keys)
 
 
-def _values(row: MemberRow, ordering: Ordering) -> Values:
-    return tuple(SORT_VALUES[key.column](row) for key in ordering.keys)
-
-
-def _beyond(values: Values, bound: Values, ordering: Ordering) -> bool:
-    """Whether sort values come strictly after `bound` in `ordering`, placing null as MongoDB does (`sort_key`)."""
-    for key, mine, theirs in zip(ordering.keys, values, bound, strict=True):
+def _beyond(values: Values, bound: Values, by: Ordering) -> bool:
+    """Whether sort values come strictly after `bound` in `by`, placing null as MongoDB does (`sort_key`)."""
+    for key, mine, theirs in zip(by.keys, values, bound, strict=True):
         if mine == theirs:
             continue
         if mine is None or theirs is None:
@@ -123,11 +115,11 @@ def _beyond(values: Values, bound: Values, ordering: Ordering) -> bool:
     return False
 
 
-def _in_order(rows: list[MemberRow], ordering: Ordering) -> list[Keyed[MemberRow]]:
+def _in_order(rows: list[MemberRow], by: Ordering) -> list[Keyed[MemberRow]]:
     def compare(a: Keyed[MemberRow], b: Keyed[MemberRow]) -> int:
-        return 1 if _beyond(a[1], b[1], ordering) else -1 if _beyond(b[1], a[1], ordering) else 0
+        return 1 if _beyond(a[1], b[1], by) else -1 if _beyond(b[1], a[1], by) else 0
 
-    return sorted(((row, _values(row, ordering)) for row in rows), key=cmp_to_key(compare))
+    return sorted(((row, _values(row, by)) for row in rows), key=cmp_to_key(compare))
 
 
 async def _members(ctx: RequestContext, f: Filter) -> list[MemberRow]:
@@ -141,7 +133,7 @@ async def _members(ctx: RequestContext, f: Filter) -> list[MemberRow]:
     return [row for row in rows if matches(row, f)]
 
 
-async def page(ctx: RequestContext, page: Page, f: Filter, order: Sequence[OrderKey] = ()) -> Paged[MemberRow]:
+async def page(ctx: RequestContext, page: Page, f: Filter, order: Sequence[Sort] = ()) -> Paged[MemberRow]:
     """Members matching `f`, by e-mail unless `order` says otherwise; the enterprise accounts only while the
     Brain store is unavailable.
 
@@ -149,7 +141,7 @@ async def page(ctx: RequestContext, page: Page, f: Filter, order: Sequence[Order
     accounts of the organization are read once (one query each), then joined,
     filtered, sorted and paged by the same keyset rule the stores follow.
     """
-    ordering = _ordering(order)
+    sorted_by = ordering(order, BY_EMAIL, KINDS, tie="email")
     listed: list[list[MemberRow]] = []
 
     async def members() -> list[MemberRow]:
@@ -167,7 +159,7 @@ async def page(ctx: RequestContext, page: Page, f: Filter, order: Sequence[Order
             : wanted.limit
         ]
 
-    return await paged("Organization.members", page, ordering, count, fetch)
+    return await paged("Organization.members", page, sorted_by, count, fetch)
 
 
 async def member(ctx: RequestContext, email: str, enterprise: Document | None) -> MemberRow | None:

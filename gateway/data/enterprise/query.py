@@ -11,12 +11,12 @@ from aiodataloader import DataLoader
 from bson import ObjectId
 
 from gateway.context import RequestContext
-from gateway.data.filters import Comparison, OrderKey, TimeRange, mongo_comparison, mongo_time_range
-from gateway.data.paging import Keyed, Ordering, Page, Paged, Seek, SortKey, Values, paged
+from gateway.data.filters import Comparison, Sort, TimeRange, mongo_comparison, mongo_time_range
+from gateway.data.paging import OBJECT_ID, Keyed, Ordering, Page, Paged, Seek, SortKey, Values, paged
 from gateway.data.text import contains_text
 from gateway.stores.mongo import Document, TenantMongo
 
-Sort = list[tuple[str, int]]  # a MongoDB sort specification
+SortSpec = list[tuple[str, int]]  # a MongoDB sort specification
 ById = DataLoader[str, Document | None]
 
 T = TypeVar("T")
@@ -69,17 +69,23 @@ def sort_key(field: str, kind: str, descending: bool = False) -> SortKey:
     return SortKey(field, kind, descending, not descending)
 
 
-def ordered(*keys: SortKey) -> Ordering:
-    """`keys` then `_id` as tie-break, going the way the first key goes."""
-    return Ordering.of(*keys, SortKey("_id", "o", keys[0].descending if keys else False))
+def ordering(
+    requested: Sequence[Sort], default: Sequence[Sort], kinds: Mapping[str, str], tie: str = "_id"
+) -> Ordering:
+    """The order a client asks for (else `default`), then `tie`, unique, going the way the first key goes.
+
+    `kinds` types each field's values (`_id`: ObjectId). A field asked for twice
+    counts once, where it first appears (MongoDB refuses a sort naming a field twice).
+    """
+    keys: dict[str, SortKey] = {}
+    for key in requested or default:
+        keys.setdefault(key.field, sort_key(key.field, kinds[key.field], key.descending))
+    first = next(iter(keys.values()))
+    keys.setdefault(tie, SortKey(tie, kinds.get(tie, OBJECT_ID), first.descending))
+    return Ordering.of(*keys.values())
 
 
-def ordering(requested: Sequence[OrderKey], default: Sequence[OrderKey], kinds: Mapping[str, str]) -> Ordering:
-    """The order a client asks for (else `default`) as an `ordered` ordering; `kinds` types each field's values."""
-    return ordered(*(sort_key(key.field, kinds[key.field], key.descending) for key in requested or default))
-
-
-def sort_of(ordering: Ordering) -> Sort:
+def sort_of(ordering: Ordering) -> SortSpec:
     return [(k.column, -1 if k.descending else 1) for k in ordering.keys]
 
 

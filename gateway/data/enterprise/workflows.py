@@ -19,12 +19,12 @@ from gateway.data.enterprise.query import (
     ordering,
     within,
 )
-from gateway.data.filters import Comparison, OrderKey, TimeRange
+from gateway.data.filters import Comparison, Sort, TimeRange
 from gateway.data.paging import INT, TEXT, TIME, Page, Paged
 from gateway.stores.mongo import Document, TenantMongo
 
-BY_NAME = (OrderKey("name"),)
-NEXT_TO_RUN_FIRST = (OrderKey("next_run_at"),)
+BY_NAME = (Sort("name"),)
+NEXT_TO_RUN_FIRST = (Sort("next_run_at"),)
 # Each `orderBy` field and the type of its values.
 KINDS = {"name": TEXT, "created_at": TIME, "updated_at": TIME, "status": TEXT, "version": INT}
 SCHEDULE_KINDS = {"next_run_at": TIME, "last_run_at": TIME, "timezone": TEXT}
@@ -51,7 +51,7 @@ def query(f: Filter) -> Document:
     )
 
 
-async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[OrderKey] = ()) -> Paged[Document]:
+async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[Sort] = ()) -> Paged[Document]:
     """Workflows matching `f`, by name unless `order` says otherwise."""
     return await collection_page(
         mongo, "Organization.workflows", page, "agentkit_workflows", query(f), ordering(order, BY_NAME, KINDS)
@@ -85,7 +85,7 @@ def schedule_query(f: ScheduleFilter) -> Document:
 
 
 async def schedules_page(
-    mongo: TenantMongo, page: Page, f: ScheduleFilter, order: Sequence[OrderKey] = ()
+    mongo: TenantMongo, page: Page, f: ScheduleFilter, order: Sequence[Sort] = ()
 ) -> Paged[Document]:
     """Schedules matching `f`, the next to run first unless `order` says otherwise."""
     return await collection_page(

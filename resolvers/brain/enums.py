@@ -1,0 +1,67 @@
+"""The enums of the Brain store (PostgreSQL): each value is what the store holds."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+
+@strawberry.enum(description="Lifecycle state of a campaign or creative.")
+class DeliveryStatus(Enum):
+    ACTIVE = strawberry.enum_value("active", description="Delivering.")
+    PAUSED = strawberry.enum_value("paused", description="Stopped for now; can be resumed.")
+    ARCHIVED = strawberry.enum_value("archived", description="Retired for good; cannot change any more.")
+
+
+@strawberry.enum(description="Advertising or commerce platform of a channel.")
+class Platform(Enum):
+    META = strawberry.enum_value("meta", description="Meta (Facebook, Instagram) ads.")
+    GOOGLE = strawberry.enum_value("google", description="Google Ads.")
+    TIKTOK = strawberry.enum_value("tiktok", description="TikTok ads.")
+    SHOPIFY = strawberry.enum_value("shopify", description="Shopify store.")
+    LINKEDIN = strawberry.enum_value("linkedin", description="LinkedIn ads.")
+    EMAIL = strawberry.enum_value("email", description="E-mail campaigns.")
+
+
+@strawberry.enum(description="Connection state of a channel.")
+class ChannelStatus(Enum):
+    ACTIVE = strawberry.enum_value("active", description="Connected and syncing.")
+    PAUSED = strawberry.enum_value("paused", description="Connected, syncing suspended.")
+    DISCONNECTED = strawberry.enum_value("disconnected", description="No longer connected to the platform.")
+
+
+@strawberry.enum(description="Kind of ad creative.")
+class CreativeFormat(Enum):
+    IMAGE = strawberry.enum_value("image", description="A single image.")
+    VIDEO = strawberry.enum_value("video", description="A video.")
+    CAROUSEL = strawberry.enum_value("carousel", description="Several images or videos to swipe through.")
+    TEXT = strawberry.enum_value("text", description="Text only.")
+
+
+@strawberry.enum(description="A Brain module whose output is cached in brain states.")
+class BrainModule(Enum):
+    MEMORY = strawberry.enum_value("memory", description="What the Brain learned from past performance.")
+    ORACLE = strawberry.enum_value("oracle", description="The Brain's forecasts.")
+    CURIOSITY = strawberry.enum_value("curiosity", description="Experiments the Brain suggests.")
+
+
+@strawberry.enum(description="Progress of a platform sync job.")
+class SyncJobStatus(Enum):
+    QUEUED = strawberry.enum_value("queued", description="Waiting to start.")
+    RUNNING = strawberry.enum_value("running", description="Started; accepts metrics batches.")
+    SUCCEEDED = strawberry.enum_value("succeeded", description="Finished without error.")
+    FAILED = strawberry.enum_value("failed", description="Finished with an error.")
+
+
+@strawberry.enum(description="State of a stored platform credential.")
+class CredentialStatus(Enum):
+    ACTIVE = strawberry.enum_value("active", description="Usable.")
+    REVOKED = strawberry.enum_value("revoked", description="Withdrawn; no longer usable.")
+    EXPIRED = strawberry.enum_value("expired", description="Past its expiry; no longer usable.")
+
+
+@strawberry.enum(description="Outcome of a logged action.")
+class ActionStatus(Enum):
+    SUCCEEDED = strawberry.enum_value("succeeded", description="The action applied.")
+    FAILED = strawberry.enum_value("failed", description="The action did not apply.")

@@ -1,0 +1,393 @@
+"""The `filter:` and `orderBy:` inputs of the Brain store's lists, and their conversion to data-access values.
+
+Every list takes `filter: <X>Filter` (every condition given must hold; a list
+of values means any of them) and `orderBy: [<X>Order!]` (keys in turn, the
+unique id appended as the last tie-break, going the way the first key goes).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+from uuid import UUID
+
+import strawberry
+
+from gateway.data import ids
+from gateway.data.brain import (
+    action_logs,
+    brain_states,
+    campaigns,
+    channels,
+    cohorts,
+    creatives,
+    credentials,
+    sync_jobs,
+)
+from resolvers.brain.enums import (
+    ActionStatus,
+    BrainModule,
+    ChannelStatus,
+    CreativeFormat,
+    CredentialStatus,
+    DeliveryStatus,
+    Platform,
+    SyncJobStatus,
+)
+from resolvers.common.enums import ActorKind, stored_values
+from resolvers.common.filters import (
+    DateRange,
+    DateTimeRange,
+    DecimalComparison,
+    IntComparison,
+    OrderDirection,
+    comparison,
+    day_range,
+    time_range,
+)
+
+DIRECTION_DESCRIPTION = "Which way; NULL (e.g. a KPI of a row without metrics in the range) comes last either way."
+KPI = "{} over `metricsRange`."
+
+MetricsRange = Annotated[
+    DateRange | None,
+    strawberry.argument(
+        description="Days over which KPI sort keys (SPEND, ROAS, ...) are computed, both inclusive; "
+        "the last 30 days (UTC, today included) when left out. Only an `orderBy` naming a KPI uses it."
+    ),
+]
+
+
+def _uuid(value: strawberry.ID | None, type_name: str) -> UUID | None:
+    return ids.uuid_id(value, type_name) if value else None
+
+
+# --- channels ---------------------------------------------------------------------------------
+
+
+@strawberry.input(description="Narrows a list of channels.")
+class ChannelFilter:
+    platform: list[Platform] | None = strawberry.field(default=None, description="Only these platforms.")
+    status: list[ChannelStatus] | None = strawberry.field(default=None, description="Only these statuses.")
+    name_contains: str | None = strawberry.field(
+        default=None, description="Case-insensitive substring of the name, taken literally (`%` and `_` too)."
+    )
+    created_at: DateTimeRange | None = strawberry.field(default=None, description="Only channels connected then.")
+
+
+@strawberry.enum(description="What to sort channels by.")
+class ChannelOrderField(Enum):
+    PLATFORM = strawberry.enum_value("platform", description="By platform.")
+    NAME = strawberry.enum_value("name", description="By name.")
+    STATUS = strawberry.enum_value("status", description="By status.")
+    CREATED_AT = strawberry.enum_value("created_at", description="By connection time.")
+
+
+@strawberry.input(description="One key of the order of channels.")
+class ChannelOrder:
+    field: ChannelOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description=DIRECTION_DESCRIPTION)
+
+
+def channel_filter(flt: ChannelFilter | None) -> channels.ChannelFilter:
+    flt = flt or ChannelFilter()
+    return channels.ChannelFilter(
+        platforms=stored_values(flt.platform),
+        statuses=stored_values(flt.status),
+        name_contains=flt.name_contains,
+        created_at=time_range(flt.created_at),
+    )
+
+
+# --- campaigns --------------------------------------------------------------------------------
+
+
+@strawberry.input(description="Narrows a list of campaigns.")
+class CampaignFilter:
+    status: list[DeliveryStatus] | None = strawberry.field(default=None, description="Only these statuses.")
+    platform: list[Platform] | None = strawberry.field(
+        default=None, description="Only campaigns on channels of these platforms."
+    )
+    channel_id: strawberry.ID | None = strawberry.field(default=None, description="Only campaigns of this channel.")
+    name_contains: str | None = strawberry.field(
+        default=None, description="Case-insensitive substring of the name, taken literally (`%` and `_` too)."
+    )
+    created_at: DateTimeRange | None = strawberry.field(default=None, description="Only campaigns created then.")
+    updated_at: DateTimeRange | None = strawberry.field(default=None, description="Only campaigns last changed then.")
+    start_date: DateRange | None = strawberry.field(
+        default=None, description="Only campaigns starting on these days (none without a start date)."
+    )
+    daily_budget: DecimalComparison | None = strawberry.field(
+        default=None, description="Only campaigns whose daily budget (in their own currency) is within these bounds."
+    )
+
+
+@strawberry.enum(description="What to sort campaigns by: a field, or a KPI over `metricsRange`.")
+class CampaignOrderField(Enum):
+    NAME = strawberry.enum_value("name", description="By name.")
+    STATUS = strawberry.enum_value("status", description="By status.")
+    CREATED_AT = strawberry.enum_value("created_at", description="By creation time.")
+    UPDATED_AT = strawberry.enum_value("updated_at", description="By time of the last change.")
+    START_DATE = strawberry.enum_value("start_date", description="By first day (campaigns without one last).")
+    DAILY_BUDGET = strawberry.enum_value("daily_budget", description="By daily budget (amount, whatever currency).")
+    SPEND = strawberry.enum_value("spend", description=KPI.format("Spend"))
+    REVENUE = strawberry.enum_value("revenue", description=KPI.format("Revenue"))
+    ROAS = strawberry.enum_value("roas", description=KPI.format("Return on ad spend"))
+    CTR = strawberry.enum_value("ctr", description=KPI.format("Click-through rate"))
+    CPC = strawberry.enum_value("cpc", description=KPI.format("Cost per click"))
+    CPA = strawberry.enum_value("cpa", description=KPI.format("Cost per acquisition"))
+    CONVERSIONS = strawberry.enum_value("conversions", description=KPI.format("Conversions"))
+    IMPRESSIONS = strawberry.enum_value("impressions", description=KPI.format("Impressions"))
+    CLICKS = strawberry.enum_value("clicks", description=KPI.format("Clicks"))
+
+
+@strawberry.input(description="One key of the order of campaigns.")
+class CampaignOrder:
+    field: CampaignOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description=DIRECTION_DESCRIPTION)
+
+
+def campaign_filter(flt: CampaignFilter | None) -> campaigns.CampaignFilter:
+    flt = flt or CampaignFilter()
+    return campaigns.CampaignFilter(
+        statuses=stored_values(flt.status),
+        platforms=stored_values(flt.platform),
+        channel_id=_uuid(flt.channel_id, "Channel"),
+        name_contains=flt.name_contains,
+        created_at=time_range(flt.created_at),
+        updated_at=time_range(flt.updated_at),
+        start_date=day_range(flt.start_date),
+        daily_budget=comparison(flt.daily_budget),
+    )
+
+
+# --- creatives --------------------------------------------------------------------------------
+
+
+@strawberry.input(description="Narrows a list of creatives.")
+class CreativeFilter:
+    status: list[DeliveryStatus] | None = strawberry.field(default=None, description="Only these statuses.")
+    format: list[CreativeFormat] | None = strawberry.field(default=None, description="Only these formats.")
+    campaign_id: strawberry.ID | None = strawberry.field(default=None, description="Only creatives of this campaign.")
+    name_contains: str | None = strawberry.field(
+        default=None, description="Case-insensitive substring of the name, taken literally (`%` and `_` too)."
+    )
+    created_at: DateTimeRange | None = strawberry.field(default=None, description="Only creatives created then.")
+    updated_at: DateTimeRange | None = strawberry.field(default=None, description="Only creatives last changed then.")
+
+
+@strawberry.enum(description="What to sort creatives by: a field, or a KPI over `metricsRange`.")
+class CreativeOrderField(Enum):
+    NAME = strawberry.enum_value("name", description="By name.")
+    STATUS = strawberry.enum_value("status", description="By status.")
+    FORMAT = strawberry.enum_value("format", description="By format.")
+    CREATED_AT = strawberry.enum_value("created_at", description="By creation time.")
+    UPDATED_AT = strawberry.enum_value("updated_at", description="By time of the last change.")
+    SPEND = strawberry.enum_value("spend", description=KPI.format("Spend"))
+    REVENUE = strawberry.enum_value("revenue", description=KPI.format("Revenue"))
+    ROAS = strawberry.enum_value("roas", description=KPI.format("Return on ad spend"))
+    CTR = strawberry.enum_value("ctr", description=KPI.format("Click-through rate"))
+    CPC = strawberry.enum_value("cpc", description=KPI.format("Cost per click"))
+    CPA = strawberry.enum_value("cpa", description=KPI.format("Cost per acquisition"))
+    CONVERSIONS = strawberry.enum_value("conversions", description=KPI.format("Conversions"))
+    IMPRESSIONS = strawberry.enum_value("impressions", description=KPI.format("Impressions"))
+    CLICKS = strawberry.enum_value("clicks", description=KPI.format("Clicks"))
+
+
+@strawberry.input(description="One key of the order of creatives.")
+class CreativeOrder:
+    field: CreativeOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description=DIRECTION_DESCRIPTION)
+
+
+def creative_filter(flt: CreativeFilter | None) -> creatives.CreativeFilter:
+    flt = flt or CreativeFilter()
+    return creatives.CreativeFilter(
+        statuses=stored_values(flt.status),
+        formats=stored_values(flt.format),
+        campaign_id=_uuid(flt.campaign_id, "Campaign"),
+        name_contains=flt.name_contains,
+        created_at=time_range(flt.created_at),
+        updated_at=time_range(flt.updated_at),
+    )
+
+
+# --- cohorts ----------------------------------------------------------------------------------
+
+
+@strawberry.input(description="Narrows a list of cohorts.")
+class CohortFilter:
+    channel_id: strawberry.ID | None = strawberry.field(default=None, description="Only cohorts of this channel.")
+    month: DateRange | None = strawberry.field(
+        default=None, description="Only cohorts whose acquisition month (its first day) lies in these days."
+    )
+    customers: IntComparison | None = strawberry.field(
+        default=None, description="Only cohorts whose customer count is within these bounds."
+    )
+
+
+@strawberry.enum(description="What to sort cohorts by.")
+class CohortOrderField(Enum):
+    MONTH = strawberry.enum_value("month", description="By acquisition month.")
+    CUSTOMERS = strawberry.enum_value("customers", description="By customers acquired.")
+
+
+@strawberry.input(description="One key of the order of cohorts.")
+class CohortOrder:
+    field: CohortOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description=DIRECTION_DESCRIPTION)
+
+
+def cohort_filter(flt: CohortFilter | None) -> cohorts.CohortFilter:
+    flt = flt or CohortFilter()
+    return cohorts.CohortFilter(
+        channel_id=_uuid(flt.channel_id, "Channel"),
+        months=day_range(flt.month),
+        customers=comparison(flt.customers),
+    )
+
+
+# --- brain states -----------------------------------------------------------------------------
+
+
+@strawberry.input(description="Narrows the history of Brain module outputs.")
+class BrainStateFilter:
+    module: list[BrainModule] | None = strawberry.field(default=None, description="Only these modules.")
+    computed_at: DateTimeRange | None = strawberry.field(default=None, description="Only outputs computed then.")
+    version: IntComparison | None = strawberry.field(default=None, description="Only versions within these bounds.")
+
+
+@strawberry.enum(description="What to sort Brain module outputs by.")
+class BrainStateOrderField(Enum):
+    COMPUTED_AT = strawberry.enum_value("computed_at", description="By computation time.")
+    MODULE = strawberry.enum_value("module", description="By module.")
+    VERSION = strawberry.enum_value("version", description="By version.")
+
+
+@strawberry.input(description="One key of the order of Brain module outputs.")
+class BrainStateOrder:
+    field: BrainStateOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description=DIRECTION_DESCRIPTION)
+
+
+def brain_state_filter(flt: BrainStateFilter | None) -> brain_states.BrainStateFilter:
+    flt = flt or BrainStateFilter()
+    return brain_states.BrainStateFilter(
+        modules=stored_values(flt.module),
+        computed_at=time_range(flt.computed_at),
+        version=comparison(flt.version),
+    )
+
+
+# --- credentials ------------------------------------------------------------------------------
+
+
+@strawberry.input(description="Narrows a list of stored credentials.")
+class CredentialFilter:
+    platform: list[Platform] | None = strawberry.field(default=None, description="Only these platforms.")
+    status: list[CredentialStatus] | None = strawberry.field(default=None, description="Only these statuses.")
+    created_at: DateTimeRange | None = strawberry.field(default=None, description="Only credentials stored then.")
+    last_used_at: DateTimeRange | None = strawberry.field(
+        default=None, description="Only credentials last used then (none never used)."
+    )
+
+
+@strawberry.enum(description="What to sort stored credentials by.")
+class CredentialOrderField(Enum):
+    PLATFORM = strawberry.enum_value("platform", description="By platform.")
+    STATUS = strawberry.enum_value("status", description="By status.")
+    CREATED_AT = strawberry.enum_value("created_at", description="By time stored.")
+    LAST_USED_AT = strawberry.enum_value("last_used_at", description="By last use (never used last).")
+
+
+@strawberry.input(description="One key of the order of stored credentials.")
+class CredentialOrder:
+    field: CredentialOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description=DIRECTION_DESCRIPTION)
+
+
+def credential_filter(flt: CredentialFilter | None) -> credentials.CredentialFilter:
+    flt = flt or CredentialFilter()
+    return credentials.CredentialFilter(
+        platforms=stored_values(flt.platform),
+        statuses=stored_values(flt.status),
+        created_at=time_range(flt.created_at),
+        last_used_at=time_range(flt.last_used_at),
+    )
+
+
+# --- sync jobs --------------------------------------------------------------------------------
+
+
+@strawberry.input(description="Narrows a list of sync jobs.")
+class SyncJobFilter:
+    status: list[SyncJobStatus] | None = strawberry.field(default=None, description="Only these statuses.")
+    platform: list[Platform] | None = strawberry.field(default=None, description="Only these platforms.")
+    created_at: DateTimeRange | None = strawberry.field(default=None, description="Only jobs queued then.")
+    started_at: DateTimeRange | None = strawberry.field(default=None, description="Only jobs started then.")
+    finished_at: DateTimeRange | None = strawberry.field(default=None, description="Only jobs finished then.")
+    records_synced: IntComparison | None = strawberry.field(
+        default=None, description="Only jobs that wrote a number of records within these bounds."
+    )
+
+
+@strawberry.enum(description="What to sort sync jobs by.")
+class SyncJobOrderField(Enum):
+    CREATED_AT = strawberry.enum_value("created_at", description="By time queued.")
+    STARTED_AT = strawberry.enum_value("started_at", description="By start (not started last).")
+    FINISHED_AT = strawberry.enum_value("finished_at", description="By finish (unfinished last).")
+    STATUS = strawberry.enum_value("status", description="By status.")
+    PLATFORM = strawberry.enum_value("platform", description="By platform.")
+    RECORDS_SYNCED = strawberry.enum_value("records_synced", description="By records written.")
+
+
+@strawberry.input(description="One key of the order of sync jobs.")
+class SyncJobOrder:
+    field: SyncJobOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description=DIRECTION_DESCRIPTION)
+
+
+def sync_job_filter(flt: SyncJobFilter | None) -> sync_jobs.SyncJobFilter:
+    flt = flt or SyncJobFilter()
+    return sync_jobs.SyncJobFilter(
+        statuses=stored_values(flt.status),
+        platforms=stored_values(flt.platform),
+        created_at=time_range(flt.created_at),
+        started_at=time_range(flt.started_at),
+        finished_at=time_range(flt.finished_at),
+        records_synced=comparison(flt.records_synced),
+    )
+
+
+# --- action logs ------------------------------------------------------------------------------
+
+
+@strawberry.input(description="Narrows the log of Brain actions.")
+class ActionLogFilter:
+    action: list[str] | None = strawberry.field(default=None, description='Only these actions, e.g. `["shiftBudget"]`.')
+    status: list[ActionStatus] | None = strawberry.field(default=None, description="Only these outcomes.")
+    actor_kind: list[ActorKind] | None = strawberry.field(default=None, description="Only actions of these actors.")
+    created_at: DateTimeRange | None = strawberry.field(default=None, description="Only actions run then.")
+
+
+@strawberry.enum(description="What to sort logged actions by.")
+class ActionLogOrderField(Enum):
+    CREATED_AT = strawberry.enum_value("created_at", description="By time run.")
+    ACTION = strawberry.enum_value("action", description="By action name.")
+    STATUS = strawberry.enum_value("status", description="By outcome.")
+
+
+@strawberry.input(description="One key of the order of logged actions.")
+class ActionLogOrder:
+    field: ActionLogOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description=DIRECTION_DESCRIPTION)
+
+
+def action_log_filter(flt: ActionLogFilter | None) -> action_logs.ActionLogFilter:
+    flt = flt or ActionLogFilter()
+    return action_logs.ActionLogFilter(
+        actions=list(flt.action or ()),
+        statuses=stored_values(flt.status),
+        actor_kinds=stored_values(flt.actor_kind),
+        created_at=time_range(flt.created_at),
+    )
