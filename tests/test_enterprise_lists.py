@@ -715,3 +715,52 @@ async def test_members_page_by_keyset_under_every_order(client: httpx.AsyncClien
                     break
                 before = data["members"]["pageInfo"]["startCursor"]
             assert backward == whole, (order, direction)
+
+
+async def test_usage_quotas_filter_and_order(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    selection = "resource limit used periodEnd"
+    data = await org_data(
+        client,
+        issuer,
+        f"""
+        all: usageQuotas {{ {selection} }}
+        byUse: usageQuotas(orderBy: {{field: USED, direction: DESC}}) {{ used }}
+        byLimit: usageQuotas(orderBy: [{{field: LIMIT}}]) {{ limit }}
+        some: usageQuotas(filter: {{resource: [SEATS, API_CALLS]}}) {{ resource }}
+        """,
+    )
+    quotas = data["all"]
+    assert [q["resource"] for q in quotas] == ["API_CALLS", "SEATS", "WORKFLOW_RUNS"]  # one period, by resource
+    assert [q["used"] for q in data["byUse"]] == sorted((q["used"] for q in quotas), reverse=True)
+    assert [q["limit"] for q in data["byLimit"]] == sorted(q["limit"] for q in quotas)
+    assert sorted(q["resource"] for q in data["some"]) == ["API_CALLS", "SEATS"]
+    seats = next(q for q in quotas if q["resource"] == "SEATS")
+    for op, holds in (
+        ("eq", lambda v, b: v == b),
+        ("gt", lambda v, b: v > b),
+        ("gte", lambda v, b: v >= b),
+        ("lt", lambda v, b: v < b),
+        ("lte", lambda v, b: v <= b),
+    ):
+        for field in ("used", "limit"):
+            bound = seats[field]
+            got = await org_data(client, issuer, f"usageQuotas(filter: {{{field}: {{{op}: {bound}}}}}) {{ resource }}")
+            assert sorted(q["resource"] for q in got["usageQuotas"]) == sorted(
+                q["resource"] for q in quotas if holds(q[field], bound)
+            ), (field, op)
+    end = seats["periodEnd"]
+    got = await org_data(client, issuer, f'usageQuotas(filter: {{periodEnd: {{from: "{end}", to: "{end}"}}}}) {{ id }}')
+    assert got["usageQuotas"] == []
+    got = await org_data(client, issuer, f'usageQuotas(filter: {{periodEnd: {{from: "{end}"}}}}) {{ id }}')
+    assert len(got["usageQuotas"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("field", "name"),
+    [("members", "emailContains"), ("invitations", "emailContains"), ("complianceChecks", "controlContains")],
+)
+async def test_an_overlong_substring_is_refused_by_name(
+    client: httpx.AsyncClient, issuer: TestIssuer, field: str, name: str
+) -> None:
+    error = await error_of(client, issuer, f'{field}(filter: {{{name}: "{"x" * 201}"}}) {{ totalCount }}')
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and name in error["message"]

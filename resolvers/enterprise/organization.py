@@ -50,6 +50,7 @@ from resolvers.enterprise.types import (
     InvitationStatus,
     Member,
     Plan,
+    QuotaResource,
     ScheduledWorkflow,
     UsageQuota,
     Workflow,
@@ -261,6 +262,30 @@ class AuditLogOrderField(Enum):
 @strawberry.input(description="One key of the order of audit entries.")
 class AuditLogOrder:
     field: AuditLogOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Which way.")
+
+
+@strawberry.input(description="Narrows the usage quotas; every part given must hold.")
+class UsageQuotaFilter:
+    resource: list[QuotaResource] | None = strawberry.field(default=None, description="Only these resources.")
+    used: IntComparison | None = strawberry.field(default=None, description="Bounds on the use so far.")
+    limit: IntComparison | None = strawberry.field(default=None, description="Bounds on the allowed use.")
+    period_end: DateTimeRange | None = strawberry.field(
+        default=None, description="Only quotas whose period ends in this range."
+    )
+
+
+@strawberry.enum(description="What to sort usage quotas by.")
+class UsageQuotaOrderField(Enum):
+    PERIOD_END = strawberry.enum_value("period_end", description="When the quota period ends.")
+    RESOURCE = strawberry.enum_value("resource", description="By resource name.")
+    USED = strawberry.enum_value("used", description="By use so far.")
+    LIMIT = strawberry.enum_value("limit", description="By allowed use.")
+
+
+@strawberry.input(description="One key of the order of usage quotas.")
+class UsageQuotaOrder:
+    field: UsageQuotaOrderField = strawberry.field(description="What to sort by.")
     direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Which way.")
 
 
@@ -519,9 +544,31 @@ class EnterpriseOrganization:
             await compliance.page(info.context.mongo, page, wanted, sorts(order_by)), ComplianceCheck.from_doc
         )
 
-    @strawberry.field(description="Usage quotas (MongoDB), the latest period first, then by resource.")
-    async def usage_quotas(self, info: Ctx) -> list[UsageQuota] | None:
-        return [UsageQuota.from_doc(doc) for doc in await usage.quotas(info.context.mongo)]
+    @strawberry.field(
+        description="Usage quotas (MongoDB), the latest period first, then by resource, unless `orderBy` says otherwise."
+    )
+    async def usage_quotas(
+        self,
+        info: Ctx,
+        filter: Annotated[UsageQuotaFilter | None, strawberry.argument(description="Narrow the list.")] = None,
+        order_by: Annotated[
+            list[UsageQuotaOrder] | None,
+            strawberry.argument(
+                description=_order_by(
+                    "the latest period first, then by resource "
+                    "(`[{field: PERIOD_END, direction: DESC}, {field: RESOURCE}]`)"
+                )
+            ),
+        ] = None,
+    ) -> list[UsageQuota] | None:
+        f = filter or UsageQuotaFilter()
+        wanted = usage.QuotaFilter(
+            resources=stored_values(f.resource),
+            used=comparison(f.used),
+            limit=comparison(f.limit),
+            period_end=time_range(f.period_end),
+        )
+        return [UsageQuota.from_doc(doc) for doc in await usage.quotas(info.context.mongo, wanted, sorts(order_by))]
 
     @strawberry.field(description="One analytics series (MongoDB) over a date range of at most 366 days, oldest first.")
     async def analytics(

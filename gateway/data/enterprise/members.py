@@ -57,9 +57,14 @@ class Filter:
     has_brain_account: bool | None = None  # a member whose Brain account is unknown never matches
     last_login: TimeRange | None = None
 
+    def __post_init__(self) -> None:
+        for name, text in (("emailContains", self.email_contains), ("nameContains", self.name_contains)):
+            if text is not None:
+                contains_text(text, name)
+
 
 def _contains(text: str | None, value: str | None) -> bool:
-    return text is None or contains_text(text).casefold() in (value or "").casefold()
+    return text is None or text.casefold() in (value or "").casefold()
 
 
 def _in_range(value: dt.datetime | None, time_range: TimeRange | None) -> bool:

@@ -30,7 +30,7 @@ def any_of(field: str, wanted: Sequence[str]) -> Document:
 
 def contains(field: str, text: str | None) -> Document:
     # Escaped: the analyst's text is a substring, not a pattern.
-    return {field: {"$regex": re.escape(contains_text(text)), "$options": "i"}} if text else {}
+    return {field: {"$regex": re.escape(contains_text(text, f"{field}Contains")), "$options": "i"}} if text else {}
 
 
 def within(field: str, time_range: TimeRange | None) -> Document:

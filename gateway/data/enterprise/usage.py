@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from gateway.context import RequestContext
-from gateway.data.enterprise.query import ById, by_ids
+from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, compared, ordering, sort_of, within
+from gateway.data.filters import Comparison, Sort, TimeRange
+from gateway.data.paging import INT, TEXT, TIME
 from gateway.errors import BadUserInput
 from gateway.stores.mongo import Document, TenantMongo
 
@@ -34,9 +38,30 @@ def analytics_point_by_id(ctx: RequestContext) -> ById:
     return by_ids(ctx, "analytics_data")
 
 
-async def quotas(mongo: TenantMongo) -> list[Document]:
-    """Quotas, the latest period first, then by resource."""
-    return await mongo.find("usage_quotas", sort=[("period_end", -1), ("resource", 1), ("_id", 1)])
+LATEST_PERIOD_FIRST = (Sort("period_end", descending=True), Sort("resource"))
+# Each `orderBy` field of quotas and the type of its values.
+QUOTA_KINDS = {"period_end": TIME, "resource": TEXT, "used": INT, "limit": INT}
+
+
+@dataclass(frozen=True)
+class QuotaFilter:
+    """Which quotas a list holds; every part given must hold."""
+
+    resources: tuple[str, ...] = ()
+    used: Comparison | None = None
+    limit: Comparison | None = None
+    period_end: TimeRange | None = None
+
+
+async def quotas(mongo: TenantMongo, f: QuotaFilter, order: Sequence[Sort] = ()) -> list[Document]:
+    """Quotas matching `f`, the latest period first, then by resource, unless `order` says otherwise."""
+    query = all_of(
+        any_of("resource", f.resources),
+        compared("used", f.used),
+        compared("limit", f.limit),
+        within("period_end", f.period_end),
+    )
+    return await mongo.find("usage_quotas", query, sort=sort_of(ordering(order, LATEST_PERIOD_FIRST, QUOTA_KINDS)))
 
 
 def quota_by_id(ctx: RequestContext) -> ById:
