@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 from collections.abc import AsyncIterator
@@ -14,6 +15,10 @@ import asyncpg
 import httpx
 import pytest
 
+from gateway.data.brain import campaigns
+from gateway.data.brain.metrics import measured_ordering
+from gateway.data.brain.sql import Where, ordering_of
+from gateway.data.filters import DayRange, Sort
 from gateway.data.ids import from_global_id
 from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer
@@ -587,3 +592,33 @@ async def test_the_readme_list_example_runs(client: httpx.AsyncClient, issuer: T
     (example,) = [b for b in re.findall(r"```graphql\n(.*?)```", README, re.S) if "countsByStatus" in b]
     jobs = (await q(client, issuer, example))["syncJobs"]
     assert len(jobs["countsByStatus"]) == 4 and all(e["node"]["error"] for e in jobs["edges"])
+
+
+def forged(key: str, signature: str, *values: str) -> str:
+    raw = f'["{key}","{signature}",{",".join(values)}]'
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+async def test_forged_cursor_values_are_bad_user_input(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    by_budget = ordering_of([Sort("daily_budget")], campaigns.SORTABLE)
+    _, by_roas = measured_ordering(
+        Where(),
+        [Sort("roas")],
+        campaigns.SORTABLE,
+        "campaign_id",
+        DayRange(dt.date.fromisoformat(RANGE["from"]), TODAY),
+    )
+    tie = f'["u","{uuid4().hex}"]'
+    cases = [
+        ([{"field": "DAILY_BUDGET"}], forged("Organization.campaigns", by_budget.signature, '["n","1e999999"]', tie)),
+        ([{"field": "DAILY_BUDGET"}], forged("Organization.campaigns", by_budget.signature, '["n","NaN"]', tie)),
+        ([{"field": "DAILY_BUDGET"}], forged("Organization.campaigns", by_budget.signature, '{"$gt":""}', tie)),
+        ([{"field": "ROAS"}], forged("Organization.campaigns", by_roas.signature, '["f",NaN]', tie)),
+        ([{"field": "ROAS"}], forged("Organization.campaigns", by_roas.signature, '["f",1.5]', '["u","zz"]')),
+    ]
+    for order, cursor in cases:
+        refused = await error(client, issuer, RANKED, o=order, first=2, after=cursor, **RANGE)
+        assert refused["extensions"]["code"] == "BAD_USER_INPUT", cursor
+    # A well-formed one of the same shape is accepted: the refusals above are about the values.
+    accepted = forged("Organization.campaigns", by_roas.signature, '["f",1.5]', tie)
+    assert await q(client, issuer, RANKED, o=[{"field": "ROAS"}], first=2, after=accepted, **RANGE)
