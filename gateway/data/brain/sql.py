@@ -108,7 +108,16 @@ class Where:
         return " AND ".join(self.conditions) if self.conditions else "TRUE"
 
 
-_SQL_TYPES = {"s": "text", "i": "bigint", "f": "float8", "n": "numeric", "d": "date", "t": "timestamptz", "u": "uuid"}
+_SQL_TYPES = {
+    "s": "text",
+    "i": "bigint",
+    "f": "float8",
+    "n": "numeric",
+    "d": "date",
+    "t": "timestamptz",
+    "u": "uuid",
+    "b": "boolean",
+}
 
 
 def _beyond(key: SortKey, placeholder: str, value: object) -> str | None:
