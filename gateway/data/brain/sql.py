@@ -177,7 +177,7 @@ def sort_key(column: str, kind: str, descending: bool = False, *, nullable: bool
 def ordered(keys: Sequence[SortKey], id_column: str, extra: str = "") -> Ordering:
     """`keys` then the unique id as tie-break, going the way the first key goes.
 
-    Ties therefore read newest-id-last in an ascending list and newest-id-first
+    Ties therefore read by ascending id in an ascending list and by descending id
     in a descending one, and a single-key order stays one row comparison.
     """
     return Ordering.of(*keys, SortKey(id_column, "u", keys[0].descending if keys else False), extra=extra)
