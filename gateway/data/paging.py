@@ -41,10 +41,10 @@ from gateway.errors import BadUserInput
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
-# The gateway's cursors are 60 to 200 characters, a long name as sort key makes one longer;
-# anything longer than this is forged (or names a row whose name is over 250 characters),
-# and is refused before it is even decoded.
-MAX_CURSOR_LENGTH = 512
+# The gateway's cursors are 60 to 200 characters; a long name as sort key makes one longer
+# (a 2,000-character name about 2,900). Anything longer than this is forged and is refused
+# before it is decoded; what is decoded is type-checked value by value.
+MAX_CURSOR_LENGTH = 4096
 
 T = TypeVar("T")
 Count = Callable[[], Awaitable[int]]
