@@ -234,9 +234,11 @@ def breakdown_size(arguments: Mapping[str, Any]) -> int:
     interval = str(arguments.get("interval")).lower()
     if interval not in metrics.INTERVALS:
         return groups
-    most = {"day": metrics.MAX_RANGE_DAYS, "week": metrics.MAX_RANGE_DAYS // 7 + 2, "month": metrics.MAX_RANGE_DAYS // 28 + 2}[
-        interval
-    ]
+    most = {
+        "day": metrics.MAX_RANGE_DAYS,
+        "week": metrics.MAX_RANGE_DAYS // 7 + 2,
+        "month": metrics.MAX_RANGE_DAYS // 28 + 2,
+    }[interval]
     try:
         start, end = dt.date.fromisoformat(arguments["from"]), dt.date.fromisoformat(arguments["to"])
         periods = metrics.period_count(start, end, interval)
