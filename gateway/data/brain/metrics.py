@@ -256,7 +256,8 @@ def performance(ctx: RequestContext, column: str) -> DataLoader[PerfKey, Metrics
     """Totals per campaign or creative (`column`) over a range, in its campaign's currency.
 
     Every object found gets a row, zeros when it has no metrics in the range,
-    so its currency is known without another statement.
+    so its currency is known without another statement. The metrics are summed
+    per object from the covering index first, then joined to the objects.
     """
     objects, currency = ONE_CURRENCY[column]
 
@@ -265,10 +266,10 @@ def performance(ctx: RequestContext, column: str) -> DataLoader[PerfKey, Metrics
         found: dict[PerfKey, MetricsRow] = {}
         for (start, end), parents in grouped(keys).items():
             rows = await pg.fetch(
-                f"SELECT o.id AS key, {currency} AS currency, {METRIC_AGGREGATES} FROM {objects} "
-                f"LEFT JOIN daily_metrics m ON m.organization_id = o.organization_id AND m.{column} = o.id "
-                "AND m.date BETWEEN $3 AND $4 "
-                f"WHERE o.organization_id = $1 AND o.id = ANY($2::uuid[]) GROUP BY o.id, {currency}",
+                f"SELECT o.id AS key, {currency} AS currency, {measures(lambda c: f's.{c}')} FROM {objects} "
+                f"LEFT JOIN (SELECT m.{column} AS key, {SUMS} FROM daily_metrics m WHERE m.organization_id = $1 "
+                f"AND m.{column} = ANY($2::uuid[]) AND m.date BETWEEN $3 AND $4 GROUP BY m.{column}) s "
+                "ON s.key = o.id WHERE o.organization_id = $1 AND o.id = ANY($2::uuid[])",
                 pg.organization_id,
                 parents,
                 start,
