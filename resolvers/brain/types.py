@@ -227,7 +227,6 @@ class Channel(Node):
 class Campaign(Node):
     raw_id: strawberry.Private[UUID]
     channel_id: strawberry.Private[UUID]
-    currency: strawberry.Private[str]
     name: str = strawberry.field(description="Campaign name as shown on the ad platform.")
     external_id: str = strawberry.field(description="The campaign's id on the ad platform.")
     status: DeliveryStatus = strawberry.field(description="Whether the campaign is delivering.")
@@ -244,7 +243,6 @@ class Campaign(Node):
             id=node_id("Campaign", row.id),
             raw_id=row.id,
             channel_id=row.channel_id,
-            currency=row.currency.strip(),
             name=row.name,
             external_id=row.external_id,
             status=DeliveryStatus(row.status),

@@ -13,16 +13,19 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from aiodataloader import DataLoader
+from asyncpg import Record
 
 from gateway.context import RequestContext
 from gateway.data.brain.sql import Where, grouped
 from gateway.data.rows import Row
 from gateway.errors import BadUserInput
 from gateway.stores.postgres import TenantConnection, TenantReader
+
+T = TypeVar("T")
 
 MAX_RANGE_DAYS = 731
 SUMMED = ("impressions", "clicks", "spend", "conversions", "revenue")
@@ -281,58 +284,47 @@ def performance(ctx: RequestContext, column: str) -> DataLoader[PerfKey, Metrics
     return DataLoader(load)
 
 
-def channel_performance(ctx: RequestContext) -> DataLoader[PerfKey, list[MetricsRow]]:
-    """Totals per channel and currency over a range, ordered by currency (currencies without metrics absent).
+def _lists(ctx: RequestContext, sql: str, build: Callable[[Record], T]) -> DataLoader[PerfKey, list[T]]:
+    """A list per object over a range: `sql` selects rows with a `key` of the objects $2 over days $3..$4."""
 
-    The rows are summed per channel and campaign first and only then joined to
-    their campaign for the currency: the join sees one row per channel and
-    campaign instead of one per creative and day. Sums of sums are the same totals.
-    """
-
-    async def load(keys: Sequence[PerfKey]) -> list[list[MetricsRow]]:
+    async def load(keys: Sequence[PerfKey]) -> list[list[T]]:
         pg = ctx.postgres
-        found: dict[PerfKey, list[MetricsRow]] = defaultdict(list)
+        found: dict[PerfKey, list[T]] = defaultdict(list)
         for (start, end), parents in grouped(keys).items():
-            rows = await pg.fetch(
-                f"SELECT s.key, c.currency, {measures(lambda column: f'sum(s.{column})')} "
-                f"FROM (SELECT m.channel_id AS key, m.organization_id, m.campaign_id, {SUMS} FROM daily_metrics m "
-                "WHERE m.organization_id = $1 AND m.channel_id = ANY($2::uuid[]) AND m.date BETWEEN $3 AND $4 "
-                "GROUP BY m.channel_id, m.organization_id, m.campaign_id) s "
-                "JOIN campaigns c ON c.organization_id = s.organization_id AND c.id = s.campaign_id "
-                "GROUP BY s.key, c.currency ORDER BY s.key, c.currency",
-                pg.organization_id,
-                parents,
-                start,
-                end,
-            )
-            for r in rows:
-                found[(r["key"], (start, end))].append(MetricsRow.of(r))
+            for r in await pg.fetch(sql, pg.organization_id, parents, start, end):
+                found[(r["key"], (start, end))].append(build(r))
         return [found.get(k, []) for k in keys]
 
     return DataLoader(load)
+
+
+# The rows are summed per channel and campaign first and only then joined to their campaign
+# for the currency: the join sees one row per channel and campaign instead of one per
+# creative and day. Sums of sums are the same totals.
+CHANNEL_TOTALS = (
+    f"SELECT s.key, c.currency, {measures(lambda column: f'sum(s.{column})')} "
+    f"FROM (SELECT m.channel_id AS key, m.organization_id, m.campaign_id, {SUMS} FROM daily_metrics m "
+    "WHERE m.organization_id = $1 AND m.channel_id = ANY($2::uuid[]) AND m.date BETWEEN $3 AND $4 "
+    "GROUP BY m.channel_id, m.organization_id, m.campaign_id) s "
+    "JOIN campaigns c ON c.organization_id = s.organization_id AND c.id = s.campaign_id "
+    "GROUP BY s.key, c.currency ORDER BY s.key, c.currency"
+)
+
+
+def channel_performance(ctx: RequestContext) -> DataLoader[PerfKey, list[MetricsRow]]:
+    """Totals per channel and currency over a range, ordered by currency (currencies without metrics absent)."""
+    return _lists(ctx, CHANNEL_TOTALS, MetricsRow.of)
 
 
 def daily(ctx: RequestContext, column: str) -> DataLoader[PerfKey, list[DailyRow]]:
     """Totals per object, day and currency over a range (days without data are absent)."""
-
-    async def load(keys: Sequence[PerfKey]) -> list[list[DailyRow]]:
-        pg = ctx.postgres
-        found: dict[PerfKey, list[DailyRow]] = defaultdict(list)
-        for (start, end), parents in grouped(keys).items():
-            rows = await pg.fetch(
-                f"SELECT m.{column} AS key, m.date, c.currency, {METRIC_AGGREGATES} FROM {WITH_CAMPAIGN} "
-                f"WHERE m.organization_id = $1 AND m.{column} = ANY($2::uuid[]) AND m.date BETWEEN $3 AND $4 "
-                f"GROUP BY m.{column}, m.date, c.currency ORDER BY m.{column}, m.date, c.currency",
-                pg.organization_id,
-                parents,
-                start,
-                end,
-            )
-            for r in rows:
-                found[(r["key"], (start, end))].append(DailyRow(r["date"], MetricsRow.of(r)))
-        return [found.get(k, []) for k in keys]
-
-    return DataLoader(load)
+    return _lists(
+        ctx,
+        f"SELECT m.{column} AS key, m.date, c.currency, {METRIC_AGGREGATES} FROM {WITH_CAMPAIGN} "
+        f"WHERE m.organization_id = $1 AND m.{column} = ANY($2::uuid[]) AND m.date BETWEEN $3 AND $4 "
+        f"GROUP BY m.{column}, m.date, c.currency ORDER BY m.{column}, m.date, c.currency",
+        lambda r: DailyRow(r["date"], MetricsRow.of(r)),
+    )
 
 
 def campaign_performance(ctx: RequestContext) -> DataLoader[PerfKey, MetricsRow | None]:
