@@ -202,7 +202,7 @@ class Raw:
                     "m.organization_id AND ch.id = m.channel_id WHERE m.organization_id = $1 "
                     "AND m.date BETWEEN $2 AND $3 GROUP BY 1, 2, 3, 4, 5), "
                     "groups AS (SELECT DISTINCT channel_id, name, platform, currency FROM sums) "
-                    "SELECT g.platform, g.currency, p.period, round(coalesce(s.spend, 0), 2) AS spend, "
+                    "SELECT g.platform, g.currency, p.period::date AS period, round(coalesce(s.spend, 0), 2) AS spend, "
                     "round(s.revenue / nullif(s.spend, 0), 4)::float8 AS roas FROM groups g "
                     "CROSS JOIN generate_series(date_trunc('week', $2::timestamp), $3::timestamp, "
                     "interval '1 week') p (period) LEFT JOIN sums s ON s.channel_id = g.channel_id "
