@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from gateway.data.ids import to_global_id
+from gateway.migrations import load_migrations
 from gateway.seed import uid
 from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer
@@ -390,3 +391,47 @@ async def test_cohort_money_is_in_the_cohort_currency(client: httpx.AsyncClient,
             n["currency"] == n["ltv30"]["currency"] == n["ltv180"]["currency"] == currency for n in nodes
         )
         assert all(Decimal(n["ltv30"]["amount"]).as_tuple().exponent == -2 for n in nodes)
+
+
+async def test_existing_cohorts_take_the_currency_most_of_their_channel_campaigns_use(seeded: Stores) -> None:
+    """The backfill of migration 0011, run again in a transaction that is rolled back."""
+    migration = next(m.sql for m in load_migrations() if m.name == "cohort_currency")
+    backfill = migration[migration.index("UPDATE cohorts") :]
+    org = uid("org", ORG)
+    conn = await asyncpg.connect(seeded.database_url)
+    try:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            channels = {}
+            for name, currencies in (("mostly pounds", ["GBP", "GBP", "USD"]), ("tie", ["USD", "EUR"]), ("none", [])):
+                channel = await conn.fetchval(
+                    "INSERT INTO channels (organization_id, platform, name) VALUES ($1, 'email', $2) RETURNING id",
+                    org,
+                    f"backfill {name}",
+                )
+                for n, currency in enumerate(currencies):
+                    await conn.execute(
+                        "INSERT INTO campaigns (organization_id, channel_id, external_id, name, currency) "
+                        "VALUES ($1, $2, $3, $3, $4)",
+                        org,
+                        channel,
+                        f"backfill-{name}-{n}",
+                        currency,
+                    )
+                await conn.execute(
+                    "INSERT INTO cohorts (organization_id, channel_id, cohort_month, ltv_30) VALUES ($1, $2, '2024-01-01', 12.5)",
+                    org,
+                    channel,
+                )
+                channels[name] = channel
+            await conn.execute(backfill)
+            found = {
+                name: (await conn.fetchval("SELECT currency FROM cohorts WHERE channel_id = $1", channel)).strip()
+                for name, channel in channels.items()
+            }
+            assert found == {"mostly pounds": "GBP", "tie": "EUR", "none": "USD"}
+        finally:
+            await transaction.rollback()
+    finally:
+        await conn.close()
