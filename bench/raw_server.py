@@ -194,6 +194,24 @@ class Raw:
                         end,
                     )
                 }
+                weekly = await conn.fetch(
+                    "WITH sums AS (SELECT m.channel_id, ch.name, ch.platform, c.currency, "
+                    "date_trunc('week', m.date::timestamp)::date AS period, sum(m.spend) AS spend, "
+                    "sum(m.revenue) AS revenue FROM daily_metrics m JOIN campaigns c ON c.organization_id = "
+                    "m.organization_id AND c.id = m.campaign_id JOIN channels ch ON ch.organization_id = "
+                    "m.organization_id AND ch.id = m.channel_id WHERE m.organization_id = $1 "
+                    "AND m.date BETWEEN $2 AND $3 GROUP BY 1, 2, 3, 4, 5), "
+                    "groups AS (SELECT DISTINCT channel_id, name, platform, currency FROM sums) "
+                    "SELECT g.platform, g.currency, p.period::date AS period, round(coalesce(s.spend, 0), 2) AS spend, "
+                    "round(s.revenue / nullif(s.spend, 0), 4)::float8 AS roas FROM groups g "
+                    "CROSS JOIN generate_series(date_trunc('week', $2::timestamp), $3::timestamp, "
+                    "interval '1 week') p (period) LEFT JOIN sums s ON s.channel_id = g.channel_id "
+                    "AND s.currency = g.currency AND s.period = p.period::date "
+                    "ORDER BY g.name, g.channel_id, g.currency, p.period",
+                    brain_id,
+                    start,
+                    end,
+                )
                 creatives = await conn.fetch(
                     "SELECT campaign_id, id, name, status FROM (SELECT campaign_id, id, name, status, "
                     "row_number() OVER (PARTITION BY campaign_id ORDER BY name, id) AS position FROM creatives "
@@ -254,6 +272,7 @@ class Raw:
         edges = []
         for c in campaigns:
             perf = campaign_perf.get(c["id"])
+            currency = c["currency"].strip()
             edges.append(
                 {
                     "node": {
@@ -262,8 +281,8 @@ class Raw:
                         "dailyBudget": {"amount": money(c["daily_budget"]), "currency": c["currency"].strip()},
                         "channel": {"platform": c["platform"].upper()},
                         "performance": {
-                            "spend": str(perf["spend"]) if perf else "0.00",
-                            "revenue": str(perf["revenue"]) if perf else "0.00",
+                            "spend": {"amount": str(perf["spend"]) if perf else "0.00", "currency": currency},
+                            "revenue": {"amount": str(perf["revenue"]) if perf else "0.00"},
                             "roas": perf["roas"] if perf else None,
                         },
                         "creatives": {"edges": by_campaign[c["id"]]},
@@ -279,6 +298,17 @@ class Raw:
                         {"node": {"name": w["name"], "executions": {"edges": runs[str(w["_id"])]}}} for w in workflows
                     ]
                 },
+                "weekly": [
+                    {
+                        "period": w["period"].isoformat(),
+                        "channel": {"platform": w["platform"].upper()},
+                        "performance": {
+                            "spend": {"amount": str(w["spend"]), "currency": w["currency"].strip()},
+                            "roas": w["roas"],
+                        },
+                    }
+                    for w in weekly
+                ],
                 "campaigns": {"totalCount": total, "edges": edges},
             }
         }

@@ -313,12 +313,13 @@ async def _seed_brain(conn: asyncpg.Connection[asyncpg.Record], spec: OrgSpec, t
                         ltv30,
                         ltv30 * Decimal("1.8"),
                         ltv30 * Decimal("2.6"),
+                        spec.currency,
                         retention,
                     )
                 )
         await conn.executemany(
-            "INSERT INTO cohorts (id, organization_id, channel_id, cohort_month, customers, ltv_30, ltv_90, ltv_180, retention)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)",
+            "INSERT INTO cohorts (id, organization_id, channel_id, cohort_month, customers, ltv_30, ltv_90, ltv_180,"
+            " currency, retention) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)",
             [(*row[:-1], _json(row[-1])) for row in cohort_rows],
         )
         states = []

@@ -47,9 +47,10 @@ async def test_channels_with_campaigns_cohorts_and_metrics(client: httpx.AsyncCl
       query($from: Date!, $to: Date!) { organization { channels(first: 10) { totalCount edges { node {
         id platform name status createdAt
         campaigns(first: 3) { totalCount edges { node { name channel { platform } } } }
-        performance(from: $from, to: $to) { impressions clicks spend currency }
-        dailyMetrics(from: $from, to: $to) { date performance { clicks } }
-        cohorts { cohortMonth customers ltv30 ltv90 ltv180 retention channel { platform } }
+        performance(from: $from, to: $to) { impressions clicks spend { amount currency } currency }
+        dailyMetrics(from: $from, to: $to) { date performance { clicks currency } }
+        cohorts { cohortMonth customers currency ltv30 { amount currency } ltv90 { amount } ltv180 { amount }
+          retention channel { platform } }
       } } } } }""",
         **LAST_30,
     )
@@ -59,9 +60,16 @@ async def test_channels_with_campaigns_cohorts_and_metrics(client: httpx.AsyncCl
         node = edge["node"]
         assert node["campaigns"]["totalCount"] == 10
         assert all(c["node"]["channel"]["platform"] == node["platform"] for c in node["campaigns"]["edges"])
-        assert len(node["dailyMetrics"]) == 30
-        assert sum(d["performance"]["clicks"] for d in node["dailyMetrics"]) == node["performance"]["clicks"]
+        assert len({d["date"] for d in node["dailyMetrics"]}) == 30
+        currencies = [p["currency"] for p in node["performance"]]
+        assert currencies == sorted(set(currencies)) and all(
+            p["spend"]["currency"] == p["currency"] for p in node["performance"]
+        )
+        for perf in node["performance"]:
+            daily = [d for d in node["dailyMetrics"] if d["performance"]["currency"] == perf["currency"]]
+            assert sum(d["performance"]["clicks"] for d in daily) == perf["clicks"]
         assert len(node["cohorts"]) == 12 and node["cohorts"][0]["retention"]["m0"] == 1.0
+        assert all(c["ltv30"]["currency"] == c["currency"] == "USD" for c in node["cohorts"])
         assert all(c["channel"]["platform"] == node["platform"] for c in node["cohorts"])
 
 
@@ -72,11 +80,12 @@ async def test_campaign_and_creative_fields(client: httpx.AsyncClient, issuer: T
         """
       query($from: Date!, $to: Date!) { organization { campaigns(first: 1) { edges { node {
         id name externalId status objective startDate endDate createdAt updatedAt dailyBudget { amount currency }
-        performance(from: $from, to: $to) { impressions clicks spend conversions revenue ctr cpc cpa roas currency }
-        dailyMetrics(from: $from, to: $to) { date performance { spend } }
+        performance(from: $from, to: $to) {
+          impressions clicks spend { amount } conversions revenue { amount } ctr cpc { amount } cpa { amount } roas currency }
+        dailyMetrics(from: $from, to: $to) { date performance { spend { amount } } }
         creatives(first: 2) { totalCount edges { node {
           id name externalId format status headline createdAt updatedAt campaign { name }
-          performance(from: $from, to: $to) { spend }
+          performance(from: $from, to: $to) { spend { amount currency } }
           dailyMetrics(from: $from, to: $to) { date }
         } } }
       } } } } }""",
@@ -86,12 +95,16 @@ async def test_campaign_and_creative_fields(client: httpx.AsyncClient, issuer: T
     perf = campaign["performance"]
     assert Decimal(campaign["dailyBudget"]["amount"]) >= 0 and perf["currency"] == campaign["dailyBudget"]["currency"]
     assert perf["ctr"] == pytest.approx(perf["clicks"] / perf["impressions"], abs=1e-6)
-    assert Decimal(perf["cpc"]) == (Decimal(perf["spend"]) / perf["clicks"]).quantize(Decimal("0.01"))
-    assert sum(Decimal(d["performance"]["spend"]) for d in campaign["dailyMetrics"]) == Decimal(perf["spend"])
+    assert Decimal(perf["cpc"]["amount"]) == (Decimal(perf["spend"]["amount"]) / perf["clicks"]).quantize(
+        Decimal("0.01")
+    )
+    daily_spend = sum(Decimal(d["performance"]["spend"]["amount"]) for d in campaign["dailyMetrics"])
+    assert daily_spend == Decimal(perf["spend"]["amount"])
     assert campaign["creatives"]["totalCount"] == 20
     for edge in campaign["creatives"]["edges"]:
         assert edge["node"]["campaign"]["name"] == campaign["name"]
         assert len(edge["node"]["dailyMetrics"]) == 30
+        assert edge["node"]["performance"]["spend"]["currency"] == perf["currency"]
 
 
 async def test_ratios_are_null_when_denominator_is_zero(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
@@ -101,13 +114,16 @@ async def test_ratios_are_null_when_denominator_is_zero(client: httpx.AsyncClien
         client,
         issuer,
         """
-      query($from: Date!, $to: Date!) { organization { performance(from: $from, to: $to) {
-        impressions spend ctr cpc cpa roas } } }""",
+      query($from: Date!, $to: Date!) { organization { performance(from: $from, to: $to) { currency }
+        campaigns(first: 1) { edges { node { dailyBudget { currency }
+          performance(from: $from, to: $to) { impressions spend { amount currency } ctr cpc { amount } cpa { amount } roas } } } } } }""",
         **empty,
     )
-    assert data["organization"]["performance"] == {
+    assert data["organization"]["performance"] == []  # no currency has metrics in the range
+    campaign = data["organization"]["campaigns"]["edges"][0]["node"]
+    assert campaign["performance"] == {
         "impressions": 0,
-        "spend": "0.00",
+        "spend": {"amount": "0.00", "currency": campaign["dailyBudget"]["currency"]},
         "ctr": None,
         "cpc": None,
         "cpa": None,
@@ -119,7 +135,7 @@ async def test_ratios_are_null_when_denominator_is_zero(client: httpx.AsyncClien
         issuer,
         """
       query($from: Date!, $to: Date!) { organization { campaigns(first: 1) { edges { node {
-        creatives(first: 10) { edges { node { name performance(from: $from, to: $to) { spend conversions cpa roas } } } } } } } } }""",
+        creatives(first: 10) { edges { node { name performance(from: $from, to: $to) { conversions cpa { amount } roas } } } } } } } } }""",
         **LAST_30,
     )
     never = [
@@ -129,25 +145,6 @@ async def test_ratios_are_null_when_denominator_is_zero(client: httpx.AsyncClien
     ]
     assert never and never[0]["performance"]["conversions"] == 0
     assert never[0]["performance"]["cpa"] is None and never[0]["performance"]["roas"] == 0.0
-
-
-async def test_organization_performance_breakdowns(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
-    query = """query($from: Date!, $to: Date!, $by: PerformanceGrouping!) { organization {
-      performance(from: $from, to: $to) { clicks spend }
-      performanceBreakdown(from: $from, to: $to, groupBy: $by) { date channel { platform } campaign { name } performance { clicks spend } } } }"""
-    totals = None
-    for by, groups in (("DAY", 30), ("CHANNEL", 6), ("CAMPAIGN", 60), ("WEEK", None)):
-        data = (await q(client, issuer, query, by=by, **LAST_30))["organization"]
-        totals = data["performance"]
-        rows = data["performanceBreakdown"]
-        if groups:
-            assert len(rows) == groups
-        assert sum(r["performance"]["clicks"] for r in rows) == totals["clicks"]
-        assert sum(Decimal(r["performance"]["spend"]) for r in rows) == Decimal(totals["spend"])
-        if by == "CHANNEL":
-            assert all(r["channel"] and r["campaign"] is None for r in rows)
-        if by == "WEEK":
-            assert all(dt.date.fromisoformat(r["date"]).weekday() == 0 for r in rows)
 
 
 async def test_campaign_filters(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
@@ -170,14 +167,14 @@ async def test_campaign_filters(client: httpx.AsyncClient, issuer: TestIssuer) -
 async def test_campaign_ordering(client: httpx.AsyncClient, issuer: TestIssuer, field: str) -> None:
     query = """query($o: [CampaignOrder!], $r: DateRange, $from: Date!, $to: Date!) { organization {
       campaigns(first: 60, orderBy: $o, metricsRange: $r) {
-      edges { node { name createdAt performance(from: $from, to: $to) { spend roas } } } } } }"""
+      edges { node { name createdAt performance(from: $from, to: $to) { spend { amount } roas } } } } } }"""
     order = {"field": field, "direction": "DESC"}
     nodes = [
         e["node"]
         for e in (await q(client, issuer, query, o=order, r=LAST_30, **LAST_30))["organization"]["campaigns"]["edges"]
     ]
     key = {
-        "SPEND": lambda n: Decimal(n["performance"]["spend"]),
+        "SPEND": lambda n: Decimal(n["performance"]["spend"]["amount"]),
         "ROAS": lambda n: n["performance"]["roas"] if n["performance"]["roas"] is not None else -1,
         "NAME": lambda n: n["name"],
         "CREATED_AT": lambda n: n["createdAt"],
@@ -288,7 +285,7 @@ async def test_bad_paging_arguments(client: httpx.AsyncClient, issuer: TestIssue
 
 
 async def test_invalid_date_range(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
-    query = "query($from: Date!, $to: Date!) { organization { performance(from: $from, to: $to) { spend } } }"
+    query = "query($from: Date!, $to: Date!) { organization { performance(from: $from, to: $to) { currency } } }"
     assert await error_code(client, issuer, query, **{"from": "2026-02-01", "to": "2026-01-01"}) == "BAD_USER_INPUT"
     assert await error_code(client, issuer, query, **{"from": "2020-01-01", "to": "2026-01-01"}) == "BAD_USER_INPUT"
     assert await error_code(client, issuer, query, **{"from": "2026-13-01", "to": "2026-01-01"}) == "BAD_USER_INPUT"

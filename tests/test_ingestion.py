@@ -213,8 +213,8 @@ async def test_round_trip_start_ingest_finish_and_read_back(
         client,
         """query($id: ID!, $job: ID!, $from: Date!, $to: Date!) {
           creative: node(id: $id) { ... on Creative {
-            dailyMetrics(from: $from, to: $to) { date performance { impressions clicks spend conversions revenue } }
-            performance(from: $from, to: $to) { impressions clicks spend conversions revenue ctr roas } } }
+            dailyMetrics(from: $from, to: $to) { date performance { impressions clicks spend { amount } conversions revenue { amount } } }
+            performance(from: $from, to: $to) { impressions clicks spend { amount } conversions revenue { amount } ctr roas } } }
           job: node(id: $job) { ... on SyncJob { status recordsSynced } } }""",
         {"id": a["id"], "job": job["id"], "from": day1.isoformat(), "to": day2.isoformat()},
         token=issuer.token(ORG, "analyst"),
@@ -223,16 +223,22 @@ async def test_round_trip_start_ingest_finish_and_read_back(
     assert creative["dailyMetrics"] == [
         {
             "date": day1.isoformat(),
-            "performance": {"impressions": 1500, "clicks": 60, "spend": "30.00", "conversions": 6, "revenue": "130.00"},
+            "performance": {
+                "impressions": 1500,
+                "clicks": 60,
+                "spend": {"amount": "30.00"},
+                "conversions": 6,
+                "revenue": {"amount": "130.00"},
+            },
         },
         {
             "date": day2.isoformat(),
             "performance": {
                 "impressions": 2000,
                 "clicks": 100,
-                "spend": "40.00",
+                "spend": {"amount": "40.00"},
                 "conversions": 150,
-                "revenue": "900.10",
+                "revenue": {"amount": "900.10"},
             },
         },
     ]
@@ -240,9 +246,9 @@ async def test_round_trip_start_ingest_finish_and_read_back(
     assert (perf["impressions"], perf["clicks"], perf["spend"], perf["conversions"], perf["revenue"]) == (
         3500,
         160,
-        "70.00",
+        {"amount": "70.00"},
         156,
-        "1030.10",
+        {"amount": "1030.10"},
     )
     assert perf["ctr"] == pytest.approx(160 / 3500, abs=1e-6) and perf["roas"] == pytest.approx(1030.10 / 70, abs=1e-4)
     assert read["data"]["job"] == {"status": "SUCCEEDED", "recordsSynced": 4}
@@ -350,11 +356,7 @@ ROW_REJECTIONS: list[tuple[str, dict[str, Any], str, str]] = [
     ("negative-conversions", {"conversions": -3}, "NEGATIVE_COUNT", "conversions"),
     ("clicks-over-impressions", {"impressions": 10, "clicks": 11}, "CLICKS_EXCEED_IMPRESSIONS", "clicks"),
     ("negative-spend", {"spend": "-1.00"}, "INVALID_AMOUNT", "spend"),
-    ("three-decimals", {"spend": "1.005"}, "INVALID_AMOUNT", "spend"),
-    ("not-a-number", {"spend": "abc"}, "INVALID_AMOUNT", "spend"),
-    ("nan", {"revenue": "NaN"}, "INVALID_AMOUNT", "revenue"),
     ("negative-revenue", {"revenue": "-0.01"}, "INVALID_AMOUNT", "revenue"),
-    ("too-large", {"revenue": "1000000000000.00"}, "INVALID_AMOUNT", "revenue"),
     ("platform-mismatch", {"creativeId": "google"}, "PLATFORM_MISMATCH", "creativeId"),
 ]
 
@@ -414,6 +416,28 @@ async def test_a_bad_row_rejects_the_batch_and_changes_nothing(
     assert await org_state(seeded) == before
 
 
+MALFORMED = [
+    {"spend": "1.005"},
+    {"spend": "abc"},
+    {"revenue": "NaN"},
+    {"revenue": "1e400"},
+    {"revenue": "1000000000000.00"},
+    {"spend": 0.5},
+]
+
+
+@pytest.mark.parametrize("change", MALFORMED, ids=[repr(c) for c in MALFORMED])
+async def test_a_malformed_amount_refuses_the_request(
+    client: httpx.AsyncClient, issuer: TestIssuer, seeded: Stores, change: dict[str, Any]
+) -> None:
+    c = (await creatives(seeded))[3]
+    before = await org_state(seeded)
+    body = await ingest(client, partner(issuer), [row(c, days_ago(240)), {**row(c, days_ago(241)), **change}])
+    assert body.get("data") is None and [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"], body
+    assert "rows[1]" in body["errors"][0]["message"]
+    assert await org_state(seeded) == before
+
+
 async def test_every_bad_row_is_reported_in_order_and_today_is_allowed(
     client: httpx.AsyncClient, issuer: TestIssuer, seeded: Stores
 ) -> None:
@@ -424,7 +448,7 @@ async def test_every_bad_row_is_reported_in_order_and_today_is_allowed(
         row(c, today, conversions=500),  # today is the latest day allowed; conversions may exceed clicks
         row(c, days_ago(230), clicks=-1),
         row(c, days_ago(231)),
-        row(c, days_ago(232), spend="1.234"),
+        row(c, days_ago(232), spend="-1.23"),
         row(c, days_ago(231)),
     ]
     before = await org_state(seeded)

@@ -590,7 +590,13 @@ async def _log_in_and_use_graphiql(page: Any, gateway: LoginGateway, console: li
     # The README's analyst queries are open as tabs.
     tabs = page.locator(".graphiql-tab")
     await tabs.first.wait_for(timeout=30_000)
-    assert [t.strip() for t in await tabs.all_inner_texts()] == ["TopRoas", "CtrTrend", "Overview"]
+    assert [t.strip() for t in await tabs.all_inner_texts()] == [
+        "TopRoas",
+        "CtrTrend",
+        "WeeklyByChannel",
+        "VersusPreviousPeriod",
+        "Overview",
+    ]
     await page.screenshot(path=str(ARTIFACTS / "graphiql-examples.png"))
 
     # Build a query by clicking in the Explorer, in a new empty tab.

@@ -31,6 +31,13 @@ async def test_dashboard_round_trips_do_not_grow_with_page_sizes(client: httpx.A
     campaigns = large["organization"]["campaigns"]["edges"]
     assert len(small["organization"]["campaigns"]["edges"]) == 5 and len(campaigns) == 50
     assert sum(len(c["node"]["creatives"]["edges"]) for c in campaigns) == 50 * 20
+    # The weekly series by channel: every channel and currency has every week of the range.
+    weekly = large["organization"]["weekly"]
+    weeks = sorted({w["period"] for w in weekly})
+    groups = {(w["channel"]["platform"], w["performance"]["spend"]["currency"]) for w in weekly}
+    assert len(weeks) in (5, 6) and len(groups) >= 6 and len(weekly) == len(weeks) * len(groups)
+    assert all(dt.date.fromisoformat(week).weekday() == 0 for week in weeks)
+    assert weekly == small["organization"]["weekly"]
     workflows = large["organization"]["workflows"]["edges"]
     assert workflows and all(len(w["node"]["executions"]["edges"]) == 5 for w in workflows)
     for store in ("postgres", "mongo"):

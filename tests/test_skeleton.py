@@ -163,7 +163,7 @@ async def test_bad_scalar_literal_is_bad_user_input(client: httpx.AsyncClient, i
     body = (
         await client.post(
             "/graphql",
-            json={"query": '{ organization { performance(from: "nope", to: "2026-01-01") { spend } } }'},
+            json={"query": '{ organization { performance(from: "nope", to: "2026-01-01") { currency } } }'},
             headers={"Authorization": f"Bearer {issuer.token()}"},
         )
     ).json()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum
 from typing import Annotated
 
@@ -44,24 +44,14 @@ def _reason(reason: str | None, required: bool) -> str | None:
     return text or None
 
 
-def parse_amount(value: str, field: str, *, allow_zero: bool = False) -> Decimal:
-    """A money amount: a decimal string, at most two decimals, positive (or zero where allowed)."""
-    try:
-        amount = Decimal(value.strip())
-    except (InvalidOperation, AttributeError):
-        raise reject("INVALID_AMOUNT", f"{value!r} is not a decimal number", field) from None
-    if not amount.is_finite():
-        raise reject("INVALID_AMOUNT", f"{value!r} is not a decimal number", field)
-    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise reject("INVALID_AMOUNT", "use at most two decimals", field)
+def check_amount(amount: Decimal, field: str, *, allow_zero: bool = False) -> Decimal:
+    """A money amount (its form the Decimal scalar checked) that is positive, or not negative where zero is allowed."""
     if amount < 0 or (amount == 0 and not allow_zero):
         raise reject(
             "INVALID_AMOUNT",
             "the amount must be greater than zero" if not allow_zero else "the amount must not be negative",
             field,
         )
-    if amount > MAX_BUDGET:
-        raise reject("INVALID_AMOUNT", f"the amount must not exceed {MAX_BUDGET}", field)
     return amount
 
 
@@ -73,7 +63,7 @@ class BrainActionErrorCode(Enum):
     REASON_TOO_LONG = strawberry.enum_value("REASON_TOO_LONG", description="The reason is longer than allowed.")
     INVALID_AMOUNT = strawberry.enum_value(
         "INVALID_AMOUNT",
-        description="The amount is not a positive decimal with at most two decimals, or exceeds the maximum.",
+        description="The amount is negative (or zero where it must be positive), or a result would exceed the maximum.",
     )
     CREATIVE_ARCHIVED = strawberry.enum_value(
         "CREATIVE_ARCHIVED", description="Archived creatives cannot change status."
@@ -158,8 +148,8 @@ async def _set_creative_status(
 @strawberry.input(description="Set a campaign's daily budget.")
 class UpdateCampaignBudgetInput:
     campaign_id: strawberry.ID = strawberry.field(description="The campaign.")
-    daily_budget: str = strawberry.field(
-        description='New daily budget as a decimal string, e.g. `"250.00"` (at most two decimals).'
+    daily_budget: Decimal = strawberry.field(
+        description='New daily budget in the campaign\'s currency, e.g. `"250.00"`; not negative.'
     )
     reason: str | None = strawberry.field(default=None, description="Why (kept in the action log).")
     idempotency_key: str | None = IdempotencyKey
@@ -176,8 +166,8 @@ class UpdateCampaignBudgetPayload:
 class ShiftBudgetInput:
     from_campaign_id: strawberry.ID = strawberry.field(description="Campaign giving budget.")
     to_campaign_id: strawberry.ID = strawberry.field(description="Campaign receiving budget.")
-    amount: str = strawberry.field(
-        description="Amount of daily budget to move, a positive decimal string with at most two decimals."
+    amount: Decimal = strawberry.field(
+        description='Amount of daily budget to move, in the campaigns\' currency, e.g. `"25.00"`; greater than zero.'
     )
     reason: str | None = strawberry.field(default=None, description="Why (kept in the action log).")
     idempotency_key: str | None = IdempotencyKey
@@ -219,7 +209,7 @@ class BrainActions:
     ) -> UpdateCampaignBudgetPayload:
         async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
             campaign_id = parse_uuid(input.campaign_id, "Campaign", "campaignId")
-            budget = parse_amount(input.daily_budget, "dailyBudget", allow_zero=True)
+            budget = check_amount(input.daily_budget, "dailyBudget", allow_zero=True)
             reason = _reason(input.reason, required=False)
             current = (await campaigns.lock(tx, [campaign_id])).get(campaign_id)
             if current is None:
@@ -261,7 +251,7 @@ class BrainActions:
         async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
             source_id = parse_uuid(input.from_campaign_id, "Campaign", "fromCampaignId")
             target_id = parse_uuid(input.to_campaign_id, "Campaign", "toCampaignId")
-            amount = parse_amount(input.amount, "amount")
+            amount = check_amount(input.amount, "amount")
             reason = _reason(input.reason, required=False)
             if source_id == target_id:
                 raise reject("SAME_CAMPAIGN", "choose two different campaigns", "toCampaignId")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
@@ -30,7 +31,7 @@ from gateway.data.brain.metrics import DailyFigures
 from gateway.data.brain.sync_jobs import SyncJobRow
 from gateway.permissions import Permission
 from gateway.stores.postgres import TenantConnection
-from resolvers.actions.brain import parse_amount
+from resolvers.actions.brain import check_amount
 from resolvers.actions.common import (
     ERROR_FIELD,
     ERROR_MESSAGE,
@@ -67,7 +68,7 @@ class IngestionErrorCode(Enum):
     ERROR_REQUIRED = strawberry.enum_value("ERROR_REQUIRED", description="A failed job needs an error message.")
     ERROR_NOT_ALLOWED = strawberry.enum_value("ERROR_NOT_ALLOWED", description="A succeeded job has no error message.")
     ERROR_TOO_LONG = strawberry.enum_value("ERROR_TOO_LONG", description="The error message is longer than allowed.")
-    INVALID_AMOUNT = strawberry.enum_value("INVALID_AMOUNT", description="The spend or revenue is not a valid amount.")
+    INVALID_AMOUNT = strawberry.enum_value("INVALID_AMOUNT", description="The spend or revenue is negative.")
     PLATFORM_MISMATCH = strawberry.enum_value(
         "PLATFORM_MISMATCH", description="The row's campaign is on another platform than the sync job's channel."
     )
@@ -129,15 +130,13 @@ class DailyMetricInput:
     date: dt.date = strawberry.field(description="The day (UTC); today at the latest.")
     impressions: int = strawberry.field(description="Times the creative was shown; not negative.")
     clicks: int = strawberry.field(description="Clicks; not negative and at most `impressions`.")
-    spend: str = strawberry.field(
-        description='Money spent in the campaign\'s currency: a decimal string, not negative, at most two decimals, e.g. `"12.50"`.'
+    spend: Decimal = strawberry.field(
+        description='Money spent in the campaign\'s currency, e.g. `"12.50"`; not negative.'
     )
     conversions: int = strawberry.field(
         description="Attributed conversions; not negative. May exceed `clicks` (view-through conversions)."
     )
-    revenue: str = strawberry.field(
-        description="Attributed revenue in the campaign's currency: a decimal string, not negative, at most two decimals."
-    )
+    revenue: Decimal = strawberry.field(description="Attributed revenue in the campaign's currency; not negative.")
 
 
 @strawberry.input(
@@ -267,9 +266,9 @@ def _check_row(index: int, row: DailyMetricInput, rules: RowRules) -> DailyFigur
         date=row.date,
         impressions=row.impressions,
         clicks=row.clicks,
-        spend=parse_amount(row.spend, f"{at}.spend", allow_zero=True),
+        spend=check_amount(row.spend, f"{at}.spend", allow_zero=True),
         conversions=row.conversions,
-        revenue=parse_amount(row.revenue, f"{at}.revenue", allow_zero=True),
+        revenue=check_amount(row.revenue, f"{at}.revenue", allow_zero=True),
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from decimal import Decimal
 from functools import partial
 from typing import Annotated
 from uuid import UUID
@@ -56,50 +55,35 @@ ToArg = Annotated[dt.date, strawberry.argument(description="Last day, inclusive.
 
 
 @strawberry.type(
-    description="Delivery and outcome totals over a date range, with ratios computed in SQL. "
+    description="Delivery and outcome totals in one currency over a date range, with ratios computed in SQL. "
     "A ratio is null when its denominator is zero (e.g. ROAS without spend)."
 )
 class Performance:
+    currency: str = strawberry.field(description="ISO 4217 code of every money figure here, e.g. `USD`.")
     impressions: int = strawberry.field(description="Times an ad was shown.")
     clicks: int = strawberry.field(description="Clicks on ads.")
-    spend: Decimal = strawberry.field(description="Money spent, as a decimal string in `currency`.")
+    spend: Money = strawberry.field(description="Money spent.")
     conversions: int = strawberry.field(description="Attributed conversions.")
-    revenue: Decimal = strawberry.field(description="Attributed revenue, as a decimal string in `currency`.")
+    revenue: Money = strawberry.field(description="Attributed revenue.")
     ctr: float | None = strawberry.field(description="Click-through rate: clicks / impressions.")
-    cpc: Decimal | None = strawberry.field(description="Cost per click: spend / clicks.")
-    cpa: Decimal | None = strawberry.field(description="Cost per acquisition: spend / conversions.")
+    cpc: Money | None = strawberry.field(description="Cost per click: spend / clicks.")
+    cpa: Money | None = strawberry.field(description="Cost per acquisition: spend / conversions.")
     roas: float | None = strawberry.field(description="Return on ad spend: revenue / spend.")
-    currency: str | None = strawberry.field(
-        description="Currency of the money figures; null when campaigns in several currencies are summed."
-    )
 
     @classmethod
-    def from_row(cls, row: MetricsRow | None) -> Performance:
-        if row is None:
-            zero = Decimal("0.00")
-            return cls(
-                impressions=0,
-                clicks=0,
-                spend=zero,
-                conversions=0,
-                revenue=zero,
-                ctr=None,
-                cpc=None,
-                cpa=None,
-                roas=None,
-                currency=None,
-            )
+    def from_row(cls, row: MetricsRow) -> Performance:
+        currency = row.currency.strip()
         return cls(
+            currency=currency,
             impressions=row.impressions,
             clicks=row.clicks,
-            spend=row.spend,
+            spend=Money.of(row.spend, currency),
             conversions=row.conversions,
-            revenue=row.revenue,
+            revenue=Money.of(row.revenue, currency),
             ctr=row.ctr,
-            cpc=row.cpc,
-            cpa=row.cpa,
+            cpc=Money.maybe(row.cpc, currency),
+            cpa=Money.maybe(row.cpa, currency),
             roas=row.roas,
-            currency=row.currency.strip() if row.currency else None,
         )
 
 
@@ -113,13 +97,15 @@ class DailyMetric:
         return cls(date=row.date, performance=Performance.from_row(row.metrics))
 
 
-PerfLoader = Callable[[RequestContext], DataLoader[metrics.PerfKey, MetricsRow | None]]
 DailyLoader = Callable[[RequestContext], DataLoader[metrics.PerfKey, list[DailyRow]]]
 
 
-async def _performance(info: Ctx, factory: PerfLoader, key: UUID, start: dt.date, end: dt.date) -> Performance:
+async def _performance(info: Ctx, column: str, key: UUID, start: dt.date, end: dt.date) -> Performance:
     metrics.check_range(start, end)
-    return Performance.from_row(await info.context.loader(factory).load((key, (start, end))))
+    factory = metrics.campaign_performance if column == metrics.CAMPAIGN else metrics.creative_performance
+    row = await info.context.loader(factory).load((key, (start, end)))
+    assert row is not None, "the campaign or creative resolving this field exists"
+    return Performance.from_row(row)
 
 
 async def _daily(info: Ctx, factory: DailyLoader, key: UUID, start: dt.date, end: dt.date) -> list[DailyMetric]:
@@ -184,11 +170,16 @@ class Channel(Node):
             page, Campaign.from_row, tally=partial(campaigns.counts_of_channel, ctx, self.raw_id, flt)
         )
 
-    @strawberry.field(description="Totals over a date range.")
-    async def performance(self, info: Ctx, from_: FromArg, to: ToArg) -> Performance:
-        return await _performance(info, metrics.channel_performance, self.raw_id, from_, to)
+    @strawberry.field(
+        description="Totals over a date range, one per currency of the channel's campaigns with metrics in the "
+        "range, ordered by currency; empty when there are none. Amounts in different currencies are never added."
+    )
+    async def performance(self, info: Ctx, from_: FromArg, to: ToArg) -> list[Performance]:
+        metrics.check_range(from_, to)
+        rows = await info.context.loader(metrics.channel_performance).load((self.raw_id, (from_, to)))
+        return [Performance.from_row(r) for r in rows]
 
-    @strawberry.field(description="Performance per day over a date range.")
+    @strawberry.field(description="Performance per day and currency over a date range (days without data are omitted).")
     async def daily_metrics(self, info: Ctx, from_: FromArg, to: ToArg) -> list[DailyMetric]:
         return await _daily(info, metrics.channel_daily, self.raw_id, from_, to)
 
@@ -201,7 +192,6 @@ class Channel(Node):
 class Campaign(Node):
     raw_id: strawberry.Private[UUID]
     channel_id: strawberry.Private[UUID]
-    currency: strawberry.Private[str]
     name: str = strawberry.field(description="Campaign name as shown on the ad platform.")
     external_id: str = strawberry.field(description="The campaign's id on the ad platform.")
     status: DeliveryStatus = strawberry.field(description="Whether the campaign is delivering.")
@@ -218,7 +208,6 @@ class Campaign(Node):
             id=node_id("Campaign", row.id),
             raw_id=row.id,
             channel_id=row.channel_id,
-            currency=row.currency.strip(),
             name=row.name,
             external_id=row.external_id,
             status=DeliveryStatus(row.status),
@@ -256,11 +245,9 @@ class Campaign(Node):
             page, Creative.from_row, tally=partial(creatives.counts_of_campaign, ctx, self.raw_id, flt)
         )
 
-    @strawberry.field(description="Totals over a date range.")
+    @strawberry.field(description="Totals over a date range, in the campaign's currency (zeros without metrics).")
     async def performance(self, info: Ctx, from_: FromArg, to: ToArg) -> Performance:
-        perf = await _performance(info, metrics.campaign_performance, self.raw_id, from_, to)
-        perf.currency = perf.currency or self.currency
-        return perf
+        return await _performance(info, metrics.CAMPAIGN, self.raw_id, from_, to)
 
     @strawberry.field(description="Performance per day over a date range (days without data are omitted).")
     async def daily_metrics(self, info: Ctx, from_: FromArg, to: ToArg) -> list[DailyMetric]:
@@ -300,28 +287,33 @@ class Creative(Node):
         assert row is not None, "a foreign key keeps the campaign"
         return Campaign.from_row(row)
 
-    @strawberry.field(description="Totals over a date range.")
+    @strawberry.field(description="Totals over a date range, in its campaign's currency (zeros without metrics).")
     async def performance(self, info: Ctx, from_: FromArg, to: ToArg) -> Performance:
-        return await _performance(info, metrics.creative_performance, self.raw_id, from_, to)
+        return await _performance(info, metrics.CREATIVE, self.raw_id, from_, to)
 
     @strawberry.field(description="Performance per day over a date range (days without data are omitted).")
     async def daily_metrics(self, info: Ctx, from_: FromArg, to: ToArg) -> list[DailyMetric]:
         return await _daily(info, metrics.creative_daily, self.raw_id, from_, to)
 
 
-@strawberry.type(description="Customers first acquired in one month through one channel, with their lifetime value.")
+@strawberry.type(
+    description="Customers first acquired in one month through one channel, with their lifetime value. "
+    "A cohort's money is in one currency: the one recorded with it, which for cohorts recorded before "
+    "cohorts carried a currency is the one most of its channel's campaigns use (USD for a channel without campaigns)."
+)
 class Cohort(Node):
     channel_id: strawberry.Private[UUID]
     cohort_month: dt.date = strawberry.field(description="First day of the acquisition month.")
     customers: int = strawberry.field(description="Customers acquired that month.")
-    ltv30: Decimal | None = strawberry.field(
-        name="ltv30", description="Average revenue per customer in the first 30 days."
+    currency: str = strawberry.field(description="ISO 4217 code of the cohort's money figures, e.g. `USD`.")
+    ltv30: Money | None = strawberry.field(
+        name="ltv30", description="Average revenue per customer in the first 30 days, in the cohort's currency."
     )
-    ltv90: Decimal | None = strawberry.field(
-        name="ltv90", description="Average revenue per customer in the first 90 days."
+    ltv90: Money | None = strawberry.field(
+        name="ltv90", description="Average revenue per customer in the first 90 days, in the cohort's currency."
     )
-    ltv180: Decimal | None = strawberry.field(
-        name="ltv180", description="Average revenue per customer in the first 180 days."
+    ltv180: Money | None = strawberry.field(
+        name="ltv180", description="Average revenue per customer in the first 180 days, in the cohort's currency."
     )
     retention: JSON = strawberry.field(
         description='Share of the cohort still active per month since acquisition, e.g. `{"m0": 1.0, "m1": 0.8}`.'
@@ -334,9 +326,10 @@ class Cohort(Node):
             channel_id=row.channel_id,
             cohort_month=row.cohort_month,
             customers=row.customers,
-            ltv30=row.ltv_30,
-            ltv90=row.ltv_90,
-            ltv180=row.ltv_180,
+            currency=row.currency.strip(),
+            ltv30=Money.maybe(row.ltv_30, row.currency),
+            ltv90=Money.maybe(row.ltv_90, row.currency),
+            ltv180=Money.maybe(row.ltv_180, row.currency),
             retention=JSON(row.retention),
         )
 

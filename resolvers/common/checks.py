@@ -5,8 +5,8 @@ rule classes on every request, so a validation cache keyed on the rules never
 hits and every request re-parses and re-validates its document. Here the rules
 are built once per schema and the results are cached by the query text: a
 client that sends the same document again pays a dictionary lookup. The
-estimated cost depends on the page sizes passed as variables, so it is cached
-by the text together with the integer variables.
+estimated cost depends on the page sizes and date ranges passed as variables,
+so it is cached by the text together with the integer and short string variables.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def document_checks(
         return tuple(validate_document(schema, parsed(query), rules))
 
     @lru_cache(maxsize=CACHE_SIZE)
-    def cost(schema: GraphQLSchema, query: str, operation: str | None, sizes: tuple[tuple[str, int], ...]) -> int:
+    def cost(schema: GraphQLSchema, query: str, operation: str | None, sizes: tuple[tuple[str, int | str], ...]) -> int:
         return estimate_cost(schema, parsed(query), operation, dict(sizes))
 
     class DocumentChecks(SchemaExtension):
@@ -72,8 +72,18 @@ def document_checks(
     return DocumentChecks
 
 
-def _sizes(variables: Mapping[str, Any] | None) -> tuple[tuple[str, int], ...]:
-    # Only integers can be page sizes; the rest of the variables do not change the cost.
+MAX_COST_STRING = 32  # dates and enum values are shorter; longer strings never change the cost
+
+
+def _sizes(variables: Mapping[str, Any] | None) -> tuple[tuple[str, int | str], ...]:
+    # Page sizes (integers), date ranges and enum values (short strings) can change the cost;
+    # the rest of the variables cannot. A missing one is estimated at its largest.
     if not variables:
         return ()
-    return tuple(sorted((k, v) for k, v in variables.items() if isinstance(v, int)))
+    return tuple(
+        sorted(
+            (k, v)
+            for k, v in variables.items()
+            if (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, str) and len(v) <= MAX_COST_STRING)
+        )
+    )

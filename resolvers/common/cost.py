@@ -4,7 +4,9 @@ Depth and alias limits stop odd documents; they do not stop a small one that
 fans out (`campaigns(first: 100) { creatives(first: 100) { ... } }` under a
 few aliases). The estimate multiplies page sizes down the tree: each field
 costs 1 per parent object, a connection multiplies its children by `first` or
-`last` (or the default page size), a plain list by LIST_FACTOR.
+`last` (or the default page size), a plain list by LIST_FACTOR, unless its
+field's metadata holds a LIST_SIZE function: then by what that function makes
+of the field's arguments (as written, with the request's variables).
 """
 
 from __future__ import annotations
@@ -28,11 +30,14 @@ from graphql import (
     VariableNode,
     get_named_type,
     get_nullable_type,
+    value_from_ast_untyped,
 )
 
 from gateway.data.paging import DEFAULT_PAGE_SIZE
 
 LIST_FACTOR = 30  # e.g. daily metrics of a month
+LIST_SIZE = "list_size"  # metadata key of a field: its list's size from its arguments
+STRAWBERRY_FIELD = "strawberry-definition"
 
 
 class CostEstimator:
@@ -49,9 +54,9 @@ class CostEstimator:
         # A variable the request leaves out takes its default from the document: a page size
         # hidden there (`$first: Int = 100`) must count as much as one sent in `variables`.
         self.defaults = {
-            d.variable.name.value: int(d.default_value.value)
+            d.variable.name.value: value_from_ast_untyped(d.default_value)
             for d in operation.variable_definitions or ()
-            if isinstance(d.default_value, IntValueNode)
+            if d.default_value is not None
         }
         return self.selection(root, operation.selection_set, 1, set()) if root else 0
 
@@ -71,7 +76,7 @@ class CostEstimator:
             if field.selection_set is not None:
                 child_type = get_named_type(definition.type)
                 # A connection's `edges` list is the page its own `first`/`last` already counted.
-                factor = 1 if owner.name.endswith("Connection") else self._factor(field, definition.type)
+                factor = 1 if owner.name.endswith("Connection") else self._factor(field, definition)
                 total += self.selection(child_type, field.selection_set, multiplier * factor, seen)
         return total
 
@@ -90,7 +95,11 @@ class CostEstimator:
                     target = self.schema.get_type(fragment.type_condition.name.value)
                     yield from self._fields(target, fragment.selection_set, seen | {selection.name.value})
 
-    def _factor(self, field: FieldNode, output: Any) -> int:
+    def _factor(self, field: FieldNode, definition: Any) -> int:
+        output = definition.type
+        size = getattr((definition.extensions or {}).get(STRAWBERRY_FIELD), "metadata", {}).get(LIST_SIZE)
+        if size is not None:
+            return max(int(size(self._arguments(field))), 1)
         named = get_named_type(output)
         if named.name.endswith("Connection"):
             for argument in field.arguments or ():
@@ -100,6 +109,10 @@ class CostEstimator:
                         return max(value, 1)
             return DEFAULT_PAGE_SIZE
         return LIST_FACTOR if isinstance(get_nullable_type(output), GraphQLList) else 1
+
+    def _arguments(self, field: FieldNode) -> dict[str, Any]:
+        known = {**self.defaults, **self.variables}
+        return {a.name.value: value_from_ast_untyped(a.value, known) for a in field.arguments or ()}
 
     def _int(self, value: Any) -> int | None:
         if isinstance(value, IntValueNode):

@@ -3,17 +3,44 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
-from typing import NewType
+from typing import Any, NewType
 
 import orjson
 import strawberry
+from graphql import FloatValueNode, IntValueNode, StringValueNode, ValueNode
 from strawberry.types.scalar import ScalarDefinition
 
 from resolvers.common.inputs import MAX_VALUE_DEPTH, value_problem
 
 JSON = NewType("JSON", object)
 MAX_JSON_BYTES = 256 * 1024
+# Amounts are stored as numeric(14, 2): at most 12 digits before the point and 2 after.
+INTEGER_DIGITS, SCALE = 12, 2
+_DECIMAL = re.compile(rf"-?[0-9]{{1,{INTEGER_DIGITS}}}(\.[0-9]{{1,{SCALE}}})?")
+
+
+def _parse_decimal(value: object) -> Decimal:
+    # A float has already lost exactness (and 1e400 is infinity): only its exact
+    # text could be checked, which JSON parsing has thrown away.
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError('Decimal must be a string such as "12.50" or an integer')
+    text = str(value)
+    if not _DECIMAL.fullmatch(text):
+        raise ValueError(
+            f"{text[:40]!r} is not a decimal number with at most {INTEGER_DIGITS} digits before the point "
+            f"and {SCALE} after it (no exponent, NaN or Infinity)"
+        )
+    return Decimal(text)
+
+
+def _parse_decimal_literal(node: ValueNode, _variables: Any = None) -> Decimal:
+    # The literal's own text, so `1e400` or `0.125` in a document is judged as written.
+    if isinstance(node, StringValueNode | IntValueNode | FloatValueNode):
+        return _parse_decimal(node.value)
+    raise ValueError('Decimal must be a string such as "12.50" or an integer')
+
 
 # Python types used in resolvers map to these GraphQL scalars (see resolvers.schema).
 SCALAR_MAP: dict[object, ScalarDefinition] = {
@@ -28,6 +55,17 @@ SCALAR_MAP: dict[object, ScalarDefinition] = {
         description="An instant in ISO 8601 form with a UTC offset, e.g. `2026-11-25T09:30:00+00:00`.",
         serialize=lambda v: (v if v.tzinfo else v.replace(tzinfo=dt.UTC)).isoformat(),
         parse_value=lambda v: _parse_datetime(v),
+    ),
+    Decimal: strawberry.scalar(
+        name="Decimal",
+        description=(
+            'An exact decimal number, e.g. `"1250.50"`: a string (or an integer) of at most '
+            f"{INTEGER_DIGITS} digits before the point and {SCALE} after it, with an optional leading minus. "
+            "Exponents, NaN and Infinity are refused."
+        ),
+        serialize=lambda v: format(v, "f"),
+        parse_value=lambda v: _parse_decimal(v),
+        parse_literal=_parse_decimal_literal,
     ),
     JSON: strawberry.scalar(
         name="JSON",
@@ -87,6 +125,10 @@ class Money:
     @classmethod
     def of(cls, amount: Decimal | int | float, currency: str) -> Money:
         return cls(amount=decimal_string(amount), currency=currency.strip())
+
+    @classmethod
+    def maybe(cls, amount: Decimal | None, currency: str) -> Money | None:
+        return None if amount is None else cls.of(amount, currency)
 
     @classmethod
     def from_cents(cls, cents: int, currency: str) -> Money:

@@ -29,6 +29,7 @@ class CohortRow(Row):
     ltv_30: Decimal | None
     ltv_90: Decimal | None
     ltv_180: Decimal | None
+    currency: str
     retention: Any
 
 

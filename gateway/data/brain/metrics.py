@@ -1,20 +1,23 @@
-"""Performance: metric aggregates over `daily_metrics`, per object, per day, per group, and as sort keys.
+"""Performance: metric aggregates over `daily_metrics`, per object, per currency, per group and period.
 
-Ratios are computed in SQL with NULLIF, so a zero denominator yields NULL
-(GraphQL null) instead of an error or a misleading zero.
+Money is never summed across currencies: every aggregate that can span
+campaigns groups by the campaigns' currency as well. Ratios are computed in
+SQL with NULLIF, so a zero denominator yields NULL (GraphQL null) instead of
+an error or a misleading zero.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from aiodataloader import DataLoader
+from asyncpg import Record
 
 from gateway.context import RequestContext
 from gateway.data.brain.sql import Sortable, Where, grouped, ordering_of
@@ -24,41 +27,31 @@ from gateway.data.rows import Row
 from gateway.errors import BadUserInput
 from gateway.stores.postgres import TenantConnection, TenantReader
 
+T = TypeVar("T")
+
 MAX_RANGE_DAYS = 731
-
-# Aggregates over daily_metrics `m` joined to campaigns `c` (for the currency).
-METRIC_AGGREGATES = """
-    coalesce(sum(m.impressions), 0)::bigint AS impressions,
-    coalesce(sum(m.clicks), 0)::bigint AS clicks,
-    round(coalesce(sum(m.spend), 0), 2) AS spend,
-    coalesce(sum(m.conversions), 0)::bigint AS conversions,
-    round(coalesce(sum(m.revenue), 0), 2) AS revenue,
-    round(sum(m.clicks)::numeric / nullif(sum(m.impressions), 0), 6)::float8 AS ctr,
-    round(sum(m.spend) / nullif(sum(m.clicks), 0), 2) AS cpc,
-    round(sum(m.spend) / nullif(sum(m.conversions), 0), 2) AS cpa,
-    round(sum(m.revenue) / nullif(sum(m.spend), 0), 4)::float8 AS roas,
-    CASE WHEN count(DISTINCT c.currency) = 1 THEN min(c.currency) END AS currency
-"""
-
-METRICS_FROM = "daily_metrics m JOIN campaigns c ON c.id = m.campaign_id AND c.organization_id = m.organization_id"
+SUMMED = ("impressions", "clicks", "spend", "conversions", "revenue")
 
 
-def metric_totals(key: str, where: str) -> str:
-    """`key` and METRIC_AGGREGATES per key, over the daily_metrics rows `d` that `where` selects.
-
-    The rows are summed per key and campaign first and only then joined to
-    their campaign for the currency: the join, and the sort that the
-    currency's DISTINCT needs, see one row per key and campaign instead of one
-    per day (30 times fewer over a month). Sums of sums are the same totals.
-    """
+def measures(total: Callable[[str], str]) -> str:
+    """The KPI columns, given `total(column)`: the SQL of one summed column (`sum(m.spend)`, `s.spend`)."""
+    i, c, s, v, r = (total(column) for column in SUMMED)
     return (
-        f"SELECT m.key, {METRIC_AGGREGATES} FROM (SELECT d.{key} AS key, d.organization_id, d.campaign_id, "
-        "sum(d.impressions) AS impressions, sum(d.clicks) AS clicks, sum(d.spend) AS spend, "
-        "sum(d.conversions) AS conversions, sum(d.revenue) AS revenue "
-        f"FROM daily_metrics d WHERE {where} GROUP BY d.{key}, d.organization_id, d.campaign_id) m "
-        "JOIN campaigns c ON c.id = m.campaign_id AND c.organization_id = m.organization_id GROUP BY m.key"
+        f"coalesce({i}, 0)::bigint AS impressions, coalesce({c}, 0)::bigint AS clicks, "
+        f"round(coalesce({s}, 0), 2) AS spend, coalesce({v}, 0)::bigint AS conversions, "
+        f"round(coalesce({r}, 0), 2) AS revenue, "
+        f"round({c}::numeric / nullif({i}, 0), 6)::float8 AS ctr, "
+        f"round({s} / nullif({c}, 0), 2) AS cpc, "
+        f"round({s} / nullif({v}, 0), 2) AS cpa, "
+        f"round({r} / nullif({s}, 0), 4)::float8 AS roas"
     )
 
+
+# Aggregates over daily_metrics rows `m`.
+METRIC_AGGREGATES = measures(lambda column: f"sum(m.{column})")
+SUMS = ", ".join(f"sum(m.{column}) AS {column}" for column in SUMMED)
+# A metric row's currency is its campaign's.
+WITH_CAMPAIGN = "daily_metrics m JOIN campaigns c ON c.organization_id = m.organization_id AND c.id = m.campaign_id"
 
 # The columns metrics are kept per: the key of `performance`/`dailyMetrics` of each object type.
 CAMPAIGN = "campaign_id"
@@ -71,6 +64,7 @@ PerfKey = tuple[UUID, Range]
 
 @dataclass(frozen=True, slots=True)
 class MetricsRow(Row):
+    currency: str
     impressions: int
     clicks: int
     spend: Decimal
@@ -80,7 +74,11 @@ class MetricsRow(Row):
     cpc: Decimal | None
     cpa: Decimal | None
     roas: float | None
-    currency: str | None
+
+    @classmethod
+    def zero(cls, currency: str) -> MetricsRow:
+        nothing = Decimal("0.00")
+        return cls(currency, 0, 0, nothing, 0, nothing, None, None, None, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +89,15 @@ class DailyRow:
 
 @dataclass(frozen=True, slots=True)
 class GroupRow:
-    """Totals of one group: `key` is a day, a Monday, a channel id or a campaign id."""
+    """Totals of one group in one currency and period.
+
+    `key` is the dimension's value (a channel, campaign or creative id, a
+    platform or a format; None without a dimension) and `period` the first day
+    of the period (None without an interval).
+    """
 
     key: Any
+    period: dt.date | None
     metrics: MetricsRow
 
 
@@ -109,37 +113,117 @@ def default_range(days: int = 30) -> Range:
     return today - dt.timedelta(days=days - 1), today
 
 
-async def totals(pg: TenantReader, start: dt.date, end: dt.date) -> MetricsRow:
-    check_range(start, end)
-    row = await pg.fetchrow(
-        f"SELECT {METRIC_AGGREGATES} FROM {METRICS_FROM} WHERE m.organization_id = $1 AND m.date BETWEEN $2 AND $3",
-        pg.organization_id,
-        start,
-        end,
-    )
-    assert row is not None  # an aggregate without GROUP BY always returns one row
-    return MetricsRow.of(row)
+# --- groups and periods -------------------------------------------------------------------
 
-
-GROUP_KEYS = {
-    "day": "m.date",
-    "week": "date_trunc('week', m.date)::date",
-    "channel": "m.channel_id",
-    "campaign": "m.campaign_id",
+# Per dimension: the group key, the column groups sort by, and the tables the two need
+# beyond `m` (daily_metrics) and `c` (its campaign).
+CHANNELS = "JOIN channels ch ON ch.organization_id = m.organization_id AND ch.id = m.channel_id"
+CREATIVES = "JOIN creatives cr ON cr.organization_id = m.organization_id AND cr.id = m.creative_id"
+DIMENSIONS: dict[str, tuple[str, str, str]] = {
+    "channel": ("m.channel_id", "ch.name", CHANNELS),
+    "campaign": ("m.campaign_id", "c.name", ""),
+    "creative": ("m.creative_id", "cr.name", CREATIVES),
+    "platform": ("ch.platform", "ch.platform", CHANNELS),
+    "format": ("cr.format", "cr.format", CREATIVES),
 }
+INTERVALS = {"day": "1 day", "week": "1 week", "month": "1 month"}
 
 
-async def breakdown(pg: TenantReader, start: dt.date, end: dt.date, group_by: str) -> list[GroupRow]:
-    """Totals per group (`day`, `week`, `channel` or `campaign`), ordered by the group key."""
-    check_range(start, end)
-    rows = await pg.fetch(
-        f"SELECT {GROUP_KEYS[group_by]} AS key, {METRIC_AGGREGATES} FROM {METRICS_FROM} "
-        f"WHERE m.organization_id = $1 AND m.date BETWEEN $2 AND $3 GROUP BY 1 ORDER BY 1",
-        pg.organization_id,
-        start,
-        end,
+def period_start(day: dt.date, interval: str) -> dt.date:
+    """The first day of the period holding `day`: itself, the Monday of its ISO week, the 1st of its month."""
+    if interval == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if interval == "month":
+        return day.replace(day=1)
+    return day
+
+
+def period_count(start: dt.date, end: dt.date, interval: str) -> int:
+    """How many periods (some partial) the days `start`..`end` touch."""
+    first, last = period_start(start, interval), period_start(end, interval)
+    if interval == "month":
+        return (last.year - first.year) * 12 + last.month - first.month + 1
+    return (last - first).days // (7 if interval == "week" else 1) + 1
+
+
+def split_sql(dimension: str | None, period: str, periods: str) -> str:
+    """Totals per group, currency and period, every group in every period (zeros where it has no metrics).
+
+    `period` is the SQL of a metric row's period and `periods` a query of
+    every period (column `period`); $1 is the organization and $2..$3 the days.
+    A group is a dimension value with metrics in some currency in the range.
+    """
+    # Without a dimension every row has the same key; equality (not IS NOT DISTINCT FROM) keeps the join a hash join.
+    key, sort, joins = DIMENSIONS[dimension] if dimension else ("''", "''", "")
+    return (
+        f"WITH sums AS (SELECT {key} AS key, {sort} AS sort, c.currency, {period} AS period, {SUMS} "
+        f"FROM {WITH_CAMPAIGN} {joins} WHERE m.organization_id = $1 AND m.date BETWEEN $2 AND $3 "
+        "GROUP BY 1, 2, 3, 4), "
+        "groups AS (SELECT DISTINCT key, sort, currency FROM sums), "
+        f"periods AS ({periods}) "
+        f"SELECT g.key, g.currency, p.period, {measures(lambda column: f's.{column}')} "
+        "FROM groups g CROSS JOIN periods p "
+        "LEFT JOIN sums s ON s.key = g.key AND s.currency = g.currency AND s.period = p.period "
+        "ORDER BY g.sort, g.key, g.currency, p.period"
     )
-    return [GroupRow(r["key"], MetricsRow.of(r)) for r in rows]
+
+
+async def breakdown(
+    pg: TenantReader, start: dt.date, end: dt.date, dimension: str | None = None, interval: str | None = None
+) -> list[GroupRow]:
+    """Totals per currency, and per `dimension` value and `interval` period when given.
+
+    Ordered by group (channel, campaign or creative name; platform; format),
+    currency, then period. With an interval, every group has a row for every
+    period from the one holding `start` to the one holding `end`: zeros where
+    it has no metrics. Only days within the range count, so the first and
+    last periods may be partial.
+    """
+    check_range(start, end)
+    if interval is None:  # one period: the range
+        period, periods = "$2::date", "SELECT $2::date AS period"
+    else:
+        step = INTERVALS[interval]
+        period = f"date_trunc('{interval}', m.date::timestamp)::date"
+        periods = f"SELECT generate_series(date_trunc('{interval}', $2::timestamp), $3::timestamp, interval '{step}')::date AS period"
+    rows = await pg.fetch(split_sql(dimension, period, periods), pg.organization_id, start, end)
+    return [
+        GroupRow(r["key"] if dimension else None, r["period"] if interval else None, MetricsRow.of(r)) for r in rows
+    ]
+
+
+async def totals(pg: TenantReader, start: dt.date, end: dt.date) -> list[MetricsRow]:
+    """Totals per currency, ordered by currency; empty when the range has no metrics."""
+    return [g.metrics for g in await breakdown(pg, start, end)]
+
+
+def previous_range(start: dt.date, end: dt.date) -> Range:
+    """The range of equal length that ends the day before `start`."""
+    length = end - start + dt.timedelta(days=1)
+    if start - dt.date.min < length:
+        raise BadUserInput("the range has no previous range of equal length within the calendar")
+    return start - length, start - dt.timedelta(days=1)
+
+
+async def compared(pg: TenantReader, start: dt.date, end: dt.date) -> dict[str, tuple[MetricsRow, MetricsRow]]:
+    """Per currency, (totals over start..end, totals over the previous range of equal length).
+
+    One statement over both ranges: the previous and the current range are two
+    periods, so a currency with metrics in only one of them gets zeros in the other.
+    """
+    check_range(start, end)
+    before, _ = previous_range(start, end)
+    rows = await pg.fetch(
+        split_sql(None, "CASE WHEN m.date >= $4 THEN $4 ELSE $2 END", "SELECT unnest(ARRAY[$2, $4]::date[]) AS period"),
+        pg.organization_id,
+        before,
+        end,
+        start,
+    )
+    found: dict[str, dict[dt.date, MetricsRow]] = defaultdict(dict)
+    for r in rows:
+        found[r["currency"]][r["period"]] = MetricsRow.of(r)
+    return {currency: (by_period[start], by_period[before]) for currency, by_period in found.items()}
 
 
 def order_join(where: Where, alias: str, key_column: str, metrics_range: Range) -> str:
@@ -151,7 +235,7 @@ def order_join(where: Where, alias: str, key_column: str, metrics_range: Range) 
     check_range(start, end)
     a, b = where.param(start), where.param(end)
     return (
-        f"LEFT JOIN (SELECT m.{key_column} AS key, {METRIC_AGGREGATES} FROM {METRICS_FROM} "
+        f"LEFT JOIN (SELECT m.{key_column} AS key, {METRIC_AGGREGATES} FROM daily_metrics m "
         f"WHERE m.organization_id = $1 AND m.date BETWEEN {a} AND {b} GROUP BY m.{key_column}) p "
         f"ON p.key = {alias}.id"
     )
@@ -159,18 +243,34 @@ def order_join(where: Where, alias: str, key_column: str, metrics_range: Range) 
 
 # --- loaders: per object over a date range ------------------------------------------------
 
+# The objects of one currency each, and where that currency is kept.
+ONE_CURRENCY = {
+    CAMPAIGN: ("campaigns o", "o.currency"),
+    CREATIVE: (
+        "creatives o JOIN campaigns c ON c.organization_id = o.organization_id AND c.id = o.campaign_id",
+        "c.currency",
+    ),
+}
+
 
 def performance(ctx: RequestContext, column: str) -> DataLoader[PerfKey, MetricsRow | None]:
-    """Totals per object over a range; `column` is CAMPAIGN, CREATIVE or CHANNEL."""
+    """Totals per campaign or creative (`column`) over a range, in its campaign's currency.
+
+    Every object found gets a row, zeros when it has no metrics in the range,
+    so its currency is known without another statement. The metrics are summed
+    per object from the covering index first, then joined to the objects.
+    """
+    objects, currency = ONE_CURRENCY[column]
 
     async def load(keys: Sequence[PerfKey]) -> list[MetricsRow | None]:
         pg = ctx.postgres
         found: dict[PerfKey, MetricsRow] = {}
         for (start, end), parents in grouped(keys).items():
             rows = await pg.fetch(
-                metric_totals(
-                    column, f"d.organization_id = $1 AND d.{column} = ANY($2::uuid[]) AND d.date BETWEEN $3 AND $4"
-                ),
+                f"SELECT o.id AS key, {currency} AS currency, {measures(lambda c: f's.{c}')} FROM {objects} "
+                f"LEFT JOIN (SELECT m.{column} AS key, {SUMS} FROM daily_metrics m WHERE m.organization_id = $1 "
+                f"AND m.{column} = ANY($2::uuid[]) AND m.date BETWEEN $3 AND $4 GROUP BY m.{column}) s "
+                "ON s.key = o.id WHERE o.organization_id = $1 AND o.id = ANY($2::uuid[])",
                 pg.organization_id,
                 parents,
                 start,
@@ -182,27 +282,47 @@ def performance(ctx: RequestContext, column: str) -> DataLoader[PerfKey, Metrics
     return DataLoader(load)
 
 
-def daily(ctx: RequestContext, column: str) -> DataLoader[PerfKey, list[DailyRow]]:
-    """Totals per object and day over a range (days without data are absent)."""
+def _lists(ctx: RequestContext, sql: str, build: Callable[[Record], T]) -> DataLoader[PerfKey, list[T]]:
+    """A list per object over a range: `sql` selects rows with a `key` of the objects $2 over days $3..$4."""
 
-    async def load(keys: Sequence[PerfKey]) -> list[list[DailyRow]]:
+    async def load(keys: Sequence[PerfKey]) -> list[list[T]]:
         pg = ctx.postgres
-        found: dict[PerfKey, list[DailyRow]] = defaultdict(list)
+        found: dict[PerfKey, list[T]] = defaultdict(list)
         for (start, end), parents in grouped(keys).items():
-            rows = await pg.fetch(
-                f"SELECT m.{column} AS key, m.date, {METRIC_AGGREGATES} FROM {METRICS_FROM} "
-                f"WHERE m.organization_id = $1 AND m.{column} = ANY($2::uuid[]) AND m.date BETWEEN $3 AND $4 "
-                f"GROUP BY m.{column}, m.date ORDER BY m.{column}, m.date",
-                pg.organization_id,
-                parents,
-                start,
-                end,
-            )
-            for r in rows:
-                found[(r["key"], (start, end))].append(DailyRow(r["date"], MetricsRow.of(r)))
+            for r in await pg.fetch(sql, pg.organization_id, parents, start, end):
+                found[(r["key"], (start, end))].append(build(r))
         return [found.get(k, []) for k in keys]
 
     return DataLoader(load)
+
+
+# The rows are summed per channel and campaign first and only then joined to their campaign
+# for the currency: the join sees one row per channel and campaign instead of one per
+# creative and day. Sums of sums are the same totals.
+CHANNEL_TOTALS = (
+    f"SELECT s.key, c.currency, {measures(lambda column: f'sum(s.{column})')} "
+    f"FROM (SELECT m.channel_id AS key, m.organization_id, m.campaign_id, {SUMS} FROM daily_metrics m "
+    "WHERE m.organization_id = $1 AND m.channel_id = ANY($2::uuid[]) AND m.date BETWEEN $3 AND $4 "
+    "GROUP BY m.channel_id, m.organization_id, m.campaign_id) s "
+    "JOIN campaigns c ON c.organization_id = s.organization_id AND c.id = s.campaign_id "
+    "GROUP BY s.key, c.currency ORDER BY s.key, c.currency"
+)
+
+
+def channel_performance(ctx: RequestContext) -> DataLoader[PerfKey, list[MetricsRow]]:
+    """Totals per channel and currency over a range, ordered by currency (currencies without metrics absent)."""
+    return _lists(ctx, CHANNEL_TOTALS, MetricsRow.of)
+
+
+def daily(ctx: RequestContext, column: str) -> DataLoader[PerfKey, list[DailyRow]]:
+    """Totals per object, day and currency over a range (days without data are absent)."""
+    return _lists(
+        ctx,
+        f"SELECT m.{column} AS key, m.date, c.currency, {METRIC_AGGREGATES} FROM {WITH_CAMPAIGN} "
+        f"WHERE m.organization_id = $1 AND m.{column} = ANY($2::uuid[]) AND m.date BETWEEN $3 AND $4 "
+        f"GROUP BY m.{column}, m.date, c.currency ORDER BY m.{column}, m.date, c.currency",
+        lambda r: DailyRow(r["date"], MetricsRow.of(r)),
+    )
 
 
 def campaign_performance(ctx: RequestContext) -> DataLoader[PerfKey, MetricsRow | None]:
@@ -211,10 +331,6 @@ def campaign_performance(ctx: RequestContext) -> DataLoader[PerfKey, MetricsRow 
 
 def creative_performance(ctx: RequestContext) -> DataLoader[PerfKey, MetricsRow | None]:
     return performance(ctx, CREATIVE)
-
-
-def channel_performance(ctx: RequestContext) -> DataLoader[PerfKey, MetricsRow | None]:
-    return performance(ctx, CHANNEL)
 
 
 def campaign_daily(ctx: RequestContext) -> DataLoader[PerfKey, list[DailyRow]]:
