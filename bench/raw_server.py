@@ -54,6 +54,16 @@ def money(amount: Decimal) -> str:
     return format(amount.quantize(Decimal("0.01")), "f")
 
 
+DELIVERY = ("active", "paused", "archived")
+SYNC_JOB = EXECUTION = ("queued", "running", "succeeded", "failed")
+
+
+def tally(statuses: tuple[str, ...], counts: Any) -> list[dict[str, Any]]:
+    """Every status in the schema's order with its count, zeros included."""
+    found = {status: count for status, count in counts}
+    return [{"status": s.upper(), "count": found.get(s, 0)} for s in statuses]
+
+
 def begin(org: UUID, *, read_only: bool, enterprise_id: str | None = None) -> str:
     mode = "ISOLATION LEVEL REPEATABLE READ READ ONLY" if read_only else "ISOLATION LEVEL READ COMMITTED"
     sql = f"BEGIN {mode}; SET LOCAL ROLE {APP_ROLE}; SELECT set_config('app.organization_id', '{org}', true)"
@@ -175,6 +185,12 @@ class Raw:
                     )
                 ]
                 total = await conn.fetchval("SELECT count(*) FROM campaigns WHERE organization_id = $1", brain_id)
+                status_counts = {
+                    table: await conn.fetch(
+                        f"SELECT status, count(*) FROM {table} WHERE organization_id = $1 GROUP BY status", brain_id
+                    )
+                    for table in ("campaigns", "creatives", "sync_jobs")
+                }
                 campaigns = await conn.fetch(
                     "SELECT c.id, c.name, c.status, c.daily_budget, c.currency, ch.platform FROM campaigns c "
                     "JOIN channels ch ON ch.id = c.channel_id AND ch.organization_id = c.organization_id "
@@ -250,6 +266,9 @@ class Raw:
             .sort([("created_at", -1), ("_id", -1)])
             .to_list(None)
         )
+        execution_counts = await self.db.agentkit_executions.aggregate(
+            [{"$match": scope}, {"$group": {"_id": "$status", "count": {"$sum": 1}}}]
+        ).to_list(None)
         runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for e in executions:
             if len(runs[str(e["workflow_id"])]) < 5:
@@ -309,7 +328,14 @@ class Raw:
                     }
                     for w in weekly
                 ],
-                "campaigns": {"totalCount": total, "edges": edges},
+                "creatives": {"countsByStatus": tally(DELIVERY, status_counts["creatives"])},
+                "syncJobs": {"countsByStatus": tally(SYNC_JOB, status_counts["sync_jobs"])},
+                "executions": {"countsByStatus": tally(EXECUTION, [(e["_id"], e["count"]) for e in execution_counts])},
+                "campaigns": {
+                    "totalCount": total,
+                    "countsByStatus": tally(DELIVERY, status_counts["campaigns"]),
+                    "edges": edges,
+                },
             }
         }
 

@@ -139,7 +139,10 @@ async def test_a_cursor_of_another_list_is_refused(client: httpx.AsyncClient, is
 
 TODAY = dt.datetime.now(dt.UTC).date()
 RANGE = {"from": str(TODAY - dt.timedelta(days=13)), "to": str(TODAY)}
-PERF = "performance(from: $from, to: $to) { impressions clicks spend conversions revenue ctr cpc cpa roas }"
+PERF = (
+    "performance(from: $from, to: $to) "
+    "{ impressions clicks spend { amount } conversions revenue { amount } ctr cpc { amount } cpa { amount } roas }"
+)
 KPIS = ["SPEND", "REVENUE", "ROAS", "CTR", "CPC", "CPA", "CONVERSIONS", "IMPRESSIONS", "CLICKS"]
 
 
@@ -161,7 +164,8 @@ def plain(name: str) -> Any:
 
 def kpi(name: str) -> Any:
     def value(node: dict[str, Any]) -> Any:
-        perf = node["performance"]
+        # Money figures are {amount}; counts and ratios are plain numbers.
+        perf = {k: v["amount"] if isinstance(v, dict) else v for k, v in node["performance"].items()}
         if not any(Decimal(str(perf[m])) for m in ("impressions", "clicks", "spend", "conversions", "revenue")):
             return None  # no metrics in the range: the sort key is NULL, last either way
         return None if perf[name] is None else Decimal(str(perf[name]))
