@@ -169,10 +169,13 @@ async def campaign_pair(client: httpx.AsyncClient, issuer: TestIssuer) -> tuple[
         "{ organization { campaigns(first: 100) { edges { node { id status dailyBudget { amount currency } } } } } }",
         token=issuer.token(ORG, "admin"),
     )
+    # Other tests add campaigns of their own (some with tiny budgets): take two that can give.
     usd = [
         e["node"]["id"]
         for e in body["data"]["organization"]["campaigns"]["edges"]
-        if e["node"]["dailyBudget"]["currency"] == "USD" and e["node"]["status"] == "ACTIVE"
+        if e["node"]["dailyBudget"]["currency"] == "USD"
+        and e["node"]["status"] == "ACTIVE"
+        and float(e["node"]["dailyBudget"]["amount"]) >= 100
     ]
     return usd[0], usd[1]
 
