@@ -626,3 +626,33 @@ async def test_forged_cursor_values_are_bad_user_input(client: httpx.AsyncClient
     # A well-formed one of the same shape is accepted: the refusals above are about the values.
     accepted = forged("Organization.campaigns", by_roas.signature, '["f",1.5]', tie)
     assert await q(client, issuer, RANKED, o=[{"field": "ROAS"}], first=2, after=accepted, **RANGE)
+
+
+EMPTY_PAGES = """query($f: CampaignFilter, $after: String, $before: String) { organization {
+  forward: campaigns(first: 0, filter: $f, after: $after) { totalCount pageInfo { hasNextPage hasPreviousPage } }
+  backward: campaigns(last: 0, filter: $f, before: $before) { pageInfo { hasNextPage hasPreviousPage } }
+  nested: campaigns(first: 2, filter: $f) { edges { cursor node { creatives(first: 0) {
+    totalCount pageInfo { hasNextPage hasPreviousPage } } } } } } }"""
+
+
+async def test_pages_of_no_rows_still_say_what_lies_beyond(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    found = await q(client, issuer, EMPTY_PAGES)
+    assert found["forward"]["totalCount"] > 2
+    assert found["forward"]["pageInfo"] == {"hasNextPage": True, "hasPreviousPage": False}
+    assert found["backward"]["pageInfo"] == {"hasNextPage": False, "hasPreviousPage": True}
+    for edge in found["nested"]["edges"]:
+        creatives = edge["node"]["creatives"]
+        assert creatives["pageInfo"] == {"hasNextPage": creatives["totalCount"] > 0, "hasPreviousPage": False}
+    # From the last row on, nothing follows; before the first row, nothing precedes.
+    ends_of_list = await q(
+        client,
+        issuer,
+        "{ organization { head: campaigns(first: 1) { edges { cursor } } tail: campaigns(last: 1) { edges { cursor } } } }",
+    )
+    first_row, last_row = (ends_of_list[end]["edges"][0]["cursor"] for end in ("head", "tail"))
+    ends = await q(client, issuer, EMPTY_PAGES, after=last_row, before=first_row)
+    assert ends["forward"]["pageInfo"] == {"hasNextPage": False, "hasPreviousPage": True}
+    assert ends["backward"]["pageInfo"] == {"hasNextPage": True, "hasPreviousPage": False}
+    none = await q(client, issuer, EMPTY_PAGES, f={"nameContains": "no campaign is called this"})
+    assert none["forward"] == {"totalCount": 0, "pageInfo": {"hasNextPage": False, "hasPreviousPage": False}}
+    assert none["backward"]["pageInfo"] == {"hasNextPage": False, "hasPreviousPage": False}

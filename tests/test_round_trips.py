@@ -49,8 +49,8 @@ async def test_dashboard_round_trips_do_not_grow_with_page_sizes(client: httpx.A
     for store in ("postgres", "mongo"):
         assert small_trace[store]["roundTrips"] == large_trace[store]["roundTrips"], (small_trace, large_trace)
     # The bound documented in the README: one statement per level and relationship.
-    assert large_trace["postgres"]["roundTrips"] <= 14
-    assert large_trace["mongo"]["roundTrips"] <= 5
+    assert large_trace["postgres"]["roundTrips"] <= 12
+    assert large_trace["mongo"]["roundTrips"] <= 4
 
 
 async def test_store_trace_needs_privilege_outside_dev(client: httpx.AsyncClient, issuer: TestIssuer) -> None:

@@ -48,6 +48,7 @@ MAX_CURSOR_LENGTH = 4096
 
 T = TypeVar("T")
 Count = Callable[[], Awaitable[int]]
+Beyond = Callable[[], Awaitable[bool]]
 Values = tuple[Any, ...]
 
 # The kinds of sort values a cursor can carry, each with its tag and its decoder.
@@ -253,8 +254,9 @@ class Paged(Generic[T]):
     values: list[Values]  # the sort values of each row
     key: str  # the connection the cursors belong to
     ordering: Ordering
-    has_next: bool
-    has_previous: bool
+    # Known, or asked of the store when selected (whether rows lie beyond a page of no rows).
+    has_next: bool | Beyond
+    has_previous: bool | Beyond
     count: Count  # the whole list's size, asked only when a client wants it
 
     def cursor(self, index: int) -> str:
@@ -283,6 +285,21 @@ async def paged(
     """A page of any list given its ordering, how to count it, and how to fetch the rows a `Seek` names."""
     wanted, size = seek(key, ordering, page)
     forward = wanted.order is ordering
+    if size == 0:
+        # A page of no rows (`first: 0` beside `totalCount` or `countsByStatus`) reads none;
+        # whether rows lie beyond it is asked of the store only when `pageInfo` is selected.
+        async def beyond() -> bool:
+            return bool(await fetch(wanted))
+
+        return Paged(
+            rows=[],
+            values=[],
+            key=key,
+            ordering=ordering,
+            has_next=beyond if forward else page.before is not None,
+            has_previous=page.after is not None if forward else beyond,
+            count=once(count),
+        )
     found = list(await fetch(wanted))
     more = len(found) > size
     found = found[:size]

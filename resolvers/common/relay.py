@@ -54,6 +54,20 @@ def _end_cursor(root: PageInfo) -> str | None:
     return root.page.cursor(len(root.page.rows) - 1) if root.page.rows else None
 
 
+# A bool, or (for a page of no rows) an awaitable the executor awaits, so the store is
+# asked only when the field is selected; typed Any for the field's sake (its GraphQL type is Boolean).
+def _known_or_asked(value: bool | Callable[[], Awaitable[bool]]) -> Any:
+    return value if isinstance(value, bool) else value()
+
+
+def _has_next_page(root: PageInfo) -> Any:
+    return _known_or_asked(root.page.has_next)
+
+
+def _has_previous_page(root: PageInfo) -> Any:
+    return _known_or_asked(root.page.has_previous)
+
+
 def _edge_cursor(root: Edge[object]) -> str:
     return root.page.cursor(root.index)
 
@@ -64,12 +78,16 @@ def _edge_cursor(root: Edge[object]) -> str:
 @strawberry.type(description="Where a page sits in its connection (Relay).")
 class PageInfo:
     has_next_page: bool = strawberry.field(
+        resolver=_has_next_page,
+        graphql_type=bool,
         description="True when more items follow this page: exact when paging forward (`first`); "
-        "when paging backward, true exactly when `before` was given."
+        "when paging backward, true exactly when `before` was given.",
     )
     has_previous_page: bool = strawberry.field(
+        resolver=_has_previous_page,
+        graphql_type=bool,
         description="True when items precede this page: exact when paging backward (`last`); "
-        "when paging forward, true exactly when `after` was given."
+        "when paging forward, true exactly when `after` was given.",
     )
     start_cursor: str | None = strawberry.field(
         resolver=_start_cursor, description="Cursor of the first edge of this page."
@@ -102,7 +120,7 @@ class Connection(Generic[NodeT]):
         edges = [Edge(node=build(row), page=page, index=i) for i, row in enumerate(page.rows)]
         return cls(
             edges=edges,
-            page_info=PageInfo(has_next_page=page.has_next, has_previous_page=page.has_previous, page=page),
+            page_info=PageInfo(page=page),
             count=page.count,
             **extra,
         )
