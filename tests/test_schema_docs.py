@@ -7,12 +7,14 @@ from pathlib import Path
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLField,
     GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLType,
+    get_named_type,
 )
 
 from resolvers.schema import schema
@@ -148,3 +150,44 @@ def test_every_raised_code_is_in_its_domain_enum() -> None:
         assert raised - known == set(), module
         for enum in enums:
             assert enum_values(enum) >= SHARED_CODES, enum
+
+
+def connection_fields() -> list[tuple[str, str, GraphQLField]]:
+    found = []
+    for name, named in SDL.type_map.items():
+        if isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
+            for field_name, field in named.fields.items():
+                if get_named_type(field.type).name.endswith("Connection"):
+                    found.append((name, field_name, field))
+    return found
+
+
+def test_every_list_takes_one_filter_and_order_style() -> None:
+    fields = connection_fields()
+    assert len(fields) >= 19  # every Brain and enterprise list, nested ones included
+    for parent, name, field in fields:
+        where = f"{parent}.{name}"
+        assert {"first", "after", "last", "before", "filter", "orderBy"} <= set(field.args), where
+        assert get_named_type(field.args["filter"].type).name.endswith("Filter"), where
+        order = field.args["orderBy"].type
+        assert isinstance(order, GraphQLList) and isinstance(order.of_type, GraphQLNonNull), where
+        order_input = get_named_type(order)
+        assert isinstance(order_input, GraphQLInputObjectType) and set(order_input.fields) == {"field", "direction"}
+        assert isinstance(get_named_type(order_input.fields["field"].type), GraphQLEnumType), where
+        assert get_named_type(order_input.fields["direction"].type).name == "OrderDirection", where
+
+
+def test_status_filters_take_lists_and_amounts_are_money() -> None:
+    for name, named in SDL.type_map.items():
+        if isinstance(named, GraphQLInputObjectType) and name.endswith("Filter"):
+            status = named.fields.get("status")
+            if status is not None:
+                assert isinstance(status.type, GraphQLList), name
+        if isinstance(named, GraphQLObjectType) and not name.startswith("__"):
+            for field_name, field in named.fields.items():
+                # Amounts are Money {amount currency}; no output is a bare decimal.
+                assert get_named_type(field.type).name != "Decimal", f"{name}.{field_name}"
+    assert enum_values("PerformanceDimension") == {"CHANNEL", "CAMPAIGN", "CREATIVE", "PLATFORM", "FORMAT"}
+    assert enum_values("TimeInterval") == {"DAY", "WEEK", "MONTH"}
+    for connection in ("CampaignConnection", "CreativeConnection", "SyncJobConnection", "WorkflowExecutionConnection"):
+        assert "countsByStatus" in SDL.type_map[connection].fields  # type: ignore[union-attr]
