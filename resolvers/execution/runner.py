@@ -140,7 +140,15 @@ class Run:
         for plan, source, out, position in tasks:
             if self.nulled and self.is_nulled(position):
                 continue
-            for field in plan.fields:
+            fast = plan.fast
+            if fast is None:
+                fields = plan.fields
+            elif fast(source, out):
+                fields = plan.general
+            else:
+                out.clear()
+                fields = plan.fields
+            for field in fields:
                 kind = field.kind
                 if kind == ATTRIBUTE:
                     try:
@@ -244,15 +252,19 @@ class Run:
             item = completion.item
             assert item is not None
             if item.kind == OBJECT and item.type.is_type_of is None and item.type.name in item.plans:
-                # The common list of plain objects (edges): queued directly, the rest as usual.
+                # The common list of plain objects (edges): built at once when the compiled
+                # selection can do it alone, else queued directly; the rest as usual.
                 plan = item.plans[item.type.name]
+                fast = plan.fast if not plan.general else None
                 for index, element in enumerate(value):
                     if element is None or isinstance(element, Exception):
                         items.append(None)
                         self.complete(item, element, items, index, position, None, field, next_tasks)
-                    else:
-                        out: dict[str, Any] = {}
-                        items.append(out)
+                        continue
+                    out: dict[str, Any] = {}
+                    items.append(out)
+                    if fast is None or not fast(element, out):
+                        out.clear()
                         next_tasks.append((plan, element, out, (position, index, items, item.nullable, None)))
                 return
             for index, element in enumerate(value):
@@ -308,6 +320,9 @@ class Run:
             )
         out: dict[str, Any] = {}
         container[key] = out
+        if plan.fast is not None and not plan.general and plan.fast(value, out):
+            return
+        out.clear()
         next_tasks.append((plan, value, out, position))
 
     def call_direct(self, field: FieldPlan, source: Any, position: Position | None) -> Any:
