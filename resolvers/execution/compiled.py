@@ -18,6 +18,7 @@ serialisation have no side effects, so doing them twice is harmless.
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
 from graphql import GraphQLObjectType
@@ -104,6 +105,15 @@ class _Writer:
                     f"{indent}elif {value}.__class__ is {self.name(completion.identity)}:",
                     f"{inner}{target} = {value}",
                 ]
+            members = _enum_names(completion)
+            if members is not None:
+                # A member of the enum's own class: its output name looked up by member name,
+                # without hashing the member (a Python-level `__hash__`).
+                enum_class, names = members
+                lines += [
+                    f"{indent}elif {value}.__class__ is {self.name(enum_class)}:",
+                    f"{inner}{target} = {self.name(names)}[{value}._name_]",
+                ]
             lines.append(f"{indent}else:")
             if completion.memo is not None:
                 lines.append(f"{inner}c = {self.name(completion.memo)}.get({value})")
@@ -141,6 +151,22 @@ class _Writer:
             f"{inner}{target} = {built}",
         ]
         return lines
+
+
+def _enum_names(completion: Completion) -> tuple[type[Enum], dict[str, Any]] | None:
+    """For an enum type backed by a Python enum (strawberry's), each member's output by member name."""
+    enum_class = getattr(completion.type, "wrapped_cls", None)
+    if completion.memo is None or not (isinstance(enum_class, type) and issubclass(enum_class, Enum)):
+        return None
+    names: dict[str, Any] = {}
+    for member in enum_class:
+        try:
+            output = completion.coerce(member)
+        except Exception:  # a member the schema refuses stays on the general path
+            continue
+        if output is not None and output is not Undefined:
+            names[member._name_] = output
+    return enum_class, names
 
 
 def _class_check(object_type: GraphQLObjectType) -> type | bool | None:
