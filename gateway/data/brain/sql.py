@@ -187,8 +187,11 @@ def child_pages(
                 query.offset,
                 query.limit,
             )
+            # Bucketed by parent first: a key of (parent, query) hashes the whole query per row.
+            by_parent: dict[UUID, list[T]] = defaultdict(list)
             for r in rows:
-                found[(r["parent_key"], query)].append(build(r))
+                by_parent[r["parent_key"]].append(build(r))
+            found.update({(parent_key, query): items for parent_key, items in by_parent.items()})
         return [found.get(k, []) for k in keys]
 
     return DataLoader(load)
