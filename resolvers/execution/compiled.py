@@ -49,6 +49,8 @@ def compile_plan(plan: SelectionPlan, subplan: SubPlan) -> None:
     inline = [writer.inline(field) for field in plan.fields]
     plan.general = [field for field, done in zip(plan.fields, inline, strict=True) if not done]
     plan.fast = writer.function(plan, inline) if any(inline) else None
+    exact = _class_check(plan.type)
+    plan.exact_class = exact if isinstance(exact, type) else None
 
 
 class _Writer:
