@@ -119,11 +119,12 @@ async def org_page(
 
 def grouped(keys: Sequence[tuple[UUID, K]]) -> dict[K, list[UUID]]:
     """Per-parent loader keys bucketed by their arguments: one statement per distinct argument set."""
-    groups: dict[K, list[UUID]] = defaultdict(list)
+    # Parents kept in first-seen order without repeats; a dict finds a repeat at once, where
+    # a list search made a batch of a thousand keys quadratic.
+    groups: dict[K, dict[UUID, None]] = defaultdict(dict)
     for parent, args in keys:
-        if parent not in groups[args]:
-            groups[args].append(parent)
-    return groups
+        groups[args][parent] = None
+    return {args: list(parents) for args, parents in groups.items()}
 
 
 def loader_by_id(
