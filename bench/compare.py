@@ -334,7 +334,9 @@ def run(args: argparse.Namespace) -> None:
                     "previous",
                     [*uvicorn, "previous_app:app"],
                     previous,
-                    {**env, "PYTHONPATH": str(previous)},
+                    # The same restricted login as this checkout's gateway: gateways since the
+                    # login check refuse to serve as the owner.
+                    {**env, "DATABASE_URL": app_url, "PYTHONPATH": str(previous)},
                     logs / "previous.log",
                 )
             )

@@ -17,6 +17,7 @@ import json
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,13 +41,14 @@ from gateway.config import Settings
 from gateway.context import RequestContext
 from gateway.stores.tracing import StoreTrace, current_trace
 from resolvers.execution.extension import MISMATCHES, encoded
-from resolvers.execution.runner import execute_planned
+from resolvers.execution.runner import _documents, execute_planned
 from resolvers.schema import schema
 from tests.conftest import Stores, gateway_settings
 from tests.support.issuer import TestIssuer
 from tests.support.proxy import TcpProxy
 
 GENERATED = 1000
+BENCH = Path(__file__).resolve().parents[1] / "bench"
 TODAY = dt.datetime.now(dt.UTC).date()
 GQL = schema._schema
 
@@ -398,3 +400,61 @@ async def test_queries_take_the_planned_path_and_the_rest_falls_back(harness: Ha
         assert await planned("query Q($id: ID!) { node(id: $id) { id } }", {}) is None  # missing variable
     finally:
         await context.close()
+
+
+# Selections the compiled path builds alone (attribute reads down to leaves), beside fields it
+# leaves to the general path (resolvers, cursors, FORBIDDEN fields), in every shape it special-cases.
+COMPILED_CASES = [
+    # leaves of each kind, aliases, __typename, nullable nulls, enums, a nested object (Money)
+    "{ organization { campaigns(first: 5) { edges { node { __typename id n: name status objective startDate "
+    "endDate createdAt dailyBudget { __typename amount currency } } } } } }",
+    # a named fragment, an inline fragment, @include/@skip with a variable, the same key twice
+    "query Q($yes: Boolean!) { organization { campaigns(first: 3) { edges { ...E node { id } } } } } "
+    "fragment E on CampaignEdge { node { ... on Campaign { id name @include(if: $yes) status @skip(if: $yes) } } }",
+    # cursors (resolvers) beside inline fields, in one selection set
+    "{ organization { creatives(first: 4) { pageInfo { hasNextPage endCursor } "
+    "edges { cursor node { id name headline format status } } } } }",
+    # lists of leaves and of objects, in MongoDB documents
+    "{ organization { members(first: 5) { edges { node { email name enterpriseRoles brainRole status lastLoginAt } } } "
+    "workflows(first: 2) { edges { node { name version steps { __typename } schedule { __typename } } } } } }",
+    # JSON and DateTime scalars, nested objects under lists
+    "{ organization { latestBrainStates { module version computedAt state } "
+    "auditLogs(first: 3) { edges { node { action details requestId createdAt actor { email kind } target { id type } } } } "
+    "actionLogs(first: 3) { edges { node { payload result createdAt status actorKind } } } } }",
+    # the compiled selection of a type reached through an interface (node) and through a list
+    "query N($id: ID!) { node(id: $id) { __typename ... on Campaign { id name status dailyBudget { amount } "
+    "creatives(first: 2) { edges { node { id name format } } } } } }",
+]
+
+
+async def test_compiled_selections_answer_alike(harness: Harness) -> None:
+    found = await harness.run(
+        harness.principals[2], "standard", "{ organization { campaigns(first: 1) { edges { node { id } } } } }", {}
+    )
+    campaign_id = json.loads(found)["data"]["organization"]["campaigns"]["edges"][0]["node"]["id"]
+    failures: list[str] = []
+    for principal in harness.principals:  # viewers get FORBIDDEN fields beside compiled ones
+        for query in COMPILED_CASES:
+            for variables in ({"yes": True, "id": campaign_id}, {"yes": False, "id": campaign_id}):
+                used = {k: v for k, v in variables.items() if f"${k}" in query}
+                failures.extend(await harness.compare(principal, query, used))
+    assert not failures, failures[0]
+
+
+async def test_large_pages_take_the_compiled_path(harness: Harness) -> None:
+    query = (BENCH / "campaigns.graphql").read_text()
+    answer = json.loads(await harness.run(harness.principals[2], "planned", query, {}))
+    edges = answer["data"]["organization"]["campaigns"]["edges"]
+    assert len(edges) == 50 and all(len(e["node"]["creatives"]["edges"]) == 20 for e in edges)
+    plan = next(p for (_, text, _), p in _documents.items() if text == query)
+    assert plan is not None
+    root = next(iter(plan.roots.values()))
+    organization = root.fields[0].completion.plans["Organization"]
+    campaigns = organization.fields[0].completion.plans["CampaignConnection"]
+    edge = campaigns.fields[0].completion.item.plans["CampaignEdge"]  # type: ignore[union-attr]
+    node = edge.fields[0].completion.plans["Campaign"]
+    # The campaign's own fields are compiled; its creatives (a resolver) stay on the general path.
+    assert node.fast is not None and [f.key for f in node.general] == ["creatives"]
+    creatives = node.general[0].completion.plans["CreativeConnection"]
+    # The whole page of creatives (edges, nodes, leaves) is one compiled selection.
+    assert creatives.fast is not None and creatives.general == []

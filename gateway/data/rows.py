@@ -10,12 +10,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from operator import itemgetter
+from types import MemberDescriptorType
 from typing import Any, Self
 
 from asyncpg import Record
 
 _NAMES: dict[type, tuple[str, ...]] = {}
-_GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+_BUILDERS: dict[type, Callable[[Any], Any]] = {}
 
 
 def _names(row_type: type) -> tuple[str, ...]:
@@ -25,14 +26,40 @@ def _names(row_type: type) -> tuple[str, ...]:
     return names
 
 
-def _getter(row_type: type) -> Callable[[Any], tuple[Any, ...]]:
-    getter = _GETTERS.get(row_type)
-    if getter is None:
-        names = _names(row_type)
-        # itemgetter of one name returns the value itself, not a 1-tuple.
-        getter = itemgetter(*names) if len(names) > 1 else (lambda record: (record[names[0]],))
-        _GETTERS[row_type] = getter
-    return getter
+def _builder(row_type: type) -> Callable[[Any], Any]:
+    builder = _BUILDERS.get(row_type)
+    if builder is None:
+        builder = _BUILDERS[row_type] = _compiled_builder(row_type) or _plain_builder(row_type)
+    return builder
+
+
+def _plain_builder(row_type: type) -> Callable[[Any], Any]:
+    names = _names(row_type)
+    # itemgetter of one name returns the value itself, not a 1-tuple.
+    getter = itemgetter(*names) if len(names) > 1 else (lambda record: (record[names[0]],))
+    return lambda record: row_type(*getter(record))
+
+
+def _compiled_builder(row_type: type) -> Callable[[Any], Any] | None:
+    """For a slotted dataclass without `__post_init__`: its `__init__` written out as slot stores.
+
+    A frozen dataclass's `__init__` stores each field with `object.__setattr__`; storing
+    through the slots' own descriptors does the same for a fraction of the calls, and a
+    large page builds a row per record.
+    """
+    names = _names(row_type)
+    slots = [vars(row_type).get(name) for name in names]
+    if hasattr(row_type, "__post_init__") or not all(isinstance(s, MemberDescriptorType) for s in slots):
+        return None
+    namespace: dict[str, Any] = {"new": object.__new__, "row_type": row_type}
+    lines = ["def build(record):", " row = new(row_type)"]
+    for index, (name, slot) in enumerate(zip(names, slots, strict=True)):
+        namespace[f"set{index}"] = slot.__set__  # type: ignore[union-attr]
+        lines.append(f" set{index}(row, record[{name!r}])")
+    lines.append(" return row")
+    exec(compile("\n".join(lines), f"<{row_type.__name__}.of>", "exec"), namespace)
+    built: Callable[[Any], Any] = namespace["build"]
+    return built
 
 
 def columns(row_type: type, alias: str = "") -> str:
@@ -47,4 +74,5 @@ class Row:
 
     @classmethod
     def of(cls, record: Record | Mapping[str, Any]) -> Self:
-        return cls(*_getter(cls)(record))
+        built: Self = _builder(cls)(record)
+        return built

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Generic, Self, TypeVar
+from uuid import UUID
 
 import strawberry
+from bson import ObjectId
 
 from gateway.data.ids import to_global_id
 from gateway.data.paging import Paged
@@ -36,9 +38,25 @@ NodeT = TypeVar("NodeT")
 U = TypeVar("U")
 
 
+# Global ids of recently read objects: a large page costs a base64 encoding (and a
+# UUID formatted as text) per row, and the same rows are read again and again. The
+# cache is emptied when full, so a worker keeps at most this many (about 300 bytes each).
+MAX_CACHED_IDS = 20_000
+_CACHEABLE_IDS = (UUID, ObjectId, str)
+_ids: dict[tuple[str, object], strawberry.ID] = {}
+
+
 def node_id(type_name: str, raw_id: object) -> strawberry.ID:
     """The global id of an object, typed for the schema (`gateway.data.ids` is the codec)."""
-    return strawberry.ID(to_global_id(type_name, raw_id))
+    if not isinstance(raw_id, _CACHEABLE_IDS):  # only kinds whose equal values print alike
+        return strawberry.ID(to_global_id(type_name, raw_id))
+    key = (type_name, raw_id)
+    found = _ids.get(key)
+    if found is None:
+        if len(_ids) >= MAX_CACHED_IDS:
+            _ids.clear()
+        found = _ids[key] = strawberry.ID(to_global_id(type_name, raw_id))
+    return found
 
 
 @strawberry.interface(description="An object with a globally unique id (Relay). Fetch any of them with `node(id:)`.")

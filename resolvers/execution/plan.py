@@ -10,7 +10,7 @@ lazily, the first time a value of that object type reaches them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from graphql import (
@@ -45,6 +45,7 @@ TYPENAME, ATTRIBUTE, RESOLVER, DIRECT = 0, 1, 2, 3
 LEAF, LIST, OBJECT, ABSTRACT = 0, 1, 2, 3
 
 STRAWBERRY_FIELD = "strawberry-definition"
+Fast = Callable[[Any, dict[str, Any]], bool]
 _STANDARD = {t.name: t.coerce_output_value for t in (GraphQLString, GraphQLID, GraphQLBoolean)}
 
 
@@ -201,9 +202,14 @@ class DirectCall:
 
 
 class SelectionPlan:
-    """The fields of one selection set on one object type, in response order."""
+    """The fields of one selection set on one object type, in response order.
 
-    __slots__ = ("fields", "type", "type_name")
+    `fast` is the compiled function that writes the fields it can complete
+    alone (see `compiled.py`), `general` the fields left to the runner's general
+    path: all of them when there is no `fast`.
+    """
+
+    __slots__ = ("exact_class", "fast", "fields", "general", "type", "type_name")
 
     def __init__(self, schema: GraphQLSchema, object_type: GraphQLObjectType, grouped: Mapping[str, list[Any]]):
         self.type = object_type
@@ -219,6 +225,10 @@ class SelectionPlan:
             definition = object_type.fields.get(name)
             if definition is not None:  # unknown fields are skipped, as graphql-core does
                 self.fields.append(FieldPlan(schema, key, object_type, definition, details))
+        self.fast: Fast | None = None
+        self.general: list[FieldPlan] = self.fields
+        # The class whose instances pass the type's `is_type_of` without calling it (see compiled.py).
+        self.exact_class: type | None = None
 
 
 class DocumentPlan:
@@ -243,6 +253,7 @@ class DocumentPlan:
             if defers:
                 raise Unplannable("@defer")
             plan = SelectionPlan(schema, root_type, grouped)
+            _compile(plan, schema, fragments, variables, self.operation)
             if len(self.roots) < 16:
                 self.roots[key] = plan
         return plan
@@ -261,7 +272,23 @@ def object_plan(
     if plan is None:
         grouped, _, _ = collect_subfields(schema, fragments, variables, operation, object_type, field.details)
         plan = completion.plans[object_type.name] = SelectionPlan(schema, object_type, grouped)
+        _compile(plan, schema, fragments, variables, operation)
     return plan
+
+
+def _compile(
+    plan: SelectionPlan,
+    schema: GraphQLSchema,
+    fragments: dict[str, FragmentDetails],
+    variables: VariableValues,
+    operation: OperationDefinitionNode,
+) -> None:
+    from resolvers.execution.compiled import compile_plan  # it builds on this module's plans
+
+    def subplan(field: FieldPlan, completion: Completion, object_type: GraphQLObjectType) -> SelectionPlan:
+        return object_plan(schema, fragments, variables, operation, field, completion, object_type)
+
+    compile_plan(plan, subplan)
 
 
 def _uses_variables(node: FieldNode) -> bool:

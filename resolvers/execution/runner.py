@@ -33,6 +33,8 @@ from graphql.execution.executor import Executor, invalid_return_type_error
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined, is_iterable
 from graphql.pyutils import inspect as gql_inspect
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
+from strawberry.types.info import Info
 
 from resolvers.execution.plan import (
     ATTRIBUTE,
@@ -111,6 +113,31 @@ async def execute_planned(
     return ExecutionResult(data, run.errors or None)
 
 
+class LazyInfo(Info[Any, Any]):
+    """strawberry's `Info` whose graphql-core resolve info (and path) is built on first use.
+
+    Most resolvers only read `info.context`, and building the resolve info of
+    every call on a large page (a path per object) was a sizable share of it.
+    """
+
+    def __init__(self, run: Run, field: FieldPlan, position: Position | None, strawberry_field: Any) -> None:
+        self._run = run
+        self._plan = field
+        self._position = position
+        self._field = strawberry_field
+        self._built: GraphQLResolveInfo[Any] | None = None
+
+    @property
+    def _raw_info(self) -> GraphQLResolveInfo[Any]:  # type: ignore[override]
+        if self._built is None:
+            self._built = self._run.info(self._plan, self._position)
+        return self._built
+
+    @property
+    def context(self) -> Any:
+        return self._run.executor.context_value
+
+
 class Run:
     """The state of one planned execution."""
 
@@ -140,7 +167,15 @@ class Run:
         for plan, source, out, position in tasks:
             if self.nulled and self.is_nulled(position):
                 continue
-            for field in plan.fields:
+            fast = plan.fast
+            if fast is None:
+                fields = plan.fields
+            elif fast(source, out):
+                fields = plan.general
+            else:
+                out.clear()
+                fields = plan.fields
+            for field in fields:
                 kind = field.kind
                 if kind == ATTRIBUTE:
                     try:
@@ -244,15 +279,19 @@ class Run:
             item = completion.item
             assert item is not None
             if item.kind == OBJECT and item.type.is_type_of is None and item.type.name in item.plans:
-                # The common list of plain objects (edges): queued directly, the rest as usual.
+                # The common list of plain objects (edges): built at once when the compiled
+                # selection can do it alone, else queued directly; the rest as usual.
                 plan = item.plans[item.type.name]
+                fast = plan.fast if not plan.general else None
                 for index, element in enumerate(value):
                     if element is None or isinstance(element, Exception):
                         items.append(None)
                         self.complete(item, element, items, index, position, None, field, next_tasks)
-                    else:
-                        out: dict[str, Any] = {}
-                        items.append(out)
+                        continue
+                    out: dict[str, Any] = {}
+                    items.append(out)
+                    if fast is None or not fast(element, out):
+                        out.clear()
                         next_tasks.append((plan, element, out, (position, index, items, item.nullable, None)))
                 return
             for index, element in enumerate(value):
@@ -283,17 +322,6 @@ class Run:
         field: FieldPlan,
         next_tasks: list[Task],
     ) -> None:
-        is_type_of = object_type.is_type_of
-        if is_type_of is not None:
-            try:
-                matches = is_type_of(value, self.type_info(field, position))
-                if _isawaitable(matches):
-                    raise TypeError("asynchronous is_type_of is not supported by the planned executor")
-                if not matches:
-                    raise invalid_return_type_error(object_type, value, field.details)
-            except Exception as exc:
-                self.fail(exc, field, position)
-                return
         plan = completion.plans.get(object_type.name)
         if plan is None:
             executor = self.executor
@@ -306,8 +334,25 @@ class Run:
                 completion,
                 object_type,
             )
+        is_type_of = object_type.is_type_of
+        # strawberry's `is_type_of` passes an instance of the type's own class (unless cast).
+        if is_type_of is not None and (
+            value.__class__ is not plan.exact_class or getattr(value, TYPE_CAST_ATTRIBUTE, None) is not None
+        ):
+            try:
+                matches = is_type_of(value, self.type_info(field, position))
+                if _isawaitable(matches):
+                    raise TypeError("asynchronous is_type_of is not supported by the planned executor")
+                if not matches:
+                    raise invalid_return_type_error(object_type, value, field.details)
+            except Exception as exc:
+                self.fail(exc, field, position)
+                return
         out: dict[str, Any] = {}
         container[key] = out
+        if plan.fast is not None and not plan.general and plan.fast(value, out):
+            return
+        out.clear()
         next_tasks.append((plan, value, out, position))
 
     def call_direct(self, field: FieldPlan, source: Any, position: Position | None) -> Any:
@@ -315,11 +360,9 @@ class Run:
         call = field.call
         assert call is not None
         try:
-            raw_info = (
-                self.info(field, position) if call.info_name is not None or id(field) not in self.converted else None
-            )
             converted = self.converted.get(id(field))
             if converted is None:
+                raw_info = self.info(field, position)
                 args = field.args if field.args is not None else self.field_arguments(field)
                 try:
                     if isinstance(args, Exception):
@@ -334,7 +377,10 @@ class Run:
             for name in call.source_names:
                 kwargs[name] = source
             if call.info_name is not None:
-                kwargs[call.info_name] = call.info_class(_raw_info=raw_info, _field=call.field)
+                if call.info_class is Info:
+                    kwargs[call.info_name] = LazyInfo(self, field, position, call.field)
+                else:
+                    kwargs[call.info_name] = call.info_class(_raw_info=self.info(field, position), _field=call.field)
             return call.resolver(source, **kwargs) if call.pass_self else call.resolver(**kwargs)
         except Exception as exc:
             return exc

@@ -240,11 +240,12 @@ async def status_counts(pg: TenantReader, select_from: str, where: Where) -> dic
 
 def grouped(keys: Sequence[tuple[UUID, K]]) -> dict[K, list[UUID]]:
     """Per-parent loader keys bucketed by their arguments: one statement per distinct argument set."""
-    groups: dict[K, list[UUID]] = defaultdict(list)
+    # Parents kept in first-seen order without repeats; a dict finds a repeat at once, where
+    # a list search made a batch of a thousand keys quadratic.
+    groups: dict[K, dict[UUID, None]] = defaultdict(dict)
     for parent, args in keys:
-        if parent not in groups[args]:
-            groups[args].append(parent)
-    return groups
+        groups[args][parent] = None
+    return {args: list(parents) for args, parents in groups.items()}
 
 
 def loader_by_id(
@@ -319,8 +320,11 @@ def child_pages(
                 parents,
                 *where.params,
             )
+            # Bucketed by parent first: a key of (parent, query) hashes the whole query per row.
+            by_parent: dict[UUID, list[Keyed[T]]] = defaultdict(list)
             for r in rows:
-                found[(r["parent_key"], query)].append((build(r), sort_values(r, query.order)))
+                by_parent[r["parent_key"]].append((build(r), sort_values(r, query.order)))
+            found.update({(parent_key, query): items for parent_key, items in by_parent.items()})
         return [found.get(k, []) for k in keys]
 
     return DataLoader(load)

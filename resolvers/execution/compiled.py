@@ -1,0 +1,184 @@
+"""Selection sets compiled into Python functions that build response dicts directly.
+
+For each planned selection set, the fields whose values are plain attribute
+reads (leaves, objects and lists of them, down to any depth, as long as no
+resolver runs below) are written out as the straight-line source of one
+function, compiled once with the plan. Called with a source object and its
+empty response dict, the function fills every key in selection order (the
+others get a `None` placeholder for the general path to overwrite) and
+returns True, or returns False as soon as it meets anything the fast path
+does not decide alone: a `None` in a non-null position, a value of another
+Python type than the usual one, an enum member not seen before, an object
+that is not exactly its type's class, any exception. The caller then clears
+the dict and runs the object through the general path, which raises and
+locates the errors as graphql-core does. Attribute reads and leaf
+serialisation have no side effects, so doing them twice is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import Enum
+from typing import Any
+
+from graphql import GraphQLObjectType
+from graphql.pyutils import Undefined
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
+
+from resolvers.execution.plan import (
+    ATTRIBUTE,
+    LEAF,
+    LIST,
+    OBJECT,
+    TYPENAME,
+    Completion,
+    Fast,
+    FieldPlan,
+    SelectionPlan,
+)
+
+# The planned selection set of an object type below a field (see `plan.object_plan`).
+SubPlan = Callable[[FieldPlan, Completion, GraphQLObjectType], SelectionPlan]
+
+STRAWBERRY_DEFINITION = "strawberry-definition"
+
+
+def compile_plan(plan: SelectionPlan, subplan: SubPlan) -> None:
+    """Set `plan.fast` (None when no field is inline) and `plan.general` (the fields left to the general path)."""
+    writer = _Writer(subplan)
+    inline = [writer.inline(field) for field in plan.fields]
+    plan.general = [field for field, done in zip(plan.fields, inline, strict=True) if not done]
+    plan.fast = writer.function(plan, inline) if any(inline) else None
+    exact = _class_check(plan.type)
+    plan.exact_class = exact if isinstance(exact, type) else None
+
+
+class _Writer:
+    def __init__(self, subplan: SubPlan) -> None:
+        self.subplan = subplan
+        self.names: dict[str, Any] = {"Undefined": Undefined, "CAST": TYPE_CAST_ATTRIBUTE}
+
+    def inline(self, field: FieldPlan) -> bool:
+        if field.kind == TYPENAME:
+            return True
+        return field.kind == ATTRIBUTE and self.completes_inline(field, field.completion)
+
+    def completes_inline(self, field: FieldPlan, completion: Completion) -> bool:
+        if completion.kind == LEAF:
+            return True
+        if completion.kind == LIST:
+            item = completion.item
+            return item is not None and item.kind in (LEAF, OBJECT) and self.completes_inline(field, item)
+        if completion.kind != OBJECT or _class_check(completion.type) is False:
+            return False
+        plan = self.subplan(field, completion, completion.type)
+        return plan.fast is not None and not plan.general
+
+    def name(self, value: Any) -> str:
+        name = f"n{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def function(self, plan: SelectionPlan, inline: list[bool]) -> Fast:
+        lines = ["def fast(src, out):", " try:"]
+        for field, done in zip(plan.fields, inline, strict=True):
+            key = repr(field.key)
+            if not done:
+                lines.append(f"  out[{key}] = None")
+            elif field.kind == TYPENAME:
+                lines.append(f"  out[{key}] = {plan.type_name!r}")
+            else:
+                lines.append(f"  v = src.{field.attribute}")
+                lines.extend(self.value(field, field.completion, "v", f"out[{key}]", "  "))
+        lines += ["  return True", " except Exception:", "  return False"]
+        namespace = dict(self.names)
+        exec(compile("\n".join(lines), f"<compiled {plan.type_name} selection>", "exec"), namespace)
+        fast: Fast = namespace["fast"]
+        return fast
+
+    def value(self, field: FieldPlan, completion: Completion, value: str, target: str, indent: str) -> list[str]:
+        """Lines that write the completed `value` to `target`, or return False."""
+        inner = indent + " "
+        null = [f"{inner}{target} = None"] if completion.nullable else [f"{inner}return False"]
+        lines = [f"{indent}if {value} is None:", *null]
+        if completion.kind == LEAF:
+            if completion.identity is not None:
+                lines += [
+                    f"{indent}elif {value}.__class__ is {self.name(completion.identity)}:",
+                    f"{inner}{target} = {value}",
+                ]
+            members = _enum_names(completion)
+            if members is not None:
+                # A member of the enum's own class: its output name looked up by member name,
+                # without hashing the member (a Python-level `__hash__`).
+                enum_class, names = members
+                lines += [
+                    f"{indent}elif {value}.__class__ is {self.name(enum_class)}:",
+                    f"{inner}{target} = {self.name(names)}[{value}._name_]",
+                ]
+            lines.append(f"{indent}else:")
+            if completion.memo is not None:
+                lines.append(f"{inner}c = {self.name(completion.memo)}.get({value})")
+                lines.append(f"{inner}if c is None: return False")
+            else:
+                lines.append(f"{inner}c = {self.name(completion.coerce)}({value})")
+                lines.append(f"{inner}if c is None or c is Undefined: return False")
+            lines.append(f"{inner}{target} = c")
+            return lines
+        lines.append(f"{indent}else:")
+        depth = len(indent)
+        if completion.kind == LIST:
+            item = completion.item
+            assert item is not None
+            items, element = f"l{depth}", f"e{depth}"
+            lines += [
+                f"{inner}if {value}.__class__ is not list: return False",
+                f"{inner}{items} = []",
+                f"{inner}for {element} in {value}:",
+            ]
+            lines += self.value(field, item, element, f"x{depth}", inner + " ")
+            lines += [f"{inner} {items}.append(x{depth})", f"{inner}{target} = {items}"]
+            return lines
+        object_type: GraphQLObjectType = completion.type
+        plan = self.subplan(field, completion, object_type)
+        origin = _class_check(object_type)
+        if origin is not None:
+            # strawberry's `is_type_of`: an instance of the type's own class passes unless cast.
+            check = f"{value}.__class__ is not {self.name(origin)} or getattr({value}, CAST, None) is not None"
+            lines.append(f"{inner}if {check}: return False")
+        built = f"o{depth}"
+        lines += [
+            f"{inner}{built} = {{}}",
+            f"{inner}if not {self.name(plan.fast)}({value}, {built}): return False",
+            f"{inner}{target} = {built}",
+        ]
+        return lines
+
+
+def _enum_names(completion: Completion) -> tuple[type[Enum], dict[str, Any]] | None:
+    """For an enum type backed by a Python enum (strawberry's), each member's output by member name."""
+    enum_class = getattr(completion.type, "wrapped_cls", None)
+    if completion.memo is None or not (isinstance(enum_class, type) and issubclass(enum_class, Enum)):
+        return None
+    names: dict[str, Any] = {}
+    for member in enum_class:
+        try:
+            output = completion.coerce(member)
+        except Exception:  # a member the schema refuses stays on the general path
+            continue
+        if output is not None and output is not Undefined:
+            names[member._name_] = output
+    return enum_class, names
+
+
+def _class_check(object_type: GraphQLObjectType) -> type | bool | None:
+    """The class an object of this type must have to skip its `is_type_of`; None without one; False: not inline."""
+    is_type_of = object_type.is_type_of
+    if is_type_of is None:
+        return None
+    definition = object_type.extensions.get(STRAWBERRY_DEFINITION)
+    generated = getattr(is_type_of, "__module__", "") == "strawberry.schema.schema_converter"
+    if definition is None or not generated:
+        return False
+    origin: type = definition.origin
+    return origin
