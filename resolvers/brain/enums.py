@@ -6,6 +6,8 @@ from enum import Enum
 
 import strawberry
 
+from resolvers.common.objects import enum_reader
+
 
 @strawberry.enum(description="Lifecycle state of a campaign or creative.")
 class DeliveryStatus(Enum):
@@ -65,3 +67,14 @@ class CredentialStatus(Enum):
 class ActionStatus(Enum):
     SUCCEEDED = strawberry.enum_value("succeeded", description="The action applied.")
     FAILED = strawberry.enum_value("failed", description="The action did not apply.")
+
+
+# Readers of stored values for objects built per row: one dict lookup each, not an enum call.
+delivery_status = enum_reader(DeliveryStatus)
+platform = enum_reader(Platform)
+channel_status = enum_reader(ChannelStatus)
+creative_format = enum_reader(CreativeFormat)
+brain_module = enum_reader(BrainModule)
+sync_job_status = enum_reader(SyncJobStatus)
+credential_status = enum_reader(CredentialStatus)
+action_status = enum_reader(ActionStatus)

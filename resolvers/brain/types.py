@@ -33,6 +33,14 @@ from resolvers.brain.enums import (
     DeliveryStatus,
     Platform,
     SyncJobStatus,
+    action_status,
+    brain_module,
+    channel_status,
+    creative_format,
+    credential_status,
+    delivery_status,
+    platform,
+    sync_job_status,
 )
 from resolvers.brain.lists import (
     CampaignFilter,
@@ -43,8 +51,9 @@ from resolvers.brain.lists import (
     campaign_filter,
     creative_filter,
 )
-from resolvers.common.enums import ActorKind, stored
+from resolvers.common.enums import ActorKind, actor_kind, stored
 from resolvers.common.filters import day_range, sorts
+from resolvers.common.objects import builder
 from resolvers.common.relay import COUNTS_BY_STATUS, After, Before, Connection, First, Last, Node, Tally, node_id
 from resolvers.common.scalars import JSON, Money
 
@@ -73,7 +82,7 @@ class Performance:
     @classmethod
     def from_row(cls, row: MetricsRow) -> Performance:
         currency = row.currency.strip()
-        return cls(
+        return _new_performance(
             currency=currency,
             impressions=row.impressions,
             clicks=row.clicks,
@@ -87,6 +96,9 @@ class Performance:
         )
 
 
+_new_performance = builder(Performance)
+
+
 @strawberry.type(description="Performance of one day.")
 class DailyMetric:
     date: dt.date = strawberry.field(description="The day.")
@@ -94,7 +106,7 @@ class DailyMetric:
 
     @classmethod
     def from_row(cls, row: DailyRow) -> DailyMetric:
-        return cls(date=row.date, performance=Performance.from_row(row.metrics))
+        return _new_daily_metric(date=row.date, performance=Performance.from_row(row.metrics))
 
 
 DailyLoader = Callable[[RequestContext], DataLoader[metrics.PerfKey, list[DailyRow]]]
@@ -111,6 +123,9 @@ async def _performance(info: Ctx, column: str, key: UUID, start: dt.date, end: d
 async def _daily(info: Ctx, factory: DailyLoader, key: UUID, start: dt.date, end: dt.date) -> list[DailyMetric]:
     metrics.check_range(start, end)
     return [DailyMetric.from_row(r) for r in await info.context.loader(factory).load((key, (start, end)))]
+
+
+_new_daily_metric = builder(DailyMetric)
 
 
 @strawberry.type(description="How many campaigns of a list have one status.")
@@ -141,12 +156,12 @@ class Channel(Node):
 
     @classmethod
     def from_row(cls, row: ChannelRow) -> Channel:
-        return cls(
+        return _new_channel(
             id=node_id("Channel", row.id),
             raw_id=row.id,
-            platform=Platform(row.platform),
+            platform=platform(row.platform),
             name=row.name,
-            status=ChannelStatus(row.status),
+            status=channel_status(row.status),
             created_at=row.created_at,
         )
 
@@ -188,6 +203,9 @@ class Channel(Node):
         return [Cohort.from_row(r) for r in await info.context.loader(cohorts.by_channel).load(self.raw_id)]
 
 
+_new_channel = builder(Channel)
+
+
 @strawberry.type(description="An advertising campaign on one channel, with its daily budget.")
 class Campaign(Node):
     raw_id: strawberry.Private[UUID]
@@ -204,13 +222,13 @@ class Campaign(Node):
 
     @classmethod
     def from_row(cls, row: CampaignRow) -> Campaign:
-        return cls(
+        return _new_campaign(
             id=node_id("Campaign", row.id),
             raw_id=row.id,
             channel_id=row.channel_id,
             name=row.name,
             external_id=row.external_id,
-            status=DeliveryStatus(row.status),
+            status=delivery_status(row.status),
             daily_budget=Money.of(row.daily_budget, row.currency),
             objective=row.objective,
             start_date=row.start_date,
@@ -254,6 +272,9 @@ class Campaign(Node):
         return await _daily(info, metrics.campaign_daily, self.raw_id, from_, to)
 
 
+_new_campaign = builder(Campaign)
+
+
 @strawberry.type(description="One ad creative of a campaign.")
 class Creative(Node):
     raw_id: strawberry.Private[UUID]
@@ -268,14 +289,14 @@ class Creative(Node):
 
     @classmethod
     def from_row(cls, row: CreativeRow) -> Creative:
-        return cls(
+        return _new_creative(
             id=node_id("Creative", row.id),
             raw_id=row.id,
             campaign_id=row.campaign_id,
             name=row.name,
             external_id=row.external_id,
-            format=CreativeFormat(row.format),
-            status=DeliveryStatus(row.status),
+            format=creative_format(row.format),
+            status=delivery_status(row.status),
             headline=row.headline,
             created_at=row.created_at,
             updated_at=row.updated_at,
@@ -294,6 +315,9 @@ class Creative(Node):
     @strawberry.field(description="Performance per day over a date range (days without data are omitted).")
     async def daily_metrics(self, info: Ctx, from_: FromArg, to: ToArg) -> list[DailyMetric]:
         return await _daily(info, metrics.creative_daily, self.raw_id, from_, to)
+
+
+_new_creative = builder(Creative)
 
 
 @strawberry.type(
@@ -321,7 +345,7 @@ class Cohort(Node):
 
     @classmethod
     def from_row(cls, row: CohortRow) -> Cohort:
-        return cls(
+        return _new_cohort(
             id=node_id("Cohort", row.id),
             channel_id=row.channel_id,
             cohort_month=row.cohort_month,
@@ -340,6 +364,9 @@ class Cohort(Node):
         return Channel.from_row(row)
 
 
+_new_cohort = builder(Cohort)
+
+
 @strawberry.type(description="One cached output of a Brain module (memory, oracle, curiosity), versioned.")
 class BrainState(Node):
     module: BrainModule = strawberry.field(description="The module that computed it.")
@@ -349,13 +376,16 @@ class BrainState(Node):
 
     @classmethod
     def from_row(cls, row: BrainStateRow) -> BrainState:
-        return cls(
+        return _new_brain_state(
             id=node_id("BrainState", row.id),
-            module=BrainModule(row.module),
+            module=brain_module(row.module),
             state=JSON(row.state),
             computed_at=row.computed_at,
             version=row.version,
         )
+
+
+_new_brain_state = builder(BrainState)
 
 
 @strawberry.type(description="A stored platform credential. Only metadata: the secret never leaves the database.")
@@ -368,14 +398,17 @@ class ApiCredential(Node):
 
     @classmethod
     def from_row(cls, row: CredentialRow) -> ApiCredential:
-        return cls(
+        return _new_api_credential(
             id=node_id("ApiCredential", row.id),
-            platform=Platform(row.platform),
+            platform=platform(row.platform),
             key_hint=row.key_hint,
-            status=CredentialStatus(row.status),
+            status=credential_status(row.status),
             created_at=row.created_at,
             last_used_at=row.last_used_at,
         )
+
+
+_new_api_credential = builder(ApiCredential)
 
 
 @strawberry.type(description="A run that pulls data from a platform into the Brain store.")
@@ -390,16 +423,19 @@ class SyncJob(Node):
 
     @classmethod
     def from_row(cls, row: SyncJobRow) -> SyncJob:
-        return cls(
+        return _new_sync_job(
             id=node_id("SyncJob", row.id),
-            platform=Platform(row.platform),
-            status=SyncJobStatus(row.status),
+            platform=platform(row.platform),
+            status=sync_job_status(row.status),
             records_synced=row.records_synced,
             error=row.error,
             started_at=row.started_at,
             finished_at=row.finished_at,
             created_at=row.created_at,
         )
+
+
+_new_sync_job = builder(SyncJob)
 
 
 @strawberry.type(description="An audit record of an action run against the Brain store (pause, budget change, ingest).")
@@ -416,18 +452,21 @@ class ActionLog(Node):
 
     @classmethod
     def from_row(cls, row: ActionLogRow) -> ActionLog:
-        return cls(
+        return _new_action_log(
             id=node_id("ActionLog", row.id),
-            actor_kind=ActorKind(row.actor_kind),
+            actor_kind=actor_kind(row.actor_kind),
             actor_id=row.actor_id,
             action=row.action,
             target_type=row.target_type,
             target_id=row.target_id,
             payload=JSON(row.payload),
             result=JSON(row.result) if row.result is not None else None,
-            status=ActionStatus(row.status),
+            status=action_status(row.status),
             created_at=row.created_at,
         )
+
+
+_new_action_log = builder(ActionLog)
 
 
 @strawberry.type(description="A page of campaigns (Relay connection) with counts over the whole list.")

@@ -7,6 +7,8 @@ from typing import Any
 
 import strawberry
 
+from resolvers.common.objects import enum_reader
+
 
 def stored(member: Enum) -> str:
     """An enum member as the string a store holds."""
@@ -26,3 +28,6 @@ class ActorKind(Enum):
         "invitee", description="A person accepting an invitation, before they belonged to the organization."
     )
     SYSTEM = strawberry.enum_value("system", description="The platform itself, e.g. a scheduled job.")
+
+
+actor_kind = enum_reader(ActorKind)  # a stored actor kind's member, one dict lookup per row

@@ -15,6 +15,7 @@ from bson import ObjectId
 
 from gateway.data.ids import to_global_id
 from gateway.data.paging import Paged
+from resolvers.common.objects import builder
 
 # Relay paging arguments, shared by every connection field.
 First = Annotated[
@@ -122,6 +123,9 @@ class Edge(Generic[NodeT]):
     index: strawberry.Private[int]
 
 
+_new_edge = builder(Edge)
+
+
 @strawberry.type(description="A page of items (Relay connection) with the total count of the whole list.")
 class Connection(Generic[NodeT]):
     edges: list[Edge[NodeT]] = strawberry.field(description="The items of this page.")
@@ -135,7 +139,7 @@ class Connection(Generic[NodeT]):
     @classmethod
     def of(cls, page: Paged[U], build: Callable[[U], NodeT], **extra: Any) -> Self:
         """The connection of a page, each row built into its GraphQL type (`extra`: a subclass's own fields)."""
-        edges = [Edge(node=build(row), page=page, index=i) for i, row in enumerate(page.rows)]
+        edges = [_new_edge(node=build(row), page=page, index=i) for i, row in enumerate(page.rows)]
         return cls(
             edges=edges,
             page_info=PageInfo(page=page),

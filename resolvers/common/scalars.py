@@ -13,6 +13,7 @@ from graphql import FloatValueNode, IntValueNode, StringValueNode, ValueNode
 from strawberry.types.scalar import ScalarDefinition
 
 from resolvers.common.inputs import MAX_VALUE_DEPTH, value_problem
+from resolvers.common.objects import builder
 
 JSON = NewType("JSON", object)
 MAX_JSON_BYTES = 256 * 1024
@@ -113,8 +114,11 @@ def _parse_datetime(value: object) -> dt.datetime:
         raise ValueError(f"{value[:64]!r} is not an instant in ISO 8601 form within years 1 to 9999 (UTC)") from None
 
 
+_CENT = Decimal("0.01")
+
+
 def decimal_string(value: Decimal | int | float) -> str:
-    return format(Decimal(value).quantize(Decimal("0.01")), "f")
+    return format(Decimal(value).quantize(_CENT), "f")
 
 
 @strawberry.type(description="An amount of money: a decimal string and an ISO 4217 currency code.")
@@ -124,7 +128,7 @@ class Money:
 
     @classmethod
     def of(cls, amount: Decimal | int | float, currency: str) -> Money:
-        return cls(amount=decimal_string(amount), currency=currency.strip())
+        return _new_money(amount=decimal_string(amount), currency=currency.strip())
 
     @classmethod
     def maybe(cls, amount: Decimal | None, currency: str) -> Money | None:
@@ -133,3 +137,6 @@ class Money:
     @classmethod
     def from_cents(cls, cents: int, currency: str) -> Money:
         return cls.of(Decimal(cents) / 100, currency)
+
+
+_new_money = builder(Money)

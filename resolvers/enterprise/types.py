@@ -21,8 +21,9 @@ from gateway.data.enterprise import agents, executions, invitations, members, wo
 from gateway.data.enterprise.members import MemberRow
 from gateway.data.paging import Page
 from gateway.stores.mongo import Document
-from resolvers.common.enums import ActorKind, stored, stored_values
+from resolvers.common.enums import ActorKind, actor_kind, stored, stored_values
 from resolvers.common.filters import DateTimeRange, OrderDirection, sorts, time_range
+from resolvers.common.objects import builder, enum_reader
 from resolvers.common.relay import COUNTS_BY_STATUS, After, Before, Connection, First, Last, Node, Tally, node_id
 from resolvers.common.scalars import JSON, Money
 
@@ -128,6 +129,22 @@ class InvitationStatus(Enum):
     EXPIRED = strawberry.enum_value("expired", description="Not accepted in time.")
 
 
+# Readers of stored values for objects built per document: one dict lookup each, not an enum call.
+plan = enum_reader(Plan)
+subscription_status = enum_reader(SubscriptionStatus)
+enterprise_role = enum_reader(EnterpriseRole)
+brain_role = enum_reader(BrainRole)
+invitation_role = enum_reader(InvitationRole)
+invitation_status = enum_reader(InvitationStatus)
+workflow_status = enum_reader(WorkflowStatus)
+execution_status = enum_reader(ExecutionStatus)
+workflow_trigger = enum_reader(WorkflowTrigger)
+compliance_framework = enum_reader(ComplianceFramework)
+compliance_status = enum_reader(ComplianceStatus)
+analytics_period = enum_reader(AnalyticsPeriod)
+quota_resource = enum_reader(QuotaResource)
+
+
 # --- billing ---------------------------------------------------------------------------------
 
 
@@ -142,15 +159,18 @@ class BillingSubscription(Node):
 
     @classmethod
     def from_doc(cls, doc: Document) -> BillingSubscription:
-        return cls(
+        return _new_billing_subscription(
             id=node_id("BillingSubscription", doc["_id"]),
-            plan=Plan(doc["plan"]),
-            status=SubscriptionStatus(doc["status"]),
+            plan=plan(doc["plan"]),
+            status=subscription_status(doc["status"]),
             seats=int(doc["seats"]),
             price=Money.from_cents(int(doc["amount_cents"]), doc["currency"]),
             current_period_start=doc["current_period_start"],
             current_period_end=doc["current_period_end"],
         )
+
+
+_new_billing_subscription = builder(BillingSubscription)
 
 
 # --- people ----------------------------------------------------------------------------------
@@ -184,12 +204,12 @@ class Member(Node):
     def from_row(cls, row: MemberRow) -> Member:
         account = row.enterprise or {}
         brain = row.brain
-        return cls(
+        return _new_member(
             id=member_id(row.enterprise, row.brain),
             email=row.email,
             name=row.name,
-            enterprise_roles=[EnterpriseRole(r) for r in account.get("roles") or []],
-            brain_role=BrainRole(brain.role) if brain else None,
+            enterprise_roles=[enterprise_role(r) for r in account.get("roles") or []],
+            brain_role=brain_role(brain.role) if brain else None,
             status=account.get("status"),
             last_login_at=account.get("last_login_at"),
             has_enterprise_account=row.enterprise is not None,
@@ -204,6 +224,9 @@ def member_id(enterprise: Document | None, brain: BrainUser | None) -> strawberr
         return node_id("Member", f"u:{enterprise['_id']}")
     assert brain is not None, "a member has at least one account"
     return node_id("Member", f"b:{brain.id}")
+
+
+_new_member = builder(Member)
 
 
 @strawberry.type(
@@ -221,12 +244,12 @@ class Invitation(Node):
 
     @classmethod
     def from_doc(cls, doc: Document) -> Invitation:
-        return cls(
+        return _new_invitation(
             id=node_id("Invitation", doc["_id"]),
             invited_by_id=doc.get("invited_by"),
             email=doc["email"],
-            role=InvitationRole(doc["role"]),
-            status=InvitationStatus(invitations.status_of(doc)),
+            role=invitation_role(doc["role"]),
+            status=invitation_status(invitations.status_of(doc)),
             expires_at=doc["expires_at"],
             created_at=doc.get("created_at"),
         )
@@ -240,6 +263,9 @@ class Invitation(Node):
             return None
         row = await members.member(info.context, user["email"], user)
         return Member.from_row(row) if row else None
+
+
+_new_invitation = builder(Invitation)
 
 
 # --- AgentKit --------------------------------------------------------------------------------
@@ -256,7 +282,7 @@ class Agent(Node):
 
     @classmethod
     def from_doc(cls, doc: Document) -> Agent:
-        return cls(
+        return _new_agent(
             id=node_id("Agent", doc["_id"]),
             name=doc["name"],
             kind=doc["kind"],
@@ -267,6 +293,9 @@ class Agent(Node):
         )
 
 
+_new_agent = builder(Agent)
+
+
 @strawberry.type(description="One step of a workflow: an action performed by an agent.")
 class WorkflowStep:
     agent_id: strawberry.Private[str | None]
@@ -275,7 +304,9 @@ class WorkflowStep:
 
     @classmethod
     def from_doc(cls, doc: Document) -> WorkflowStep:
-        return cls(agent_id=doc.get("agent_id"), action=doc["action"], params=JSON(doc.get("params") or {}))
+        return _new_workflow_step(
+            agent_id=doc.get("agent_id"), action=doc["action"], params=JSON(doc.get("params") or {})
+        )
 
     @strawberry.field(description="The agent performing the step; null if it has been deleted.")
     async def agent(self, info: Ctx) -> Agent | None:
@@ -283,6 +314,9 @@ class WorkflowStep:
             return None
         doc = await info.context.loader(agents.by_id).load(self.agent_id)
         return Agent.from_doc(doc) if doc else None
+
+
+_new_workflow_step = builder(WorkflowStep)
 
 
 @strawberry.input(description="Narrows a workflow's executions; every part given must hold.")
@@ -352,14 +386,14 @@ class Workflow(Node):
 
     @classmethod
     def from_doc(cls, doc: Document) -> Workflow:
-        return cls(
+        return _new_workflow(
             id=node_id("Workflow", doc["_id"]),
             raw_id=str(doc["_id"]),
             name=doc["name"],
             description=doc.get("description"),
             steps=[WorkflowStep.from_doc(step) for step in doc.get("steps") or []],
             version=int(doc.get("version", 1)),
-            status=WorkflowStatus(doc["status"]),
+            status=workflow_status(doc["status"]),
             created_at=doc.get("created_at"),
             updated_at=doc.get("updated_at"),
         )
@@ -395,6 +429,9 @@ async def _workflow(info: Ctx, workflow_id: str | None) -> Workflow | None:
     return Workflow.from_doc(doc) if doc else None
 
 
+_new_workflow = builder(Workflow)
+
+
 @strawberry.type(description="One run of a workflow, with its input, output and outcome.")
 class WorkflowExecution(Node):
     workflow_id: strawberry.Private[str | None]
@@ -409,14 +446,14 @@ class WorkflowExecution(Node):
 
     @classmethod
     def from_doc(cls, doc: Document) -> WorkflowExecution:
-        return cls(
+        return _new_workflow_execution(
             id=node_id("WorkflowExecution", doc["_id"]),
             workflow_id=doc.get("workflow_id"),
-            status=ExecutionStatus(doc["status"]),
+            status=execution_status(doc["status"]),
             input=JSON(doc.get("input")),
             output=JSON(doc.get("output")),
             error=doc.get("error"),
-            triggered_by=WorkflowTrigger(doc["triggered_by"]) if doc.get("triggered_by") else None,
+            triggered_by=workflow_trigger(doc["triggered_by"]) if doc.get("triggered_by") else None,
             created_at=doc.get("created_at"),
             started_at=doc.get("started_at"),
             finished_at=doc.get("finished_at"),
@@ -425,6 +462,9 @@ class WorkflowExecution(Node):
     @strawberry.field(description="The workflow that ran; null if it has been deleted.")
     async def workflow(self, info: Ctx) -> Workflow | None:
         return await _workflow(info, self.workflow_id)
+
+
+_new_workflow_execution = builder(WorkflowExecution)
 
 
 @strawberry.type(description="How many workflow executions of a list have one status.")
@@ -454,7 +494,7 @@ class ScheduledWorkflow(Node):
 
     @classmethod
     def from_doc(cls, doc: Document) -> ScheduledWorkflow:
-        return cls(
+        return _new_scheduled_workflow(
             id=node_id("ScheduledWorkflow", doc["_id"]),
             workflow_id=doc.get("workflow_id"),
             cron=doc["cron"],
@@ -467,6 +507,9 @@ class ScheduledWorkflow(Node):
     @strawberry.field(description="The workflow this schedule runs; null if it has been deleted.")
     async def workflow(self, info: Ctx) -> Workflow | None:
         return await _workflow(info, self.workflow_id)
+
+
+_new_scheduled_workflow = builder(ScheduledWorkflow)
 
 
 # --- audit and compliance --------------------------------------------------------------------
@@ -499,10 +542,10 @@ class AuditLog(Node):
     def from_doc(cls, doc: Document) -> AuditLog:
         actor = doc.get("actor") or {}
         target = doc.get("target")
-        return cls(
+        return _new_audit_log(
             id=node_id("AuditLog", doc["_id"]),
             actor=AuditActor(
-                kind=ActorKind(actor.get("kind", "system")), id=str(actor.get("id", "")), email=actor.get("email")
+                kind=actor_kind(actor.get("kind", "system")), id=str(actor.get("id", "")), email=actor.get("email")
             ),
             action=doc["action"],
             target=AuditTarget(type=target["type"], id=str(target["id"])) if target else None,
@@ -511,6 +554,9 @@ class AuditLog(Node):
             event_id=doc["event_id"],
             created_at=doc["at"],
         )
+
+
+_new_audit_log = builder(AuditLog)
 
 
 @strawberry.type(description="The latest automated check of one compliance control.")
@@ -523,14 +569,17 @@ class ComplianceCheck(Node):
 
     @classmethod
     def from_doc(cls, doc: Document) -> ComplianceCheck:
-        return cls(
+        return _new_compliance_check(
             id=node_id("ComplianceCheck", doc["_id"]),
-            framework=ComplianceFramework(doc["framework"]),
+            framework=compliance_framework(doc["framework"]),
             control=doc["control"],
-            status=ComplianceStatus(doc["status"]),
+            status=compliance_status(doc["status"]),
             evidence=doc.get("evidence"),
             checked_at=doc.get("checked_at"),
         )
+
+
+_new_compliance_check = builder(ComplianceCheck)
 
 
 # --- analytics and quotas --------------------------------------------------------------------
@@ -551,14 +600,17 @@ class AnalyticsPoint(Node):
 
     @classmethod
     def from_doc(cls, doc: Document) -> AnalyticsPoint:
-        return cls(
+        return _new_analytics_point(
             id=node_id("AnalyticsPoint", doc["_id"]),
             metric=doc["metric"],
             dimensions=JSON(doc.get("dimensions") or {}),
-            period=AnalyticsPeriod(doc["period"]),
+            period=analytics_period(doc["period"]),
             date=_as_date(doc["date"]),
             value=float(doc["value"]),
         )
+
+
+_new_analytics_point = builder(AnalyticsPoint)
 
 
 @strawberry.type(description="How much of a metered resource the organization may use in a period, and has used.")
@@ -571,9 +623,9 @@ class UsageQuota(Node):
 
     @classmethod
     def from_doc(cls, doc: Document) -> UsageQuota:
-        return cls(
+        return _new_usage_quota(
             id=node_id("UsageQuota", doc["_id"]),
-            resource=QuotaResource(doc["resource"]),
+            resource=quota_resource(doc["resource"]),
             limit=int(doc["limit"]),
             used=int(doc["used"]),
             period_start=doc["period_start"],
@@ -583,3 +635,6 @@ class UsageQuota(Node):
     @strawberry.field(description="Use left in the period: `limit - used`, never below zero.")
     def remaining(self) -> int:
         return max(self.limit - self.used, 0)
+
+
+_new_usage_quota = builder(UsageQuota)
