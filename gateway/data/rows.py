@@ -33,10 +33,14 @@ def _builder(row_type: type) -> Callable[[Any], Any]:
     return builder
 
 
-def _plain_builder(row_type: type) -> Callable[[Any], Any]:
-    names = _names(row_type)
+def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """The record's values of `names` as a tuple, read in one C call (itemgetter)."""
     # itemgetter of one name returns the value itself, not a 1-tuple.
-    getter = itemgetter(*names) if len(names) > 1 else (lambda record: (record[names[0]],))
+    return itemgetter(*names) if len(names) > 1 else (lambda record: (record[names[0]],))
+
+
+def _plain_builder(row_type: type) -> Callable[[Any], Any]:
+    getter = _getter(_names(row_type))
     return lambda record: row_type(*getter(record))
 
 
@@ -51,11 +55,12 @@ def _compiled_builder(row_type: type) -> Callable[[Any], Any] | None:
     slots = [vars(row_type).get(name) for name in names]
     if hasattr(row_type, "__post_init__") or not all(isinstance(s, MemberDescriptorType) for s in slots):
         return None
-    namespace: dict[str, Any] = {"new": object.__new__, "row_type": row_type}
-    lines = ["def build(record):", " row = new(row_type)"]
-    for index, (name, slot) in enumerate(zip(names, slots, strict=True)):
+    namespace: dict[str, Any] = {"new": object.__new__, "row_type": row_type, "get": _getter(names)}
+    values = ", ".join(f"v{index}" for index in range(len(names)))
+    lines = ["def build(record):", f" {values}, = get(record)", " row = new(row_type)"]
+    for index, slot in enumerate(slots):
         namespace[f"set{index}"] = slot.__set__  # type: ignore[union-attr]
-        lines.append(f" set{index}(row, record[{name!r}])")
+        lines.append(f" set{index}(row, v{index})")
     lines.append(" return row")
     exec(compile("\n".join(lines), f"<{row_type.__name__}.of>", "exec"), namespace)
     built: Callable[[Any], Any] = namespace["build"]
