@@ -33,15 +33,17 @@ def _builder(row_type: type) -> Callable[[Any], Any]:
     return builder
 
 
-def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
-    """The record's values of `names` as a tuple, read in one C call (itemgetter)."""
+def getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """A record's values of `names` as a tuple, read in one C call (itemgetter) where there are several."""
+    if len(names) > 1:
+        return itemgetter(*names)
     # itemgetter of one name returns the value itself, not a 1-tuple.
-    return itemgetter(*names) if len(names) > 1 else (lambda record: (record[names[0]],))
+    return lambda record: tuple(record[name] for name in names)
 
 
 def _plain_builder(row_type: type) -> Callable[[Any], Any]:
-    getter = _getter(_names(row_type))
-    return lambda record: row_type(*getter(record))
+    get = getter(_names(row_type))
+    return lambda record: row_type(*get(record))
 
 
 def _compiled_builder(row_type: type) -> Callable[[Any], Any] | None:
@@ -55,7 +57,7 @@ def _compiled_builder(row_type: type) -> Callable[[Any], Any] | None:
     slots = [vars(row_type).get(name) for name in names]
     if hasattr(row_type, "__post_init__") or not all(isinstance(s, MemberDescriptorType) for s in slots):
         return None
-    namespace: dict[str, Any] = {"new": object.__new__, "row_type": row_type, "get": _getter(names)}
+    namespace: dict[str, Any] = {"new": object.__new__, "row_type": row_type, "get": getter(names)}
     values = ", ".join(f"v{index}" for index in range(len(names)))
     lines = ["def build(record):", f" {values}, = get(record)", " row = new(row_type)"]
     for index, slot in enumerate(slots):

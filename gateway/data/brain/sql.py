@@ -13,6 +13,7 @@ from aiodataloader import DataLoader
 from gateway.context import RequestContext
 from gateway.data.filters import Comparison, DayRange, Sort, TimeRange
 from gateway.data.paging import Keyed, Ordering, Page, Paged, Seek, SortKey, Values, paged
+from gateway.data.rows import getter
 from gateway.data.text import contains_text
 from gateway.stores.postgres import TenantReader
 
@@ -147,8 +148,9 @@ def sort_columns(ordering: Ordering) -> str:
     return ", ".join(f"{k.column} AS sort_{i}" for i, k in enumerate(ordering.keys))
 
 
-def sort_values(record: Record, ordering: Ordering) -> Values:
-    return tuple(record[f"sort_{i}"] for i in range(len(ordering.keys)))
+def sort_values(ordering: Ordering) -> Callable[[Record], Values]:
+    """Reads a record's sort values (the columns `sort_columns` selects); made once per statement, used per row."""
+    return getter(tuple(f"sort_{i}" for i in range(len(ordering.keys))))
 
 
 @dataclass(frozen=True)
@@ -223,7 +225,8 @@ async def org_page(
             pg.organization_id,
             *sought.params,
         )
-        return [(build(r), sort_values(r, ordering)) for r in rows]
+        values = sort_values(ordering)
+        return [(build(r), values(r)) for r in rows]
 
     return await paged(key, page, ordering, count, fetch)
 
@@ -322,8 +325,9 @@ def child_pages(
             )
             # Bucketed by parent first: a key of (parent, query) hashes the whole query per row.
             by_parent: dict[UUID, list[Keyed[T]]] = defaultdict(list)
+            values = sort_values(query.order)
             for r in rows:
-                by_parent[r["parent_key"]].append((build(r), sort_values(r, query.order)))
+                by_parent[r["parent_key"]].append((build(r), values(r)))
             found.update({(parent_key, query): items for parent_key, items in by_parent.items()})
         return [found.get(k, []) for k in keys]
 
