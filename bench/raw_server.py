@@ -266,9 +266,11 @@ class Raw:
             .sort([("created_at", -1), ("_id", -1)])
             .to_list(None)
         )
-        execution_counts = await self.db.agentkit_executions.aggregate(
+        # PyMongo's async aggregate is a coroutine that gives the cursor.
+        execution_cursor = await self.db.agentkit_executions.aggregate(
             [{"$match": scope}, {"$group": {"_id": "$status", "count": {"$sum": 1}}}]
-        ).to_list(None)
+        )
+        execution_counts = await execution_cursor.to_list(None)
         runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for e in executions:
             if len(runs[str(e["workflow_id"])]) < 5:
