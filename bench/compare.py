@@ -57,13 +57,17 @@ DASHBOARD = (BENCH / "dashboard.graphql").read_text()
 SHIFT = "mutation($i: ShiftBudgetInput!) { shiftBudget(input: $i) { userErrors { code } } }"
 MONGO_DB = "omnify_bench"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# A worker's app as the previous commit's `serve` builds it (with its collector tuning), or,
+# for commits older than that entry point, the plain app.
 PREVIOUS_APP = """
-from gateway.app import create_app
-from gateway.config import load_settings
+try:
+    from gateway.cli import production_app as app
+except ImportError:
+    from gateway.app import create_app
+    from gateway.config import load_settings
 
-
-def app():
-    return create_app(load_settings())
+    def app():
+        return create_app(load_settings())
 """
 
 
@@ -185,8 +189,8 @@ def previous_checkout(ref: str, data_dir: Path) -> Path:
         partial = Path(tempfile.mkdtemp(dir=data_dir))
         archive = subprocess.run(["git", "archive", sha], cwd=ROOT, capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(partial)], input=archive, check=True)
-        (partial / "previous_app.py").write_text(PREVIOUS_APP)
         partial.rename(target)
+    (target / "previous_app.py").write_text(PREVIOUS_APP)
     return target
 
 
