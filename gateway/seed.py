@@ -365,7 +365,7 @@ async def _seed_brain(conn: asyncpg.Connection[asyncpg.Record], spec: OrgSpec, t
         )
         jobs = []
         for i in range(20):
-            started = datetime.combine(today - timedelta(days=i), datetime.min.time(), UTC) + timedelta(hours=3)
+            started = _at(today, i, hour=3)
             failed = i % 7 == 3
             jobs.append(
                 (
@@ -399,7 +399,7 @@ async def _seed_brain(conn: asyncpg.Connection[asyncpg.Record], spec: OrgSpec, t
         logs = []
         for i in range(30):
             campaign = campaigns[i % len(campaigns)]
-            at = datetime.combine(today - timedelta(days=i), datetime.min.time(), UTC) + timedelta(hours=10)
+            at = _at(today, i, hour=10)
             logs.append(
                 (
                     uid("action", spec.slug, i),
@@ -448,7 +448,14 @@ async def _insert_missing(db: AsyncDatabase[dict[str, Any]], collection: str, do
 
 
 def _at(today: date, days_ago: float, hour: int = 9) -> datetime:
-    return datetime.combine(today, datetime.min.time(), UTC) - timedelta(days=days_ago) + timedelta(hours=hour)
+    """An instant `days_ago` days before yesterday, at `hour` (UTC).
+
+    Counted from yesterday so that whatever the time of day the data is seeded,
+    nothing that has happened (a run started, a job synced, an event logged) lies
+    in the future, and what a client adds now is the newest.
+    """
+    yesterday = datetime.combine(today, datetime.min.time(), UTC) - timedelta(days=1)
+    return yesterday - timedelta(days=days_ago) + timedelta(hours=hour)
 
 
 async def _seed_enterprise(db: AsyncDatabase[dict[str, Any]], spec: OrgSpec, today: date) -> int:
@@ -594,7 +601,7 @@ async def _seed_enterprise(db: AsyncDatabase[dict[str, Any]], spec: OrgSpec, tod
             "cron": cron,
             "timezone": tz,
             "enabled": w != 3,
-            "next_run_at": _at(today, -1, hour=6),
+            "next_run_at": _at(today, -2, hour=6),  # tomorrow
             "last_run_at": _at(today, 0, hour=6),
         }
         for w, (cron, tz) in enumerate(
@@ -661,7 +668,7 @@ async def _seed_enterprise(db: AsyncDatabase[dict[str, Any]], spec: OrgSpec, tod
                     "metric": metric,
                     "dimensions": {"source": "all"},
                     "period": "day",
-                    "date": _at(today, d, hour=0),
+                    "date": datetime.combine(day, datetime.min.time(), UTC),
                     "value": float(int(base * rng.uniform(0.7, 1.3))),
                 }
             )
@@ -673,7 +680,7 @@ async def _seed_enterprise(db: AsyncDatabase[dict[str, Any]], spec: OrgSpec, tod
                         "metric": metric,
                         "dimensions": {"source": "all"},
                         "period": "week",
-                        "date": _at(today, d, hour=0),
+                        "date": datetime.combine(day, datetime.min.time(), UTC),
                         "value": float(int(base * 7 * rng.uniform(0.8, 1.2))),
                     }
                 )
@@ -716,7 +723,7 @@ async def _seed_enterprise(db: AsyncDatabase[dict[str, Any]], spec: OrgSpec, tod
             "token_hash": hashlib.sha256(f"invite:{spec.slug}:{i}".encode()).hexdigest(),
             "invited_by": str(oid("user", spec.slug, "admin")),
             "status": ["pending", "accepted", "revoked", "expired", "pending", "pending"][i],
-            "expires_at": _at(today, -7 + i * 3),
+            "expires_at": _at(today, -8 + i * 3),  # from a week ahead to expired
             "created_at": _at(today, 14 - i),
         }
         for i in range(6)
