@@ -364,12 +364,7 @@ class TenantMongo:
             return counted
         key: Any = f"${fields[0]}" if len(fields) == 1 else {f"k{i}": f"${name}" for i, name in enumerate(fields)}
         rows = await self.aggregate(collection, [{"$match": dict(query)}, {"$group": {"_id": key, "n": {"$sum": 1}}}])
-        return {
-            (str(row["_id"]),)
-            if len(fields) == 1
-            else tuple(str(row["_id"].get(f"k{i}")) for i in range(len(fields))): int(row["n"])
-            for row in rows
-        }
+        return {_group_values(row["_id"], len(fields)): int(row["n"]) for row in rows}
 
     async def count(self, collection: str, query: Mapping[str, Any] | None = None) -> int:
         return int(

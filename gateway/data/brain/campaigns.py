@@ -92,9 +92,7 @@ def _where(flt: CampaignFilter, first: int) -> Where:
 
 
 def _org_where(flt: CampaignFilter) -> Where:
-    where = _where(flt, 2)
-    where.conditions.insert(0, "t.organization_id = $1")
-    return where
+    return _where(flt, 2).of_organization()
 
 
 async def page(

@@ -79,9 +79,7 @@ def _where(flt: CreativeFilter, first: int) -> Where:
 
 
 def _org_where(flt: CreativeFilter) -> Where:
-    where = _where(flt, 2)
-    where.conditions.insert(0, "t.organization_id = $1")
-    return where
+    return _where(flt, 2).of_organization()
 
 
 async def page(

@@ -104,6 +104,11 @@ class Where:
     def copy(self) -> Where:
         return Where(self.first, list(self.conditions), list(self.params))
 
+    def of_organization(self) -> Where:
+        """These conditions after `t.organization_id = $1`, for a list read at the organization's level."""
+        self.conditions.insert(0, "t.organization_id = $1")
+        return self
+
     @property
     def clause(self) -> str:
         return " AND ".join(self.conditions) if self.conditions else "TRUE"
