@@ -357,6 +357,9 @@ def run(args: argparse.Namespace) -> None:
             Scenario("dashboard n=50 m=20", [{"query": DASHBOARD, "variables": {"n": 50, "m": 20, **window}}]),
             Scenario("shiftBudget", shift_bodies(servers[0], token), compare=False),
         ]
+        if args.documents:
+            wanted_documents = args.documents.split(",")
+            scenarios = [s for s in scenarios if any(w in s.name for w in wanted_documents)]
         print(f"\nworkers per server: {args.workers}; cores: {os.cpu_count()}")
         print("data identical to the first server's (parsed and re-encoded, key order kept):")
         for scenario in scenarios:
@@ -427,7 +430,7 @@ def run(args: argparse.Namespace) -> None:
 
 def soak(gateway: Server, token: str, scenarios: list[Scenario], seconds: float) -> None:
     print(f"\nsoak: gateway, 64 connections, {seconds:.0f} s, the three read documents in turn")
-    bodies = [b for s in scenarios[:3] for b in s.bodies]
+    bodies = [b for s in scenarios if s.compare for b in s.bodies]
     spec = {"path": "/graphql", "headers": {"Authorization": f"Bearer {token}"}, "bodies": bodies}
     workers = gateway.workers()
     proc = subprocess.Popen(
@@ -472,6 +475,7 @@ def main() -> None:
     parser.add_argument("--connections", default="1,32")
     parser.add_argument("--baseline", default="HEAD~1", help="git ref of the previous gateway")
     parser.add_argument("--only", default="gateway,raw,previous")
+    parser.add_argument("--documents", default="", help="comma-separated parts of document names (default: all)")
     parser.add_argument("--soak", type=float, default=60.0, help="seconds at 64 connections (0: skip)")
     parser.add_argument("--data-dir", default=str(ROOT / ".omnify-bench"))
     parser.add_argument("--fresh", action="store_true", help="drop the data dir first (reseed)")
