@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from functools import partial
-from typing import Annotated
+from typing import Annotated, ClassVar
 from uuid import UUID
 
 import strawberry
@@ -53,8 +53,19 @@ from resolvers.brain.lists import (
 )
 from resolvers.common.enums import ActorKind, actor_kind, stored
 from resolvers.common.filters import day_range, sorts
-from resolvers.common.objects import builder
-from resolvers.common.relay import COUNTS_BY_STATUS, After, Before, Connection, First, Last, Node, Tally, node_id
+from resolvers.common.objects import builder, row_builder
+from resolvers.common.relay import (
+    COUNTS_BY_STATUS,
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Node,
+    Tally,
+    node_id,
+    node_ids,
+)
 from resolvers.common.scalars import JSON, Money
 
 Ctx = Info[RequestContext, None]
@@ -148,22 +159,12 @@ class SyncJobStatusCount:
 
 @strawberry.type(description="A marketing channel: one connected platform account (e.g. the Meta ad account).")
 class Channel(Node):
+    from_row: ClassVar[Callable[[ChannelRow], Channel]]
     raw_id: strawberry.Private[UUID]
     platform: Platform = strawberry.field(description="The platform.")
     name: str = strawberry.field(description="Display name.")
     status: ChannelStatus = strawberry.field(description="Whether the channel is connected and syncing.")
     created_at: dt.datetime = strawberry.field(description="When the channel was connected.")
-
-    @classmethod
-    def from_row(cls, row: ChannelRow) -> Channel:
-        return _new_channel(
-            id=node_id("Channel", row.id),
-            raw_id=row.id,
-            platform=platform(row.platform),
-            name=row.name,
-            status=channel_status(row.status),
-            created_at=row.created_at,
-        )
 
     @strawberry.field(description="Campaigns on this channel; by name unless `orderBy` says otherwise.")
     async def campaigns(
@@ -203,11 +204,20 @@ class Channel(Node):
         return [Cohort.from_row(r) for r in await info.context.loader(cohorts.by_channel).load(self.raw_id)]
 
 
-_new_channel = builder(Channel)
+Channel.from_row = row_builder(
+    Channel,
+    id=(node_ids("Channel"), "id"),
+    raw_id="id",
+    platform=(platform, "platform"),
+    name="name",
+    status=(channel_status, "status"),
+    created_at="created_at",
+)
 
 
 @strawberry.type(description="An advertising campaign on one channel, with its daily budget.")
 class Campaign(Node):
+    from_row: ClassVar[Callable[[CampaignRow], Campaign]]
     raw_id: strawberry.Private[UUID]
     channel_id: strawberry.Private[UUID]
     name: str = strawberry.field(description="Campaign name as shown on the ad platform.")
@@ -219,23 +229,6 @@ class Campaign(Node):
     end_date: dt.date | None = strawberry.field(description="Last day the campaign runs; null when open-ended.")
     created_at: dt.datetime = strawberry.field(description="When the campaign was created.")
     updated_at: dt.datetime = strawberry.field(description="When the campaign was last changed.")
-
-    @classmethod
-    def from_row(cls, row: CampaignRow) -> Campaign:
-        return _new_campaign(
-            id=node_id("Campaign", row.id),
-            raw_id=row.id,
-            channel_id=row.channel_id,
-            name=row.name,
-            external_id=row.external_id,
-            status=delivery_status(row.status),
-            daily_budget=Money.of(row.daily_budget, row.currency),
-            objective=row.objective,
-            start_date=row.start_date,
-            end_date=row.end_date,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
 
     @strawberry.field(description="The channel the campaign runs on.")
     async def channel(self, info: Ctx) -> Channel:
@@ -272,11 +265,26 @@ class Campaign(Node):
         return await _daily(info, metrics.campaign_daily, self.raw_id, from_, to)
 
 
-_new_campaign = builder(Campaign)
+Campaign.from_row = row_builder(
+    Campaign,
+    id=(node_ids("Campaign"), "id"),
+    raw_id="id",
+    channel_id="channel_id",
+    name="name",
+    external_id="external_id",
+    status=(delivery_status, "status"),
+    daily_budget=(Money.of, "daily_budget", "currency"),
+    objective="objective",
+    start_date="start_date",
+    end_date="end_date",
+    created_at="created_at",
+    updated_at="updated_at",
+)
 
 
 @strawberry.type(description="One ad creative of a campaign.")
 class Creative(Node):
+    from_row: ClassVar[Callable[[CreativeRow], Creative]]
     raw_id: strawberry.Private[UUID]
     campaign_id: strawberry.Private[UUID]
     name: str = strawberry.field(description="Creative name.")
@@ -286,21 +294,6 @@ class Creative(Node):
     headline: str | None = strawberry.field(description="Headline text shown with the creative.")
     created_at: dt.datetime = strawberry.field(description="When the creative was created.")
     updated_at: dt.datetime = strawberry.field(description="When the creative was last changed.")
-
-    @classmethod
-    def from_row(cls, row: CreativeRow) -> Creative:
-        return _new_creative(
-            id=node_id("Creative", row.id),
-            raw_id=row.id,
-            campaign_id=row.campaign_id,
-            name=row.name,
-            external_id=row.external_id,
-            format=creative_format(row.format),
-            status=delivery_status(row.status),
-            headline=row.headline,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
 
     @strawberry.field(description="The campaign this creative belongs to.")
     async def campaign(self, info: Ctx) -> Campaign:
@@ -317,7 +310,19 @@ class Creative(Node):
         return await _daily(info, metrics.creative_daily, self.raw_id, from_, to)
 
 
-_new_creative = builder(Creative)
+Creative.from_row = row_builder(
+    Creative,
+    id=(node_ids("Creative"), "id"),
+    raw_id="id",
+    campaign_id="campaign_id",
+    name="name",
+    external_id="external_id",
+    format=(creative_format, "format"),
+    status=(delivery_status, "status"),
+    headline="headline",
+    created_at="created_at",
+    updated_at="updated_at",
+)
 
 
 @strawberry.type(

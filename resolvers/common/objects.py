@@ -62,3 +62,55 @@ def builder(cls: Callable[P, T]) -> Callable[P, T]:
     exec(compile("\n".join(lines), f"<{cls.__name__} builder>", "exec"), namespace)
     built: Callable[P, T] = namespace["build"]
     return built
+
+
+# How one field of a GraphQL type derives from a typed row: the row attribute as it is, or
+# a function of one or more attributes (e.g. `(Money.of, "daily_budget", "currency")`).
+Derivation = str | tuple[Any, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class RowMapping:
+    """A type built from rows field by field, so the planned executor can write responses straight from rows."""
+
+    cls: type
+    build: Callable[[Any], Any]
+    fields: dict[str, tuple[Callable[..., Any] | None, tuple[str, ...]]]
+
+
+_MAPPINGS: dict[type, RowMapping] = {}
+
+
+def row_builder(cls: type[T], **fields: Derivation) -> Callable[[Any], T]:
+    """`row -> cls` (compiled like `builder`), each field of `cls` named with how it derives from the row.
+
+    Every field the type's constructor takes must be named. The mapping is kept
+    (`row_mapping`): a page of such objects whose selection reads only these
+    fields is answered from the rows without building the objects.
+    """
+    assert dataclasses.is_dataclass(cls) and builder(cls) is not cls, f"{cls.__name__} is built field by field"
+    wanted = {f.name for f in dataclasses.fields(cls) if f.init}
+    assert wanted == set(fields), f"{cls.__name__}: row_builder must name exactly {sorted(wanted)}"
+    derived: dict[str, tuple[Callable[..., Any] | None, tuple[str, ...]]] = {}
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    lines = ["def build(row):", " _obj = _new(_cls)"]
+    for index, (name, how) in enumerate(fields.items()):
+        if isinstance(how, str):
+            derived[name] = (None, (how,))
+            lines.append(f" _obj.{name} = row.{how}")
+            continue
+        function, *attributes = how
+        assert callable(function) and attributes and all(isinstance(a, str) for a in attributes)
+        derived[name] = (function, tuple(attributes))
+        namespace[f"_f{index}"] = function
+        lines.append(f" _obj.{name} = _f{index}({', '.join(f'row.{a}' for a in attributes)})")
+    lines.append(" return _obj")
+    exec(compile("\n".join(lines), f"<{cls.__name__}.from_row>", "exec"), namespace)
+    build: Callable[[Any], T] = namespace["build"]
+    _MAPPINGS[cls] = RowMapping(cls, build, derived)
+    return build
+
+
+def row_mapping(cls: type) -> RowMapping | None:
+    """How `cls` is built from rows, when it is (see `row_builder`)."""
+    return _MAPPINGS.get(cls)

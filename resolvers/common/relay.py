@@ -39,25 +39,40 @@ NodeT = TypeVar("NodeT")
 U = TypeVar("U")
 
 
-# Global ids of recently read objects: a large page costs a base64 encoding (and a
-# UUID formatted as text) per row, and the same rows are read again and again. The
-# cache is emptied when full, so a worker keeps at most this many (about 300 bytes each).
+# Global ids of recently read objects, per type: a large page costs a base64 encoding (and a
+# UUID formatted as text) per row, and the same rows are read again and again. A type's cache
+# is emptied when full, so a worker keeps at most this many per type (about 300 bytes each).
 MAX_CACHED_IDS = 20_000
 _CACHEABLE_IDS = (UUID, ObjectId, str)
-_ids: dict[tuple[str, object], strawberry.ID] = {}
+_ids: dict[str, Callable[[object], strawberry.ID]] = {}
+
+
+def node_ids(type_name: str) -> Callable[[object], strawberry.ID]:
+    """The global-id function of one type (`gateway.data.ids` is the codec), with its own cache."""
+    found = _ids.get(type_name)
+    if found is not None:
+        return found
+    cache: dict[object, strawberry.ID] = {}
+
+    def global_id(raw_id: object) -> strawberry.ID:
+        known = (
+            cache.get(raw_id) if isinstance(raw_id, _CACHEABLE_IDS) else None
+        )  # kinds whose equal values print alike
+        if known is None:
+            known = strawberry.ID(to_global_id(type_name, raw_id))
+            if isinstance(raw_id, _CACHEABLE_IDS):
+                if len(cache) >= MAX_CACHED_IDS:
+                    cache.clear()
+                cache[raw_id] = known
+        return known
+
+    _ids[type_name] = global_id
+    return global_id
 
 
 def node_id(type_name: str, raw_id: object) -> strawberry.ID:
-    """The global id of an object, typed for the schema (`gateway.data.ids` is the codec)."""
-    if not isinstance(raw_id, _CACHEABLE_IDS):  # only kinds whose equal values print alike
-        return strawberry.ID(to_global_id(type_name, raw_id))
-    key = (type_name, raw_id)
-    found = _ids.get(key)
-    if found is None:
-        if len(_ids) >= MAX_CACHED_IDS:
-            _ids.clear()
-        found = _ids[key] = strawberry.ID(to_global_id(type_name, raw_id))
-    return found
+    """The global id of an object, typed for the schema."""
+    return node_ids(type_name)(raw_id)
 
 
 @strawberry.interface(description="An object with a globally unique id (Relay). Fetch any of them with `node(id:)`.")
@@ -128,21 +143,36 @@ _new_edge = builder(Edge)
 
 @strawberry.type(description="A page of items (Relay connection) with the total count of the whole list.")
 class Connection(Generic[NodeT]):
-    edges: list[Edge[NodeT]] = strawberry.field(description="The items of this page.")
-    page_info: PageInfo = strawberry.field(description="Paging information.")
-    count: strawberry.Private[Callable[[], Awaitable[int]]]
+    page: strawberry.Private[Paged[Any]]
+    build: strawberry.Private[Callable[[Any], NodeT]]
+
+    # Edges and page info are built when asked: the planned executor writes a page whose
+    # items are built by a `row_builder` and selected by plain fields straight from the rows (see
+    # `resolvers.execution.compiled`), without an edge or item object per row.
+    @strawberry.field(description="The items of this page.")
+    def edges(self) -> list[Edge[NodeT]]:
+        page, build = self.page, self.build
+        return [_new_edge(node=build(row), page=page, index=i) for i, row in enumerate(page.rows)]
+
+    @strawberry.field(description="Paging information.")
+    def page_info(self) -> PageInfo:
+        return PageInfo(page=self.page)
 
     @strawberry.field(description="Number of items in the whole list, across all pages, with filters applied.")
     async def total_count(self) -> int:
-        return await self.count()
+        return await self.page.count()
 
     @classmethod
     def of(cls, page: Paged[U], build: Callable[[U], NodeT], **extra: Any) -> Self:
         """The connection of a page, each row built into its GraphQL type (`extra`: a subclass's own fields)."""
-        edges = [_new_edge(node=build(row), page=page, index=i) for i, row in enumerate(page.rows)]
-        return cls(
-            edges=edges,
-            page_info=PageInfo(page=page),
-            count=page.count,
-            **extra,
-        )
+        return cls(page=page, build=build, **extra)
+
+
+def _resolver(cls: type, name: str) -> Any:
+    field = next(f for f in cls.__strawberry_definition__.fields if f.python_name == name)  # type: ignore[attr-defined]
+    return field.base_resolver.wrapped_func
+
+
+# The resolver of `Connection.edges`, by which the planned executor recognises the field.
+CONNECTION_EDGES = _resolver(Connection, "edges")
+EDGE_CURSOR = _edge_cursor

@@ -18,6 +18,7 @@ serialisation have no side effects, so doing them twice is harmless.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -25,8 +26,11 @@ from graphql import GraphQLObjectType
 from graphql.pyutils import Undefined
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
+from resolvers.common.objects import RowMapping, row_mapping
+from resolvers.common.relay import CONNECTION_EDGES, EDGE_CURSOR
 from resolvers.execution.plan import (
     ATTRIBUTE,
+    DIRECT,
     LEAF,
     LIST,
     OBJECT,
@@ -53,15 +57,65 @@ def compile_plan(plan: SelectionPlan, subplan: SubPlan) -> None:
     plan.exact_class = exact if isinstance(exact, type) else None
 
 
+@dataclass(frozen=True)
+class _RowEdges:
+    """A connection's `edges` written straight from its page's rows (see `_Writer.row_edges`)."""
+
+    mapping: RowMapping
+    edge: SelectionPlan
+    node: SelectionPlan
+
+
 class _Writer:
     def __init__(self, subplan: SubPlan) -> None:
         self.subplan = subplan
         self.names: dict[str, Any] = {"Undefined": Undefined, "CAST": TYPE_CAST_ATTRIBUTE}
+        self.row_edges_of: dict[int, _RowEdges] = {}
 
     def inline(self, field: FieldPlan) -> bool:
         if field.kind == TYPENAME:
             return True
+        if field.kind == DIRECT:
+            return self.row_edges(field) is not None
         return field.kind == ATTRIBUTE and self.completes_inline(field, field.completion)
+
+    def row_edges(self, field: FieldPlan) -> _RowEdges | None:
+        """For `edges` of a connection whose items are built by a `row_builder` and selected by its fields only.
+
+        Then each edge and item is written from the row, with the same functions
+        the row builder applies, and no edge or item object is built. The standard
+        executor would build the objects with the type's own class, so skipping
+        their `is_type_of` changes nothing.
+        """
+        found = self.row_edges_of.get(id(field))
+        if found is not None:
+            return found
+        call, item = field.call, field.completion.item
+        if call is None or call.resolver is not CONNECTION_EDGES or item is None or item.kind != OBJECT:
+            return None
+        if _class_check(item.type) is False:
+            return None
+        edge = self.subplan(field, item, item.type)
+        nodes = [f for f in edge.fields if f.kind == ATTRIBUTE and f.attribute == "node"]
+        for f in edge.fields:
+            cursor = f.kind == DIRECT and f.call is not None and f.call.resolver is EDGE_CURSOR
+            if f.kind != TYPENAME and not cursor and f not in nodes:
+                return None
+        if len(nodes) != 1 or nodes[0].completion.kind != OBJECT:
+            return None
+        node_field, node_completion = nodes[0], nodes[0].completion
+        origin = _class_check(node_completion.type)
+        mapping = row_mapping(origin) if isinstance(origin, type) else None
+        if mapping is None:
+            return None
+        node = self.subplan(node_field, node_completion, node_completion.type)
+        for f in node.fields:
+            if f.kind == TYPENAME:
+                continue
+            if f.kind != ATTRIBUTE or f.attribute not in mapping.fields or not self.completes_inline(f, f.completion):
+                return None
+        found = self.row_edges_of[id(field)] = _RowEdges(mapping, edge, node)
+        return found
 
     def completes_inline(self, field: FieldPlan, completion: Completion) -> bool:
         if completion.kind == LEAF:
@@ -87,6 +141,8 @@ class _Writer:
                 lines.append(f"  out[{key}] = None")
             elif field.kind == TYPENAME:
                 lines.append(f"  out[{key}] = {plan.type_name!r}")
+            elif field.kind == DIRECT:
+                lines.extend(self.edges_from_rows(field, f"out[{key}]"))
             else:
                 lines.append(f"  v = src.{field.attribute}")
                 lines.extend(self.value(field, field.completion, "v", f"out[{key}]", "  "))
@@ -95,6 +151,39 @@ class _Writer:
         exec(compile("\n".join(lines), f"<compiled {plan.type_name} selection>", "exec"), namespace)
         fast: Fast = namespace["fast"]
         return fast
+
+    def edges_from_rows(self, field: FieldPlan, target: str) -> list[str]:
+        """Lines that write a connection's edges from its page's rows, or return False."""
+        fused = self.row_edges_of[id(field)]
+        mapping = fused.mapping
+        lines = [
+            f"  if src.build is not {self.name(mapping.build)}: return False",  # built another way
+            "  _page = src.page",
+            "  _edges = []",
+            "  for _i, _row in enumerate(_page.rows):",
+            "   _edge = {}",
+        ]
+        for edge_field in fused.edge.fields:
+            key = repr(edge_field.key)
+            if edge_field.kind == TYPENAME:
+                lines.append(f"   _edge[{key}] = {fused.edge.type_name!r}")
+            elif edge_field.kind == DIRECT:  # the cursor
+                lines.append("   _cursor = _page.cursor(_i)")
+                lines.extend(self.value(edge_field, edge_field.completion, "_cursor", f"_edge[{key}]", "   "))
+            else:
+                lines.append("   _node = {}")
+                for node_field in fused.node.fields:
+                    node_key = repr(node_field.key)
+                    if node_field.kind == TYPENAME:
+                        lines.append(f"   _node[{node_key}] = {fused.node.type_name!r}")
+                        continue
+                    function, attributes = mapping.fields[node_field.attribute]
+                    read = ", ".join(f"_row.{a}" for a in attributes)
+                    lines.append(f"   _value = {self.name(function)}({read})" if function else f"   _value = {read}")
+                    lines.extend(self.value(node_field, node_field.completion, "_value", f"_node[{node_key}]", "   "))
+                lines.append(f"   _edge[{key}] = _node")
+        lines += ["   _edges.append(_edge)", f"  {target} = _edges"]
+        return lines
 
     def value(self, field: FieldPlan, completion: Completion, value: str, target: str, indent: str) -> list[str]:
         """Lines that write the completed `value` to `target`, or return False."""
