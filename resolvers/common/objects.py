@@ -35,6 +35,12 @@ def enum_reader(enum: type[E]) -> Callable[[Any], E]:
     return lookup
 
 
+def reader_members(function: Callable[..., Any]) -> dict[Any, Enum] | None:
+    """The members by stored value of an `enum_reader`; None for any other function."""
+    members = getattr(function, "__self__", None)
+    return dict(members) if isinstance(members, _Members) and members else None
+
+
 def builder(cls: Callable[P, T]) -> Callable[P, T]:
     """`cls(**fields)` as one compiled function of the same keyword arguments, for types built per row."""
     called = cls

@@ -26,7 +26,7 @@ from graphql import GraphQLObjectType
 from graphql.pyutils import Undefined
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
-from resolvers.common.objects import RowMapping, row_mapping
+from resolvers.common.objects import RowMapping, reader_members, row_mapping
 from resolvers.common.relay import CONNECTION_EDGES, EDGE_CURSOR
 from resolvers.execution.plan import (
     ATTRIBUTE,
@@ -179,6 +179,14 @@ class _Writer:
                         continue
                     function, attributes = mapping.fields[node_field.attribute]
                     read = ", ".join(f"_row.{a}" for a in attributes)
+                    outputs = _stored_outputs(function, node_field.completion)
+                    if outputs is not None:
+                        # A stored enum value straight to its output (a value it does not know: KeyError, general path).
+                        lookup = f"{self.name(outputs)}[{read}]"
+                        if node_field.completion.nullable:
+                            lookup = f"None if {read} is None else {lookup}"
+                        lines.append(f"   _node[{node_key}] = {lookup}")
+                        continue
                     lines.append(f"   _value = {self.name(function)}({read})" if function else f"   _value = {read}")
                     lines.extend(self.value(node_field, node_field.completion, "_value", f"_node[{node_key}]", "   "))
                 lines.append(f"   _edge[{key}] = _node")
@@ -189,11 +197,12 @@ class _Writer:
         """Lines that write the completed `value` to `target`, or return False."""
         inner = indent + " "
         null = [f"{inner}{target} = None"] if completion.nullable else [f"{inner}return False"]
-        lines = [f"{indent}if {value} is None:", *null]
         if completion.kind == LEAF:
+            # The usual cases first: a value of the type's own Python class, then None.
+            lines = []
             if completion.identity is not None:
                 lines += [
-                    f"{indent}elif {value}.__class__ is {self.name(completion.identity)}:",
+                    f"{indent}if {value}.__class__ is {self.name(completion.identity)}:",
                     f"{inner}{target} = {value}",
                 ]
             members = _enum_names(completion)
@@ -202,10 +211,10 @@ class _Writer:
                 # without hashing the member (a Python-level `__hash__`).
                 enum_class, names = members
                 lines += [
-                    f"{indent}elif {value}.__class__ is {self.name(enum_class)}:",
+                    f"{indent}{'el' if lines else ''}if {value}.__class__ is {self.name(enum_class)}:",
                     f"{inner}{target} = {self.name(names)}[{value}._name_]",
                 ]
-            lines.append(f"{indent}else:")
+            lines += [f"{indent}{'el' if lines else ''}if {value} is None:", *null, f"{indent}else:"]
             if completion.memo is not None:
                 lines.append(f"{inner}c = {self.name(completion.memo)}.get({value})")
                 lines.append(f"{inner}if c is None: return False")
@@ -214,6 +223,7 @@ class _Writer:
                 lines.append(f"{inner}if c is None or c is Undefined: return False")
             lines.append(f"{inner}{target} = c")
             return lines
+        lines = [f"{indent}if {value} is None:", *null]
         lines.append(f"{indent}else:")
         depth = len(indent)
         if completion.kind == LIST:
@@ -258,6 +268,15 @@ def _enum_names(completion: Completion) -> tuple[type[Enum], dict[str, Any]] | N
         if output is not None and output is not Undefined:
             names[member._name_] = output
     return enum_class, names
+
+
+def _stored_outputs(function: Callable[..., Any] | None, completion: Completion) -> dict[Any, Any] | None:
+    """For an enum field read through `enum_reader`, each stored value's output; else None."""
+    members = reader_members(function) if function is not None else None
+    names = _enum_names(completion) if members is not None and completion.kind == LEAF else None
+    if members is None or names is None or names[0] is not next(iter(members.values())).__class__:
+        return None
+    return {stored: names[1][member._name_] for stored, member in members.items() if member._name_ in names[1]}
 
 
 def _class_check(object_type: GraphQLObjectType) -> type | bool | None:
