@@ -63,7 +63,6 @@ from resolvers.common.relay import (
     Last,
     Node,
     Tally,
-    node_id,
     node_ids,
 )
 from resolvers.common.scalars import JSON, Money
@@ -331,6 +330,7 @@ Creative.from_row = row_builder(
     "cohorts carried a currency is the one most of its channel's campaigns use (USD for a channel without campaigns)."
 )
 class Cohort(Node):
+    from_row: ClassVar[Callable[[CohortRow], Cohort]]
     channel_id: strawberry.Private[UUID]
     cohort_month: dt.date = strawberry.field(description="First day of the acquisition month.")
     customers: int = strawberry.field(description="Customers acquired that month.")
@@ -348,20 +348,6 @@ class Cohort(Node):
         description='Share of the cohort still active per month since acquisition, e.g. `{"m0": 1.0, "m1": 0.8}`.'
     )
 
-    @classmethod
-    def from_row(cls, row: CohortRow) -> Cohort:
-        return _new_cohort(
-            id=node_id("Cohort", row.id),
-            channel_id=row.channel_id,
-            cohort_month=row.cohort_month,
-            customers=row.customers,
-            currency=row.currency.strip(),
-            ltv30=Money.maybe(row.ltv_30, row.currency),
-            ltv90=Money.maybe(row.ltv_90, row.currency),
-            ltv180=Money.maybe(row.ltv_180, row.currency),
-            retention=JSON(row.retention),
-        )
-
     @strawberry.field(description="The acquisition channel.")
     async def channel(self, info: Ctx) -> Channel:
         row = await info.context.loader(channels.by_id).load(self.channel_id)
@@ -369,55 +355,63 @@ class Cohort(Node):
         return Channel.from_row(row)
 
 
-_new_cohort = builder(Cohort)
+Cohort.from_row = row_builder(
+    Cohort,
+    id=(node_ids("Cohort"), "id"),
+    channel_id="channel_id",
+    cohort_month="cohort_month",
+    customers="customers",
+    currency=(str.strip, "currency"),
+    ltv30=(Money.of, "ltv_30", "currency"),
+    ltv90=(Money.of, "ltv_90", "currency"),
+    ltv180=(Money.of, "ltv_180", "currency"),
+    retention=(JSON, "retention"),
+)
 
 
 @strawberry.type(description="One cached output of a Brain module (memory, oracle, curiosity), versioned.")
 class BrainState(Node):
+    from_row: ClassVar[Callable[[BrainStateRow], BrainState]]
     module: BrainModule = strawberry.field(description="The module that computed it.")
     state: JSON = strawberry.field(description="The module's output.")
     computed_at: dt.datetime = strawberry.field(description="When it was computed.")
     version: int = strawberry.field(description="Increasing version per module.")
 
-    @classmethod
-    def from_row(cls, row: BrainStateRow) -> BrainState:
-        return _new_brain_state(
-            id=node_id("BrainState", row.id),
-            module=brain_module(row.module),
-            state=JSON(row.state),
-            computed_at=row.computed_at,
-            version=row.version,
-        )
 
-
-_new_brain_state = builder(BrainState)
+BrainState.from_row = row_builder(
+    BrainState,
+    id=(node_ids("BrainState"), "id"),
+    module=(brain_module, "module"),
+    state=(JSON, "state"),
+    computed_at="computed_at",
+    version="version",
+)
 
 
 @strawberry.type(description="A stored platform credential. Only metadata: the secret never leaves the database.")
 class ApiCredential(Node):
+    from_row: ClassVar[Callable[[CredentialRow], ApiCredential]]
     platform: Platform = strawberry.field(description="Platform the credential is for.")
     key_hint: str | None = strawberry.field(description="Last characters of the key, to tell keys apart.")
     status: CredentialStatus = strawberry.field(description="Whether the credential can be used.")
     created_at: dt.datetime = strawberry.field(description="When it was stored.")
     last_used_at: dt.datetime | None = strawberry.field(description="When a sync last used it.")
 
-    @classmethod
-    def from_row(cls, row: CredentialRow) -> ApiCredential:
-        return _new_api_credential(
-            id=node_id("ApiCredential", row.id),
-            platform=platform(row.platform),
-            key_hint=row.key_hint,
-            status=credential_status(row.status),
-            created_at=row.created_at,
-            last_used_at=row.last_used_at,
-        )
 
-
-_new_api_credential = builder(ApiCredential)
+ApiCredential.from_row = row_builder(
+    ApiCredential,
+    id=(node_ids("ApiCredential"), "id"),
+    platform=(platform, "platform"),
+    key_hint="key_hint",
+    status=(credential_status, "status"),
+    created_at="created_at",
+    last_used_at="last_used_at",
+)
 
 
 @strawberry.type(description="A run that pulls data from a platform into the Brain store.")
 class SyncJob(Node):
+    from_row: ClassVar[Callable[[SyncJobRow], SyncJob]]
     platform: Platform = strawberry.field(description="Platform synced.")
     status: SyncJobStatus = strawberry.field(description="Progress of the job.")
     records_synced: int = strawberry.field(description="Records written so far.")
@@ -426,25 +420,23 @@ class SyncJob(Node):
     finished_at: dt.datetime | None = strawberry.field(description="When the job finished.")
     created_at: dt.datetime = strawberry.field(description="When the job was queued.")
 
-    @classmethod
-    def from_row(cls, row: SyncJobRow) -> SyncJob:
-        return _new_sync_job(
-            id=node_id("SyncJob", row.id),
-            platform=platform(row.platform),
-            status=sync_job_status(row.status),
-            records_synced=row.records_synced,
-            error=row.error,
-            started_at=row.started_at,
-            finished_at=row.finished_at,
-            created_at=row.created_at,
-        )
 
-
-_new_sync_job = builder(SyncJob)
+SyncJob.from_row = row_builder(
+    SyncJob,
+    id=(node_ids("SyncJob"), "id"),
+    platform=(platform, "platform"),
+    status=(sync_job_status, "status"),
+    records_synced="records_synced",
+    error="error",
+    started_at="started_at",
+    finished_at="finished_at",
+    created_at="created_at",
+)
 
 
 @strawberry.type(description="An audit record of an action run against the Brain store (pause, budget change, ingest).")
 class ActionLog(Node):
+    from_row: ClassVar[Callable[[ActionLogRow], ActionLog]]
     actor_kind: ActorKind = strawberry.field(description="User, partner or system.")
     actor_id: str = strawberry.field(description="Subject of the actor's token, or a system name.")
     action: str = strawberry.field(description="The action, e.g. `shiftBudget`.")
@@ -455,23 +447,20 @@ class ActionLog(Node):
     status: ActionStatus = strawberry.field(description="Outcome.")
     created_at: dt.datetime = strawberry.field(description="When the action ran.")
 
-    @classmethod
-    def from_row(cls, row: ActionLogRow) -> ActionLog:
-        return _new_action_log(
-            id=node_id("ActionLog", row.id),
-            actor_kind=actor_kind(row.actor_kind),
-            actor_id=row.actor_id,
-            action=row.action,
-            target_type=row.target_type,
-            target_id=row.target_id,
-            payload=JSON(row.payload),
-            result=JSON(row.result) if row.result is not None else None,
-            status=action_status(row.status),
-            created_at=row.created_at,
-        )
 
-
-_new_action_log = builder(ActionLog)
+ActionLog.from_row = row_builder(
+    ActionLog,
+    id=(node_ids("ActionLog"), "id"),
+    actor_kind=(actor_kind, "actor_kind"),
+    actor_id="actor_id",
+    action="action",
+    target_type="target_type",
+    target_id="target_id",
+    payload=(JSON, "payload"),
+    result=(JSON, "result"),
+    status=(action_status, "status"),
+    created_at="created_at",
+)
 
 
 @strawberry.type(description="A page of campaigns (Relay connection) with counts over the whole list.")

@@ -90,7 +90,10 @@ _MAPPINGS: dict[type, RowMapping] = {}
 def row_builder(cls: type[T], **fields: Derivation) -> Callable[[Any], T]:
     """`row -> cls` (compiled like `builder`), each field of `cls` named with how it derives from the row.
 
-    Every field the type's constructor takes must be named. The mapping is kept
+    Every field the type's constructor takes must be named. A function is not applied
+    to a missing value: the field is None when an attribute it derives from is None
+    (a nullable column, or one a page did not read, see `row_fields` of the planned
+    executor). The mapping is kept
     (`row_mapping`): a page of such objects whose selection reads only these
     fields is answered from the rows without building the objects.
     """
@@ -109,7 +112,9 @@ def row_builder(cls: type[T], **fields: Derivation) -> Callable[[Any], T]:
         assert callable(function) and attributes and all(isinstance(a, str) for a in attributes)
         derived[name] = (function, tuple(attributes))
         namespace[f"_f{index}"] = function
-        lines.append(f" _obj.{name} = _f{index}({', '.join(f'row.{a}' for a in attributes)})")
+        reads = [f"row.{a}" for a in attributes]
+        missing = " or ".join(f"{r} is None" for r in reads)
+        lines.append(f" _obj.{name} = None if {missing} else _f{index}({', '.join(reads)})")
     lines.append(" return _obj")
     exec(compile("\n".join(lines), f"<{cls.__name__}.from_row>", "exec"), namespace)
     build: Callable[[Any], T] = namespace["build"]

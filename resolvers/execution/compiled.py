@@ -55,6 +55,15 @@ def compile_plan(plan: SelectionPlan, subplan: SubPlan) -> None:
     plan.fast = writer.function(plan, inline) if any(inline) else None
     exact = _class_check(plan.type)
     plan.exact_class = exact if isinstance(exact, type) else None
+    fused = [writer.row_edges_of[id(f)] for f in plan.fields if id(f) in writer.row_edges_of]
+    if fused:
+        plan.row_fields = frozenset(
+            attribute
+            for edges in fused
+            for f in edges.node.fields
+            if f.kind == ATTRIBUTE
+            for attribute in edges.mapping.fields[f.attribute][1]
+        )
 
 
 @dataclass(frozen=True)
@@ -187,7 +196,11 @@ class _Writer:
                             lookup = f"None if {read} is None else {lookup}"
                         lines.append(f"   _node[{node_key}] = {lookup}")
                         continue
-                    lines.append(f"   _value = {self.name(function)}({read})" if function else f"   _value = {read}")
+                    if function is None:
+                        lines.append(f"   _value = {read}")
+                    else:  # as the row builder does: a function is not applied to a missing value
+                        missing = " or ".join(f"_row.{a} is None" for a in attributes)
+                        lines.append(f"   _value = None if {missing} else {self.name(function)}({read})")
                     lines.extend(self.value(node_field, node_field.completion, "_value", f"_node[{node_key}]", "   "))
                 lines.append(f"   _edge[{key}] = _node")
         lines += ["   _edges.append(_edge)", f"  {target} = _edges"]

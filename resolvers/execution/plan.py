@@ -209,7 +209,7 @@ class SelectionPlan:
     path: all of them when there is no `fast`.
     """
 
-    __slots__ = ("exact_class", "fast", "fields", "general", "type", "type_name")
+    __slots__ = ("exact_class", "fast", "fields", "general", "row_fields", "type", "type_name")
 
     def __init__(self, schema: GraphQLSchema, object_type: GraphQLObjectType, grouped: Mapping[str, list[Any]]):
         self.type = object_type
@@ -229,6 +229,8 @@ class SelectionPlan:
         self.general: list[FieldPlan] = self.fields
         # The class whose instances pass the type's `is_type_of` without calling it (see compiled.py).
         self.exact_class: type | None = None
+        # On a connection whose edges are written from rows: the row fields they read (see compiled.py).
+        self.row_fields: frozenset[str] | None = None
 
 
 class DocumentPlan:

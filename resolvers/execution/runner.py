@@ -137,6 +137,35 @@ class LazyInfo(Info[Any, Any]):
     def context(self) -> Any:
         return self._run.executor.context_value
 
+    def row_fields(self) -> frozenset[str] | None:
+        """The row fields this field's value is read by, when it is a connection written from rows."""
+        completion = self._plan.completion
+        if completion.kind != OBJECT:
+            return None
+        plan = completion.plans.get(completion.type.name)
+        if plan is None:
+            run = self._run
+            executor = run.executor
+            plan = object_plan(
+                run.schema,
+                executor.fragments,
+                executor.variable_values,
+                executor.operation,
+                self._plan,
+                completion,
+                completion.type,
+            )
+        return plan.row_fields
+
+
+def row_fields(info: Info[Any, Any]) -> frozenset[str] | None:
+    """Which fields of its rows a connection field's page is read by; None: all of them (or not known).
+
+    Known on the planned path when the page's edges are written straight from the
+    rows (see `compiled.py`): the store then needs to read only those columns.
+    """
+    return info.row_fields() if isinstance(info, LazyInfo) else None
+
 
 class Run:
     """The state of one planned execution."""
