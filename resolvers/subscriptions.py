@@ -18,6 +18,7 @@ from gateway.context import RequestContext
 from gateway.data import ids
 from gateway.data.brain.action_logs import ActionLogRow
 from gateway.data.brain.sync_jobs import SyncJobRow
+from gateway.data.rows import row_of
 from gateway.errors import BadUserInput
 from gateway.permissions import Permission
 from gateway.realtime import ACTION_LOGGED, AUDIT_EVENT, SYNC_JOB_UPDATED, WORKFLOW_EXECUTION_UPDATED
@@ -78,7 +79,7 @@ class Subscription:
         async for row in ctx.services.realtime.stream(
             ctx, ACTION_LOGGED, Permission.READ_BRAIN, _action_filter(filter)
         ):
-            yield ActionLog.from_row(ActionLogRow.of(row))
+            yield ActionLog.from_row(row_of(ActionLogRow)(row))
 
     @strawberry.subscription(
         description="A sync job's status and `recordsSynced` after each change: opened, every ingested batch "
@@ -99,7 +100,7 @@ class Subscription:
             return job_id is None or str(row["id"]) == job_id
 
         async for row in ctx.services.realtime.stream(ctx, SYNC_JOB_UPDATED, Permission.READ_BRAIN, accepts):
-            yield SyncJob.from_row(SyncJobRow.of(row))
+            yield SyncJob.from_row(row_of(SyncJobRow)(row))
 
     @strawberry.subscription(
         description="Workflow executions as they are queued, and their status changes where MongoDB reports "

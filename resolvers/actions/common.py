@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -22,14 +22,14 @@ from strawberry import Info
 from gateway import idempotency, outbox, realtime
 from gateway.context import RequestContext
 from gateway.data import ids
-from gateway.data.rows import Row
+from gateway.data.rows import is_row, row_of
 from gateway.errors import StoreUnavailable
 from gateway.permissions import Permission
 from gateway.stores.postgres import TenantConnection
 
 Ctx = Info[RequestContext, None]
 T = TypeVar("T")
-R = TypeVar("R", bound=Row)
+R = TypeVar("R", bound=NamedTuple)
 E = TypeVar("E")
 
 IdempotencyKey = strawberry.field(
@@ -134,13 +134,14 @@ class Outcome:
 
 def typed(row_type: type[R], build: Callable[[R], T]) -> Callable[[Mapping[str, Any]], T]:
     """A payload builder for a stored row: the typed row first, then its GraphQL object."""
-    return lambda record: build(row_type.of(record))
+    as_row = row_of(row_type)
+    return lambda record: build(as_row(record))
 
 
 def _plain_row(value: Any) -> Any:
     # Stored responses hold plain mappings: typed rows and records alike.
-    if isinstance(value, Row):
-        return dataclasses.asdict(value)  # type: ignore[call-overload]
+    if is_row(value):
+        return value._asdict()
     return dict(value.items()) if hasattr(value, "items") else value
 
 

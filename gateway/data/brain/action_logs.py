@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from aiodataloader import DataLoader
@@ -14,12 +14,11 @@ from gateway.context import RequestContext
 from gateway.data.brain.sql import Sortable, Where, loader_by_id, ordering_of, org_page
 from gateway.data.filters import Sort, TimeRange
 from gateway.data.paging import Page, Paged
-from gateway.data.rows import Row, columns
+from gateway.data.rows import columns, row_of
 from gateway.stores.postgres import TenantReader
 
 
-@dataclass(frozen=True, slots=True)
-class ActionLogRow(Row):
+class ActionLogRow(NamedTuple):
     id: UUID
     actor_kind: str
     actor_id: str
@@ -63,13 +62,13 @@ async def page(
     return await org_page(
         pg,
         key="Organization.actionLogs",
-        select=f"{columns(ActionLogRow, 't.')} FROM action_logs t",
+        row_type=ActionLogRow,
+        tables="action_logs t",
         where=where,
         ordering=ordering_of(sorts or NEWEST_FIRST, SORTABLE),
-        build=ActionLogRow.of,
         page=page,
     )
 
 
 def by_id(ctx: RequestContext) -> DataLoader[UUID, ActionLogRow | None]:
-    return loader_by_id(ctx, "action_logs", COLUMNS, ActionLogRow.of)
+    return loader_by_id(ctx, "action_logs", COLUMNS, row_of(ActionLogRow))

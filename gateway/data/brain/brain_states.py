@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from aiodataloader import DataLoader
@@ -14,12 +14,11 @@ from gateway.context import RequestContext
 from gateway.data.brain.sql import Sortable, Where, loader_by_id, ordering_of, org_page
 from gateway.data.filters import Comparison, Sort, TimeRange
 from gateway.data.paging import Page, Paged
-from gateway.data.rows import Row, columns
+from gateway.data.rows import columns, row_of
 from gateway.stores.postgres import TenantReader
 
 
-@dataclass(frozen=True, slots=True)
-class BrainStateRow(Row):
+class BrainStateRow(NamedTuple):
     id: UUID
     module: str
     state: Any
@@ -56,10 +55,10 @@ async def page(
     return await org_page(
         pg,
         key="Organization.brainStates",
-        select=f"{columns(BrainStateRow, 't.')} FROM brain_states t",
+        row_type=BrainStateRow,
+        tables="brain_states t",
         where=where,
         ordering=ordering_of(sorts or NEWEST_FIRST, SORTABLE),
-        build=BrainStateRow.of,
         page=page,
     )
 
@@ -71,8 +70,8 @@ async def latest(pg: TenantReader) -> list[BrainStateRow]:
         "ORDER BY module, version DESC",
         pg.organization_id,
     )
-    return [BrainStateRow.of(r) for r in rows]
+    return [row_of(BrainStateRow)(r) for r in rows]
 
 
 def by_id(ctx: RequestContext) -> DataLoader[UUID, BrainStateRow | None]:
-    return loader_by_id(ctx, "brain_states", COLUMNS, BrainStateRow.of)
+    return loader_by_id(ctx, "brain_states", COLUMNS, row_of(BrainStateRow))

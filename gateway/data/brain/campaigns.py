@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import NamedTuple
 from uuid import UUID
 
 from aiodataloader import DataLoader
@@ -26,12 +27,11 @@ from gateway.data.brain.sql import (
 )
 from gateway.data.filters import Comparison, DayRange, Sort, TimeRange
 from gateway.data.paging import Keyed, Page, Paged
-from gateway.data.rows import Row, columns
+from gateway.data.rows import columns, row_of
 from gateway.stores.postgres import TenantConnection, TenantReader
 
 
-@dataclass(frozen=True, slots=True)
-class CampaignRow(Row):
+class CampaignRow(NamedTuple):
     id: UUID
     channel_id: UUID
     name: str
@@ -47,7 +47,6 @@ class CampaignRow(Row):
 
 
 COLUMNS = columns(CampaignRow)
-SELECT = columns(CampaignRow, "t.")
 
 
 @dataclass(frozen=True)
@@ -104,10 +103,10 @@ async def page(
     return await org_page(
         pg,
         key="Organization.campaigns",
-        select=f"{SELECT} FROM campaigns t {join}",
+        row_type=CampaignRow,
+        tables=f"campaigns t {join}",
         where=where,
         ordering=ordering,
-        build=CampaignRow.of,
         page=page,
     )
 
@@ -118,11 +117,11 @@ async def counts_by_status(pg: TenantReader, flt: CampaignFilter) -> dict[str, i
 
 
 def by_id(ctx: RequestContext) -> DataLoader[UUID, CampaignRow | None]:
-    return loader_by_id(ctx, "campaigns", COLUMNS, CampaignRow.of)
+    return loader_by_id(ctx, "campaigns", COLUMNS, row_of(CampaignRow))
 
 
 def by_channel(ctx: RequestContext) -> DataLoader[PageKey, list[Keyed[CampaignRow]]]:
-    return child_pages(ctx, "campaigns", SELECT, "channel_id", CampaignRow.of)
+    return child_pages(ctx, "campaigns", CampaignRow, "channel_id")
 
 
 def counts_by_channel(ctx: RequestContext) -> DataLoader[PageKey, dict[str, int]]:
@@ -172,7 +171,7 @@ async def lock(tx: TenantConnection, ids: Sequence[UUID]) -> dict[UUID, Campaign
         tx.organization_id,
         sorted(ids),
     )
-    return {r["id"]: CampaignRow.of(r) for r in rows}
+    return {r["id"]: row_of(CampaignRow)(r) for r in rows}
 
 
 async def set_budget(tx: TenantConnection, campaign_id: UUID, budget: Decimal) -> CampaignRow:
@@ -184,4 +183,4 @@ async def set_budget(tx: TenantConnection, campaign_id: UUID, budget: Decimal) -
         budget,
     )
     assert row is not None  # the caller holds the row's lock
-    return CampaignRow.of(row)
+    return row_of(CampaignRow)(row)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from uuid import UUID
 
 from aiodataloader import DataLoader
@@ -13,12 +14,11 @@ from gateway.context import RequestContext
 from gateway.data.brain.sql import Sortable, Where, loader_by_id, ordering_of, org_page
 from gateway.data.filters import Sort, TimeRange
 from gateway.data.paging import Page, Paged
-from gateway.data.rows import Row, columns
+from gateway.data.rows import columns, row_of
 from gateway.stores.postgres import TenantReader
 
 
-@dataclass(frozen=True, slots=True)
-class ChannelRow(Row):
+class ChannelRow(NamedTuple):
     id: UUID
     platform: str
     name: str
@@ -58,13 +58,13 @@ async def page(
     return await org_page(
         pg,
         key="Organization.channels",
-        select=f"{columns(ChannelRow, 't.')} FROM channels t",
+        row_type=ChannelRow,
+        tables="channels t",
         where=where,
         ordering=ordering_of(sorts or BY_PLATFORM, SORTABLE),
-        build=ChannelRow.of,
         page=page,
     )
 
 
 def by_id(ctx: RequestContext) -> DataLoader[UUID, ChannelRow | None]:
-    return loader_by_id(ctx, "channels", COLUMNS, ChannelRow.of)
+    return loader_by_id(ctx, "channels", COLUMNS, row_of(ChannelRow))

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from aiodataloader import DataLoader
@@ -16,12 +16,11 @@ from gateway.context import RequestContext
 from gateway.data.brain.sql import Sortable, Where, loader_by_id, ordering_of, org_page
 from gateway.data.filters import Comparison, DayRange, Sort
 from gateway.data.paging import Page, Paged
-from gateway.data.rows import Row, columns
+from gateway.data.rows import columns, row_of
 from gateway.stores.postgres import TenantReader
 
 
-@dataclass(frozen=True, slots=True)
-class CohortRow(Row):
+class CohortRow(NamedTuple):
     id: UUID
     channel_id: UUID
     cohort_month: dt.date
@@ -59,16 +58,16 @@ async def page(
     return await org_page(
         pg,
         key="Organization.cohorts",
-        select=f"{columns(CohortRow, 't.')} FROM cohorts t",
+        row_type=CohortRow,
+        tables="cohorts t",
         where=where,
         ordering=ordering_of(sorts or NEWEST_FIRST, SORTABLE),
-        build=CohortRow.of,
         page=page,
     )
 
 
 def by_id(ctx: RequestContext) -> DataLoader[UUID, CohortRow | None]:
-    return loader_by_id(ctx, "cohorts", COLUMNS, CohortRow.of)
+    return loader_by_id(ctx, "cohorts", COLUMNS, row_of(CohortRow))
 
 
 def by_channel(ctx: RequestContext) -> DataLoader[UUID, list[CohortRow]]:
@@ -84,7 +83,7 @@ def by_channel(ctx: RequestContext) -> DataLoader[UUID, list[CohortRow]]:
         )
         found: dict[UUID, list[CohortRow]] = defaultdict(list)
         for r in rows:
-            found[r["channel_id"]].append(CohortRow.of(r))
+            found[r["channel_id"]].append(row_of(CohortRow)(r))
         return [found.get(i, []) for i in ids]
 
     return DataLoader(load)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 from uuid import UUID
 
 from aiodataloader import DataLoader
@@ -25,12 +26,11 @@ from gateway.data.brain.sql import (
 )
 from gateway.data.filters import DayRange, Sort, TimeRange
 from gateway.data.paging import Keyed, Page, Paged
-from gateway.data.rows import Row, columns
+from gateway.data.rows import columns, row_of
 from gateway.stores.postgres import TenantConnection, TenantReader
 
 
-@dataclass(frozen=True, slots=True)
-class CreativeRow(Row):
+class CreativeRow(NamedTuple):
     id: UUID
     campaign_id: UUID
     external_id: str
@@ -43,7 +43,6 @@ class CreativeRow(Row):
 
 
 COLUMNS = columns(CreativeRow)
-SELECT = columns(CreativeRow, "t.")
 
 
 @dataclass(frozen=True)
@@ -91,10 +90,10 @@ async def page(
     return await org_page(
         pg,
         key="Organization.creatives",
-        select=f"{SELECT} FROM creatives t {join}",
+        row_type=CreativeRow,
+        tables=f"creatives t {join}",
         where=where,
         ordering=ordering,
-        build=CreativeRow.of,
         page=page,
     )
 
@@ -105,11 +104,11 @@ async def counts_by_status(pg: TenantReader, flt: CreativeFilter) -> dict[str, i
 
 
 def by_id(ctx: RequestContext) -> DataLoader[UUID, CreativeRow | None]:
-    return loader_by_id(ctx, "creatives", COLUMNS, CreativeRow.of)
+    return loader_by_id(ctx, "creatives", COLUMNS, row_of(CreativeRow))
 
 
 def by_campaign(ctx: RequestContext) -> DataLoader[PageKey, list[Keyed[CreativeRow]]]:
-    return child_pages(ctx, "creatives", SELECT, "campaign_id", CreativeRow.of)
+    return child_pages(ctx, "creatives", CreativeRow, "campaign_id")
 
 
 def counts_by_campaign(ctx: RequestContext) -> DataLoader[PageKey, dict[str, int]]:
@@ -155,7 +154,7 @@ async def lock(tx: TenantConnection, creative_id: UUID) -> CreativeRow | None:
         creative_id,
     )
     assert row is not None  # the caller holds the row's lock
-    return CreativeRow.of(row) if row is not None else None
+    return row_of(CreativeRow)(row) if row is not None else None
 
 
 async def set_status(tx: TenantConnection, creative_id: UUID, status: str) -> CreativeRow:
@@ -167,11 +166,10 @@ async def set_status(tx: TenantConnection, creative_id: UUID, status: str) -> Cr
         status,
     )
     assert row is not None  # the caller holds the row's lock
-    return CreativeRow.of(row)
+    return row_of(CreativeRow)(row)
 
 
-@dataclass(frozen=True, slots=True)
-class CreativeHome(Row):
+class CreativeHome(NamedTuple):
     """Where a creative lives: the campaign and channel its metrics are filed under."""
 
     id: UUID
@@ -194,4 +192,4 @@ async def homes(tx: TenantConnection, creative_ids: Sequence[UUID]) -> dict[UUID
         tx.organization_id,
         list(creative_ids),
     )
-    return {r["id"]: CreativeHome.of(r) for r in records}
+    return {r["id"]: row_of(CreativeHome)(r) for r in records}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from uuid import UUID
 
 from aiodataloader import DataLoader
@@ -13,12 +14,11 @@ from gateway.context import RequestContext
 from gateway.data.brain.sql import Sortable, Where, loader_by_id, ordering_of, org_page
 from gateway.data.filters import Sort, TimeRange
 from gateway.data.paging import Page, Paged
-from gateway.data.rows import Row, columns
+from gateway.data.rows import columns, row_of
 from gateway.stores.postgres import TenantReader
 
 
-@dataclass(frozen=True, slots=True)
-class CredentialRow(Row):
+class CredentialRow(NamedTuple):
     id: UUID
     platform: str
     key_hint: str | None
@@ -59,13 +59,13 @@ async def page(
     return await org_page(
         pg,
         key="Organization.credentials",
-        select=f"{columns(CredentialRow, 't.')} FROM api_credentials t",
+        row_type=CredentialRow,
+        tables="api_credentials t",
         where=where,
         ordering=ordering_of(sorts or BY_PLATFORM, SORTABLE),
-        build=CredentialRow.of,
         page=page,
     )
 
 
 def by_id(ctx: RequestContext) -> DataLoader[UUID, CredentialRow | None]:
-    return loader_by_id(ctx, "api_credentials", COLUMNS, CredentialRow.of)
+    return loader_by_id(ctx, "api_credentials", COLUMNS, row_of(CredentialRow))

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 from aiodataloader import DataLoader
@@ -23,7 +23,7 @@ from gateway.context import RequestContext
 from gateway.data.brain.sql import Sortable, Where, grouped, ordering_of
 from gateway.data.filters import DayRange, Sort
 from gateway.data.paging import Ordering
-from gateway.data.rows import Row
+from gateway.data.rows import row_of
 from gateway.errors import BadUserInput
 from gateway.stores.postgres import TenantConnection, TenantReader
 
@@ -62,8 +62,7 @@ Range = tuple[dt.date, dt.date]
 PerfKey = tuple[UUID, Range]
 
 
-@dataclass(frozen=True, slots=True)
-class MetricsRow(Row):
+class MetricsRow(NamedTuple):
     currency: str
     impressions: int
     clicks: int
@@ -79,6 +78,9 @@ class MetricsRow(Row):
     def zero(cls, currency: str) -> MetricsRow:
         nothing = Decimal("0.00")
         return cls(currency, 0, 0, nothing, 0, nothing, None, None, None, None)
+
+
+metrics_row = row_of(MetricsRow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,9 +189,7 @@ async def breakdown(
         period = f"date_trunc('{interval}', m.date::timestamp)::date"
         periods = f"SELECT generate_series(date_trunc('{interval}', $2::timestamp), $3::timestamp, interval '{step}')::date AS period"
     rows = await pg.fetch(split_sql(dimension, period, periods), pg.organization_id, start, end)
-    return [
-        GroupRow(r["key"] if dimension else None, r["period"] if interval else None, MetricsRow.of(r)) for r in rows
-    ]
+    return [GroupRow(r["key"] if dimension else None, r["period"] if interval else None, metrics_row(r)) for r in rows]
 
 
 async def totals(pg: TenantReader, start: dt.date, end: dt.date) -> list[MetricsRow]:
@@ -222,7 +222,7 @@ async def compared(pg: TenantReader, start: dt.date, end: dt.date) -> dict[str, 
     )
     found: dict[str, dict[dt.date, MetricsRow]] = defaultdict(dict)
     for r in rows:
-        found[r["currency"]][r["period"]] = MetricsRow.of(r)
+        found[r["currency"]][r["period"]] = metrics_row(r)
     return {currency: (by_period[start], by_period[before]) for currency, by_period in found.items()}
 
 
@@ -276,7 +276,7 @@ def performance(ctx: RequestContext, column: str) -> DataLoader[PerfKey, Metrics
                 start,
                 end,
             )
-            found.update({(r["key"], (start, end)): MetricsRow.of(r) for r in rows})
+            found.update({(r["key"], (start, end)): metrics_row(r) for r in rows})
         return [found.get(k) for k in keys]
 
     return DataLoader(load)
@@ -311,7 +311,7 @@ CHANNEL_TOTALS = (
 
 def channel_performance(ctx: RequestContext) -> DataLoader[PerfKey, list[MetricsRow]]:
     """Totals per channel and currency over a range, ordered by currency (currencies without metrics absent)."""
-    return _lists(ctx, CHANNEL_TOTALS, MetricsRow.of)
+    return _lists(ctx, CHANNEL_TOTALS, metrics_row)
 
 
 def daily(ctx: RequestContext, column: str) -> DataLoader[PerfKey, list[DailyRow]]:
@@ -321,7 +321,7 @@ def daily(ctx: RequestContext, column: str) -> DataLoader[PerfKey, list[DailyRow
         f"SELECT m.{column} AS key, m.date, c.currency, {METRIC_AGGREGATES} FROM {WITH_CAMPAIGN} "
         f"WHERE m.organization_id = $1 AND m.{column} = ANY($2::uuid[]) AND m.date BETWEEN $3 AND $4 "
         f"GROUP BY m.{column}, m.date, c.currency ORDER BY m.{column}, m.date, c.currency",
-        lambda r: DailyRow(r["date"], MetricsRow.of(r)),
+        lambda r: DailyRow(r["date"], metrics_row(r)),
     )
 
 

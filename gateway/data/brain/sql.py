@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 from aiodataloader import DataLoader
@@ -13,12 +13,13 @@ from aiodataloader import DataLoader
 from gateway.context import RequestContext
 from gateway.data.filters import Comparison, DayRange, Sort, TimeRange
 from gateway.data.paging import Keyed, Ordering, Page, Paged, Seek, SortKey, Values, paged
-from gateway.data.rows import getter
+from gateway.data.rows import columns, getter, names, row_of
 from gateway.data.text import contains_text
 from gateway.stores.postgres import TenantReader
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
+R = TypeVar("R", bound=NamedTuple)
 Record = Any  # an asyncpg.Record
 
 
@@ -148,14 +149,48 @@ def order_by(ordering: Ordering) -> str:
     return ", ".join(one(k) for k in ordering.keys)
 
 
-def sort_columns(ordering: Ordering) -> str:
-    """The sort keys as extra columns `sort_0`, `sort_1`, ...: the values a row's cursor holds."""
-    return ", ".join(f"{k.column} AS sort_{i}" for i, k in enumerate(ordering.keys))
+@dataclass(frozen=True)
+class Selected:
+    """What a page's statement selects for a row type listed as `t`: its columns, then what else the page reads.
 
+    A sort key (or the parent column of a child page) that is one of the row's
+    own columns, `t.<name>`, is read from that column: selecting it again would
+    decode the same value twice per row. Only other expressions (a measure of a
+    joined table) are added, under names of their own.
+    """
 
-def sort_values(ordering: Ordering) -> Callable[[Record], Values]:
-    """Reads a record's sort values (the columns `sort_columns` selects); made once per statement, used per row."""
-    return getter(tuple(f"sort_{i}" for i in range(len(ordering.keys))))
+    row_type: type[NamedTuple]
+    added: tuple[tuple[str, str], ...]  # (expression, name) selected after the row's columns
+    sort_names: tuple[str, ...]  # where a record holds each sort value
+    parent_name: str = ""  # where a record holds its parent's id, for a child page
+
+    @classmethod
+    def of(cls, row_type: type[NamedTuple], ordering: Ordering, parent: str = "") -> Selected:
+        own = set(names(row_type))
+        added: list[tuple[str, str]] = []
+
+        def read(expression: str, name: str) -> str:
+            column = expression.removeprefix("t.")
+            if column != expression and column in own:
+                return column
+            added.append((expression, name))
+            return name
+
+        sort_names = tuple(read(k.column, f"sort_{i}") for i, k in enumerate(ordering.keys))
+        parent_name = read(f"t.{parent}", "parent_key") if parent else ""
+        return cls(row_type, tuple(added), sort_names, parent_name)
+
+    def select_list(self) -> str:
+        """The row's columns of `t`, then the added expressions under their names."""
+        return ", ".join([columns(self.row_type, "t."), *(f"{e} AS {n}" for e, n in self.added)])
+
+    def output_names(self) -> str:
+        """The names `select_list` gives its columns, to select them again from a subquery."""
+        return ", ".join([*names(self.row_type), *(n for _, n in self.added)])
+
+    def sort_values(self) -> Callable[[Record], Values]:
+        """Reads a record's sort values; made once per statement, used per row."""
+        return getter(self.sort_names)
 
 
 @dataclass(frozen=True)
@@ -202,35 +237,35 @@ async def org_page(
     pg: TenantReader,
     *,
     key: str,
-    select: str,
+    row_type: type[R],
+    tables: str,
     where: Where,
     ordering: Ordering,
-    build: Callable[[Record], T],
     page: Page,
-) -> Paged[T]:
-    """One page of an organization-level list plus a lazily counted total.
+) -> Paged[R]:
+    """One page of an organization-level list of `row_type` plus a lazily counted total.
 
-    `select` is `<columns> FROM <tables>`; `where` conditions may use $1 (the
-    organization id) and their own parameters; `ordering` ends in a unique key.
+    `tables` is what the statement reads FROM, the listed table aliased `t`;
+    `where` conditions may use $1 (the organization id) and their own
+    parameters; `ordering` ends in a unique key.
     """
-    count_from = select.split(" FROM ", 1)[1]
+    selected = Selected.of(row_type, ordering)
+    build = row_of(row_type)
 
     async def count() -> int:
         return int(
-            await pg.fetchval(
-                f"SELECT count(*) FROM {count_from} WHERE {where.clause}", pg.organization_id, *where.params
-            )
+            await pg.fetchval(f"SELECT count(*) FROM {tables} WHERE {where.clause}", pg.organization_id, *where.params)
         )
 
-    async def fetch(wanted: Seek) -> list[Keyed[T]]:
+    async def fetch(wanted: Seek) -> list[Keyed[R]]:
         sought = seeking(where, wanted)
         rows = await pg.fetch(
-            f"SELECT {select.replace(' FROM ', f', {sort_columns(ordering)} FROM ', 1)} WHERE {sought.clause} "
+            f"SELECT {selected.select_list()} FROM {tables} WHERE {sought.clause} "
             f"ORDER BY {order_by(wanted.order)} LIMIT {sought.param(wanted.limit)}",
             pg.organization_id,
             *sought.params,
         )
-        values = sort_values(ordering)
+        values = selected.sort_values()
         return [(build(r), values(r)) for r in rows]
 
     return await paged(key, page, ordering, count, fetch)
@@ -307,32 +342,33 @@ def _child_where(parent: str, query: ChildQuery | Where) -> str:
     return " AND ".join(("t.organization_id = $1", f"t.{parent} = ANY($2::uuid[])", *query.conditions))
 
 
-def child_pages(
-    ctx: RequestContext, table: str, columns: str, parent: str, build: Callable[[Record], T]
-) -> DataLoader[PageKey, list[Keyed[T]]]:
+def child_pages(ctx: RequestContext, table: str, row_type: type[R], parent: str) -> DataLoader[PageKey, list[Keyed[R]]]:
     """Pages of many parents' children, one statement per distinct query: each parent's first rows past the seek."""
+    build = row_of(row_type)
 
-    async def load(keys: Sequence[PageKey]) -> list[list[Keyed[T]]]:
+    async def load(keys: Sequence[PageKey]) -> list[list[Keyed[R]]]:
         pg = ctx.postgres
-        found: dict[PageKey, list[Keyed[T]]] = defaultdict(list)
+        found: dict[PageKey, list[Keyed[R]]] = defaultdict(list)
         for query, parents in grouped(keys).items():
             assert query.order is not None
             where = query.where()
             limit = where.param(query.limit)
+            selected = Selected.of(row_type, query.order, parent)
             rows = await pg.fetch(
-                f"SELECT * FROM (SELECT {columns}, t.{parent} AS parent_key, {sort_columns(query.order)}, "
+                f"SELECT {selected.output_names()} FROM (SELECT {selected.select_list()}, "
                 f"row_number() OVER (PARTITION BY t.{parent} ORDER BY {order_by(query.order)}) AS position "
                 f"FROM {table} t {query.join} WHERE {_child_where(parent, where)}) ranked "
-                f"WHERE position <= {limit} ORDER BY parent_key, position",
+                f"WHERE position <= {limit} ORDER BY {selected.parent_name}, position",
                 pg.organization_id,
                 parents,
                 *where.params,
             )
             # Bucketed by parent first: a key of (parent, query) hashes the whole query per row.
-            by_parent: dict[UUID, list[Keyed[T]]] = defaultdict(list)
-            values = sort_values(query.order)
+            by_parent: dict[UUID, list[Keyed[R]]] = defaultdict(list)
+            values = selected.sort_values()
+            parent_name = selected.parent_name
             for r in rows:
-                by_parent[r["parent_key"]].append((build(r), values(r)))
+                by_parent[r[parent_name]].append((build(r), values(r)))
             found.update({(parent_key, query): items for parent_key, items in by_parent.items()})
         return [found.get(k, []) for k in keys]
 

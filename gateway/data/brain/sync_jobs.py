@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from aiodataloader import DataLoader
@@ -14,12 +14,11 @@ from gateway.context import RequestContext
 from gateway.data.brain.sql import Sortable, Where, loader_by_id, ordering_of, org_page, status_counts
 from gateway.data.filters import Comparison, Sort, TimeRange
 from gateway.data.paging import Page, Paged
-from gateway.data.rows import Row, columns
+from gateway.data.rows import columns, row_of
 from gateway.stores.postgres import TenantConnection, TenantReader
 
 
-@dataclass(frozen=True, slots=True)
-class SyncJobRow(Row):
+class SyncJobRow(NamedTuple):
     id: UUID
     platform: str
     status: str
@@ -72,10 +71,10 @@ async def page(
     return await org_page(
         pg,
         key="Organization.syncJobs",
-        select=f"{columns(SyncJobRow, 't.')} FROM sync_jobs t",
+        row_type=SyncJobRow,
+        tables="sync_jobs t",
         where=_where(flt),
         ordering=ordering_of(sorts or NEWEST_FIRST, SORTABLE),
-        build=SyncJobRow.of,
         page=page,
     )
 
@@ -86,7 +85,7 @@ async def counts_by_status(pg: TenantReader, flt: SyncJobFilter) -> dict[str, in
 
 
 def by_id(ctx: RequestContext) -> DataLoader[UUID, SyncJobRow | None]:
-    return loader_by_id(ctx, "sync_jobs", COLUMNS, SyncJobRow.of)
+    return loader_by_id(ctx, "sync_jobs", COLUMNS, row_of(SyncJobRow))
 
 
 # --- writes (inside a mutation's transaction) ---------------------------------------------
@@ -96,7 +95,7 @@ async def _written(tx: TenantConnection, sql: str, *args: Any) -> SyncJobRow:
     """The job an INSERT/UPDATE ... RETURNING wrote, where the statement cannot miss."""
     row = await tx.fetchrow(sql, *args)
     assert row is not None
-    return SyncJobRow.of(row)
+    return row_of(SyncJobRow)(row)
 
 
 async def start(tx: TenantConnection, platform: str) -> SyncJobRow:
@@ -116,7 +115,7 @@ async def lock(tx: TenantConnection, job_id: UUID) -> SyncJobRow | None:
         tx.organization_id,
         job_id,
     )
-    return SyncJobRow.of(row) if row is not None else None
+    return row_of(SyncJobRow)(row) if row is not None else None
 
 
 async def add_records(tx: TenantConnection, job_id: UUID, records: int) -> SyncJobRow:

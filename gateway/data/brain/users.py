@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from typing import NamedTuple
 from uuid import UUID
 
 from aiodataloader import DataLoader
@@ -11,14 +11,13 @@ from aiodataloader import DataLoader
 from gateway.context import RequestContext
 from gateway.data.brain.sql import Where, order_by
 from gateway.data.paging import Ordering, Seek, SortKey
-from gateway.data.rows import Row, columns
+from gateway.data.rows import columns, row_of
 from gateway.errors import StoreUnavailable
 
 log = logging.getLogger("omnify.enterprise")
 
 
-@dataclass(frozen=True, slots=True)
-class BrainUser(Row):
+class BrainUser(NamedTuple):
     email: str
     name: str | None
     role: str
@@ -40,7 +39,7 @@ def by_email(ctx: RequestContext) -> DataLoader[str, BrainUser | None]:
             pg.organization_id,
             emails,
         )
-        found = {row["email"]: BrainUser.of(row) for row in rows}
+        found = {row["email"]: row_of(BrainUser)(row) for row in rows}
         return [found.get(email) for email in emails]
 
     return DataLoader(load)
@@ -75,4 +74,4 @@ async def listed(ctx: RequestContext, wanted: Seek | None = None) -> list[BrainU
         # Members still list from MongoDB; their Brain fields read as unknown.
         log.warning("brain store unavailable; listing members from the enterprise store only")
         return None
-    return [BrainUser.of(row) for row in rows]
+    return [row_of(BrainUser)(row) for row in rows]
