@@ -456,5 +456,9 @@ async def test_large_pages_take_the_compiled_path(harness: Harness) -> None:
     # The campaign's own fields are compiled; its creatives (a resolver) stay on the general path.
     assert node.fast is not None and [f.key for f in node.general] == ["creatives"]
     creatives = node.general[0].completion.plans["CreativeConnection"]
-    # The whole page of creatives (edges, nodes, leaves) is one compiled selection.
+    # The whole page of creatives (edges, nodes, leaves) is one compiled selection, written from
+    # the rows without an edge or creative object, and its statement reads only those fields.
     assert creatives.fast is not None and creatives.general == []
+    assert creatives.row_fields == {"id", "name", "status", "format"}
+    # The campaigns are built as objects (their creatives are a resolver), so every column is read.
+    assert campaigns.row_fields is None

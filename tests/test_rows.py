@@ -78,3 +78,15 @@ def test_measures_and_a_parent_the_row_lacks_are_selected_under_names_of_their_o
     joined = Selected.of(CampaignRow, ordering_of([Sort("x")], {"x": Sortable("ch.name", "s")}))
     assert joined.added == (("ch.name", "sort_0"),) and joined.sort_names == ("sort_0", "id")
     assert MetricsRow.zero("USD").spend == Decimal("0.00")
+
+
+def test_a_page_that_reads_some_fields_selects_the_others_as_null() -> None:
+    by_name = ordering_of([Sort("name")], SORTABLE)
+    selected = Selected.of(CreativeRow, by_name, "campaign_id", frozenset({"status"}))
+    # The id, the sort keys and the parent column are read whatever the reader uses.
+    assert selected.unread == {"external_id", "format", "headline", "created_at", "updated_at"}
+    listed = selected.select_list()
+    assert listed.startswith("t.id, t.campaign_id, NULL AS external_id, t.name, NULL AS format, t.status")
+    assert "NULL AS created_at" in listed and "t.created_at" not in listed
+    everything = Selected.of(CreativeRow, by_name, "campaign_id")
+    assert everything.unread == frozenset() and "NULL" not in everything.select_list()

@@ -191,12 +191,17 @@ def decode_cursor(key: str, ordering: Ordering, cursor: str) -> Values:
 
 @dataclass(frozen=True)
 class Page:
-    """The Relay arguments of one connection field, as a resolver received them."""
+    """The Relay arguments of one connection field, as a resolver received them.
+
+    `fields`: the fields of the page's rows its reader uses, when known (None: all);
+    a store may leave the others unread (PostgreSQL selects them as NULL).
+    """
 
     first: int | None = None
     after: str | None = None
     last: int | None = None
     before: str | None = None
+    fields: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ from resolvers.common.enums import stored
 from resolvers.common.filters import day_range, sorts
 from resolvers.common.relay import After, Before, Connection, First, Last
 from resolvers.common.scalars import Money
+from resolvers.execution.runner import row_fields
 
 Ctx = Info[RequestContext, None]
 
@@ -251,7 +252,7 @@ class BrainOrganization:
         filter: Annotated[ChannelFilter | None, strawberry.argument(description="Narrow the list.")] = None,
         order_by: Annotated[list[ChannelOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
     ) -> Connection[Channel] | None:
-        page = Page(first, after, last, before)
+        page = Page(first, after, last, before, row_fields(info))
         rows = await channels.page(info.context.postgres, page, channel_filter(filter), sorts(order_by))
         return Connection.of(rows, Channel.from_row)
 
@@ -268,7 +269,7 @@ class BrainOrganization:
         metrics_range: MetricsRange = None,
     ) -> CampaignConnection | None:
         pg, flt = info.context.postgres, campaign_filter(filter)
-        page = Page(first, after, last, before)
+        page = Page(first, after, last, before, row_fields(info))
         rows = await campaigns.page(pg, page, flt, sorts(order_by), day_range(metrics_range))
         return CampaignConnection.of(rows, Campaign.from_row, tally=partial(campaigns.counts_by_status, pg, flt))
 
@@ -287,7 +288,7 @@ class BrainOrganization:
         metrics_range: MetricsRange = None,
     ) -> CreativeConnection | None:
         pg, flt = info.context.postgres, creative_filter(filter)
-        page = Page(first, after, last, before)
+        page = Page(first, after, last, before, row_fields(info))
         rows = await creatives.page(pg, page, flt, sorts(order_by), day_range(metrics_range))
         return CreativeConnection.of(rows, Creative.from_row, tally=partial(creatives.counts_by_status, pg, flt))
 
@@ -302,7 +303,7 @@ class BrainOrganization:
         filter: Annotated[CohortFilter | None, strawberry.argument(description="Narrow the list.")] = None,
         order_by: Annotated[list[CohortOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
     ) -> Connection[Cohort] | None:
-        page = Page(first, after, last, before)
+        page = Page(first, after, last, before, row_fields(info))
         rows = await cohorts.page(info.context.postgres, page, cohort_filter(filter), sorts(order_by))
         return Connection.of(rows, Cohort.from_row)
 
@@ -317,7 +318,7 @@ class BrainOrganization:
         filter: Annotated[BrainStateFilter | None, strawberry.argument(description="Narrow the list.")] = None,
         order_by: Annotated[list[BrainStateOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
     ) -> Connection[BrainState] | None:
-        page = Page(first, after, last, before)
+        page = Page(first, after, last, before, row_fields(info))
         rows = await brain_states.page(info.context.postgres, page, brain_state_filter(filter), sorts(order_by))
         return Connection.of(rows, BrainState.from_row)
 
@@ -340,7 +341,7 @@ class BrainOrganization:
         order_by: Annotated[list[CredentialOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
     ) -> Connection[ApiCredential] | None:
         info.context.require(Permission.READ_SENSITIVE)
-        page = Page(first, after, last, before)
+        page = Page(first, after, last, before, row_fields(info))
         rows = await credentials.page(info.context.postgres, page, credential_filter(filter), sorts(order_by))
         return Connection.of(rows, ApiCredential.from_row)
 
@@ -356,7 +357,7 @@ class BrainOrganization:
         order_by: Annotated[list[SyncJobOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
     ) -> SyncJobConnection | None:
         pg, flt = info.context.postgres, sync_job_filter(filter)
-        rows = await sync_jobs.page(pg, Page(first, after, last, before), flt, sorts(order_by))
+        rows = await sync_jobs.page(pg, Page(first, after, last, before, row_fields(info)), flt, sorts(order_by))
         return SyncJobConnection.of(rows, SyncJob.from_row, tally=partial(sync_jobs.counts_by_status, pg, flt))
 
     @strawberry.field(description="Actions run against the Brain store; newest first by default.")
@@ -370,7 +371,7 @@ class BrainOrganization:
         filter: Annotated[ActionLogFilter | None, strawberry.argument(description="Narrow the list.")] = None,
         order_by: Annotated[list[ActionLogOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
     ) -> Connection[ActionLog] | None:
-        page = Page(first, after, last, before)
+        page = Page(first, after, last, before, row_fields(info))
         rows = await action_logs.page(info.context.postgres, page, action_log_filter(filter), sorts(order_by))
         return Connection.of(rows, ActionLog.from_row)
 

@@ -66,6 +66,7 @@ from resolvers.common.relay import (
     node_ids,
 )
 from resolvers.common.scalars import JSON, Money
+from resolvers.execution.runner import row_fields
 
 Ctx = Info[RequestContext, None]
 
@@ -179,7 +180,12 @@ class Channel(Node):
     ) -> CampaignConnection:
         ctx, flt = info.context, campaign_filter(filter)
         page = await campaigns.page_of_channel(
-            ctx, self.raw_id, Page(first, after, last, before), flt, sorts(order_by), day_range(metrics_range)
+            ctx,
+            self.raw_id,
+            Page(first, after, last, before, row_fields(info)),
+            flt,
+            sorts(order_by),
+            day_range(metrics_range),
         )
         return CampaignConnection.of(
             page, Campaign.from_row, tally=partial(campaigns.counts_of_channel, ctx, self.raw_id, flt)
@@ -249,7 +255,12 @@ class Campaign(Node):
     ) -> CreativeConnection:
         ctx, flt = info.context, creative_filter(filter)
         page = await creatives.page_of_campaign(
-            ctx, self.raw_id, Page(first, after, last, before), flt, sorts(order_by), day_range(metrics_range)
+            ctx,
+            self.raw_id,
+            Page(first, after, last, before, row_fields(info)),
+            flt,
+            sorts(order_by),
+            day_range(metrics_range),
         )
         return CreativeConnection.of(
             page, Creative.from_row, tally=partial(creatives.counts_of_campaign, ctx, self.raw_id, flt)

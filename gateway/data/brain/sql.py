@@ -13,7 +13,7 @@ from aiodataloader import DataLoader
 from gateway.context import RequestContext
 from gateway.data.filters import Comparison, DayRange, Sort, TimeRange
 from gateway.data.paging import Keyed, Ordering, Page, Paged, Seek, SortKey, Values, paged
-from gateway.data.rows import columns, getter, names, row_of
+from gateway.data.rows import getter, names, row_of
 from gateway.data.text import contains_text
 from gateway.stores.postgres import TenantReader
 
@@ -163,9 +163,18 @@ class Selected:
     added: tuple[tuple[str, str], ...]  # (expression, name) selected after the row's columns
     sort_names: tuple[str, ...]  # where a record holds each sort value
     parent_name: str = ""  # where a record holds its parent's id, for a child page
+    unread: frozenset[str] = frozenset()  # the row's columns selected as NULL
 
     @classmethod
-    def of(cls, row_type: type[NamedTuple], ordering: Ordering, parent: str = "") -> Selected:
+    def of(
+        cls, row_type: type[NamedTuple], ordering: Ordering, parent: str = "", fields: frozenset[str] | None = None
+    ) -> Selected:
+        """`fields`: the row fields the page's reader uses (None: all); the others are selected as NULL.
+
+        A NULL costs nothing to decode, where a time stamp or a UUID is most of a
+        large page's decoding; the record keeps its shape, so rows build as always.
+        The id, the sort keys and the parent column are always read.
+        """
         own = set(names(row_type))
         added: list[tuple[str, str]] = []
 
@@ -178,11 +187,13 @@ class Selected:
 
         sort_names = tuple(read(k.column, f"sort_{i}") for i, k in enumerate(ordering.keys))
         parent_name = read(f"t.{parent}", "parent_key") if parent else ""
-        return cls(row_type, tuple(added), sort_names, parent_name)
+        unread = frozenset() if fields is None else frozenset(own - fields - {"id", parent_name, *sort_names})
+        return cls(row_type, tuple(added), sort_names, parent_name, unread)
 
     def select_list(self) -> str:
-        """The row's columns of `t`, then the added expressions under their names."""
-        return ", ".join([columns(self.row_type, "t."), *(f"{e} AS {n}" for e, n in self.added)])
+        """The row's columns of `t` (NULL for those not read), then the added expressions under their names."""
+        own = [f"NULL AS {n}" if n in self.unread else f"t.{n}" for n in names(self.row_type)]
+        return ", ".join([*own, *(f"{e} AS {n}" for e, n in self.added)])
 
     def output_names(self) -> str:
         """The names `select_list` gives its columns, to select them again from a subquery."""
@@ -249,7 +260,7 @@ async def org_page(
     `where` conditions may use $1 (the organization id) and their own
     parameters; `ordering` ends in a unique key.
     """
-    selected = Selected.of(row_type, ordering)
+    selected = Selected.of(row_type, ordering, fields=page.fields)
     build = row_of(row_type)
 
     async def count() -> int:
@@ -324,6 +335,7 @@ class ChildQuery:
     params: tuple[Any, ...]
     order: Ordering | None = None  # the order to fetch in, for a page; None for a count
     limit: int = 0
+    fields: frozenset[str] | None = None  # the row fields a page's reader uses (see `Selected.of`)
 
     @classmethod
     def of(cls, where: Where, join: str = "") -> ChildQuery:
@@ -353,7 +365,7 @@ def child_pages(ctx: RequestContext, table: str, row_type: type[R], parent: str)
             assert query.order is not None
             where = query.where()
             limit = where.param(query.limit)
-            selected = Selected.of(row_type, query.order, parent)
+            selected = Selected.of(row_type, query.order, parent, query.fields)
             rows = await pg.fetch(
                 f"SELECT {selected.output_names()} FROM (SELECT {selected.select_list()}, "
                 f"row_number() OVER (PARTITION BY t.{parent} ORDER BY {order_by(query.order)}) AS position "
@@ -420,7 +432,9 @@ async def child_page(
 
     async def fetch(wanted: Seek) -> list[Keyed[T]]:
         sought = seeking(query.where(), wanted)
-        paged_query = replace(ChildQuery.of(sought, query.join), order=wanted.order, limit=wanted.limit)
+        paged_query = replace(
+            ChildQuery.of(sought, query.join), order=wanted.order, limit=wanted.limit, fields=page.fields
+        )
         return await ctx.loader(pages).load((parent, paged_query))
 
     return await paged(key, page, ordering, count, fetch)
