@@ -61,7 +61,10 @@ def test_sort_keys_of_the_rows_own_columns_are_read_from_them() -> None:
     assert selected.select_list() == columns(CreativeRow, "t.")
     assert selected.output_names() == columns(CreativeRow)
     record = _creative()
-    assert selected.sort_values()(record) == (record["name"], record["id"])
+    selected_record = tuple(record[name] for name in selected.output_names().split(", "))  # as selected, by position
+    assert selected.sort_values()(selected_record) == (record["name"], record["id"])
+    assert selected.row()(selected_record) == row_of(CreativeRow)(record)
+    assert selected.parent_position() == 1 and selected_record[1] == record["campaign_id"]
 
 
 def test_measures_and_a_parent_the_row_lacks_are_selected_under_names_of_their_own() -> None:
@@ -73,7 +76,10 @@ def test_measures_and_a_parent_the_row_lacks_are_selected_under_names_of_their_o
     assert selected.sort_names == ("sort_0", "id") and selected.parent_name == "parent_key"
     assert selected.select_list().endswith("t.updated_at, p.spend AS sort_0, t.channel_id AS parent_key")
     assert selected.output_names().endswith("updated_at, sort_0, parent_key")
-    assert selected.sort_values()({**_creative(), "sort_0": Decimal("1.50")})[0] == Decimal("1.50")
+    record = {**_creative(), "sort_0": Decimal("1.50"), "parent_key": uuid4()}
+    selected_record = tuple(record[name] for name in selected.output_names().split(", "))
+    assert selected.sort_values()(selected_record)[0] == Decimal("1.50")
+    assert selected_record[selected.parent_position()] == record["parent_key"]
     # A key naming another table's column of the same name is not the row's.
     joined = Selected.of(CampaignRow, ordering_of([Sort("x")], {"x": Sortable("ch.name", "s")}))
     assert joined.added == (("ch.name", "sort_0"),) and joined.sort_names == ("sort_0", "id")

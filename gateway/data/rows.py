@@ -24,12 +24,12 @@ R = TypeVar("R", bound=NamedTuple)
 _BUILDERS: dict[type, Callable[[Any], Any]] = {}
 
 
-def getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
-    """A record's values of `names` as a tuple, read in one C call (itemgetter) where there are several."""
-    if len(names) > 1:
-        return itemgetter(*names)
-    # itemgetter of one name returns the value itself, not a 1-tuple.
-    return lambda record: tuple(record[name] for name in names)
+def getter(keys: tuple[str, ...] | tuple[int, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """A record's values at `keys` (names or positions) as a tuple, read in one C call (itemgetter) where there are several."""
+    if len(keys) > 1:
+        return itemgetter(*keys)
+    # itemgetter of one key returns the value itself, not a 1-tuple.
+    return lambda record: tuple(record[key] for key in keys)
 
 
 def names(row_type: type[NamedTuple]) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from aiodataloader import DataLoader
 from gateway.context import RequestContext
 from gateway.data.filters import Comparison, DayRange, Sort, TimeRange
 from gateway.data.paging import Keyed, Ordering, Page, Paged, Seek, SortKey, Values, paged
-from gateway.data.rows import getter, names, row_of
+from gateway.data.rows import getter, names
 from gateway.data.text import contains_text
 from gateway.stores.postgres import TenantReader
 
@@ -199,9 +199,24 @@ class Selected:
         """The names `select_list` gives its columns, to select them again from a subquery."""
         return ", ".join([*names(self.row_type), *(n for _, n in self.added)])
 
+    def _position(self, name: str) -> int:
+        return [*names(self.row_type), *(n for _, n in self.added)].index(name)
+
     def sort_values(self) -> Callable[[Record], Values]:
-        """Reads a record's sort values; made once per statement, used per row."""
-        return getter(self.sort_names)
+        """Reads a record's sort values by position; made once per statement, used per row."""
+        return getter(tuple(self._position(n) for n in self.sort_names))
+
+    def parent_position(self) -> int:
+        return self._position(self.parent_name)
+
+    def row(self) -> Callable[[Record], Any]:
+        """Builds the row from a record of this selection: its leading columns, by position.
+
+        Reading the row's columns as one slice takes about half the time of reading
+        them by name, and a large page builds a row per record.
+        """
+        row_type, count, new = self.row_type, len(names(self.row_type)), tuple.__new__
+        return lambda record: new(row_type, record[:count])
 
 
 @dataclass(frozen=True)
@@ -261,7 +276,7 @@ async def org_page(
     parameters; `ordering` ends in a unique key.
     """
     selected = Selected.of(row_type, ordering, fields=page.fields)
-    build = row_of(row_type)
+    build: Callable[[Record], R] = selected.row()
 
     async def count() -> int:
         return int(
@@ -356,7 +371,6 @@ def _child_where(parent: str, query: ChildQuery | Where) -> str:
 
 def child_pages(ctx: RequestContext, table: str, row_type: type[R], parent: str) -> DataLoader[PageKey, list[Keyed[R]]]:
     """Pages of many parents' children, one statement per distinct query: each parent's first rows past the seek."""
-    build = row_of(row_type)
 
     async def load(keys: Sequence[PageKey]) -> list[list[Keyed[R]]]:
         pg = ctx.postgres
@@ -377,10 +391,9 @@ def child_pages(ctx: RequestContext, table: str, row_type: type[R], parent: str)
             )
             # Bucketed by parent first: a key of (parent, query) hashes the whole query per row.
             by_parent: dict[UUID, list[Keyed[R]]] = defaultdict(list)
-            values = selected.sort_values()
-            parent_name = selected.parent_name
+            build, values, parent_at = selected.row(), selected.sort_values(), selected.parent_position()
             for r in rows:
-                by_parent[r[parent_name]].append((build(r), values(r)))
+                by_parent[r[parent_at]].append((build(r), values(r)))
             found.update({(parent_key, query): items for parent_key, items in by_parent.items()})
         return [found.get(k, []) for k in keys]
 
