@@ -462,3 +462,35 @@ async def test_large_pages_take_the_compiled_path(harness: Harness) -> None:
     assert creatives.row_fields == {"id", "name", "status", "format"}
     # The campaigns are built as objects (their creatives are a resolver), so every column is read.
     assert campaigns.row_fields is None
+
+
+BATCHED_CASES = [
+    # Per campaign and per creative, with aliases, one range reversed (an error on every creative).
+    '{ organization { campaigns(first: 5) { edges { node { name performance(from: "2026-01-01", to: "2026-01-31") '
+    "{ roas spend { amount currency } } creatives(first: 3) { edges { node { name "
+    'a: performance(from: "2026-01-01", to: "2026-01-31") { ctr clicks } '
+    'b: performance(from: "2026-02-01", to: "2026-01-01") { ctr } } } } } } } } }',
+    '{ organization { creatives(first: 7) { edges { node { id performance(from: "2025-06-01", to: "2026-11-30") '
+    "{ clicks cpc { amount } revenue { amount } } } } } } }",
+    "query($from: Date!, $to: Date!) { organization { campaigns(first: 3) { edges { node { "
+    "performance(from: $from, to: $to) { impressions } } } } } }",
+]
+
+
+async def test_batched_fields_answer_alike(harness: Harness) -> None:
+    failures: list[str] = []
+    for principal in harness.principals:
+        for query in BATCHED_CASES:
+            for variables in ({"from": "2026-01-01", "to": "2026-03-31"}, {"from": "2026-03-31", "to": "2026-01-01"}):
+                used = variables if "$from" in query else {}
+                failures.extend(await harness.compare(principal, query, used))
+    assert not failures, failures[0]
+    answer = json.loads(await harness.run(harness.principals[2], "planned", BATCHED_CASES[0], {}))
+    assert answer["errors"] and all(e["path"][-1] == "b" for e in answer["errors"])
+    plan = next(p for (_, text, _), p in _documents.items() if text == BATCHED_CASES[0])
+    assert plan is not None
+    organization = next(iter(plan.roots.values())).fields[0].completion.plans["Organization"]
+    campaign_edge = organization.fields[0].completion.plans["CampaignConnection"].fields[0].completion.item
+    campaign = campaign_edge.plans["CampaignEdge"].fields[0].completion.plans["Campaign"]  # type: ignore[union-attr]
+    # One call per level for all the campaigns selecting it, not one per campaign.
+    assert next(f for f in campaign.fields if f.key == "performance").batch is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Annotated, ClassVar
 from uuid import UUID
@@ -53,7 +53,7 @@ from resolvers.brain.lists import (
 )
 from resolvers.common.enums import ActorKind, actor_kind, stored
 from resolvers.common.filters import day_range, sorts
-from resolvers.common.objects import builder, row_builder
+from resolvers.common.objects import batched, builder, row_builder
 from resolvers.common.relay import (
     COUNTS_BY_STATUS,
     After,
@@ -123,12 +123,22 @@ class DailyMetric:
 DailyLoader = Callable[[RequestContext], DataLoader[metrics.PerfKey, list[DailyRow]]]
 
 
-async def _performance(info: Ctx, column: str, key: UUID, start: dt.date, end: dt.date) -> Performance:
+async def _performances(
+    info: Ctx, column: str, keys: Sequence[UUID], start: dt.date, end: dt.date
+) -> list[Performance | Exception]:
+    """Performance of each campaign or creative (`column`) of `keys`: the batch of a level, or one object's."""
     metrics.check_range(start, end)
     factory = metrics.campaign_performance if column == metrics.CAMPAIGN else metrics.creative_performance
-    row = await info.context.loader(factory).load((key, (start, end)))
-    assert row is not None, "the campaign or creative resolving this field exists"
-    return Performance.from_row(row)
+    rows = await info.context.loader(factory).load_many([(key, (start, end)) for key in keys])
+    missing = "the campaign or creative resolving this field exists"
+    return [Performance.from_row(row) if row is not None else AssertionError(missing) for row in rows]
+
+
+async def _performance(info: Ctx, column: str, key: UUID, start: dt.date, end: dt.date) -> Performance:
+    found = (await _performances(info, column, [key], start, end))[0]
+    if isinstance(found, Exception):
+        raise found
+    return found
 
 
 async def _daily(info: Ctx, factory: DailyLoader, key: UUID, start: dt.date, end: dt.date) -> list[DailyMetric]:
@@ -275,6 +285,11 @@ class Campaign(Node):
         return await _daily(info, metrics.campaign_daily, self.raw_id, from_, to)
 
 
+# The dashboard's per-object figures: one call for all the campaigns (creatives) of a level.
+batched(
+    Campaign.performance,
+    lambda sources, info, from_, to: _performances(info, metrics.CAMPAIGN, [s.raw_id for s in sources], from_, to),
+)
 Campaign.from_row = row_builder(
     Campaign,
     id=(node_ids("Campaign"), "id"),
@@ -320,6 +335,10 @@ class Creative(Node):
         return await _daily(info, metrics.creative_daily, self.raw_id, from_, to)
 
 
+batched(
+    Creative.performance,
+    lambda sources, info, from_, to: _performances(info, metrics.CREATIVE, [s.raw_id for s in sources], from_, to),
+)
 Creative.from_row = row_builder(
     Creative,
     id=(node_ids("Creative"), "id"),

@@ -11,7 +11,7 @@ default factories (otherwise the builder is the class itself).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any, ParamSpec, TypeVar
 
@@ -125,3 +125,27 @@ def row_builder(cls: type[T], **fields: Derivation) -> Callable[[Any], T]:
 def row_mapping(cls: type) -> RowMapping | None:
     """How `cls` is built from rows, when it is (see `row_builder`)."""
     return _MAPPINGS.get(cls)
+
+
+# A field's resolver for many objects at once: called with the objects (as `sources`) and the
+# resolver's own other arguments, it returns one value or exception per object, in order.
+Batch = Callable[..., Awaitable[list[Any]]]
+_BATCHES: dict[Callable[..., Any], Batch] = {}
+
+
+def batched(resolver: Callable[..., Any], batch: Batch) -> None:
+    """Declare `batch` as a field's resolver over a whole level of objects, for the planned executor.
+
+    `resolver` is the field's resolver function as the class holds it (`Campaign.performance`).
+
+    The standard executor calls the field's own resolver per object; the planned
+    one calls `batch` once for all the objects of a level that select the field.
+    `batch` must answer for each object what the resolver would: the same value,
+    or the same exception.
+    """
+    _BATCHES[resolver] = batch
+
+
+def batch_of(resolver: Callable[..., Any]) -> Batch | None:
+    """The batch declared for a field's resolver function (see `batched`)."""
+    return _BATCHES.get(resolver)

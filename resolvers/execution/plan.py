@@ -39,6 +39,8 @@ from graphql.execution.collect_fields import FieldDetails, FragmentDetails, coll
 from graphql.execution.values import VariableValues
 from strawberry.types.arguments import convert_arguments
 
+from resolvers.common.objects import Batch, batch_of
+
 # How a field gets its value.
 TYPENAME, ATTRIBUTE, RESOLVER, DIRECT = 0, 1, 2, 3
 # How a value completes.
@@ -95,6 +97,7 @@ class FieldPlan:
     __slots__ = (
         "args",
         "attribute",
+        "batch",
         "call",
         "completion",
         "definition",
@@ -125,6 +128,8 @@ class FieldPlan:
         self.attribute = ""
         self.resolve: Any = None
         self.call: DirectCall | None = None
+        # A resolver over a whole level of objects (`resolvers.common.objects.batched`), for a DIRECT field.
+        self.batch: Batch | None = None
         # Arguments: a dict when they are literals (coerced once here), an
         # exception when that coercion failed, None when they use variables.
         self.args: dict[str, Any] | Exception | None = {}
@@ -146,6 +151,7 @@ class FieldPlan:
         elif strawberry_field is not None and DirectCall.possible(schema, strawberry_field):
             self.kind = DIRECT
             self.call = DirectCall(schema, strawberry_field)
+            self.batch = batch_of(self.call.resolver)
         elif resolve is not None:
             self.kind = RESOLVER
             self.resolve = resolve

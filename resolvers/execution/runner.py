@@ -57,6 +57,21 @@ Task = tuple[SelectionPlan, Any, dict[str, Any], Position | None]
 # Plans hold the schema's own types and resolvers, so they are kept per schema.
 _documents: OrderedDict[tuple[GraphQLSchema, str, str | None], DocumentPlan | None] = OrderedDict()
 MAX_DOCUMENTS = 512
+_LATER = object()  # in `Run.level`'s pending list: a batched value that comes with an earlier entry
+
+
+async def _ready(value: Any) -> Any:
+    return value
+
+
+def _one_per_source(result: Any, count: int) -> list[Any]:
+    """A batch's values, last first (they are popped in order); its exception for every object when it failed."""
+    if isinstance(result, list) and len(result) == count:
+        return result[::-1]
+    failure = result if isinstance(result, Exception) else TypeError(f"a batch answered {count} objects wrongly")
+    return [failure] * count
+
+
 _isawaitable = inspect.isawaitable
 
 
@@ -192,6 +207,8 @@ class Run:
     async def level(self, tasks: list[Task]) -> list[Task]:
         next_tasks: list[Task] = []
         pending: list[tuple[Any, FieldPlan, dict[str, Any], Position | None]] = []
+        # Batched fields: per field, the objects selecting it and where each value goes.
+        batches: dict[int, tuple[FieldPlan, list[Any], list[tuple[dict[str, Any], Position | None]]]] = {}
         complete = self.complete
         for plan, source, out, position in tasks:
             if self.nulled and self.is_nulled(position):
@@ -225,6 +242,14 @@ class Run:
                 elif kind == TYPENAME:
                     out[field.key] = plan.type_name
                 elif kind == DIRECT:
+                    if field.batch is not None:
+                        out[field.key] = None  # keeps the key in selection order
+                        group = batches.get(id(field))
+                        if group is None:
+                            group = batches[id(field)] = (field, [], [])
+                        group[1].append(source)
+                        group[2].append((out, position))
+                        continue
                     value = self.call_direct(field, source, position)
                     if _isawaitable(value):
                         out[field.key] = None  # keeps the key in selection order
@@ -244,11 +269,26 @@ class Run:
                         pending.append((value, field, out, position))
                     else:
                         complete(field.completion, value, out, field.key, position, plan.type_name, field, next_tasks)
+        for field, sources, targets in batches.values():
+            values = self.call_batch(field, sources, targets[0][1])
+            if not _isawaitable(values):
+                values = _ready(values)
+            pending.extend((values, field, out, position) for out, position in targets[:1])
+            pending.extend((_LATER, field, out, position) for out, position in targets[1:])
         if pending:
-            results = await asyncio.gather(*(p[0] for p in pending), return_exceptions=True)
-            for (_, field, out, position), value in zip(pending, results, strict=True):
-                if isinstance(value, BaseException) and not isinstance(value, Exception):
-                    raise value
+            awaited = [p[0] for p in pending if p[0] is not _LATER]
+            results = iter(await asyncio.gather(*awaited, return_exceptions=True) if awaited else ())
+            batch: list[Any] = []
+            for awaitable, field, out, position in pending:
+                if awaitable is _LATER:  # the next object of the batch before it
+                    value = batch.pop()
+                else:
+                    value = next(results)
+                    if isinstance(value, BaseException) and not isinstance(value, Exception):
+                        raise value
+                    if field.batch is not None:
+                        batch = _one_per_source(value, len(batches[id(field)][1]))
+                        value = batch.pop()
                 if self.nulled and self.is_nulled(position):
                     continue
                 complete(field.completion, value, out, field.key, position, field.parent_type.name, field, next_tasks)
@@ -389,30 +429,45 @@ class Run:
         call = field.call
         assert call is not None
         try:
-            converted = self.converted.get(id(field))
-            if converted is None:
-                raw_info = self.info(field, position)
-                args = field.args if field.args is not None else self.field_arguments(field)
-                try:
-                    if isinstance(args, Exception):
-                        raise args
-                    converted = call.convert(args, call.info_class(_raw_info=raw_info, _field=call.field))
-                except Exception as exc:
-                    converted = exc
-                self.converted[id(field)] = converted
-            if isinstance(converted, Exception):
-                raise converted
-            kwargs = dict(converted)
+            kwargs = self.keyword_arguments(field, position)
             for name in call.source_names:
                 kwargs[name] = source
-            if call.info_name is not None:
-                if call.info_class is Info:
-                    kwargs[call.info_name] = LazyInfo(self, field, position, call.field)
-                else:
-                    kwargs[call.info_name] = call.info_class(_raw_info=self.info(field, position), _field=call.field)
             return call.resolver(source, **kwargs) if call.pass_self else call.resolver(**kwargs)
         except Exception as exc:
             return exc
+
+    def call_batch(self, field: FieldPlan, sources: list[Any], position: Position | None) -> Any:
+        """Call a field's batch for the objects of a level (one info, that of the first object)."""
+        assert field.batch is not None
+        try:
+            return field.batch(sources, **self.keyword_arguments(field, position))
+        except Exception as exc:
+            return exc
+
+    def keyword_arguments(self, field: FieldPlan, position: Position | None) -> dict[str, Any]:
+        """A resolver's arguments converted as strawberry's wrapper converts them (once per field), and its info."""
+        call = field.call
+        assert call is not None
+        converted = self.converted.get(id(field))
+        if converted is None:
+            raw_info = self.info(field, position)
+            args = field.args if field.args is not None else self.field_arguments(field)
+            try:
+                if isinstance(args, Exception):
+                    raise args
+                converted = call.convert(args, call.info_class(_raw_info=raw_info, _field=call.field))
+            except Exception as exc:
+                converted = exc
+            self.converted[id(field)] = converted
+        if isinstance(converted, Exception):
+            raise converted
+        kwargs = dict(converted)
+        if call.info_name is not None:
+            if call.info_class is Info:
+                kwargs[call.info_name] = LazyInfo(self, field, position, call.field)
+            else:
+                kwargs[call.info_name] = call.info_class(_raw_info=self.info(field, position), _field=call.field)
+        return kwargs
 
     def field_arguments(self, field: FieldPlan) -> dict[str, Any] | Exception:
         found = self.arguments.get(id(field))
