@@ -1,11 +1,20 @@
-"""Building GraphQL objects from rows cheaply: a page builds one object (and one edge) per row.
+"""Building GraphQL objects from rows cheaply, and what the planned executor may know about it.
 
-`enum_reader(Enum)` reads a stored value as its member with one dict lookup, where `Enum(value)`
-goes through the enum metaclass's call; an unknown value still goes to the constructor, so
-it fails as before. `builder(Type)` is `Type(**fields)` without the class call: a function
-compiled once that makes the instance with `object.__new__` and stores each field, which is
-all a strawberry type's dataclass `__init__` does when it has no `__post_init__` and no
-default factories (otherwise the builder is the class itself).
+A page builds one object (and one edge) per row, so each step is kept to a few C calls:
+
+- `enum_reader(Enum)` reads a stored value as its member with one dict lookup, where
+  `Enum(value)` goes through the enum metaclass's call; an unknown value still goes to the
+  constructor, so it fails as before.
+- `builder(Type)` is `Type(**fields)` without the class call: a function compiled once that
+  makes the instance with `object.__new__` and stores each field, which is all a strawberry
+  type's dataclass `__init__` does when it has no `__post_init__` and no default factories
+  (otherwise the builder is the class itself).
+- `row_builder(Type, field=derivation, ...)` is `Type.from_row`, declared field by field from
+  a typed row. The declaration is kept: a page whose selection reads only such fields is
+  written by the planned executor straight from the rows, and its store reads only the
+  columns those fields derive from.
+- `batched(resolver, batch)` gives a field a resolver for a whole level of objects, which the
+  planned executor calls once where the standard one calls the field's resolver per object.
 """
 
 from __future__ import annotations
@@ -93,9 +102,8 @@ def row_builder(cls: type[T], **fields: Derivation) -> Callable[[Any], T]:
     Every field the type's constructor takes must be named. A function is not applied
     to a missing value: the field is None when an attribute it derives from is None
     (a nullable column, or one a page did not read, see `row_fields` of the planned
-    executor). The mapping is kept
-    (`row_mapping`): a page of such objects whose selection reads only these
-    fields is answered from the rows without building the objects.
+    executor). The mapping is kept (`row_mapping`): a page of such objects whose
+    selection reads only these fields is answered from the rows without building the objects.
     """
     assert dataclasses.is_dataclass(cls) and builder(cls) is not cls, f"{cls.__name__} is built field by field"
     wanted = {f.name for f in dataclasses.fields(cls) if f.init}

@@ -157,20 +157,7 @@ class LazyInfo(Info[Any, Any]):
         completion = self._plan.completion
         if completion.kind != OBJECT:
             return None
-        plan = completion.plans.get(completion.type.name)
-        if plan is None:
-            run = self._run
-            executor = run.executor
-            plan = object_plan(
-                run.schema,
-                executor.fragments,
-                executor.variable_values,
-                executor.operation,
-                self._plan,
-                completion,
-                completion.type,
-            )
-        return plan.row_fields
+        return self._run.object_plan(self._plan, completion, completion.type).row_fields
 
 
 def row_fields(info: Info[Any, Any]) -> frozenset[str] | None:
@@ -391,18 +378,7 @@ class Run:
         field: FieldPlan,
         next_tasks: list[Task],
     ) -> None:
-        plan = completion.plans.get(object_type.name)
-        if plan is None:
-            executor = self.executor
-            plan = object_plan(
-                self.schema,
-                executor.fragments,
-                executor.variable_values,
-                executor.operation,
-                field,
-                completion,
-                object_type,
-            )
+        plan = self.object_plan(field, completion, object_type)
         is_type_of = object_type.is_type_of
         # strawberry's `is_type_of` passes an instance of the type's own class (unless cast).
         if is_type_of is not None and (
@@ -423,6 +399,22 @@ class Run:
             return
         out.clear()
         next_tasks.append((plan, value, out, position))
+
+    def object_plan(self, field: FieldPlan, completion: Completion, object_type: GraphQLObjectType) -> SelectionPlan:
+        """The selection plan of `field`'s values of `object_type`, planned on first use."""
+        plan = completion.plans.get(object_type.name)
+        if plan is None:
+            executor = self.executor
+            plan = object_plan(
+                self.schema,
+                executor.fragments,
+                executor.variable_values,
+                executor.operation,
+                field,
+                completion,
+                object_type,
+            )
+        return plan
 
     def call_direct(self, field: FieldPlan, source: Any, position: Position | None) -> Any:
         """Call a strawberry resolver as its wrapper would; an exception comes back as the value."""
