@@ -20,13 +20,14 @@ from typing import Any
 # older generations after this many younger collections (default 10 and 10).
 # A young collection walks the young objects still alive, which are mostly the
 # answers being built, so what it costs is set by what is in flight, not by the
-# threshold; the threshold only decides how often that happens. A worker with 32
-# large answers in flight holds a few hundred thousand young containers: at
-# 200,000 the collector ran every second or so under 64 connections and took
-# 0.7-2.3 s of each minute (2.4 ms per request); at 1,000,000 it took 5 ms a
-# minute and the workers' memory stayed flat and lower (answers die by reference
-# counting; a request leaves a few dozen objects in cycles).
-GC_THRESHOLDS = (1_000_000, 20, 100)
+# threshold; the threshold decides how often that happens. A worker with dozens
+# of large answers in flight holds several hundred thousand young containers: at
+# 200,000 the collector ran about once a second under 64 connections and took
+# 0.7-2.3 s of each minute (up to 2.4 ms per request); at 1,000,000 it took 5-16 ms
+# a minute, but a worker's peak memory rose from about 170 to 197 MiB. Answers die
+# by reference counting (a request leaves a few dozen objects in cycles), so the
+# threshold trades collector time against how much in-flight work it may skip.
+GC_THRESHOLDS = (500_000, 20, 100)
 
 
 @dataclass

@@ -474,6 +474,11 @@ BATCHED_CASES = [
     "{ clicks cpc { amount } revenue { amount } } } } } } }",
     "query($from: Date!, $to: Date!) { organization { campaigns(first: 3) { edges { node { "
     "performance(from: $from, to: $to) { impressions } } } } } }",
+    # Children of every parent of a level: orders, filters, counts, cursors, and a page too large for each.
+    "{ organization { channels(first: 4) { edges { node { platform campaigns(first: 2, orderBy: [{field: SPEND, "
+    "direction: DESC}]) { totalCount countsByStatus { status count } pageInfo { hasNextPage endCursor } "
+    "edges { cursor node { name creatives(last: 2, filter: {statuses: [ACTIVE, PAUSED]}) { edges { node { name } } } "
+    "} } } big: campaigns(first: 500) { totalCount } } } } } }",
 ]
 
 
@@ -494,3 +499,4 @@ async def test_batched_fields_answer_alike(harness: Harness) -> None:
     campaign = campaign_edge.plans["CampaignEdge"].fields[0].completion.plans["Campaign"]  # type: ignore[union-attr]
     # One call per level for all the campaigns selecting it, not one per campaign.
     assert next(f for f in campaign.fields if f.key == "performance").batch is not None
+    assert next(f for f in campaign.fields if f.key == "creatives").batch is not None

@@ -288,34 +288,63 @@ async def paged(
     fetch: Callable[[Seek], Awaitable[Sequence[Keyed[T]]]],
 ) -> Paged[T]:
     """A page of any list given its ordering, how to count it, and how to fetch the rows a `Seek` names."""
+
+    async def fetch_one(wanted: Seek) -> list[Sequence[Keyed[T]]]:
+        return [await fetch(wanted)]
+
+    return (await paged_many(key, page, ordering, [count], fetch_one))[0]
+
+
+async def paged_many(
+    key: str,
+    page: Page,
+    ordering: Ordering,
+    counts: Sequence[Count],
+    fetch: Callable[[Seek], Awaitable[Sequence[Sequence[Keyed[T]]]]],
+) -> list[Paged[T]]:
+    """The same page of several lists of one kind (the children of several parents), fetched in one call.
+
+    `fetch` answers a `Seek` with each list's rows, in the order of `counts`.
+    """
     wanted, size = seek(key, ordering, page)
     forward = wanted.order is ordering
     if size == 0:
         # A page of no rows (`first: 0` beside `totalCount` or `countsByStatus`) reads none;
         # whether rows lie beyond it is asked of the store only when `pageInfo` is selected.
-        async def beyond() -> bool:
-            return bool(await fetch(wanted))
+        def beyond_of(index: int) -> Callable[[], Awaitable[bool]]:
+            async def beyond() -> bool:
+                return bool((await fetch(wanted))[index])
 
-        return Paged(
-            rows=[],
-            values=[],
-            key=key,
-            ordering=ordering,
-            has_next=beyond if forward else page.before is not None,
-            has_previous=page.after is not None if forward else beyond,
-            count=once(count),
+            return beyond
+
+        return [
+            Paged(
+                rows=[],
+                values=[],
+                key=key,
+                ordering=ordering,
+                has_next=beyond_of(index) if forward else page.before is not None,
+                has_previous=page.after is not None if forward else beyond_of(index),
+                count=once(count),
+            )
+            for index, count in enumerate(counts)
+        ]
+    pages = []
+    for count, fetched in zip(counts, await fetch(wanted), strict=True):
+        found = list(fetched)
+        more = len(found) > size
+        found = found[:size]
+        if not forward:
+            found.reverse()
+        pages.append(
+            Paged(
+                rows=[row for row, _ in found],
+                values=[values for _, values in found],
+                key=key,
+                ordering=ordering,
+                has_next=more if forward else page.before is not None,
+                has_previous=page.after is not None if forward else more,
+                count=once(count),
+            )
         )
-    found = list(await fetch(wanted))
-    more = len(found) > size
-    found = found[:size]
-    if not forward:
-        found.reverse()
-    return Paged(
-        rows=[row for row, _ in found],
-        values=[values for _, values in found],
-        key=key,
-        ordering=ordering,
-        has_next=more if forward else page.before is not None,
-        has_previous=page.after is not None if forward else more,
-        count=once(count),
-    )
+    return pages

@@ -52,7 +52,7 @@ from resolvers.brain.lists import (
     creative_filter,
 )
 from resolvers.common.enums import ActorKind, actor_kind, stored
-from resolvers.common.filters import day_range, sorts
+from resolvers.common.filters import DateRange, day_range, sorts
 from resolvers.common.objects import batched, builder, row_builder
 from resolvers.common.relay import (
     COUNTS_BY_STATUS,
@@ -188,18 +188,8 @@ class Channel(Node):
         order_by: Annotated[list[CampaignOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
         metrics_range: MetricsRange = None,
     ) -> CampaignConnection:
-        ctx, flt = info.context, campaign_filter(filter)
-        page = await campaigns.page_of_channel(
-            ctx,
-            self.raw_id,
-            Page(first, after, last, before, row_fields(info)),
-            flt,
-            sorts(order_by),
-            day_range(metrics_range),
-        )
-        return CampaignConnection.of(
-            page, Campaign.from_row, tally=partial(campaigns.counts_of_channel, ctx, self.raw_id, flt)
-        )
+        pages = await _campaigns_of(info, [self.raw_id], first, after, last, before, filter, order_by, metrics_range)
+        return pages[0]
 
     @strawberry.field(
         description="Totals over a date range, one per currency of the channel's campaigns with metrics in the "
@@ -263,18 +253,8 @@ class Campaign(Node):
         order_by: Annotated[list[CreativeOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
         metrics_range: MetricsRange = None,
     ) -> CreativeConnection:
-        ctx, flt = info.context, creative_filter(filter)
-        page = await creatives.page_of_campaign(
-            ctx,
-            self.raw_id,
-            Page(first, after, last, before, row_fields(info)),
-            flt,
-            sorts(order_by),
-            day_range(metrics_range),
-        )
-        return CreativeConnection.of(
-            page, Creative.from_row, tally=partial(creatives.counts_of_campaign, ctx, self.raw_id, flt)
-        )
+        pages = await _creatives_of(info, [self.raw_id], first, after, last, before, filter, order_by, metrics_range)
+        return pages[0]
 
     @strawberry.field(description="Totals over a date range, in the campaign's currency (zeros without metrics).")
     async def performance(self, info: Ctx, from_: FromArg, to: ToArg) -> Performance:
@@ -521,3 +501,50 @@ class SyncJobConnection(Connection[SyncJob]):
     async def counts_by_status(self) -> list[SyncJobStatusCount]:
         counts = await self.tally()
         return [SyncJobStatusCount(status=s, count=counts.get(stored(s), 0)) for s in SyncJobStatus]
+
+
+# A page of children for each parent of a level, one statement for all (the resolvers above ask for one).
+
+
+async def _campaigns_of(
+    info: Ctx,
+    channel_ids: Sequence[UUID],
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    filter: CampaignFilter | None = None,
+    order_by: list[CampaignOrder] | None = None,
+    metrics_range: DateRange | None = None,
+) -> list[CampaignConnection]:
+    ctx, flt = info.context, campaign_filter(filter)
+    page = Page(first, after, last, before, row_fields(info))
+    pages = await campaigns.pages_of_channels(ctx, channel_ids, page, flt, sorts(order_by), day_range(metrics_range))
+    return [
+        CampaignConnection.of(found, Campaign.from_row, tally=partial(campaigns.counts_of_channel, ctx, parent, flt))
+        for parent, found in zip(channel_ids, pages, strict=True)
+    ]
+
+
+async def _creatives_of(
+    info: Ctx,
+    campaign_ids: Sequence[UUID],
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    filter: CreativeFilter | None = None,
+    order_by: list[CreativeOrder] | None = None,
+    metrics_range: DateRange | None = None,
+) -> list[CreativeConnection]:
+    ctx, flt = info.context, creative_filter(filter)
+    page = Page(first, after, last, before, row_fields(info))
+    pages = await creatives.pages_of_campaigns(ctx, campaign_ids, page, flt, sorts(order_by), day_range(metrics_range))
+    return [
+        CreativeConnection.of(found, Creative.from_row, tally=partial(creatives.counts_of_campaign, ctx, parent, flt))
+        for parent, found in zip(campaign_ids, pages, strict=True)
+    ]
+
+
+batched(Channel.campaigns, lambda sources, info, **args: _campaigns_of(info, [s.raw_id for s in sources], **args))
+batched(Campaign.creatives, lambda sources, info, **args: _creatives_of(info, [s.raw_id for s in sources], **args))

@@ -19,8 +19,8 @@ from gateway.data.brain.sql import (
     Sortable,
     Where,
     child_counts,
-    child_page,
     child_pages,
+    child_pages_of,
     loader_by_id,
     org_page,
     status_counts,
@@ -128,21 +128,21 @@ def counts_by_channel(ctx: RequestContext) -> DataLoader[PageKey, dict[str, int]
     return child_counts(ctx, "campaigns", "channel_id")
 
 
-async def page_of_channel(
+async def pages_of_channels(
     ctx: RequestContext,
-    channel_id: UUID,
+    channel_ids: Sequence[UUID],
     page: Page,
     flt: CampaignFilter,
     sorts: Sequence[Sort] = BY_NAME,
     days: DayRange | None = None,
-) -> Paged[CampaignRow]:
-    """One channel's campaigns, ordered like the organization's; pages of sibling channels share one statement."""
+) -> list[Paged[CampaignRow]]:
+    """The campaigns of each channel, ordered like the organization's; one statement for all the channels."""
     where = _where(flt, 3)
     join, ordering = measured_ordering(where, sorts or BY_NAME, SORTABLE, CAMPAIGN, days)
-    return await child_page(
+    return await child_pages_of(
         ctx,
         key="Channel.campaigns",
-        parent=channel_id,
+        parents=channel_ids,
         pages=by_channel,
         counts=counts_by_channel,
         query=ChildQuery.of(where, join),

@@ -18,8 +18,8 @@ from gateway.data.brain.sql import (
     Sortable,
     Where,
     child_counts,
-    child_page,
     child_pages,
+    child_pages_of,
     loader_by_id,
     org_page,
     status_counts,
@@ -115,21 +115,21 @@ def counts_by_campaign(ctx: RequestContext) -> DataLoader[PageKey, dict[str, int
     return child_counts(ctx, "creatives", "campaign_id")
 
 
-async def page_of_campaign(
+async def pages_of_campaigns(
     ctx: RequestContext,
-    campaign_id: UUID,
+    campaign_ids: Sequence[UUID],
     page: Page,
     flt: CreativeFilter,
     sorts: Sequence[Sort] = BY_NAME,
     days: DayRange | None = None,
-) -> Paged[CreativeRow]:
-    """One campaign's creatives, ordered like the organization's; pages of sibling campaigns share one statement."""
+) -> list[Paged[CreativeRow]]:
+    """The creatives of each campaign, ordered like the organization's; one statement for all the campaigns."""
     where = _where(flt, 3)
     join, ordering = measured_ordering(where, sorts or BY_NAME, SORTABLE, CREATIVE, days)
-    return await child_page(
+    return await child_pages_of(
         ctx,
         key="Campaign.creatives",
-        parent=campaign_id,
+        parents=campaign_ids,
         pages=by_campaign,
         counts=counts_by_campaign,
         query=ChildQuery.of(where, join),

@@ -12,7 +12,7 @@ from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
 from gateway.data.filters import Comparison, DayRange, Sort, TimeRange
-from gateway.data.paging import Keyed, Ordering, Page, Paged, Seek, SortKey, Values, paged
+from gateway.data.paging import Count, Keyed, Ordering, Page, Paged, Seek, SortKey, Values, paged, paged_many
 from gateway.data.rows import getter, names
 from gateway.data.text import contains_text
 from gateway.stores.postgres import TenantReader
@@ -427,27 +427,34 @@ def child_counts(ctx: RequestContext, table: str, parent: str) -> DataLoader[Pag
     return DataLoader(load)
 
 
-async def child_page(
+async def child_pages_of(
     ctx: RequestContext,
     *,
     key: str,
-    parent: UUID,
+    parents: Sequence[UUID],
     pages: Callable[[RequestContext], DataLoader[PageKey, list[Keyed[T]]]],
     counts: Callable[[RequestContext], DataLoader[PageKey, dict[str, int]]],
     query: ChildQuery,
     ordering: Ordering,
     page: Page,
-) -> Paged[T]:
-    """A per-parent page served by the batched window-function loaders."""
+) -> list[Paged[T]]:
+    """The same page of each parent's children, served by the batched window-function loaders.
 
-    async def count() -> int:
-        return (await ctx.loader(counts).load((parent, query))).get("", 0)
+    The seek and the statement's key are worked out once for all the parents (a
+    planned level asks for all its objects' pages at once; a single object for one).
+    """
 
-    async def fetch(wanted: Seek) -> list[Keyed[T]]:
+    def count_of(parent: UUID) -> Count:
+        async def count() -> int:
+            return (await ctx.loader(counts).load((parent, query))).get("", 0)
+
+        return count
+
+    async def fetch(wanted: Seek) -> list[list[Keyed[T]]]:
         sought = seeking(query.where(), wanted)
         paged_query = replace(
             ChildQuery.of(sought, query.join), order=wanted.order, limit=wanted.limit, fields=page.fields
         )
-        return await ctx.loader(pages).load((parent, paged_query))
+        return await ctx.loader(pages).load_many([(parent, paged_query) for parent in parents])
 
-    return await paged(key, page, ordering, count, fetch)
+    return await paged_many(key, page, ordering, [count_of(parent) for parent in parents], fetch)
