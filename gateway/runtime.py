@@ -20,14 +20,14 @@ from typing import Any
 # older generations after this many younger collections (default 10 and 10).
 # A young collection walks the young objects still alive, which are mostly the
 # answers being built, so what it costs is set by what is in flight, not by the
-# threshold; the threshold decides how often that happens. A worker with dozens
-# of large answers in flight holds several hundred thousand young containers: at
-# 200,000 the collector ran about once a second under 64 connections and took
-# 0.7-2.3 s of each minute (up to 2.4 ms per request); at 1,000,000 it took 5-16 ms
-# a minute, but a worker's peak memory rose from about 170 to 197 MiB. Answers die
-# by reference counting (a request leaves a few dozen objects in cycles), so the
-# threshold trades collector time against how much in-flight work it may skip.
-GC_THRESHOLDS = (500_000, 20, 100)
+# threshold; the threshold decides how often that happens. Answers die by
+# reference counting, and a planned read leaves nothing in reference cycles (see
+# `resolvers.execution.runner.execute_planned`), so the count grows with what is
+# in flight rather than with what has been served. Under 64 connections a worker
+# holds several hundred thousand young containers: at 200,000 the collector ran
+# about once a second and took 0.7-2.3 s of each minute (up to 2.4 ms per
+# request); at 1,000,000 it takes a few milliseconds a minute.
+GC_THRESHOLDS = (1_000_000, 20, 100)
 
 
 @dataclass

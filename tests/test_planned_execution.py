@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import json
 import random
 from collections.abc import AsyncIterator
@@ -500,3 +501,27 @@ async def test_batched_fields_answer_alike(harness: Harness) -> None:
     # One call per level for all the campaigns selecting it, not one per campaign.
     assert next(f for f in campaign.fields if f.key == "performance").batch is not None
     assert next(f for f in campaign.fields if f.key == "creatives").batch is not None
+
+
+async def test_a_planned_read_leaves_nothing_in_reference_cycles(harness: Harness) -> None:
+    # Workers collect young objects rarely (`gateway/runtime.py`): that is only safe while
+    # a request's objects die by reference counting, without waiting for the collector.
+    today = dt.datetime.now(dt.UTC).date()
+    dashboard = {"n": 5, "m": 5, "from": str(today - dt.timedelta(days=29)), "to": str(today)}
+    for query, variables in (
+        ((BENCH / "campaigns.graphql").read_text(), {}),
+        ((BENCH / "dashboard.graphql").read_text(), dashboard),
+    ):
+        await harness.run(harness.principals[2], "planned", query, variables)  # plans and caches made
+        gc.collect()
+        gc.disable()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            await harness.run(harness.principals[2], "planned", query, variables)
+            gc.collect()
+            left = {type(o).__name__ for o in gc.garbage}
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+        assert not left & {"RequestContext", "StrawberryGraphQLCoreExecutionContext", "Run"}, left

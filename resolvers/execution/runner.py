@@ -124,7 +124,13 @@ async def execute_planned(
     except Unplannable:
         return None
     run = Run(built)
-    data = await run.execute(root, root_value)
+    try:
+        data = await run.execute(root, root_value)
+    finally:
+        # graphql-core's executor holds helpers bound to itself, a reference cycle through
+        # which the request's context outlived the request until a garbage collection.
+        # Broken here, a planned request leaves nothing for the collector.
+        vars(built).pop("async_helpers", None)
     return ExecutionResult(data, run.errors or None)
 
 
