@@ -30,6 +30,7 @@ from resolvers.common.relay import Node
 from resolvers.common.scalars import SCALAR_MAP
 from resolvers.enterprise.nodes import NODE_RESOLVERS as ENTERPRISE_NODES
 from resolvers.execution import PlannedExecution
+from resolvers.execution.runner import RequestExecutor
 from resolvers.organization import Organization, organization_of
 from resolvers.subscriptions import Subscription
 
@@ -192,6 +193,7 @@ def build_schema(limits: Limits = Limits()) -> GatewaySchema:
         subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=extensions,
+        execution_context_class=RequestExecutor,
     )
 
 

@@ -99,15 +99,17 @@ async def _init_connection(conn: asyncpg.Connection[asyncpg.Record]) -> None:
     # asyncpg's binary timestamptz decoder builds each value with timedelta arithmetic in
     # Python objects; parsing the text form with `datetime.fromisoformat` (C) takes about a
     # third of the time, and a page of a thousand rows with two time stamps each spent
-    # 0.8 ms decoding them. The session's time zone is UTC (see `server_settings` below),
-    # so values read back are UTC as before and naive values sent are taken as UTC as before.
+    # 0.8 ms decoding them. The session's time zone is UTC and its date style ISO (see
+    # `server_settings` below), so values read back are UTC datetimes as before.
+    # The API cannot store `infinity` or dates BC (its DateTime is years 1-9999), which this
+    # reading would refuse.
     await conn.set_type_codec(
-        "timestamptz",
-        encoder=dt.datetime.isoformat,
-        decoder=dt.datetime.fromisoformat,
-        schema="pg_catalog",
-        format="text",
+        "timestamptz", encoder=_timestamptz_text, decoder=dt.datetime.fromisoformat, schema="pg_catalog", format="text"
     )
+
+
+def _timestamptz_text(value: dt.date) -> str:
+    return value.isoformat()  # a date or a datetime, as the binary encoder took
 
 
 def tenant_setup_sql(organization_id: UUID, *, read_only: bool, enterprise_id: str | None = None) -> str:
@@ -153,8 +155,9 @@ class PostgresStore:
             command_timeout=max(self.timeout_s, 30.0),
             init=_init_connection,
             max_inactive_connection_lifetime=60,
-            # The session default, so RESET ALL between borrowers keeps it; timestamptz travels as text.
-            server_settings={"timezone": "UTC"},
+            # Session defaults, so RESET ALL between borrowers keeps them: timestamptz travels as
+            # text (see `_init_connection`), in UTC and ISO form.
+            server_settings={"timezone": "UTC", "DateStyle": "ISO, YMD"},
         )
 
     async def close(self) -> None:

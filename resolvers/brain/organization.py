@@ -73,9 +73,9 @@ from resolvers.brain.types import (
 from resolvers.common.cost import LIST_SIZE
 from resolvers.common.enums import stored
 from resolvers.common.filters import day_range, sorts
+from resolvers.common.objects import row_fields
 from resolvers.common.relay import After, Before, Connection, First, Last
 from resolvers.common.scalars import Money
-from resolvers.execution.runner import row_fields
 
 Ctx = Info[RequestContext, None]
 

@@ -53,7 +53,7 @@ from resolvers.brain.lists import (
 )
 from resolvers.common.enums import ActorKind, actor_kind, stored
 from resolvers.common.filters import DateRange, day_range, sorts
-from resolvers.common.objects import batched, builder, row_builder
+from resolvers.common.objects import batched, builder, row_builder, row_fields
 from resolvers.common.relay import (
     COUNTS_BY_STATUS,
     After,
@@ -66,7 +66,6 @@ from resolvers.common.relay import (
     node_ids,
 )
 from resolvers.common.scalars import JSON, Money
-from resolvers.execution.runner import row_fields
 
 Ctx = Info[RequestContext, None]
 

@@ -157,3 +157,15 @@ def batched(resolver: Callable[..., Any], batch: Batch) -> None:
 def batch_of(resolver: Callable[..., Any]) -> Batch | None:
     """The batch declared for a field's resolver function (see `batched`)."""
     return _BATCHES.get(resolver)
+
+
+def row_fields(info: Any) -> frozenset[str] | None:
+    """Which fields of its rows a connection field's page is read by; None: all of them (or not known).
+
+    Known on the planned path when the page's edges are written straight from the rows
+    (its resolve info answers `row_fields()`): the store then reads only those columns.
+    The standard executor's info does not know, and every column is read.
+    """
+    known = getattr(info, "row_fields", None)
+    found: frozenset[str] | None = known() if callable(known) else None
+    return found

@@ -55,9 +55,9 @@ def node_ids(type_name: str) -> Callable[[object], strawberry.ID]:
     cache: dict[object, strawberry.ID] = {}
 
     def global_id(raw_id: object) -> strawberry.ID:
-        # Only kinds whose equal values print alike are kept, so a lookup of any other
-        # kind (an int equal to a cached key cannot be) finds nothing.
-        known = cache.get(raw_id)
+        known = (
+            cache.get(raw_id) if isinstance(raw_id, _CACHEABLE_IDS) else None
+        )  # kinds whose equal values print alike
         if known is None:
             known = strawberry.ID(to_global_id(type_name, raw_id))
             if isinstance(raw_id, _CACHEABLE_IDS):

@@ -45,6 +45,8 @@ from resolvers.execution.plan import (
 SubPlan = Callable[[FieldPlan, Completion, GraphQLObjectType], SelectionPlan]
 
 STRAWBERRY_DEFINITION = "strawberry-definition"
+# The fields of a connection that do not read its rows (they read its cursors' sort values and counts).
+_PAGE_FIELDS_WITHOUT_ROWS = frozenset({"pageInfo", "totalCount", "countsByStatus"})
 
 
 def compile_plan(plan: SelectionPlan, subplan: SubPlan) -> None:
@@ -56,7 +58,10 @@ def compile_plan(plan: SelectionPlan, subplan: SubPlan) -> None:
     exact = _class_check(plan.type)
     plan.exact_class = exact if isinstance(exact, type) else None
     fused = [writer.row_edges_of[id(f)] for f in plan.fields if id(f) in writer.row_edges_of]
-    if fused:
+    # The page may read fewer columns only when nothing else of the connection reads its rows
+    # (`edges` selected again with a resolver below builds items from every column).
+    others = [f for f in plan.fields if id(f) not in writer.row_edges_of and f.kind != TYPENAME]
+    if fused and all(f.name in _PAGE_FIELDS_WITHOUT_ROWS for f in others):
         plan.row_fields = frozenset(
             attribute
             for edges in fused

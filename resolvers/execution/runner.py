@@ -33,6 +33,7 @@ from graphql.execution.executor import Executor, invalid_return_type_error
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined, is_iterable
 from graphql.pyutils import inspect as gql_inspect
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.info import Info
 
@@ -57,7 +58,7 @@ Task = tuple[SelectionPlan, Any, dict[str, Any], Position | None]
 # Plans hold the schema's own types and resolvers, so they are kept per schema.
 _documents: OrderedDict[tuple[GraphQLSchema, str, str | None], DocumentPlan | None] = OrderedDict()
 MAX_DOCUMENTS = 512
-_LATER = object()  # in `Run.level`'s pending list: a batched value that comes with an earlier entry
+_LATER = object()  # in `Run.level`'s pending list: the value of a batched field's call made for an earlier entry
 
 
 async def _ready(value: Any) -> Any:
@@ -127,11 +128,28 @@ async def execute_planned(
     try:
         data = await run.execute(root, root_value)
     finally:
-        # graphql-core's executor holds helpers bound to itself, a reference cycle through
-        # which the request's context outlived the request until a garbage collection.
-        # Broken here, a planned request leaves nothing for the collector.
-        vars(built).pop("async_helpers", None)
+        release(built)
     return ExecutionResult(data, run.errors or None)
+
+
+def release(executor: Executor[Any]) -> None:
+    """Break the reference cycle a graphql-core executor makes, once it has answered.
+
+    It holds helpers bound to itself, a cycle through which the request's context
+    (and everything it holds) outlived the request until a garbage collection.
+    Without it a request's objects die by reference counting (see `gateway/runtime.py`).
+    """
+    vars(executor).pop("async_helpers", None)
+
+
+class RequestExecutor(StrawberryGraphQLCoreExecutionContext):
+    """strawberry's graphql-core executor, released once it has built its response (mutations, fallbacks)."""
+
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        try:
+            return super().build_response(data)
+        finally:
+            release(self)
 
 
 class LazyInfo(Info[Any, Any]):
@@ -166,15 +184,6 @@ class LazyInfo(Info[Any, Any]):
         return self._run.object_plan(self._plan, completion, completion.type).row_fields
 
 
-def row_fields(info: Info[Any, Any]) -> frozenset[str] | None:
-    """Which fields of its rows a connection field's page is read by; None: all of them (or not known).
-
-    Known on the planned path when the page's edges are written straight from the
-    rows (see `compiled.py`): the store then needs to read only those columns.
-    """
-    return info.row_fields() if isinstance(info, LazyInfo) else None
-
-
 class Run:
     """The state of one planned execution."""
 
@@ -200,8 +209,8 @@ class Run:
     async def level(self, tasks: list[Task]) -> list[Task]:
         next_tasks: list[Task] = []
         pending: list[tuple[Any, FieldPlan, dict[str, Any], Position | None]] = []
-        # Batched fields: per field, the objects selecting it and where each value goes.
-        batches: dict[int, tuple[FieldPlan, list[Any], list[tuple[dict[str, Any], Position | None]]]] = {}
+        # Batched fields: per field, the objects selecting it and the index of its call in `pending`.
+        batches: dict[int, tuple[FieldPlan, list[Any], int]] = {}
         complete = self.complete
         for plan, source, out, position in tasks:
             if self.nulled and self.is_nulled(position):
@@ -236,12 +245,16 @@ class Run:
                     out[field.key] = plan.type_name
                 elif kind == DIRECT:
                     if field.batch is not None:
+                        # One call for the level, made below; each object keeps its place in
+                        # `pending`, so results complete in the order graphql-core would start them.
                         out[field.key] = None  # keeps the key in selection order
                         group = batches.get(id(field))
                         if group is None:
-                            group = batches[id(field)] = (field, [], [])
-                        group[1].append(source)
-                        group[2].append((out, position))
+                            batches[id(field)] = (field, [source], len(pending))
+                            pending.append((None, field, out, position))
+                        else:
+                            group[1].append(source)
+                            pending.append((_LATER, field, out, position))
                         continue
                     value = self.call_direct(field, source, position)
                     if _isawaitable(value):
@@ -262,26 +275,23 @@ class Run:
                         pending.append((value, field, out, position))
                     else:
                         complete(field.completion, value, out, field.key, position, plan.type_name, field, next_tasks)
-        for field, sources, targets in batches.values():
-            values = self.call_batch(field, sources, targets[0][1])
-            if not _isawaitable(values):
-                values = _ready(values)
-            pending.extend((values, field, out, position) for out, position in targets[:1])
-            pending.extend((_LATER, field, out, position) for out, position in targets[1:])
+        for field, sources, slot in batches.values():
+            call = self.call_batch(field, sources, pending[slot][3])
+            _, _, out, position = pending[slot]
+            pending[slot] = (call if _isawaitable(call) else _ready(call), field, out, position)
         if pending:
-            awaited = [p[0] for p in pending if p[0] is not _LATER]
-            results = iter(await asyncio.gather(*awaited, return_exceptions=True) if awaited else ())
-            batch: list[Any] = []
+            results = iter(await asyncio.gather(*(p[0] for p in pending if p[0] is not _LATER), return_exceptions=True))
+            batched: dict[int, list[Any]] = {}  # per batched field, its values still to complete, last first
             for awaitable, field, out, position in pending:
-                if awaitable is _LATER:  # the next object of the batch before it
-                    value = batch.pop()
+                if awaitable is _LATER:
+                    value = batched[id(field)].pop()
                 else:
                     value = next(results)
                     if isinstance(value, BaseException) and not isinstance(value, Exception):
                         raise value
                     if field.batch is not None:
-                        batch = _one_per_source(value, len(batches[id(field)][1]))
-                        value = batch.pop()
+                        batched[id(field)] = _one_per_source(value, len(batches[id(field)][1]))
+                        value = batched[id(field)].pop()
                 if self.nulled and self.is_nulled(position):
                     continue
                 complete(field.completion, value, out, field.key, position, field.parent_type.name, field, next_tasks)
