@@ -195,12 +195,15 @@ class Selected:
         own = [f"NULL AS {n}" if n in self.unread else f"t.{n}" for n in names(self.row_type)]
         return ", ".join([*own, *(f"{e} AS {n}" for e, n in self.added)])
 
+    def _output(self) -> list[str]:
+        return [*names(self.row_type), *(n for _, n in self.added)]
+
     def output_names(self) -> str:
         """The names `select_list` gives its columns, to select them again from a subquery."""
-        return ", ".join([*names(self.row_type), *(n for _, n in self.added)])
+        return ", ".join(self._output())
 
     def _position(self, name: str) -> int:
-        return [*names(self.row_type), *(n for _, n in self.added)].index(name)
+        return self._output().index(name)
 
     def sort_values(self) -> Callable[[Record], Values]:
         """Reads a record's sort values by position; made once per statement, used per row."""
