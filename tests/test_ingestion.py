@@ -654,3 +654,15 @@ def test_every_ingestion_type_field_and_argument_is_described() -> None:
         missing += [name] if not type_["description"] else []
         missing += [f"{name}.{m['name']}" for m in members + arguments if not m["description"]]
     assert missing == []
+
+
+async def test_the_earliest_date_is_2000_01_01(client: httpx.AsyncClient, issuer: TestIssuer, seeded: Stores) -> None:
+    c = (await creatives(seeded))[5]
+    first = dt.date(2000, 1, 1)
+    result = (await ingest(client, partner(issuer), [row(c, first)]))["data"]["ingestDailyMetrics"]
+    assert result["userErrors"] == [] and result["rowsUpserted"] == 1, result
+    assert await metric_count(seeded, first, first) >= 1
+    day_before = (await ingest(client, partner(issuer), [row(c, first - dt.timedelta(days=1))]))["data"]
+    assert [(e["code"], e["field"]) for e in day_before["ingestDailyMetrics"]["userErrors"]] == [
+        ("DATE_TOO_EARLY", "rows[0].date")
+    ]
