@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -35,6 +34,7 @@ from gateway.metrics import Metrics
 from gateway.outbox import OutboxDispatcher
 from gateway.realtime import Realtime
 from gateway.runtime import gc_watch
+from gateway.session import EncryptedSessions
 from gateway.stores.circuit import Circuit
 from gateway.stores.mongo import MongoStore
 from gateway.stores.postgres import PostgresStore
@@ -268,6 +268,6 @@ def create_app(settings: Settings, dev_issuer: DevIssuer | None = None) -> Starl
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.gateway = gateway
     if gateway.login is not None:
-        app.add_middleware(SessionMiddleware, **gateway.login.session_options())
+        app.add_middleware(EncryptedSessions, **gateway.login.session_options())
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

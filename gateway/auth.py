@@ -14,7 +14,6 @@ import base64
 import json
 import logging
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -23,6 +22,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OctKey
 
+from gateway.claims import ClaimProblem, check_claims, claim_at, media_type_problem
 from gateway.config import IssuerConfig, Settings
 from gateway.errors import StoreUnavailable
 from gateway.permissions import permissions_of
@@ -65,18 +65,6 @@ class Principal:
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
-
-
-def claim_at(claims: Mapping[str, Any], path: str) -> Any:
-    """Read a claim by exact name first (Auth0's URL-named claims), then by dotted path."""
-    if path in claims:
-        return claims[path]
-    value: Any = claims
-    for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return None
-        value = value[part]
-    return value
 
 
 def _b64json(segment: str) -> dict[str, Any]:
@@ -172,7 +160,7 @@ class TokenVerifier:
         try:
             header = _b64json(parts[0])
             unverified = _b64json(parts[1])
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # UnicodeDecodeError and binascii.Error are ValueErrors
             raise AuthError("token is malformed") from None
         issuer_name = unverified.get("iss")
         if not isinstance(issuer_name, str) or issuer_name.rstrip("/") not in self.issuers:
@@ -185,6 +173,9 @@ class TokenVerifier:
         kid = header.get("kid")
         if kid is not None and not isinstance(kid, str):
             raise AuthError("token kid is malformed")
+        typ_problem = media_type_problem(header, config.typ)
+        if typ_problem is not None:
+            raise AuthError(f"token is malformed: {typ_problem}")
         key: Any
         if alg == "HS256":
             assert config.hs256_secret is not None
@@ -195,6 +186,13 @@ class TokenVerifier:
                 raise AuthError("token was signed by an unknown key")
         try:
             decoded = jwt.decode(token, key, algorithms=[alg])
+            # Signed, so now worth reading: every claim the gateway uses is checked as data first.
+            check_claims(
+                decoded.claims,
+                config,
+                self.settings.max_token_lifetime_s,
+                self.settings.clock_leeway_s,
+            )
             registry = jwt.JWTClaimsRegistry(
                 leeway=self.settings.clock_leeway_s,
                 iss={"essential": True, "value": issuer_name},
@@ -205,7 +203,9 @@ class TokenVerifier:
             registry.validate(decoded.claims)
         except JoseError as exc:
             raise AuthError(_describe(exc)) from None
-        except (ValueError, TypeError):
+        except ClaimProblem as exc:
+            raise AuthError(f"token is malformed: {exc}") from None
+        except (ValueError, TypeError, ArithmeticError, RecursionError):
             raise AuthError("token is malformed") from None
         return config, dict(decoded.claims)
 

@@ -43,6 +43,9 @@ class IssuerConfig:
     # Browser login (GraphiQL) through this issuer needs a registered client.
     client_id: str | None = None
     client_secret: str | None = None
+    # The `typ` header the issuer puts on its access tokens (RFC 9068: `at+jwt`); when set, tokens
+    # without it (an ID token, a logout token of the same issuer) are refused. None: not checked.
+    typ: str | None = None
 
 
 EXECUTORS = ("planned", "standard", "compare")
@@ -71,6 +74,8 @@ class Settings:
     jwks_cache_ttl_s: float = 600.0
     jwks_min_refresh_interval_s: float = 30.0
     clock_leeway_s: int = 30
+    # No token is accepted whose `exp` lies further ahead than this (nor whose `exp - iat` is longer).
+    max_token_lifetime_s: float = 86_400.0
     log_level: str = "INFO"
     max_depth: int = 12
     max_aliases: int = 30
@@ -179,6 +184,7 @@ def _issuers(env: Mapping[str, str], problems: list[str]) -> tuple[IssuerConfig,
                 "scopes_claim": env.get("OIDC_SCOPES_CLAIM", "scope"),
                 "client_id": env.get("OIDC_CLIENT_ID") or None,
                 "client_secret": env.get("OIDC_CLIENT_SECRET") or None,
+                "typ": env.get("OIDC_TOKEN_TYP") or None,
             }
         ]
     else:
@@ -205,6 +211,10 @@ def _issuers(env: Mapping[str, str], problems: list[str]) -> tuple[IssuerConfig,
         if bad:
             problems.append(f"{where}: algorithms {bad} are not allowed (use {', '.join(ALLOWED_ALGORITHMS)})")
             continue
+        typ = entry.get("typ")
+        if typ is not None and (not isinstance(typ, str) or "/" in typ.strip().lower().removeprefix("application/")):
+            problems.append(f"{where}: typ must be a media type such as at+jwt, got {typ!r}")
+            continue
         secret = entry.get("hs256_secret")
         if "HS256" in algorithms and not secret:
             problems.append(f"{where}: HS256 needs hs256_secret")
@@ -220,6 +230,7 @@ def _issuers(env: Mapping[str, str], problems: list[str]) -> tuple[IssuerConfig,
                 hs256_secret=str(secret) if secret else None,
                 client_id=str(entry["client_id"]) if entry.get("client_id") else None,
                 client_secret=str(entry["client_secret"]) if entry.get("client_secret") else None,
+                typ=str(entry["typ"]).strip() if entry.get("typ") else None,
             )
         )
     return tuple(issuers)
@@ -239,7 +250,7 @@ def login_problems(settings: Settings) -> list[str]:
     if not settings.session_secret:
         problems.append(
             f"OMNIFY_SESSION_SECRET is not set: GraphiQL login (client {issuer.client_id!r} of {issuer.issuer}) "
-            "signs its session cookies with it; use 32+ random characters, e.g. "
+            "encrypts its session cookies with a key derived from it; use 32+ random characters, e.g. "
             "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
         )
     elif len(settings.session_secret) < MIN_SESSION_SECRET_CHARS:
@@ -288,6 +299,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_token_bytes=_int(env, "OMNIFY_MAX_TOKEN_BYTES", 8192, problems, minimum=512),
         jwks_cache_ttl_s=_float(env, "OMNIFY_JWKS_CACHE_TTL_S", 600.0, problems),
         jwks_min_refresh_interval_s=_float(env, "OMNIFY_JWKS_MIN_REFRESH_S", 30.0, problems),
+        max_token_lifetime_s=_float(env, "OMNIFY_MAX_TOKEN_LIFETIME_S", 86_400.0, problems),
         log_level=env.get("OMNIFY_LOG_LEVEL", "INFO").upper(),
         max_depth=_int(env, "OMNIFY_MAX_DEPTH", 12, problems, minimum=2),
         max_aliases=_int(env, "OMNIFY_MAX_ALIASES", 30, problems, minimum=0),

@@ -1,10 +1,10 @@
-"""GraphiQL login for people: OIDC authorization code + PKCE, a signed session cookie, CSRF checks.
+"""GraphiQL login for people: OIDC authorization code + PKCE, an encrypted session cookie, CSRF checks.
 
 A browser that opens `/graphql` without a session is sent to the issuer's
 login. The callback trades the code for tokens (authlib's Starlette client),
 validates the access token with the same `Authenticator` as bearer tokens, and
-keeps it in Starlette's signed session cookie (HttpOnly, SameSite=Lax, Secure
-on https). Validity is checked again on every request, so an expired token
+keeps it in the encrypted session cookie of gateway/session.py (HttpOnly,
+SameSite=Lax, Secure on https), so the cookie does not reveal the token. Validity is checked again on every request, so an expired token
 means a new login for the page and 401 for API calls.
 
 The page (gateway/graphiql.py) shows who is logged in and a logout button.
@@ -53,7 +53,7 @@ SESSION_MAX_AGE_S = 12 * 3600
 CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = "x-csrftoken"
 SCOPE = "openid profile email"
-# Browsers drop cookies over ~4 KB; the session cookie holds the token base64-encoded and signed.
+# Browsers drop cookies over ~4 KB; the session cookie holds the token encrypted and base64-encoded.
 MAX_SESSION_TOKEN_CHARS = 2800
 
 _TOKEN = "access_token"
@@ -146,7 +146,7 @@ class BrowserLogin:
         return self.public_url.startswith("https://")
 
     def session_options(self) -> dict[str, Any]:
-        """Arguments for Starlette's SessionMiddleware, which signs the cookie with the session secret."""
+        """Arguments for `EncryptedSessions`, which encrypts the cookie with a key derived from the session secret."""
         return {
             "secret_key": self.settings.session_secret,
             "session_cookie": SESSION_COOKIE,

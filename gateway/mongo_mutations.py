@@ -30,9 +30,11 @@ audit trail would meet events of changes that never were.
 
 Idempotency
 -----------
-`idempotency_keys` holds one document per (organization, key) whose `_id` is
-"<organization_id>:<key>", so the unique `_id` lets exactly one request claim
-a key. The claim stays `pending` while the mutation runs and becomes `done`
+`idempotency_keys` holds one document per (organization, principal, key)
+whose `_id` is "<organization_id>:<principal>:<key>" (`principal`: a digest of
+the caller's issuer and subject, `idempotency.principal_key`), so the unique
+`_id` lets exactly one request claim a key, and one caller's keys never meet
+another's. The claim stays `pending` while the mutation runs and becomes `done`
 with the response, which concurrent duplicates wait for and return. Another
 operation or input under the same key is a CONFLICT. When a mutation fails
 with an error (not a user error) before it changed anything, the claim is
@@ -319,10 +321,19 @@ class Replay:
     response: Response
 
 
-async def _claim(tenant: TenantMongo, key: str, operation: str, digest: str, attempt: str) -> Claim | Replay:
+async def _claim(
+    tenant: TenantMongo, key: str, principal: str, operation: str, digest: str, attempt: str
+) -> Claim | Replay:
     idempotency.check_key(key)
-    record_id = f"{tenant.organization_id}:{key}"
-    record = {"_id": record_id, "key": key, "operation": operation, "request_hash": digest, "state": "pending"}
+    record_id = f"{tenant.organization_id}:{principal}:{key}"
+    record = {
+        "_id": record_id,
+        "key": key,
+        "principal": principal,
+        "operation": operation,
+        "request_hash": digest,
+        "state": "pending",
+    }
     deadline = asyncio.get_running_loop().time() + WAIT_S
     delay = 0.01
     while True:
@@ -384,12 +395,16 @@ async def _release(tenant: TenantMongo, claim: Claim | None) -> None:
 
 @dataclass
 class MongoMutation:
-    """One enterprise mutation request: its tenant, actor, operation and input digest."""
+    """One enterprise mutation request: its tenant, actor, operation and input digest.
+
+    `principal` namespaces its idempotency key (`idempotency.principal_key` of the caller).
+    """
 
     tenant: TenantMongo
     attempt: Attempt
     operation: str
     digest: str
+    principal: str
 
     async def run(self, key: str | None, perform: Perform, recover: Recover) -> Response:
         """The mutation's response, from `perform` or, for a repeated key, from the first attempt.
@@ -400,7 +415,7 @@ class MongoMutation:
         """
         claim = None
         if key is not None:
-            claim = await _claim(self.tenant, key, self.operation, self.digest, self.attempt.event_id)
+            claim = await _claim(self.tenant, key, self.principal, self.operation, self.digest, self.attempt.event_id)
         if isinstance(claim, Replay):
             return claim.response
         if claim is not None and claim.previous is not None:

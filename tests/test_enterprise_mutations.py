@@ -23,8 +23,9 @@ from bson import ObjectId
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gateway.auth import NO_ORGANIZATION, Principal
 from gateway.data.ids import from_global_id, to_global_id
-from gateway.idempotency import request_hash
+from gateway.idempotency import principal_key, request_hash
 from gateway.mongo_mutations import (
     LEASE_S,
     MARKER,
@@ -37,7 +38,7 @@ from gateway.mongo_mutations import (
     deliver_pending_audits,
     dumps,
 )
-from gateway.seed import oid
+from gateway.seed import oid, seed_subject
 from gateway.stores.mongo import MongoStore, UnscopedQuery
 from resolvers.actions.common import input_arguments
 from resolvers.actions.enterprise import CreateWorkflowInput, WorkflowStepInput
@@ -110,6 +111,12 @@ def unique(prefix: str) -> str:
 
 def admin(issuer: TestIssuer) -> str:
     return issuer.token(ORG, "admin")
+
+
+def admin_key(issuer: TestIssuer, key: str) -> str:
+    """The `_id` of the admin's idempotency key: organization, principal (issuer and subject), key."""
+    principal = principal_key(Principal(seed_subject(ORG, "admin"), issuer.url, "user", NO_ORGANIZATION))
+    return f"{ORG_ID}:{principal}:{key}"
 
 
 async def mutate(client: httpx.AsyncClient, document: str, bearer: str, /, **input: Any) -> dict[str, Any]:
@@ -636,7 +643,7 @@ async def test_a_replay_returns_the_first_response_and_changes_nothing(
     other_operation = await mutate(client, RUN, admin(issuer), workflowId=seeded_workflow(0), idempotencyKey=key)
     assert error_code(other_operation) == "CONFLICT"
     assert await state(db) == before
-    record = await db.idempotency_keys.find_one({"_id": f"{ORG_ID}:{key}"})
+    record = await db.idempotency_keys.find_one({"_id": admin_key(issuer, key)})
     assert record is not None and record["organization_id"] == ORG_ID and record["state"] == "done"
 
 
@@ -681,7 +688,7 @@ async def test_a_conflict_error_releases_the_key(client: httpx.AsyncClient, issu
         client, UPDATE, admin(issuer), workflowId=workflow["id"], expectedVersion=9, name="A", idempotencyKey=key
     )
     assert error_code(stale) == "CONFLICT"
-    assert await db.idempotency_keys.find_one({"_id": f"{ORG_ID}:{key}"}) is None
+    assert await db.idempotency_keys.find_one({"_id": admin_key(issuer, key)}) is None
     fixed = await mutate(
         client, UPDATE, admin(issuer), workflowId=workflow["id"], expectedVersion=1, name="A", idempotencyKey=key
     )
@@ -867,9 +874,10 @@ async def test_a_key_abandoned_after_its_change_completes_without_a_second_chang
     claimed = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=LEASE_S + 5)
     await db.idempotency_keys.insert_one(
         {
-            "_id": f"{ORG_ID}:{key}",
+            "_id": admin_key(issuer, key),
             "organization_id": ORG_ID,
             "key": key,
+            "principal": admin_key(issuer, key).split(":")[1],
             "operation": "createWorkflow",
             "request_hash": digest,
             "state": "pending",
@@ -881,7 +889,7 @@ async def test_a_key_abandoned_after_its_change_completes_without_a_second_chang
     assert result(body)["workflow"]["id"] == to_global_id("Workflow", doc["_id"]) and codes(body) == []
     assert await db.agentkit_workflows.count_documents({"organization_id": ORG_ID, "name": name}) == 1
     assert await db.audit_logs.count_documents({"event_id": event_id}) == 1
-    record = await db.idempotency_keys.find_one({"_id": f"{ORG_ID}:{key}"})
+    record = await db.idempotency_keys.find_one({"_id": admin_key(issuer, key)})
     assert record is not None and record["state"] == "done"
     assert await mutate(client, CREATE, admin(issuer), **variables, idempotencyKey=key) == body
 
@@ -894,9 +902,10 @@ async def test_a_key_abandoned_before_its_change_runs_the_mutation_once(
     claimed = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=LEASE_S + 5)
     await db.idempotency_keys.insert_one(
         {
-            "_id": f"{ORG_ID}:{key}",
+            "_id": admin_key(issuer, key),
             "organization_id": ORG_ID,
             "key": key,
+            "principal": admin_key(issuer, key).split(":")[1],
             "operation": "createWorkflow",
             "request_hash": digest,
             "state": "pending",
@@ -930,19 +939,21 @@ async def test_the_transaction_path_commits_the_change_with_its_event_or_nothing
         raise AssertionError("nothing to recover")
 
     attempt = Attempt({"kind": "user", "id": "tx-subject", "email": "admin@globex.example"}, "tx-request")
-    mutation = MongoMutation(tenant, attempt, "createWorkflow", "digest-1")
+    mutation = MongoMutation(tenant, attempt, "createWorkflow", "digest-1", "tx-principal")
     key = unique("tx")
     assert await mutation.run(key, lambda w: insert(w, kept), never) == {"id": str(kept)}
     doc = await db.agentkit_workflows.find_one({"_id": kept})
     assert doc is not None and MARKER not in doc and MARKER_COUNT not in doc
     assert await db.audit_logs.count_documents({"event_id": attempt.event_id}) == 1
-    assert (await db.idempotency_keys.find_one({"_id": f"{ORG_ID}:{key}"}) or {})["state"] == "done"
+    assert (await db.idempotency_keys.find_one({"_id": f"{ORG_ID}:tx-principal:{key}"}) or {})["state"] == "done"
 
-    failing = MongoMutation(tenant, Attempt(attempt.actor, "tx-request-2"), "createWorkflow", "digest-2")
+    failing = MongoMutation(
+        tenant, Attempt(attempt.actor, "tx-request-2"), "createWorkflow", "digest-2", "tx-principal"
+    )
     failing_key = unique("tx")
     with pytest.raises(RuntimeError):
         await failing.run(failing_key, fail_after_write, never)
-    assert await db.idempotency_keys.find_one({"_id": f"{ORG_ID}:{failing_key}"}) is None  # released
+    assert await db.idempotency_keys.find_one({"_id": f"{ORG_ID}:tx-principal:{failing_key}"}) is None  # released
     assert await db.agentkit_workflows.find_one({"_id": dropped}) is None
     assert await db.audit_logs.count_documents({"event_id": failing.attempt.event_id}) == 0
 

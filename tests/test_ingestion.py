@@ -347,9 +347,12 @@ ROW_REJECTIONS: list[tuple[str, dict[str, Any], str, str]] = [
     ("foreign-creative", {"creativeId": "foreign"}, "NOT_FOUND", "creativeId"),
     ("unknown-creative", {"creativeId": "unknown"}, "NOT_FOUND", "creativeId"),
     ("other-campaign", {"campaignId": "other"}, "CAMPAIGN_MISMATCH", "campaignId"),
-    ("foreign-campaign", {"campaignId": "foreign"}, "CAMPAIGN_MISMATCH", "campaignId"),
+    ("foreign-campaign", {"campaignId": "foreign"}, "NOT_FOUND", "campaignId"),
+    ("unknown-campaign", {"campaignId": "unknown-campaign"}, "NOT_FOUND", "campaignId"),
     ("bad-campaign-id", {"campaignId": "creative"}, "INVALID_ID", "campaignId"),
     ("future-date", {"date": "future"}, "FUTURE_DATE", "date"),
+    ("year-1", {"date": "0001-01-01"}, "DATE_TOO_EARLY", "date"),
+    ("before-2000", {"date": "1999-12-31"}, "DATE_TOO_EARLY", "date"),
     ("duplicate", {"date": "duplicate"}, "DUPLICATE_ROW", "date"),
     ("negative-impressions", {"impressions": -1, "clicks": 0}, "NEGATIVE_COUNT", "impressions"),
     ("negative-clicks", {"clicks": -1}, "NEGATIVE_COUNT", "clicks"),
@@ -369,6 +372,7 @@ async def _resolve_change(stores: Stores, change: dict[str, Any], mine: dict[str
         "creative": mine["id"],
         "foreign": None,
         "unknown": to_global_id("Creative", uuid.uuid4()),
+        "unknown-campaign": to_global_id("Campaign", uuid.uuid4()),
     }
     resolved = dict(change)
     for key in ("creativeId", "campaignId"):
@@ -650,3 +654,15 @@ def test_every_ingestion_type_field_and_argument_is_described() -> None:
         missing += [name] if not type_["description"] else []
         missing += [f"{name}.{m['name']}" for m in members + arguments if not m["description"]]
     assert missing == []
+
+
+async def test_the_earliest_date_is_2000_01_01(client: httpx.AsyncClient, issuer: TestIssuer, seeded: Stores) -> None:
+    c = (await creatives(seeded))[5]
+    first = dt.date(2000, 1, 1)
+    result = (await ingest(client, partner(issuer), [row(c, first)]))["data"]["ingestDailyMetrics"]
+    assert result["userErrors"] == [] and result["rowsUpserted"] == 1, result
+    assert await metric_count(seeded, first, first) >= 1
+    day_before = (await ingest(client, partner(issuer), [row(c, first - dt.timedelta(days=1))]))["data"]
+    assert [(e["code"], e["field"]) for e in day_before["ingestDailyMetrics"]["userErrors"]] == [
+        ("DATE_TOO_EARLY", "rows[0].date")
+    ]

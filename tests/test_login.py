@@ -8,11 +8,14 @@ validated through fetched JWKS, and in the last test headless Chromium.
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import hashlib
 import html
 import json
 import re
 import secrets
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
@@ -29,7 +32,8 @@ from gateway.config import ConfigError, IssuerConfig, Settings, load_settings
 from gateway.dev_issuer import AUDIENCE, DEV_CLIENT_ID, DevIssuer, s256
 from gateway.embedded import free_port
 from gateway.graphiql import example_queries
-from gateway.login import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, dev_session_secret
+from gateway.login import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, SESSION_MAX_AGE_S, dev_session_secret
+from gateway.session import SessionCipher
 from tests.conftest import Stores
 from tests.support.servers import ServerThread
 
@@ -156,6 +160,7 @@ async def test_login_sets_a_safe_session_cookie_and_graphiql_works(
     assert cookie["httponly"] is True
     assert cookie["samesite"].lower() == "lax"
     assert cookie["path"] == "/"
+    assert cookie["max-age"] == str(SESSION_MAX_AGE_S)
     assert not cookie["secure"]  # the public URL is http here; see test_cookies_are_secure_on_https
 
     page = await open_graphiql(browser)
@@ -380,6 +385,69 @@ async def test_logout_clears_the_session(login_gateway: LoginGateway, browser: h
     api = await browser.post("/graphql", json=ORG_QUERY, headers=same_origin(login_gateway, csrf))
     assert api.status_code == 401
     assert (await open_graphiql(browser)).status_code == 302
+
+
+def _unpadded_b64(value: str) -> bytes:
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+async def test_the_session_cookie_reveals_neither_token_nor_json(
+    login_gateway: LoginGateway, browser: httpx.AsyncClient
+) -> None:
+    csrf = await log_in(browser)
+    value = browser.cookies[SESSION_COOKIE]
+    raw = _unpadded_b64(value)
+    # A signed cookie would carry the JWT (`eyJ...`) and the session JSON in the clear or as base64.
+    for text in (value.encode(), raw, base64.b64encode(raw)):
+        for needle in (b"eyJ", b"access_token", b'{"', b"csrf", csrf.encode(), b"acme"):
+            assert needle not in text, needle
+    for part in value.split("."):  # itsdangerous' layout: base64(payload).timestamp.signature
+        with contextlib.suppress(ValueError):
+            assert b"access_token" not in _unpadded_b64(part)
+    # Readable to the gateway alone, and only with its secret: the session is there.
+    session = SessionCipher(login_gateway.settings.session_secret, SESSION_COOKIE, SESSION_MAX_AGE_S).open(value)
+    assert session is not None and session["csrf"] == csrf and session["access_token"].startswith("eyJ")
+    assert SessionCipher("another-secret-" * 3, SESSION_COOKIE, SESSION_MAX_AGE_S).open(value) is None
+
+
+def _tampered(value: str) -> list[str]:
+    raw = bytearray(_unpadded_b64(value))
+    flipped = []
+    for index in (0, 5, len(raw) // 2, len(raw) - 1):  # version, nonce, ciphertext, tag
+        copy = bytearray(raw)
+        copy[index] ^= 0x01
+        flipped.append(base64.urlsafe_b64encode(bytes(copy)).decode().rstrip("="))
+    return [*flipped, value[:-4], value + "AAAA", "null", "", "x" * 5000]
+
+
+async def test_a_tampered_session_cookie_is_no_session(login_gateway: LoginGateway, browser: httpx.AsyncClient) -> None:
+    csrf = await log_in(browser)
+    value = browser.cookies[SESSION_COOKIE]
+    for forged in _tampered(value):
+        async with httpx.AsyncClient(base_url=login_gateway.url, timeout=30) as other:
+            other.cookies.set(SESSION_COOKIE, forged)
+            api = await other.post("/graphql", json=ORG_QUERY, headers=same_origin(login_gateway, csrf))
+            assert api.status_code == 401, (forged[:20], api.text)  # no session: a bearer token is required
+            page = await open_graphiql(other)
+            assert page.status_code == 302 and "/authorize?" in page.headers["location"]
+    still = await browser.post("/graphql", json=ORG_QUERY, headers=same_origin(login_gateway, csrf))
+    assert still.status_code == 200  # the genuine cookie still works
+
+
+async def test_session_cookies_expire_on_the_server_and_belong_to_their_name(
+    login_gateway: LoginGateway,
+) -> None:
+    token = login_gateway.issuer.mint(org="globex", role="viewer")
+    secret = login_gateway.settings.session_secret
+    data = {"access_token": token, "csrf": "known-csrf"}
+    fresh = SessionCipher(secret, SESSION_COOKIE, SESSION_MAX_AGE_S).seal(data)
+    old = SessionCipher(secret, SESSION_COOKIE, SESSION_MAX_AGE_S).seal(data, now=time.time() - SESSION_MAX_AGE_S - 120)
+    renamed = SessionCipher(secret, "another_cookie", SESSION_MAX_AGE_S).seal(data)
+    for cookie, status in ((fresh, 200), (old, 401), (renamed, 401)):
+        async with httpx.AsyncClient(base_url=login_gateway.url, timeout=30) as other:
+            other.cookies.set(SESSION_COOKIE, cookie)
+            api = await other.post("/graphql", json=ORG_QUERY, headers=same_origin(login_gateway, "known-csrf"))
+            assert api.status_code == status, api.text
 
 
 async def test_next_stays_on_the_gateway(login_gateway: LoginGateway, browser: httpx.AsyncClient) -> None:

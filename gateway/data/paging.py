@@ -30,7 +30,7 @@ import json
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -38,6 +38,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from gateway.errors import BadUserInput
+from gateway.text import string_problem
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -45,6 +46,15 @@ DEFAULT_PAGE_SIZE = 20
 # (a 2,000-character name about 2,900). Anything longer than this is forged and is refused
 # before it is decoded; what is decoded is type-checked value by value.
 MAX_CURSOR_LENGTH = 4096
+# Bounds of the values a cursor may carry. A client can forge a cursor with any value (they
+# are not signed), and a value a store's driver cannot convert fails as an error of the
+# server, so each one is held to what its kind's columns can hold and compare.
+MAX_TEXT_VALUE = 2000  # the longest name a cursor is meant to carry (see above)
+INT64 = range(-(2**63), 2**63)  # bigint in PostgreSQL, int64 in BSON
+# Decimal sort keys are money: numeric(14, 2) columns, their sums over a range, and ratios
+# rounded to cents, so at most two places and far fewer than 24 digits before the point.
+MAX_DECIMAL_PLACES = 2
+MAX_DECIMAL_DIGITS = 24
 
 T = TypeVar("T")
 Count = Callable[[], Awaitable[int]]
@@ -83,27 +93,39 @@ def _decode_value(kind: str, raw: Any) -> Any:
     """A sort value of `kind` from its encoding; ValueError (or TypeError) when it is not one."""
     if raw is None:
         return None
-    tag, value = raw  # a forged shape fails here
+    if not isinstance(raw, list) or len(raw) != 2:
+        raise ValueError("malformed sort value")
+    tag, value = raw
     if tag != kind:
         raise ValueError("sort value of another kind")
     if kind == TEXT and isinstance(value, str):
+        if len(value) > MAX_TEXT_VALUE or string_problem(value):
+            raise ValueError("not a text a sort key holds")
         return value
-    if kind == INT and type(value) is int and abs(value) < 2**63:
+    if kind == INT and type(value) is int and value in INT64:
         return value
-    if kind == FLOAT and type(value) in (int, float) and math.isfinite(value):
+    if kind == FLOAT and type(value) in (int, float) and math.isfinite(float(value)):
         return float(value)
     if kind == BOOL and type(value) is bool:
         return value
     if not isinstance(value, str) or len(value) > 64:
         raise ValueError("malformed sort value")
+    return _decode_text_value(kind, value)
+
+
+def _decode_text_value(kind: str, value: str) -> Any:
+    """A sort value encoded as a string (decimals, instants, days, ids)."""
     if kind == DECIMAL:
         number = Decimal(value)
-        # PostgreSQL's numeric would refuse a huge exponent as an error of the store, not of the cursor.
-        if not number.is_finite() or abs(number.adjusted()) > 100:
+        if (
+            not number.is_finite()
+            or -int(number.as_tuple().exponent) > MAX_DECIMAL_PLACES
+            or number.adjusted() >= MAX_DECIMAL_DIGITS
+        ):
             raise ValueError("not a number a sort key holds")
         return number
     if kind == TIME:
-        return dt.datetime.fromisoformat(value)
+        return _instant(value)
     if kind == DATE:
         return dt.date.fromisoformat(value)
     if kind == UUID_:
@@ -111,6 +133,15 @@ def _decode_value(kind: str, raw: Any) -> Any:
     if kind == OBJECT_ID:
         return ObjectId(value)
     raise ValueError("unknown sort value kind")
+
+
+def _instant(value: str) -> dt.datetime:
+    """An instant both stores can compare: with an offset (a naive time compares with no stored one)
+    and convertible to UTC (`0001-01-01T00:00:00+14:00` is in year 0 there), returned in UTC."""
+    moment = dt.datetime.fromisoformat(value)
+    if moment.utcoffset() is None:
+        raise ValueError("a time without an offset")
+    return moment.astimezone(dt.UTC)  # OverflowError past the calendar's ends
 
 
 @dataclass(frozen=True)
@@ -160,8 +191,8 @@ class Ordering:
         if len(values) != len(self.keys):
             raise ValueError("sort values do not match the ordering")
         decoded = tuple(_decode_value(k.kind, v) for k, v in zip(self.keys, values, strict=True))
-        if decoded[-1] is None:
-            raise ValueError("the tie-break is never null")
+        if any(v is None and k.nulls_first is None for k, v in zip(self.keys, decoded, strict=True)):
+            raise ValueError("a key that is never null (the tie-break, a required column) is null")
         return decoded
 
 
@@ -172,21 +203,22 @@ def encode_cursor(key: str, ordering: Ordering, values: Values) -> str:
 
 def decode_cursor(key: str, ordering: Ordering, cursor: str) -> Values:
     """The sort values a cursor of this list and ordering names; BAD_USER_INPUT for any other cursor."""
+    shown = repr(cursor) if len(cursor) <= 100 else f"{cursor[:40]!r}..."
     if len(cursor) > MAX_CURSOR_LENGTH:
-        raise BadUserInput(f"cursor {cursor[:40]!r}... is malformed (longer than {MAX_CURSOR_LENGTH} characters)")
+        raise BadUserInput(f"cursor {shown} is malformed (longer than {MAX_CURSOR_LENGTH} characters)")
     try:
         data = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode("ascii")))
         owner, signature, *values = data
-    except (ValueError, TypeError, UnicodeError, binascii.Error):
-        raise BadUserInput(f"cursor {cursor!r} is malformed") from None
+    except (ValueError, TypeError, UnicodeError, binascii.Error, RecursionError):
+        raise BadUserInput(f"cursor {shown} is malformed") from None
     if owner != key:
-        raise BadUserInput(f"cursor {cursor!r} belongs to another connection")
+        raise BadUserInput(f"cursor {shown} belongs to another connection")
     if signature != ordering.signature:
-        raise BadUserInput(f"cursor {cursor!r} was made under another `orderBy`; page again from the start")
+        raise BadUserInput(f"cursor {shown} was made under another `orderBy`; page again from the start")
     try:
         return ordering.decode(values)
-    except (ValueError, TypeError, InvalidOperation, InvalidId):
-        raise BadUserInput(f"cursor {cursor!r} is malformed") from None
+    except (ValueError, TypeError, ArithmeticError, InvalidId):  # ArithmeticError: InvalidOperation, OverflowError
+        raise BadUserInput(f"cursor {shown} is malformed") from None
 
 
 @dataclass(frozen=True)

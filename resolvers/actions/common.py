@@ -35,7 +35,8 @@ E = TypeVar("E")
 IdempotencyKey = strawberry.field(
     default=None,
     description="Retry-safe key: a repeat with the same key and input returns the first result and changes nothing; "
-    "the same key with other input is a CONFLICT error. Kept per organization.",
+    "the same key with other input is a CONFLICT error. Kept per organization and caller (token issuer and "
+    "subject): other callers' keys never collide with yours.",
 )
 
 
@@ -191,9 +192,10 @@ async def run_brain_mutation(
         raise StoreUnavailable("postgres")
     services = ctx.services
     digest = idempotency.request_hash(operation, arguments)
+    principal = idempotency.principal_key(ctx.principal)
     async with services.postgres.tenant_transaction(org.brain_id, org.enterprise_id) as tx:
         if idempotency_key is not None:
-            stored = await idempotency.replay(tx, org.enterprise_id, idempotency_key, operation, digest)
+            stored = await idempotency.replay(tx, org.enterprise_id, principal, idempotency_key, operation, digest)
             if stored is not None:
                 return Outcome.from_snapshot(stored)
         await tx.execute("SAVEPOINT mutation")
@@ -225,7 +227,9 @@ async def run_brain_mutation(
             )
         outcome.rows = {k: _plain_row(v) for k, v in outcome.rows.items()}
         if idempotency_key is not None:
-            await idempotency.remember(tx, org.enterprise_id, idempotency_key, operation, digest, outcome.to_snapshot())
+            await idempotency.remember(
+                tx, org.enterprise_id, principal, idempotency_key, operation, digest, outcome.to_snapshot()
+            )
     services.outbox.wake()
     await ctx.after_write()
     return outcome

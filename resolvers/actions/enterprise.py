@@ -28,7 +28,7 @@ from pymongo.errors import DuplicateKeyError
 from gateway.auth import Principal
 from gateway.context import RequestContext
 from gateway.errors import Conflict, Forbidden
-from gateway.idempotency import request_hash
+from gateway.idempotency import principal_key, request_hash
 from gateway.mongo_mutations import (
     MARKER,
     MARKER_COUNT,
@@ -182,7 +182,13 @@ async def run_enterprise_mutation(
     ctx = info.context
     ctx.require(permission)
     tenant = tenant or ctx.mongo
-    mutation = MongoMutation(tenant, Attempt(actor(ctx), ctx.request_id), operation, request_hash(operation, arguments))
+    mutation = MongoMutation(
+        tenant,
+        Attempt(actor(ctx), ctx.request_id),
+        operation,
+        request_hash(operation, arguments),
+        principal_key(ctx.principal),
+    )
 
     async def attempt(writes: Writes) -> dict[str, Any]:
         try:
@@ -503,6 +509,13 @@ async def _locate_invitation(ctx: RequestContext, data: AcceptInvitationInput) -
     if found is None or not _addressed_to(ctx.principal, found):
         raise reject("NOT_FOUND", "no invitation addressed to your e-mail address has this id", "invitationId")
     return found
+
+
+def _refuse_members_elsewhere(principal: Principal, invitation: Document, data: AcceptInvitationInput) -> None:
+    """A member of another organization never joins this one, whatever the invitation's state."""
+    if principal.kind == "user" and principal.organization.enterprise_id != str(invitation["organization_id"]):
+        field = "token" if data.token is not None else "invitationId"
+        raise reject("ALREADY_MEMBER", "you already have an account in an organization", field)
 
 
 async def _accept(info: Ctx, data: AcceptInvitationInput, invitation_id: ObjectId, w: Writes) -> Outcome:
@@ -877,8 +890,10 @@ class EnterpriseMutations:
         ctx.require(Permission.ACCEPT_INVITATION)
         try:
             invitation = await _locate_invitation(ctx, input)
+            _refuse_members_elsewhere(ctx.principal, invitation, input)
         except Rejected as rejected:
-            # No organization to keep an idempotency key in, and nothing changed: answer directly.
+            # No organization to keep an idempotency key in, or not the caller's to write in (a member
+            # of another organization, holding this one's invitation token): answer directly.
             return InvitationPayload(
                 invitation=None, user_errors=typed_errors(rejected.errors, TeamError, TeamErrorCode)
             )

@@ -24,7 +24,7 @@ from uuid import UUID
 
 import strawberry
 
-from gateway.data.brain import creatives, metrics, sync_jobs
+from gateway.data.brain import campaigns, creatives, metrics, sync_jobs
 from gateway.data.brain.action_logs import ActionLogRow
 from gateway.data.brain.creatives import CreativeHome
 from gateway.data.brain.metrics import DailyFigures
@@ -58,6 +58,8 @@ MAX_ROWS = 10_000
 MAX_REPORTED_ERRORS = 100
 MAX_ERROR_LENGTH = 2_000
 MAX_RECORDS_SYNCED = 2**31 - 1  # sync_jobs.records_synced is an integer column
+# No platform reports delivery this old; a year-1 row would only skew every all-time figure and series.
+EARLIEST_DATE = dt.date(2000, 1, 1)
 
 
 @strawberry.enum(description="Why an ingestion call (sync job, metrics batch) did not apply.")
@@ -76,6 +78,9 @@ class IngestionErrorCode(Enum):
         "CAMPAIGN_MISMATCH", description="The creative does not belong to the row's campaign."
     )
     FUTURE_DATE = strawberry.enum_value("FUTURE_DATE", description="The row's date is after today (UTC).")
+    DATE_TOO_EARLY = strawberry.enum_value(
+        "DATE_TOO_EARLY", description=f"The row's date is before {EARLIEST_DATE.isoformat()}."
+    )
     DUPLICATE_ROW = strawberry.enum_value("DUPLICATE_ROW", description="Two rows have the same creative and date.")
     NEGATIVE_COUNT = strawberry.enum_value("NEGATIVE_COUNT", description="A count is negative.")
     CLICKS_EXCEED_IMPRESSIONS = strawberry.enum_value(
@@ -127,7 +132,9 @@ class DailyMetricInput:
     campaign_id: strawberry.ID | None = strawberry.field(
         default=None, description="Optional cross-check: when given, it must be the creative's campaign."
     )
-    date: dt.date = strawberry.field(description="The day (UTC); today at the latest.")
+    date: dt.date = strawberry.field(
+        description=f"The day (UTC): from {EARLIEST_DATE.isoformat()} to today at the latest."
+    )
     impressions: int = strawberry.field(description="Times the creative was shown; not negative.")
     clicks: int = strawberry.field(description="Clicks; not negative and at most `impressions`.")
     spend: Decimal = strawberry.field(
@@ -218,17 +225,22 @@ class RowRules:
     """What every row of one batch is checked against."""
 
     homes: dict[UUID, CreativeHome]
+    campaigns: set[UUID]  # the organization's campaigns among those the rows name
     platform: str | None  # the sync job's platform, when the batch belongs to one
     today: dt.date
     seen: dict[tuple[UUID, dt.date], int]  # (creative, date) -> first row index
 
 
-def _creative_ids(rows: Sequence[DailyMetricInput]) -> list[UUID]:
-    # Ids that do not parse are skipped here and reported by the row check.
+def _row_ids(rows: Sequence[DailyMetricInput], kind: str) -> list[UUID]:
+    """The distinct ids of `kind` (Creative, Campaign) the rows name; ids that do not parse are left
+    to the row check, which reports them."""
     ids: set[UUID] = set()
     for index, row in enumerate(rows):
+        global_id = row.creative_id if kind == "Creative" else row.campaign_id
+        if global_id is None:
+            continue
         try:
-            ids.add(parse_uuid(row.creative_id, "Creative", f"rows[{index}].creativeId"))
+            ids.add(parse_uuid(global_id, kind, f"rows[{index}]"))
         except Rejected:
             continue
     return list(ids)
@@ -247,10 +259,16 @@ def _check_row(index: int, row: DailyMetricInput, rules: RowRules) -> DailyFigur
             f"the creative runs on {home.platform}, the sync job is for {rules.platform}",
             f"{at}.creativeId",
         )
-    if row.campaign_id is not None and parse_uuid(row.campaign_id, "Campaign", f"{at}.campaignId") != home.campaign_id:
-        raise reject("CAMPAIGN_MISMATCH", "the creative does not belong to this campaign", f"{at}.campaignId")
+    if row.campaign_id is not None:
+        campaign_id = parse_uuid(row.campaign_id, "Campaign", f"{at}.campaignId")
+        if campaign_id not in rules.campaigns:
+            raise reject("NOT_FOUND", "no such campaign in your organization", f"{at}.campaignId")
+        if campaign_id != home.campaign_id:
+            raise reject("CAMPAIGN_MISMATCH", "the creative does not belong to this campaign", f"{at}.campaignId")
     if row.date > rules.today:
         raise reject("FUTURE_DATE", f"the date is after today ({rules.today.isoformat()}, UTC)", f"{at}.date")
+    if row.date < EARLIEST_DATE:
+        raise reject("DATE_TOO_EARLY", f"the date is before {EARLIEST_DATE.isoformat()}", f"{at}.date")
     first = rules.seen.setdefault((creative_id, row.date), index)
     if first != index:
         raise reject("DUPLICATE_ROW", f"rows[{first}] has the same creative and date", f"{at}.date")
@@ -335,8 +353,10 @@ async def _ingest(tx: TenantConnection, data: IngestDailyMetricsInput) -> tuple[
     _check_size(data.rows)
     job_id = parse_uuid(data.sync_job_id, "SyncJob", "syncJobId") if data.sync_job_id is not None else None
     job = await _running_job(tx, job_id, "syncJobId") if job_id is not None else None
+    campaign_ids = _row_ids(data.rows, "Campaign")
     rules = RowRules(
-        homes=await creatives.homes(tx, _creative_ids(data.rows)),
+        homes=await creatives.homes(tx, _row_ids(data.rows, "Creative")),
+        campaigns=await campaigns.known(tx, campaign_ids) if campaign_ids else set(),
         platform=job.platform if job is not None else None,
         today=dt.datetime.now(dt.UTC).date(),
         seen={},

@@ -8,7 +8,6 @@ value coercion. A document with several operations must name the one to run.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,21 +24,11 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from gateway.errors import BadUserInput
+from gateway.text import string_problem
 
 MAX_VALUE_DEPTH = 32
 # Names are short; a longer "contains" text can match nothing, yet costs the store a scan
 # whose price grows with its length (a megabyte kept PostgreSQL busy past the request deadline).
-
-# NUL, and surrogate code points: a well-formed pair decodes to one astral character,
-# so any surrogate left in a Python string was unpaired.
-_FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
-
-
-def string_problem(text: str) -> str | None:
-    found = _FORBIDDEN.search(text)
-    if found is None:
-        return None
-    return "contains a NUL character" if found.group() == "\x00" else "contains an unpaired UTF-16 surrogate"
 
 
 class InputGuard(SchemaExtension):

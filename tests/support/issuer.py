@@ -6,12 +6,13 @@ gateway's real validation path is what the tests exercise.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.jwk import ECKey, RSAKey
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -105,3 +106,15 @@ class TestIssuer:
         alg = "ES256" if isinstance(key, ECKey) else "RS256"
         head = {"alg": alg, "kid": key.kid, "typ": "JWT", **(header or {})}
         return jwt.encode(head, self.claims(tenant, as_role, **overrides), key)
+
+    def signed(self, payload: bytes, *, key: ECKey | RSAKey | None = None, header: dict[str, Any] | None = None) -> str:
+        """A token signed over exactly these payload bytes: claims a JWT library would not write (NaN, lone
+        surrogates as escapes, any nesting) are what a broken or hostile issuer can still sign."""
+        key = key or self.keys[0]
+        alg = "ES256" if isinstance(key, ECKey) else "RS256"
+        head = {"alg": alg, "kid": key.kid, "typ": "JWT", **(header or {})}  # None leaves a header out
+        return jws.serialize_compact({k: v for k, v in head.items() if v is not None}, payload, key, algorithms=[alg])
+
+    def raw_token(self, tenant: str = "acme", as_role: str = "owner", **overrides: Any) -> str:
+        """`token()` for claims `json.dumps` writes (ASCII escapes, NaN and Infinity as such) but JWT encoders refuse."""
+        return self.signed(json.dumps(self.claims(tenant, as_role, **overrides)).encode())

@@ -174,6 +174,14 @@ async def lock(tx: TenantConnection, ids: Sequence[UUID]) -> dict[UUID, Campaign
     return {r["id"]: row_of(CampaignRow)(r) for r in rows}
 
 
+async def known(tx: TenantConnection, ids: Sequence[UUID]) -> set[UUID]:
+    """Which of the ids are campaigns of the organization (one of another organization is simply absent)."""
+    rows = await tx.fetch(
+        "SELECT id FROM campaigns WHERE organization_id = $1 AND id = ANY($2::uuid[])", tx.organization_id, list(ids)
+    )
+    return {r["id"] for r in rows}
+
+
 async def set_budget(tx: TenantConnection, campaign_id: UUID, budget: Decimal) -> CampaignRow:
     row = await tx.fetchrow(
         f"UPDATE campaigns SET daily_budget = $3, updated_at = now() WHERE organization_id = $1 AND id = $2 "

@@ -153,7 +153,7 @@ async def lock(tx: TenantConnection, creative_id: UUID) -> CreativeRow | None:
         tx.organization_id,
         creative_id,
     )
-    assert row is not None  # the caller holds the row's lock
+    # None for an id of another organization (filtered here, and hidden by row-level security) or no row at all.
     return row_of(CreativeRow)(row) if row is not None else None
 
 
