@@ -136,8 +136,9 @@ class OutboxDispatcher:
 
     async def dispatch_once(self) -> bool:
         """Deliver one batch; True when a full batch went out and more may wait."""
-        # Every organization's events, so through the owner-defined outbox functions:
-        # the login may claim and mark rows there, never read or change them directly.
+        # Every organization's events, so on the system login, through the owner-defined
+        # outbox functions: it may claim and mark rows there, never read or change them directly.
+        key = await self.postgres.keys.current()
         async with self.postgres.system() as conn, conn.transaction():
             rows = await conn.fetch(
                 "SELECT id, organization_key, document, attempts FROM outbox_claim($1)", self.batch_size
@@ -163,7 +164,7 @@ class OutboxDispatcher:
                     break
                 delivered.append(row["id"])
                 # Announced with the delivery's commit, when subscribers can read the event.
-                await realtime.notify(conn, realtime.audit_notice(row["organization_key"], event_id))
+                await realtime.notify(conn, realtime.audit_notice(row["organization_key"], event_id), key)
             if delivered:
                 await conn.execute("SELECT outbox_mark_delivered($1::bigint[])", delivered)
                 self.delivered += len(delivered)
