@@ -34,7 +34,7 @@ import contextlib
 import contextvars
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
@@ -133,7 +133,7 @@ class Realtime:
     listening: asyncio.Event = field(default_factory=asyncio.Event)
     listener_pid: int | None = None  # the listening connection's backend, while it is up
     _replays: Replays = field(default_factory=Replays)
-    _forged_logged_at: float = -MAX_AGE_S
+    _dropped_logged_at: float = -MAX_AGE_S
     _key_reloaded_at: float = 0.0
 
     def start(self) -> None:
@@ -212,24 +212,21 @@ class Realtime:
         opened = unseal(key, str(payload)) if key is not None else None
         now = time.time()
         if opened is None:
-            self._forged(f"a notice from backend {pid} that does not open with the fence key")
-            return
-        if abs(now - opened.at) > MAX_AGE_S:
-            self.metrics.events_dropped.labels("stale").inc()
-            log.warning("dropped a notice sealed %.0f s ago (are the gateways' clocks apart?)", now - opened.at)
-            return
-        if not self._replays.first_time(opened.nonce, time.monotonic()):
-            self._forged(f"a notice from backend {pid} already received (replayed)")
-            return
-        self.receive(opened.notice)
+            self._drop("forged", f"a notice from backend {pid} that does not open with the fence key")
+        elif abs(now - opened.at) > MAX_AGE_S:
+            self._drop("stale", f"a notice sealed {now - opened.at:.0f} s ago (are the gateways' clocks apart?)")
+        elif not self._replays.first_time(opened.nonce, time.monotonic()):
+            self._drop("forged", f"a notice from backend {pid} already received (replayed)")
+        else:
+            self.receive(opened.notice)
 
-    def _forged(self, what: str) -> None:
-        self.metrics.events_dropped.labels("forged").inc()
+    def _drop(self, reason: str, what: str) -> None:
+        self.metrics.events_dropped.labels(reason).inc()
         now = time.monotonic()
-        if now - self._forged_logged_at >= MAX_AGE_S:  # a flood must not flood the log too
-            self._forged_logged_at = now
+        if now - self._dropped_logged_at >= MAX_AGE_S:  # a flood must not flood the log too
+            self._dropped_logged_at = now
             log.warning("dropped %s on %s; later ones are counted in omnify_ws_events_dropped_total", what, CHANNEL)
-        if now - self._key_reloaded_at >= MAX_AGE_S:
+        if reason == "forged" and now - self._key_reloaded_at >= MAX_AGE_S:
             # The key may have been replaced (a new database, a rotation): read it again, at most once a minute.
             self._key_reloaded_at = now
             self._spawn(self._reload_key(self.postgres.keys.cached), "realtime-key-reload")
@@ -240,7 +237,7 @@ class Realtime:
         except Exception as exc:
             log.warning("could not read the fence key again: %s", exc)
 
-    def _spawn(self, job: Any, name: str) -> None:
+    def _spawn(self, job: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(job, name=name)
         self._announcing.add(task)
         task.add_done_callback(self._announcing.discard)
