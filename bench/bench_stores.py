@@ -3,7 +3,7 @@
 Embedded PostgreSQL and MongoDB-wire servers in `data_dir`, or the servers named by
 BENCH_DATABASE_URL / BENCH_MONGO_URL (that PostgreSQL role must be a superuser: it
 migrates and seeds). The gateway under test serves as the restricted login this
-provisions, never as the owner.
+provisions (and its system login next to it), never as the owner.
 """
 
 from __future__ import annotations
@@ -18,10 +18,16 @@ import asyncpg
 from pymongo import AsyncMongoClient
 
 from gateway.embedded import EmbeddedMongo, EmbeddedPostgres
-from gateway.migrations import migrate_mongo, migrate_postgres, provision_login, with_login
+from gateway.migrations import migrate_mongo, migrate_postgres, provision_logins, url_user, with_login
 from gateway.seed import seed
 
 BENCH_LOGIN = "omnify_gateway_bench"
+BENCH_SYSTEM_LOGIN = "omnify_gateway_bench_system"
+
+
+def system_url_of(app_url: str) -> str:
+    """The system login's URL next to the request login's (DATABASE_SYSTEM_URL), with the same password."""
+    return with_login(app_url, BENCH_SYSTEM_LOGIN, url_user(app_url)[1])
 
 
 async def prepare_stores(data_dir: Path, mongo_db: str, *, seed_once: bool = False) -> tuple[str, str, str, list[Any]]:
@@ -54,7 +60,7 @@ async def prepare_stores(data_dir: Path, mongo_db: str, *, seed_once: bool = Fal
             marker.write_text("demo\n")
             print(f"seed (3 organizations, 324,000 metric rows): {time.perf_counter() - started:.1f} s")
         app_url = with_login(pg_url, BENCH_LOGIN, secrets.token_urlsafe(18))
-        await provision_login(conn, app_url)
+        await provision_logins(conn, app_url, system_url_of(app_url))
     finally:
         await conn.close()
         await client.close()

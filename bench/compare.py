@@ -46,7 +46,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_stores import prepare_stores  # noqa: E402
+from bench_stores import prepare_stores, system_url_of  # noqa: E402
 
 from gateway.embedded import free_port  # noqa: E402
 from tests.support.issuer import AUDIENCE, TestIssuer  # noqa: E402
@@ -322,7 +322,7 @@ def run(args: argparse.Namespace) -> None:
                     "gateway",
                     [sys.executable, "-m", "gateway.cli", "serve", "--workers", str(args.workers)],
                     ROOT,
-                    {**env, "DATABASE_URL": app_url},
+                    {**env, "DATABASE_URL": app_url, "DATABASE_SYSTEM_URL": system_url_of(app_url)},
                     logs / "gateway.log",
                 )
             )
@@ -340,7 +340,12 @@ def run(args: argparse.Namespace) -> None:
                     previous,
                     # The same restricted login as this checkout's gateway: gateways since the
                     # login check refuse to serve as the owner.
-                    {**env, "DATABASE_URL": app_url, "PYTHONPATH": str(previous)},
+                    {
+                        **env,
+                        "DATABASE_URL": app_url,
+                        "DATABASE_SYSTEM_URL": system_url_of(app_url),
+                        "PYTHONPATH": str(previous),
+                    },
                     logs / "previous.log",
                 )
             )

@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_stores import prepare_stores
+from bench_stores import prepare_stores, system_url_of
 
 from gateway.app import Gateway
 from gateway.auth import Principal
@@ -82,6 +82,7 @@ async def main(args: argparse.Namespace) -> None:
         mode="production",
         mongo_url=mongo_url,
         database_url=app_url,
+        database_system_url=system_url_of(app_url),
         mongo_db="omnify_bench",
         issuers=(IssuerConfig(issuer="http://127.0.0.1:1/unused", audience="bench"),),
     )

@@ -7,7 +7,7 @@ Plain ASGI + asyncpg + PyMongo + orjson. It answers exactly the documents
 bench/compare.py sends (looked up by their text), doing what the gateway must
 do at the least: validate the bearer token against the issuer's JWKS, find the
 organization (cached), open the same tenant transaction (`BEGIN ...; SET LOCAL
-ROLE ...; set_config('app.organization_id', ...)`), run one query per list,
+ROLE ...; SELECT fence_enter(<claim signed for the backend>)`), run one query per list,
 and write a `{"data": ...}` body whose `data` equals the gateway's. Anything
 else gets a 400. It is a yardstick, not a server to deploy.
 """
@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import hmac
 import json
 import os
 import sys
@@ -64,12 +66,16 @@ def tally(statuses: tuple[str, ...], counts: Any) -> list[dict[str, Any]]:
     return [{"status": s.upper(), "count": found.get(s, 0)} for s in statuses]
 
 
-def begin(org: UUID, *, read_only: bool, enterprise_id: str | None = None) -> str:
+# The fence key, read as the owner at start: the claim is signed here as the gateway signs it.
+FENCE_KEY = b""
+
+
+def begin(conn: Any, org: UUID, *, read_only: bool, enterprise_id: str | None = None) -> str:
+    """One simple-protocol round trip, the claim inlined (a yardstick's shortcut: the gateway binds it)."""
     mode = "ISOLATION LEVEL REPEATABLE READ READ ONLY" if read_only else "ISOLATION LEVEL READ COMMITTED"
-    sql = f"BEGIN {mode}; SET LOCAL ROLE {APP_ROLE}; SELECT set_config('app.organization_id', '{org}', true)"
-    if enterprise_id is not None:
-        sql += f"; SELECT set_config('app.enterprise_id', '{enterprise_id}', true)"
-    return sql
+    body = f"1:{org}:{enterprise_id or ''}"
+    mac = hmac.new(FENCE_KEY, f"{body}:{conn.get_server_pid()}".encode(), hashlib.sha256).hexdigest()
+    return f"BEGIN {mode}; SET LOCAL ROLE {APP_ROLE}; SELECT fence_enter('{body}:{mac}')"
 
 
 CAMPAIGNS_50x20 = (HERE / "campaigns.graphql").read_text()
@@ -95,7 +101,9 @@ class Raw:
         self.orgs: dict[str, tuple[str, UUID, str]] = {}
 
     async def start(self) -> None:
+        global FENCE_KEY
         self.pool = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=1, max_size=20)
+        FENCE_KEY = bytes(await self.pool.fetchval("SELECT key FROM fence_keys WHERE id = 1"))
         async with httpx.AsyncClient() as http:
             config = (await http.get(f"{self.issuer}/.well-known/openid-configuration")).json()
             self.keys = KeySet.import_key_set((await http.get(config["jwks_uri"])).json())
@@ -126,7 +134,7 @@ class Raw:
     async def campaigns(self, org: tuple[str, UUID, str], variables: dict[str, Any]) -> dict[str, Any]:
         assert self.pool is not None
         async with self.pool.acquire() as conn:
-            await conn.execute(begin(org[1], read_only=True))
+            await conn.execute(begin(conn, org[1], read_only=True))
             try:
                 campaigns = await conn.fetch(
                     "SELECT id, name, status, daily_budget, currency FROM campaigns "
@@ -175,7 +183,7 @@ class Raw:
         start, end = dt.date.fromisoformat(variables["from"]), dt.date.fromisoformat(variables["to"])
         enterprise_id, brain_id, name = org
         async with self.pool.acquire() as conn:
-            await conn.execute(begin(brain_id, read_only=True))
+            await conn.execute(begin(conn, brain_id, read_only=True))
             try:
                 brain_emails = [
                     r["email"]
@@ -349,7 +357,7 @@ class Raw:
         i = variables["i"]
         source, target, amount = raw_id(i["fromCampaignId"]), raw_id(i["toCampaignId"]), Decimal(i["amount"])
         async with self.pool.acquire() as conn:
-            await conn.execute(begin(brain_id, read_only=False, enterprise_id=enterprise_id))
+            await conn.execute(begin(conn, brain_id, read_only=False, enterprise_id=enterprise_id))
             try:
                 rows = {
                     r["id"]: r

@@ -27,7 +27,7 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_stores import prepare_stores
+from bench_stores import prepare_stores, system_url_of
 
 from gateway.app import create_app
 from gateway.config import IssuerConfig, Settings
@@ -82,6 +82,7 @@ async def main(args: argparse.Namespace) -> None:
         mode="dev",
         mongo_url=mongo_url,
         database_url=app_url,
+        database_system_url=system_url_of(app_url),
         mongo_db="omnify_bench",
         issuers=(IssuerConfig(issuer=issuer.issuer, audience=AUDIENCE),),
         port=port,

@@ -30,7 +30,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_stores import prepare_stores
+from bench_stores import prepare_stores, system_url_of
 
 from gateway.config import IssuerConfig, Settings
 from gateway.dev_issuer import AUDIENCE, DevIssuer
@@ -110,6 +110,7 @@ async def main(args: argparse.Namespace) -> None:
         mode="dev",
         mongo_url=mongo_url,
         database_url=app_url,
+        database_system_url=system_url_of(app_url),
         mongo_db="omnify_bench",
         issuers=(IssuerConfig(issuer=issuer.issuer, audience=AUDIENCE),),
         port=port,

@@ -31,7 +31,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_stores import prepare_stores
+from bench_stores import prepare_stores, system_url_of
 
 from gateway.dev_issuer import DevIssuer
 from gateway.embedded import free_port
@@ -53,6 +53,7 @@ def serve(config: dict[str, Any]) -> None:
         mode="dev",
         mongo_url=config["mongo_url"],
         database_url=config["database_url"],
+        database_system_url=system_url_of(config["database_url"]),
         mongo_db="omnify_bench",
         issuers=(IssuerConfig(issuer=issuer.issuer, audience=AUDIENCE),),
         port=config["port"],

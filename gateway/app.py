@@ -76,13 +76,16 @@ class Gateway:
             pool_wait_s=settings.pg_pool_wait_s or settings.request_timeout_s,
             pool_queue=settings.pg_pool_queue,
             on_wait=metrics.pool_wait.observe,
+            system_url=settings.database_system_url,
+            system_max_size=settings.pg_system_pool_max,
+            statement_timeout_s=settings.request_timeout_s,
         )
         mongo = MongoStore(settings.mongo_url, settings.mongo_db, settings.store_timeout_s)
         http = httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=False)
         directory = OrgDirectory(mongo, postgres)
         authenticator = Authenticator(TokenVerifier(settings, http), directory)
         login = BrowserLogin.configure(settings, authenticator)
-        realtime = Realtime(postgres, mongo, settings.database_url, metrics, settings.ws_send_queue)
+        realtime = Realtime(postgres, mongo, settings.database_system_url, metrics, settings.ws_send_queue)
         dispatcher = OutboxDispatcher(postgres, mongo, on_delivered=metrics.audit_delivered.inc)
         metrics.watch_pool(postgres.pool_stats)
         metrics.watch_circuits([postgres.circuit, mongo.circuit], lambda: postgres.waiting)

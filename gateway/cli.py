@@ -31,21 +31,21 @@ def _store_urls_from_env() -> tuple[str, str, str, str]:
 
 
 async def run_migrations(
-    database_url: str, mongo_url: str, mongo_db: str, login_url: str | None = None
+    database_url: str, mongo_url: str, mongo_db: str, login_url: str | None = None, system_url: str | None = None
 ) -> tuple[list[str], list[str]]:
-    """Migrate both stores as the owner (`database_url`), then provision the run-time login of `login_url`."""
+    """Migrate both stores as the owner (`database_url`), then provision the run-time logins of `login_url`
+    (requests) and `system_url` (cross-tenant system work)."""
     import asyncpg
     from pymongo import AsyncMongoClient
 
-    from gateway.migrations import migrate_mongo, migrate_postgres, provision_login
+    from gateway.migrations import migrate_mongo, migrate_postgres, provision_logins
 
     conn = await asyncpg.connect(database_url)
     try:
         pg_applied = await migrate_postgres(conn)
         if login_url is not None and login_url != database_url:
-            login = await provision_login(conn, login_url)
-            if login is not None:
-                pg_applied.append(f"login {login}")
+            logins = await provision_logins(conn, login_url, system_url)
+            pg_applied += [f"login {login}" for login in logins]
     finally:
         await conn.close()
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongo_url, serverSelectionTimeoutMS=10_000)
@@ -79,8 +79,11 @@ async def run_seed(database_url: str, mongo_url: str, mongo_db: str, size: str, 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     owner_url, login_url, mongo_url, mongo_db = _store_urls_from_env()
-    pg_applied, mongo_created = asyncio.run(run_migrations(owner_url, mongo_url, mongo_db, login_url))
+    system_url = os.environ.get("DATABASE_SYSTEM_URL") or None
+    pg_applied, mongo_created = asyncio.run(run_migrations(owner_url, mongo_url, mongo_db, login_url, system_url))
     print(f"postgres: {', '.join(pg_applied) if pg_applied else 'up to date'}")
+    if system_url is None:
+        print("postgres: DATABASE_SYSTEM_URL is not set, so no system login was provisioned (`serve` needs one)")
     print(f"mongo: {len(mongo_created)} collection(s)/index(es) created" if mongo_created else "mongo: up to date")
     return 0
 
@@ -134,22 +137,40 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-async def check_database_login(settings: Settings) -> None:
-    """Refuse to serve as a login that row-level security or the grants would not bind."""
+async def check_database_logins(settings: Settings) -> None:
+    """Refuse to serve as logins that row-level security or the grants would not bind."""
     import asyncpg
 
-    from gateway.stores.postgres import login_problems
+    from gateway.stores.fence import REQUEST_LOGIN, SYSTEM_LOGIN, Login, login_problems, session_settings
 
-    try:
-        conn = await asyncpg.connect(settings.database_url, timeout=settings.store_timeout_s)
-    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        # Serving starts while PostgreSQL is down; each new pool connection is checked the same way.
-        print(f"omnify-gateway serve: PostgreSQL login not checked yet ({exc})", file=sys.stderr)
-        return
-    try:
-        problems = await login_problems(conn)
-    finally:
-        await conn.close()
+    problems: list[str] = []
+    names: list[str] = []
+    checks: list[tuple[str, Login]] = [
+        (settings.database_url, REQUEST_LOGIN),
+        (settings.database_system_url, SYSTEM_LOGIN),
+    ]
+    for url, login in checks:
+        try:
+            # With the settings the pools pin, which a role's own settings cannot override.
+            conn = await asyncpg.connect(
+                url,
+                timeout=settings.store_timeout_s,
+                server_settings=session_settings(settings.request_timeout_s, "omnify-gateway-check"),
+            )
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # Serving starts while PostgreSQL is down; each new pool connection is checked the same way.
+            print(f"omnify-gateway serve: PostgreSQL login of {login.setting} not checked yet ({exc})", file=sys.stderr)
+            continue
+        try:
+            problems += await login_problems(conn, login)
+            names.append(str(await conn.fetchval("SELECT current_user")))
+        finally:
+            await conn.close()
+    if len(names) == 2 and names[0] == names[1]:
+        problems.append(
+            f"DATABASE_URL and DATABASE_SYSTEM_URL both log in as {names[0]!r}: the system login must be another "
+            "one, so that the request login cannot run the cross-tenant system functions"
+        )
     if problems:
         raise ConfigError(problems)
 
@@ -179,7 +200,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Refuse a bad environment once, here, before any worker starts.
     settings = load_settings()
     configure_logging(settings.log_level)
-    asyncio.run(check_database_login(settings))
+    asyncio.run(check_database_logins(settings))
     workers = args.workers if args.workers is not None else settings.workers
     if workers < 1:
         raise ConfigError([f"--workers {workers} must be at least 1"])
@@ -247,8 +268,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
         print(f"starting embedded PostgreSQL and MongoDB-wire servers in {data_dir} ...", flush=True)
         postgres.start()
         mongo.start()
-        # Embedded PostgreSQL's `postgres` superuser owns the schema; the gateway serves as a restricted login.
-        asyncio.run(run_migrations(postgres.url, mongo.url, "omnify_cloud", postgres.app_url))
+        # Embedded PostgreSQL's `postgres` superuser owns the schema; the gateway serves as two restricted
+        # logins, one for requests and one for its cross-tenant system work.
+        asyncio.run(run_migrations(postgres.url, mongo.url, "omnify_cloud", postgres.app_url, postgres.system_url))
         marker = data_dir / "seeded"
         if not marker.exists():
             print("seeding demo data (first run only) ...", flush=True)
@@ -261,6 +283,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
             mode="dev",
             mongo_url=mongo.url,
             database_url=postgres.app_url,
+            database_system_url=postgres.system_url,
             # GraphiQL login through the dev issuer's form, as the public client it knows.
             issuers=(IssuerConfig(issuer=issuer.issuer, audience=AUDIENCE, client_id=DEV_CLIENT_ID),),
             host=args.host,
@@ -321,8 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser(
         "migrate",
-        help="apply PostgreSQL migrations and MongoDB indexes, create the gateway's login "
-        "(DATABASE_MIGRATE_URL, DATABASE_URL, MONGO_URL)",
+        help="apply PostgreSQL migrations and MongoDB indexes, create the gateway's logins and fence key "
+        "(DATABASE_MIGRATE_URL, DATABASE_URL, DATABASE_SYSTEM_URL, MONGO_URL)",
     )
     migrate.set_defaults(func=cmd_migrate)
 

@@ -58,6 +58,10 @@ class Settings:
     database_url: str
     issuers: tuple[IssuerConfig, ...]
     mongo_db: str = "omnify_cloud"
+    # The system login: cross-tenant work (organization directory, audit outbox, event bus,
+    # the fence key) on a small pool of its own. Required: the request login cannot do it.
+    database_system_url: str = ""
+    pg_system_pool_max: int = 4
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = ""
@@ -158,6 +162,24 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], problems: 
     if parsed.scheme not in schemes or not (parsed.hostname or parsed.query):
         problems.append(f"{name} must be a {' or '.join(schemes)} URL, got {raw!r}")
     return raw
+
+
+def _system_url(env: Mapping[str, str], database_url: str, problems: list[str]) -> str:
+    """DATABASE_SYSTEM_URL: another login than DATABASE_URL's (as far as the URLs tell; `serve` checks the roles)."""
+    if not env.get("DATABASE_SYSTEM_URL", "").strip():
+        problems.append(
+            "DATABASE_SYSTEM_URL is not set: the gateway's system login (e.g. postgresql://omnify_gateway_system@...), "
+            "created by `omnify-gateway migrate`, runs the cross-tenant work the request login must not be able to"
+        )
+        return ""
+    url = _url(env, "DATABASE_SYSTEM_URL", ("postgres", "postgresql"), problems)
+    system_user, request_user = urlparse(url).username, urlparse(database_url).username
+    if system_user and system_user == request_user:
+        problems.append(
+            f"DATABASE_SYSTEM_URL names the same login as DATABASE_URL ({system_user!r}): the system login must be "
+            "another one, so that the request login cannot run the cross-tenant system functions"
+        )
+    return url
 
 
 def _issuers(env: Mapping[str, str], problems: list[str]) -> tuple[IssuerConfig, ...]:
@@ -279,11 +301,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     problems: list[str] = []
     mongo_url = _url(env, "MONGO_URL", ("mongodb", "mongodb+srv"), problems)
     database_url = _url(env, "DATABASE_URL", ("postgres", "postgresql"), problems)
+    database_system_url = _system_url(env, database_url, problems)
     issuers = _issuers(env, problems)
     settings = Settings(
         mode="production",
         mongo_url=mongo_url,
         database_url=database_url,
+        database_system_url=database_system_url,
+        pg_system_pool_max=_int(env, "OMNIFY_PG_SYSTEM_POOL_MAX", 4, problems, minimum=1),
         issuers=issuers,
         mongo_db=env.get("MONGO_DB", "omnify_cloud") or "omnify_cloud",
         host=env.get("OMNIFY_HOST", "0.0.0.0"),

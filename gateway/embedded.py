@@ -23,6 +23,7 @@ from typing import IO
 
 PG_SYSTEM_USER = "pgserver"  # postgres refuses to run as root
 PG_APP_LOGIN = "omnify_gateway"
+PG_SYSTEM_LOGIN = "omnify_gateway_system"
 
 
 class EmbeddedError(RuntimeError):
@@ -129,6 +130,11 @@ class EmbeddedPostgres:
     def app_url(self) -> str:
         """The gateway's restricted login (`omnify-gateway migrate` creates it; local trust, no password)."""
         return f"postgresql://{PG_APP_LOGIN}@{self.host}:{self.port}/postgres"
+
+    @property
+    def system_url(self) -> str:
+        """The gateway's system login, for its cross-tenant work (created like `app_url`'s)."""
+        return f"postgresql://{PG_SYSTEM_LOGIN}@{self.host}:{self.port}/postgres"
 
     def _run(self, args: list[str], timeout: float = 120) -> None:
         result = subprocess.run(

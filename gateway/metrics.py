@@ -106,7 +106,7 @@ class Metrics:
         )
         self.events_dropped = Counter(
             "omnify_ws_events_dropped",
-            "Subscription events not delivered, by reason (slow consumer, record gone, bus overflow)",
+            "Subscription events not delivered, by reason (slow consumer, record gone, bus overflow, forged or stale notice)",
             ["reason"],
             registry=self.registry,
         )

@@ -136,11 +136,12 @@ class OutboxDispatcher:
 
     async def dispatch_once(self) -> bool:
         """Deliver one batch; True when a full batch went out and more may wait."""
-        # Every organization's events, so through the owner-defined outbox functions:
-        # the login may claim and mark rows there, never read or change them directly.
+        # Every organization's events, so on the system login, through the owner-defined
+        # outbox functions: it may claim and mark rows there, never read or change them directly.
+        key = await self.postgres.keys.current()
         async with self.postgres.system() as conn, conn.transaction():
             rows = await conn.fetch(
-                "SELECT id, organization_key, document, attempts FROM outbox_claim($1)", self.batch_size
+                "SELECT id, organization_key, document, attempts FROM public.outbox_claim($1)", self.batch_size
             )
             delivered: list[int] = []
             for row in rows:
@@ -154,7 +155,7 @@ class OutboxDispatcher:
                 except Exception as exc:
                     delay = min(MAX_BACKOFF_S, 0.5 * 2 ** row["attempts"])
                     await conn.execute(
-                        "SELECT outbox_postpone($1, $2, $3)",
+                        "SELECT public.outbox_postpone($1, $2, $3)",
                         row["id"],
                         f"{type(exc).__name__}: {exc}"[:500],
                         delay,
@@ -163,9 +164,9 @@ class OutboxDispatcher:
                     break
                 delivered.append(row["id"])
                 # Announced with the delivery's commit, when subscribers can read the event.
-                await realtime.notify(conn, realtime.audit_notice(row["organization_key"], event_id))
+                await realtime.notify(conn, realtime.audit_notice(row["organization_key"], event_id), key)
             if delivered:
-                await conn.execute("SELECT outbox_mark_delivered($1::bigint[])", delivered)
+                await conn.execute("SELECT public.outbox_mark_delivered($1::bigint[])", delivered)
                 self.delivered += len(delivered)
                 self.on_delivered(len(delivered))
         return len(rows) == self.batch_size and len(delivered) == len(rows)

@@ -18,11 +18,13 @@ same stores hears every event and no other infrastructure is needed:
   that run them reach subscribers too.
 
 A notice carries the organization, the kind of event and ids only (far below
-NOTIFY's 8000-byte limit). The receiving gateway loads the record once per
-organization, under that organization's tenancy, and hands it to each local
-subscriber whose permissions and filter admit it. Delivery is at most once: a
-notice sent while a gateway's listening connection is down is not seen by its
-subscribers.
+NOTIFY's 8000-byte limit), sealed with a key only the gateway holds
+(gateway/bus.py): a notice that does not open, is stale or was seen before is
+dropped, so SQL run as the request login can neither read the bus nor forge an
+event. The receiving gateway loads the record once per organization, under
+that organization's tenancy, and hands it to each local subscriber whose
+permissions and filter admit it. Delivery is at most once: a notice sent while
+a gateway's listening connection is down is not seen by its subscribers.
 """
 
 from __future__ import annotations
@@ -31,17 +33,19 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 import asyncpg
-import orjson
 from bson import ObjectId
 
+from gateway.bus import CHANNEL, MAX_AGE_S, Notice, Replays, seal, unseal
 from gateway.metrics import Metrics
 from gateway.permissions import Permission, permissions_of
+from gateway.stores.fence import SYSTEM_LOGIN, FenceKey, login_problems, session_settings
 from gateway.stores.mongo import Document, MongoStore
 from gateway.stores.postgres import PostgresStore
 
@@ -51,8 +55,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("omnify.realtime")
 
-CHANNEL = "omnify_events"
-MAX_NOTICE_BYTES = 4000  # NOTIFY refuses payloads of 8000 bytes and more
+__all__ = ["CHANNEL", "Notice", "Realtime", "action_notice", "audit_notice", "notify"]
+
 MAX_PENDING_NOTICES = 10_000
 MAX_BACKOFF_S = 30.0
 LISTENER_CHECK_S = 15.0
@@ -68,34 +72,14 @@ class Executes(Protocol):
     async def execute(self, sql: str, *args: Any) -> str: ...
 
 
-@dataclass(frozen=True)
-class Notice:
-    """What travels on the bus: an event's kind, its organization (enterprise id) and ids."""
+async def notify(conn: Executes, notice: Notice, key: FenceKey | None) -> None:
+    """Announce inside the caller's transaction: delivered on commit, never on rollback.
 
-    kind: str  # "action" (an action log committed) or "audit" (an audit event stored)
-    organization: str
-    id: str
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def encode(self) -> str:
-        text = orjson.dumps({"k": self.kind, "o": self.organization, "id": self.id, **self.extra}).decode()
-        if len(text.encode()) > MAX_NOTICE_BYTES:
-            # Only ids travel, so this is a programming error, not a user's doing.
-            raise ValueError(f"a {self.kind} notice of {len(text)} bytes is too large for NOTIFY")
-        return text
-
-    @classmethod
-    def decode(cls, text: str) -> Notice | None:
-        try:
-            data = orjson.loads(text)
-            return cls(str(data.pop("k")), str(data.pop("o")), str(data.pop("id")), data)
-        except (orjson.JSONDecodeError, KeyError, AttributeError, TypeError):
-            return None
-
-
-async def notify(conn: Executes, notice: Notice) -> None:
-    """Announce inside the caller's transaction: delivered on commit, never on rollback."""
-    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, notice.encode())
+    `key` is the fence key (a tenant transaction's `key`, or the store's for system work).
+    """
+    if key is None:
+        raise RuntimeError("a notice is sealed with the fence key of an entered transaction")
+    await conn.execute("SELECT pg_catalog.pg_notify($1, $2)", CHANNEL, seal(key, notice))
 
 
 def action_notice(organization: str, action_log: Mapping[str, Any], sync_job: Mapping[str, Any] | None) -> Notice:
@@ -148,6 +132,9 @@ class Realtime:
     _announcing: set[asyncio.Task[None]] = field(default_factory=set)
     listening: asyncio.Event = field(default_factory=asyncio.Event)
     listener_pid: int | None = None  # the listening connection's backend, while it is up
+    _replays: Replays = field(default_factory=Replays)
+    _dropped_logged_at: float = -MAX_AGE_S
+    _key_reloaded_at: float = 0.0
 
     def start(self) -> None:
         self._tasks = [
@@ -174,14 +161,13 @@ class Realtime:
         In the background, so a slow or absent PostgreSQL never holds up a MongoDB-only
         mutation; an outage (or a shutdown) only costs the announcement.
         """
-        task = asyncio.create_task(self.publish(notice), name="realtime-announce")
-        self._announcing.add(task)
-        task.add_done_callback(self._announcing.discard)
+        self._spawn(self.publish(notice), "realtime-announce")
 
     async def publish(self, notice: Notice) -> None:
         try:
+            key = await self.postgres.keys.current()
             async with self.postgres.system() as conn:
-                await notify(conn, notice)
+                await notify(conn, notice, key)
         except Exception as exc:
             log.warning("could not announce %s %s: %s", notice.kind, notice.id, exc)
             self.metrics.events_dropped.labels("bus_unavailable").inc()
@@ -222,11 +208,39 @@ class Realtime:
     # -- receiving ----------------------------------------------------------------------------
 
     def _received(self, conn: object, pid: int, channel: str, payload: object) -> None:
-        notice = Notice.decode(str(payload))
-        if notice is None:
-            log.warning("ignoring a malformed notice on %s", channel)
-            return
-        self.receive(notice)
+        key = self.postgres.keys.cached
+        opened = unseal(key, str(payload)) if key is not None else None
+        now = time.time()
+        if opened is None:
+            self._drop("forged", f"a notice from backend {pid} that does not open with the fence key")
+        elif abs(now - opened.at) > MAX_AGE_S:
+            self._drop("stale", f"a notice sealed {now - opened.at:.0f} s ago (are the gateways' clocks apart?)")
+        elif not self._replays.first_time(opened.nonce, time.monotonic()):
+            self._drop("forged", f"a notice from backend {pid} already received (replayed)")
+        else:
+            self.receive(opened.notice)
+
+    def _drop(self, reason: str, what: str) -> None:
+        self.metrics.events_dropped.labels(reason).inc()
+        now = time.monotonic()
+        if now - self._dropped_logged_at >= MAX_AGE_S:  # a flood must not flood the log too
+            self._dropped_logged_at = now
+            log.warning("dropped %s on %s; later ones are counted in omnify_ws_events_dropped_total", what, CHANNEL)
+        if reason == "forged" and now - self._key_reloaded_at >= MAX_AGE_S:
+            # The key may have been replaced (a new database, a rotation): read it again, at most once a minute.
+            self._key_reloaded_at = now
+            self._spawn(self._reload_key(self.postgres.keys.cached), "realtime-key-reload")
+
+    async def _reload_key(self, stale: FenceKey | None) -> None:
+        try:
+            await self.postgres.keys.reload(stale)
+        except Exception as exc:
+            log.warning("could not read the fence key again: %s", exc)
+
+    def _spawn(self, job: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(job, name=name)
+        self._announcing.add(task)
+        task.add_done_callback(self._announcing.discard)
 
     def receive(self, notice: Notice) -> None:
         if notice.organization not in self._by_org:
@@ -242,11 +256,16 @@ class Realtime:
         while True:
             conn: asyncpg.Connection[asyncpg.Record] | None = None
             try:
+                # The key first: what cannot be opened is dropped as forged.
+                await self.postgres.keys.current()
                 conn = await asyncpg.connect(
                     self.listen_url,
                     timeout=self.postgres.timeout_s,
-                    server_settings={"application_name": "omnify-gateway-events"},
+                    server_settings=session_settings(self.postgres.statement_timeout_s, "omnify-gateway-events"),
                 )
+                problems = await login_problems(conn, SYSTEM_LOGIN)
+                if problems:
+                    raise RuntimeError("; ".join(problems))
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _, lost=lost: lost.set())  # type: ignore[misc]
                 await conn.add_listener(CHANNEL, self._received)

@@ -79,9 +79,10 @@ class OrgDirectory:
         except ValueError:
             return None  # Brain users are keyed by UUID subjects only
         try:
-            # Across tenants, so through the owner-defined function: the login itself sees no rows here.
+            # Across tenants, so on the system login, through the owner-defined function (which the
+            # request login may not call): it sees no table rows itself.
             async with self.postgres.system() as conn:
-                value = await conn.fetchval("SELECT directory_slug_of_subject($1)", auth_id)
+                value = await conn.fetchval("SELECT public.directory_slug_of_subject($1)", auth_id)
         except Exception:  # PostgreSQL down too: the subject cannot be placed
             return None
         return str(value) if value is not None else None
@@ -97,7 +98,9 @@ class OrgDirectory:
 
     async def _from_postgres(self, value: str) -> OrgRef | None:
         lookup = (
-            "directory_organization_by_enterprise_id" if OBJECT_ID.match(value) else "directory_organization_by_slug"
+            "public.directory_organization_by_enterprise_id"
+            if OBJECT_ID.match(value)
+            else "public.directory_organization_by_slug"
         )
         try:
             async with self.postgres.system() as conn:

@@ -10,8 +10,9 @@ against real servers, set both:
 The suite owns those databases: it drops the PostgreSQL `public` schema and
 the MongoDB database `OMNIFY_TEST_MONGO_DB` (default `omnify_test`) first.
 The PostgreSQL URL must be a superuser (it migrates, seeds and checks data
-across tenants); the gateways under test connect as the restricted login
-`omnify_gateway_test`, which the suite creates next to it.
+across tenants); the gateways under test connect as the restricted logins
+`omnify_gateway_test` (requests) and `omnify_gateway_system_test` (system
+work), which the suite creates next to it.
 """
 
 from __future__ import annotations
@@ -33,13 +34,14 @@ from pymongo import AsyncMongoClient
 from gateway.app import create_app
 from gateway.config import IssuerConfig, Settings
 from gateway.embedded import EmbeddedMongo, EmbeddedPostgres
-from gateway.migrations import migrate_mongo, migrate_postgres, provision_login, with_login
+from gateway.migrations import migrate_mongo, migrate_postgres, provision_logins, with_login
 from gateway.seed import seed
 from resolvers.execution.extension import MISMATCHES
 from tests.support.issuer import AUDIENCE, TestIssuer
 from tests.support.servers import ServerThread
 
 TEST_APP_LOGIN = "omnify_gateway_test"
+TEST_SYSTEM_LOGIN = "omnify_gateway_system_test"
 
 
 @dataclass
@@ -55,6 +57,11 @@ class Stores:
     def app_url(self) -> str:
         """The gateway's restricted login, as `serve` would use it."""
         return with_login(self.database_url, TEST_APP_LOGIN, self.app_password)
+
+    @property
+    def system_url(self) -> str:
+        """The gateway's system login (cross-tenant work, the fence key), as `serve` would use it."""
+        return with_login(self.database_url, TEST_SYSTEM_LOGIN, self.app_password)
 
 
 @pytest.fixture(scope="session")
@@ -103,7 +110,7 @@ async def seeded(stores: Stores) -> Stores:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stores.mongo_url, tz_aware=True)
     try:
         await migrate_postgres(conn)
-        await provision_login(conn, stores.app_url)
+        await provision_logins(conn, stores.app_url, stores.system_url)
         await migrate_mongo(client[stores.mongo_db])
         await seed(conn, client[stores.mongo_db], progress=False)
     finally:
@@ -124,6 +131,7 @@ def gateway_settings(stores: Stores, issuer: TestIssuer, **overrides: Any) -> Se
         mode="production",
         mongo_url=stores.mongo_url,
         database_url=stores.app_url,
+        database_system_url=stores.system_url,
         mongo_db=stores.mongo_db,
         issuers=(IssuerConfig(issuer=issuer.url, audience=AUDIENCE),),
         store_timeout_s=2.0,

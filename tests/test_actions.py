@@ -350,21 +350,23 @@ async def test_later_mutations_in_one_request_see_earlier_writes(client: httpx.A
 
 async def test_idempotency_records_are_fenced_by_organization(seeded: Stores) -> None:
     from gateway.seed import oid
+    from tests.support import fence
 
+    key = await fence.fence_key(seeded.database_url)
     conn = await asyncpg.connect(seeded.database_url)
     try:
         total = await conn.fetchval("SELECT count(*) FROM idempotency_keys")
         assert total > 0  # earlier tests stored keys for initech
         async with conn.transaction():
             await conn.execute("SET LOCAL ROLE omnify_app")
-            await conn.execute("SELECT set_config('app.enterprise_id', $1, true)", str(oid("org", "acme")))
+            await fence.enter(conn, key, uid("org", "acme"), str(oid("org", "acme")))
             assert (
                 await conn.fetchval(
                     "SELECT count(*) FROM idempotency_keys WHERE organization_key <> $1", str(oid("org", "acme"))
                 )
                 == 0
             )
-            await conn.execute("SELECT set_config('app.enterprise_id', $1, true)", str(oid("org", ORG)))
+            await fence.enter(conn, key, uid("org", ORG), str(oid("org", ORG)))
             assert await conn.fetchval("SELECT count(*) FROM idempotency_keys") > 0
     finally:
         await conn.close()

@@ -20,7 +20,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from gateway.app import create_app
-from gateway.migrations import migrate_mongo, migrate_postgres, provision_login
+from gateway.migrations import migrate_mongo, migrate_postgres, provision_logins
 from gateway.seed import seed
 from tests.conftest import Stores, gateway_settings, gql
 from tests.support.issuer import TestIssuer
@@ -55,7 +55,8 @@ async def isolated(seeded: Stores, issuer: TestIssuer) -> AsyncIterator[Isolated
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(outage.url, tz_aware=True)
     try:
         await migrate_postgres(conn)
-        await provision_login(conn, seeded.app_url)  # the cluster-wide login, granted in this database too
+        # The cluster-wide logins, granted in this database too.
+        await provision_logins(conn, seeded.app_url, seeded.system_url)
         await migrate_mongo(mongo[name])
         await seed(conn, mongo[name], orgs=1, progress=False)  # acme only
     finally:
@@ -67,6 +68,7 @@ async def isolated(seeded: Stores, issuer: TestIssuer) -> AsyncIterator[Isolated
                 seeded,
                 issuer,
                 database_url=_with_database(seeded.app_url, name),
+                database_system_url=_with_database(seeded.system_url, name),
                 mongo_url=outage.url,
                 mongo_db=name,
                 store_timeout_s=1.0,

@@ -28,6 +28,7 @@ def test_config_names_every_problem() -> None:
     text = str(caught.value)
     assert "MONGO_URL must be a mongodb" in text
     assert "DATABASE_URL is not set" in text
+    assert "DATABASE_SYSTEM_URL is not set" in text
     assert "OIDC_ISSUER is not set" in text
     assert "OMNIFY_PORT='eighty' is not an integer" in text
 
@@ -37,6 +38,7 @@ def test_config_accepts_a_complete_environment() -> None:
         {
             "MONGO_URL": "mongodb://mongo:27017",
             "DATABASE_URL": "postgresql://gw@pg:5432/brain",
+            "DATABASE_SYSTEM_URL": "postgresql://gw_system@pg:5432/brain",
             "OIDC_ISSUER": "https://id.example.com/realms/omnify",
             "OIDC_AUDIENCE": "omnify-gateway",
             "OIDC_ROLES_CLAIM": "realm_access.roles",
@@ -44,6 +46,21 @@ def test_config_accepts_a_complete_environment() -> None:
     )
     assert settings.issuers[0].roles_claim == "realm_access.roles"
     assert settings.mode == "production"
+    assert settings.database_system_url == "postgresql://gw_system@pg:5432/brain" and settings.pg_system_pool_max == 4
+
+
+def test_config_refuses_one_login_for_requests_and_system_work() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(
+            {
+                "MONGO_URL": "mongodb://mongo:27017",
+                "DATABASE_URL": "postgresql://gw:a@pg:5432/brain",
+                "DATABASE_SYSTEM_URL": "postgresql://gw:b@pg:5432/brain",
+                "OIDC_ISSUER": "https://id.example.com/realms/omnify",
+                "OIDC_AUDIENCE": "omnify-gateway",
+            }
+        )
+    assert "DATABASE_SYSTEM_URL names the same login as DATABASE_URL ('gw')" in str(caught.value)
 
 
 def test_serve_refuses_to_start_without_configuration() -> None:
@@ -187,6 +204,7 @@ def test_serve_runs_several_workers_and_stops_on_sigterm(seeded: Stores, issuer:
     env = {
         **os.environ,
         "DATABASE_URL": seeded.app_url,
+        "DATABASE_SYSTEM_URL": seeded.system_url,
         "MONGO_URL": seeded.mongo_url,
         "MONGO_DB": seeded.mongo_db,
         "OIDC_ISSUER": issuer.url,

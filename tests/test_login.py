@@ -59,6 +59,7 @@ def login_gateway(seeded: Stores, tmp_path_factory: pytest.TempPathFactory) -> I
         mode="dev",
         mongo_url=seeded.mongo_url,
         database_url=seeded.app_url,
+        database_system_url=seeded.system_url,
         mongo_db=seeded.mongo_db,
         issuers=(IssuerConfig(issuer=issuer.issuer, audience=AUDIENCE, client_id=DEV_CLIENT_ID),),
         public_url=base,
@@ -524,6 +525,7 @@ def _production_env(**extra: str) -> dict[str, str]:
     return {
         "MONGO_URL": "mongodb://mongo:27017",
         "DATABASE_URL": "postgresql://omnify@postgres:5432/brain",
+        "DATABASE_SYSTEM_URL": "postgresql://omnify_system@postgres:5432/brain",
         "OIDC_ISSUER": "https://login.example.com/realms/omnify",
         "OIDC_AUDIENCE": "omnify-gateway",
         **extra,

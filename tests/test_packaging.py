@@ -37,3 +37,4 @@ def test_compose_file_is_valid() -> None:
     # Only the one-shot `migrate` knows the owner; the gateway serves as the login `migrate` creates.
     assert rendered.count("DATABASE_MIGRATE_URL: postgresql://omnify:") == 1
     assert rendered.count("DATABASE_URL: postgresql://omnify_gateway:") == 2
+    assert rendered.count("DATABASE_SYSTEM_URL: postgresql://omnify_gateway_system:") == 2

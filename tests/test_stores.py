@@ -351,7 +351,7 @@ async def test_hung_postgres_fails_fast_then_its_circuit_fails_at_once(seeded: S
 
 async def test_release_of_a_connection_the_server_closed_does_not_raise(seeded: Stores) -> None:
     """Cleanup runs after the response: an error there would make the HTTP server drop the keep-alive connection."""
-    store = PostgresStore(seeded.app_url, max_size=2, timeout_s=2.0)
+    store = PostgresStore(seeded.app_url, max_size=2, timeout_s=2.0, system_url=seeded.system_url)
     await store.open()
     admin = await asyncpg.connect(seeded.database_url)
     try:
@@ -416,12 +416,14 @@ async def test_outbox_logs_an_outage_once_and_its_end(
     host, _, port = authority.rpartition(":")
     proxy = TcpProxy(host, int(port or 5432))  # not started: PostgreSQL refuses connections
     url = seeded.app_url.replace(f"@{authority}/", f"@127.0.0.1:{proxy.port}/", 1)
+    system_url = seeded.system_url.replace(f"@{authority}/", f"@127.0.0.1:{proxy.port}/", 1)  # the dispatcher's
     caplog.set_level(logging.WARNING, logger="omnify.outbox")
 
     def logged(text: str) -> int:
         return sum(text in r.getMessage() for r in caplog.records if r.name == "omnify.outbox")
 
-    server = ServerThread(create_app(gateway_settings(seeded, issuer, database_url=url, store_timeout_s=0.5))).start()
+    settings = gateway_settings(seeded, issuer, database_url=url, database_system_url=system_url, store_timeout_s=0.5)
+    server = ServerThread(create_app(settings)).start()
     try:
         await _until(lambda: logged("outbox dispatch failed") > 0, 30)
         await asyncio.sleep(3)  # three poll intervals: once a second before
@@ -439,7 +441,7 @@ async def test_slow_statement_on_a_live_store_runs_on(seeded: Stores) -> None:
     from gateway.seed import uid
     from gateway.stores.postgres import PostgresStore
 
-    store = PostgresStore(seeded.app_url, timeout_s=0.5)
+    store = PostgresStore(seeded.app_url, timeout_s=0.5, system_url=seeded.system_url)
     await store.open()
     try:
         async with store.tenant_transaction(uid("org", "acme")) as tx:

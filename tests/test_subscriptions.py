@@ -120,6 +120,7 @@ def _serve(stores: Stores, issuer: TestIssuer, port: int, **extra: str) -> subpr
     env = {
         **os.environ,
         "DATABASE_URL": stores.app_url,
+        "DATABASE_SYSTEM_URL": stores.system_url,
         "MONGO_URL": stores.mongo_url,
         "MONGO_DB": stores.mongo_db,
         "OIDC_ISSUER": issuer.url,

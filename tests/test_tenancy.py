@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 
 from gateway.seed import uid
 from gateway.stores import postgres
+from gateway.stores.fence import FenceKey
 from tests.conftest import Stores, gql
+from tests.support import fence
 from tests.support.issuer import TestIssuer
 from tests.support.servers import ServerThread
 
@@ -95,16 +97,17 @@ async def test_filters_with_foreign_ids_return_nothing(client: httpx.AsyncClient
 def gateway_filter_points_at(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Switch off the gateway-side tenant filter: its SQL now names `victim`, while RLS stays keyed to `caller`."""
 
-    original_setup = postgres.tenant_setup_sql
+    original_claim = FenceKey.claim
 
     def arrange(victim: UUID, rls_org: UUID) -> None:
         def reader(self: postgres.PostgresStore, organization_id: UUID) -> postgres.TenantReader:
             return postgres.TenantReader(self, victim)
 
+        def claim(self: FenceKey, organization_id: UUID, enterprise_id: str | None, pid: int) -> str:
+            return original_claim(self, rls_org, enterprise_id, pid)
+
         monkeypatch.setattr(postgres.PostgresStore, "reader", reader)
-        monkeypatch.setattr(
-            postgres, "tenant_setup_sql", lambda _org, *, read_only: original_setup(rls_org, read_only=read_only)
-        )
+        monkeypatch.setattr(FenceKey, "claim", claim)
 
     yield arrange
 
@@ -143,7 +146,7 @@ async def test_app_role_sees_nothing_without_an_organization(seeded: Stores) -> 
         assert await conn.fetchval("SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user") is False
         async with conn.transaction():
             assert await conn.fetchval("SELECT count(*) FROM campaigns") == 0
-            await conn.execute("SELECT set_config('app.organization_id', $1, true)", str(uid("org", "acme")))
+            await fence.enter(conn, await fence.fence_key(seeded.database_url), uid("org", "acme"))
             assert await conn.fetchval("SELECT count(*) FROM campaigns") == 60
             assert await conn.fetchval("SELECT count(DISTINCT organization_id) FROM daily_metrics") == 1
             # The gateway's own tables are fenced by the enterprise id, which is not set here.

@@ -10,22 +10,41 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
 import asyncpg
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import CollectionInvalid
 
+from gateway.migrations.errors import MigrationError
+from gateway.migrations.logins import (
+    APP_PRIVILEGE_ROLE,
+    SYSTEM_PRIVILEGE_ROLE,
+    provision_login,
+    provision_logins,
+    url_user,
+    with_login,
+)
+
+__all__ = [
+    "APP_PRIVILEGE_ROLE",
+    "SYSTEM_PRIVILEGE_ROLE",
+    "MigrationError",
+    "ensure_fence_key",
+    "migrate_mongo",
+    "migrate_postgres",
+    "provision_login",
+    "provision_logins",
+    "url_user",
+    "with_login",
+]
+
 SQL_DIR = Path(__file__).parent / "sql"
 MIGRATION_LOCK_ID = 0x0F1F7  # arbitrary, shared by every gateway process
-
-
-class MigrationError(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -87,78 +106,36 @@ async def migrate_postgres(conn: asyncpg.Connection[asyncpg.Record]) -> list[str
                     migration.checksum,
                 )
             applied_now.append(f"{migration.version:04d}_{migration.name}")
+        if await ensure_fence_key(conn):
+            applied_now.append("fence key")
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_ID)
     return applied_now
 
 
-APP_PRIVILEGE_ROLE = "omnify_app"  # NOLOGIN; holds every right the gateway has at run time
+def fence_pads(key: bytes) -> tuple[bytes, bytes]:
+    """HMAC-SHA256's inner and outer padded keys, which the database's fence_verify() uses with sha256()."""
+    block = key.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
 
 
-def url_user(url: str) -> tuple[str | None, str | None]:
-    """(user, password) named by a PostgreSQL URL, in its authority or its query string."""
-    parts = urlsplit(url)
-    query = parse_qs(parts.query)
-    user = unquote(parts.username) if parts.username else next(iter(query.get("user", [])), None)
-    password = unquote(parts.password) if parts.password else next(iter(query.get("password", [])), None)
-    return user, password
+async def ensure_fence_key(conn: asyncpg.Connection[asyncpg.Record]) -> bool:
+    """Store a random fence key unless there is one; True when one was created.
 
-
-def with_login(url: str, user: str, password: str | None) -> str:
-    """`url` with its user (and password) replaced, e.g. the app login next to an owner URL."""
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    credentials = quote(user, safe="") + (f":{quote(password, safe='')}" if password else "")
-    return urlunsplit((parts.scheme, f"{credentials}@{host}", parts.path, parts.query, parts.fragment))
-
-
-async def provision_login(conn: asyncpg.Connection[asyncpg.Record], login_url: str) -> str | None:
-    """Create or correct the run-time login named by `login_url`; returns its name.
-
-    Runs as the migrating role. The login may log in and inherits omnify_app's
-    rights, and nothing more: no superuser, no BYPASSRLS, no role or database
-    creation, no replication. Its password follows the URL when the URL has one
-    (otherwise authentication is left to the server: trust, peer, certificates).
-    Returns None when the URL names the migrating role itself: then there is no
-    separate login to manage, and `serve` will refuse that role if it is privileged.
+    Generated here rather than in SQL so it comes from the operating system's
+    random source (`secrets`); the gateway reads it through the system login.
     """
-    user, password = url_user(login_url)
-    if not user:
-        raise MigrationError("DATABASE_URL must name its user when DATABASE_MIGRATE_URL is a different role")
-    if user == await conn.fetchval("SELECT current_user"):
-        return None
-    role = await conn.fetchrow(
-        "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, rolreplication, rolcanlogin, rolinherit "
-        "FROM pg_roles WHERE rolname = $1",
-        user,
+    if await conn.fetchval("SELECT to_regclass('public.fence_keys')") is None:
+        return False
+    key = secrets.token_bytes(32)
+    inner, outer = fence_pads(key)
+    status = await conn.execute(
+        "INSERT INTO fence_keys (id, key, inner_pad, outer_pad) VALUES (1, $1, $2, $3) ON CONFLICT (id) DO NOTHING",
+        key,
+        inner,
+        outer,
     )
-    if role is None:
-        options = "LOGIN INHERIT NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB NOREPLICATION"
-        statement = "SELECT format('CREATE ROLE %I " + options + "', $1::text)"
-        await conn.execute(await conn.fetchval(statement, user))
-    else:
-        # Name only what must change: a non-superuser may not even mention SUPERUSER.
-        wanted = {
-            "rolsuper": "NOSUPERUSER",
-            "rolbypassrls": "NOBYPASSRLS",
-            "rolcreaterole": "NOCREATEROLE",
-            "rolcreatedb": "NOCREATEDB",
-            "rolreplication": "NOREPLICATION",
-        }
-        changes = [option for column, option in wanted.items() if role[column]]
-        changes += [
-            option for column, option in (("rolcanlogin", "LOGIN"), ("rolinherit", "INHERIT")) if not role[column]
-        ]
-        if changes:
-            await conn.execute(
-                await conn.fetchval(f"SELECT format('ALTER ROLE %I {' '.join(changes)}', $1::text)", user)
-            )
-    if password:
-        await conn.execute(
-            await conn.fetchval("SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)", user, password)
-        )
-    await conn.execute(await conn.fetchval(f"SELECT format('GRANT {APP_PRIVILEGE_ROLE} TO %I', $1::text)", user))
-    return user
+    return status == "INSERT 0 1"
 
 
 # Documents changed by an enterprise mutation carry its audit event until it reaches

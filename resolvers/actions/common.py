@@ -212,6 +212,7 @@ async def run_brain_mutation(
                 realtime.action_notice(
                     org.enterprise_id, outcome.rows["action_log"], _plain_row(outcome.rows.get("sync_job"))
                 ),
+                tx.key,
             )
             await outbox.enqueue(
                 tx,

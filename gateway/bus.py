@@ -1,0 +1,108 @@
+"""What travels on the event bus (PostgreSQL `NOTIFY` on one channel), sealed.
+
+Any session of the database may `NOTIFY` on any channel and `LISTEN` to any
+channel; PostgreSQL has no privilege for either. So a notice is sealed with
+AES-256-GCM under a key derived from the fence key, which only the gateway's
+system login can read: a session of the request login (SQL injected into a
+request) can neither read what gateways announce nor forge an announcement.
+The sealed part carries the time it was sealed; receivers drop notices that
+do not open, that are older than `MAX_AGE_S` (or as far in the future), and
+any they have already seen (each notice has a random nonce).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from gateway.stores.fence import FenceKey
+
+CHANNEL = "omnify_events"
+MAX_NOTICE_BYTES = 4000  # before sealing: base64 of it and the nonce and tag stays under NOTIFY's 8000 bytes
+MAX_AGE_S = 60.0
+NONCE_BYTES = 12
+MAX_REMEMBERED = 100_000  # nonces of the last 2 * MAX_AGE_S; beyond, the oldest are forgotten first
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An event's kind, its organization (enterprise id) and ids: never the record itself."""
+
+    kind: str  # "action" (an action log committed) or "audit" (an audit event stored)
+    organization: str
+    id: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"k": self.kind, "o": self.organization, "id": self.id, **self.extra}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Notice | None:
+        try:
+            data = dict(data)
+            return cls(str(data.pop("k")), str(data.pop("o")), str(data.pop("id")), data)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def seal(key: FenceKey, notice: Notice, now: float | None = None) -> str:
+    """The NOTIFY payload of `notice`: base64(nonce || AES-GCM ciphertext and tag)."""
+    plain = orjson.dumps({"at": time.time() if now is None else now, "n": notice.as_dict()})
+    if len(plain) > MAX_NOTICE_BYTES:
+        # Only ids travel, so this is a programming error, not a user's doing.
+        raise ValueError(f"a {notice.kind} notice of {len(plain)} bytes is too large for NOTIFY")
+    nonce = os.urandom(NONCE_BYTES)
+    return base64.b64encode(nonce + AESGCM(key.events_key).encrypt(nonce, plain, CHANNEL.encode())).decode()
+
+
+@dataclass(frozen=True)
+class Opened:
+    notice: Notice
+    nonce: bytes
+    at: float
+
+
+def unseal(key: FenceKey, payload: str) -> Opened | None:
+    """The notice sealed in `payload` under `key`, or None when it was not (forged, garbled, another key)."""
+    try:
+        raw = base64.b64decode(payload, validate=True)
+        nonce = raw[:NONCE_BYTES]
+        plain = AESGCM(key.events_key).decrypt(nonce, raw[NONCE_BYTES:], CHANNEL.encode())
+        data = orjson.loads(plain)
+        notice = Notice.from_dict(data["n"])
+        at = float(data["at"])
+    except (binascii.Error, ValueError, InvalidTag, orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    if notice is None or len(nonce) != NONCE_BYTES:
+        return None
+    return Opened(notice, nonce, at)
+
+
+@dataclass
+class Replays:
+    """The nonces seen lately, to refuse a notice sent twice (a replay of a genuine one)."""
+
+    capacity: int = MAX_REMEMBERED
+    _seen: OrderedDict[bytes, float] = field(default_factory=OrderedDict)
+
+    def first_time(self, nonce: bytes, now: float) -> bool:
+        # Remembered by arrival for twice the accepted age, so clocks apart by up to MAX_AGE_S
+        # cannot get a notice past both the age check and this one.
+        while self._seen and next(iter(self._seen.values())) < now - 2 * MAX_AGE_S:
+            self._seen.popitem(last=False)
+        if nonce in self._seen:
+            return False
+        self._seen[nonce] = now
+        if len(self._seen) > self.capacity:
+            self._seen.popitem(last=False)
+        return True
