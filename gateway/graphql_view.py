@@ -79,15 +79,7 @@ class GraphQLView:
     def __init__(self, gateway: Gateway) -> None:
         from resolvers.schema import Limits, build_schema
 
-        settings = gateway.settings
-        limits = Limits(
-            settings.max_depth,
-            settings.max_aliases,
-            settings.max_tokens,
-            settings.introspection_enabled,
-            settings.max_cost,
-        )
-        self.schema = build_schema(limits)
+        self.schema = build_schema(Limits.from_settings(gateway.settings))
         self.gateway = gateway
 
     async def render_graphql_ide(self, request: Request, principal: Principal | None = None) -> Response:

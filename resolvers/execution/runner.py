@@ -44,6 +44,7 @@ from resolvers.execution.plan import (
     LIST,
     OBJECT,
     TYPENAME,
+    Allowance,
     Completion,
     DocumentPlan,
     FieldPlan,
@@ -124,7 +125,7 @@ async def execute_planned(
         root = plan.root(schema, built.fragments, built.variable_values, schema.query_type)
     except Unplannable:
         return None
-    run = Run(built)
+    run = Run(built, plan.allowance)
     try:
         data = await run.execute(root, root_value)
     finally:
@@ -187,8 +188,9 @@ class LazyInfo(Info[Any, Any]):
 class Run:
     """The state of one planned execution."""
 
-    def __init__(self, executor: Executor[Any]) -> None:
+    def __init__(self, executor: Executor[Any], allowance: Allowance) -> None:
         self.executor = executor
+        self.allowance = allowance
         self.schema = executor.schema
         self.errors: list[GraphQLError] = []
         self.arguments: dict[int, dict[str, Any] | Exception] = {}
@@ -429,6 +431,7 @@ class Run:
                 field,
                 completion,
                 object_type,
+                self.allowance,
             )
         return plan
 
