@@ -96,8 +96,7 @@ def spreads(count: int) -> str:
 
 def fragment_chain(count: int) -> str:
     fragments = [
-        f"fragment C{i} on Organization {{ id {f'...C{i + 1}' if i + 1 < count else 'slug'} }}"
-        for i in range(count)
+        f"fragment C{i} on Organization {{ id {f'...C{i + 1}' if i + 1 < count else 'slug'} }}" for i in range(count)
     ]
     return "{ organization { ...C0 } }\n" + "\n".join(fragments)
 
@@ -160,7 +159,7 @@ def wide_distinct(parents: int) -> str:
     for i in range(parents):
         order = names[i % len(names) :] + names[: i % len(names)]
         node = " ".join(order[: 5 + i % 5]) + f" dailyBudget {{ amount currency }} channel {{ {channel} }}"
-        parts.append(f'p{i}: campaigns(first: 1) {{ totalCount edges {{ cursor node {{ {node} }} }} }}')
+        parts.append(f"p{i}: campaigns(first: 1) {{ totalCount edges {{ cursor node {{ {node} }} }} }}")
     return "{ organization { " + " ".join(parts) + " } }"
 
 

@@ -156,7 +156,10 @@ def document_checks(limits: DocumentLimits) -> type[SchemaExtension]:
 
         def on_validate(self) -> Iterator[None]:
             context = self.execution_context
-            if context.query is not None and self.digest:
+            if context.query is not None:
+                if not self.digest:  # parsed before this extension ran: validated all the same, not cached
+                    self.budget = Budget(limits.budget_s)
+                    self.fresh = True
                 context.pre_execution_errors = list(self.remembered) or self.validate()
             yield
 
@@ -173,16 +176,18 @@ def document_checks(limits: DocumentLimits) -> type[SchemaExtension]:
                         errors = [complexity_error() if e.message == ABORTED else e for e in errors]
                         self.refuse(tuple(errors), stand_in(document))
                         return errors
-                    parsed.put(self.digest, document)
+                    if self.digest:
+                        parsed.put(self.digest, document)
                 key = (self.digest, context.operation_name, _sizes(context.variables))
-                estimate = costs.get(key)
+                estimate = costs.get(key) if self.digest else None
                 if estimate is None:
                     with self.budget.phase():
                         variables = dict(key[2])
                         estimate = estimate_cost(
                             schema, document, context.operation_name, variables, limits.max_cost, self.budget.check
                         )
-                    costs.put(key, estimate)
+                    if self.digest:
+                        costs.put(key, estimate)
             except BudgetExceeded as exceeded:
                 return [self.over_budget(exceeded)]
             if isinstance(context.context, RequestContext):
