@@ -57,6 +57,10 @@ class GcWatch:
         self.pause_s[generation] += pause
         self.longest_s = max(self.longest_s, pause)
 
+    def total_pause_s(self) -> float:
+        """Time spent collecting so far, all generations (a collection in progress not yet counted)."""
+        return self.pause_s[0] + self.pause_s[1] + self.pause_s[2]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "collections": list(self.collections),

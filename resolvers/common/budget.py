@@ -6,7 +6,10 @@ on a document's shape keep that work small; this budget is the backstop for a
 shape nobody thought of. Processor time (`time.thread_time`, the loop thread's
 own) is the measure of the work; wall-clock time, allowed WALL_FACTOR times
 more, bounds what the other requests wait when the machine is busy. Each phase
-is timed on its own, so time spent awaiting between phases is not counted.
+is timed on its own, so time spent awaiting between phases is not counted, and
+so are the garbage collector's pauses: a collection may start during any
+allocation and walk the whole heap, which is the process's cost, not the
+document's (a refusal for it would be remembered against a good document).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from graphql import GraphQLError
+
+from gateway.runtime import gc_watch
 
 WALL_FACTOR = 4  # wall-clock allowance, as a multiple of the processor-time budget
 
@@ -45,12 +50,12 @@ class Budget:
         self.wall_s = cpu_s * WALL_FACTOR
         self.used_cpu = 0.0
         self.used_wall = 0.0
-        self._started: tuple[float, float] | None = None
+        self._started: tuple[float, float, float] | None = None
 
     @contextmanager
     def phase(self) -> Iterator[None]:
         """Time a stretch of work; on leaving it, refuse if the budget is spent."""
-        self._started = (time.thread_time(), time.perf_counter())
+        self._started = (time.thread_time(), time.perf_counter(), gc_watch.total_pause_s())
         try:
             yield
         finally:
@@ -68,5 +73,9 @@ class Budget:
     def _now(self) -> tuple[float, float]:
         if self._started is None:
             return self.used_cpu, self.used_wall
-        cpu0, wall0 = self._started
-        return self.used_cpu + time.thread_time() - cpu0, self.used_wall + time.perf_counter() - wall0
+        cpu0, wall0, collected0 = self._started
+        collecting = gc_watch.total_pause_s() - collected0
+        return (
+            self.used_cpu + time.thread_time() - cpu0 - collecting,
+            self.used_wall + time.perf_counter() - wall0 - collecting,
+        )

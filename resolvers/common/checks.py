@@ -53,6 +53,9 @@ from resolvers.common.cost import cost_error, estimate_cost
 from resolvers.common.shape import ShapeLimits, check_shape, too_complex
 
 CACHE_SIZE = 512  # distinct documents kept per process; clients send few, attackers many
+# A parsed document takes about 100 bytes per character of its text: the parsed documents kept
+# are bounded by their total length too (about 100 MB at most, 1,000 documents of 1,000 characters).
+CACHED_CHARS = 1_000_000
 REFUSED_SIZE = 1024  # refused documents remembered: a digest and a few short errors each
 # graphql-core meters the work of OverlappingFieldsCanBeMerged (the one rule whose work grows
 # faster than the document) and aborts validation past this many units. The shape limits keep
@@ -69,21 +72,30 @@ V = TypeVar("V")
 
 
 class Lru(Generic[K, V]):
-    def __init__(self, size: int) -> None:
+    """Least recently used entries go first, past `size` entries or `max_weight` in all."""
+
+    def __init__(self, size: int, max_weight: int | None = None) -> None:
         self.size = size
-        self.items: OrderedDict[K, V] = OrderedDict()
+        self.max_weight = max_weight
+        self.weight = 0
+        self.items: OrderedDict[K, tuple[V, int]] = OrderedDict()
 
     def get(self, key: K) -> V | None:
         found = self.items.get(key)
-        if found is not None:
-            self.items.move_to_end(key)
-        return found
-
-    def put(self, key: K, value: V) -> None:
-        self.items[key] = value
+        if found is None:
+            return None
         self.items.move_to_end(key)
-        if len(self.items) > self.size:
-            self.items.popitem(last=False)
+        return found[0]
+
+    def put(self, key: K, value: V, weight: int = 0) -> None:
+        previous = self.items.pop(key, None)
+        self.weight += weight - (previous[1] if previous else 0)
+        self.items[key] = (value, weight)
+        while self.items and (
+            len(self.items) > self.size or (self.max_weight is not None and self.weight > self.max_weight)
+        ):
+            _, (_, dropped) = self.items.popitem(last=False)
+            self.weight -= dropped
 
 
 @dataclass(frozen=True)
@@ -107,7 +119,7 @@ class DocumentLimits:
 def document_checks(limits: DocumentLimits) -> type[SchemaExtension]:
     """An extension that parses, validates and checks the limits with per-document caches."""
     rules = (*specified_rules, *(() if limits.introspection else (NoSchemaIntrospectionCustomRule,)))
-    parsed: Lru[bytes, DocumentNode] = Lru(CACHE_SIZE)  # documents that passed validation
+    parsed: Lru[bytes, DocumentNode] = Lru(CACHE_SIZE, CACHED_CHARS)  # documents that passed validation
     costs: Lru[tuple[bytes, str | None, tuple[tuple[str, int | str], ...]], int] = Lru(CACHE_SIZE)
     refused: Lru[bytes, Refusal] = Lru(REFUSED_SIZE)
 
@@ -177,7 +189,7 @@ def document_checks(limits: DocumentLimits) -> type[SchemaExtension]:
                         self.refuse(tuple(errors), stand_in(document))
                         return errors
                     if self.digest:
-                        parsed.put(self.digest, document)
+                        parsed.put(self.digest, document, len(context.query or ""))
                 key = (self.digest, context.operation_name, _sizes(context.variables))
                 estimate = costs.get(key) if self.digest else None
                 if estimate is None:

@@ -17,7 +17,6 @@ serialisation have no side effects, so doing them twice is harmless.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -51,7 +50,7 @@ STRAWBERRY_DEFINITION = "strawberry-definition"
 # Compiled sources by (type, text): the same selection in another document (or the same fragment
 # under another parent) writes the same source, compiled once. The names it reads are bound per plan.
 CODE_CACHE = 2048
-_CODE: OrderedDict[tuple[str, str], CodeType] = OrderedDict()
+_CODE: dict[tuple[str, str], CodeType] = {}
 # The fields of a connection that do not read its rows (they read its cursors' sort values and counts).
 _PAGE_FIELDS_WITHOUT_ROWS = frozenset({"pageInfo", "totalCount", "countsByStatus"})
 
@@ -177,11 +176,10 @@ class _Writer:
             if allowance.fields < len(plan.fields):
                 return None
             allowance.fields -= len(plan.fields)
-            code = _CODE[source] = compile(source[1], f"<compiled {plan.type_name} selection>", "exec")
-            if len(_CODE) > CODE_CACHE:
-                _CODE.popitem(last=False)
-        else:
-            _CODE.move_to_end(source)
+            code = compile(source[1], f"<compiled {plan.type_name} selection>", "exec")
+            if len(_CODE) >= CODE_CACHE:
+                _CODE.clear()  # plain dict operations: safe with several loops in one process (tests)
+            _CODE[source] = code
         namespace = dict(self.names)
         exec(code, namespace)
         fast: Fast = namespace["fast"]
