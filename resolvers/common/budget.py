@@ -7,9 +7,9 @@ shape nobody thought of. Processor time (`time.thread_time`, the loop thread's
 own) is the measure of the work; wall-clock time, allowed WALL_FACTOR times
 more, bounds what the other requests wait when the machine is busy. Each phase
 is timed on its own, so time spent awaiting between phases is not counted, and
-so are the garbage collector's pauses: a collection may start during any
-allocation and walk the whole heap, which is the process's cost, not the
-document's (a refusal for it would be remembered against a good document).
+neither are the garbage collector's pauses in this thread: a collection may
+start at any allocation and walk the whole heap, which is the process's cost,
+not the document's (a refusal for it would be remembered against a good one).
 """
 
 from __future__ import annotations
@@ -50,12 +50,12 @@ class Budget:
         self.wall_s = cpu_s * WALL_FACTOR
         self.used_cpu = 0.0
         self.used_wall = 0.0
-        self._started: tuple[float, float, float] | None = None
+        self._started: tuple[float, float, tuple[float, float]] | None = None
 
     @contextmanager
     def phase(self) -> Iterator[None]:
         """Time a stretch of work; on leaving it, refuse if the budget is spent."""
-        self._started = (time.thread_time(), time.perf_counter(), gc_watch.total_pause_s())
+        self._started = (time.thread_time(), time.perf_counter(), gc_watch.collected_here())
         try:
             yield
         finally:
@@ -73,9 +73,9 @@ class Budget:
     def _now(self) -> tuple[float, float]:
         if self._started is None:
             return self.used_cpu, self.used_wall
-        cpu0, wall0, collected0 = self._started
-        collecting = gc_watch.total_pause_s() - collected0
+        cpu0, wall0, (collected_wall0, collected_cpu0) = self._started
+        collected_wall, collected_cpu = gc_watch.collected_here()
         return (
-            self.used_cpu + time.thread_time() - cpu0 - collecting,
-            self.used_wall + time.perf_counter() - wall0 - collecting,
+            self.used_cpu + max(0.0, time.thread_time() - cpu0 - (collected_cpu - collected_cpu0)),
+            self.used_wall + max(0.0, time.perf_counter() - wall0 - (collected_wall - collected_wall0)),
         )
