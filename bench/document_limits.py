@@ -163,6 +163,20 @@ def wide_distinct(parents: int) -> str:
     return "{ organization { " + " ".join(parts) + " } }"
 
 
+def wide_nested(parents: int) -> str:
+    """The largest planned document found within the limits: different selections two lists deep."""
+    names = ["id", "name", "externalId", "status", "objective", "startDate", "endDate", "createdAt", "updatedAt"]
+    creative = ["id", "name", "status", "format", "headline", "createdAt", "updatedAt"]
+    parts = []
+    for i in range(parents):
+        order = names[i % len(names) :] + names[: i % len(names)]
+        inner = " ".join((creative[i % len(creative) :] + creative[: i % len(creative)])[: 3 + i % 4])
+        node = " ".join(order[: 5 + i % 5]) + " dailyBudget { amount currency } channel { name platform status }"
+        node += f" creatives(first: 1) {{ totalCount edges {{ cursor node {{ {inner} campaign {{ {' '.join(order[:4])} }} }} }} }}"
+        parts.append(f"p{i}: campaigns(first: 1) {{ totalCount edges {{ cursor node {{ {node} }} }} }}")
+    return "{ organization { " + " ".join(parts) + " } }"
+
+
 def of_type(levels: int) -> str:
     return '{ __type(name: "Campaign") { fields { type { ' + "ofType { " * levels + "name" + " }" * levels + " } } } }"
 
@@ -218,6 +232,7 @@ def corpus() -> list[tuple[str, str, dict[str, Any]]]:
         *((f"deep x{n}", deep(n), {}) for n in (2, 3, 40)),
         ("wide (one fragment under 30 parents)", wide(30), {}),
         ("wide (30 different selections)", wide_distinct(30), {}),
+        *((f"wide nested ({n} different selections)", wide_nested(n), {}) for n in (23, 25)),
         (
             "introspection x2 (aliases)",
             "{ a: __schema { ...S } b: __schema { ...S } }\nfragment S on __Schema { types { ...FullType } }\n"
