@@ -33,7 +33,7 @@ from gateway.logs import quiet_drivers
 from gateway.metrics import Metrics
 from gateway.outbox import OutboxDispatcher
 from gateway.realtime import Realtime
-from gateway.runtime import gc_watch
+from gateway.runtime import LoopWatchdog, gc_watch
 from gateway.session import EncryptedSessions
 from gateway.stores.circuit import Circuit
 from gateway.stores.mongo import MongoStore
@@ -215,19 +215,36 @@ def _close_sockets_first(sockets: SocketHub, drain_s: float) -> Callable[[], Non
     return restore
 
 
-def create_app(settings: Settings, dev_issuer: DevIssuer | None = None) -> Starlette:
+def create_app(
+    settings: Settings, dev_issuer: DevIssuer | None = None, *, on_stall: Callable[[int], object] | None = None
+) -> Starlette:
+    """The application; `on_stall` is what the loop watchdog calls past OMNIFY_LOOP_KILL_S (`serve`: exit)."""
     quiet_drivers()
     gateway = Gateway.build(settings, dev_issuer)
+    watchdog = LoopWatchdog(
+        settings.loop_warn_s,
+        settings.loop_kill_s,
+        on_stall=on_stall,
+        on_warn=gateway.metrics.loop_blocks.inc,
+        on_block=gateway.metrics.loop_block_seconds.observe,
+    )
+    gateway.metrics.watch_loop(watchdog.lag_s)
 
     async def healthz(request: Request) -> JSONResponse:
-        # Which worker process answered, and how its garbage collector fares (several run behind one port).
+        # Which worker process answered, how its garbage collector and its event loop fare (several
+        # run behind one port). A loop blocked right now cannot answer at all: the probe times out.
+        # One that was blocked past OMNIFY_LOOP_KILL_S and not replaced (no supervisor: `dev`)
+        # answers 503 until it is restarted, since whatever blocked it may do so again.
+        stalled = watchdog.stalled
         return JSONResponse(
             {
-                "status": "ok",
+                "status": "stalled" if stalled else "ok",
                 "uptimeSeconds": round(time.monotonic() - gateway.started_at, 1),
                 "pid": os.getpid(),
                 "gc": gc_watch.as_dict(),
-            }
+                "loop": watchdog.as_dict(),
+            },
+            status_code=503 if stalled else 200,
         )
 
     async def readyz(request: Request) -> JSONResponse:
@@ -260,10 +277,12 @@ def create_app(settings: Settings, dev_issuer: DevIssuer | None = None) -> Starl
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await gateway.start()
+        watchdog.start(asyncio.get_running_loop())
         restore_signals = _close_sockets_first(sockets, settings.ws_shutdown_drain_s)
         try:
             yield
         finally:
+            watchdog.stop()
             restore_signals()
             await sockets.shutdown(settings.ws_shutdown_drain_s)
             await gateway.stop()

@@ -180,6 +180,9 @@ def production_app() -> Any:
 
     uvicorn starts each worker process afresh and calls this there, so every
     worker reads and validates the same environment the supervisor checked.
+    A worker whose event loop stays blocked past OMNIFY_LOOP_KILL_S ends itself
+    (`os._exit`: the loop that would run a clean shutdown is the one blocked), and
+    the supervisor starts another.
     """
     from gateway.app import create_app
     from gateway.logs import configure_logging
@@ -187,13 +190,15 @@ def production_app() -> Any:
 
     settings = load_settings()
     configure_logging(settings.log_level)
-    app = create_app(settings)
+    app = create_app(settings, on_stall=os._exit)
     tune_gc()
     return app
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
 
     from gateway.logs import configure_logging
 
@@ -206,7 +211,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise ConfigError([f"--workers {workers} must be at least 1"])
     if args.workers is not None:
         os.environ["OMNIFY_WORKERS"] = str(workers)  # what the workers' own settings say, too
-    uvicorn.run(
+    config = uvicorn.Config(
         "gateway.cli:production_app",
         factory=True,
         workers=workers,
@@ -215,7 +220,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_config=None,
         proxy_headers=True,
     )
-    return 0
+    # Always uvicorn's supervisor, one worker included (`uvicorn.run` serves a single worker in
+    # this process): it starts a fresh worker in place of one that died, which is how a worker
+    # whose event loop stalled is replaced (see `production_app`).
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    # The supervisor stops when a worker failed to start (the environment or the port is wrong).
+    return STARTUP_FAILURE if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes) else 0
 
 
 class _Stop(Exception):

@@ -83,7 +83,7 @@ class Settings:
     log_level: str = "INFO"
     max_depth: int = 12
     max_aliases: int = 30
-    max_tokens: int = 5000
+    max_tokens: int = 2500
     max_cost: int = 50_000
     # How read queries execute: planned (compiled plans), standard (graphql-core), compare (both, for tests).
     executor: str = "planned"
@@ -99,6 +99,12 @@ class Settings:
     ws_ping_interval_s: float = 15.0
     ws_init_timeout_s: float = 10.0
     ws_shutdown_drain_s: float = 5.0
+    # Bounded work per document, and the event loop watched (see README "Limits").
+    max_document_chars: int = 64_000
+    max_fields: int = 800
+    document_budget_ms: int = 250
+    loop_warn_s: float = 1.0
+    loop_kill_s: float = 30.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -328,7 +334,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=env.get("OMNIFY_LOG_LEVEL", "INFO").upper(),
         max_depth=_int(env, "OMNIFY_MAX_DEPTH", 12, problems, minimum=2),
         max_aliases=_int(env, "OMNIFY_MAX_ALIASES", 30, problems, minimum=0),
-        max_tokens=_int(env, "OMNIFY_MAX_TOKENS", 5000, problems, minimum=100),
+        max_tokens=_int(env, "OMNIFY_MAX_TOKENS", 2500, problems, minimum=100),
         max_cost=_int(env, "OMNIFY_MAX_COST", 50_000, problems, minimum=100),
         introspection=_bool(env, "OMNIFY_INTROSPECTION", problems),
         session_secret=env.get("OMNIFY_SESSION_SECRET", ""),
@@ -340,11 +346,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ws_init_timeout_s=_float(env, "OMNIFY_WS_INIT_TIMEOUT_S", 10.0, problems),
         ws_shutdown_drain_s=_float(env, "OMNIFY_WS_SHUTDOWN_DRAIN_S", 5.0, problems),
         executor=env.get("OMNIFY_EXECUTOR", "planned").lower(),
+        max_document_chars=_int(env, "OMNIFY_MAX_DOCUMENT_CHARS", 64_000, problems, minimum=1000),
+        max_fields=_int(env, "OMNIFY_MAX_FIELDS", 800, problems, minimum=10),
+        document_budget_ms=_int(env, "OMNIFY_DOCUMENT_BUDGET_MS", 250, problems, minimum=10),
+        loop_warn_s=_float(env, "OMNIFY_LOOP_WARN_S", 1.0, problems),
+        loop_kill_s=_float(env, "OMNIFY_LOOP_KILL_S", 30.0, problems),
     )
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"OMNIFY_LOG_LEVEL={settings.log_level!r} must be DEBUG, INFO, WARNING or ERROR")
     if settings.executor not in EXECUTORS:
         problems.append(f"OMNIFY_EXECUTOR={settings.executor!r} must be one of {', '.join(EXECUTORS)}")
+    if settings.loop_kill_s <= settings.loop_warn_s:
+        problems.append("OMNIFY_LOOP_KILL_S must be greater than OMNIFY_LOOP_WARN_S")
     if settings.pg_pool_min > settings.pg_pool_max:
         problems.append("OMNIFY_PG_POOL_MIN must not exceed OMNIFY_PG_POOL_MAX")
     problems += login_problems(settings)

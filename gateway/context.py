@@ -51,6 +51,7 @@ class RequestContext:
     operation: str = "anonymous"
     outcome: str = "ok"
     wrote: bool = False  # a mutation committed: the response must reach the client, never be shed
+    cost: int = 0  # the document's estimated cost (objects it may resolve), once its checks passed
     _loaders: dict[Callable[..., Any], DataLoader[Any, Any]] = field(default_factory=dict)
 
     # Reads are authorized per store: partners, for instance, see marketing

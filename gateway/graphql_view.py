@@ -79,15 +79,7 @@ class GraphQLView:
     def __init__(self, gateway: Gateway) -> None:
         from resolvers.schema import Limits, build_schema
 
-        settings = gateway.settings
-        limits = Limits(
-            settings.max_depth,
-            settings.max_aliases,
-            settings.max_tokens,
-            settings.introspection_enabled,
-            settings.max_cost,
-        )
-        self.schema = build_schema(limits)
+        self.schema = build_schema(Limits.from_settings(gateway.settings))
         self.gateway = gateway
 
     async def render_graphql_ide(self, request: Request, principal: Principal | None = None) -> Response:
@@ -312,12 +304,9 @@ def _wants_graphiql(request: Request) -> bool:
 
 
 def _validation_code(message: str) -> str:
-    if (
-        "maximum operation depth" in message
-        or "aliases found" in message
-        or ("more than" in message and "tokens" in message)
-        or "introspection depth exceeded" in message
-    ):
+    # The document limits of resolvers/common (shape, budget, cost) carry their code; these
+    # two come from graphql-core: the parser's token limit and its introspection depth rule.
+    if ("more than" in message and "tokens" in message) or "introspection depth exceeded" in message:
         return "QUERY_TOO_COMPLEX"
     if "introspection has been disabled" in message:
         return "FORBIDDEN"

@@ -1,4 +1,4 @@
-"""Prometheus metrics: requests by operation and outcome, latency, store round trips, pool use.
+"""Prometheus metrics: requests by operation and outcome, latency, store round trips, pool use, event loop blocks.
 
 Each app has its own registry, so several gateways in one process (the tests)
 do not collide.
@@ -23,6 +23,7 @@ MAX_OPERATIONS = 200
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 TRIP_BUCKETS = (0, 1, 2, 3, 5, 8, 13, 21, 34)
+BLOCK_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 WAIT_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -104,6 +105,17 @@ class Metrics:
         self.events_delivered = Counter(
             "omnify_ws_events_delivered", "Subscription events sent to clients", registry=self.registry
         )
+        self.loop_blocks = Counter(
+            "omnify_event_loop_blocks",
+            "Times the worker's event loop was seen blocked past OMNIFY_LOOP_WARN_S (every request waited)",
+            registry=self.registry,
+        )
+        self.loop_block_seconds = Histogram(
+            "omnify_event_loop_block_seconds",
+            "How long the event loop stayed blocked, per block past OMNIFY_LOOP_WARN_S (observed once it turns again)",
+            buckets=BLOCK_BUCKETS,
+            registry=self.registry,
+        )
         self.events_dropped = Counter(
             "omnify_ws_events_dropped",
             "Subscription events not delivered, by reason (slow consumer, record gone, bus overflow, forged or stale notice)",
@@ -122,6 +134,14 @@ class Metrics:
 
     def watch_pool(self, read: Callable[[], tuple[int, int, int]]) -> None:
         self.registry.register(_PoolCollector(read))
+
+    def watch_loop(self, lag_s: Callable[[], float]) -> None:
+        lag = Gauge(
+            "omnify_event_loop_lag_seconds",
+            "How late the event loop's heartbeat is when scraped (the scrape itself runs on the loop)",
+            registry=self.registry,
+        )
+        lag.set_function(lag_s)
 
     def watch_circuits(self, circuits: list[Circuit], waiting: Callable[[], int]) -> None:
         self.registry.register(_CircuitCollector(circuits, waiting))

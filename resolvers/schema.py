@@ -16,6 +16,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from gateway.config import Settings
 from gateway.context import RequestContext
 from gateway.data.ids import from_global_id
 from gateway.errors import BadUserInput, Forbidden, server_fault
@@ -24,10 +25,11 @@ from resolvers.actions.brain import BrainActions
 from resolvers.actions.enterprise import EnterpriseMutations
 from resolvers.actions.ingestion import IngestionMutations
 from resolvers.brain.nodes import NODE_RESOLVERS as BRAIN_NODES
-from resolvers.common.checks import document_checks
+from resolvers.common.checks import DocumentLimits, document_checks
 from resolvers.common.inputs import InputGuard
 from resolvers.common.relay import Node
 from resolvers.common.scalars import SCALAR_MAP
+from resolvers.common.shape import ShapeLimits
 from resolvers.enterprise.nodes import NODE_RESOLVERS as ENTERPRISE_NODES
 from resolvers.execution import PlannedExecution
 from resolvers.execution.runner import RequestExecutor
@@ -171,19 +173,38 @@ class OperationName(SchemaExtension):
 class Limits:
     max_depth: int = 12
     max_aliases: int = 30
-    max_tokens: int = 5000
+    max_tokens: int = 2500
     introspection: bool = True
     max_cost: int = 50_000
+    max_chars: int = 64_000
+    max_fields: int = 800
+    budget_s: float = 0.25
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(
+            max_depth=settings.max_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+            introspection=settings.introspection_enabled,
+            max_cost=settings.max_cost,
+            max_chars=settings.max_document_chars,
+            max_fields=settings.max_fields,
+            budget_s=settings.document_budget_ms / 1000,
+        )
 
 
 def build_schema(limits: Limits = Limits()) -> GatewaySchema:
     """The schema with the request limits; the exported SDL does not depend on them."""
     checks = document_checks(
-        max_depth=limits.max_depth,
-        max_aliases=limits.max_aliases,
-        max_tokens=limits.max_tokens,
-        max_cost=limits.max_cost,
-        introspection=limits.introspection,
+        DocumentLimits(
+            shape=ShapeLimits(max_depth=limits.max_depth, max_aliases=limits.max_aliases, max_fields=limits.max_fields),
+            max_tokens=limits.max_tokens,
+            max_chars=limits.max_chars,
+            max_cost=limits.max_cost,
+            introspection=limits.introspection,
+            budget_s=limits.budget_s,
+        )
     )
     # Planned execution last: it runs after the limits and the input guard have passed.
     extensions: list[Any] = [checks, OperationName, InputGuard, PlannedExecution]

@@ -1,4 +1,7 @@
-"""Request limits: depth, aliases, tokens, and introspection off in production by default."""
+"""Request limits: depth, aliases, tokens, cost, their settings, and introspection off in production by default.
+
+The limits on a document's shape and the time budget are tested in test_document_limits.py.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import httpx
 import pytest
 
 from gateway.app import create_app
+from gateway.config import ConfigError, load_settings
 from tests.conftest import Stores, gateway_settings, gql
 from tests.support.issuer import TestIssuer
 from tests.support.servers import ServerThread
@@ -19,17 +23,42 @@ async def test_too_deep_query(client: httpx.AsyncClient, issuer: TestIssuer) -> 
         inner = f"creatives {{ edges {{ node {{ campaign {{ {inner} }} }} }} }}"
     deep = f"{{ organization {{ campaigns {{ edges {{ node {{ {inner} }} }} }} }} }}"
     body = await gql(client, deep, token=issuer.token())
-    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX" and body.get("data") is None
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX" and body.get("data") is None
+    assert "maximum operation depth of 12" in error["message"] and error["extensions"]["limit"] == "depth"
+    assert error["locations"], error  # where the first field past the limit is
 
 
 async def test_too_many_aliases(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
     query = "{ " + " ".join(f"a{i}: organization {{ name }}" for i in range(31)) + " }"
     body = await gql(client, query, token=issuer.token())
     assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert "more than 30 aliases" in body["errors"][0]["message"]
+    # Aliases inside a fragment count once per spread: three aliased fields and 3 × 10 in the fragment.
+    spread = "{ a: organization { ...A } b: organization { ...A } c: organization { ...A } }\n"
+    fragment = "fragment A on Organization { " + " ".join(f"n{i}: name" for i in range(10)) + " }"
+    body = await gql(client, spread + fragment, token=issuer.token())
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX", body
+
+
+def test_document_limit_settings_are_checked() -> None:
+    env = {
+        "MONGO_URL": "mongodb://localhost:27017",
+        "DATABASE_URL": "postgresql://gateway@localhost/brain",
+        "OIDC_ISSUER": "https://issuer.example.com",
+        "OIDC_AUDIENCE": "omnify",
+    }
+    settings = load_settings(env)
+    assert (settings.max_tokens, settings.max_document_chars, settings.max_fields) == (2500, 64_000, 800)
+    assert (settings.document_budget_ms, settings.loop_warn_s, settings.loop_kill_s) == (250, 1.0, 30.0)
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**env, "OMNIFY_DOCUMENT_BUDGET_MS": "5", "OMNIFY_LOOP_WARN_S": "5", "OMNIFY_LOOP_KILL_S": "2"})
+    assert "OMNIFY_DOCUMENT_BUDGET_MS=5 must be at least 10" in str(caught.value)
+    assert "OMNIFY_LOOP_KILL_S must be greater than OMNIFY_LOOP_WARN_S" in str(caught.value)
 
 
 async def test_too_many_tokens(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
-    query = "{ organization { " + " ".join(["name"] * 6000) + " } }"
+    query = "{ organization { " + " ".join(["name"] * 3000) + " } }"
     response = await client.post(
         "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {issuer.token()}"}
     )

@@ -1,78 +1,267 @@
-"""Parsing, validation and the request limits, done once per distinct document.
+"""Parsing, validation and the request limits, done once per distinct document, within a time budget.
 
-Strawberry's limiter extensions (depth, aliases) add freshly built validation
-rule classes on every request, so a validation cache keyed on the rules never
-hits and every request re-parses and re-validates its document. Here the rules
-are built once per schema and the results are cached by the query text: a
-client that sends the same document again pays a dictionary lookup. The
-estimated cost depends on the page sizes and date ranges passed as variables,
-so it is cached by the text together with the integer and short string variables.
+A document goes through, in order: its length (before anything reads it),
+parsing (at most `max_tokens` tokens), the linear measure of its shape
+(`resolvers.common.shape`: depth, aliases, fields once fragments are inlined,
+fields merged under one response name, fragments, directives, variables),
+graphql-core's validation, and the estimated cost (`resolvers.common.cost`).
+The shape limits keep every later step small; the time budget
+(`resolvers.common.budget`) is checked between the steps and inside them as
+the backstop, and answers QUERY_TOO_COMPLEX when it runs out.
+
+What is learnt is kept by a digest of the text: the parsed and validated
+documents that passed, the costs by the variables that can change them, and
+the documents refused (with their errors). Only documents that passed fill the
+first caches, so a stream of bad documents cannot push good ones out; a
+refused document is answered from memory when it comes again, at the price of
+a dictionary lookup. A refusal by wall-clock time alone is not remembered: it
+may only mean that the machine was busy.
+
+Strawberry's limiter extensions are not used: they expand fragment spreads
+without memory (a fragment spread twice per level doubles per level) and add
+freshly built rule classes on every request.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
-from functools import lru_cache
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, specified_rules
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLSchema,
+    NameNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationRule,
+    parse,
+    specified_rules,
+)
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+from graphql.validation.rules import overlapping_fields_can_be_merged
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from gateway.context import RequestContext
+from resolvers.common.budget import Budget, BudgetExceeded
 from resolvers.common.cost import cost_error, estimate_cost
+from resolvers.common.shape import ShapeLimits, check_shape, too_complex
 
 CACHE_SIZE = 512  # distinct documents kept per process; clients send few, attackers many
+# A parsed document takes about 100 bytes per character of its text: the parsed documents kept
+# are bounded by their total length too (about 100 MB at most, 1,000 documents of 1,000 characters).
+CACHED_CHARS = 1_000_000
+REFUSED_SIZE = 1024  # refused documents remembered: a digest and a few short errors each
+# graphql-core meters the work of OverlappingFieldsCanBeMerged (the one rule whose work grows
+# faster than the document) and aborts validation past this many units. The shape limits keep
+# every document far below it (a document at `max_merges` spends about 25,000); this is the
+# backstop, at about a tenth of a second, instead of graphql-core's default of 500,000 (1.7 s).
+VALIDATION_COMPLEXITY = 50_000
+ABORTED = "Validation aborted."
+MAX_COST_STRING = 32  # dates and enum values are shorter; longer strings never change the cost
+
+overlapping_fields_can_be_merged.MAX_COMPLEXITY_BUDGET = VALIDATION_COMPLEXITY
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
-def document_checks(
-    *, max_depth: int, max_aliases: int, max_tokens: int, max_cost: int, introspection: bool
-) -> type[SchemaExtension]:
+class Lru(Generic[K, V]):
+    """Least recently used entries go first, past `size` entries or `max_weight` in all."""
+
+    def __init__(self, size: int, max_weight: int | None = None) -> None:
+        self.size = size
+        self.max_weight = max_weight
+        self.weight = 0
+        self.items: OrderedDict[K, tuple[V, int]] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        found = self.items.get(key)
+        if found is None:
+            return None
+        self.items.move_to_end(key)
+        return found[0]
+
+    def put(self, key: K, value: V, weight: int = 0) -> None:
+        previous = self.items.pop(key, None)
+        self.weight += weight - (previous[1] if previous else 0)
+        self.items[key] = (value, weight)
+        while self.items and (
+            len(self.items) > self.size or (self.max_weight is not None and self.weight > self.max_weight)
+        ):
+            _, (_, dropped) = self.items.popitem(last=False)
+            self.weight -= dropped
+
+
+@dataclass(frozen=True)
+class Refusal:
+    errors: tuple[GraphQLError, ...]
+    # For a document refused by validation: its operations (type and name) on an empty
+    # selection, so that a repeat is told apart by operation name and type as the first one was.
+    stand_in: DocumentNode | None = None
+
+
+@dataclass(frozen=True)
+class DocumentLimits:
+    shape: ShapeLimits
+    max_tokens: int
+    max_chars: int
+    max_cost: int
+    introspection: bool
+    budget_s: float
+
+
+def document_checks(limits: DocumentLimits) -> type[SchemaExtension]:
     """An extension that parses, validates and checks the limits with per-document caches."""
-    rules = (
-        *specified_rules,
-        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
-        *(() if introspection else (NoSchemaIntrospectionCustomRule,)),
-    )
-
-    # Parse errors raise, and lru_cache keeps no exceptions: a bad document is
-    # refused afresh each time, and cannot fill the cache.
-    @lru_cache(maxsize=CACHE_SIZE)
-    def parsed(query: str) -> DocumentNode:
-        return parse(query, max_tokens=max_tokens)
-
-    @lru_cache(maxsize=CACHE_SIZE)
-    def validated(schema: GraphQLSchema, query: str) -> tuple[GraphQLError, ...]:
-        return tuple(validate_document(schema, parsed(query), rules))
-
-    @lru_cache(maxsize=CACHE_SIZE)
-    def cost(schema: GraphQLSchema, query: str, operation: str | None, sizes: tuple[tuple[str, int | str], ...]) -> int:
-        return estimate_cost(schema, parsed(query), operation, dict(sizes))
+    rules = (*specified_rules, *(() if limits.introspection else (NoSchemaIntrospectionCustomRule,)))
+    parsed: Lru[bytes, DocumentNode] = Lru(CACHE_SIZE, CACHED_CHARS)  # documents that passed validation
+    costs: Lru[tuple[bytes, str | None, tuple[tuple[str, int | str], ...]], int] = Lru(CACHE_SIZE)
+    refused: Lru[bytes, Refusal] = Lru(REFUSED_SIZE)
 
     class DocumentChecks(SchemaExtension):
+        digest = b""
+        budget: Budget
+        remembered: tuple[GraphQLError, ...] = ()
+        fresh = False  # parsed by this request: validation still to run
+
         def on_parse(self) -> Iterator[None]:
             query = self.execution_context.query
             if query is not None and self.execution_context.graphql_document is None:
-                self.execution_context.graphql_document = parsed(query)
+                self.budget = Budget(limits.budget_s)
+                self.execution_context.graphql_document = self.document(query)
             yield
+
+        def document(self, query: str) -> DocumentNode:
+            if len(query) > limits.max_chars:
+                raise too_complex(
+                    f"the document is {len(query):,} characters long, more than the limit of {limits.max_chars:,}",
+                    "characters",
+                    limits.max_chars,
+                )
+            self.digest = hashlib.blake2b(query.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+            known = parsed.get(self.digest)
+            if known is not None:
+                return known
+            refusal = refused.get(self.digest)
+            if refusal is not None:
+                if refusal.stand_in is None:
+                    raise detached(refusal.errors[0])
+                self.remembered = refusal.errors
+                return refusal.stand_in
+            try:
+                with self.budget.phase():
+                    document = parse(query, max_tokens=limits.max_tokens)
+                with self.budget.phase():
+                    check_shape(document, limits.shape, self.budget.check)
+            except GraphQLError as error:
+                self.refuse((error,))
+                raise
+            except BudgetExceeded as exceeded:
+                raise self.over_budget(exceeded) from None
+            self.fresh = True
+            return document
 
         def on_validate(self) -> Iterator[None]:
             context = self.execution_context
             if context.query is not None:
-                schema = context.schema._schema
-                errors = list(validated(schema, context.query))
-                if not errors:
-                    estimate = cost(schema, context.query, context.operation_name, _sizes(context.variables))
-                    if estimate > max_cost:
-                        errors = [cost_error(estimate, max_cost)]
-                context.pre_execution_errors = errors
+                if not self.digest:  # parsed before this extension ran: validated all the same, not cached
+                    self.budget = Budget(limits.budget_s)
+                    self.fresh = True
+                context.pre_execution_errors = list(self.remembered) or self.validate()
             yield
+
+        def validate(self) -> list[GraphQLError]:
+            context = self.execution_context
+            schema: GraphQLSchema = context.schema._schema
+            document = context.graphql_document
+            assert document is not None
+            try:
+                if self.fresh:
+                    with self.budget.phase():
+                        errors = validate_document(schema, document, (*rules, budget_rule(self.budget)))
+                    if errors:
+                        errors = [complexity_error() if e.message == ABORTED else e for e in errors]
+                        self.refuse(tuple(errors), stand_in(document))
+                        return errors
+                    if self.digest:
+                        parsed.put(self.digest, document, len(context.query or ""))
+                key = (self.digest, context.operation_name, _sizes(context.variables))
+                estimate = costs.get(key) if self.digest else None
+                if estimate is None:
+                    with self.budget.phase():
+                        variables = dict(key[2])
+                        estimate = estimate_cost(
+                            schema, document, context.operation_name, variables, limits.max_cost, self.budget.check
+                        )
+                    if self.digest:
+                        costs.put(key, estimate)
+            except BudgetExceeded as exceeded:
+                return [self.over_budget(exceeded)]
+            if isinstance(context.context, RequestContext):
+                context.context.cost = estimate
+            return [cost_error(estimate, limits.max_cost)] if estimate > limits.max_cost else []
+
+        def over_budget(self, exceeded: BudgetExceeded) -> GraphQLError:
+            error = exceeded.error()
+            if exceeded.by_work:
+                self.refuse((error,))
+            return error
+
+        def refuse(self, errors: tuple[GraphQLError, ...], document: DocumentNode | None = None) -> None:
+            if self.digest:
+                refused.put(self.digest, Refusal(tuple(detached(e) for e in errors), document))
 
     return DocumentChecks
 
 
-MAX_COST_STRING = 32  # dates and enum values are shorter; longer strings never change the cost
+def budget_rule(budget: Budget) -> type[ValidationRule]:
+    """A validation rule that only looks at the clock, at each selection set and definition."""
+
+    class BudgetRule(ValidationRule):
+        def enter_selection_set(self, *_: Any) -> None:
+            budget.check()
+
+        enter_fragment_definition = enter_operation_definition = enter_selection_set
+
+    return BudgetRule
+
+
+def complexity_error() -> GraphQLError:
+    return GraphQLError(
+        "validating the document takes too much work (fields sharing response names across fragments are "
+        "compared pairwise to be merged); select each field once",
+        extensions={"code": "QUERY_TOO_COMPLEX", "limit": "validation"},
+    )
+
+
+def detached(error: GraphQLError) -> GraphQLError:
+    """A copy of an error that keeps its message, locations and code but not the document it came from."""
+    copy = GraphQLError(error.message, extensions=error.extensions)
+    if error.locations is not None:
+        copy.locations = error.locations
+    return copy
+
+
+def stand_in(document: DocumentNode) -> DocumentNode:
+    typename = SelectionSetNode(selections=(FieldNode(name=NameNode(value="__typename")),))
+    return DocumentNode(
+        definitions=tuple(
+            OperationDefinitionNode(
+                operation=d.operation,
+                name=NameNode(value=d.name.value) if d.name else None,
+                variable_definitions=(),
+                directives=(),
+                selection_set=typename,
+            )
+            for d in document.definitions
+            if isinstance(d, OperationDefinitionNode)
+        )
+    )
 
 
 def _sizes(variables: Mapping[str, Any] | None) -> tuple[tuple[str, int | str], ...]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from types import CodeType
 from typing import Any
 
 from graphql import GraphQLObjectType
@@ -35,6 +36,7 @@ from resolvers.execution.plan import (
     LIST,
     OBJECT,
     TYPENAME,
+    Allowance,
     Completion,
     Fast,
     FieldPlan,
@@ -45,18 +47,25 @@ from resolvers.execution.plan import (
 SubPlan = Callable[[FieldPlan, Completion, GraphQLObjectType], SelectionPlan]
 
 STRAWBERRY_DEFINITION = "strawberry-definition"
+# Compiled sources by (type, text): the same selection in another document (or the same fragment
+# under another parent) writes the same source, compiled once. The names it reads are bound per plan.
+CODE_CACHE = 2048
+_CODE: dict[tuple[str, str], CodeType] = {}
 # The fields of a connection that do not read its rows (they read its cursors' sort values and counts).
 _PAGE_FIELDS_WITHOUT_ROWS = frozenset({"pageInfo", "totalCount", "countsByStatus"})
 
 
-def compile_plan(plan: SelectionPlan, subplan: SubPlan) -> None:
-    """Set `plan.fast` (None when no field is inline) and `plan.general` (the fields left to the general path)."""
+def compile_plan(plan: SelectionPlan, subplan: SubPlan, allowance: Allowance) -> None:
+    """Set `plan.fast` (None when no field is inline, or the document may compile no more)
+    and `plan.general` (the fields left to the general path)."""
     writer = _Writer(subplan)
     inline = [writer.inline(field) for field in plan.fields]
-    plan.general = [field for field, done in zip(plan.fields, inline, strict=True) if not done]
-    plan.fast = writer.function(plan, inline) if any(inline) else None
+    plan.fast = writer.function(plan, inline, allowance) if any(inline) else None
+    plan.general = [field for field, done in zip(plan.fields, inline, strict=True) if not done or plan.fast is None]
     exact = _class_check(plan.type)
     plan.exact_class = exact if isinstance(exact, type) else None
+    if plan.fast is None:
+        return  # edges are built as objects, from every column
     fused = [writer.row_edges_of[id(f)] for f in plan.fields if id(f) in writer.row_edges_of]
     # The page may read fewer columns only when nothing else of the connection reads its rows
     # (`edges` selected again with a resolver below builds items from every column).
@@ -147,7 +156,7 @@ class _Writer:
         self.names[name] = value
         return name
 
-    def function(self, plan: SelectionPlan, inline: list[bool]) -> Fast:
+    def function(self, plan: SelectionPlan, inline: list[bool], allowance: Allowance) -> Fast | None:
         lines = ["def fast(src, out):", " try:"]
         for field, done in zip(plan.fields, inline, strict=True):
             key = repr(field.key)
@@ -161,8 +170,18 @@ class _Writer:
                 lines.append(f"  v = src.{field.attribute}")
                 lines.extend(self.value(field, field.completion, "v", f"out[{key}]", "  "))
         lines += ["  return True", " except Exception:", "  return False"]
+        source = (plan.type_name, "\n".join(lines))
+        code = _CODE.get(source)
+        if code is None:
+            if allowance.fields < len(plan.fields):
+                return None
+            allowance.fields -= len(plan.fields)
+            code = compile(source[1], f"<compiled {plan.type_name} selection>", "exec")
+            if len(_CODE) >= CODE_CACHE:
+                _CODE.clear()  # plain dict operations: safe with several loops in one process (tests)
+            _CODE[source] = code
         namespace = dict(self.names)
-        exec(compile("\n".join(lines), f"<compiled {plan.type_name} selection>", "exec"), namespace)
+        exec(code, namespace)
         fast: Fast = namespace["fast"]
         return fast
 

@@ -10,7 +10,7 @@ lazily, the first time a value of that object type reaches them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from graphql import (
@@ -28,15 +28,15 @@ from graphql import (
     GraphQLOutputType,
     GraphQLSchema,
     GraphQLString,
+    Node,
     OperationDefinitionNode,
     VariableNode,
-    Visitor,
     get_argument_values,
     is_leaf_type,
-    visit,
 )
 from graphql.execution.collect_fields import FieldDetails, FragmentDetails, collect_fields, collect_subfields
 from graphql.execution.values import VariableValues
+from graphql.language.ast import QUERY_DOCUMENT_KEYS
 from strawberry.types.arguments import convert_arguments
 
 from resolvers.common.objects import Batch, batch_of
@@ -51,8 +51,23 @@ Fast = Callable[[Any, dict[str, Any]], bool]
 _STANDARD = {t.name: t.coerce_output_value for t in (GraphQLString, GraphQLID, GraphQLBoolean)}
 
 
+# Compiling a selection plan's function costs Python's `compile`, about 0.1 ms per field: a
+# document never seen before compiles this many fields at most, and the rest of its plans
+# run on the general path (sources compiled once are reused by any document, see compiled.py).
+COMPILED_FIELDS = 200
+
+
 class Unplannable(Exception):
     """The document uses something the planned path leaves to the standard executor."""
+
+
+class Allowance:
+    """How many more fields one document's plans may compile."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: int = COMPILED_FIELDS) -> None:
+        self.fields = fields
 
 
 class Completion:
@@ -246,6 +261,7 @@ class DocumentPlan:
         self.operation = operation
         self.directive_variables = _directive_variables(document)
         self.roots: dict[tuple[Any, ...], SelectionPlan] = {}
+        self.allowance = Allowance()
 
     def root(
         self,
@@ -261,7 +277,7 @@ class DocumentPlan:
             if defers:
                 raise Unplannable("@defer")
             plan = SelectionPlan(schema, root_type, grouped)
-            _compile(plan, schema, fragments, variables, self.operation)
+            _compile(plan, schema, fragments, variables, self.operation, self.allowance)
             if len(self.roots) < 16:
                 self.roots[key] = plan
         return plan
@@ -275,12 +291,13 @@ def object_plan(
     field: FieldPlan,
     completion: Completion,
     object_type: GraphQLObjectType,
+    allowance: Allowance,
 ) -> SelectionPlan:
     plan = completion.plans.get(object_type.name)
     if plan is None:
         grouped, _, _ = collect_subfields(schema, fragments, variables, operation, object_type, field.details)
         plan = completion.plans[object_type.name] = SelectionPlan(schema, object_type, grouped)
-        _compile(plan, schema, fragments, variables, operation)
+        _compile(plan, schema, fragments, variables, operation, allowance)
     return plan
 
 
@@ -290,25 +307,18 @@ def _compile(
     fragments: dict[str, FragmentDetails],
     variables: VariableValues,
     operation: OperationDefinitionNode,
+    allowance: Allowance,
 ) -> None:
     from resolvers.execution.compiled import compile_plan  # it builds on this module's plans
 
     def subplan(field: FieldPlan, completion: Completion, object_type: GraphQLObjectType) -> SelectionPlan:
-        return object_plan(schema, fragments, variables, operation, field, completion, object_type)
+        return object_plan(schema, fragments, variables, operation, field, completion, object_type, allowance)
 
-    compile_plan(plan, subplan)
+    compile_plan(plan, subplan, allowance)
 
 
 def _uses_variables(node: FieldNode) -> bool:
-    found: list[bool] = []
-
-    class Finder(Visitor):
-        def enter_variable(self, *_: Any) -> None:
-            found.append(True)
-
-    for argument in node.arguments or ():
-        visit(argument, Finder())
-    return bool(found)
+    return any(isinstance(n, VariableNode) for argument in node.arguments or () for n in _walk(argument))
 
 
 def _static_arguments(definition: GraphQLField, node: FieldNode) -> dict[str, Any] | Exception:
@@ -320,14 +330,25 @@ def _static_arguments(definition: GraphQLField, node: FieldNode) -> dict[str, An
 
 def _directive_variables(document: DocumentNode) -> tuple[str, ...]:
     names: set[str] = set()
-
-    class Finder(Visitor):
-        def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
+    for node in _walk(document):
+        if isinstance(node, DirectiveNode):
             if node.name.value in ("defer", "stream"):
                 raise Unplannable("incremental delivery")
             for argument in node.arguments or ():
                 if isinstance(argument.value, VariableNode):
                     names.add(argument.value.name.value)
-
-    visit(document, Finder())
     return tuple(sorted(names))
+
+
+def _walk(root: Node) -> Iterator[Node]:
+    """Every node under `root`, itself included (graphql-core's `visit` costs far more per call)."""
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        yield node
+        for key in QUERY_DOCUMENT_KEYS.get(node.kind, ()):
+            child = getattr(node, key, None)
+            if isinstance(child, Node):
+                pending.append(child)
+            elif isinstance(child, tuple | list):
+                pending.extend(c for c in child if isinstance(c, Node))

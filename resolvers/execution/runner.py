@@ -44,6 +44,7 @@ from resolvers.execution.plan import (
     LIST,
     OBJECT,
     TYPENAME,
+    Allowance,
     Completion,
     DocumentPlan,
     FieldPlan,
@@ -58,6 +59,10 @@ Task = tuple[SelectionPlan, Any, dict[str, Any], Position | None]
 # Plans hold the schema's own types and resolvers, so they are kept per schema.
 _documents: OrderedDict[tuple[GraphQLSchema, str, str | None], DocumentPlan | None] = OrderedDict()
 MAX_DOCUMENTS = 512
+# A plan and the document it holds take about 150 bytes per character of the text: the plans
+# kept are bounded by the total length of their texts too (about 150 MB at most).
+MAX_DOCUMENT_CHARS = 1_000_000
+_kept_chars = [0]
 _LATER = object()  # in `Run.level`'s pending list: the value of a batched field's call made for an earlier entry
 
 
@@ -87,8 +92,10 @@ def document_plan(text: str, document: DocumentNode, executor: Executor[Any]) ->
     except Unplannable:
         plan = None
     _documents[key] = plan
-    if len(_documents) > MAX_DOCUMENTS:
-        _documents.popitem(last=False)
+    _kept_chars[0] += len(text)
+    while _documents and (len(_documents) > MAX_DOCUMENTS or _kept_chars[0] > MAX_DOCUMENT_CHARS):
+        (_, dropped, _), _ = _documents.popitem(last=False)
+        _kept_chars[0] -= len(dropped)
     return plan
 
 
@@ -124,7 +131,7 @@ async def execute_planned(
         root = plan.root(schema, built.fragments, built.variable_values, schema.query_type)
     except Unplannable:
         return None
-    run = Run(built)
+    run = Run(built, plan.allowance)
     try:
         data = await run.execute(root, root_value)
     finally:
@@ -187,8 +194,9 @@ class LazyInfo(Info[Any, Any]):
 class Run:
     """The state of one planned execution."""
 
-    def __init__(self, executor: Executor[Any]) -> None:
+    def __init__(self, executor: Executor[Any], allowance: Allowance) -> None:
         self.executor = executor
+        self.allowance = allowance
         self.schema = executor.schema
         self.errors: list[GraphQLError] = []
         self.arguments: dict[int, dict[str, Any] | Exception] = {}
@@ -429,6 +437,7 @@ class Run:
                 field,
                 completion,
                 object_type,
+                self.allowance,
             )
         return plan
 
