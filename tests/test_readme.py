@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.data.ids import from_global_id
 from gateway.graphiql import example_queries, example_variables
 from tests.conftest import gql
 from tests.support.issuer import TestIssuer
@@ -108,3 +109,12 @@ async def test_readme_subscription_snippet_runs_as_written(
         _, errors = await node.communicate()
         script.unlink()
     assert b"Error" not in errors, errors
+
+
+async def test_readme_id_example_is_the_id_it_names(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    """The README's example id is `Campaign:not-a-uuid` encoded as ids are, and answers as it says."""
+    example = re.search(r"`(\w+)` is `Campaign:not-a-uuid`", README)
+    assert example is not None
+    assert from_global_id(example.group(1)) == ("Campaign", "not-a-uuid")
+    body = await gql(client, "query($id: ID!) { node(id: $id) { id } }", {"id": example.group(1)}, token=issuer.token())
+    assert body == {"data": {"node": None}}
