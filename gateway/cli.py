@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -18,6 +20,47 @@ from gateway.config import ConfigError, IssuerConfig, Settings, load_settings
 
 DEFAULT_DATA_DIR = ".omnify"
 ROLES = ("owner", "admin", "marketer", "analyst", "viewer")
+
+
+def running_dev_record() -> Path:
+    """Where a running `dev` says which data dir it uses, so `token` finds it from any directory."""
+    base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
+    return base / f"omnify-gateway-{os.getuid()}" / "dev.json"
+
+
+def _record_running_dev(data_dir: Path, url: str) -> None:
+    record = running_dev_record()
+    record.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    record.write_text(json.dumps({"data_dir": str(data_dir), "pid": os.getpid(), "url": url}))
+
+
+def _forget_running_dev() -> None:
+    record = running_dev_record()
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(record.read_text()).get("pid") == os.getpid():
+            record.unlink()
+
+
+def _running_dev_data_dir() -> Path | None:
+    """The data dir of the `dev` that is running now, if any."""
+    try:
+        found = json.loads(running_dev_record().read_text())
+        os.kill(int(found["pid"]), 0)  # raises when that process is gone
+        return Path(str(found["data_dir"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _dev_issuer_dir(given: str | None) -> tuple[Path | None, list[Path]]:
+    """The data dir holding the dev issuer's key: the one given, else ./.omnify, else the running dev's."""
+    candidates = (
+        [Path(given)]
+        if given
+        else [Path(os.environ.get("OMNIFY_DATA_DIR") or DEFAULT_DATA_DIR), *filter(None, [_running_dev_data_dir()])]
+    )
+    tried = [c.resolve() for c in candidates]
+    found = next((c for c in tried if (c / "dev-issuer" / "signing-key.json").exists()), None)
+    return found, tried
 
 
 def _store_urls_from_env() -> tuple[str, str, str, str]:
@@ -97,10 +140,12 @@ def cmd_seed(args: argparse.Namespace) -> int:
 def cmd_token(args: argparse.Namespace) -> int:
     from gateway.dev_issuer import DevIssuer
 
-    data_dir = Path(args.data_dir).resolve()
-    if not (data_dir / "dev-issuer" / "signing-key.json").exists():
+    data_dir, tried = _dev_issuer_dir(args.data_dir)
+    if data_dir is None:
         print(
-            f"no dev issuer in {data_dir}; run `omnify-gateway dev --data-dir {args.data_dir}` first", file=sys.stderr
+            f"no dev issuer in {', '.join(map(str, tried))}: start `omnify-gateway dev` first, or pass "
+            "--data-dir DIR naming the directory `omnify-gateway dev --data-dir DIR` uses",
+            file=sys.stderr,
         )
         return 2
     if (args.org is None) == (args.invitee is None):
@@ -263,7 +308,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     from gateway.logs import configure_logging
     from gateway.runtime import tune_gc
 
-    data_dir = Path(args.data_dir).resolve()
+    data_dir = Path(args.data_dir or os.environ.get("OMNIFY_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
     lock = DataDirLock(data_dir / "dev.lock")
     try:
         lock.acquire()
@@ -315,6 +360,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
             flush=True,
         )
         signal.signal(signal.SIGTERM, previous)
+        _record_running_dev(data_dir, base)
         app = create_app(settings, dev_issuer=issuer)
         tune_gc()
         server = _uvicorn_server(app, args.host, args.port)
@@ -328,6 +374,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("stopping embedded servers ...", file=sys.stderr, flush=True)
+        _forget_running_dev()
         mongo.stop()
         postgres.stop()
         lock.release()
@@ -343,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="run on embedded stores with demo data and a dev token issuer")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=8000)
-    dev.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    dev.add_argument("--data-dir", default=None, help=f"default: OMNIFY_DATA_DIR, else {DEFAULT_DATA_DIR}")
     dev.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     dev.set_defaults(func=cmd_dev)
 
@@ -376,7 +423,11 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--role", default="viewer", choices=ROLES, help="ignored for --client tokens")
     token.add_argument("--sub", default=None, help="subject; defaults to the seeded user with that role")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
-    token.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    token.add_argument(
+        "--data-dir",
+        default=None,
+        help=f"the dev issuer's data dir (default: OMNIFY_DATA_DIR, else {DEFAULT_DATA_DIR}, else the running dev's)",
+    )
     token.add_argument("--client", default=None, help="mint a partner (client-credentials) token for this client id")
     token.add_argument("--scope", action="append", default=[], help="a scope, e.g. metrics:write (repeatable)")
     token.set_defaults(func=cmd_token)

@@ -103,7 +103,11 @@ class GraphQLView:
                 allowed_operation_types=allowed,
                 operation_extensions=params.extensions,
             )
-        except InvalidOperationTypeError:
+        except InvalidOperationTypeError as exc:
+            if exc.operation_type == OperationType.SUBSCRIPTION:
+                raise RequestProblem(
+                    400, "subscriptions run over WebSocket (graphql-transport-ws) at this URL, not over HTTP"
+                ) from None
             raise RequestProblem(
                 405, "mutations are not allowed over GET; use POST", headers={"Allow": "POST"}
             ) from None

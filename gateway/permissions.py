@@ -62,10 +62,24 @@ def permissions_of(principal: Principal) -> frozenset[Permission]:
     return frozenset(granted)
 
 
+def granting(table: dict[str, frozenset[Permission]], permission: Permission) -> list[str]:
+    """The roles (or scopes) of `table` that grant `permission`, in the table's order."""
+    return [name for name, granted in table.items() if permission in granted]
+
+
 def require(principal: Principal, permission: Permission) -> None:
-    if permission not in permissions_of(principal):
-        who = {
-            "partner": "partner tokens need a scope",
-            "invitee": "you are not a member of an organization yet; accept your invitation first",
-        }.get(principal.kind, "your role does not allow it")
-        raise Forbidden(f"not allowed to {permission.value}: {who}", permission=permission.name)
+    if permission in permissions_of(principal):
+        return
+    # Say what would be allowed, so a partner or an operator knows which scope or role to ask for.
+    if principal.kind == "partner":
+        scopes = granting(SCOPE_PERMISSIONS, permission)
+        who = (
+            f"partner tokens need the scope {' or '.join(scopes)}"
+            if scopes
+            else "partner tokens cannot do this with any scope"
+        )
+    elif principal.kind == "invitee":
+        who = "you are not a member of an organization yet; accept your invitation first"
+    else:
+        who = f"your role does not allow it (roles that may: {', '.join(granting(ROLE_PERMISSIONS, permission))})"
+    raise Forbidden(f"not allowed to {permission.value}: {who}", permission=permission.name)

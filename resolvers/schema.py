@@ -89,8 +89,11 @@ class Query:
             organization=None if p.kind == "invitee" else organization_of(p.organization),
         )
 
-    @strawberry.field(description="The caller's organization (`FORBIDDEN` for an invitee, who has none yet).")
-    def organization(self, info: Ctx) -> Organization:
+    # Nullable, so an invitee's query still answers its other fields (`viewer`) with this one null.
+    @strawberry.field(
+        description="The caller's organization; null with a `FORBIDDEN` error for an invitee, who has none yet."
+    )
+    def organization(self, info: Ctx) -> Organization | None:
         principal = info.context.principal
         if principal.kind == "invitee":
             raise Forbidden("you are not a member of an organization yet; accept your invitation first")

@@ -85,13 +85,14 @@ def test_schema_check_detects_drift(tmp_path: Path) -> None:
     assert result.returncode == 1 and "stale" in result.stderr
 
 
-def _start_dev(data_dir: Path, port: int) -> tuple[subprocess.Popen[str], str]:
+def _start_dev(data_dir: Path, port: int, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [*CLI, "dev", "--data-dir", str(data_dir), "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         cwd=ROOT,
+        env=env,
     )
     assert proc.stdout is not None
     lines: list[str] = []
@@ -119,7 +120,11 @@ def _stop(proc: subprocess.Popen[str], sig: int) -> None:
 def test_dev_serves_both_stores_and_restarts_with_its_data(tmp_path: Path) -> None:
     data_dir = tmp_path / "dev"
     port = free_port()
-    proc, token = _start_dev(data_dir, port)
+    # Where a running dev leaves its data dir for `token`: private to this test.
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path / "run")}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc, token = _start_dev(data_dir, port, env)
     try:
         base = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{base}/readyz", timeout=10).status_code == 200
@@ -139,14 +144,18 @@ def test_dev_serves_both_stores_and_restarts_with_its_data(tmp_path: Path) -> No
             cwd=ROOT,
         )
         assert second.returncode == 1 and "in use" in second.stderr
-        # `token` mints for the running dev issuer.
-        minted = subprocess.run(
-            [*CLI, "token", "--org", "globex", "--role", "viewer", "--data-dir", str(data_dir)],
+        # `token` mints for the running dev issuer, found from any directory without --data-dir,
+        # and prints nothing else (no library warnings).
+        result = subprocess.run(
+            [*CLI, "token", "--org", "globex", "--role", "viewer"],
             capture_output=True,
             text=True,
             timeout=60,
-            cwd=ROOT,
-        ).stdout.strip()
+            cwd=elsewhere,
+            env=env,
+        )
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        minted = result.stdout.strip()
         body = httpx.post(
             f"{base}/graphql",
             json={"query": "{ organization { slug } }"},
@@ -173,6 +182,11 @@ def test_dev_serves_both_stores_and_restarts_with_its_data(tmp_path: Path) -> No
         _stop(proc, signal.SIGTERM)
     assert proc.returncode == 0
     assert not (data_dir / "postgres" / "postmaster.pid").exists()  # postgres stopped cleanly
+    # With no dev running, `token` says where it looked and how to point it at a data dir.
+    missing = subprocess.run(
+        [*CLI, "token", "--org", "acme"], capture_output=True, text=True, timeout=60, cwd=elsewhere, env=env
+    )
+    assert missing.returncode == 2 and "--data-dir" in missing.stderr and str(elsewhere) in missing.stderr
 
     # Restart: no second seed, same data, and SIGINT stops it as cleanly.
     proc, token = _start_dev(data_dir, port)

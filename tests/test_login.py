@@ -669,6 +669,16 @@ async def _log_in_and_use_graphiql(page: Any, gateway: LoginGateway, console: li
     ]
     await page.screenshot(path=str(ARTIFACTS / "graphiql-examples.png"))
 
+    # The first tab runs as it opens: its variables are filled in, so Run answers data, not an error.
+    editor = page.locator(".graphiql-query-editor .CodeMirror").first
+    variables = page.locator(".graphiql-editor-tool .CodeMirror").first
+    assert (await editor.evaluate("element => element.CodeMirror.getValue()")).startswith("query TopRoas(")
+    assert '"from"' in await variables.evaluate("element => element.CodeMirror.getValue()")
+    await page.click(".graphiql-execute-button")
+    result = page.locator(".graphiql-response")
+    await result.get_by_text('"campaigns"').wait_for(timeout=30_000)
+    assert '"errors"' not in await result.inner_text()
+
     # Build a query by clicking in the Explorer, in a new empty tab.
     await page.click(".graphiql-tab-add")
     await page.click("button[aria-label='Show GraphiQL Explorer']")

@@ -85,3 +85,20 @@ async def test_node_applies_the_same_rule_to_sensitive_types(client: httpx.Async
     for node_id in node_ids:
         body = await gql(client, "query($id: ID!) { node(id: $id) { id } }", {"id": node_id}, token=admin)
         assert body["data"]["node"]["id"] == node_id
+
+
+async def test_a_refusal_names_the_scope_or_roles_that_would_be_allowed(
+    client: httpx.AsyncClient, issuer: TestIssuer
+) -> None:
+    creative = await gql(
+        client, "{ organization { creatives(first: 1) { edges { node { id } } } } }", token=issuer.token()
+    )
+    pause = 'mutation($id: ID!) { pauseCreative(input: {creativeId: $id, reason: "probe"}) { creative { id } } }'
+    variables = {"id": creative["data"]["organization"]["creatives"]["edges"][0]["node"]["id"]}
+    ingesting_partner = issuer.token("acme", "owner", sub="partner-sync", azp="partner-sync", scope="metrics:write")
+    body = await gql(client, pause, variables, token=ingesting_partner)
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "FORBIDDEN" and "need the scope actions:write" in error["message"]
+    body = await gql(client, pause, variables, token=issuer.token("acme", "viewer"))
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "FORBIDDEN" and "roles that may: marketer, admin, owner" in error["message"]

@@ -189,3 +189,19 @@ async def test_deeply_nested_variables_are_refused_as_json(client: httpx.AsyncCl
         headers={"Authorization": f"Bearer {issuer.token()}", "Content-Type": "application/json"},
     )
     assert response.status_code == 400 and response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_subscription_over_http_is_told_to_use_the_websocket(
+    client: httpx.AsyncClient, issuer: TestIssuer
+) -> None:
+    headers = {"Authorization": f"Bearer {issuer.token()}"}
+    subscription = "subscription { actionLogged { id } }"
+    for response in (
+        await client.post("/graphql", json={"query": subscription}, headers=headers),
+        await client.get("/graphql", params={"query": subscription}, headers=headers),
+    ):
+        assert response.status_code == 400, response.text
+        error = response.json()["errors"][0]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT" and "WebSocket" in error["message"]
+    mutation = await client.get("/graphql", params={"query": "mutation { __typename }"}, headers=headers)
+    assert mutation.status_code == 405 and "over GET" in mutation.json()["errors"][0]["message"]

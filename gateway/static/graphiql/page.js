@@ -80,6 +80,21 @@
       h("path", { d: "M4 5h16M4 12h16M4 19h10" }));
   }
 
+  // GraphiQL 3 opens its first default tab with that tab's query but an empty variables
+  // editor (it falls back to the first tab for the query only), so a first Run fails for
+  // want of variables. Once the editor exists, give the open tab the variables it holds.
+  function OpenTabVariables() {
+    var editors = GraphiQL.React.useEditorContext({ nonNull: true });
+    var variableEditor = editors.variableEditor;
+    React.useEffect(function () {
+      var tab = editors.tabs[editors.activeTabIndex];
+      if (variableEditor && !variableEditor.getValue() && tab && tab.variables) {
+        variableEditor.setValue(tab.variables);
+      }
+    }, [variableEditor]);
+    return null;
+  }
+
   var examplesPlugin = { title: "Examples", icon: ExamplesIcon, content: ExamplesPanel };
   var explorerPlugin = GraphiQLPluginExplorer.explorerPlugin();
 
@@ -89,6 +104,6 @@
       plugins: [explorerPlugin, examplesPlugin],
       defaultTabs: config.tabs,
       shouldPersistHeaders: false,
-    })
+    }, h(GraphiQL.Footer, null, h(OpenTabVariables)))
   );
 })();
