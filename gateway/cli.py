@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shlex
 import signal
 import sys
 import tempfile
@@ -182,25 +183,26 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-async def check_database_logins(settings: Settings) -> None:
-    """Refuse to serve as logins that row-level security or the grants would not bind."""
+async def database_login_problems(
+    database_url: str, database_system_url: str, timeout_s: float, statement_timeout_s: float
+) -> list[str]:
+    """Why the gateway must not serve as these logins: what row-level security or the grants would not bind."""
     import asyncpg
 
     from gateway.stores.fence import REQUEST_LOGIN, SYSTEM_LOGIN, Login, login_problems, session_settings
 
     problems: list[str] = []
     names: list[str] = []
-    checks: list[tuple[str, Login]] = [
-        (settings.database_url, REQUEST_LOGIN),
-        (settings.database_system_url, SYSTEM_LOGIN),
-    ]
+    checks: list[tuple[str, Login]] = [(database_url, REQUEST_LOGIN), (database_system_url, SYSTEM_LOGIN)]
     for url, login in checks:
+        if not url:
+            continue  # reported with the rest of the configuration
         try:
             # With the settings the pools pin, which a role's own settings cannot override.
             conn = await asyncpg.connect(
                 url,
-                timeout=settings.store_timeout_s,
-                server_settings=session_settings(settings.request_timeout_s, "omnify-gateway-check"),
+                timeout=timeout_s,
+                server_settings=session_settings(statement_timeout_s, "omnify-gateway-check"),
             )
         except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             # Serving starts while PostgreSQL is down; each new pool connection is checked the same way.
@@ -216,8 +218,38 @@ async def check_database_logins(settings: Settings) -> None:
             f"DATABASE_URL and DATABASE_SYSTEM_URL both log in as {names[0]!r}: the system login must be another "
             "one, so that the request login cannot run the cross-tenant system functions"
         )
+    return problems
+
+
+async def check_database_logins(settings: Settings) -> None:
+    """Refuse to serve as logins that row-level security or the grants would not bind."""
+    problems = await database_login_problems(
+        settings.database_url, settings.database_system_url, settings.store_timeout_s, settings.request_timeout_s
+    )
     if problems:
         raise ConfigError(problems)
+
+
+def serve_settings() -> Settings:
+    """The environment `serve` runs with, or one ConfigError naming every problem: the settings' own and
+    the database logins' (checked even when other settings are wrong, so one start-up tells all)."""
+    try:
+        settings, problems = load_settings(), []
+    except ConfigError as exc:
+        settings, problems = None, list(exc.problems)
+    defaults = Settings(mode="production", mongo_url="", database_url="", issuers=())
+    timing = settings or defaults
+    problems += asyncio.run(
+        database_login_problems(
+            os.environ.get("DATABASE_URL", "").strip(),
+            os.environ.get("DATABASE_SYSTEM_URL", "").strip(),
+            timing.store_timeout_s,
+            timing.request_timeout_s,
+        )
+    )
+    if problems or settings is None:
+        raise ConfigError(list(dict.fromkeys(problems)))
+    return settings
 
 
 def production_app() -> Any:
@@ -248,9 +280,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from gateway.logs import configure_logging
 
     # Refuse a bad environment once, here, before any worker starts.
-    settings = load_settings()
+    settings = serve_settings()
     configure_logging(settings.log_level)
-    asyncio.run(check_database_logins(settings))
     workers = args.workers if args.workers is not None else settings.workers
     if workers < 1:
         raise ConfigError([f"--workers {workers} must be at least 1"])
@@ -272,6 +303,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     supervisor.run()
     # The supervisor stops when a worker failed to start (the environment or the port is wrong).
     return STARTUP_FAILURE if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes) else 0
+
+
+def _dev_stores_text(postgres: Any, mongo_url: str, issuer: str, audience: str) -> str:
+    """Where dev's stores listen, and the environment `serve` needs to run on them beside dev."""
+    env = {
+        "DATABASE_URL": postgres.app_url,
+        "DATABASE_SYSTEM_URL": postgres.system_url,
+        "DATABASE_MIGRATE_URL": postgres.url,
+        "MONGO_URL": mongo_url,
+        "MONGO_DB": "omnify_cloud",
+        "OIDC_ISSUER": issuer,
+        "OIDC_AUDIENCE": audience,
+        "OMNIFY_PORT": "8001",
+    }
+    exports = " \\\n    ".join(f"{name}={shlex.quote(value)}" for name, value in env.items())
+    return (
+        f"  Stores (embedded, kept in the data dir):\n"
+        f"    PostgreSQL  {postgres.url}  (owner: migrate, seed)\n"
+        f"    MongoDB     {mongo_url}\n"
+        f"  `omnify-gateway serve` on the same stores and issuer, while dev runs:\n\n"
+        f"  export {exports}\n  omnify-gateway serve\n"
+    )
 
 
 class _Stop(Exception):
@@ -356,7 +409,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
             f"  Dev token (acme, owner, 12h; more with `omnify-gateway token --org SLUG --role ROLE`):\n\n"
             f"{token}\n\n"
             f"  curl -s {base}/graphql -H 'Authorization: Bearer <token>' -H 'Content-Type: application/json' "
-            f'-d \'{{"query":"{{ organization {{ name plan }} }}"}}\'\n',
+            f'-d \'{{"query":"{{ organization {{ name plan }} }}"}}\'\n\n'
+            f"{_dev_stores_text(postgres, mongo.url, issuer.issuer, AUDIENCE)}",
             flush=True,
         )
         signal.signal(signal.SIGTERM, previous)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -85,7 +86,7 @@ def test_schema_check_detects_drift(tmp_path: Path) -> None:
     assert result.returncode == 1 and "stale" in result.stderr
 
 
-def _start_dev(data_dir: Path, port: int, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
+def _start_dev(data_dir: Path, port: int, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str, str]:
     proc = subprocess.Popen(
         [*CLI, "dev", "--data-dir", str(data_dir), "--port", str(port)],
         stdout=subprocess.PIPE,
@@ -108,7 +109,7 @@ def _start_dev(data_dir: Path, port: int, env: dict[str, str] | None = None) -> 
     tokens = re.findall(r"^(eyJ[\w-]+\.[\w-]+\.[\w-]+)$", output, re.MULTILINE)
     assert tokens, output
     assert f"http://127.0.0.1:{port}/graphql" in output
-    return proc, tokens[0]
+    return proc, tokens[0], output
 
 
 def _stop(proc: subprocess.Popen[str], sig: int) -> None:
@@ -124,7 +125,7 @@ def test_dev_serves_both_stores_and_restarts_with_its_data(tmp_path: Path) -> No
     env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path / "run")}
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    proc, token = _start_dev(data_dir, port, env)
+    proc, token, output = _start_dev(data_dir, port, env)
     try:
         base = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{base}/readyz", timeout=10).status_code == 200
@@ -178,6 +179,8 @@ def test_dev_serves_both_stores_and_restarts_with_its_data(tmp_path: Path) -> No
             timeout=30,
         ).json()
         assert body["data"]["viewer"] == {"kind": "INVITEE", "email": "new@globex.example", "organization": None}
+        # The environment dev prints runs `serve` on the same stores and issuer.
+        _serve_with_the_printed_environment(output, token)
     finally:
         _stop(proc, signal.SIGTERM)
     assert proc.returncode == 0
@@ -189,7 +192,7 @@ def test_dev_serves_both_stores_and_restarts_with_its_data(tmp_path: Path) -> No
     assert missing.returncode == 2 and "--data-dir" in missing.stderr and str(elsewhere) in missing.stderr
 
     # Restart: no second seed, same data, and SIGINT stops it as cleanly.
-    proc, token = _start_dev(data_dir, port)
+    proc, token, _ = _start_dev(data_dir, port)
     try:
         body = httpx.post(
             f"http://127.0.0.1:{port}/graphql",
@@ -202,6 +205,39 @@ def test_dev_serves_both_stores_and_restarts_with_its_data(tmp_path: Path) -> No
         _stop(proc, signal.SIGINT)
     assert proc.returncode == 0
     assert not (data_dir / "postgres" / "postmaster.pid").exists()
+
+
+def _serve_with_the_printed_environment(dev_output: str, token: str) -> None:
+    block = re.search(r"^  export (.*?)\n  omnify-gateway serve$", dev_output, re.MULTILINE | re.DOTALL)
+    assert block is not None, dev_output
+    printed = dict(shlex.split(line.rstrip(" \\"))[0].split("=", 1) for line in block.group(1).splitlines())
+    assert {"DATABASE_URL", "DATABASE_SYSTEM_URL", "MONGO_URL", "OIDC_ISSUER", "OIDC_AUDIENCE"} <= set(printed)
+    port = free_port()
+    serve = subprocess.Popen(
+        [*CLI, "serve", "--workers", "1"],
+        env={**os.environ, **printed, "OMNIFY_PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                answer = httpx.post(
+                    f"http://127.0.0.1:{port}/graphql",
+                    json={"query": "{ organization { slug } }"},
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=30,
+                ).json()
+                break
+            except httpx.TransportError:
+                assert serve.poll() is None and time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.5)
+        assert answer == {"data": {"organization": {"slug": "acme"}}}, answer
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=60)
 
 
 def _alive(pid: int) -> bool:

@@ -392,6 +392,13 @@ def test_serve_refuses_a_privileged_login(seeded: Stores) -> None:
     )
     assert result.returncode == 2, result.stderr
     assert "is a superuser" in result.stderr and "DATABASE_MIGRATE_URL" in result.stderr
+    # One start-up names every problem: the login's beside the configuration's own.
+    del env["OIDC_ISSUER"], env["OIDC_AUDIENCE"]
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "serve"], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert result.returncode == 2, result.stderr
+    assert "is a superuser" in result.stderr and "OIDC_ISSUER is not set" in result.stderr
 
 
 async def test_serve_refuses_the_request_login_as_the_system_login(seeded: Stores) -> None:
