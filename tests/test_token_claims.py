@@ -207,7 +207,11 @@ async def test_malformed_claims_close_a_socket_with_4401(
 
 
 def test_lifetime_and_typ_settings_are_validated() -> None:
-    base = {"MONGO_URL": "mongodb://m:27017", "DATABASE_URL": "postgresql://u@p/db"}
+    base = {
+        "MONGO_URL": "mongodb://m:27017",
+        "DATABASE_URL": "postgresql://u@p/db",
+        "DATABASE_SYSTEM_URL": "postgresql://s@p/db",
+    }
     single = {**base, "OIDC_ISSUER": "https://id.example.com", "OIDC_AUDIENCE": "api"}
     assert load_settings(single).max_token_lifetime_s == DAY
     assert load_settings({**single, "OMNIFY_MAX_TOKEN_LIFETIME_S": "3600"}).max_token_lifetime_s == 3600
