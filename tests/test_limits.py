@@ -45,6 +45,7 @@ def test_document_limit_settings_are_checked() -> None:
     env = {
         "MONGO_URL": "mongodb://localhost:27017",
         "DATABASE_URL": "postgresql://gateway@localhost/brain",
+        "DATABASE_SYSTEM_URL": "postgresql://gateway_system@localhost/brain",
         "OIDC_ISSUER": "https://issuer.example.com",
         "OIDC_AUDIENCE": "omnify",
     }

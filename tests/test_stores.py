@@ -280,7 +280,7 @@ async def test_hung_mongo_fails_fast_then_its_circuit_fails_at_once(seeded: Stor
                 # The circuit is open now: the next request does not wait for MongoDB at all.
                 gc.collect()  # not the gateway's latency: see the PostgreSQL test below
                 second, body = await _timed_gql(http, token)
-                assert second < 0.1, second
+                assert second < timeout / 2, second  # far from the store timeout, however busy the machine
                 assert body["data"]["organization"]["campaigns"]["totalCount"] == 60
                 assert set(_failed_fields(body)) == {"plan", "workflows"}
                 ready = await http.get("/readyz")
@@ -332,7 +332,7 @@ async def test_hung_postgres_fails_fast_then_its_circuit_fails_at_once(seeded: S
                 # Collect now, outside the timed request.
                 gc.collect()
                 second, body = await _timed_gql(http, token)
-                assert second < 0.1, second
+                assert second < timeout / 2, second  # far from the store timeout, however busy the machine
                 assert _failed_fields(body) == {"campaigns": "STORE_UNAVAILABLE:postgres"}
                 ready = await http.get("/readyz")
                 assert ready.status_code == 503 and ready.json()["stores"]["postgres"]["circuit"] == "open"

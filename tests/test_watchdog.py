@@ -133,6 +133,7 @@ def test_serve_replaces_a_single_worker_whose_loop_stalled(seeded: Stores, issue
     env = {
         **os.environ,
         "DATABASE_URL": seeded.app_url,
+        "DATABASE_SYSTEM_URL": seeded.system_url,
         "MONGO_URL": seeded.mongo_url,
         "MONGO_DB": seeded.mongo_db,
         "OIDC_ISSUER": issuer.url,
