@@ -164,7 +164,7 @@ def report(args: argparse.Namespace, servers: list[tuple[Server, Database]], iss
     today = dt.datetime.now(dt.UTC).date()
     window = {"from": str(today - dt.timedelta(days=29)), "to": str(today)}
     warm = [{"query": DASHBOARD, "variables": {"n": 5, "m": 5, **window}}]
-    documents = {
+    documents: dict[str, list[dict[str, Any]]] = {
         "dashboard n=50 m=20": [{"query": DASHBOARD, "variables": {"n": 50, "m": 20, **window}}],
         "campaigns 50x20": [{"query": CAMPAIGNS}],
     }
