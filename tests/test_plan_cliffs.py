@@ -28,7 +28,7 @@ import pytest
 from gateway.data.brain import metrics
 from gateway.migrations import migrate_postgres, provision_login
 from gateway.seed_brain import seed_brain
-from gateway.seed_spec import OrgSpec, Shape, uid
+from gateway.seed_spec import DEMO_SHAPE, LARGE_SHAPE, OrgSpec, Shape, org_specs, uid
 from gateway.stores.postgres import PostgresStore
 from tests.conftest import Stores
 from tests.test_audit_outbox import _with_database as with_database
@@ -156,3 +156,13 @@ async def test_totals_of_a_large_batch_after_small_ones_sum_each_metric_row_once
         skewed.end,
     )
     assert {key: row.clicks for key, row in totals.items()} == {r["key"]: r["clicks"] for r in clicks}
+
+
+def test_a_large_seed_keeps_the_demo_organizations_and_adds_one_much_larger() -> None:
+    demo, large = org_specs("demo", None), org_specs("large", None)
+    assert [s.slug for s in demo] == ["acme", "globex", "initech"] == [s.slug for s in large[:3]]
+    assert {s.shape for s in demo + large[:3]} == {DEMO_SHAPE}
+    assert len(large) == 10 and large[3].shape == LARGE_SHAPE
+    assert LARGE_SHAPE.metric_rows() == 5 * DEMO_SHAPE.metric_rows()
+    assert sum(s.shape.metric_rows() for s in large) == 1_503_000
+    assert len({s.shape for s in large[4:]}) == 6  # the others vary
