@@ -118,6 +118,21 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / CLK_TCK
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time of `root` and every process under it, including those that ended since.
+
+    An ended child's time is added to its parent's cutime/cstime when it is reaped
+    (PostgreSQL's postmaster reaps its backends), so a pool that closes or opens
+    connections during a measurement still counts all of their work.
+    """
+    try:
+        fields = Path(f"/proc/{root}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    reaped = (int(fields[13]) + int(fields[14])) / CLK_TCK  # cutime, cstime
+    return reaped + cpu_seconds(descendants(root))
+
+
 def rss_mib(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -250,9 +265,9 @@ def measure(
     server: Server, token: str, bodies: list[dict[str, Any]], connections: int, seconds: float, postgres: list[int]
 ) -> Sample:
     pids = server.pids
-    before, pg_before = cpu_seconds(pids), cpu_seconds(postgres)
+    before, pg_before = cpu_seconds(pids), sum(tree_cpu_seconds(p) for p in postgres)
     result = load(server.port, token, bodies, connections, seconds)
-    used, pg_used = cpu_seconds(pids) - before, cpu_seconds(postgres) - pg_before
+    used, pg_used = cpu_seconds(pids) - before, sum(tree_cpu_seconds(p) for p in postgres) - pg_before
     return Sample(
         result["requests"],
         result["seconds"],
@@ -504,13 +519,13 @@ def print_results(
 
 
 def postgres_pids(embedded: list[Any]) -> Callable[[], list[int]]:
-    """The embedded PostgreSQL's processes (postmaster and backends) at call time; none for a server given by URL."""
+    """The embedded PostgreSQL's postmaster (its tree is what `tree_cpu_seconds` counts); none for a server given by URL."""
     pgdata = next((e.pgdata for e in embedded if hasattr(e, "pgdata")), None)
 
     def pids() -> list[int]:
         if pgdata is None:
             return []
-        return descendants(int((pgdata / "postmaster.pid").read_text().split()[0]))
+        return [int((pgdata / "postmaster.pid").read_text().split()[0])]
 
     return pids
 

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench_stores import prepare_stores  # noqa: E402
-from compare import CAMPAIGNS, DASHBOARD, Server, cpu_seconds, data_of, descendants, load  # noqa: E402
+from compare import CAMPAIGNS, DASHBOARD, Server, cpu_seconds, data_of, load, tree_cpu_seconds  # noqa: E402
 
 from tests.support.issuer import AUDIENCE, TestIssuer  # noqa: E402
 
@@ -55,10 +55,10 @@ class Database:
     mongo_url: str
     embedded: list[Any]
 
-    def postgres_pids(self) -> list[int]:
-        """The embedded server's processes: the postmaster and its backends."""
+    def postgres_cpu(self) -> float:
+        """CPU seconds of the embedded server so far: the postmaster, its backends, and those that ended."""
         pgdata = next(e.pgdata for e in self.embedded if hasattr(e, "pgdata"))
-        return descendants(int((pgdata / "postmaster.pid").read_text().split()[0]))
+        return tree_cpu_seconds(int((pgdata / "postmaster.pid").read_text().split()[0]))
 
 
 @dataclass
@@ -75,15 +75,15 @@ class Sample:
 def measure(
     server: Server, db: Database, token: str, bodies: list[dict[str, Any]], conns: int, seconds: float
 ) -> Sample:
-    pg_pids, gw_pids = db.postgres_pids(), server.pids
-    pg0, gw0 = cpu_seconds(pg_pids), cpu_seconds(gw_pids)
+    gw_pids = server.pids
+    pg0, gw0 = db.postgres_cpu(), cpu_seconds(gw_pids)
     result = load(server.port, token, bodies, conns, seconds)
     return Sample(
         result["requests"],
         result["seconds"],
         result["errors"],
         result["p50"],
-        cpu_seconds(pg_pids) - pg0,
+        db.postgres_cpu() - pg0,
         cpu_seconds(gw_pids) - gw0,
         result["firstError"],
     )
