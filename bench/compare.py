@@ -123,14 +123,27 @@ def tree_cpu_seconds(root: int) -> float:
 
     An ended child's time is added to its parent's cutime/cstime when it is reaped
     (PostgreSQL's postmaster reaps its backends), so a pool that closes or opens
-    connections during a measurement still counts all of their work.
+    connections during a measurement still counts all of their work. A child that
+    ended but is not reaped yet (a zombie) shows its time nowhere: wait for the reaping.
     """
+    for _ in range(100):
+        pids = descendants(root)
+        if not any(_state(pid) == "Z" for pid in pids):
+            break
+        time.sleep(0.02)
     try:
         fields = Path(f"/proc/{root}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
     reaped = (int(fields[13]) + int(fields[14])) / CLK_TCK  # cutime, cstime
-    return reaped + cpu_seconds(descendants(root))
+    return reaped + cpu_seconds(pids)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "?"
 
 
 def rss_mib(pid: int) -> float:
