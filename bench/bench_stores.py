@@ -30,10 +30,14 @@ def system_url_of(app_url: str) -> str:
     return with_login(app_url, BENCH_SYSTEM_LOGIN, url_user(app_url)[1])
 
 
-async def prepare_stores(data_dir: Path, mongo_db: str, *, seed_once: bool = False) -> tuple[str, str, str, list[Any]]:
+async def prepare_stores(
+    data_dir: Path, mongo_db: str, *, seed_once: bool = False, size: str = "demo"
+) -> tuple[str, str, str, list[Any]]:
     """(owner URL, the gateway's login URL, MongoDB URL, embedded servers to stop afterwards).
 
-    With `seed_once`, a marker in `data_dir` keeps the demo data of an earlier run.
+    `size` is the seed's: "demo" (acme, globex, initech) or "large" (ten organizations, one
+    five times the others). With `seed_once`, a marker in `data_dir` keeps the data of an
+    earlier run of that size.
     """
     pg_url, mongo_url = os.environ.get("BENCH_DATABASE_URL"), os.environ.get("BENCH_MONGO_URL")
     embedded: list[Any] = []
@@ -53,12 +57,16 @@ async def prepare_stores(data_dir: Path, mongo_db: str, *, seed_once: bool = Fal
         await migrate_postgres(conn)
         await migrate_mongo(client[mongo_db])
         marker = data_dir / "seeded"
-        if not (seed_once and marker.exists()):
+        if not (seed_once and marker.exists() and marker.read_text().strip() == size):
             started = time.perf_counter()
-            await seed(conn, client[mongo_db], progress=False)
+            report = await seed(conn, client[mongo_db], size=size, progress=False)
             await conn.execute("VACUUM ANALYZE")
-            marker.write_text("demo\n")
-            print(f"seed (3 organizations, 324,000 metric rows): {time.perf_counter() - started:.1f} s")
+            marker.write_text(f"{size}\n")
+            rows = await conn.fetchval("SELECT count(*) FROM daily_metrics")
+            print(
+                f"seed ({size}: {report.organizations_created} organizations added, {rows:,} metric rows in all): "
+                f"{time.perf_counter() - started:.1f} s"
+            )
         app_url = with_login(pg_url, BENCH_LOGIN, secrets.token_urlsafe(18))
         await provision_logins(conn, app_url, system_url_of(app_url))
     finally:

@@ -2,22 +2,28 @@
 
     .venv/bin/python bench/compare.py [--workers N] [--rounds 3] [--seconds 5] [--baseline REF]
                                       [--connections 1,32] [--soak 60] [--data-dir DIR]
+                                      [--only gateway,raw,previous,pg5] [--documents campaigns,...]
 
 One run starts embedded PostgreSQL and MongoDB-wire servers in DIR (seeded
 once and kept, so reruns skip it; or BENCH_DATABASE_URL / BENCH_MONGO_URL),
-a JWT issuer, and three servers on the same stores with the same worker count:
+a JWT issuer, and the servers `--only` names on the same stores with the same
+worker count:
 
 - gateway:  `omnify-gateway serve --workers N` from this checkout;
 - raw:      bench/raw_server.py (ASGI + asyncpg + PyMongo + orjson, hand-written for these documents);
-- previous: the gateway at REF (default HEAD~1), exported with `git archive`, served by uvicorn.
+- previous: the gateway at REF (default HEAD~1), exported with `git archive`, served by uvicorn;
+- pg5:      PostGraphile 5 (bench/postgraphile, see bench/pg5.py), connected as the owner, with no
+            token check and no tenant transaction; it answers the two campaigns documents only.
 
-It first checks that each document's `data` is identical across the servers
-(compared after parsing and re-encoding, so key order and values must match),
-then measures every (document, connections) pair on each server in turn, the
+It first checks that each document's `data` is identical across the Python
+servers (compared after parsing and re-encoding, so key order and values must
+match), and that PostGraphile's answer holds the same rows (campaign and
+creative ids in order, and the spends with totals), then measures every (document, connections) pair on each server in turn, the
 order rotating from round to round, so that a noisy neighbour hurts all three
 alike. The load comes from bench/loadgen.py in its own process. CPU per
 request is the servers' user+system time (/proc/<pid>/stat, supervisor and
-workers) divided by the requests answered. A final soak runs the gateway at 64
+workers) divided by the requests answered, and PostgreSQL's the same for the
+embedded server's processes. A final soak runs the gateway at 64
 connections and samples each worker's RSS. Nothing asserts: figures are for
 reading.
 """
@@ -37,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,16 +53,20 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import pg5  # noqa: E402
 from bench_stores import prepare_stores, system_url_of  # noqa: E402
 
 from gateway.embedded import free_port  # noqa: E402
+from gateway.seed_spec import uid  # noqa: E402
 from tests.support.issuer import AUDIENCE, TestIssuer  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 CAMPAIGNS = (BENCH / "campaigns.graphql").read_text()
+CAMPAIGNS_TOTALS = (BENCH / "campaigns_totals.graphql").read_text()
 DASHBOARD = (BENCH / "dashboard.graphql").read_text()
 SHIFT = "mutation($i: ShiftBudgetInput!) { shiftBudget(input: $i) { userErrors { code } } }"
 MONGO_DB = "omnify_bench"
+ACME = uid("org", "acme")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # A worker's app as the previous commit's `serve` builds it (with its collector tuning), or,
 # for commits older than that entry point, the plain app.
@@ -105,6 +116,34 @@ def cpu_seconds(pids: list[int]) -> float:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / CLK_TCK
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time of `root` and every process under it, including those that ended since.
+
+    An ended child's time is added to its parent's cutime/cstime when it is reaped
+    (PostgreSQL's postmaster reaps its backends), so a pool that closes or opens
+    connections during a measurement still counts all of their work. A child that
+    ended but is not reaped yet (a zombie) shows its time nowhere: wait for the reaping.
+    """
+    for _ in range(100):
+        pids = descendants(root)
+        if not any(_state(pid) == "Z" for pid in pids):
+            break
+        time.sleep(0.02)
+    try:
+        fields = Path(f"/proc/{root}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    reaped = (int(fields[13]) + int(fields[14])) / CLK_TCK  # cutime, cstime
+    return reaped + cpu_seconds(pids)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "?"
 
 
 def rss_mib(pid: int) -> float:
@@ -158,7 +197,7 @@ class Server:
         assert self.process is not None
         pids = self.pids
         spawned = [p for p in pids[1:] if b"spawn_main" in _cmdline(p)]
-        return spawned or pids[:1]
+        return spawned or pids[1:] or pids[:1]  # uvicorn's spawned workers, node:cluster's forks, or one process
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -202,6 +241,12 @@ class Scenario:
     name: str
     bodies: list[dict[str, Any]]
     compare: bool = True
+    # PostGraphile's documents for the same rows, when it has one (its `data` has another shape).
+    pg5_bodies: list[dict[str, Any]] | None = None
+
+    def bodies_for(self, server: Server) -> list[dict[str, Any]] | None:
+        """What `server` is sent; None when it has no document for this scenario."""
+        return self.pg5_bodies if server.name == "pg5" else self.bodies
 
 
 @dataclass
@@ -213,6 +258,7 @@ class Sample:
     p99: float
     cpu_s: float
     first_error: str | None
+    pg_s: float = 0.0  # the embedded PostgreSQL's CPU time over the measurement
 
 
 def load(port: int, token: str, bodies: list[dict[str, Any]], connections: int, seconds: float) -> dict[str, Any]:
@@ -228,11 +274,13 @@ def load(port: int, token: str, bodies: list[dict[str, Any]], connections: int, 
     return result
 
 
-def measure(server: Server, token: str, scenario: Scenario, connections: int, seconds: float) -> Sample:
+def measure(
+    server: Server, token: str, bodies: list[dict[str, Any]], connections: int, seconds: float, postgres: list[int]
+) -> Sample:
     pids = server.pids
-    before = cpu_seconds(pids)
-    result = load(server.port, token, scenario.bodies, connections, seconds)
-    used = cpu_seconds(pids) - before
+    before, pg_before = cpu_seconds(pids), sum(tree_cpu_seconds(p) for p in postgres)
+    result = load(server.port, token, bodies, connections, seconds)
+    used, pg_used = cpu_seconds(pids) - before, sum(tree_cpu_seconds(p) for p in postgres) - pg_before
     return Sample(
         result["requests"],
         result["seconds"],
@@ -241,6 +289,7 @@ def measure(server: Server, token: str, scenario: Scenario, connections: int, se
         result["p99"],
         used,
         result["firstError"],
+        pg_used,
     )
 
 
@@ -281,6 +330,7 @@ def summarize(samples: list[Sample]) -> dict[str, float]:
         "p50": statistics.median(s.p50 for s in samples),
         "p99": statistics.median(s.p99 for s in samples),
         "cpu_ms": 1000 * sum(s.cpu_s for s in samples) / max(requests, 1),
+        "pg_ms": 1000 * sum(s.pg_s for s in samples) / max(requests, 1),
         "errors": sum(s.errors for s in samples),
     }
 
@@ -295,133 +345,23 @@ def ratio(a: float, b: float) -> str:
 def run(args: argparse.Namespace) -> None:
     data_dir = Path(args.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    logs = data_dir / "logs"
-    logs.mkdir(exist_ok=True)
+    (data_dir / "logs").mkdir(exist_ok=True)
     pg_url, app_url, mongo_url, embedded = asyncio.run(prepare_stores(data_dir, MONGO_DB, seed_once=True))
     issuer = TestIssuer().start()
     servers: list[Server] = []
     try:
-        env = {
-            **os.environ,
-            "DATABASE_URL": pg_url,
-            "MONGO_URL": mongo_url,
-            "MONGO_DB": MONGO_DB,
-            "OIDC_ISSUER": issuer.url,
-            "OIDC_AUDIENCE": AUDIENCE,
-            "OMNIFY_HOST": "127.0.0.1",
-            "OMNIFY_WORKERS": str(args.workers),
-            "OMNIFY_LOG_LEVEL": "WARNING",
-        }
-        env.pop("PYTHONPATH", None)
-        uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "--workers", str(args.workers), "--port", "{port}"]
-        uvicorn += ["--log-level", "warning", "--no-access-log"]
-        wanted = set(args.only.split(","))
-        if "gateway" in wanted:
-            servers.append(
-                Server(
-                    "gateway",
-                    [sys.executable, "-m", "gateway.cli", "serve", "--workers", str(args.workers)],
-                    ROOT,
-                    {**env, "DATABASE_URL": app_url, "DATABASE_SYSTEM_URL": system_url_of(app_url)},
-                    logs / "gateway.log",
-                )
-            )
-        if "raw" in wanted:
-            servers.append(
-                Server("raw", [*uvicorn, "--app-dir", str(BENCH), "raw_server:app"], ROOT, env, logs / "raw.log")
-            )
-        if "previous" in wanted:
-            previous = previous_checkout(args.baseline, data_dir)
-            print(f"previous: {args.baseline} from {previous}")
-            servers.append(
-                Server(
-                    "previous",
-                    [*uvicorn, "previous_app:app"],
-                    previous,
-                    # The same restricted login as this checkout's gateway: gateways since the
-                    # login check refuse to serve as the owner.
-                    {
-                        **env,
-                        "DATABASE_URL": app_url,
-                        "DATABASE_SYSTEM_URL": system_url_of(app_url),
-                        "PYTHONPATH": str(previous),
-                    },
-                    logs / "previous.log",
-                )
-            )
+        servers = make_servers(args, data_dir, pg_url, app_url, mongo_url, issuer)
         for server in servers:
             server.start()
         for server in servers:
             server.wait_ready()
         token = issuer.token("acme", "admin", exp=int(time.time()) + 6 * 3600)
-        today = dt.datetime.now(dt.UTC).date()
-        window = {"from": str(today - dt.timedelta(days=29)), "to": str(today)}
-        scenarios = [
-            Scenario("campaigns 50x20", [{"query": CAMPAIGNS}]),
-            Scenario("dashboard n=5 m=5", [{"query": DASHBOARD, "variables": {"n": 5, "m": 5, **window}}]),
-            Scenario("dashboard n=50 m=20", [{"query": DASHBOARD, "variables": {"n": 50, "m": 20, **window}}]),
-            Scenario("shiftBudget", shift_bodies(servers[0], token), compare=False),
-        ]
-        if args.documents:
-            wanted_documents = args.documents.split(",")
-            scenarios = [s for s in scenarios if any(w in s.name for w in wanted_documents)]
-        print(f"\nworkers per server: {args.workers}; cores: {os.cpu_count()}")
-        print("data identical to the first server's (parsed and re-encoded, key order kept):")
-        for scenario in scenarios:
-            if not scenario.compare:
-                continue
-            reference = data_of(servers[0], token, scenario.bodies[0])
-            for server in servers[1:]:
-                other = data_of(server, token, scenario.bodies[0])
-                same = "yes" if other == reference else "NO"
-                print(f"  {scenario.name:<22} {server.name:<9} {same} ({len(reference):,} bytes)")
-                if other != reference:
-                    print(f"    {servers[0].name}: {reference[:400]}\n    {server.name}: {other[:400]}")
-
+        scenarios = make_scenarios(servers, token, args.documents)
+        print(f"\nworkers per server: {args.workers}; cores: {os.cpu_count()}; load: {load_average()}")
+        check_data(servers, token, scenarios)
         connections = [int(c) for c in args.connections.split(",")]
-        for server in servers:  # warm-up: imports, pools, caches, JIT-less but still
-            for scenario in scenarios:
-                load(server.port, token, scenario.bodies, 4, 1.0)
-        results: dict[tuple[str, int, str], list[Sample]] = {}
-        for round_ in range(args.rounds):
-            order = servers[round_ % len(servers) :] + servers[: round_ % len(servers)]
-            for scenario in scenarios:
-                for conns in connections:
-                    for server in order:
-                        sample = measure(server, token, scenario, conns, args.seconds)
-                        results.setdefault((scenario.name, conns, server.name), []).append(sample)
-                        if sample.first_error:
-                            print(f"  {server.name} {scenario.name} c={conns}: {sample.first_error[:300]}")
-            print(f"round {round_ + 1}/{args.rounds} done")
-
-        names = [s.name for s in servers]
-        if not results:
-            names = []
-        print(
-            f"\n{'document':<22} {'conns':>5} {'server':<9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-            f"{'CPU ms/req':>10} {'errors':>6}   ratios (req/s, CPU) gateway/raw, gateway/previous"
-        )
-        for scenario in scenarios:
-            for conns in connections:
-                summary = {n: summarize(results[(scenario.name, conns, n)]) for n in names}
-                for n in names:
-                    s = summary[n]
-                    extra = ""
-                    if n == "gateway":
-                        parts = []
-                        for other in ("raw", "previous"):
-                            if other in summary:
-                                o = summary[other]
-                                parts.append(f"{other}: {ratio(s['rps'], o['rps'])} {ratio(s['cpu_ms'], o['cpu_ms'])}")
-                        extra = "   " + "; ".join(parts)
-                    print(
-                        f"{scenario.name:<22} {conns:>5} {n:<9} {s['rps']:>8.1f} {s['p50']:>8.1f} {s['p99']:>8.1f} "
-                        f"{s['cpu_ms']:>10.1f} {s['errors']:>6}{extra}"
-                    )
-        print("\nRSS per worker (MiB) after the runs:")
-        for server in servers:
-            print(f"  {server.name:<9} " + ", ".join(f"{rss_mib(p):.0f}" for p in server.workers()))
-
+        results = measure_rounds(servers, token, scenarios, connections, args, postgres_pids(embedded))
+        print_results(servers, scenarios, connections, results)
         gateway = next((s for s in servers if s.name == "gateway"), None)
         if gateway is not None and args.soak > 0:
             soak(gateway, token, scenarios, args.soak)
@@ -431,6 +371,186 @@ def run(args: argparse.Namespace) -> None:
         issuer.stop()
         for item in reversed(embedded):
             item.stop()
+
+
+def make_servers(
+    args: argparse.Namespace, data_dir: Path, pg_url: str, app_url: str, mongo_url: str, issuer: TestIssuer
+) -> list[Server]:
+    logs = data_dir / "logs"
+    env = {
+        **os.environ,
+        "DATABASE_URL": pg_url,
+        "MONGO_URL": mongo_url,
+        "MONGO_DB": MONGO_DB,
+        "OIDC_ISSUER": issuer.url,
+        "OIDC_AUDIENCE": AUDIENCE,
+        "OMNIFY_HOST": "127.0.0.1",
+        "OMNIFY_WORKERS": str(args.workers),
+        "OMNIFY_LOG_LEVEL": "WARNING",
+    }
+    env.pop("PYTHONPATH", None)
+    uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "--workers", str(args.workers), "--port", "{port}"]
+    uvicorn += ["--log-level", "warning", "--no-access-log"]
+    wanted = set(args.only.split(","))
+    servers = []
+    if "gateway" in wanted:
+        serve = [sys.executable, "-m", "gateway.cli", "serve", "--workers", str(args.workers)]
+        logins = {"DATABASE_URL": app_url, "DATABASE_SYSTEM_URL": system_url_of(app_url)}
+        servers.append(Server("gateway", serve, ROOT, {**env, **logins}, logs / "gateway.log"))
+    if "raw" in wanted:
+        servers.append(
+            Server("raw", [*uvicorn, "--app-dir", str(BENCH), "raw_server:app"], ROOT, env, logs / "raw.log")
+        )
+    if "previous" in wanted:
+        previous = previous_checkout(args.baseline, data_dir)
+        print(f"previous: {args.baseline} from {previous}")
+        # The same restricted login as this checkout's gateway: gateways since the login check
+        # refuse to serve as the owner.
+        previous_env = {
+            **env,
+            "DATABASE_URL": app_url,
+            "DATABASE_SYSTEM_URL": system_url_of(app_url),
+            "PYTHONPATH": str(previous),
+        }
+        servers.append(
+            Server("previous", [*uvicorn, "previous_app:app"], previous, previous_env, logs / "previous.log")
+        )
+    if "pg5" in wanted:
+        node = pg5.prepare(pg_url)
+        pg5_env = {**env, "WORKERS": str(args.workers), "POOL_MAX": "20", "GRAPHILE_ENV": "production"}
+        servers.append(Server("pg5", [node, "server.mjs"], pg5.HERE, pg5_env, logs / "pg5.log"))
+    return servers
+
+
+def make_scenarios(servers: list[Server], token: str, documents: str) -> list[Scenario]:
+    today = dt.datetime.now(dt.UTC).date()
+    window = {"from": str(today - dt.timedelta(days=29)), "to": str(today)}
+    org = {"org": str(ACME)}
+    scenarios = [
+        Scenario("campaigns 50x20", [{"query": CAMPAIGNS}], pg5_bodies=[{"query": pg5.CAMPAIGNS, "variables": org}]),
+        Scenario(
+            "campaigns+totals 50x20",
+            [{"query": CAMPAIGNS_TOTALS, "variables": window}],
+            pg5_bodies=[{"query": pg5.CAMPAIGNS_TOTALS, "variables": {**org, **window}}],
+        ),
+        Scenario("dashboard n=5 m=5", [{"query": DASHBOARD, "variables": {"n": 5, "m": 5, **window}}]),
+        Scenario("dashboard n=50 m=20", [{"query": DASHBOARD, "variables": {"n": 50, "m": 20, **window}}]),
+    ]
+    # shiftBudget's campaigns are found through a gateway's API.
+    finder = next((s for s in servers if s.name in ("gateway", "previous")), None)
+    if finder is not None:
+        scenarios.append(Scenario("shiftBudget", shift_bodies(finder, token), compare=False))
+    if documents:
+        scenarios = [s for s in scenarios if any(w in s.name for w in documents.split(","))]
+    return scenarios
+
+
+def check_data(servers: list[Server], token: str, scenarios: list[Scenario]) -> None:
+    """Prints whether each server answers each document like the first one.
+
+    The Python servers must give identical `data`; PostGraphile, whose `data` has
+    another shape, the same rows: campaign ids in order, each one's creative ids in
+    order, and with totals each one's spend.
+    """
+    print("data identical to the first server's (parsed and re-encoded, key order kept; pg5: the same rows):")
+    for scenario in scenarios:
+        if not scenario.compare:
+            continue
+        reference = data_of(servers[0], token, scenario.bodies[0])
+        for server in servers[1:]:
+            bodies = scenario.bodies_for(server)
+            if bodies is None:
+                continue
+            if server.name == "pg5":
+                mine, theirs = pg5.rows_of_gateway(reference), pg5.rows_of_pg5(data_of(server, token, bodies[0]))
+                same = "yes" if mine == theirs else "NO"
+                print(f"  {scenario.name:<22} {server.name:<9} {same} ({pg5.describe(theirs)})")
+                continue
+            other = data_of(server, token, bodies[0])
+            same = "yes" if other == reference else "NO"
+            print(f"  {scenario.name:<22} {server.name:<9} {same} ({len(reference):,} bytes)")
+            if other != reference:
+                print(f"    {servers[0].name}: {reference[:400]}\n    {server.name}: {other[:400]}")
+
+
+def measure_rounds(
+    servers: list[Server],
+    token: str,
+    scenarios: list[Scenario],
+    connections: list[int],
+    args: argparse.Namespace,
+    postgres: Callable[[], list[int]],
+) -> dict[tuple[str, int, str], list[Sample]]:
+    """Every (scenario, connections) on each server in turn, the servers' order rotating between rounds."""
+    for server in servers:  # warm-up: imports, pools, caches
+        for scenario in scenarios:
+            bodies = scenario.bodies_for(server)
+            if bodies is not None:
+                load(server.port, token, bodies, 4, 1.0)
+    results: dict[tuple[str, int, str], list[Sample]] = {}
+    for round_ in range(args.rounds):
+        order = servers[round_ % len(servers) :] + servers[: round_ % len(servers)]
+        for scenario in scenarios:
+            for conns in connections:
+                for server in order:
+                    bodies = scenario.bodies_for(server)
+                    if bodies is None:
+                        continue
+                    sample = measure(server, token, bodies, conns, args.seconds, postgres())
+                    results.setdefault((scenario.name, conns, server.name), []).append(sample)
+                    if sample.first_error:
+                        print(f"  {server.name} {scenario.name} c={conns}: {sample.first_error[:300]}")
+        print(f"round {round_ + 1}/{args.rounds} done (load {load_average()})")
+    return results
+
+
+def print_results(
+    servers: list[Server],
+    scenarios: list[Scenario],
+    connections: list[int],
+    results: dict[tuple[str, int, str], list[Sample]],
+) -> None:
+    print(
+        f"\n{'document':<22} {'conns':>5} {'server':<9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'CPU ms/req':>10} {'PG ms/req':>9} {'errors':>6}   ratios (req/s, CPU) gateway/raw, gateway/previous, gateway/pg5"
+    )
+    for scenario in scenarios:
+        for conns in connections:
+            summary = {
+                s.name: summarize(results[key]) for s in servers if (key := (scenario.name, conns, s.name)) in results
+            }
+            for n, s in summary.items():
+                extra = ""
+                if n == "gateway":
+                    parts = []
+                    for other in ("raw", "previous", "pg5"):
+                        if other in summary:
+                            o = summary[other]
+                            parts.append(f"{other}: {ratio(s['rps'], o['rps'])} {ratio(s['cpu_ms'], o['cpu_ms'])}")
+                    extra = "   " + "; ".join(parts)
+                print(
+                    f"{scenario.name:<22} {conns:>5} {n:<9} {s['rps']:>8.1f} {s['p50']:>8.1f} {s['p99']:>8.1f} "
+                    f"{s['cpu_ms']:>10.1f} {s['pg_ms']:>9.1f} {s['errors']:>6}{extra}"
+                )
+    print("\nRSS per worker (MiB) after the runs:")
+    for server in servers:
+        print(f"  {server.name:<9} " + ", ".join(f"{rss_mib(p):.0f}" for p in server.workers()))
+
+
+def postgres_pids(embedded: list[Any]) -> Callable[[], list[int]]:
+    """The embedded PostgreSQL's postmaster (its tree is what `tree_cpu_seconds` counts); none for a server given by URL."""
+    pgdata = next((e.pgdata for e in embedded if hasattr(e, "pgdata")), None)
+
+    def pids() -> list[int]:
+        if pgdata is None:
+            return []
+        return [int((pgdata / "postmaster.pid").read_text().split()[0])]
+
+    return pids
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def soak(gateway: Server, token: str, scenarios: list[Scenario], seconds: float) -> None:
@@ -479,7 +599,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
     parser.add_argument("--connections", default="1,32")
     parser.add_argument("--baseline", default="HEAD~1", help="git ref of the previous gateway")
-    parser.add_argument("--only", default="gateway,raw,previous")
+    parser.add_argument("--only", default="gateway,raw,previous", help="servers, of gateway,raw,previous,pg5")
     parser.add_argument("--documents", default="", help="comma-separated parts of document names (default: all)")
     parser.add_argument("--soak", type=float, default=60.0, help="seconds at 64 connections (0: skip)")
     parser.add_argument("--data-dir", default=str(ROOT / ".omnify-bench"))

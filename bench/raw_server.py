@@ -79,6 +79,7 @@ def begin(conn: Any, org: UUID, *, read_only: bool, enterprise_id: str | None = 
 
 
 CAMPAIGNS_50x20 = (HERE / "campaigns.graphql").read_text()
+CAMPAIGNS_TOTALS = (HERE / "campaigns_totals.graphql").read_text()
 DASHBOARD = (HERE / "dashboard.graphql").read_text()
 SHIFT = "mutation($i: ShiftBudgetInput!) { shiftBudget(input: $i) { userErrors { code } } }"
 
@@ -131,8 +132,10 @@ class Raw:
 
     # --- the documents -----------------------------------------------------------------------
 
-    async def campaigns(self, org: tuple[str, UUID, str], variables: dict[str, Any]) -> dict[str, Any]:
+    async def campaigns(self, org: tuple[str, UUID, str], variables: dict[str, Any], totals: bool) -> dict[str, Any]:
+        """campaigns.graphql, or with `totals` campaigns_totals.graphql (each campaign's and creative's totals)."""
         assert self.pool is not None
+        perf: dict[UUID, Any] = {}
         async with self.pool.acquire() as conn:
             await conn.execute(begin(conn, org[1], read_only=True))
             try:
@@ -149,32 +152,47 @@ class Raw:
                     org[1],
                     [c["id"] for c in campaigns],
                 )
+                if totals:
+                    days = (dt.date.fromisoformat(variables["from"]), dt.date.fromisoformat(variables["to"]))
+                    perf = await totals_of(conn, org[1], "campaign_id", [c["id"] for c in campaigns], days)
+                    perf |= await totals_of(conn, org[1], "creative_id", [k["id"] for k in creatives], days)
             finally:
                 await conn.execute("COMMIT")
         by_campaign: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
         for k in creatives:
-            by_campaign[k["campaign_id"]].append(
-                {
-                    "node": {
-                        "id": global_id("Creative", k["id"]),
-                        "name": k["name"],
-                        "status": k["status"].upper(),
-                        "format": k["format"].upper(),
-                    }
-                }
-            )
-        edges = [
-            {
-                "node": {
-                    "id": global_id("Campaign", c["id"]),
-                    "name": c["name"],
-                    "status": c["status"].upper(),
-                    "dailyBudget": {"amount": money(c["daily_budget"]), "currency": c["currency"].strip()},
-                    "creatives": {"edges": by_campaign[c["id"]]},
-                }
+            node = {
+                "id": global_id("Creative", k["id"]),
+                "name": k["name"],
+                "status": k["status"].upper(),
+                "format": k["format"].upper(),
             }
-            for c in campaigns
-        ]
+            if totals:
+                p = perf.get(k["id"])
+                node["performance"] = {
+                    "spend": {"amount": money(p["spend"]) if p else "0.00"},
+                    "revenue": {"amount": money(p["revenue"]) if p else "0.00"},
+                    "roas": p["roas"] if p else None,
+                    "ctr": p["ctr"] if p else None,
+                }
+            by_campaign[k["campaign_id"]].append({"node": node})
+        edges = []
+        for c in campaigns:
+            currency = c["currency"].strip()
+            node = {
+                "id": global_id("Campaign", c["id"]),
+                "name": c["name"],
+                "status": c["status"].upper(),
+                "dailyBudget": {"amount": money(c["daily_budget"]), "currency": currency},
+            }
+            if totals:
+                p = perf.get(c["id"])
+                node["performance"] = {
+                    "spend": {"amount": money(p["spend"]) if p else "0.00", "currency": currency},
+                    "revenue": {"amount": money(p["revenue"]) if p else "0.00"},
+                    "roas": p["roas"] if p else None,
+                }
+            node["creatives"] = {"edges": by_campaign[c["id"]]}
+            edges.append({"node": node})
         return {"organization": {"campaigns": {"edges": edges}}}
 
     async def dashboard(self, org: tuple[str, UUID, str], variables: dict[str, Any]) -> dict[str, Any]:
@@ -449,8 +467,8 @@ class Raw:
         org = await self.org(claims["org"])
         variables = request.get("variables") or {}
         query = request["query"]
-        if query == CAMPAIGNS_50x20:
-            data = await self.campaigns(org, variables)
+        if query in (CAMPAIGNS_50x20, CAMPAIGNS_TOTALS):
+            data = await self.campaigns(org, variables, totals=query == CAMPAIGNS_TOTALS)
         elif query == DASHBOARD:
             data = await self.dashboard(org, variables)
         elif query == SHIFT:
@@ -459,6 +477,24 @@ class Raw:
             await respond(send, 400, b'{"errors":[{"message":"unknown document"}]}')
             return
         await respond(send, 200, orjson.dumps({"data": data}))
+
+
+async def totals_of(
+    conn: asyncpg.pool.PoolConnectionProxy[asyncpg.Record],
+    org: UUID,
+    column: str,
+    ids: list[UUID],
+    days: tuple[dt.date, dt.date],
+) -> dict[UUID, Any]:
+    """Each campaign's or creative's totals over the days (absent: no metrics)."""
+    rows = await conn.fetch(
+        f"SELECT m.{column} AS key, {PERF} FROM daily_metrics m WHERE m.organization_id = $1 "
+        f"AND m.{column} = ANY($2::uuid[]) AND m.date BETWEEN $3 AND $4 GROUP BY m.{column}",
+        org,
+        ids,
+        *days,
+    )
+    return {r["key"]: r for r in rows}
 
 
 async def respond(send: Send, status: int, body: bytes) -> None:

@@ -462,8 +462,13 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=cmd_migrate)
 
     seed = sub.add_parser("seed", help="deterministic demo data in both stores (DATABASE_MIGRATE_URL, MONGO_URL)")
-    seed.add_argument("--size", choices=["demo", "large"], default="demo")
-    seed.add_argument("--orgs", type=int, default=None)
+    seed.add_argument(
+        "--size",
+        choices=["demo", "large"],
+        default="demo",
+        help="demo: acme, globex, initech; large: also organizations of varied sizes, the fourth five times the demo's",
+    )
+    seed.add_argument("--orgs", type=int, default=None, help="how many organizations (default 3 demo, 10 large)")
     seed.set_defaults(func=cmd_seed)
 
     token = sub.add_parser("token", help="dev only: print a JWT signed by the dev issuer")
