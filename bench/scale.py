@@ -38,7 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_stores import prepare_stores  # noqa: E402
+from bench_stores import prepare_stores, system_url_of  # noqa: E402
 from compare import CAMPAIGNS, DASHBOARD, Server, cpu_seconds, data_of, load, tree_cpu_seconds  # noqa: E402
 
 from tests.support.issuer import AUDIENCE, TestIssuer  # noqa: E402
@@ -122,7 +122,12 @@ def start_servers(
     uvicorn += ["--log-level", "warning", "--no-access-log", "previous_app:app"]
     servers = []
     for db in databases:
-        db_env = {**env, "DATABASE_URL": db.app_url, "MONGO_URL": db.mongo_url}
+        db_env = {
+            **env,
+            "DATABASE_URL": db.app_url,
+            "DATABASE_SYSTEM_URL": system_url_of(db.app_url),
+            "MONGO_URL": db.mongo_url,
+        }
         serve = [sys.executable, "-m", "gateway.cli", "serve", "--workers", str(args.workers)]
         servers.append((Server(f"gateway@{db.name}", serve, ROOT, db_env, logs / f"gateway-{db.name}.log"), db))
         prev_env = {**db_env, "PYTHONPATH": str(previous)}
