@@ -20,6 +20,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from gateway.context import RequestContext
 from resolvers.common.cost import cost_error, estimate_cost
 
 CACHE_SIZE = 512  # distinct documents kept per process; clients send few, attackers many
@@ -64,6 +65,8 @@ def document_checks(
                 errors = list(validated(schema, context.query))
                 if not errors:
                     estimate = cost(schema, context.query, context.operation_name, _sizes(context.variables))
+                    if isinstance(context.context, RequestContext):
+                        context.context.cost = estimate
                     if estimate > max_cost:
                         errors = [cost_error(estimate, max_cost)]
                 context.pre_execution_errors = errors
