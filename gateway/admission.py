@@ -1,11 +1,15 @@
 """Admission control per organization, in one worker process.
 
-A worker runs at most `per_org` requests of one organization and `per_worker`
-requests in all at once; `per_org` below `per_worker` keeps room for the other
-organizations however much one of them sends. A request beyond either bound
-waits in its organization's queue (first in, first out), and each freed slot
-goes to the waiting organizations in turn (round robin), never to whichever
-organization queued the most. A wait is bounded in length (`queue` requests per
+A worker has `per_worker` slots, of which one organization may hold `per_org`
+at once; `per_org` below `per_worker` keeps room for the other organizations
+however much one of them sends. A request takes one slot, or more when it is
+expensive (its weight, from its estimated cost, at most `per_org`): an
+organization may run several small requests at once but only one heavy one.
+A request that does not fit waits in its organization's queue (first in, first
+out), and freed slots go to the waiting organizations in turn (round robin),
+never to whichever organization queued the most; an organization whose turn it
+is keeps it until enough slots are free for its request, so heavy requests are
+not starved by light ones. A wait is bounded in length (`queue` requests per
 organization) and in time (`wait_s`): past either the request is refused with
 `RateLimited`, since it is that organization's own traffic that fills its queue.
 
@@ -29,8 +33,8 @@ RETRY_AFTER_S = 1
 
 @dataclass
 class OrgState:
-    in_flight: int = 0
-    queue: deque[asyncio.Future[None]] = field(default_factory=deque)
+    in_flight: int = 0  # slots held
+    queue: deque[tuple[asyncio.Future[None], int]] = field(default_factory=deque)  # waiters and their weights
     admitted: int = 0  # at once, without waiting
     queued: int = 0  # admitted after waiting in the queue
     refused: int = 0
@@ -52,8 +56,8 @@ class Admission:
         self.wait_s = wait_s
         self.on_wait = on_wait
         self.on_refused = on_refused
-        self.in_flight = 0
-        self.waiting = 0
+        self.in_flight = 0  # slots held, by all organizations
+        self.waiting = 0  # requests waiting
         self.orgs: dict[str, OrgState] = {}
         # Organizations with someone waiting, in the order their turn comes.
         self._turns: deque[str] = deque()
@@ -64,24 +68,29 @@ class Admission:
             found = self.orgs[org] = OrgState()
         return found
 
+    def weight(self, slots: int) -> int:
+        return max(1, min(slots, self.per_org))
+
     @contextlib.asynccontextmanager
-    async def slot(self, org: str) -> AsyncIterator[None]:
-        await self.acquire(org)
+    async def slot(self, org: str, slots: int = 1) -> AsyncIterator[None]:
+        weight = self.weight(slots)
+        await self.acquire(org, weight)
         try:
             yield
         finally:
-            self.release(org)
+            self.release(org, weight)
 
-    async def acquire(self, org: str) -> None:
+    async def acquire(self, org: str, slots: int = 1) -> None:
         state = self.state(org)
-        if not state.queue and state.in_flight < self.per_org and self.in_flight < self.per_worker:
+        weight = self.weight(slots)
+        if not state.queue and self._fits(state, weight) and not self._slots_held():
             state.admitted += 1
-            self._grant(state)
+            self._grant(state, weight)
             return
         if len(state.queue) >= self.queue_limit:
             self._refuse(state, "queue_full")
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        state.queue.append(waiter)
+        state.queue.append((waiter, weight))
         self.waiting += 1
         if len(state.queue) == 1:
             self._turns.append(org)
@@ -90,50 +99,70 @@ class Admission:
             # `wait` leaves the future alone on a timeout: whether it was granted is read below.
             await asyncio.wait((waiter,), timeout=self.wait_s)
         except asyncio.CancelledError:
-            self._abandon(org, state, waiter)
+            self._abandon(org, state, waiter, weight)
             raise
         finally:
             if self.on_wait is not None:
                 self.on_wait(time.monotonic() - started)
         if not waiter.done():
-            self._abandon(org, state, waiter)
+            self._abandon(org, state, waiter, weight)
             self._refuse(state, "timeout")
         state.queued += 1
 
-    def release(self, org: str) -> None:
+    def release(self, org: str, slots: int = 1) -> None:
+        weight = self.weight(slots)
         state = self.orgs[org]
-        state.in_flight -= 1
-        self.in_flight -= 1
+        state.in_flight -= weight
+        self.in_flight -= weight
         self._dispatch()
 
-    def _grant(self, state: OrgState) -> None:
-        state.in_flight += 1
-        self.in_flight += 1
+    def _slots_held(self) -> bool:
+        """Whether the free slots are held for a waiting organization whose turn it is.
+
+        Every release dispatches what fits, so a waiting organization within its own share is
+        waiting for the worker's slots: newcomers must not take them (a heavy request would
+        starve behind light ones). Organizations waiting on their own share hold nothing.
+        """
+        return any(self.orgs[o].in_flight + self.orgs[o].queue[0][1] <= self.per_org for o in self._turns)
+
+    def _fits(self, state: OrgState, weight: int) -> bool:
+        return state.in_flight + weight <= self.per_org and self.in_flight + weight <= self.per_worker
+
+    def _grant(self, state: OrgState, weight: int) -> None:
+        state.in_flight += weight
+        self.in_flight += weight
 
     def _dispatch(self) -> None:
         """Hand free slots to the waiting organizations in turn; the one served goes to the back."""
-        while self.in_flight < self.per_worker:
-            org = next((o for o in self._turns if self.orgs[o].in_flight < self.per_org), None)
-            if org is None:
+        while True:
+            for org in self._turns:
+                state = self.orgs[org]
+                weight = state.queue[0][1]
+                if state.in_flight + weight > self.per_org:
+                    continue  # its own requests hold its share: the next organization's turn
+                if self.in_flight + weight > self.per_worker:
+                    return  # it keeps its turn until enough slots are free
+                break
+            else:
                 return
-            state = self.orgs[org]
             self._turns.remove(org)
-            waiter = state.queue.popleft()
+            waiter, _ = state.queue.popleft()
             self.waiting -= 1
             if state.queue:
                 self._turns.append(org)
-            self._grant(state)
+            self._grant(state, weight)
             waiter.set_result(None)
 
-    def _abandon(self, org: str, state: OrgState, waiter: asyncio.Future[None]) -> None:
-        if waiter.done():  # granted just as the caller gave up: hand the slot on
-            self.release(org)
+    def _abandon(self, org: str, state: OrgState, waiter: asyncio.Future[None], weight: int) -> None:
+        if waiter.done():  # granted just as the caller gave up: hand the slots on
+            self.release(org, weight)
             return
         waiter.cancel()
-        state.queue.remove(waiter)
+        state.queue.remove((waiter, weight))
         self.waiting -= 1
         if not state.queue:
             self._turns.remove(org)
+        self._dispatch()  # it may have been the one whose turn held the free slots back
 
     def _refuse(self, state: OrgState, reason: str) -> None:
         state.refused += 1

@@ -135,6 +135,8 @@ class Settings:
     # the others wait in their organization's queue (bounded in length and time, then 429).
     admission_per_org: int = 4
     admission_per_worker: int = 16
+    # A request takes one slot per this much estimated cost (at least one, at most a whole organization's share).
+    admission_cost_per_slot: int = 1000
     admission_queue: int = 500
     admission_wait_s: float = 10.0
     rate_limits: RateLimits = field(default_factory=RateLimits)
@@ -433,6 +435,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ws_subscribe_per_s=_float(env, "OMNIFY_WS_SUBSCRIBE_PER_S", 2.0, problems),
         admission_per_org=_int(env, "OMNIFY_ADMISSION_PER_ORG", 4, problems, minimum=1),
         admission_per_worker=_int(env, "OMNIFY_ADMISSION_PER_WORKER", 16, problems, minimum=1),
+        admission_cost_per_slot=_int(env, "OMNIFY_ADMISSION_COST_PER_SLOT", 1000, problems, minimum=1),
         admission_queue=_int(env, "OMNIFY_ADMISSION_QUEUE", 500, problems, minimum=0),
         admission_wait_s=_float(env, "OMNIFY_ADMISSION_WAIT_S", 10.0, problems),
         rate_limits=_rate_limits(env, problems),

@@ -84,6 +84,42 @@ async def test_admission_hands_freed_slots_to_the_waiting_organizations_in_turn(
     assert admission.state("a").queued == 3 and admission.state("c").queued == 1 and admission.waiting == 0
 
 
+async def test_heavy_requests_take_more_slots_and_keep_their_turn() -> None:
+    admission = Admission(per_org=3, per_worker=4, queue=10, wait_s=60)
+    for _ in range(3):
+        await admission.acquire("a", 1)  # three light requests: a's whole share
+    order: list[str] = []
+
+    async def one(org: str, slots: int, name: str) -> None:
+        await admission.acquire(org, slots)
+        order.append(name)
+
+    async def settle() -> None:
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+    # b's heavy request weighs its whole share (3 slots, though it asked for 9): one slot is free.
+    heavy = asyncio.create_task(one("b", 9, "b-heavy"))
+    await settle()
+    # c's light request would fit the free slot, but the slots are held for b's turn.
+    light = asyncio.create_task(one("c", 1, "c-light"))
+    await settle()
+    assert order == [] and admission.waiting == 2 and admission.in_flight == 3
+    admission.release("a")
+    await settle()
+    assert order == []  # two free: still not enough for b
+    admission.release("a")
+    await settle()
+    assert order == ["b-heavy"] and admission.in_flight == 4
+    admission.release("a")
+    await settle()
+    assert order == ["b-heavy", "c-light"] and admission.in_flight == 4
+    await asyncio.gather(heavy, light)
+    admission.release("b", 9)
+    admission.release("c")
+    assert admission.in_flight == 0 and admission.waiting == 0
+
+
 async def test_admission_refuses_past_its_queue_or_its_wait() -> None:
     refused: list[str] = []
     admission = Admission(per_org=1, per_worker=4, queue=1, wait_s=0.05, on_refused=refused.append)

@@ -2,9 +2,9 @@
 
 Runs around execution, over HTTP and WebSocket alike: first the request is charged
 its base plus its estimated cost to its principal's and organization's buckets
-(`RateLimited` when either is short), then it takes a slot of its organization in
-this worker (waiting its turn, `RateLimited` when the wait runs out) and keeps it
-until execution ends. A subscription holds its slot only while its event stream is
+(`RateLimited` when either is short), then it takes slots of its organization in
+this worker, one per `admission_cost_per_slot` of cost (waiting its turn,
+`RateLimited` when the wait runs out), and keeps them until execution ends. A subscription holds its slot only while its event stream is
 set up: the events that follow run in no slot and are charged nothing, since the
 mutations that cause them were charged already.
 """
@@ -40,5 +40,6 @@ class FairShare(SchemaExtension):
         if admission is None:
             yield
             return
-        async with admission.slot(context.principal.organization.enterprise_id):
+        slots = 1 + context.cost // context.settings.admission_cost_per_slot
+        async with admission.slot(context.principal.organization.enterprise_id, slots):
             yield
