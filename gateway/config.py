@@ -448,6 +448,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         problems.append(f"OMNIFY_EXECUTOR={settings.executor!r} must be one of {', '.join(EXECUTORS)}")
     if settings.admission_per_org > settings.admission_per_worker:
         problems.append("OMNIFY_ADMISSION_PER_ORG must not exceed OMNIFY_ADMISSION_PER_WORKER")
+    if settings.admission_wait_s >= settings.request_timeout_s:
+        problems.append(
+            "OMNIFY_ADMISSION_WAIT_S must be below OMNIFY_REQUEST_TIMEOUT_S (a request must have time to run)"
+        )
     if settings.pg_pool_min > settings.pg_pool_max:
         problems.append("OMNIFY_PG_POOL_MIN must not exceed OMNIFY_PG_POOL_MAX")
     problems += login_problems(settings)

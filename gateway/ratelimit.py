@@ -207,6 +207,8 @@ class RateLimiter:
             if level < need:
                 if len(self._blocked) >= self.BLOCKED_MAX:
                     self._blocked = {k: v for k, v in self._blocked.items() if v[0] > now}
+                    if len(self._blocked) >= self.BLOCKED_MAX:
+                        continue  # only a shortcut: the charge itself still refuses this caller
                 self._blocked[key] = (now + (need - level) / bucket.per_second, bucket, level, now, scope)
             else:
                 self._blocked.pop(key, None)
