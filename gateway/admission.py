@@ -9,7 +9,10 @@ A request that does not fit waits in its organization's queue (first in, first
 out), and freed slots go to the waiting organizations in turn (round robin),
 never to whichever organization queued the most; an organization whose turn it
 is keeps it until enough slots are free for its request, so heavy requests are
-not starved by light ones. A wait is bounded in length (`queue` requests per
+not starved by light ones. Beyond slots, a heavy request lets an organization that
+has used the worker less (slot-seconds, recent use counting most) go first while
+that organization is active, so that organizations share the worker's time, not
+just its slots (see `_yields`). A wait is bounded in length (`queue` requests per
 organization) and in time (`wait_s`): past either the request is refused with
 `RateLimited`, since it is that organization's own traffic that fills its queue.
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -29,6 +33,9 @@ from dataclasses import dataclass, field
 from gateway.errors import RateLimited
 
 RETRY_AFTER_S = 1
+USAGE_HALF_LIFE_S = 1.0  # how quickly an organization's past use of the worker is forgotten
+ACTIVE_GAP_S = 0.05  # a client sending one request after another is still active between them
+YIELD_RECHECK_S = 0.05
 
 
 @dataclass
@@ -38,6 +45,10 @@ class OrgState:
     admitted: int = 0  # at once, without waiting
     queued: int = 0  # admitted after waiting in the queue
     refused: int = 0
+    yielded: int = 0  # heavy requests held back for an organization that had used the worker less
+    usage: float = 0.0  # slot-seconds held, decayed with USAGE_HALF_LIFE_S, as of `usage_at`
+    usage_at: float = 0.0
+    done_at: float = float("-inf")  # when its latest request released its slots
 
 
 class Admission:
@@ -49,7 +60,9 @@ class Admission:
         wait_s: float,
         on_wait: Callable[[float], None] | None = None,
         on_refused: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.clock = clock
         self.per_org = per_org
         self.per_worker = per_worker
         self.queue_limit = queue
@@ -61,6 +74,7 @@ class Admission:
         self.orgs: dict[str, OrgState] = {}
         # Organizations with someone waiting, in the order their turn comes.
         self._turns: deque[str] = deque()
+        self._recheck: asyncio.TimerHandle | None = None
 
     def state(self, org: str) -> OrgState:
         found = self.orgs.get(org)
@@ -75,18 +89,55 @@ class Admission:
     async def slot(self, org: str, slots: int = 1) -> AsyncIterator[None]:
         weight = self.weight(slots)
         await self.acquire(org, weight)
+        started = self.clock()
         try:
             yield
         finally:
-            self.release(org, weight)
+            self.release(org, weight, self.clock() - started)
+
+    def usage(self, state: OrgState, now: float) -> float:
+        return state.usage * math.pow(0.5, (now - state.usage_at) / USAGE_HALF_LIFE_S)
+
+    def _yields(self, org: str, state: OrgState, weight: int) -> bool:
+        """Whether a heavy request (more than one slot) must let a lighter user of the worker go first.
+
+        Slots bound how many requests run at once, not how much of the worker's time a heavy one
+        takes from the light requests running beside it on the same event loop and stores. So
+        while another organization is active and has used the worker less (slot-seconds, recent
+        use counting most), a heavy request waits: organizations then share the worker's time
+        about evenly, each weighted by its requests' cost, and with nobody else active a heavy
+        organization has it all.
+        """
+        if weight <= 1:
+            return False
+        now = self.clock()
+        mine = self.usage(state, now)
+        for other, theirs in self.orgs.items():
+            active = theirs.in_flight > 0 or theirs.queue or now - theirs.done_at < ACTIVE_GAP_S
+            if other != org and active and self.usage(theirs, now) < mine:
+                self._recheck_soon()
+                return True
+        return False
+
+    def _recheck_soon(self) -> None:
+        # The lighter organization may simply go quiet: look again shortly even if nothing is released.
+        if self._recheck is None:
+
+            def recheck() -> None:
+                self._recheck = None
+                self._dispatch()
+
+            self._recheck = asyncio.get_running_loop().call_later(YIELD_RECHECK_S, recheck)
 
     async def acquire(self, org: str, slots: int = 1) -> None:
         state = self.state(org)
         weight = self.weight(slots)
         if not state.queue and self._fits(state, weight) and not self._slots_held():
-            state.admitted += 1
-            self._grant(state, weight)
-            return
+            if not self._yields(org, state, weight):
+                state.admitted += 1
+                self._grant(state, weight)
+                return
+            state.yielded += 1
         if len(state.queue) >= self.queue_limit:
             self._refuse(state, "queue_full")
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -109,11 +160,14 @@ class Admission:
             self._refuse(state, "timeout")
         state.queued += 1
 
-    def release(self, org: str, slots: int = 1) -> None:
+    def release(self, org: str, slots: int = 1, held_s: float = 0.0) -> None:
         weight = self.weight(slots)
         state = self.orgs[org]
         state.in_flight -= weight
         self.in_flight -= weight
+        now = self.clock()
+        state.usage = self.usage(state, now) + weight * held_s
+        state.usage_at = state.done_at = now
         self._dispatch()
 
     def _slots_held(self) -> bool:
@@ -123,7 +177,11 @@ class Admission:
         waiting for the worker's slots: newcomers must not take them (a heavy request would
         starve behind light ones). Organizations waiting on their own share hold nothing.
         """
-        return any(self.orgs[o].in_flight + self.orgs[o].queue[0][1] <= self.per_org for o in self._turns)
+        return any(
+            self.orgs[o].in_flight + self.orgs[o].queue[0][1] <= self.per_org
+            and not self._yields(o, self.orgs[o], self.orgs[o].queue[0][1])
+            for o in self._turns
+        )
 
     def _fits(self, state: OrgState, weight: int) -> bool:
         return state.in_flight + weight <= self.per_org and self.in_flight + weight <= self.per_worker
@@ -140,6 +198,8 @@ class Admission:
                 weight = state.queue[0][1]
                 if state.in_flight + weight > self.per_org:
                     continue  # its own requests hold its share: the next organization's turn
+                if self._yields(org, state, weight):
+                    continue  # a lighter organization goes first; the recheck comes back to it
                 if self.in_flight + weight > self.per_worker:
                     return  # it keeps its turn until enough slots are free
                 break

@@ -138,7 +138,7 @@ class Settings:
     # A request takes one slot per this much estimated cost (at least one, at most a whole organization's share).
     admission_cost_per_slot: int = 1000
     admission_queue: int = 500
-    admission_wait_s: float = 10.0
+    admission_wait_s: float = 20.0
     rate_limits: RateLimits = field(default_factory=RateLimits)
     # Shares the rate-limit buckets between processes and replicas; in-process buckets without it.
     redis_url: str | None = None
@@ -437,7 +437,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         admission_per_worker=_int(env, "OMNIFY_ADMISSION_PER_WORKER", 16, problems, minimum=1),
         admission_cost_per_slot=_int(env, "OMNIFY_ADMISSION_COST_PER_SLOT", 1000, problems, minimum=1),
         admission_queue=_int(env, "OMNIFY_ADMISSION_QUEUE", 500, problems, minimum=0),
-        admission_wait_s=_float(env, "OMNIFY_ADMISSION_WAIT_S", 10.0, problems),
+        admission_wait_s=_float(env, "OMNIFY_ADMISSION_WAIT_S", 20.0, problems),
         rate_limits=_rate_limits(env, problems),
         redis_url=_optional_url(env, "REDIS_URL", ("redis", "rediss", "unix"), problems),
         redis_timeout_s=_float(env, "OMNIFY_REDIS_TIMEOUT_S", 0.25, problems),

@@ -120,6 +120,31 @@ async def test_heavy_requests_take_more_slots_and_keep_their_turn() -> None:
     assert admission.in_flight == 0 and admission.waiting == 0
 
 
+async def test_a_heavy_request_lets_an_organization_that_used_the_worker_less_go_first() -> None:
+    now = [100.0]
+    admission = Admission(per_org=4, per_worker=16, queue=10, wait_s=60, clock=lambda: now[0])
+    # b ran heavy requests (4 slots for 2 s); a ran one light request for 1 s and has another in flight.
+    await admission.acquire("b", 4)
+    await admission.acquire("a", 1)
+    now[0] += 2.0
+    admission.release("b", 4, 2.0)
+    admission.release("a", 1, 1.0)
+    await admission.acquire("a", 1)
+    heavy = asyncio.create_task(admission.acquire("b", 4))
+    await asyncio.sleep(0)
+    assert not heavy.done() and admission.state("b").yielded == 1  # slots are free, yet b waits
+    # Light requests never yield, and the slots b waits for are not held back from them.
+    await asyncio.wait_for(admission.acquire("c", 1), 10)
+    admission.release("c", 1, 0.0)
+    now[0] += 0.001
+    admission.release("a", 1, 0.001)
+    await asyncio.sleep(0)
+    assert not heavy.done()  # a was active a moment ago: still its turn
+    now[0] += 1.0  # a has gone quiet: the recheck lets b's heavy request run
+    await asyncio.wait_for(heavy, 10)
+    assert admission.in_flight == 4 and admission.state("b").queued == 1
+
+
 async def test_admission_refuses_past_its_queue_or_its_wait() -> None:
     refused: list[str] = []
     admission = Admission(per_org=1, per_worker=4, queue=1, wait_s=0.05, on_refused=refused.append)
