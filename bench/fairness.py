@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> None:
         print(
             f"workers: {args.workers}; cores: {os.cpu_count()}; acme connections: {args.heavy}; "
             f"admission settings: {admission or 'defaults'}; rate limits: "
-            f"{'off' if args.rate_limits == 'off' else 'default' if not args.rate_limits else 'custom'}"
+            f"{'too high to apply' if args.rate_limits == HIGH_LIMITS else args.rate_limits or 'default'}"
         )
         print(f"load average before: {loadavg()}")
         load(gateway.port, victim, small, 1, 1.0)  # warm-up: imports, pools, caches
