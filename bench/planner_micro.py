@@ -27,7 +27,7 @@ from bench_stores import prepare_stores
 
 from gateway.app import Gateway
 from gateway.auth import Principal
-from gateway.config import IssuerConfig, Settings
+from gateway.config import IssuerConfig, RateLimits, Settings
 from gateway.context import RequestContext
 from gateway.runtime import tune_gc
 from gateway.stores.tracing import StoreTrace, current_trace
@@ -84,6 +84,7 @@ async def main(args: argparse.Namespace) -> None:
         database_url=app_url,
         mongo_db="omnify_bench",
         issuers=(IssuerConfig(issuer="http://127.0.0.1:1/unused", audience="bench"),),
+        rate_limits=RateLimits(enabled=False),  # one principal, many requests: executors are measured here
     )
     gateway = Gateway.build(settings)
     await gateway.postgres.open()
