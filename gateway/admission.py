@@ -34,8 +34,10 @@ from gateway.errors import RateLimited
 
 RETRY_AFTER_S = 1
 USAGE_HALF_LIFE_S = 1.0  # how quickly an organization's past use of the worker is forgotten
-ACTIVE_GAP_S = 0.05  # a client sending one request after another is still active between them
-YIELD_RECHECK_S = 0.05
+# A client sending one request after another is still active between them; one that pauses
+# longer is not, so a trickle of light requests does not hold heavy ones back for long.
+ACTIVE_GAP_S = 0.01
+YIELD_RECHECK_S = 0.01
 
 
 @dataclass
