@@ -134,6 +134,10 @@ class Admission:
     async def acquire(self, org: str, slots: int = 1) -> None:
         state = self.state(org)
         weight = self.weight(slots)
+        if self._turns:
+            # A heavy request that was yielding may be free to go by now (its recheck is pending):
+            # hand out what fits first, so the state below is current.
+            self._dispatch()
         if not state.queue and self._fits(state, weight) and not self._slots_held():
             if not self._yields(org, state, weight):
                 state.admitted += 1
@@ -175,15 +179,21 @@ class Admission:
     def _slots_held(self) -> bool:
         """Whether the free slots are held for a waiting organization whose turn it is.
 
-        Every release dispatches what fits, so a waiting organization within its own share is
-        waiting for the worker's slots: newcomers must not take them (a heavy request would
-        starve behind light ones). Organizations waiting on their own share hold nothing.
+        A waiting organization within its own share whose request needs more slots than are
+        free is waiting for the worker's slots: newcomers must not take them (a heavy request
+        would starve behind light ones). Organizations waiting on their own share, or yielding
+        to a lighter one, hold nothing.
         """
-        return any(
-            self.orgs[o].in_flight + self.orgs[o].queue[0][1] <= self.per_org
-            and not self._yields(o, self.orgs[o], self.orgs[o].queue[0][1])
-            for o in self._turns
-        )
+        for org in self._turns:
+            state = self.orgs[org]
+            weight = state.queue[0][1]
+            if (
+                state.in_flight + weight <= self.per_org
+                and self.in_flight + weight > self.per_worker
+                and not self._yields(org, state, weight)
+            ):
+                return True
+        return False
 
     def _fits(self, state: OrgState, weight: int) -> bool:
         return state.in_flight + weight <= self.per_org and self.in_flight + weight <= self.per_worker
