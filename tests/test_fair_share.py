@@ -309,6 +309,7 @@ def test_rate_limit_settings_are_read_and_checked() -> None:
     env = {
         "MONGO_URL": "mongodb://localhost:27017",
         "DATABASE_URL": "postgresql://gateway@localhost/brain",
+        "DATABASE_SYSTEM_URL": "postgresql://gateway_system@localhost/brain",  # read by gateways with a system login
         "OIDC_ISSUER": "https://issuer.example.com",
         "OIDC_AUDIENCE": "omnify",
     }
