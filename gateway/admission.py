@@ -134,10 +134,6 @@ class Admission:
     async def acquire(self, org: str, slots: int = 1) -> None:
         state = self.state(org)
         weight = self.weight(slots)
-        if self._turns:
-            # A heavy request that was yielding may be free to go by now (its recheck is pending):
-            # hand out what fits first, so the state below is current.
-            self._dispatch()
         if not state.queue and self._fits(state, weight) and not self._slots_held():
             if not self._yields(org, state, weight):
                 state.admitted += 1
