@@ -387,6 +387,10 @@ def make_servers(
         "OMNIFY_HOST": "127.0.0.1",
         "OMNIFY_WORKERS": str(args.workers),
         "OMNIFY_LOG_LEVEL": "WARNING",
+        # One organization's load on purpose: no fair share (bench/fairness.py measures that).
+        "OMNIFY_RATE_LIMITS": "off",
+        "OMNIFY_ADMISSION_PER_ORG": "10000",
+        "OMNIFY_ADMISSION_PER_WORKER": "10000",
     }
     env.pop("PYTHONPATH", None)
     uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "--workers", str(args.workers), "--port", "{port}"]

@@ -6,7 +6,7 @@ stdin holds a JSON object: {"path": "/graphql", "headers": {...}, "bodies": [<JS
 Each connection sends the bodies in turn (request i of a connection uses
 bodies[i % len]), one request at a time, for SECONDS. It prints one JSON line:
 requests, errors (non-200 or an `errors` member in the body), the first error
-seen, and latency percentiles in milliseconds. Running in its own process
+seen, the count of each HTTP status, and latency percentiles in milliseconds. Running in its own process
 keeps the client's work out of the measured server's interpreter and CPU time.
 """
 
@@ -16,11 +16,12 @@ import asyncio
 import json
 import sys
 import time
+from collections import Counter
 from typing import Any
 
 
 async def connection(
-    port: int, requests: list[bytes], deadline: float, samples: list[float], errors: list[str]
+    port: int, requests: list[bytes], deadline: float, samples: list[float], errors: list[str], statuses: Counter[str]
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     i = 0
@@ -43,6 +44,7 @@ async def connection(
                 return
             body = await reader.readexactly(length)
             samples.append(time.perf_counter() - started)
+            statuses[status_line.split(b" ", 2)[1].decode()] += 1
             if b" 200 " not in status_line or b'"errors"' in body:
                 at = max(body.find(b'"errors"'), 0)
                 errors.append(f"{status_line.decode().strip()} {body[at : at + 300].decode(errors='replace')}")
@@ -65,9 +67,10 @@ async def main(port: int, connections: int, seconds: float) -> None:
     requests = [encode(spec["path"], spec["headers"], b) for b in spec["bodies"]]
     samples: list[float] = []
     errors: list[str] = []
+    statuses: Counter[str] = Counter()
     started = time.perf_counter()
     deadline = started + seconds
-    await asyncio.gather(*(connection(port, requests, deadline, samples, errors) for _ in range(connections)))
+    await asyncio.gather(*(connection(port, requests, deadline, samples, errors, statuses) for _ in range(connections)))
     elapsed = time.perf_counter() - started
     ordered = sorted(samples)
 
@@ -81,6 +84,7 @@ async def main(port: int, connections: int, seconds: float) -> None:
                 "seconds": round(elapsed, 3),
                 "errors": len(errors),
                 "firstError": errors[0] if errors else None,
+                "statuses": dict(statuses),
                 "p50": pick(0.5),
                 "p99": pick(0.99),
                 "max": pick(1.0),

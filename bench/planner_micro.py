@@ -27,7 +27,7 @@ from bench_stores import prepare_stores, system_url_of
 
 from gateway.app import Gateway
 from gateway.auth import Principal
-from gateway.config import IssuerConfig, Settings
+from gateway.config import IssuerConfig, RateLimits, Settings
 from gateway.context import RequestContext
 from gateway.runtime import tune_gc
 from gateway.stores.tracing import StoreTrace, current_trace
@@ -85,6 +85,7 @@ async def main(args: argparse.Namespace) -> None:
         database_system_url=system_url_of(app_url),
         mongo_db="omnify_bench",
         issuers=(IssuerConfig(issuer="http://127.0.0.1:1/unused", audience="bench"),),
+        rate_limits=RateLimits(enabled=False),  # one principal, many requests: executors are measured here
     )
     gateway = Gateway.build(settings)
     await gateway.postgres.open()

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_stores import prepare_stores, system_url_of
 
-from gateway.config import IssuerConfig, Settings
+from gateway.config import IssuerConfig, RateLimits, Settings
 from gateway.dev_issuer import AUDIENCE, DevIssuer
 from gateway.embedded import free_port
 
@@ -114,6 +114,10 @@ async def main(args: argparse.Namespace) -> None:
         mongo_db="omnify_bench",
         issuers=(IssuerConfig(issuer=issuer.issuer, audience=AUDIENCE),),
         port=port,
+        # One organization's load on purpose: no fair share (bench/fairness.py measures that).
+        rate_limits=RateLimits(enabled=False),
+        admission_per_org=10_000,
+        admission_per_worker=10_000,
     )
     server = multiprocessing.get_context("spawn").Process(target=serve, args=(settings, data_dir, issuer_url))
     server.start()

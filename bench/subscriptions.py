@@ -59,6 +59,8 @@ def serve(config: dict[str, Any]) -> None:
         port=config["port"],
         ws_max_connections_per_principal=config["subscribers"] + 10,
         ws_ping_interval_s=60.0,
+        # All the clients come from this one address, 50 connecting at a time.
+        ws_max_unauthenticated_per_address=64,
     )
     uvicorn.run(create_app(settings, dev_issuer=issuer), port=config["port"], log_level="warning", ws_max_queue=32)
 

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import graphiql
+from gateway.admission import Admission
 from gateway.auth import Authenticator, TokenVerifier
 from gateway.config import Settings
 from gateway.context import Services
@@ -32,6 +33,8 @@ from gateway.login import BrowserLogin
 from gateway.logs import quiet_drivers
 from gateway.metrics import Metrics
 from gateway.outbox import OutboxDispatcher
+from gateway.ratelimit import RateLimiter
+from gateway.ratelimit_redis import SharedBuckets
 from gateway.realtime import Realtime
 from gateway.runtime import LoopWatchdog, gc_watch
 from gateway.session import EncryptedSessions
@@ -59,11 +62,14 @@ class Gateway:
     realtime: Realtime
     dev_issuer: DevIssuer | None = None
     login: BrowserLogin | None = None
+    limiter: RateLimiter | None = None
+    admission: Admission | None = None
+    shared_limits: SharedBuckets | None = None  # the rate-limit buckets in Redis, when REDIS_URL is set
     started_at: float = field(default_factory=time.monotonic)
 
     @functools.cached_property
     def services(self) -> Services:
-        return Services(self.postgres, self.mongo, self.outbox, self.realtime)
+        return Services(self.postgres, self.mongo, self.outbox, self.realtime, self.limiter, self.admission)
 
     @classmethod
     def build(cls, settings: Settings, dev_issuer: DevIssuer | None = None) -> Gateway:
@@ -89,8 +95,39 @@ class Gateway:
         dispatcher = OutboxDispatcher(postgres, mongo, on_delivered=metrics.audit_delivered.inc)
         metrics.watch_pool(postgres.pool_stats)
         metrics.watch_circuits([postgres.circuit, mongo.circuit], lambda: postgres.waiting)
+        limits = settings.rate_limits
+        shared = (
+            SharedBuckets(settings.redis_url, settings.redis_timeout_s)
+            if settings.redis_url and limits.enabled
+            else None
+        )
+        limiter = RateLimiter(limits, shared, on_refused=lambda limit: metrics.rate_limited.labels(limit).inc())
+        admission = Admission(
+            settings.admission_per_org,
+            settings.admission_per_worker,
+            settings.admission_queue,
+            settings.admission_wait_s,
+            on_wait=metrics.admission_wait.observe,
+            on_refused=lambda reason: metrics.admission_refused.labels(reason).inc(),
+        )
+        metrics.watch_fair_share(
+            lambda: (admission.in_flight, admission.waiting), lambda: None if shared is None else int(shared.up)
+        )
         return cls(
-            settings, postgres, mongo, http, directory, authenticator, dispatcher, metrics, realtime, dev_issuer, login
+            settings,
+            postgres,
+            mongo,
+            http,
+            directory,
+            authenticator,
+            dispatcher,
+            metrics,
+            realtime,
+            dev_issuer,
+            login,
+            limiter=limiter,
+            admission=admission,
+            shared_limits=shared,
         )
 
     async def start(self) -> None:
@@ -100,6 +137,8 @@ class Gateway:
         self.realtime.start()
 
     async def stop(self) -> None:
+        if self.shared_limits is not None:
+            await self.shared_limits.close()
         await self.realtime.stop()
         await self.outbox.stop()
         await self.mongo.close()
@@ -123,6 +162,14 @@ class Gateway:
             check("mongo", self.mongo.circuit, self.mongo.ping_once),
         )
         return dict(results)
+
+    async def rate_limit_readiness(self) -> dict[str, Any]:
+        """How rate limits are kept: never a reason to be unready, since in-process limits still hold."""
+        if not self.settings.rate_limits.enabled:
+            return {"configured": self.settings.redis_url is not None, "limits": "off"}
+        if self.shared_limits is None:
+            return {"configured": False, "limits": "in-process"}
+        return {"configured": True, **await self.shared_limits.readiness()}
 
 
 class BodyLimit:
@@ -248,10 +295,11 @@ def create_app(
         )
 
     async def readyz(request: Request) -> JSONResponse:
-        stores = await gateway.readiness()
+        stores, redis = await asyncio.gather(gateway.readiness(), gateway.rate_limit_readiness())
         ready = all(s["ok"] for s in stores.values())
         return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "stores": stores}, status_code=200 if ready else 503
+            {"status": "ready" if ready else "unavailable", "stores": stores, "redis": redis},
+            status_code=200 if ready else 503,
         )
 
     async def index(request: Request) -> PlainTextResponse:
@@ -289,6 +337,7 @@ def create_app(
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.gateway = gateway
+    app.state.sockets = sockets
     if gateway.login is not None:
         app.add_middleware(EncryptedSessions, **gateway.login.session_options())
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

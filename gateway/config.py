@@ -52,6 +52,41 @@ EXECUTORS = ("planned", "standard", "compare")
 
 
 @dataclass(frozen=True)
+class Bucket:
+    """A token bucket: `burst` points at most, refilled at `per_second` points per second."""
+
+    burst: int
+    per_second: float
+
+
+RATE_LIMIT_ROLES = ("owner", "admin", "marketer", "analyst", "viewer")
+
+
+def _default_roles() -> Mapping[str, Bucket]:
+    members = Bucket(60_000, 2_000.0)
+    return {
+        "owner": members,
+        "admin": members,
+        "marketer": members,
+        "analyst": members,
+        "viewer": Bucket(30_000, 1_000.0),
+    }
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Cost-based rate limits: each request is charged `base` points plus its estimated cost,
+    to the bucket of its principal (by role, or as a partner or invitee) and to its organization's."""
+
+    enabled: bool = True
+    base: int = 10
+    roles: Mapping[str, Bucket] = field(default_factory=_default_roles)
+    partner: Bucket = Bucket(100_000, 5_000.0)
+    invitee: Bucket = Bucket(1_000, 20.0)
+    organization: Bucket = Bucket(300_000, 10_000.0)
+
+
+@dataclass(frozen=True)
 class Settings:
     mode: Mode
     mongo_url: str
@@ -105,6 +140,24 @@ class Settings:
     document_budget_ms: int = 250
     loop_warn_s: float = 1.0
     loop_kill_s: float = 30.0
+    # Sockets that have not authenticated yet, per process and per client address (close 1013 beyond).
+    ws_max_unauthenticated: int = 512
+    ws_max_unauthenticated_per_address: int = 32
+    # `subscribe` messages per socket: a token bucket (an `error` RATE_LIMITED beyond).
+    ws_subscribe_burst: int = 20
+    ws_subscribe_per_s: float = 2.0
+    # Admission per worker process: requests running at once per organization and overall,
+    # the others wait in their organization's queue (bounded in length and time, then 429).
+    admission_per_org: int = 4
+    admission_per_worker: int = 16
+    # A request takes one slot per this much estimated cost (at least one, at most a whole organization's share).
+    admission_cost_per_slot: int = 1000
+    admission_queue: int = 500
+    admission_wait_s: float = 20.0
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    # Shares the rate-limit buckets between processes and replicas; in-process buckets without it.
+    redis_url: str | None = None
+    redis_timeout_s: float = 0.25
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -188,6 +241,17 @@ def _system_url(env: Mapping[str, str], database_url: str, problems: list[str]) 
     return url
 
 
+def _optional_url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], problems: list[str]) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme not in schemes or not (parsed.hostname or parsed.path):
+        # Not echoed: the URL may carry a password.
+        problems.append(f"{name} must be a {' or '.join(schemes)} URL")
+    return raw
+
+
 def _issuers(env: Mapping[str, str], problems: list[str]) -> tuple[IssuerConfig, ...]:
     """`OIDC_ISSUERS` (JSON list) for several issuers, or `OIDC_ISSUER` + `OIDC_AUDIENCE` for one."""
     raw_list = env.get("OIDC_ISSUERS", "").strip()
@@ -262,6 +326,66 @@ def _issuers(env: Mapping[str, str], problems: list[str]) -> tuple[IssuerConfig,
             )
         )
     return tuple(issuers)
+
+
+RATE_LIMIT_KEYS = frozenset({"base", "roles", "partner", "invitee", "organization"})
+
+
+def _bucket(value: object, default: Bucket, where: str, problems: list[str]) -> Bucket:
+    """A bucket from `{"burst": N, "perSecond": R}`; a key left out keeps its default."""
+    if not isinstance(value, dict) or set(value) - {"burst", "perSecond"}:
+        problems.append(f'OMNIFY_RATE_LIMITS: {where} must be an object with "burst" and/or "perSecond"')
+        return default
+    burst, rate = value.get("burst", default.burst), value.get("perSecond", default.per_second)
+    if not isinstance(burst, int) or isinstance(burst, bool) or burst < 1:
+        problems.append(f"OMNIFY_RATE_LIMITS: {where}.burst must be a whole number of at least 1")
+        return default
+    if not isinstance(rate, int | float) or isinstance(rate, bool) or not rate > 0:
+        problems.append(f"OMNIFY_RATE_LIMITS: {where}.perSecond must be a positive number")
+        return default
+    return Bucket(burst, float(rate))
+
+
+def _rate_limits(env: Mapping[str, str], problems: list[str]) -> RateLimits:
+    """`OMNIFY_RATE_LIMITS`: `off`, or a JSON object whose keys override the defaults one by one."""
+    defaults = RateLimits()
+    raw = env.get("OMNIFY_RATE_LIMITS", "").strip()
+    if not raw:
+        return defaults
+    if raw.lower() in ("off", "false", "0", "none"):
+        return replace(defaults, enabled=False)
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        problems.append(f"OMNIFY_RATE_LIMITS is not valid JSON ({exc.msg}) nor `off`")
+        return defaults
+    if not isinstance(parsed, dict):
+        problems.append("OMNIFY_RATE_LIMITS must be a JSON object or `off`")
+        return defaults
+    unknown = set(parsed) - RATE_LIMIT_KEYS
+    if unknown:
+        problems.append(f"OMNIFY_RATE_LIMITS has unknown keys: {', '.join(sorted(unknown))}")
+    base = parsed.get("base", defaults.base)
+    if not isinstance(base, int) or isinstance(base, bool) or base < 0:
+        problems.append("OMNIFY_RATE_LIMITS: base must be a whole number of at least 0")
+        base = defaults.base
+    roles = dict(defaults.roles)
+    given = parsed.get("roles", {})
+    if not isinstance(given, dict):
+        problems.append("OMNIFY_RATE_LIMITS: roles must be an object of role -> bucket")
+        given = {}
+    for role, value in given.items():
+        if role not in RATE_LIMIT_ROLES:
+            problems.append(f"OMNIFY_RATE_LIMITS: unknown role {role!r} (roles: {', '.join(RATE_LIMIT_ROLES)})")
+            continue
+        roles[role] = _bucket(value, roles[role], f"roles.{role}", problems)
+    kinds = {
+        name: _bucket(parsed[name], getattr(defaults, name), name, problems)
+        if name in parsed
+        else getattr(defaults, name)
+        for name in ("partner", "invitee", "organization")
+    }
+    return RateLimits(True, base, roles, kinds["partner"], kinds["invitee"], kinds["organization"])
 
 
 def login_issuer(settings: Settings) -> IssuerConfig | None:
@@ -351,6 +475,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         document_budget_ms=_int(env, "OMNIFY_DOCUMENT_BUDGET_MS", 250, problems, minimum=10),
         loop_warn_s=_float(env, "OMNIFY_LOOP_WARN_S", 1.0, problems),
         loop_kill_s=_float(env, "OMNIFY_LOOP_KILL_S", 30.0, problems),
+        ws_max_unauthenticated=_int(env, "OMNIFY_WS_MAX_UNAUTHENTICATED", 512, problems, minimum=1),
+        ws_max_unauthenticated_per_address=_int(
+            env, "OMNIFY_WS_MAX_UNAUTHENTICATED_PER_ADDRESS", 32, problems, minimum=1
+        ),
+        ws_subscribe_burst=_int(env, "OMNIFY_WS_SUBSCRIBE_BURST", 20, problems, minimum=1),
+        ws_subscribe_per_s=_float(env, "OMNIFY_WS_SUBSCRIBE_PER_S", 2.0, problems),
+        admission_per_org=_int(env, "OMNIFY_ADMISSION_PER_ORG", 4, problems, minimum=1),
+        admission_per_worker=_int(env, "OMNIFY_ADMISSION_PER_WORKER", 16, problems, minimum=1),
+        admission_cost_per_slot=_int(env, "OMNIFY_ADMISSION_COST_PER_SLOT", 1000, problems, minimum=1),
+        admission_queue=_int(env, "OMNIFY_ADMISSION_QUEUE", 500, problems, minimum=0),
+        admission_wait_s=_float(env, "OMNIFY_ADMISSION_WAIT_S", 20.0, problems),
+        rate_limits=_rate_limits(env, problems),
+        redis_url=_optional_url(env, "REDIS_URL", ("redis", "rediss", "unix"), problems),
+        redis_timeout_s=_float(env, "OMNIFY_REDIS_TIMEOUT_S", 0.25, problems),
     )
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"OMNIFY_LOG_LEVEL={settings.log_level!r} must be DEBUG, INFO, WARNING or ERROR")
@@ -358,6 +496,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         problems.append(f"OMNIFY_EXECUTOR={settings.executor!r} must be one of {', '.join(EXECUTORS)}")
     if settings.loop_kill_s <= settings.loop_warn_s:
         problems.append("OMNIFY_LOOP_KILL_S must be greater than OMNIFY_LOOP_WARN_S")
+    if settings.admission_per_org > settings.admission_per_worker:
+        problems.append("OMNIFY_ADMISSION_PER_ORG must not exceed OMNIFY_ADMISSION_PER_WORKER")
+    if settings.admission_wait_s >= settings.request_timeout_s:
+        problems.append(
+            "OMNIFY_ADMISSION_WAIT_S must be below OMNIFY_REQUEST_TIMEOUT_S (a request must have time to run)"
+        )
     if settings.pg_pool_min > settings.pg_pool_max:
         problems.append("OMNIFY_PG_POOL_MIN must not exceed OMNIFY_PG_POOL_MAX")
     problems += login_problems(settings)

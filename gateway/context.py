@@ -8,11 +8,13 @@ from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
+from gateway.admission import Admission
 from gateway.auth import Principal
 from gateway.config import Settings
 from gateway.errors import StoreUnavailable
 from gateway.outbox import OutboxDispatcher
 from gateway.permissions import Permission, require
+from gateway.ratelimit import Decision, RateLimiter
 from gateway.realtime import Realtime
 from gateway.stores.mongo import MongoStore, TenantMongo
 from gateway.stores.postgres import PostgresStore, TenantReader
@@ -35,6 +37,9 @@ class Services:
     mongo: MongoStore
     outbox: OutboxDispatcher
     realtime: Realtime
+    # Fair share: rate limits charged and admission taken once the document's cost is known.
+    limiter: RateLimiter | None = None
+    admission: Admission | None = None
 
 
 @dataclass
@@ -51,7 +56,8 @@ class RequestContext:
     operation: str = "anonymous"
     outcome: str = "ok"
     wrote: bool = False  # a mutation committed: the response must reach the client, never be shed
-    cost: int = 0  # the document's estimated cost (objects it may resolve), once its checks passed
+    cost: int = 0  # the document's estimated cost, once validated
+    rate: Decision | None = None  # this request's rate-limit charge, told in the RateLimit headers
     _loaders: dict[Callable[..., Any], DataLoader[Any, Any]] = field(default_factory=dict)
 
     # Reads are authorized per store: partners, for instance, see marketing

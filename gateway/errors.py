@@ -59,7 +59,17 @@ class StoreSaturated(StoreUnavailable):
 
 
 class RateLimited(GatewayError):
+    """Over a rate limit, or over the organization's share of a server.
+
+    Refused whole over HTTP with 429 and `Retry-After`; `extensions.retryAfter` says the same
+    and `extensions.limit` which limit it was (`principal`, `organization`, `admission`).
+    """
+
     code = "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after_s: int, **extensions: Any) -> None:
+        super().__init__(message, retryAfter=retry_after_s, **extensions)
+        self.retry_after_s = retry_after_s
 
 
 class QueryTooComplex(GatewayError):

@@ -20,7 +20,7 @@ from strawberry.types.graphql import OperationType
 from gateway import graphiql
 from gateway.auth import AccessDenied, AuthError, Principal
 from gateway.context import RequestContext
-from gateway.errors import GatewayError, StoreSaturated, server_fault
+from gateway.errors import GatewayError, RateLimited, StoreSaturated, server_fault
 from gateway.http_graphql import (
     GRAPHQL_RESPONSE,
     BodyTooLarge,
@@ -125,9 +125,9 @@ class GraphQLView:
     def process_result(self, result: ExecutionResult, context: RequestContext) -> tuple[dict[str, Any], bool]:
         """The response body, and whether it is a request error (the operation never ran)."""
         if result.errors and not context.wrote:
-            shed = next((e.original_error for e in result.errors if isinstance(e.original_error, StoreSaturated)), None)
-            if shed is not None:
-                raise shed  # answered whole by `_handle` with 503 and Retry-After
+            whole = next((w for w in map(_refused_whole, result.errors) if w is not None), None)
+            if whole is not None:
+                raise whole  # answered whole by `_handle`: 503 or 429, with Retry-After
         payload: dict[str, Any] = {}
         request_error = result.data is None and bool(result.errors) and all(not e.path for e in result.errors or [])
         if not request_error:
@@ -224,8 +224,10 @@ class AuthenticatedGraphQL:
         )
         scope.setdefault("state", {})["omnify_context"] = context
         started = time.perf_counter()
-        sent = _SentTracker(_with_request_id(send, request_id))
+        out = self._with_rate_limit(send, context)
+        sent = _SentTracker(_with_request_id(out, request_id))
         try:
+            self._refuse_if_blocked(context)
             async with asyncio.timeout(self.gateway.settings.request_timeout_s):
                 response = await self.view.handle(Request(scope, receive), context)
             await response(scope, receive, sent)
@@ -233,26 +235,30 @@ class AuthenticatedGraphQL:
             context.outcome = problem.code.lower()
             log.info("refused request: %s %s", problem.status, problem.message[:200])
             await error_response(problem.status, problem.code, problem.message, request_id, problem.headers)(
-                scope, receive, send
+                scope, receive, out
             )
         except BodyTooLarge:
             context.outcome = "bad_user_input"
             message = too_large_message(self.gateway.settings.max_body_bytes)
-            await error_response(413, "BAD_USER_INPUT", message, request_id)(scope, receive, send)
+            await error_response(413, "BAD_USER_INPUT", message, request_id)(scope, receive, out)
         except TimeoutError:
             context.outcome = "timeout"
             if not sent.started:
                 message = f"the request took longer than {self.gateway.settings.request_timeout_s:g} s and was stopped"
-                await error_response(504, "INTERNAL", message, request_id)(scope, receive, send)
+                await error_response(504, "INTERNAL", message, request_id)(scope, receive, out)
         except StoreSaturated as exc:
             context.outcome = "shed"
             if not sent.started:
-                await _shed(exc, request_id)(scope, receive, send)
+                await _refused(exc, 503, exc.retry_after_s, request_id)(scope, receive, out)
+        except RateLimited as exc:
+            context.outcome = "rate_limited"
+            if not sent.started:
+                await _refused(exc, 429, exc.retry_after_s, request_id)(scope, receive, out)
         except RecursionError:
             context.outcome = "bad_user_input"
             if not sent.started:
                 await error_response(400, "BAD_USER_INPUT", "the request is nested too deeply", request_id)(
-                    scope, receive, send
+                    scope, receive, out
                 )
         except Exception:
             # Outside any resolver (e.g. while reading the request): still JSON, with the request id.
@@ -260,12 +266,46 @@ class AuthenticatedGraphQL:
             context.outcome = "internal"
             if not sent.started:
                 await error_response(500, "INTERNAL", f"internal error (request id {request_id})", request_id)(
-                    scope, receive, send
+                    scope, receive, out
                 )
         finally:
             current_trace.reset(trace_reset)
             self.gateway.metrics.observe(context.operation, context.outcome, time.perf_counter() - started, trace)
             await context.close()
+
+    def _refuse_if_blocked(self, context: RequestContext) -> None:
+        """Refuse at once, before the body is read, while the caller's bucket cannot pay even the base charge."""
+        limiter = self.gateway.limiter
+        blocked = limiter.blocked(context.principal) if limiter is not None else None
+        if blocked is not None:
+            context.rate = blocked
+            whose = "your organization's" if blocked.scope == "organization" else "your"
+            raise RateLimited(
+                f"{whose} rate limit is exceeded; retry after {blocked.retry_after_s} s",
+                blocked.retry_after_s,
+                limit=blocked.scope,
+            )
+
+    def _with_rate_limit(self, send: Send, context: RequestContext) -> Send:
+        """Adds the RateLimit headers to every response of an authenticated request.
+
+        A request refused or failed before its cost was known (a body or document that is not
+        valid, say) is charged the base alone, here: every request pays something.
+        """
+        limiter = self.gateway.limiter
+        if limiter is None or not limiter.enabled:
+            return send
+
+        async def wrapped(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                if context.rate is None:
+                    context.rate = await limiter.charge(context.principal, 0)
+                if context.rate is not None:
+                    added = [(k.lower().encode(), v.encode()) for k, v in context.rate.headers().items()]
+                    message = {**message, "headers": [*message.get("headers", []), *added]}
+            await send(message)
+
+        return wrapped
 
     async def _graphiql(self, request: Request, request_id: str) -> Response:
         login = self.gateway.login
@@ -289,13 +329,21 @@ def _refusal(exc: AuthError | AccessDenied | GatewayError, request_id: str) -> R
     return error_response(503, str((exc.extensions or {}).get("code")), exc.message, request_id)
 
 
-def _shed(exc: StoreSaturated, request_id: str) -> Response:
-    """The whole request refused for load, in the GraphQL-over-HTTP error shape, to be retried."""
+def _refused(exc: GatewayError, status: int, retry_after_s: int, request_id: str) -> Response:
+    """The whole request refused (503 for load, 429 for a limit), in the GraphQL-over-HTTP error shape, to be retried."""
     return json_response(
         {"errors": [{"message": exc.message, "extensions": {**(exc.extensions or {}), "requestId": request_id}}]},
-        503,
-        headers={"Retry-After": str(exc.retry_after_s), "X-Request-ID": request_id},
+        status,
+        headers={"Retry-After": str(retry_after_s), "X-Request-ID": request_id},
     )
+
+
+def _refused_whole(error: GraphQLError) -> StoreSaturated | RateLimited | None:
+    """The refusal that answers a whole request: a store shedding load, or a limit (raised before execution)."""
+    for candidate in (error, error.original_error):
+        if isinstance(candidate, StoreSaturated | RateLimited):
+            return candidate
+    return None
 
 
 def _wants_graphiql(request: Request) -> bool:

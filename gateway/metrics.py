@@ -63,6 +63,30 @@ class _CircuitCollector(Collector):
         )
 
 
+class _FairShareCollector(Collector):
+    """Admission slots and queue of this worker, and whether rate limits are shared through Redis."""
+
+    def __init__(self, admission: Callable[[], tuple[int, int]], redis_up: Callable[[], int | None]) -> None:
+        self.admission = admission
+        self.redis_up = redis_up
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        in_flight, waiting = self.admission()
+        yield GaugeMetricFamily(
+            "omnify_admission_in_flight", "Requests holding an admission slot of this worker", value=in_flight
+        )
+        yield GaugeMetricFamily(
+            "omnify_admission_waiting", "Requests waiting in their organization's admission queue", value=waiting
+        )
+        up = self.redis_up()
+        if up is not None:
+            yield GaugeMetricFamily(
+                "omnify_rate_limit_redis_up",
+                "1 while rate limits are shared through Redis, 0 while they fall back to this process",
+                value=up,
+            )
+
+
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
@@ -123,6 +147,26 @@ class Metrics:
             registry=self.registry,
         )
 
+        # Fair share: no label names an organization or a principal (their number has no bound).
+        self.admission_wait = Histogram(
+            "omnify_admission_wait_seconds",
+            "Time requests waited in their organization's admission queue",
+            buckets=WAIT_BUCKETS,
+            registry=self.registry,
+        )
+        self.admission_refused = Counter(
+            "omnify_admission_refused",
+            "Requests refused admission (HTTP 429), by reason (queue_full, timeout)",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.rate_limited = Counter(
+            "omnify_rate_limited",
+            "Requests refused by a rate limit (HTTP 429), by the limit (principal, organization)",
+            ["limit"],
+            registry=self.registry,
+        )
+
     def _label(self, operation: str) -> str:
         # Operation names come from clients: keep the label set bounded and tidy.
         name = operation if NAME.fullmatch(operation) else "invalid"
@@ -145,6 +189,9 @@ class Metrics:
 
     def watch_circuits(self, circuits: list[Circuit], waiting: Callable[[], int]) -> None:
         self.registry.register(_CircuitCollector(circuits, waiting))
+
+    def watch_fair_share(self, admission: Callable[[], tuple[int, int]], redis_up: Callable[[], int | None]) -> None:
+        self.registry.register(_FairShareCollector(admission, redis_up))
 
     def observe(self, operation: str, outcome: str, seconds: float, trace: StoreTrace) -> None:
         operation = self._label(operation)

@@ -17,6 +17,7 @@ import asyncio
 import base64
 import contextlib
 import logging
+import math
 import time
 import uuid
 from collections import Counter
@@ -55,7 +56,8 @@ TOO_MANY_INITS = 4429
 GOING_AWAY = 1001
 POLICY_VIOLATION = 1008  # too many connections for one principal
 INTERNAL_ERROR = 1011
-TRY_AGAIN_LATER = 1013  # a slow consumer, closed rather than buffered without bound
+# A slow consumer, closed rather than buffered without bound; or too many sockets waiting to authenticate.
+TRY_AGAIN_LATER = 1013
 
 _CLOSE = object()
 
@@ -82,13 +84,31 @@ def _principal_key(principal: Principal) -> tuple[str, str, str]:
 
 
 class SocketHub:
-    """The open sockets of this process: per-principal limits and graceful shutdown."""
+    """The open sockets of this process: per-principal limits, sockets waiting to authenticate, shutdown."""
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.sessions: set[SocketSession] = set()
         self.per_principal: Counter[tuple[str, str, str]] = Counter()
+        # Sockets accepted but not authenticated yet, in all and per client address: each costs
+        # memory and a timer until `connection_init` or its timeout, and anyone can open them.
+        self.unauthenticated: Counter[str] = Counter()
         self.closing = False
+
+    def admit_unauthenticated(self, address: str) -> str | None:
+        """Count a new socket as waiting to authenticate, or say why it may not wait."""
+        settings = self.gateway.settings
+        if self.unauthenticated.total() >= settings.ws_max_unauthenticated:
+            return "too many connections are waiting to authenticate; try again later"
+        if self.unauthenticated[address] >= settings.ws_max_unauthenticated_per_address:
+            return "too many connections from your address are waiting to authenticate; try again later"
+        self.unauthenticated[address] += 1
+        return None
+
+    def authenticated(self, address: str) -> None:
+        self.unauthenticated[address] -= 1
+        if self.unauthenticated[address] <= 0:
+            del self.unauthenticated[address]
 
     async def shutdown(self, timeout_s: float) -> None:
         """Close every socket with 1001 and wait (up to `timeout_s`) for their handlers to finish."""
@@ -116,12 +136,21 @@ class GraphQLWebSocket:
             await websocket.close(code=POLICY_VIOLATION)
             return
         await websocket.accept(subprotocol=PROTOCOL)
-        session = SocketSession(self, websocket)
+        address = str((scope.get("client") or ("unknown",))[0])
+        refusal = self.hub.admit_unauthenticated(address)
+        if refusal is not None:
+            # Accepted only to be closed with a code a browser client can read (a refused
+            # handshake reaches it as a bare 1006); graphql-ws retries 1013 with backoff.
+            await websocket.close(code=TRY_AGAIN_LATER, reason=refusal)
+            return
+        session = SocketSession(self, websocket, address)
         self.hub.sessions.add(session)
         self.gateway.metrics.ws_connections.inc()
         try:
             await session.run()
         finally:
+            if session.principal is None:
+                self.hub.authenticated(address)  # never did: no longer waiting either
             self.hub.sessions.discard(session)
             self.gateway.metrics.ws_connections.dec()
 
@@ -129,11 +158,15 @@ class GraphQLWebSocket:
 class SocketSession:
     """One connection: its protocol state, its subscriptions and its send queue."""
 
-    def __init__(self, endpoint: GraphQLWebSocket, websocket: WebSocket) -> None:
+    def __init__(self, endpoint: GraphQLWebSocket, websocket: WebSocket, address: str) -> None:
         self.endpoint = endpoint
         self.gateway = endpoint.gateway
         self.settings = endpoint.gateway.settings
         self.websocket = websocket
+        self.address = address
+        # `subscribe` messages: a token bucket of its own, so subscribe/complete churn is bounded.
+        self.subscribe_tokens = float(self.settings.ws_subscribe_burst)
+        self.subscribe_at = time.monotonic()
         self.outbox: asyncio.Queue[Any] = asyncio.Queue(self.settings.ws_send_queue)
         self.operations: dict[str, asyncio.Task[None]] = {}
         self.principal: Principal | None = None
@@ -320,6 +353,7 @@ class SocketSession:
         hub.per_principal[key] += 1
         self._counted = True
         self.principal = principal
+        hub.authenticated(self.address)
         self._expiry = asyncio.create_task(self._expire_at(expires_at), name="ws-expiry")
         self.enqueue({"type": "connection_ack"})
 
@@ -343,24 +377,41 @@ class SocketSession:
             raise ProtocolViolation(BAD_MESSAGE, "invalid message received: malformed subscribe payload")
         if operation_id in self.operations:
             raise ProtocolViolation(DUPLICATE_ID, f"subscriber for {operation_id[:60]} already exists")
+        wait_s = self._subscribe_wait()
+        if wait_s:
+            self._refuse(
+                operation_id,
+                f"too many subscribe messages on this connection; retry after {wait_s} s",
+                {"code": "RATE_LIMITED", "retryAfter": wait_s, "limit": "subscribe"},
+            )
+            return
         if len(self.operations) >= self.settings.ws_max_subscriptions:
-            self.enqueue(
-                {
-                    "id": operation_id,
-                    "type": "error",
-                    "payload": [
-                        {
-                            "message": f"at most {self.settings.ws_max_subscriptions} subscriptions per connection",
-                            "extensions": {"code": "TOO_MANY_SUBSCRIPTIONS"},
-                        }
-                    ],
-                }
+            self._refuse(
+                operation_id,
+                f"at most {self.settings.ws_max_subscriptions} subscriptions per connection",
+                {"code": "TOO_MANY_SUBSCRIPTIONS"},
             )
             return
         task = asyncio.create_task(
             self._operation(operation_id, query, variables, operation_name, extensions), name=f"ws-op-{operation_id}"
         )
         self.operations[operation_id] = task
+
+    def _refuse(self, operation_id: str, message: str, extensions: dict[str, Any]) -> None:
+        self.enqueue({"id": operation_id, "type": "error", "payload": [{"message": message, "extensions": extensions}]})
+
+    def _subscribe_wait(self) -> int:
+        """Take a token for one `subscribe`: 0 when there was one, else the seconds until there is."""
+        now = time.monotonic()
+        rate = self.settings.ws_subscribe_per_s
+        self.subscribe_tokens = min(
+            float(self.settings.ws_subscribe_burst), self.subscribe_tokens + (now - self.subscribe_at) * rate
+        )
+        self.subscribe_at = now
+        if self.subscribe_tokens >= 1:
+            self.subscribe_tokens -= 1
+            return 0
+        return max(1, math.ceil((1 - self.subscribe_tokens) / rate))
 
     async def _operation(
         self,

@@ -26,6 +26,7 @@ from resolvers.actions.enterprise import EnterpriseMutations
 from resolvers.actions.ingestion import IngestionMutations
 from resolvers.brain.nodes import NODE_RESOLVERS as BRAIN_NODES
 from resolvers.common.checks import DocumentLimits, document_checks
+from resolvers.common.fair_share import FairShare
 from resolvers.common.inputs import InputGuard
 from resolvers.common.relay import Node
 from resolvers.common.scalars import SCALAR_MAP
@@ -125,8 +126,8 @@ class Query:
 
 class GatewaySchema(strawberry.Schema):
     def get_extensions(self, sync: bool = False) -> list[SchemaExtension]:
-        # Planned execution is asynchronous: synchronous execution runs on graphql-core alone.
-        return [e for e in super().get_extensions(sync) if not (sync and isinstance(e, PlannedExecution))]
+        # Planned execution and fair share are asynchronous: synchronous execution runs on graphql-core alone.
+        return [e for e in super().get_extensions(sync) if not (sync and isinstance(e, PlannedExecution | FairShare))]
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         # Only a resolver failing unexpectedly is an incident (ERROR, with its traceback).
@@ -209,8 +210,9 @@ def build_schema(limits: Limits = Limits()) -> GatewaySchema:
             budget_s=limits.budget_s,
         )
     )
-    # Planned execution last: it runs after the limits and the input guard have passed.
-    extensions: list[Any] = [checks, OperationName, InputGuard, PlannedExecution]
+    # Planned execution last: it runs after the limits and the input guard have passed, and
+    # inside the slot FairShare takes once the request is charged its cost.
+    extensions: list[Any] = [checks, OperationName, InputGuard, FairShare, PlannedExecution]
     return GatewaySchema(
         query=Query,
         mutation=Mutation,

@@ -32,7 +32,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from gateway.app import create_app
-from gateway.config import IssuerConfig, Settings
+from gateway.config import RATE_LIMIT_ROLES, Bucket, IssuerConfig, RateLimits, Settings
 from gateway.embedded import EmbeddedMongo, EmbeddedPostgres
 from gateway.migrations import migrate_mongo, migrate_postgres, provision_logins, with_login
 from gateway.seed import seed
@@ -126,6 +126,14 @@ def issuer() -> Iterator[TestIssuer]:
     issuer.stop()
 
 
+# Rate limits on (every response carries the headers) but too large to refuse anything: the suite sends
+# thousands of requests with a few tokens. Tests of the limits start gateways with small ones.
+UNLIMITED = Bucket(10**12, 10**12)
+SUITE_LIMITS = RateLimits(
+    roles=dict.fromkeys(RATE_LIMIT_ROLES, UNLIMITED), partner=UNLIMITED, invitee=UNLIMITED, organization=UNLIMITED
+)
+
+
 def gateway_settings(stores: Stores, issuer: TestIssuer, **overrides: Any) -> Settings:
     settings = Settings(
         mode="production",
@@ -138,6 +146,7 @@ def gateway_settings(stores: Stores, issuer: TestIssuer, **overrides: Any) -> Se
         jwks_min_refresh_interval_s=1.0,
         introspection=True,  # several tests read descriptions; the production default is tested on its own
         executor="compare",  # every read query of the suite also checks the planned executor against graphql-core
+        rate_limits=SUITE_LIMITS,
     )
     return settings.with_overrides(**overrides)
 
