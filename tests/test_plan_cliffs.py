@@ -26,7 +26,7 @@ import asyncpg
 import pytest
 
 from gateway.data.brain import metrics
-from gateway.migrations import migrate_postgres, provision_login
+from gateway.migrations import migrate_postgres, provision_logins
 from gateway.seed_brain import seed_brain
 from gateway.seed_spec import DEMO_SHAPE, LARGE_SHAPE, OrgSpec, Shape, org_specs, uid
 from gateway.stores.postgres import PostgresStore
@@ -44,6 +44,7 @@ TABLES = {metrics.CAMPAIGN: "campaigns", metrics.CREATIVE: "creatives"}
 class Skewed:
     owner: asyncpg.Connection[asyncpg.Record]
     app_url: str
+    system_url: str
     start: dt.date
     end: dt.date
 
@@ -56,12 +57,19 @@ async def skewed(seeded: Stores) -> AsyncIterator[Skewed]:
     owner = await asyncpg.connect(with_database(seeded.database_url, name))
     try:
         await migrate_postgres(owner)
-        await provision_login(owner, seeded.app_url)  # the cluster-wide login, granted in this database too
+        # The cluster-wide logins, granted in this database too.
+        await provision_logins(owner, seeded.app_url, seeded.system_url)
         today = dt.datetime.now(dt.UTC).date()
         for spec in [LARGE, *SMALL]:
             await seed_brain(owner, spec, today)
         await owner.execute("ANALYZE")
-        yield Skewed(owner, with_database(seeded.app_url, name), today - dt.timedelta(days=DAYS - 1), today)
+        yield Skewed(
+            owner,
+            with_database(seeded.app_url, name),
+            with_database(seeded.system_url, name),
+            today - dt.timedelta(days=DAYS - 1),
+            today,
+        )
     finally:
         await owner.close()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -94,7 +102,9 @@ def metric_rows_summed(plan: dict[str, Any]) -> int:
     summed = 0
     for node in _nodes(plan):
         if node["Node Type"] == "Aggregate":
-            summed += sum(child["Actual Rows"] * child["Actual Loops"] for child in node.get("Plans", []))
+            # Its input, not the InitPlans hung below it (the fence's tenant, asked once per statement).
+            inputs = [c for c in node.get("Plans", []) if c.get("Parent Relationship") not in ("InitPlan", "SubPlan")]
+            summed += sum(child["Actual Rows"] * child["Actual Loops"] for child in inputs)
     return summed
 
 
@@ -109,7 +119,7 @@ async def test_totals_of_a_large_batch_after_small_ones_sum_each_metric_row_once
     ids = [r["id"] for r in await skewed.owner.fetch(f"SELECT id FROM {table} WHERE organization_id = $1", org)]
     batch = ids[:1000]
     # One connection: every run below reuses the statement asyncpg prepared on it.
-    store = PostgresStore(skewed.app_url, max_size=1, timeout_s=10.0)
+    store = PostgresStore(skewed.app_url, max_size=1, timeout_s=10.0, system_url=skewed.system_url)
     await store.open()
     try:
         for i in range(7):
