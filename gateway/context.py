@@ -6,8 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from aiodataloader import DataLoader
-
 from gateway.auth import Principal
 from gateway.config import Settings
 from gateway.errors import StoreUnavailable
@@ -18,7 +16,8 @@ from gateway.stores.mongo import MongoStore, TenantMongo
 from gateway.stores.postgres import PostgresStore, TenantReader
 from gateway.stores.tracing import StoreTrace
 
-L = TypeVar("L", bound=DataLoader[Any, Any])
+# A per-request loader: an aiodataloader DataLoader, or a loader of its own kind (gateway.data.batches).
+L = TypeVar("L")
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class RequestContext:
     operation: str = "anonymous"
     outcome: str = "ok"
     wrote: bool = False  # a mutation committed: the response must reach the client, never be shed
-    _loaders: dict[Callable[..., Any], DataLoader[Any, Any]] = field(default_factory=dict)
+    _loaders: dict[Callable[..., Any], Any] = field(default_factory=dict)
 
     # Reads are authorized per store: partners, for instance, see marketing
     # data they act on but none of the enterprise records.
@@ -77,11 +76,11 @@ class RequestContext:
 
     def loader(self, factory: Callable[[RequestContext], L]) -> L:
         """The request's instance of a dataloader, created on first use."""
-        existing = self._loaders.get(factory)
+        existing: L | None = self._loaders.get(factory)
         if existing is None:
             existing = factory(self)
             self._loaders[factory] = existing
-        return existing  # type: ignore[return-value]
+        return existing
 
     async def after_write(self) -> None:
         """Make later reads in this request see the write: a new snapshot, empty loader caches."""

@@ -454,15 +454,18 @@ async def test_large_pages_take_the_compiled_path(harness: Harness) -> None:
     campaigns = organization.fields[0].completion.plans["CampaignConnection"]
     edge = campaigns.fields[0].completion.item.plans["CampaignEdge"]  # type: ignore[union-attr]
     node = edge.fields[0].completion.plans["Campaign"]
-    # The campaign's own fields are compiled; its creatives (a resolver) stay on the general path.
-    assert node.fast is not None and [f.key for f in node.general] == ["creatives"]
-    creatives = node.general[0].completion.plans["CreativeConnection"]
+    # The campaigns are written from their rows too, without edge objects; each campaign's
+    # creatives (a batched resolver) run on the general path over a campaign built from its row,
+    # which reads only the campaign's id: the statement reads only the columns used.
+    assert campaigns.fast is not None and campaigns.general == []
+    [(edges, item, rest)] = campaigns.deferred
+    assert (edges.key, item.key, [f.key for f in rest.fields]) == ("edges", "node", ["creatives"])
+    assert campaigns.row_fields == {"id", "name", "status", "daily_budget", "currency"}
+    creatives = node.fields[-1].completion.plans["CreativeConnection"]
     # The whole page of creatives (edges, nodes, leaves) is one compiled selection, written from
     # the rows without an edge or creative object, and its statement reads only those fields.
-    assert creatives.fast is not None and creatives.general == []
+    assert creatives.fast is not None and creatives.general == [] and creatives.deferred == []
     assert creatives.row_fields == {"id", "name", "status", "format"}
-    # The campaigns are built as objects (their creatives are a resolver), so every column is read.
-    assert campaigns.row_fields is None
 
 
 BATCHED_CASES = [

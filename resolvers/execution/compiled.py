@@ -17,16 +17,25 @@ serialisation have no side effects, so doing them twice is harmless.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from graphql import GraphQLObjectType
+from graphql import GraphQLFloat, GraphQLInt, GraphQLObjectType
 from graphql.pyutils import Undefined
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
-from resolvers.common.objects import RowMapping, reader_members, row_mapping
+from resolvers.common.objects import (
+    Composed,
+    Derived,
+    RowMapping,
+    composition,
+    partial_builder,
+    reader_members,
+    row_mapping,
+)
 from resolvers.common.relay import CONNECTION_EDGES, EDGE_CURSOR
 from resolvers.execution.plan import (
     ATTRIBUTE,
@@ -47,6 +56,8 @@ SubPlan = Callable[[FieldPlan, Completion, GraphQLObjectType], SelectionPlan]
 STRAWBERRY_DEFINITION = "strawberry-definition"
 # The fields of a connection that do not read its rows (they read its cursors' sort values and counts).
 _PAGE_FIELDS_WITHOUT_ROWS = frozenset({"pageInfo", "totalCount", "countsByStatus"})
+_SERIALIZE_INT, _SERIALIZE_FLOAT = GraphQLInt.coerce_output_value, GraphQLFloat.coerce_output_value
+_MIN_INT, _MAX_INT = -(2**31), 2**31 - 1
 
 
 def compile_plan(plan: SelectionPlan, subplan: SubPlan) -> None:
@@ -57,27 +68,67 @@ def compile_plan(plan: SelectionPlan, subplan: SubPlan) -> None:
     plan.fast = writer.function(plan, inline) if any(inline) else None
     exact = _class_check(plan.type)
     plan.exact_class = exact if isinstance(exact, type) else None
+    # A type built from rows or documents: the selection written straight from one (a batched field's rows).
+    origin = _origin(plan.type)
+    mapping = row_mapping(origin) if origin is not None and exact is not False else None
+    if mapping is not None and writer.mapped_inline(plan, mapping):
+        plan.from_source = writer.from_source(plan, mapping)
+    plan.deferred = [(e.field, e.node_field, e.rest) for e in writer.deferred if e.rest is not None]
     fused = [writer.row_edges_of[id(f)] for f in plan.fields if id(f) in writer.row_edges_of]
     # The page may read fewer columns only when nothing else of the connection reads its rows
     # (`edges` selected again with a resolver below builds items from every column).
     others = [f for f in plan.fields if id(f) not in writer.row_edges_of and f.kind != TYPENAME]
-    if fused and all(f.name in _PAGE_FIELDS_WITHOUT_ROWS for f in others):
-        plan.row_fields = frozenset(
-            attribute
-            for edges in fused
-            for f in edges.node.fields
-            if f.kind == ATTRIBUTE
-            for attribute in edges.mapping.fields[f.attribute][1]
-        )
+    if fused and all(f.name in _PAGE_FIELDS_WITHOUT_ROWS for f in others) and all(e.mapping.rows for e in fused):
+        read = [e.columns() for e in fused]
+        plan.row_fields = None if None in read else frozenset(c for columns in read if columns for c in columns)
 
 
 @dataclass(frozen=True)
 class _RowEdges:
-    """A connection's `edges` written straight from its page's rows (see `_Writer.row_edges`)."""
+    """A connection's `edges` written straight from its page's rows (see `_Writer.row_edges`).
+
+    `rest`: the item's fields the rows cannot answer (resolvers), run on the general path
+    over an item object built from the row; None when there are none.
+    """
 
     mapping: RowMapping
+    field: FieldPlan
     edge: SelectionPlan
+    node_field: FieldPlan
     node: SelectionPlan
+    rest: SelectionPlan | None
+
+    def reads(self) -> frozenset[str] | None:
+        """The item attributes the fields of `rest` read, when they all declare it (batches); else None."""
+        found = set[str]()
+        for f in self.rest.fields if self.rest is not None else ():
+            reads = f.batch_reads if f.batch is not None else None
+            if reads is None or any(a not in self.mapping.fields for a in reads):
+                return None
+            found.update(reads)
+        return frozenset(found)
+
+    def item_builder(self) -> Callable[[Any], Any]:
+        """What builds the item the fields of `rest` run over: only the attributes they read, when known."""
+        reads = self.reads()
+        return self.mapping.build if reads is None else partial_builder(self.mapping, reads)
+
+    def columns(self) -> frozenset[str] | None:
+        """The row fields the items read; None when a resolver of `rest` may read any."""
+        mapping, found = self.mapping, set[str]()
+        for f in self.node.fields:
+            if (
+                f.kind == ATTRIBUTE
+                and f.attribute in mapping.fields
+                and (self.rest is None or f not in self.rest.fields)
+            ):
+                found.update(mapping.fields[f.attribute].columns)
+        reads = self.reads()
+        if reads is None:
+            return None
+        for attribute in reads:
+            found.update(mapping.fields[attribute].columns)
+        return frozenset(found)
 
 
 class _Writer:
@@ -85,6 +136,8 @@ class _Writer:
         self.subplan = subplan
         self.names: dict[str, Any] = {"Undefined": Undefined, "CAST": TYPE_CAST_ATTRIBUTE}
         self.row_edges_of: dict[int, _RowEdges] = {}
+        self.deferred: list[_RowEdges] = []  # pages whose items have fields left to the general path
+        self.serial = 0  # numbers the variables of nested compositions
 
     def inline(self, field: FieldPlan) -> bool:
         if field.kind == TYPENAME:
@@ -123,13 +176,42 @@ class _Writer:
         if mapping is None:
             return None
         node = self.subplan(node_field, node_completion, node_completion.type)
-        for f in node.fields:
+        left = [f for f in node.fields if f.kind != TYPENAME and not self.mapped_field_inline(f, mapping)]
+        rest = None
+        if left:
+            # The item's other fields run on the general path, over the item built from its row.
+            rest = copy.copy(node)
+            rest.fast, rest.fields, rest.general, rest.deferred = None, left, left, []
+        found = self.row_edges_of[id(field)] = _RowEdges(mapping, field, edge, node_field, node, rest)
+        return found
+
+    def mapped_field_inline(self, field: FieldPlan, mapping: RowMapping) -> bool:
+        derived = mapping.fields.get(field.attribute) if field.kind == ATTRIBUTE else None
+        if derived is None:
+            return False
+        return self.composed_of(field, derived) is not None or self.completes_inline(field, field.completion)
+
+    def mapped_inline(self, plan: SelectionPlan, mapping: RowMapping) -> bool:
+        """Whether every field of `plan` derives from the mapping's source and completes without the general path."""
+        return all(f.kind == TYPENAME or self.mapped_field_inline(f, mapping) for f in plan.fields)
+
+    def composed_of(self, field: FieldPlan, derived: Derived) -> Composed | None:
+        """The composition a field's value is made by, when its selection reads only the composed fields."""
+        composed = composition(derived.function)
+        completion = field.completion
+        if composed is None or completion.kind != OBJECT or _origin(completion.type) is not composed.cls:
+            return None
+        if _class_check(completion.type) is False:
+            return None
+        if any(index >= len(derived.sources) for _, index in composed.fields.values()):
+            return None
+        plan = self.subplan(field, completion, completion.type)
+        for f in plan.fields:
             if f.kind == TYPENAME:
                 continue
-            if f.kind != ATTRIBUTE or f.attribute not in mapping.fields or not self.completes_inline(f, f.completion):
+            if f.kind != ATTRIBUTE or f.attribute not in composed.fields or not self.completes_inline(f, f.completion):
                 return None
-        found = self.row_edges_of[id(field)] = _RowEdges(mapping, edge, node)
-        return found
+        return composed
 
     def completes_inline(self, field: FieldPlan, completion: Completion) -> bool:
         if completion.kind == LEAF:
@@ -140,7 +222,7 @@ class _Writer:
         if completion.kind != OBJECT or _class_check(completion.type) is False:
             return False
         plan = self.subplan(field, completion, completion.type)
-        return plan.fast is not None and not plan.general
+        return plan.fast is not None and not plan.general and not plan.deferred
 
     def name(self, value: Any) -> str:
         name = f"n{len(self.names)}"
@@ -148,7 +230,7 @@ class _Writer:
         return name
 
     def function(self, plan: SelectionPlan, inline: list[bool]) -> Fast:
-        lines = ["def fast(src, out):", " try:"]
+        lines = ["def fast(src, out, later=None):", " try:"]
         for field, done in zip(plan.fields, inline, strict=True):
             key = repr(field.key)
             if not done:
@@ -161,22 +243,18 @@ class _Writer:
                 lines.append(f"  v = src.{field.attribute}")
                 lines.extend(self.value(field, field.completion, "v", f"out[{key}]", "  "))
         lines += ["  return True", " except Exception:", "  return False"]
-        namespace = dict(self.names)
-        exec(compile("\n".join(lines), f"<compiled {plan.type_name} selection>", "exec"), namespace)
-        fast: Fast = namespace["fast"]
-        return fast
+        return self.compiled(lines, f"<compiled {plan.type_name} selection>")
 
     def edges_from_rows(self, field: FieldPlan, target: str) -> list[str]:
         """Lines that write a connection's edges from its page's rows, or return False."""
         fused = self.row_edges_of[id(field)]
         mapping = fused.mapping
-        lines = [
-            f"  if src.build is not {self.name(mapping.build)}: return False",  # built another way
-            "  _page = src.page",
-            "  _edges = []",
-            "  for _i, _row in enumerate(_page.rows):",
-            "   _edge = {}",
-        ]
+        lines = [f"  if src.build is not {self.name(mapping.build)}: return False"]  # built another way
+        if fused.rest is not None:
+            # Only the runner's levels take the items left to the general path (`later`).
+            lines.append("  if later is None: return False")
+            self.deferred.append(fused)
+        lines += ["  _page = src.page", "  _edges = []", "  for _i, _row in enumerate(_page.rows):", "   _edge = {}"]
         for edge_field in fused.edge.fields:
             key = repr(edge_field.key)
             if edge_field.kind == TYPENAME:
@@ -186,30 +264,94 @@ class _Writer:
                 lines.extend(self.value(edge_field, edge_field.completion, "_cursor", f"_edge[{key}]", "   "))
             else:
                 lines.append("   _node = {}")
-                for node_field in fused.node.fields:
-                    node_key = repr(node_field.key)
-                    if node_field.kind == TYPENAME:
-                        lines.append(f"   _node[{node_key}] = {fused.node.type_name!r}")
-                        continue
-                    function, attributes = mapping.fields[node_field.attribute]
-                    read = ", ".join(f"_row.{a}" for a in attributes)
-                    outputs = _stored_outputs(function, node_field.completion)
-                    if outputs is not None:
-                        # A stored enum value straight to its output (a value it does not know: KeyError, general path).
-                        lookup = f"{self.name(outputs)}[{read}]"
-                        if node_field.completion.nullable:
-                            lookup = f"None if {read} is None else {lookup}"
-                        lines.append(f"   _node[{node_key}] = {lookup}")
-                        continue
-                    if function is None:
-                        lines.append(f"   _value = {read}")
-                    else:  # as the row builder does: a function is not applied to a missing value
-                        missing = " or ".join(f"_row.{a} is None" for a in attributes)
-                        lines.append(f"   _value = None if {missing} else {self.name(function)}({read})")
-                    lines.extend(self.value(node_field, node_field.completion, "_value", f"_node[{node_key}]", "   "))
+                lines += self.mapped_fields(fused.node, mapping, "_row", "_node", "   ", fused.rest)
                 lines.append(f"   _edge[{key}] = _node")
+                if fused.rest is not None:
+                    which, build = len(self.deferred) - 1, self.name(fused.item_builder())
+                    lines.append(f"   later.append(({which}, _i, _edges, _edge, _node, {build}(_row)))")
         lines += ["   _edges.append(_edge)", f"  {target} = _edges"]
         return lines
+
+    def mapped_fields(
+        self,
+        plan: SelectionPlan,
+        mapping: RowMapping,
+        source: str,
+        out: str,
+        indent: str,
+        rest: SelectionPlan | None = None,
+    ) -> list[str]:
+        """Lines that write `plan`'s fields into the dict `out` straight from the row or document `source`.
+
+        The fields of `rest` get a placeholder, keeping the key order, for the general path to fill.
+        """
+        lines = []
+        for field in plan.fields:
+            key = repr(field.key)
+            if field.kind == TYPENAME:
+                lines.append(f"{indent}{out}[{key}] = {plan.type_name!r}")
+                continue
+            if rest is not None and field in rest.fields:
+                lines.append(f"{indent}{out}[{key}] = None")
+                continue
+            derived = mapping.fields[field.attribute]
+            target = f"{out}[{key}]"
+            reads = [s.expression(source, self.name) for s in derived.sources]
+            outputs = _stored_outputs(derived.function, field.completion)
+            if outputs is not None and len(reads) == 1:
+                # A stored enum value straight to its output (a value it does not know: KeyError, general path).
+                lookup = f"{self.name(outputs)}[{reads[0]}]"
+                if derived.skip_none and field.completion.nullable:
+                    lookup = f"None if {reads[0]} is None else {lookup}"
+                lines.append(f"{indent}{target} = {lookup}")
+                continue
+            composed = self.composed_of(field, derived)
+            if composed is not None:
+                lines += self.composed(field, derived, composed, reads, target, indent)
+                continue
+            # As the builder does (for rows: a function is not applied to a missing value).
+            lines.append(f"{indent}_value = {derived.expression(source, self.name)}")
+            lines.extend(self.value(field, field.completion, "_value", target, indent))
+        return lines
+
+    def composed(
+        self, field: FieldPlan, derived: Derived, composed: Composed, reads: list[str], target: str, indent: str
+    ) -> list[str]:
+        """Lines that write a composed value's selected fields from the arguments it would be built with."""
+        self.serial += 1
+        args = [f"_a{self.serial}_{i}" for i in range(len(reads))]
+        lines = [f"{indent}{a} = {r}" for a, r in zip(args, reads, strict=True)]
+        inner = indent
+        if derived.skip_none:
+            null = f"{target} = None" if field.completion.nullable else "return False"
+            lines += [f"{indent}if {' or '.join(f'{a} is None' for a in args)}:", f"{indent} {null}", f"{indent}else:"]
+            inner = indent + " "
+        plan = self.subplan(field, field.completion, field.completion.type)
+        built = f"_o{self.serial}"
+        lines.append(f"{inner}{built} = {{}}")
+        for f in plan.fields:
+            if f.kind == TYPENAME:
+                lines.append(f"{inner}{built}[{f.key!r}] = {plan.type_name!r}")
+                continue
+            function, index = composed.fields[f.attribute]
+            read = args[index] if function is None else f"{self.name(function)}({args[index]})"
+            lines.append(f"{inner}_value = {read}")
+            lines += self.value(f, f.completion, "_value", f"{built}[{f.key!r}]", inner)
+        lines.append(f"{inner}{target} = {built}")
+        return lines
+
+    def from_source(self, plan: SelectionPlan, mapping: RowMapping) -> Fast:
+        """A function that writes `plan`'s fields from one row or document of the mapping, or returns False."""
+        lines = ["def fast(src, out, later=None):", " try:"]
+        lines += self.mapped_fields(plan, mapping, "src", "out", "  ")
+        lines += ["  return True", " except Exception:", "  return False"]
+        return self.compiled(lines, f"<{plan.type_name} selection from rows>")
+
+    def compiled(self, lines: list[str], filename: str) -> Fast:
+        namespace = dict(self.names)
+        exec(compile("\n".join(lines), filename, "exec"), namespace)
+        fast: Fast = namespace["fast"]
+        return fast
 
     def value(self, field: FieldPlan, completion: Completion, value: str, target: str, indent: str) -> list[str]:
         """Lines that write the completed `value` to `target`, or return False."""
@@ -221,6 +363,18 @@ class _Writer:
             if completion.identity is not None:
                 lines += [
                     f"{indent}if {value}.__class__ is {self.name(completion.identity)}:",
+                    f"{inner}{target} = {value}",
+                ]
+            elif completion.coerce is _SERIALIZE_INT:
+                # What graphql-core's Int returns unchanged: an int of 32 bits (a bool is not an int here).
+                lines += [
+                    f"{indent}if {value}.__class__ is int and {_MIN_INT} <= {value} <= {_MAX_INT}:",
+                    f"{inner}{target} = {value}",
+                ]
+            elif completion.coerce is _SERIALIZE_FLOAT:
+                # A finite float (x - x is 0.0 exactly when x is neither infinite nor NaN).
+                lines += [
+                    f"{indent}if {value}.__class__ is float and {value} - {value} == 0.0:",
                     f"{inner}{target} = {value}",
                 ]
             members = _enum_names(completion)
@@ -295,6 +449,13 @@ def _stored_outputs(function: Callable[..., Any] | None, completion: Completion)
     if members is None or names is None or names[0] is not next(iter(members.values())).__class__:
         return None
     return {stored: names[1][member._name_] for stored, member in members.items() if member._name_ in names[1]}
+
+
+def _origin(object_type: GraphQLObjectType) -> type | None:
+    """The Python class of a strawberry type."""
+    definition = object_type.extensions.get(STRAWBERRY_DEFINITION)
+    origin = getattr(definition, "origin", None)
+    return origin if isinstance(origin, type) else None
 
 
 def _class_check(object_type: GraphQLObjectType) -> type | bool | None:

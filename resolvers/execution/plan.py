@@ -47,7 +47,8 @@ TYPENAME, ATTRIBUTE, RESOLVER, DIRECT = 0, 1, 2, 3
 LEAF, LIST, OBJECT, ABSTRACT = 0, 1, 2, 3
 
 STRAWBERRY_FIELD = "strawberry-definition"
-Fast = Callable[[Any, dict[str, Any]], bool]
+# A compiled selection: (source, its response dict[, the runner's list for items left to the general path]).
+Fast = Callable[..., bool]
 _STANDARD = {t.name: t.coerce_output_value for t in (GraphQLString, GraphQLID, GraphQLBoolean)}
 
 
@@ -98,6 +99,8 @@ class FieldPlan:
         "args",
         "attribute",
         "batch",
+        "batch_reads",
+        "batch_rows",
         "call",
         "completion",
         "definition",
@@ -128,8 +131,11 @@ class FieldPlan:
         self.attribute = ""
         self.resolve: Any = None
         self.call: DirectCall | None = None
-        # A resolver over a whole level of objects (`resolvers.common.objects.batched`), for a DIRECT field.
+        # A resolver over a whole level of objects (`resolvers.common.objects.batched`), for a DIRECT field,
+        # and when it answers rows, the row builder of the field's object type.
         self.batch: Batch | None = None
+        self.batch_rows: Callable[[Any], Any] | None = None
+        self.batch_reads: tuple[str, ...] | None = None  # the attributes of the objects the batch reads
         # Arguments: a dict when they are literals (coerced once here), an
         # exception when that coercion failed, None when they use variables.
         self.args: dict[str, Any] | Exception | None = {}
@@ -151,7 +157,9 @@ class FieldPlan:
         elif strawberry_field is not None and DirectCall.possible(schema, strawberry_field):
             self.kind = DIRECT
             self.call = DirectCall(schema, strawberry_field)
-            self.batch = batch_of(self.call.resolver)
+            batched = batch_of(self.call.resolver)
+            if batched is not None and (batched.rows is None or self.completion.kind == OBJECT):
+                self.batch, self.batch_rows, self.batch_reads = batched.call, batched.rows, batched.reads
         elif resolve is not None:
             self.kind = RESOLVER
             self.resolve = resolve
@@ -215,7 +223,17 @@ class SelectionPlan:
     path: all of them when there is no `fast`.
     """
 
-    __slots__ = ("exact_class", "fast", "fields", "general", "row_fields", "type", "type_name")
+    __slots__ = (
+        "deferred",
+        "exact_class",
+        "fast",
+        "fields",
+        "from_source",
+        "general",
+        "row_fields",
+        "type",
+        "type_name",
+    )
 
     def __init__(self, schema: GraphQLSchema, object_type: GraphQLObjectType, grouped: Mapping[str, list[Any]]):
         self.type = object_type
@@ -237,6 +255,12 @@ class SelectionPlan:
         self.exact_class: type | None = None
         # On a connection whose edges are written from rows: the row fields they read (see compiled.py).
         self.row_fields: frozenset[str] | None = None
+        # For a type built from rows or documents (`row_builder`): the selection written from one, when it
+        # reads only mapped fields (see compiled.py); used for the rows a batched field answers.
+        self.from_source: Fast | None = None
+        # Pages written from rows whose items have fields left to the general path: per entry, the
+        # `edges` field, the item field and the plan of the fields left (see compiled.py and the runner).
+        self.deferred: list[tuple[FieldPlan, FieldPlan, SelectionPlan]] = []
 
 
 class DocumentPlan:

@@ -59,6 +59,7 @@ Task = tuple[SelectionPlan, Any, dict[str, Any], Position | None]
 _documents: OrderedDict[tuple[GraphQLSchema, str, str | None], DocumentPlan | None] = OrderedDict()
 MAX_DOCUMENTS = 512
 _LATER = object()  # in `Run.level`'s pending list: the value of a batched field's call made for an earlier entry
+_WRITTEN = object()  # `Run.from_row`: the answer was written straight from the row
 
 
 async def _ready(value: Any) -> Any:
@@ -212,16 +213,21 @@ class Run:
         # Batched fields: per field, the objects selecting it and the index of its call in `pending`.
         batches: dict[int, tuple[FieldPlan, list[Any], int]] = {}
         complete = self.complete
+        later: list[Any] = []  # items of pages written from rows, with fields left to the general path
         for plan, source, out, position in tasks:
             if self.nulled and self.is_nulled(position):
                 continue
             fast = plan.fast
             if fast is None:
                 fields = plan.fields
-            elif fast(source, out):
+            elif fast(source, out, later):
                 fields = plan.general
+                if later:
+                    self.defer_items(plan, later, out, position, next_tasks)
+                    later.clear()
             else:
                 out.clear()
+                later.clear()
                 fields = plan.fields
             for field in fields:
                 kind = field.kind
@@ -294,6 +300,10 @@ class Run:
                         value = batched[id(field)].pop()
                 if self.nulled and self.is_nulled(position):
                     continue
+                if field.batch_rows is not None:
+                    value = self.from_row(field, value, out)
+                    if value is _WRITTEN:
+                        continue
                 complete(field.completion, value, out, field.key, position, field.parent_type.name, field, next_tasks)
         return next_tasks
 
@@ -415,6 +425,51 @@ class Run:
             return
         out.clear()
         next_tasks.append((plan, value, out, position))
+
+    def defer_items(
+        self, plan: SelectionPlan, later: list[Any], out: dict[str, Any], position: Position | None, tasks: list[Task]
+    ) -> None:
+        """Queue the items a compiled page wrote from rows, for their fields left to the general path.
+
+        Each entry of `later` is (which of `plan.deferred`, index, edges list, edge dict, item
+        dict, item object); the positions are those the general path would have given them.
+        """
+        tops: dict[int, Position] = {}
+        for which, index, edges, edge, item, source in later:
+            edges_field, item_field, rest = plan.deferred[which]
+            top = tops.get(which)
+            if top is None:
+                nullable = edges_field.completion.nullable
+                top = tops[which] = (position, edges_field.key, out, nullable, plan.type_name)
+            item_nullable = edges_field.completion.item.nullable  # type: ignore[union-attr]
+            at: Position = (
+                (top, index, edges, item_nullable, None),
+                item_field.key,
+                edge,
+                item_field.completion.nullable,
+                item_field.parent_type.name,
+            )
+            tasks.append((rest, source, item, at))
+
+    def from_row(self, field: FieldPlan, value: Any, out: dict[str, Any]) -> Any:
+        """A batched field's row written as its answer (`_WRITTEN`), or the object its row builder makes of it.
+
+        The object (or the builder's exception) then completes as the resolver's value would.
+        """
+        if value is None or isinstance(value, Exception):
+            return value
+        completion = field.completion
+        write = self.object_plan(field, completion, completion.type).from_source
+        if write is not None:
+            built: dict[str, Any] = {}
+            if write(value, built):
+                out[field.key] = built
+                return _WRITTEN
+        assert field.batch_rows is not None
+        try:
+            return field.batch_rows(value)
+        except Exception as exc:
+            return exc
 
     def object_plan(self, field: FieldPlan, completion: Completion, object_type: GraphQLObjectType) -> SelectionPlan:
         """The selection plan of `field`'s values of `object_type`, planned on first use."""

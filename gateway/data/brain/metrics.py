@@ -20,6 +20,7 @@ from aiodataloader import DataLoader
 from asyncpg import Record
 
 from gateway.context import RequestContext
+from gateway.data.batches import ListLoader
 from gateway.data.brain.sql import Sortable, Where, grouped, ordering_of
 from gateway.data.filters import DayRange, Sort
 from gateway.data.paging import Ordering
@@ -253,7 +254,7 @@ ONE_CURRENCY = {
 }
 
 
-def performance(ctx: RequestContext, column: str) -> DataLoader[PerfKey, MetricsRow | None]:
+def performance(ctx: RequestContext, column: str) -> ListLoader[PerfKey, MetricsRow | None]:
     """Totals per campaign or creative (`column`) over a range, in its campaign's currency.
 
     Every object found gets a row, zeros when it has no metrics in the range,
@@ -279,7 +280,8 @@ def performance(ctx: RequestContext, column: str) -> DataLoader[PerfKey, Metrics
             found.update({(r["key"], (start, end)): metrics_row(r) for r in rows})
         return [found.get(k) for k in keys]
 
-    return DataLoader(load)
+    # A planned level asks for a thousand keys at once: one future per call, not per key.
+    return ListLoader(load)
 
 
 def _lists(ctx: RequestContext, sql: str, build: Callable[[Record], T]) -> DataLoader[PerfKey, list[T]]:
@@ -325,11 +327,11 @@ def daily(ctx: RequestContext, column: str) -> DataLoader[PerfKey, list[DailyRow
     )
 
 
-def campaign_performance(ctx: RequestContext) -> DataLoader[PerfKey, MetricsRow | None]:
+def campaign_performance(ctx: RequestContext) -> ListLoader[PerfKey, MetricsRow | None]:
     return performance(ctx, CAMPAIGN)
 
 
-def creative_performance(ctx: RequestContext) -> DataLoader[PerfKey, MetricsRow | None]:
+def creative_performance(ctx: RequestContext) -> ListLoader[PerfKey, MetricsRow | None]:
     return performance(ctx, CREATIVE)
 
 
