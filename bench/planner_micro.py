@@ -14,6 +14,11 @@ rounds of this thread's CPU time per request (`time.thread_time`): the store ser
 are other processes, and the minimum is the figure least disturbed by other work on a
 shared machine. The garbage collector is tuned as in a serving worker.
 
+The executor `raw` runs `bench/raw_server.py`'s hand-written answer of the same document
+(campaigns and the dashboards) in the same process, on the same stores, interleaved with
+the others: `--executors planned,raw` gives the gateway/raw ratio of the execution alone
+(neither side's HTTP handling nor token check, which `pieces_micro.py` measures).
+
 `--profile DOC` runs cProfile over that document instead and prints the top functions.
 `--code DIR` imports the gateway from another checkout (for before/after comparisons).
 """
@@ -25,6 +30,7 @@ import asyncio
 import cProfile
 import datetime as dt
 import json
+import os
 import pstats
 import sys
 import time
@@ -46,7 +52,9 @@ def _code_dir() -> Path:
 sys.path.insert(0, str(_code_dir()))
 sys.path.insert(1, str(HERE))
 
+import asyncpg  # noqa: E402
 import orjson  # noqa: E402
+import raw_server  # noqa: E402
 from bench_stores import prepare_stores  # noqa: E402
 
 from gateway.app import Gateway  # noqa: E402
@@ -73,10 +81,25 @@ DOCUMENTS: dict[str, tuple[str, dict[str, Any]]] = {
     "dashboard": ((HERE / "dashboard.graphql").read_text(), {"n": 50, "m": 20, **RANGE}),
     "enterprise": (ENTERPRISE, {}),
 }
+RAW_DOCUMENTS = ("campaigns", "dashboard5", "dashboard")
 SCHEMA = build_schema()
+RAW: dict[str, Any] = {}  # the raw server's instance and the organization it answers for, when asked
+
+
+async def run_raw(query: str, variables: Any) -> bytes:
+    raw, org = RAW["server"], RAW["org"]
+    if query == raw_server.CAMPAIGNS_50x20:
+        data = await raw.campaigns(org, variables)
+    elif query == raw_server.DASHBOARD:
+        data = await raw.dashboard(org, variables)
+    else:
+        raise SystemExit("the raw server answers only the campaigns and dashboard documents")
+    return orjson.dumps({"data": data})
 
 
 async def run_once(gateway: Gateway, principal: Principal, executor: str, query: str, variables: Any) -> bytes:
+    if executor == "raw":
+        return await run_raw(query, variables)
     org = principal.organization
     trace = StoreTrace()
     reset = current_trace.set(trace)
@@ -109,10 +132,12 @@ async def measure(gateway: Gateway, principal: Principal, executor: str, name: s
 
 async def open_gateway(args: argparse.Namespace) -> tuple[Gateway, list[Any]]:
     embedded: list[Any] = []
-    app_url, mongo_url = args.database_url, args.mongo_url
+    owner_url, app_url, mongo_url = args.owner_url, args.database_url, args.mongo_url
     if not app_url or not mongo_url:
         data_dir = args.data_dir
-        _, app_url, mongo_url, embedded = await prepare_stores(data_dir, "omnify_bench", seed_once=True)
+        owner_url, app_url, mongo_url, embedded = await prepare_stores(data_dir, "omnify_bench", seed_once=True)
+    if "raw" in args.executors.split(","):
+        await open_raw(owner_url, mongo_url)
     settings = Settings(
         mode="production",
         mongo_url=mongo_url,
@@ -124,6 +149,14 @@ async def open_gateway(args: argparse.Namespace) -> tuple[Gateway, list[Any]]:
     await gateway.postgres.open()
     await gateway.mongo.open()
     return gateway, embedded
+
+
+async def open_raw(owner_url: str, mongo_url: str) -> None:
+    """The raw server's answering code, without its HTTP handling, on the same stores (it serves as the owner)."""
+    os.environ.update(MONGO_URL=mongo_url, MONGO_DB="omnify_bench", OIDC_ISSUER="http://unused", OIDC_AUDIENCE="-")
+    raw = raw_server.Raw()
+    raw.pool = await asyncpg.create_pool(owner_url, min_size=1, max_size=4)
+    RAW["server"], RAW["org"] = raw, await raw.org("acme")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -139,6 +172,8 @@ async def main(args: argparse.Namespace) -> None:
             query, variables = DOCUMENTS[name]
             answers = {e: await run_once(gateway, principal, e, query, variables) for e in ("standard", "planned")}
             assert answers["standard"] == answers["planned"], f"{name}: the executors disagree"
+            if "raw" in executors and name in RAW_DOCUMENTS:
+                assert orjson.loads(await run_raw(query, variables)) == orjson.loads(answers["planned"]), name
         if args.profile:
             query, variables = DOCUMENTS[args.profile]
             profiler = cProfile.Profile()
@@ -146,12 +181,14 @@ async def main(args: argparse.Namespace) -> None:
             for _ in range(args.requests):
                 await run_once(gateway, principal, executors[0], query, variables)
             profiler.disable()
-            pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
+            pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.restrict or "", args.top)
             return
         best: dict[tuple[str, str], tuple[float, float]] = {}
         for _ in range(args.rounds):
             for name in names:
                 for executor in executors:
+                    if executor == "raw" and name not in RAW_DOCUMENTS:
+                        continue
                     await run_once(gateway, principal, executor, *DOCUMENTS[name])  # warm
                     cpu, wall = await measure(gateway, principal, executor, name, args.requests)
                     found = best.get((name, executor))
@@ -160,8 +197,16 @@ async def main(args: argparse.Namespace) -> None:
             print(json.dumps({f"{n}/{e}": figures for (n, e), figures in best.items()}))
             return
         for (name, executor), (cpu, wall) in best.items():
-            print(f"{name:12} {executor:9} {cpu:7.2f} ms CPU/request  {wall:7.2f} ms/request (min of {args.rounds})")
+            ratio = (
+                f"  gateway/raw {cpu / best[(name, 'raw')][0]:5.2f}"
+                if (name, "raw") in best and executor != "raw"
+                else ""
+            )
+            print(f"{name:12} {executor:9} {cpu:7.2f} ms CPU/request  {wall:7.2f} ms/request{ratio}")
+        print(f"(min of {args.rounds} rounds of {args.requests} requests)")
     finally:
+        if RAW:
+            await RAW["server"].stop()
         await gateway.mongo.close()
         await gateway.postgres.close()
         await gateway.http.aclose()
@@ -177,11 +222,13 @@ if __name__ == "__main__":
     parser.add_argument("--executors", default="planned")
     parser.add_argument("--data-dir", default=str(HERE.parent / ".omnify-bench"))
     parser.add_argument("--database-url", default="", help="the gateway login's URL (skips starting stores)")
+    parser.add_argument("--owner-url", default="", help="the owner's URL, for the raw server's code")
     parser.add_argument("--mongo-url", default="")
     parser.add_argument("--code", default="", help="import the gateway from this checkout")
     parser.add_argument("--profile", default="", help="profile this document with cProfile instead")
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--restrict", default="", help="only functions whose file matches this regex")
     parser.add_argument("--json", action="store_true")
     parsed = parser.parse_args()
     parsed.data_dir = Path(parsed.data_dir).resolve()

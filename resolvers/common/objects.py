@@ -253,6 +253,24 @@ def row_mapping(cls: type) -> RowMapping | None:
     return _MAPPINGS.get(cls)
 
 
+# Functions that return for any value a source can hold (they cannot fail), see `total`.
+_TOTAL: set[Any] = {bool, str}
+
+
+def total(function: Callable[..., T]) -> Callable[..., T]:
+    """Mark `function` as one that never raises: a page written from documents need not call it for a
+    field that is not selected to find out whether the standard executor's object would fail there."""
+    _TOTAL.add(function)
+    return function
+
+
+def is_total(function: Callable[..., Any]) -> bool:
+    try:
+        return function in _TOTAL
+    except TypeError:  # unhashable
+        return False
+
+
 @dataclasses.dataclass(frozen=True)
 class Composed:
     """A function that builds `cls` from its arguments, each field a function of one argument (by position)."""

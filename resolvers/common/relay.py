@@ -15,7 +15,7 @@ from bson import ObjectId
 
 from gateway.data.ids import to_global_id
 from gateway.data.paging import Paged
-from resolvers.common.objects import builder
+from resolvers.common.objects import builder, total
 
 # Relay paging arguments, shared by every connection field.
 First = Annotated[
@@ -66,7 +66,7 @@ def node_ids(type_name: str) -> Callable[[object], strawberry.ID]:
                 cache[raw_id] = known
         return known
 
-    _ids[type_name] = global_id
+    _ids[type_name] = total(global_id)  # text of any raw id
     return global_id
 
 

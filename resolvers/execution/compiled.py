@@ -28,10 +28,12 @@ from graphql.pyutils import Undefined
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
 from resolvers.common.objects import (
+    KEY,
     Composed,
     Derived,
     RowMapping,
     composition,
+    is_total,
     partial_builder,
     reader_members,
     row_mapping,
@@ -312,6 +314,27 @@ class _Writer:
             # As the builder does (for rows: a function is not applied to a missing value).
             lines.append(f"{indent}_value = {derived.expression(source, self.name)}")
             lines.extend(self.value(field, field.completion, "_value", target, indent))
+        if not mapping.rows and rest is None:
+            lines += self.unselected(plan, mapping, source, indent)
+        return lines
+
+    def unselected(self, plan: SelectionPlan, mapping: RowMapping, source: str, indent: str) -> list[str]:
+        """For documents: read what the builder would read for the fields not selected, where that can fail.
+
+        A document is not held to a schema as a row is, and the standard executor builds
+        every field of the object: a missing key or a value the type's functions refuse
+        must fail here too (the general path then raises the same error), not pass unseen.
+        """
+        selected = {f.attribute for f in plan.fields if f.kind == ATTRIBUTE}
+        lines = []
+        for name, derived in mapping.fields.items():
+            if name in selected:
+                continue
+            if derived.function is None or is_total(derived.function):
+                reads = [s.expression(source, self.name) for s in derived.sources if s.kind == KEY]
+                lines += [f"{indent}{read}" for read in reads]  # a KeyError when the key is missing
+            else:
+                lines.append(f"{indent}{derived.expression(source, self.name)}")
         return lines
 
     def composed(

@@ -181,7 +181,17 @@ class DirectCall:
     handlers, where the wrapper does nothing else.
     """
 
-    __slots__ = ("config", "field", "info_class", "info_name", "pass_self", "registry", "resolver", "source_names")
+    __slots__ = (
+        "config",
+        "field",
+        "info_class",
+        "info_name",
+        "literal",
+        "pass_self",
+        "registry",
+        "resolver",
+        "source_names",
+    )
 
     def __init__(self, schema: GraphQLSchema, field: Any) -> None:
         converter = schema._strawberry_schema.schema_converter  # type: ignore[attr-defined]
@@ -194,6 +204,8 @@ class DirectCall:
         self.pass_self = resolver.self_parameter is not None
         self.source_names = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
         self.info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+        # The converted arguments, when they are literals of immutable values (the same in every request).
+        self.literal: dict[str, Any] | None = None
 
     @staticmethod
     def possible(schema: GraphQLSchema, field: Any) -> bool:

@@ -15,9 +15,13 @@ of the enclosing object or list, `None` at the root.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import inspect
 from collections import OrderedDict
+from decimal import Decimal
+from enum import Enum
 from typing import Any
+from uuid import UUID
 
 from graphql import (
     DocumentNode,
@@ -75,6 +79,12 @@ def _one_per_source(result: Any, count: int) -> list[Any]:
 
 
 _isawaitable = inspect.isawaitable
+_IMMUTABLE = (type(None), bool, int, float, str, Decimal, dt.date, dt.datetime, UUID, Enum)
+
+
+def _immutable(value: Any) -> bool:
+    """Whether a converted argument can be shared by requests (no list, dict or input object to change)."""
+    return isinstance(value, _IMMUTABLE)
 
 
 def document_plan(text: str, document: DocumentNode, executor: Executor[Any]) -> DocumentPlan | None:
@@ -513,6 +523,8 @@ class Run:
         assert call is not None
         converted = self.converted.get(id(field))
         if converted is None:
+            converted = call.literal
+        if converted is None:
             raw_info = self.info(field, position)
             args = field.args if field.args is not None else self.field_arguments(field)
             try:
@@ -521,6 +533,9 @@ class Run:
                 converted = call.convert(args, call.info_class(_raw_info=raw_info, _field=call.field))
             except Exception as exc:
                 converted = exc
+            if field.args is not None and isinstance(converted, dict) and all(map(_immutable, converted.values())):
+                # Literal arguments of immutable values convert alike in every request: kept with the plan.
+                call.literal = converted
             self.converted[id(field)] = converted
         if isinstance(converted, Exception):
             raise converted
