@@ -425,6 +425,18 @@ COMPILED_CASES = [
     # the compiled selection of a type reached through an interface (node) and through a list
     "query N($id: ID!) { node(id: $id) { __typename ... on Campaign { id name status dailyBudget { amount } "
     "creatives(first: 2) { edges { node { id name format } } } } } }",
+    # pages written from documents: every paged enterprise type, aliases, nested objects and lists, cursors
+    "{ organization { invitations(first: 3) { edges { cursor node { __typename id email role status expiresAt "
+    "createdAt } } } agents(first: 3) { edges { node { id name kind model config enabled createdAt } } } "
+    "scheduledWorkflows(first: 3) { edges { node { id cron timezone enabled nextRunAt lastRunAt } } } "
+    "complianceChecks(first: 4) { edges { node { framework control status evidence checkedAt } } } } }",
+    "{ organization { executions(first: 6) { totalCount edges { node { id status input output error triggeredBy "
+    "createdAt startedAt finishedAt s: status } } } auditLogs(last: 3) { pageInfo { startCursor } edges { node { "
+    "__typename actor { kind } target { type } eventId } } } members(first: 4) { edges { node { id "
+    "hasEnterpriseAccount hasBrainAccount brainRole } } } } }",
+    # a page written from documents whose items have a resolver (the item is built for it)
+    "{ organization { workflows(first: 3) { edges { node { id name status version steps { action params "
+    "agent { name } } executions(first: 2) { edges { node { status } } } schedule { cron } } } } } }",
 ]
 
 
@@ -493,6 +505,21 @@ BATCHED_CASES = [
     # A batched field before a failing sibling: the error graphql-core meets first wins.
     '{ organization { campaigns(first: 2) { edges { node { performance(from: "2026-02-01", to: "2026-01-01") '
     '{ clicks } dailyMetrics(from: "2026-02-01", to: "2026-01-01") { date } } } } } }',
+    # Totals written from their rows: every field, aliases, __typename, money in the row's currency,
+    # ratios with zero denominators (a range without metrics: zeros and nulls), beside page leaves.
+    "query($from: Date!, $to: Date!) { organization { campaigns(first: 4) { edges { cursor node { id "
+    "p: performance(from: $from, to: $to) { __typename currency impressions clicks conversions ctr roas "
+    "spend { __typename amount currency } s: spend { amount } revenue { amount currency } cpc { amount currency } "
+    'cpa { currency } } none: performance(from: "2020-01-01", to: "2020-01-31") { ctr roas cpc { amount } '
+    "cpa { amount } spend { amount currency } } } } } } }",
+    "query($from: Date!, $to: Date!) { organization { campaigns(first: 3) { edges { node { name "
+    "creatives(first: 4) { pageInfo { hasNextPage } edges { cursor node { __typename id name status "
+    "performance(from: $from, to: $to) { spend { amount currency } roas ctr } format "
+    "campaign { name } } } } } } } } }",
+    # The same totals through a list (not a page), and a page of creatives with only the totals selected.
+    "query($from: Date!, $to: Date!) { organization { creatives(first: 5) { edges { node { "
+    "performance(from: $from, to: $to) { cpc { amount currency } cpa { amount } } } } } "
+    "channels(first: 2) { edges { node { performance(from: $from, to: $to) { currency roas } } } } } }",
 ]
 
 
@@ -514,6 +541,58 @@ async def test_batched_fields_answer_alike(harness: Harness) -> None:
     # One call per level for all the campaigns selecting it, not one per campaign.
     assert next(f for f in campaign.fields if f.key == "performance").batch is not None
     assert next(f for f in campaign.fields if f.key == "creatives").batch is not None
+
+
+async def test_totals_and_documents_are_written_without_objects(harness: Harness) -> None:
+    query = (
+        "query($from: Date!, $to: Date!) { organization { campaigns(first: 2) { edges { node { name "
+        "performance(from: $from, to: $to) { spend { amount currency } roas } creatives(first: 2) { edges { node "
+        "{ name performance(from: $from, to: $to) { ctr } } } } } } } workflows(first: 2) { edges { node { name "
+        "executions(first: 2) { edges { node { status } } } } } } auditLogs(first: 2) { edges { node { action } } } "
+        "members(first: 2) { edges { node { email } } } } }"
+    )
+    variables = {"from": "2026-01-01", "to": "2026-03-31"}
+    assert not json.loads(await harness.run(harness.principals[2], "planned", query, variables))["errors"]
+    plan = next(p for (_, text, _), p in _documents.items() if text == query)
+    assert plan is not None
+    organization = next(iter(plan.roots.values())).fields[0].completion.plans["Organization"]
+    pages = {f.key: f.completion.plans[f.completion.type.name] for f in organization.fields}
+
+    def item(page: Any) -> Any:
+        return page.fields[0].completion.item.plans[page.fields[0].completion.item.type.name].fields[0]
+
+    campaign = item(pages["campaigns"])
+    performance = next(f for f in campaign.completion.plans["Campaign"].fields if f.key == "performance")
+    # The batch answers rows; the selection (with its Money) is one function over a row.
+    assert performance.batch_rows is not None
+    assert performance.completion.plans["Performance"].from_source is not None
+    # Pages of documents: written whole, or (workflows) with the runs left to the general path.
+    for key in ("auditLogs", "members", "workflows"):
+        assert pages[key].fast is not None and pages[key].general == [], key
+    assert [[f.key for f in rest.fields] for _, _, rest in pages["workflows"].deferred] == [["executions"]]
+    assert pages["auditLogs"].deferred == [] and pages["members"].deferred == []
+
+
+async def test_a_document_the_builder_refuses_fails_alike_when_its_field_is_not_selected(harness: Harness) -> None:
+    # A document is not held to a schema: the standard executor builds whole objects and fails on
+    # a missing key or an unknown enum value even where the query does not select that field.
+    principal = harness.principals[2]
+    mongo = harness.gateway.mongo.tenant(principal.organization.enterprise_id)
+    inserted = [
+        await mongo.insert_one("agentkit_workflows", {"name": "zz unknown status", "status": "deleted"}),
+        await mongo.insert_one("agentkit_workflows", {"status": "active"}),  # no name
+    ]
+    try:
+        for query in (
+            "{ organization { workflows(first: 100) { edges { node { id } } } } }",
+            '{ organization { workflows(first: 100, filter: {nameContains: "zz"}) { edges { node { version } } } } }',
+        ):
+            assert await harness.compare(principal, query, {}) == []
+            answer = json.loads(await harness.run(principal, "planned", query, {}))
+            assert answer["data"]["organization"]["workflows"] is None and answer["errors"], answer
+    finally:
+        for result in inserted:
+            await mongo.delete_one("agentkit_workflows", {"_id": result})
 
 
 async def test_a_read_leaves_nothing_in_reference_cycles(harness: Harness) -> None:
