@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from graphql import (
     GraphQLEnumType,
@@ -593,6 +594,83 @@ async def test_a_document_the_builder_refuses_fails_alike_when_its_field_is_not_
     finally:
         for result in inserted:
             await mongo.delete_one("agentkit_workflows", {"_id": result})
+
+
+# Pages PostgreSQL writes whole (see resolvers/execution/in_postgres.py), and shapes just beside them
+# that it does not write: arguments it would refuse, fields it does not cover, nulls, aliases, fragments.
+IN_POSTGRES_CASES = [
+    "query($n: Int, $from: Date!, $to: Date!) { organization { campaigns(first: $n) { __typename "
+    "edges { __typename node { __typename id name externalId status objective dailyBudget { __typename amount "
+    "currency } b: dailyBudget { currency } creatives(first: 3) { __typename edges { node { id name format "
+    "status headline p: performance(from: $from, to: $to) { clicks impressions conversions ctr cpc { amount } } "
+    "} } } performance(from: $from, to: $to) { __typename currency roas ctr cpa { amount currency } "
+    "spend { amount currency } revenue { amount } } } } e: edges { node { name } } } } }",
+    "{ organization { campaigns(first: 0) { edges { node { id } } } } }",
+    "{ organization { campaigns(first: 101) { edges { node { id } } } } }",
+    "{ organization { campaigns { edges { node { ...C creatives(first: 0) { edges { node { id } } } } } } } } "
+    "fragment C on Campaign { name status }",
+    "{ organization { campaigns(first: 2) { edges { node { creatives(first: 500) { edges { node { id } } } } } } } }",
+    "query($from: Date!, $to: Date!) { organization { campaigns(first: 2) { edges { node { "
+    "performance(from: $to, to: $from) { roas } } } } } }",
+    '{ organization { campaigns(first: 3) { edges { node { performance(from: "2020-01-01", to: "2020-01-31") '
+    "{ ctr roas cpc { amount } cpa { currency } spend { amount } revenue { amount currency } } } } } } }",
+    # Beside: shapes it leaves to the general path, answered alike all the same.
+    "{ organization { campaigns(first: 2) { totalCount edges { node { name createdAt } } } } }",
+    "{ organization { campaigns(first: 2) { edges { cursor node { name channel { name } } } } } }",
+]
+
+
+async def test_pages_written_by_postgres_answer_alike(harness: Harness) -> None:
+    failures: list[str] = []
+    for principal in harness.principals:  # every role, and a partner token without reads
+        for query in IN_POSTGRES_CASES:
+            for variables in ({"n": 4, "from": "2026-01-01", "to": "2026-03-31"}, {"n": 101, "from": "x", "to": "y"}):
+                used = {k: v for k, v in variables.items() if f"${k}" in query}
+                if "from" in used and used["from"] == "x":
+                    used.update({"from": "2026-03-31", "to": "2026-01-01"})  # a reversed range
+                failures.extend(await harness.compare(principal, query, used))
+    assert not failures, failures[0]
+    query = (BENCH / "campaigns.graphql").read_text()
+    await harness.run(harness.principals[2], "planned", query, {})
+    plan = next(p for (_, text, _), p in _documents.items() if text == query)
+    assert plan is not None
+    organization = next(iter(plan.roots.values())).fields[0].completion.plans["Organization"]
+    written = organization.fields[0].written
+    assert written is not None and [p.name for p in written.params] == ["first", "first"]
+
+
+async def test_a_page_postgres_cannot_write_exactly_is_read_as_rows(harness: Harness, seeded: Stores) -> None:
+    # Three billion impressions in a day: more than GraphQL's Int holds. The standard executor
+    # fails the field; the statement will not write the number, it answers "not exact", and the
+    # resolver reads the rows and fails alike.
+    conn = await asyncpg.connect(seeded.database_url)
+    principal = harness.principals[2]
+    creative = await conn.fetchrow(
+        "SELECT k.id, k.campaign_id, c.channel_id FROM creatives k JOIN campaigns c ON c.id = k.campaign_id "
+        "WHERE k.organization_id = $1 ORDER BY c.name, c.id, k.name, k.id LIMIT 1",
+        principal.organization.brain_id,
+    )
+    day = dt.date(2031, 1, 1)
+    query = (
+        "{ organization { campaigns(first: 1) { edges { node { creatives(first: 1) { edges { node { name "
+        'performance(from: "2031-01-01", to: "2031-01-01") { impressions clicks } } } } } } } } }'
+    )
+    try:
+        await conn.execute(
+            "INSERT INTO daily_metrics (organization_id, creative_id, date, campaign_id, channel_id, impressions, "
+            "clicks, spend, conversions, revenue) VALUES ($1, $2, $3, $4, $5, 3000000000, 1, 0, 0, 0)",
+            principal.organization.brain_id,
+            creative["id"],
+            day,
+            creative["campaign_id"],
+            creative["channel_id"],
+        )
+        assert await harness.compare(principal, query, {}) == []
+        answer = json.loads(await harness.run(principal, "planned", query, {}))
+        assert "32-bit" in answer["errors"][0]["message"], answer
+    finally:
+        await conn.execute("DELETE FROM daily_metrics WHERE creative_id = $1 AND date = $2", creative["id"], day)
+        await conn.close()
 
 
 async def test_a_read_leaves_nothing_in_reference_cycles(harness: Harness) -> None:

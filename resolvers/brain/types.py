@@ -13,7 +13,7 @@ from aiodataloader import DataLoader
 from strawberry import Info
 
 from gateway.context import RequestContext
-from gateway.data.brain import campaigns, channels, cohorts, creatives, metrics
+from gateway.data.brain import campaigns, channels, cohorts, creatives, json_text, metrics
 from gateway.data.brain.action_logs import ActionLogRow
 from gateway.data.brain.brain_states import BrainStateRow
 from gateway.data.brain.campaigns import CampaignRow
@@ -53,7 +53,7 @@ from resolvers.brain.lists import (
 )
 from resolvers.common.enums import ActorKind, actor_kind, stored
 from resolvers.common.filters import DateRange, day_range, sorts
-from resolvers.common.objects import batched, builder, row_builder, row_fields
+from resolvers.common.objects import batched, builder, row_builder, row_fields, written_in_postgres
 from resolvers.common.relay import (
     COUNTS_BY_STATUS,
     After,
@@ -558,3 +558,7 @@ batched(
     lambda sources, info, **args: _creatives_of(info, [s.raw_id for s in sources], **args),
     reads=("raw_id",),
 )
+# What PostgreSQL writes of a page of campaigns when it writes the whole page (see `written_in_postgres`).
+written_in_postgres(Campaign.creatives, creatives.JSON_PAGE)
+written_in_postgres(Campaign.performance, json_text.CAMPAIGN_TOTALS)
+written_in_postgres(Creative.performance, json_text.CREATIVE_TOTALS)

@@ -346,6 +346,26 @@ def batch_of(resolver: Callable[..., Any]) -> Batched | None:
     return _BATCHES.get(resolver)
 
 
+# Fields whose value PostgreSQL can write as JSON text (see `resolvers.execution.in_postgres`): a
+# connection field and the list it pages (`gateway.data.brain.json_text.PageSource`), or a batched
+# totals field and its per-object totals (`json_text.TotalsSource`).
+_IN_POSTGRES: dict[Callable[..., Any], Any] = {}
+
+
+def written_in_postgres(resolver: Callable[..., Any], source: Any) -> None:
+    """Declare what a field's resolver reads, so that PostgreSQL may write its answer as JSON text.
+
+    The declaration must describe the resolver exactly: the same list in the same default
+    order (a page), or the same totals (a batched field's rows).
+    """
+    _IN_POSTGRES[resolver] = source
+
+
+def in_postgres(resolver: Callable[..., Any]) -> Any:
+    """What `written_in_postgres` declared for a resolver, or None."""
+    return _IN_POSTGRES.get(resolver)
+
+
 def row_fields(info: Any) -> frozenset[str] | None:
     """Which fields of its rows a connection field's page is read by; None: all of them (or not known).
 

@@ -70,6 +70,11 @@ def node_ids(type_name: str) -> Callable[[object], strawberry.ID]:
     return global_id
 
 
+def id_type(function: Callable[..., object] | None) -> str | None:
+    """The type whose global ids `function` makes, when it is one of `node_ids`'s functions."""
+    return next((name for name, made in _ids.items() if made is function), None)
+
+
 def node_id(type_name: str, raw_id: object) -> strawberry.ID:
     """The global id of an object, typed for the schema."""
     return node_ids(type_name)(raw_id)

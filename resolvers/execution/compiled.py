@@ -39,6 +39,7 @@ from resolvers.common.objects import (
     row_mapping,
 )
 from resolvers.common.relay import CONNECTION_EDGES, EDGE_CURSOR
+from resolvers.execution.in_postgres import compile_field
 from resolvers.execution.plan import (
     ATTRIBUTE,
     DIRECT,
@@ -65,6 +66,9 @@ _MIN_INT, _MAX_INT = -(2**31), 2**31 - 1
 def compile_plan(plan: SelectionPlan, subplan: SubPlan) -> None:
     """Set `plan.fast` (None when no field is inline) and `plan.general` (the fields left to the general path)."""
     writer = _Writer(subplan)
+    for field in plan.fields:
+        if field.kind == DIRECT:
+            field.written = compile_field(field, subplan)
     inline = [writer.inline(field) for field in plan.fields]
     plan.general = [field for field, done in zip(plan.fields, inline, strict=True) if not done]
     plan.fast = writer.function(plan, inline) if any(inline) else None

@@ -111,6 +111,7 @@ class FieldPlan:
         "nodes",
         "parent_type",
         "resolve",
+        "written",
     )
 
     def __init__(
@@ -136,6 +137,8 @@ class FieldPlan:
         self.batch: Batch | None = None
         self.batch_rows: Callable[[Any], Any] | None = None
         self.batch_reads: tuple[str, ...] | None = None  # the attributes of the objects the batch reads
+        # The statement writing this field's whole answer in PostgreSQL, when it has one (see in_postgres.py).
+        self.written: Any = None
         # Arguments: a dict when they are literals (coerced once here), an
         # exception when that coercion failed, None when they use variables.
         self.args: dict[str, Any] | Exception | None = {}

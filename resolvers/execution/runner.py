@@ -23,6 +23,7 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+import orjson
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -64,6 +65,15 @@ _documents: OrderedDict[tuple[GraphQLSchema, str, str | None], DocumentPlan | No
 MAX_DOCUMENTS = 512
 _LATER = object()  # in `Run.level`'s pending list: the value of a batched field's call made for an earlier entry
 _WRITTEN = object()  # `Run.from_row`: the answer was written straight from the row
+
+
+class _Answer:
+    """A field's answer as response data already (written by PostgreSQL, see in_postgres.py)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
 
 
 async def _ready(value: Any) -> Any:
@@ -260,6 +270,10 @@ class Run:
                 elif kind == TYPENAME:
                     out[field.key] = plan.type_name
                 elif kind == DIRECT:
+                    if field.written is not None:
+                        out[field.key] = None  # keeps the key in selection order
+                        pending.append((self.in_postgres(field, source, position), field, out, position))
+                        continue
                     if field.batch is not None:
                         # One call for the level, made below; each object keeps its place in
                         # `pending`, so results complete in the order graphql-core would start them.
@@ -309,6 +323,9 @@ class Run:
                         batched[id(field)] = _one_per_source(value, len(batches[id(field)][1]))
                         value = batched[id(field)].pop()
                 if self.nulled and self.is_nulled(position):
+                    continue
+                if value.__class__ is _Answer:
+                    out[field.key] = value.data
                     continue
                 if field.batch_rows is not None:
                     value = self.from_row(field, value, out)
@@ -435,6 +452,26 @@ class Run:
             return
         out.clear()
         next_tasks.append((plan, value, out, position))
+
+    async def in_postgres(self, field: FieldPlan, source: Any, position: Position | None) -> Any:
+        """The field's answer written by PostgreSQL (`_Answer`), else what its resolver gives.
+
+        The resolver runs instead when an argument would be refused or the store may not be
+        read (it then raises the error it always raises), and when the statement answers
+        that its text is not exactly the gateway's.
+        """
+        written = field.written
+        try:
+            values = written.values(self.field_arguments)
+            reader = self.executor.context_value.postgres
+        except Exception:
+            values = None
+        if values is not None:
+            row = await reader.fetchrow(written.sql, reader.organization_id, *values)
+            if row is not None and row["exact"] is True:
+                return _Answer(orjson.loads(row["json"]))
+        value = self.call_direct(field, source, position)
+        return await value if _isawaitable(value) else value
 
     def defer_items(
         self, plan: SelectionPlan, later: list[Any], out: dict[str, Any], position: Position | None, tasks: list[Task]
