@@ -1,12 +1,14 @@
-"""Before/after in-process CPU per request: this checkout against another commit, interleaved.
+"""Before/after in-process CPU per request: this checkout against other commits, interleaved.
 
-    .venv/bin/python bench/ab_micro.py [--baseline REF] [--rounds 4] [--requests 20] [--documents ...]
+    .venv/bin/python bench/ab_micro.py [--baseline REF[,REF...]] [--rounds 4] [--requests 20] [--documents ...]
 
-Starts the stores once (as `planner_micro.py` does, in `--data-dir`), exports REF
+Starts the stores once (as `planner_micro.py` does, in `--data-dir`), exports each REF
 with `git archive`, then runs `planner_micro.py --json` for each checkout in turn, the
-order alternating from round to round, each run a fresh process. Per document it prints
-the minimum over the rounds of each checkout's thread CPU per request and their ratio:
-other work on a shared machine slows both alike, and the minimum is the least disturbed.
+order rotating from round to round, each run a fresh process; the raw server's answering
+code (`--executors raw`) runs in each process too. Per document it prints the minimum over
+the rounds of each checkout's thread CPU per request, its ratio to the first checkout's and
+to the raw code's: other work on a shared machine slows them alike, and the minimum is the
+least disturbed.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ def checkout(ref: str, data_dir: Path) -> Path:
     return target
 
 
-def run(code: Path, args: argparse.Namespace, app_url: str, mongo_url: str) -> dict[str, list[float]]:
+def run(code: Path, args: argparse.Namespace, urls: tuple[str, str, str]) -> dict[str, list[float]]:
+    owner_url, app_url, mongo_url = urls
     command = [
         sys.executable,
         str(HERE / "planner_micro.py"),
@@ -56,6 +59,10 @@ def run(code: Path, args: argparse.Namespace, app_url: str, mongo_url: str) -> d
         app_url,
         "--mongo-url",
         mongo_url,
+        "--owner-url",
+        owner_url,
+        "--executors",
+        "planned,raw",
         "--code",
         str(code),
     ]
@@ -66,34 +73,41 @@ def run(code: Path, args: argparse.Namespace, app_url: str, mongo_url: str) -> d
     return found
 
 
-async def stores(data_dir: Path) -> tuple[str, str, list[object]]:
-    _, app_url, mongo_url, embedded = await prepare_stores(data_dir, "omnify_bench", seed_once=True)
-    return app_url, mongo_url, embedded
+async def stores(data_dir: Path) -> tuple[tuple[str, str, str], list[object]]:
+    owner_url, app_url, mongo_url, embedded = await prepare_stores(data_dir, "omnify_bench", seed_once=True)
+    return (owner_url, app_url, mongo_url), embedded
 
 
 def main(args: argparse.Namespace) -> None:
     data_dir = Path(args.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    baseline = checkout(args.baseline, data_dir)
-    app_url, mongo_url, embedded = asyncio.run(stores(data_dir))
-    versions = {"before": baseline, "after": ROOT}
+    versions = {ref: checkout(ref, data_dir) for ref in args.baseline.split(",")}
+    versions["this checkout"] = ROOT
+    urls, embedded = asyncio.run(stores(data_dir))
     best: dict[tuple[str, str], float] = {}
+    names = list(versions)
     try:
         for round_ in range(args.rounds):
-            order = list(versions) if round_ % 2 == 0 else list(reversed(versions))
-            for name in order:
-                for key, (cpu, _) in run(versions[name], args, app_url, mongo_url).items():
-                    document = key.split("/")[0]
-                    best[(document, name)] = min(cpu, best.get((document, name), cpu))
+            for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+                for key, (cpu, _) in run(versions[name], args, urls).items():
+                    document, executor = key.split("/")
+                    which = "raw" if executor == "raw" else name
+                    best[(document, which)] = min(cpu, best.get((document, which), cpu))
     finally:
         for item in reversed(embedded):
             item.stop()  # type: ignore[attr-defined]
     load = Path("/proc/loadavg").read_text().split()[:3]
     print(f"thread CPU ms per request, min of {args.rounds} rounds; load average {' '.join(load)}")
-    print(f"{'document':12} {'before':>8} {'after':>8} {'after/before':>13}")
+    print(f"{'document':12} {'version':24} {'CPU ms':>8} {'/first':>7} {'/raw':>6}")
     for document in args.documents.split(","):
-        before, after = best[(document, "before")], best[(document, "after")]
-        print(f"{document:12} {before:8.2f} {after:8.2f} {after / before:13.2f}")
+        first = best[(document, names[0])]
+        raw = best.get((document, "raw"))
+        for name in names:
+            cpu = best[(document, name)]
+            versus = f"{cpu / raw:6.2f}" if raw else "     -"
+            print(f"{document:12} {name:24} {cpu:8.2f} {cpu / first:7.2f} {versus}")
+        if raw:
+            print(f"{document:12} {'raw (in-process)':24} {raw:8.2f}")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-import orjson
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -42,6 +41,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.info import Info
 
+from resolvers.execution.items import WRITTEN, Answer, defer_items, from_row, in_postgres
 from resolvers.execution.plan import (
     ATTRIBUTE,
     DIRECT,
@@ -64,16 +64,6 @@ Task = tuple[SelectionPlan, Any, dict[str, Any], Position | None]
 _documents: OrderedDict[tuple[GraphQLSchema, str, str | None], DocumentPlan | None] = OrderedDict()
 MAX_DOCUMENTS = 512
 _LATER = object()  # in `Run.level`'s pending list: the value of a batched field's call made for an earlier entry
-_WRITTEN = object()  # `Run.from_row`: the answer was written straight from the row
-
-
-class _Answer:
-    """A field's answer as response data already (written by PostgreSQL, see in_postgres.py)."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, data: Any) -> None:
-        self.data = data
 
 
 async def _ready(value: Any) -> Any:
@@ -243,7 +233,7 @@ class Run:
             elif fast(source, out, later):
                 fields = plan.general
                 if later:
-                    self.defer_items(plan, later, out, position, next_tasks)
+                    defer_items(plan, later, out, position, next_tasks)
                     later.clear()
             else:
                 out.clear()
@@ -272,7 +262,7 @@ class Run:
                 elif kind == DIRECT:
                     if field.written is not None:
                         out[field.key] = None  # keeps the key in selection order
-                        pending.append((self.in_postgres(field, source, position), field, out, position))
+                        pending.append((in_postgres(self, field, source, position), field, out, position))
                         continue
                     if field.batch is not None:
                         # One call for the level, made below; each object keeps its place in
@@ -324,12 +314,12 @@ class Run:
                         value = batched[id(field)].pop()
                 if self.nulled and self.is_nulled(position):
                     continue
-                if value.__class__ is _Answer:
+                if value.__class__ is Answer:
                     out[field.key] = value.data
                     continue
                 if field.batch_rows is not None:
-                    value = self.from_row(field, value, out)
-                    if value is _WRITTEN:
+                    value = from_row(self, field, value, out)
+                    if value is WRITTEN:
                         continue
                 complete(field.completion, value, out, field.key, position, field.parent_type.name, field, next_tasks)
         return next_tasks
@@ -452,71 +442,6 @@ class Run:
             return
         out.clear()
         next_tasks.append((plan, value, out, position))
-
-    async def in_postgres(self, field: FieldPlan, source: Any, position: Position | None) -> Any:
-        """The field's answer written by PostgreSQL (`_Answer`), else what its resolver gives.
-
-        The resolver runs instead when an argument would be refused or the store may not be
-        read (it then raises the error it always raises), and when the statement answers
-        that its text is not exactly the gateway's.
-        """
-        written = field.written
-        try:
-            values = written.values(self.field_arguments)
-            reader = self.executor.context_value.postgres
-        except Exception:
-            values = None
-        if values is not None:
-            row = await reader.fetchrow(written.sql, reader.organization_id, *values)
-            if row is not None and row["exact"] is True:
-                return _Answer(orjson.loads(row["json"]))
-        value = self.call_direct(field, source, position)
-        return await value if _isawaitable(value) else value
-
-    def defer_items(
-        self, plan: SelectionPlan, later: list[Any], out: dict[str, Any], position: Position | None, tasks: list[Task]
-    ) -> None:
-        """Queue the items a compiled page wrote from rows, for their fields left to the general path.
-
-        Each entry of `later` is (which of `plan.deferred`, index, edges list, edge dict, item
-        dict, item object); the positions are those the general path would have given them.
-        """
-        tops: dict[int, Position] = {}
-        for which, index, edges, edge, item, source in later:
-            edges_field, item_field, rest = plan.deferred[which]
-            top = tops.get(which)
-            if top is None:
-                nullable = edges_field.completion.nullable
-                top = tops[which] = (position, edges_field.key, out, nullable, plan.type_name)
-            item_nullable = edges_field.completion.item.nullable  # type: ignore[union-attr]
-            at: Position = (
-                (top, index, edges, item_nullable, None),
-                item_field.key,
-                edge,
-                item_field.completion.nullable,
-                item_field.parent_type.name,
-            )
-            tasks.append((rest, source, item, at))
-
-    def from_row(self, field: FieldPlan, value: Any, out: dict[str, Any]) -> Any:
-        """A batched field's row written as its answer (`_WRITTEN`), or the object its row builder makes of it.
-
-        The object (or the builder's exception) then completes as the resolver's value would.
-        """
-        if value is None or isinstance(value, Exception):
-            return value
-        completion = field.completion
-        write = self.object_plan(field, completion, completion.type).from_source
-        if write is not None:
-            built: dict[str, Any] = {}
-            if write(value, built):
-                out[field.key] = built
-                return _WRITTEN
-        assert field.batch_rows is not None
-        try:
-            return field.batch_rows(value)
-        except Exception as exc:
-            return exc
 
     def object_plan(self, field: FieldPlan, completion: Completion, object_type: GraphQLObjectType) -> SelectionPlan:
         """The selection plan of `field`'s values of `object_type`, planned on first use."""
