@@ -6,14 +6,18 @@ Functions of a `runner.Run`, kept apart to keep the runner's level loop readable
 from __future__ import annotations
 
 import inspect
+import logging
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from gateway.errors import GatewayError
 from resolvers.execution.plan import FieldPlan, SelectionPlan
 
 if TYPE_CHECKING:
     from resolvers.execution.runner import Position, Run, Task
+
+log = logging.getLogger("omnify.graphql")
 
 WRITTEN = object()  # `from_row`: the answer was written straight from the row
 
@@ -41,7 +45,15 @@ async def in_postgres(run: Run, field: FieldPlan, source: Any, position: Positio
     except Exception:
         values = None
     if values is not None:
-        row = await reader.fetchrow(written.sql, reader.organization_id, *values)
+        try:
+            row = await reader.fetchrow(written.sql, reader.organization_id, *values)
+        except GatewayError:
+            raise  # the store is unavailable or saturated: the resolver's first statement would fail alike
+        except Exception:
+            # The statement failed where the resolver's would not have: a fault of the statement,
+            # never the caller's. The resolver answers (on a fresh snapshot, as after any failed read).
+            log.exception("a page PostgreSQL writes failed; answering from its rows")
+            row = None
         if row is not None and row["exact"] is True:
             return Answer(orjson.loads(row["json"]))
     value = run.call_direct(field, source, position)
