@@ -6,8 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from aiodataloader import DataLoader
-
 from gateway.admission import Admission
 from gateway.auth import Principal
 from gateway.config import Settings
@@ -20,7 +18,8 @@ from gateway.stores.mongo import MongoStore, TenantMongo
 from gateway.stores.postgres import PostgresStore, TenantReader
 from gateway.stores.tracing import StoreTrace
 
-L = TypeVar("L", bound=DataLoader[Any, Any])
+# A per-request loader: an aiodataloader DataLoader, or a loader of its own kind (gateway.data.batches).
+L = TypeVar("L")
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ class RequestContext:
     wrote: bool = False  # a mutation committed: the response must reach the client, never be shed
     cost: int = 0  # the document's estimated cost, once validated
     rate: Decision | None = None  # this request's rate-limit charge, told in the RateLimit headers
-    _loaders: dict[Callable[..., Any], DataLoader[Any, Any]] = field(default_factory=dict)
+    _loaders: dict[Callable[..., Any], Any] = field(default_factory=dict)
 
     # Reads are authorized per store: partners, for instance, see marketing
     # data they act on but none of the enterprise records.
@@ -84,11 +83,11 @@ class RequestContext:
 
     def loader(self, factory: Callable[[RequestContext], L]) -> L:
         """The request's instance of a dataloader, created on first use."""
-        existing = self._loaders.get(factory)
+        existing: L | None = self._loaders.get(factory)
         if existing is None:
             existing = factory(self)
             self._loaders[factory] = existing
-        return existing  # type: ignore[return-value]
+        return existing
 
     async def after_write(self) -> None:
         """Make later reads in this request see the write: a new snapshot, empty loader caches."""

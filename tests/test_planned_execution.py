@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from graphql import (
     GraphQLEnumType,
@@ -425,6 +426,18 @@ COMPILED_CASES = [
     # the compiled selection of a type reached through an interface (node) and through a list
     "query N($id: ID!) { node(id: $id) { __typename ... on Campaign { id name status dailyBudget { amount } "
     "creatives(first: 2) { edges { node { id name format } } } } } }",
+    # pages written from documents: every paged enterprise type, aliases, nested objects and lists, cursors
+    "{ organization { invitations(first: 3) { edges { cursor node { __typename id email role status expiresAt "
+    "createdAt } } } agents(first: 3) { edges { node { id name kind model config enabled createdAt } } } "
+    "scheduledWorkflows(first: 3) { edges { node { id cron timezone enabled nextRunAt lastRunAt } } } "
+    "complianceChecks(first: 4) { edges { node { framework control status evidence checkedAt } } } } }",
+    "{ organization { executions(first: 6) { totalCount edges { node { id status input output error triggeredBy "
+    "createdAt startedAt finishedAt s: status } } } auditLogs(last: 3) { pageInfo { startCursor } edges { node { "
+    "__typename actor { kind } target { type } eventId } } } members(first: 4) { edges { node { id "
+    "hasEnterpriseAccount hasBrainAccount brainRole } } } } }",
+    # a page written from documents whose items have a resolver (the item is built for it)
+    "{ organization { workflows(first: 3) { edges { node { id name status version steps { action params "
+    "agent { name } } executions(first: 2) { edges { node { status } } } schedule { cron } } } } } }",
 ]
 
 
@@ -454,15 +467,18 @@ async def test_large_pages_take_the_compiled_path(harness: Harness) -> None:
     campaigns = organization.fields[0].completion.plans["CampaignConnection"]
     edge = campaigns.fields[0].completion.item.plans["CampaignEdge"]  # type: ignore[union-attr]
     node = edge.fields[0].completion.plans["Campaign"]
-    # The campaign's own fields are compiled; its creatives (a resolver) stay on the general path.
-    assert node.fast is not None and [f.key for f in node.general] == ["creatives"]
-    creatives = node.general[0].completion.plans["CreativeConnection"]
+    # The campaigns are written from their rows too, without edge objects; each campaign's
+    # creatives (a batched resolver) run on the general path over a campaign built from its row,
+    # which reads only the campaign's id: the statement reads only the columns used.
+    assert campaigns.fast is not None and campaigns.general == []
+    [(edges, item, rest)] = campaigns.deferred
+    assert (edges.key, item.key, [f.key for f in rest.fields]) == ("edges", "node", ["creatives"])
+    assert campaigns.row_fields == {"id", "name", "status", "daily_budget", "currency"}
+    creatives = node.fields[-1].completion.plans["CreativeConnection"]
     # The whole page of creatives (edges, nodes, leaves) is one compiled selection, written from
     # the rows without an edge or creative object, and its statement reads only those fields.
-    assert creatives.fast is not None and creatives.general == []
+    assert creatives.fast is not None and creatives.general == [] and creatives.deferred == []
     assert creatives.row_fields == {"id", "name", "status", "format"}
-    # The campaigns are built as objects (their creatives are a resolver), so every column is read.
-    assert campaigns.row_fields is None
 
 
 BATCHED_CASES = [
@@ -490,6 +506,21 @@ BATCHED_CASES = [
     # A batched field before a failing sibling: the error graphql-core meets first wins.
     '{ organization { campaigns(first: 2) { edges { node { performance(from: "2026-02-01", to: "2026-01-01") '
     '{ clicks } dailyMetrics(from: "2026-02-01", to: "2026-01-01") { date } } } } } }',
+    # Totals written from their rows: every field, aliases, __typename, money in the row's currency,
+    # ratios with zero denominators (a range without metrics: zeros and nulls), beside page leaves.
+    "query($from: Date!, $to: Date!) { organization { campaigns(first: 4) { edges { cursor node { id "
+    "p: performance(from: $from, to: $to) { __typename currency impressions clicks conversions ctr roas "
+    "spend { __typename amount currency } s: spend { amount } revenue { amount currency } cpc { amount currency } "
+    'cpa { currency } } none: performance(from: "2020-01-01", to: "2020-01-31") { ctr roas cpc { amount } '
+    "cpa { amount } spend { amount currency } } } } } } }",
+    "query($from: Date!, $to: Date!) { organization { campaigns(first: 3) { edges { node { name "
+    "creatives(first: 4) { pageInfo { hasNextPage } edges { cursor node { __typename id name status "
+    "performance(from: $from, to: $to) { spend { amount currency } roas ctr } format "
+    "campaign { name } } } } } } } } }",
+    # The same totals through a list (not a page), and a page of creatives with only the totals selected.
+    "query($from: Date!, $to: Date!) { organization { creatives(first: 5) { edges { node { "
+    "performance(from: $from, to: $to) { cpc { amount currency } cpa { amount } } } } } "
+    "channels(first: 2) { edges { node { performance(from: $from, to: $to) { currency roas } } } } } }",
 ]
 
 
@@ -511,6 +542,135 @@ async def test_batched_fields_answer_alike(harness: Harness) -> None:
     # One call per level for all the campaigns selecting it, not one per campaign.
     assert next(f for f in campaign.fields if f.key == "performance").batch is not None
     assert next(f for f in campaign.fields if f.key == "creatives").batch is not None
+
+
+async def test_totals_and_documents_are_written_without_objects(harness: Harness) -> None:
+    query = (
+        "query($from: Date!, $to: Date!) { organization { campaigns(first: 2) { edges { node { name "
+        "performance(from: $from, to: $to) { spend { amount currency } roas } creatives(first: 2) { edges { node "
+        "{ name performance(from: $from, to: $to) { ctr } } } } } } } workflows(first: 2) { edges { node { name "
+        "executions(first: 2) { edges { node { status } } } } } } auditLogs(first: 2) { edges { node { action } } } "
+        "members(first: 2) { edges { node { email } } } } }"
+    )
+    variables = {"from": "2026-01-01", "to": "2026-03-31"}
+    assert not json.loads(await harness.run(harness.principals[2], "planned", query, variables))["errors"]
+    plan = next(p for (_, text, _), p in _documents.items() if text == query)
+    assert plan is not None
+    organization = next(iter(plan.roots.values())).fields[0].completion.plans["Organization"]
+    pages = {f.key: f.completion.plans[f.completion.type.name] for f in organization.fields}
+
+    def item(page: Any) -> Any:
+        return page.fields[0].completion.item.plans[page.fields[0].completion.item.type.name].fields[0]
+
+    campaign = item(pages["campaigns"])
+    performance = next(f for f in campaign.completion.plans["Campaign"].fields if f.key == "performance")
+    # The batch answers rows; the selection (with its Money) is one function over a row.
+    assert performance.batch_rows is not None
+    assert performance.completion.plans["Performance"].from_source is not None
+    # Pages of documents: written whole, or (workflows) with the runs left to the general path.
+    for key in ("auditLogs", "members", "workflows"):
+        assert pages[key].fast is not None and pages[key].general == [], key
+    assert [[f.key for f in rest.fields] for _, _, rest in pages["workflows"].deferred] == [["executions"]]
+    assert pages["auditLogs"].deferred == [] and pages["members"].deferred == []
+
+
+async def test_a_document_the_builder_refuses_fails_alike_when_its_field_is_not_selected(harness: Harness) -> None:
+    # A document is not held to a schema: the standard executor builds whole objects and fails on
+    # a missing key or an unknown enum value even where the query does not select that field.
+    principal = harness.principals[2]
+    mongo = harness.gateway.mongo.tenant(principal.organization.enterprise_id)
+    inserted = [
+        await mongo.insert_one("agentkit_workflows", {"name": "zz unknown status", "status": "deleted"}),
+        await mongo.insert_one("agentkit_workflows", {"status": "active"}),  # no name
+    ]
+    try:
+        for query in (
+            "{ organization { workflows(first: 100) { edges { node { id } } } } }",
+            '{ organization { workflows(first: 100, filter: {nameContains: "zz"}) { edges { node { version } } } } }',
+        ):
+            assert await harness.compare(principal, query, {}) == []
+            answer = json.loads(await harness.run(principal, "planned", query, {}))
+            assert answer["data"]["organization"]["workflows"] is None and answer["errors"], answer
+    finally:
+        for result in inserted:
+            await mongo.delete_one("agentkit_workflows", {"_id": result})
+
+
+# Pages PostgreSQL writes whole (see resolvers/execution/in_postgres.py), and shapes just beside them
+# that it does not write: arguments it would refuse, fields it does not cover, nulls, aliases, fragments.
+IN_POSTGRES_CASES = [
+    "query($n: Int, $from: Date!, $to: Date!) { organization { campaigns(first: $n) { __typename "
+    "edges { __typename node { __typename id name externalId status objective dailyBudget { __typename amount "
+    "currency } b: dailyBudget { currency } creatives(first: 3) { __typename edges { node { id name format "
+    "status headline p: performance(from: $from, to: $to) { clicks impressions conversions ctr cpc { amount } } "
+    "} } } performance(from: $from, to: $to) { __typename currency roas ctr cpa { amount currency } "
+    "spend { amount currency } revenue { amount } } } } e: edges { node { name } } } } }",
+    "{ organization { campaigns(first: 0) { edges { node { id } } } } }",
+    "{ organization { campaigns(first: 101) { edges { node { id } } } } }",
+    "{ organization { campaigns { edges { node { ...C creatives(first: 0) { edges { node { id } } } } } } } } "
+    "fragment C on Campaign { name status }",
+    "{ organization { campaigns(first: 2) { edges { node { creatives(first: 500) { edges { node { id } } } } } } } }",
+    "query($from: Date!, $to: Date!) { organization { campaigns(first: 2) { edges { node { "
+    "performance(from: $to, to: $from) { roas } } } } } }",
+    '{ organization { campaigns(first: 3) { edges { node { performance(from: "2020-01-01", to: "2020-01-31") '
+    "{ ctr roas cpc { amount } cpa { currency } spend { amount } revenue { amount currency } } } } } } }",
+    # Beside: shapes it leaves to the general path, answered alike all the same.
+    "{ organization { campaigns(first: 2) { totalCount edges { node { name createdAt } } } } }",
+    "{ organization { campaigns(first: 2) { edges { cursor node { name channel { name } } } } } }",
+]
+
+
+async def test_pages_written_by_postgres_answer_alike(harness: Harness) -> None:
+    failures: list[str] = []
+    for principal in harness.principals:  # every role, and a partner token without reads
+        for query in IN_POSTGRES_CASES:
+            for variables in ({"n": 4, "from": "2026-01-01", "to": "2026-03-31"}, {"n": 101, "from": "x", "to": "y"}):
+                used = {k: v for k, v in variables.items() if f"${k}" in query}
+                if "from" in used and used["from"] == "x":
+                    used.update({"from": "2026-03-31", "to": "2026-01-01"})  # a reversed range
+                failures.extend(await harness.compare(principal, query, used))
+    assert not failures, failures[0]
+    query = (BENCH / "campaigns.graphql").read_text()
+    await harness.run(harness.principals[2], "planned", query, {})
+    plan = next(p for (_, text, _), p in _documents.items() if text == query)
+    assert plan is not None
+    organization = next(iter(plan.roots.values())).fields[0].completion.plans["Organization"]
+    written = organization.fields[0].written
+    assert written is not None and [p.name for p in written.params] == ["first", "first"]
+
+
+async def test_a_page_postgres_cannot_write_exactly_is_read_as_rows(harness: Harness, seeded: Stores) -> None:
+    # Three billion impressions in a day: more than GraphQL's Int holds. The standard executor
+    # fails the field; the statement will not write the number, it answers "not exact", and the
+    # resolver reads the rows and fails alike.
+    conn = await asyncpg.connect(seeded.database_url)
+    principal = harness.principals[2]
+    creative = await conn.fetchrow(
+        "SELECT k.id, k.campaign_id, c.channel_id FROM creatives k JOIN campaigns c ON c.id = k.campaign_id "
+        "WHERE k.organization_id = $1 ORDER BY c.name, c.id, k.name, k.id LIMIT 1",
+        principal.organization.brain_id,
+    )
+    day = dt.date(2031, 1, 1)
+    query = (
+        "{ organization { campaigns(first: 1) { edges { node { creatives(first: 1) { edges { node { name "
+        'performance(from: "2031-01-01", to: "2031-01-01") { impressions clicks } } } } } } } } }'
+    )
+    try:
+        await conn.execute(
+            "INSERT INTO daily_metrics (organization_id, creative_id, date, campaign_id, channel_id, impressions, "
+            "clicks, spend, conversions, revenue) VALUES ($1, $2, $3, $4, $5, 3000000000, 1, 0, 0, 0)",
+            principal.organization.brain_id,
+            creative["id"],
+            day,
+            creative["campaign_id"],
+            creative["channel_id"],
+        )
+        assert await harness.compare(principal, query, {}) == []
+        answer = json.loads(await harness.run(principal, "planned", query, {}))
+        assert "32-bit" in answer["errors"][0]["message"], answer
+    finally:
+        await conn.execute("DELETE FROM daily_metrics WHERE creative_id = $1 AND date = $2", creative["id"], day)
+        await conn.close()
 
 
 async def test_a_read_leaves_nothing_in_reference_cycles(harness: Harness) -> None:

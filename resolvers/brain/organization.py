@@ -73,7 +73,7 @@ from resolvers.brain.types import (
 from resolvers.common.cost import LIST_SIZE
 from resolvers.common.enums import stored
 from resolvers.common.filters import day_range, sorts
-from resolvers.common.objects import row_fields
+from resolvers.common.objects import row_fields, written_in_postgres
 from resolvers.common.relay import After, Before, Connection, First, Last
 from resolvers.common.scalars import Money
 
@@ -440,3 +440,7 @@ class BrainOrganization:
         pairs = await metrics.compared(info.context.postgres, from_, to)
         previous = metrics.previous_range(from_, to)
         return [_comparison(now, before, previous) for _, (now, before) in sorted(pairs.items())]
+
+
+# The organization's campaigns in their default order, when PostgreSQL can write the whole page.
+written_in_postgres(BrainOrganization.campaigns, campaigns.JSON_PAGE)

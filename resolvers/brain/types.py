@@ -13,7 +13,7 @@ from aiodataloader import DataLoader
 from strawberry import Info
 
 from gateway.context import RequestContext
-from gateway.data.brain import campaigns, channels, cohorts, creatives, metrics
+from gateway.data.brain import campaigns, channels, cohorts, creatives, json_text, metrics
 from gateway.data.brain.action_logs import ActionLogRow
 from gateway.data.brain.brain_states import BrainStateRow
 from gateway.data.brain.campaigns import CampaignRow
@@ -53,7 +53,7 @@ from resolvers.brain.lists import (
 )
 from resolvers.common.enums import ActorKind, actor_kind, stored
 from resolvers.common.filters import DateRange, day_range, sorts
-from resolvers.common.objects import batched, builder, row_builder, row_fields
+from resolvers.common.objects import batched, builder, row_builder, row_fields, written_in_postgres
 from resolvers.common.relay import (
     COUNTS_BY_STATUS,
     After,
@@ -89,24 +89,23 @@ class Performance:
     cpa: Money | None = strawberry.field(description="Cost per acquisition: spend / conversions.")
     roas: float | None = strawberry.field(description="Return on ad spend: revenue / spend.")
 
-    @classmethod
-    def from_row(cls, row: MetricsRow) -> Performance:
-        currency = row.currency.strip()
-        return _new_performance(
-            currency=currency,
-            impressions=row.impressions,
-            clicks=row.clicks,
-            spend=Money.of(row.spend, currency),
-            conversions=row.conversions,
-            revenue=Money.of(row.revenue, currency),
-            ctr=row.ctr,
-            cpc=Money.maybe(row.cpc, currency),
-            cpa=Money.maybe(row.cpa, currency),
-            roas=row.roas,
-        )
+    from_row: ClassVar[Callable[[MetricsRow], Performance]]
 
 
-_new_performance = builder(Performance)
+# A ratio's money is None when its denominator is zero (the row's NULL), as `Money.maybe` gives.
+Performance.from_row = row_builder(
+    Performance,
+    currency=(str.strip, "currency"),
+    impressions="impressions",
+    clicks="clicks",
+    spend=(Money.of, "spend", "currency"),
+    conversions="conversions",
+    revenue=(Money.of, "revenue", "currency"),
+    ctr="ctr",
+    cpc=(Money.of, "cpc", "currency"),
+    cpa=(Money.of, "cpa", "currency"),
+    roas="roas",
+)
 
 
 @strawberry.type(description="Performance of one day.")
@@ -122,22 +121,22 @@ class DailyMetric:
 DailyLoader = Callable[[RequestContext], DataLoader[metrics.PerfKey, list[DailyRow]]]
 
 
-async def _performances(
+async def _performance_rows(
     info: Ctx, column: str, keys: Sequence[UUID], start: dt.date, end: dt.date
-) -> list[Performance | Exception]:
-    """Performance of each campaign or creative (`column`) of `keys`: the batch of a level, or one object's."""
+) -> list[MetricsRow | Exception]:
+    """The totals row of each campaign or creative (`column`) of `keys`: the batch of a level, or one object's."""
     metrics.check_range(start, end)
     factory = metrics.campaign_performance if column == metrics.CAMPAIGN else metrics.creative_performance
     rows = await info.context.loader(factory).load_many([(key, (start, end)) for key in keys])
     missing = "the campaign or creative resolving this field exists"
-    return [Performance.from_row(row) if row is not None else AssertionError(missing) for row in rows]
+    return [row if row is not None else AssertionError(missing) for row in rows]
 
 
 async def _performance(info: Ctx, column: str, key: UUID, start: dt.date, end: dt.date) -> Performance:
-    found = (await _performances(info, column, [key], start, end))[0]
+    found = (await _performance_rows(info, column, [key], start, end))[0]
     if isinstance(found, Exception):
         raise found
-    return found
+    return Performance.from_row(found)
 
 
 async def _daily(info: Ctx, factory: DailyLoader, key: UUID, start: dt.date, end: dt.date) -> list[DailyMetric]:
@@ -267,7 +266,9 @@ class Campaign(Node):
 # The dashboard's per-object figures: one call for all the campaigns (creatives) of a level.
 batched(
     Campaign.performance,
-    lambda sources, info, from_, to: _performances(info, metrics.CAMPAIGN, [s.raw_id for s in sources], from_, to),
+    lambda sources, info, from_, to: _performance_rows(info, metrics.CAMPAIGN, [s.raw_id for s in sources], from_, to),
+    rows=Performance.from_row,
+    reads=("raw_id",),
 )
 Campaign.from_row = row_builder(
     Campaign,
@@ -316,7 +317,9 @@ class Creative(Node):
 
 batched(
     Creative.performance,
-    lambda sources, info, from_, to: _performances(info, metrics.CREATIVE, [s.raw_id for s in sources], from_, to),
+    lambda sources, info, from_, to: _performance_rows(info, metrics.CREATIVE, [s.raw_id for s in sources], from_, to),
+    rows=Performance.from_row,
+    reads=("raw_id",),
 )
 Creative.from_row = row_builder(
     Creative,
@@ -545,5 +548,17 @@ async def _creatives_of(
     ]
 
 
-batched(Channel.campaigns, lambda sources, info, **args: _campaigns_of(info, [s.raw_id for s in sources], **args))
-batched(Campaign.creatives, lambda sources, info, **args: _creatives_of(info, [s.raw_id for s in sources], **args))
+batched(
+    Channel.campaigns,
+    lambda sources, info, **args: _campaigns_of(info, [s.raw_id for s in sources], **args),
+    reads=("raw_id",),
+)
+batched(
+    Campaign.creatives,
+    lambda sources, info, **args: _creatives_of(info, [s.raw_id for s in sources], **args),
+    reads=("raw_id",),
+)
+# What PostgreSQL writes of a page of campaigns when it writes the whole page (see `written_in_postgres`).
+written_in_postgres(Campaign.creatives, creatives.JSON_PAGE)
+written_in_postgres(Campaign.performance, json_text.CAMPAIGN_TOTALS)
+written_in_postgres(Creative.performance, json_text.CREATIVE_TOTALS)

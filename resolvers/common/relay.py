@@ -15,7 +15,7 @@ from bson import ObjectId
 
 from gateway.data.ids import to_global_id
 from gateway.data.paging import Paged
-from resolvers.common.objects import builder
+from resolvers.common.objects import builder, total
 
 # Relay paging arguments, shared by every connection field.
 First = Annotated[
@@ -66,8 +66,13 @@ def node_ids(type_name: str) -> Callable[[object], strawberry.ID]:
                 cache[raw_id] = known
         return known
 
-    _ids[type_name] = global_id
+    _ids[type_name] = total(global_id)  # text of any raw id
     return global_id
+
+
+def id_type(function: Callable[..., object] | None) -> str | None:
+    """The type whose global ids `function` makes, when it is one of `node_ids`'s functions."""
+    return next((name for name, made in _ids.items() if made is function), None)
 
 
 def node_id(type_name: str, raw_id: object) -> strawberry.ID:

@@ -13,7 +13,7 @@ from graphql import FloatValueNode, IntValueNode, StringValueNode, ValueNode
 from strawberry.types.scalar import ScalarDefinition
 
 from resolvers.common.inputs import MAX_VALUE_DEPTH, value_problem
-from resolvers.common.objects import builder
+from resolvers.common.objects import builder, composed
 
 JSON = NewType("JSON", object)
 MAX_JSON_BYTES = 256 * 1024
@@ -142,3 +142,5 @@ class Money:
 
 
 _new_money = builder(Money)
+# What `Money.of` makes of its arguments, so a field derived by it is written from a row's values.
+composed(Money.of, Money, amount=(decimal_string, 0), currency=(str.strip, 1))

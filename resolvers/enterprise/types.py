@@ -8,9 +8,10 @@ of `gateway.data.enterprise`, never by a query per object.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from enum import Enum
 from functools import partial
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import strawberry
 from strawberry import Info
@@ -23,8 +24,19 @@ from gateway.data.paging import Page
 from gateway.stores.mongo import Document
 from resolvers.common.enums import ActorKind, actor_kind, stored, stored_values
 from resolvers.common.filters import DateTimeRange, OrderDirection, sorts, time_range
-from resolvers.common.objects import builder, enum_reader
-from resolvers.common.relay import COUNTS_BY_STATUS, After, Before, Connection, First, Last, Node, Tally, node_id
+from resolvers.common.objects import WHOLE, attribute, builder, doc_builder, enum_reader, get
+from resolvers.common.relay import (
+    COUNTS_BY_STATUS,
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Node,
+    Tally,
+    node_id,
+    node_ids,
+)
 from resolvers.common.scalars import JSON, Money
 
 Ctx = Info[RequestContext, None]
@@ -200,21 +212,7 @@ class Member(Node):
         description="True when the member has a Brain account; null when the Brain store could not be asked."
     )
 
-    @classmethod
-    def from_row(cls, row: MemberRow) -> Member:
-        account = row.enterprise or {}
-        brain = row.brain
-        return _new_member(
-            id=member_id(row.enterprise, row.brain),
-            email=row.email,
-            name=row.name,
-            enterprise_roles=[enterprise_role(r) for r in account.get("roles") or []],
-            brain_role=brain_role(brain.role) if brain else None,
-            status=account.get("status"),
-            last_login_at=account.get("last_login_at"),
-            has_enterprise_account=row.enterprise is not None,
-            has_brain_account=(brain is not None) if row.brain_known else None,
-        )
+    from_row: ClassVar[Callable[[MemberRow], Member]]
 
 
 def member_id(enterprise: Document | None, brain: BrainUser | None) -> strawberry.ID:
@@ -226,7 +224,43 @@ def member_id(enterprise: Document | None, brain: BrainUser | None) -> strawberr
     return node_id("Member", f"b:{brain.id}")
 
 
-_new_member = builder(Member)
+def _enterprise_roles(account: Document | None) -> list[EnterpriseRole]:
+    return [enterprise_role(r) for r in (account or {}).get("roles") or []]
+
+
+def _brain_role(brain: BrainUser | None) -> BrainRole | None:
+    return brain_role(brain.role) if brain else None
+
+
+def _account_status(account: Document | None) -> str | None:
+    return (account or {}).get("status")
+
+
+def _last_login(account: Document | None) -> dt.datetime | None:
+    return (account or {}).get("last_login_at")
+
+
+def _is_present(account: Document | None) -> bool:
+    return account is not None
+
+
+def _has_brain_account(brain: BrainUser | None, known: bool) -> bool | None:
+    return (brain is not None) if known else None
+
+
+# A member row is the join of both stores' accounts (`gateway.data.enterprise.members`).
+Member.from_row = doc_builder(
+    Member,
+    id=(member_id, attribute("enterprise"), attribute("brain")),
+    email=attribute("email"),
+    name=attribute("name"),
+    enterprise_roles=(_enterprise_roles, attribute("enterprise")),
+    brain_role=(_brain_role, attribute("brain")),
+    status=(_account_status, attribute("enterprise")),
+    last_login_at=(_last_login, attribute("enterprise")),
+    has_enterprise_account=(_is_present, attribute("enterprise")),
+    has_brain_account=(_has_brain_account, attribute("brain"), attribute("brain_known")),
+)
 
 
 @strawberry.type(
@@ -242,17 +276,7 @@ class Invitation(Node):
     expires_at: dt.datetime = strawberry.field(description="When the invitation stops being accepted.")
     created_at: dt.datetime | None = strawberry.field(description="When the invitation was sent.")
 
-    @classmethod
-    def from_doc(cls, doc: Document) -> Invitation:
-        return _new_invitation(
-            id=node_id("Invitation", doc["_id"]),
-            invited_by_id=doc.get("invited_by"),
-            email=doc["email"],
-            role=invitation_role(doc["role"]),
-            status=invitation_status(invitations.status_of(doc)),
-            expires_at=doc["expires_at"],
-            created_at=doc.get("created_at"),
-        )
+    from_doc: ClassVar[Callable[[Document], Invitation]]
 
     @strawberry.field(description="The member who sent the invitation; null when unknown or no longer a member.")
     async def invited_by(self, info: Ctx) -> Member | None:
@@ -265,7 +289,16 @@ class Invitation(Node):
         return Member.from_row(row) if row else None
 
 
-_new_invitation = builder(Invitation)
+Invitation.from_doc = doc_builder(
+    Invitation,
+    id=(node_ids("Invitation"), "_id"),
+    invited_by_id=get("invited_by"),
+    email="email",
+    role=(invitation_role, "role"),
+    status=(lambda doc: invitation_status(invitations.status_of(doc)), WHOLE),
+    expires_at="expires_at",
+    created_at=get("created_at"),
+)
 
 
 # --- AgentKit --------------------------------------------------------------------------------
@@ -280,20 +313,23 @@ class Agent(Node):
     enabled: bool = strawberry.field(description="False when the agent is switched off; its steps do not run.")
     created_at: dt.datetime | None = strawberry.field(description="When the agent was created.")
 
-    @classmethod
-    def from_doc(cls, doc: Document) -> Agent:
-        return _new_agent(
-            id=node_id("Agent", doc["_id"]),
-            name=doc["name"],
-            kind=doc["kind"],
-            model=doc["model"],
-            config=JSON(doc.get("config") or {}),
-            enabled=bool(doc.get("enabled", True)),
-            created_at=doc.get("created_at"),
-        )
+    from_doc: ClassVar[Callable[[Document], Agent]]
 
 
-_new_agent = builder(Agent)
+def _json_or_empty(value: object) -> JSON:
+    return JSON(value or {})
+
+
+Agent.from_doc = doc_builder(
+    Agent,
+    id=(node_ids("Agent"), "_id"),
+    name="name",
+    kind="kind",
+    model="model",
+    config=(_json_or_empty, get("config")),
+    enabled=(bool, get("enabled", True)),
+    created_at=get("created_at"),
+)
 
 
 @strawberry.type(description="One step of a workflow: an action performed by an agent.")
@@ -384,19 +420,7 @@ class Workflow(Node):
     created_at: dt.datetime | None = strawberry.field(description="When the workflow was created.")
     updated_at: dt.datetime | None = strawberry.field(description="When the workflow was last edited.")
 
-    @classmethod
-    def from_doc(cls, doc: Document) -> Workflow:
-        return _new_workflow(
-            id=node_id("Workflow", doc["_id"]),
-            raw_id=str(doc["_id"]),
-            name=doc["name"],
-            description=doc.get("description"),
-            steps=[WorkflowStep.from_doc(step) for step in doc.get("steps") or []],
-            version=int(doc.get("version", 1)),
-            status=workflow_status(doc["status"]),
-            created_at=doc.get("created_at"),
-            updated_at=doc.get("updated_at"),
-        )
+    from_doc: ClassVar[Callable[[Document], Workflow]]
 
     @strawberry.field(description="Runs of this workflow, newest first unless `orderBy` says otherwise.")
     async def executions(
@@ -429,7 +453,22 @@ async def _workflow(info: Ctx, workflow_id: str | None) -> Workflow | None:
     return Workflow.from_doc(doc) if doc else None
 
 
-_new_workflow = builder(Workflow)
+def _steps(steps: list[Document] | None) -> list[WorkflowStep]:
+    return [WorkflowStep.from_doc(step) for step in steps or []]
+
+
+Workflow.from_doc = doc_builder(
+    Workflow,
+    id=(node_ids("Workflow"), "_id"),
+    raw_id=(str, "_id"),
+    name="name",
+    description=get("description"),
+    steps=(_steps, get("steps")),
+    version=(int, get("version", 1)),
+    status=(workflow_status, "status"),
+    created_at=get("created_at"),
+    updated_at=get("updated_at"),
+)
 
 
 @strawberry.type(description="One run of a workflow, with its input, output and outcome.")
@@ -444,27 +483,31 @@ class WorkflowExecution(Node):
     started_at: dt.datetime | None = strawberry.field(description="When the run started; null while queued.")
     finished_at: dt.datetime | None = strawberry.field(description="When the run ended; null until it does.")
 
-    @classmethod
-    def from_doc(cls, doc: Document) -> WorkflowExecution:
-        return _new_workflow_execution(
-            id=node_id("WorkflowExecution", doc["_id"]),
-            workflow_id=doc.get("workflow_id"),
-            status=execution_status(doc["status"]),
-            input=JSON(doc.get("input")),
-            output=JSON(doc.get("output")),
-            error=doc.get("error"),
-            triggered_by=workflow_trigger(doc["triggered_by"]) if doc.get("triggered_by") else None,
-            created_at=doc.get("created_at"),
-            started_at=doc.get("started_at"),
-            finished_at=doc.get("finished_at"),
-        )
+    from_doc: ClassVar[Callable[[Document], WorkflowExecution]]
 
     @strawberry.field(description="The workflow that ran; null if it has been deleted.")
     async def workflow(self, info: Ctx) -> Workflow | None:
         return await _workflow(info, self.workflow_id)
 
 
-_new_workflow_execution = builder(WorkflowExecution)
+def _trigger(value: str | None) -> WorkflowTrigger | None:
+    return workflow_trigger(value) if value else None
+
+
+# JSON is `typing.NewType`: `JSON(value)` is the value, so `input` and `output` are read as stored.
+WorkflowExecution.from_doc = doc_builder(
+    WorkflowExecution,
+    id=(node_ids("WorkflowExecution"), "_id"),
+    workflow_id=get("workflow_id"),
+    status=(execution_status, "status"),
+    input=get("input"),
+    output=get("output"),
+    error=get("error"),
+    triggered_by=(_trigger, get("triggered_by")),
+    created_at=get("created_at"),
+    started_at=get("started_at"),
+    finished_at=get("finished_at"),
+)
 
 
 @strawberry.type(description="How many workflow executions of a list have one status.")
@@ -492,24 +535,27 @@ class ScheduledWorkflow(Node):
     next_run_at: dt.datetime | None = strawberry.field(description="When the workflow runs next; null if paused.")
     last_run_at: dt.datetime | None = strawberry.field(description="When the schedule last ran the workflow.")
 
-    @classmethod
-    def from_doc(cls, doc: Document) -> ScheduledWorkflow:
-        return _new_scheduled_workflow(
-            id=node_id("ScheduledWorkflow", doc["_id"]),
-            workflow_id=doc.get("workflow_id"),
-            cron=doc["cron"],
-            timezone=doc.get("timezone") or "UTC",
-            enabled=bool(doc.get("enabled", True)),
-            next_run_at=doc.get("next_run_at"),
-            last_run_at=doc.get("last_run_at"),
-        )
+    from_doc: ClassVar[Callable[[Document], ScheduledWorkflow]]
 
     @strawberry.field(description="The workflow this schedule runs; null if it has been deleted.")
     async def workflow(self, info: Ctx) -> Workflow | None:
         return await _workflow(info, self.workflow_id)
 
 
-_new_scheduled_workflow = builder(ScheduledWorkflow)
+def _or_utc(timezone: str | None) -> str:
+    return timezone or "UTC"
+
+
+ScheduledWorkflow.from_doc = doc_builder(
+    ScheduledWorkflow,
+    id=(node_ids("ScheduledWorkflow"), "_id"),
+    workflow_id=get("workflow_id"),
+    cron="cron",
+    timezone=(_or_utc, get("timezone")),
+    enabled=(bool, get("enabled", True)),
+    next_run_at=get("next_run_at"),
+    last_run_at=get("last_run_at"),
+)
 
 
 # --- audit and compliance --------------------------------------------------------------------
@@ -538,25 +584,31 @@ class AuditLog(Node):
     event_id: str = strawberry.field(description="Unique id of the event; deduplicates redelivered events.")
     created_at: dt.datetime = strawberry.field(description="When it happened.")
 
-    @classmethod
-    def from_doc(cls, doc: Document) -> AuditLog:
-        actor = doc.get("actor") or {}
-        target = doc.get("target")
-        return _new_audit_log(
-            id=node_id("AuditLog", doc["_id"]),
-            actor=AuditActor(
-                kind=actor_kind(actor.get("kind", "system")), id=str(actor.get("id", "")), email=actor.get("email")
-            ),
-            action=doc["action"],
-            target=AuditTarget(type=target["type"], id=str(target["id"])) if target else None,
-            details=JSON(doc.get("details")),
-            request_id=doc.get("request_id"),
-            event_id=doc["event_id"],
-            created_at=doc["at"],
-        )
+    from_doc: ClassVar[Callable[[Document], AuditLog]]
 
 
-_new_audit_log = builder(AuditLog)
+def _actor(actor: Document | None) -> AuditActor:
+    found = actor or {}
+    return AuditActor(
+        kind=actor_kind(found.get("kind", "system")), id=str(found.get("id", "")), email=found.get("email")
+    )
+
+
+def _target(target: Document | None) -> AuditTarget | None:
+    return AuditTarget(type=target["type"], id=str(target["id"])) if target else None
+
+
+AuditLog.from_doc = doc_builder(
+    AuditLog,
+    id=(node_ids("AuditLog"), "_id"),
+    actor=(_actor, get("actor")),
+    action="action",
+    target=(_target, get("target")),
+    details=get("details"),
+    request_id=get("request_id"),
+    event_id="event_id",
+    created_at="at",
+)
 
 
 @strawberry.type(description="The latest automated check of one compliance control.")
@@ -567,19 +619,18 @@ class ComplianceCheck(Node):
     evidence: str | None = strawberry.field(description="What the check looked at.")
     checked_at: dt.datetime | None = strawberry.field(description="When the check ran.")
 
-    @classmethod
-    def from_doc(cls, doc: Document) -> ComplianceCheck:
-        return _new_compliance_check(
-            id=node_id("ComplianceCheck", doc["_id"]),
-            framework=compliance_framework(doc["framework"]),
-            control=doc["control"],
-            status=compliance_status(doc["status"]),
-            evidence=doc.get("evidence"),
-            checked_at=doc.get("checked_at"),
-        )
+    from_doc: ClassVar[Callable[[Document], ComplianceCheck]]
 
 
-_new_compliance_check = builder(ComplianceCheck)
+ComplianceCheck.from_doc = doc_builder(
+    ComplianceCheck,
+    id=(node_ids("ComplianceCheck"), "_id"),
+    framework=(compliance_framework, "framework"),
+    control="control",
+    status=(compliance_status, "status"),
+    evidence=get("evidence"),
+    checked_at=get("checked_at"),
+)
 
 
 # --- analytics and quotas --------------------------------------------------------------------

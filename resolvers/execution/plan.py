@@ -47,7 +47,8 @@ TYPENAME, ATTRIBUTE, RESOLVER, DIRECT = 0, 1, 2, 3
 LEAF, LIST, OBJECT, ABSTRACT = 0, 1, 2, 3
 
 STRAWBERRY_FIELD = "strawberry-definition"
-Fast = Callable[[Any, dict[str, Any]], bool]
+# A compiled selection: (source, its response dict[, the runner's list for items left to the general path]).
+Fast = Callable[..., bool]
 _STANDARD = {t.name: t.coerce_output_value for t in (GraphQLString, GraphQLID, GraphQLBoolean)}
 
 
@@ -113,6 +114,8 @@ class FieldPlan:
         "args",
         "attribute",
         "batch",
+        "batch_reads",
+        "batch_rows",
         "call",
         "completion",
         "definition",
@@ -123,6 +126,7 @@ class FieldPlan:
         "nodes",
         "parent_type",
         "resolve",
+        "written",
     )
 
     def __init__(
@@ -143,8 +147,13 @@ class FieldPlan:
         self.attribute = ""
         self.resolve: Any = None
         self.call: DirectCall | None = None
-        # A resolver over a whole level of objects (`resolvers.common.objects.batched`), for a DIRECT field.
+        # A resolver over a whole level of objects (`resolvers.common.objects.batched`), for a DIRECT field,
+        # and when it answers rows, the row builder of the field's object type.
         self.batch: Batch | None = None
+        self.batch_rows: Callable[[Any], Any] | None = None
+        self.batch_reads: tuple[str, ...] | None = None  # the attributes of the objects the batch reads
+        # The statement writing this field's whole answer in PostgreSQL, when it has one (see in_postgres.py).
+        self.written: Any = None
         # Arguments: a dict when they are literals (coerced once here), an
         # exception when that coercion failed, None when they use variables.
         self.args: dict[str, Any] | Exception | None = {}
@@ -166,7 +175,9 @@ class FieldPlan:
         elif strawberry_field is not None and DirectCall.possible(schema, strawberry_field):
             self.kind = DIRECT
             self.call = DirectCall(schema, strawberry_field)
-            self.batch = batch_of(self.call.resolver)
+            batched = batch_of(self.call.resolver)
+            if batched is not None and (batched.rows is None or self.completion.kind == OBJECT):
+                self.batch, self.batch_rows, self.batch_reads = batched.call, batched.rows, batched.reads
         elif resolve is not None:
             self.kind = RESOLVER
             self.resolve = resolve
@@ -188,7 +199,17 @@ class DirectCall:
     handlers, where the wrapper does nothing else.
     """
 
-    __slots__ = ("config", "field", "info_class", "info_name", "pass_self", "registry", "resolver", "source_names")
+    __slots__ = (
+        "config",
+        "field",
+        "info_class",
+        "info_name",
+        "literal",
+        "pass_self",
+        "registry",
+        "resolver",
+        "source_names",
+    )
 
     def __init__(self, schema: GraphQLSchema, field: Any) -> None:
         converter = schema._strawberry_schema.schema_converter  # type: ignore[attr-defined]
@@ -201,6 +222,8 @@ class DirectCall:
         self.pass_self = resolver.self_parameter is not None
         self.source_names = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
         self.info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+        # The converted arguments, when they are literals of immutable values (the same in every request).
+        self.literal: dict[str, Any] | None = None
 
     @staticmethod
     def possible(schema: GraphQLSchema, field: Any) -> bool:
@@ -230,7 +253,17 @@ class SelectionPlan:
     path: all of them when there is no `fast`.
     """
 
-    __slots__ = ("exact_class", "fast", "fields", "general", "row_fields", "type", "type_name")
+    __slots__ = (
+        "deferred",
+        "exact_class",
+        "fast",
+        "fields",
+        "from_source",
+        "general",
+        "row_fields",
+        "type",
+        "type_name",
+    )
 
     def __init__(self, schema: GraphQLSchema, object_type: GraphQLObjectType, grouped: Mapping[str, list[Any]]):
         self.type = object_type
@@ -252,6 +285,12 @@ class SelectionPlan:
         self.exact_class: type | None = None
         # On a connection whose edges are written from rows: the row fields they read (see compiled.py).
         self.row_fields: frozenset[str] | None = None
+        # For a type built from rows or documents (`row_builder`): the selection written from one, when it
+        # reads only mapped fields (see compiled.py); used for the rows a batched field answers.
+        self.from_source: Fast | None = None
+        # Pages written from rows whose items have fields left to the general path: per entry, the
+        # `edges` field, the item field and the plan of the fields left (see compiled.py and the runner).
+        self.deferred: list[tuple[FieldPlan, FieldPlan, SelectionPlan]] = []
 
 
 class DocumentPlan:

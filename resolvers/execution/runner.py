@@ -15,9 +15,13 @@ of the enclosing object or list, `None` at the root.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import inspect
 from collections import OrderedDict
+from decimal import Decimal
+from enum import Enum
 from typing import Any
+from uuid import UUID
 
 from graphql import (
     DocumentNode,
@@ -37,6 +41,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.info import Info
 
+from resolvers.execution.items import WRITTEN, Answer, defer_items, from_row, in_postgres
 from resolvers.execution.plan import (
     ATTRIBUTE,
     DIRECT,
@@ -79,6 +84,12 @@ def _one_per_source(result: Any, count: int) -> list[Any]:
 
 
 _isawaitable = inspect.isawaitable
+_IMMUTABLE = (type(None), bool, int, float, str, Decimal, dt.date, dt.datetime, UUID, Enum)
+
+
+def _immutable(value: Any) -> bool:
+    """Whether a converted argument can be shared by requests (no list, dict or input object to change)."""
+    return isinstance(value, _IMMUTABLE)
 
 
 def document_plan(text: str, document: DocumentNode, executor: Executor[Any]) -> DocumentPlan | None:
@@ -220,16 +231,21 @@ class Run:
         # Batched fields: per field, the objects selecting it and the index of its call in `pending`.
         batches: dict[int, tuple[FieldPlan, list[Any], int]] = {}
         complete = self.complete
+        later: list[Any] = []  # items of pages written from rows, with fields left to the general path
         for plan, source, out, position in tasks:
             if self.nulled and self.is_nulled(position):
                 continue
             fast = plan.fast
             if fast is None:
                 fields = plan.fields
-            elif fast(source, out):
+            elif fast(source, out, later):
                 fields = plan.general
+                if later:
+                    defer_items(plan, later, out, position, next_tasks)
+                    later.clear()
             else:
                 out.clear()
+                later.clear()
                 fields = plan.fields
             for field in fields:
                 kind = field.kind
@@ -252,6 +268,10 @@ class Run:
                 elif kind == TYPENAME:
                     out[field.key] = plan.type_name
                 elif kind == DIRECT:
+                    if field.written is not None:
+                        out[field.key] = None  # keeps the key in selection order
+                        pending.append((in_postgres(self, field, source, position), field, out, position))
+                        continue
                     if field.batch is not None:
                         # One call for the level, made below; each object keeps its place in
                         # `pending`, so results complete in the order graphql-core would start them.
@@ -302,6 +322,13 @@ class Run:
                         value = batched[id(field)].pop()
                 if self.nulled and self.is_nulled(position):
                     continue
+                if value.__class__ is Answer:
+                    out[field.key] = value.data
+                    continue
+                if field.batch_rows is not None:
+                    value = from_row(self, field, value, out)
+                    if value is WRITTEN:
+                        continue
                 complete(field.completion, value, out, field.key, position, field.parent_type.name, field, next_tasks)
         return next_tasks
 
@@ -467,6 +494,8 @@ class Run:
         assert call is not None
         converted = self.converted.get(id(field))
         if converted is None:
+            converted = call.literal
+        if converted is None:
             raw_info = self.info(field, position)
             args = field.args if field.args is not None else self.field_arguments(field)
             try:
@@ -475,6 +504,9 @@ class Run:
                 converted = call.convert(args, call.info_class(_raw_info=raw_info, _field=call.field))
             except Exception as exc:
                 converted = exc
+            if field.args is not None and isinstance(converted, dict) and all(map(_immutable, converted.values())):
+                # Literal arguments of immutable values convert alike in every request: kept with the plan.
+                call.literal = converted
             self.converted[id(field)] = converted
         if isinstance(converted, Exception):
             raise converted

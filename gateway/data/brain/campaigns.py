@@ -12,6 +12,7 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
+from gateway.data.brain.json_text import PageSource
 from gateway.data.brain.metrics import CAMPAIGN, measured_ordering
 from gateway.data.brain.sql import (
     ChildQuery,
@@ -22,6 +23,7 @@ from gateway.data.brain.sql import (
     child_pages,
     child_pages_of,
     loader_by_id,
+    ordering_of,
     org_page,
     status_counts,
 )
@@ -70,6 +72,8 @@ SORTABLE = {
     "daily_budget": Sortable("t.daily_budget", "n"),
 }
 BY_NAME = (Sort("name"),)
+# The organization's campaigns in their default order, for PostgreSQL to write as JSON (`json_text`).
+JSON_PAGE = PageSource("campaigns", ordering_of(BY_NAME, SORTABLE))
 
 
 def _where(flt: CampaignFilter, first: int) -> Where:

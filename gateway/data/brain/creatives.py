@@ -11,6 +11,7 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.context import RequestContext
+from gateway.data.brain.json_text import PageSource
 from gateway.data.brain.metrics import CREATIVE, measured_ordering
 from gateway.data.brain.sql import (
     ChildQuery,
@@ -21,6 +22,7 @@ from gateway.data.brain.sql import (
     child_pages,
     child_pages_of,
     loader_by_id,
+    ordering_of,
     org_page,
     status_counts,
 )
@@ -63,6 +65,8 @@ SORTABLE = {
     "updated_at": Sortable("t.updated_at", "t"),
 }
 BY_NAME = (Sort("name"),)
+# A campaign's creatives in their default order, for PostgreSQL to write as JSON (`json_text`).
+JSON_PAGE = PageSource("creatives", ordering_of(BY_NAME, SORTABLE), parent="campaign_id")
 
 
 def _where(flt: CreativeFilter, first: int) -> Where:

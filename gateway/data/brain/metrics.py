@@ -20,6 +20,7 @@ from aiodataloader import DataLoader
 from asyncpg import Record
 
 from gateway.context import RequestContext
+from gateway.data.batches import ListLoader
 from gateway.data.brain.sql import Sortable, Where, grouped, ordering_of
 from gateway.data.filters import DayRange, Sort
 from gateway.data.paging import Ordering
@@ -288,7 +289,7 @@ async def object_totals(
     return {r["key"]: metrics_row(r) for r in rows if r["key"] is not None}
 
 
-def performance(ctx: RequestContext, column: str) -> DataLoader[PerfKey, MetricsRow | None]:
+def performance(ctx: RequestContext, column: str) -> ListLoader[PerfKey, MetricsRow | None]:
     """Totals per campaign or creative (`column`) over a range: one statement per distinct range."""
 
     async def load(keys: Sequence[PerfKey]) -> list[MetricsRow | None]:
@@ -298,7 +299,8 @@ def performance(ctx: RequestContext, column: str) -> DataLoader[PerfKey, Metrics
             found.update({(key, (start, end)): row for key, row in totals.items()})
         return [found.get(k) for k in keys]
 
-    return DataLoader(load)
+    # A planned level asks for a thousand keys at once: one future per call, not per key.
+    return ListLoader(load)
 
 
 def _lists(ctx: RequestContext, sql: str, build: Callable[[Record], T]) -> DataLoader[PerfKey, list[T]]:
@@ -344,11 +346,11 @@ def daily(ctx: RequestContext, column: str) -> DataLoader[PerfKey, list[DailyRow
     )
 
 
-def campaign_performance(ctx: RequestContext) -> DataLoader[PerfKey, MetricsRow | None]:
+def campaign_performance(ctx: RequestContext) -> ListLoader[PerfKey, MetricsRow | None]:
     return performance(ctx, CAMPAIGN)
 
 
-def creative_performance(ctx: RequestContext) -> DataLoader[PerfKey, MetricsRow | None]:
+def creative_performance(ctx: RequestContext) -> ListLoader[PerfKey, MetricsRow | None]:
     return performance(ctx, CREATIVE)
 
 
