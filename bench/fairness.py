@@ -35,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_stores import prepare_stores  # noqa: E402
+from bench_stores import prepare_stores, system_url_of  # noqa: E402
 from compare import BENCH, DASHBOARD, MONGO_DB, Server, load  # noqa: E402
 
 from gateway.config import RATE_LIMIT_ROLES, available_cores  # noqa: E402
@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> None:
     env = {
         **os.environ,
         "DATABASE_URL": app_url,
+        "DATABASE_SYSTEM_URL": system_url_of(app_url),
         "MONGO_URL": mongo_url,
         "MONGO_DB": MONGO_DB,
         "OIDC_ISSUER": issuer.url,
