@@ -17,9 +17,9 @@ from typing import Any
 import asyncpg
 from pymongo import AsyncMongoClient
 
-from gateway.embedded import EmbeddedMongo, EmbeddedPostgres
-from gateway.migrations import migrate_mongo, migrate_postgres, provision_logins, url_user, with_login
-from gateway.seed import seed
+from gateway.ops.embedded import EmbeddedMongo, EmbeddedPostgres
+from gateway.ops.migrations import migrate_mongo, migrate_postgres, provision_logins, url_user, with_login
+from gateway.ops.seed import seed
 
 BENCH_LOGIN = "omnify_gateway_bench"
 BENCH_SYSTEM_LOGIN = "omnify_gateway_bench_system"

@@ -56,8 +56,8 @@ sys.path.insert(0, str(ROOT))
 import pg5  # noqa: E402
 from bench_stores import prepare_stores, system_url_of  # noqa: E402
 
-from gateway.embedded import free_port  # noqa: E402
-from gateway.seed_spec import uid  # noqa: E402
+from gateway.ops.embedded import free_port  # noqa: E402
+from gateway.ops.seed_spec import uid  # noqa: E402
 from tests.support.issuer import AUDIENCE, TestIssuer  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
@@ -72,10 +72,10 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # for commits older than that entry point, the plain app.
 PREVIOUS_APP = """
 try:
-    from gateway.cli import production_app as app
+    from gateway.ops.cli import production_app as app
 except ImportError:
-    from gateway.app import create_app
-    from gateway.config import load_settings
+    from gateway.http.app import create_app
+    from gateway.core.config import load_settings
 
     def app():
         return create_app(load_settings())
@@ -398,7 +398,7 @@ def make_servers(
     wanted = set(args.only.split(","))
     servers = []
     if "gateway" in wanted:
-        serve = [sys.executable, "-m", "gateway.cli", "serve", "--workers", str(args.workers)]
+        serve = [sys.executable, "-m", "gateway.ops.cli", "serve", "--workers", str(args.workers)]
         logins = {"DATABASE_URL": app_url, "DATABASE_SYSTEM_URL": system_url_of(app_url)}
         servers.append(Server("gateway", serve, ROOT, {**env, **logins}, logs / "gateway.log"))
     if "raw" in wanted:
@@ -595,7 +595,7 @@ def soak(gateway: Server, token: str, scenarios: list[Scenario], seconds: float)
 
 
 def main() -> None:
-    from gateway.config import available_cores
+    from gateway.core.config import available_cores
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=available_cores())

@@ -27,7 +27,7 @@ from graphql import DocumentNode, GraphQLError, GraphQLSchema, get_introspection
 from graphql.execution.executor import Executor
 from strawberry.schema.schema import validate_document
 
-from gateway.runtime import tune_gc
+from gateway.core.runtime import tune_gc
 from resolvers.common.checks import ABORTED
 from resolvers.common.cost import estimate_cost
 from resolvers.common.shape import ShapeLimits, check_shape
@@ -200,7 +200,7 @@ FULL_TYPE = INTROSPECTION[INTROSPECTION.index("fragment FullType") :]
 
 
 def corpus() -> list[tuple[str, str, dict[str, Any]]]:
-    examples = (ROOT / "gateway/static/graphiql/examples.graphql").read_text()
+    examples = (ROOT / "gateway/http/static/graphiql/examples.graphql").read_text()
     legit = [
         ("introspection (GraphiQL)", INTROSPECTION, {}),
         ("bench/dashboard.graphql", (ROOT / "bench/dashboard.graphql").read_text(), {**RANGE, "n": 20, "m": 10}),

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench_stores import prepare_stores, system_url_of  # noqa: E402
 from compare import BENCH, DASHBOARD, MONGO_DB, Server, load  # noqa: E402
 
-from gateway.config import RATE_LIMIT_ROLES, available_cores  # noqa: E402
+from gateway.core.config import RATE_LIMIT_ROLES, available_cores  # noqa: E402
 from tests.support.issuer import AUDIENCE, TestIssuer  # noqa: E402
 
 SMALL = "{ organization { campaigns(first: 5) { edges { node { name } } } } }"
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> None:
     env.pop("PYTHONPATH", None)
     if args.redis_url:
         env["REDIS_URL"] = args.redis_url
-    command = [sys.executable, "-m", "gateway.cli", "serve", "--workers", str(args.workers)]
+    command = [sys.executable, "-m", "gateway.ops.cli", "serve", "--workers", str(args.workers)]
     gateway = Server("gateway", command, ROOT, env, data_dir / "logs" / "fairness.log")
     try:
         gateway.start()

@@ -33,8 +33,8 @@ sys.path.insert(1, str(HERE))
 
 import planner_micro as pm  # noqa: E402
 
-from gateway.app import Gateway  # noqa: E402
-from gateway.auth import Principal  # noqa: E402
+from gateway.core.auth import Principal  # noqa: E402
+from gateway.http.app import Gateway  # noqa: E402
 from resolvers.execution import in_postgres  # noqa: E402
 from resolvers.execution.runner import _documents  # noqa: E402
 

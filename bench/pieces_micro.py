@@ -33,10 +33,10 @@ sys.path.insert(1, str(HERE))
 import orjson  # noqa: E402
 from bench_stores import prepare_stores  # noqa: E402
 
-from gateway.app import Gateway  # noqa: E402
-from gateway.config import IssuerConfig, Settings  # noqa: E402
-from gateway.context import RequestContext  # noqa: E402
-from gateway.runtime import tune_gc  # noqa: E402
+from gateway.core.config import IssuerConfig, Settings  # noqa: E402
+from gateway.core.context import RequestContext  # noqa: E402
+from gateway.core.runtime import tune_gc  # noqa: E402
+from gateway.http.app import Gateway  # noqa: E402
 from gateway.stores.tracing import StoreTrace, current_trace  # noqa: E402
 from resolvers.schema import build_schema  # noqa: E402
 from tests.support.issuer import AUDIENCE, TestIssuer  # noqa: E402

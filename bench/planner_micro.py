@@ -57,11 +57,11 @@ import orjson  # noqa: E402
 import raw_server  # noqa: E402
 from bench_stores import prepare_stores, system_url_of  # noqa: E402
 
-from gateway.app import Gateway  # noqa: E402
-from gateway.auth import Principal  # noqa: E402
-from gateway.config import IssuerConfig, RateLimits, Settings  # noqa: E402
-from gateway.context import RequestContext  # noqa: E402
-from gateway.runtime import tune_gc  # noqa: E402
+from gateway.core.auth import Principal  # noqa: E402
+from gateway.core.config import IssuerConfig, RateLimits, Settings  # noqa: E402
+from gateway.core.context import RequestContext  # noqa: E402
+from gateway.core.runtime import tune_gc  # noqa: E402
+from gateway.http.app import Gateway  # noqa: E402
 from gateway.stores.tracing import StoreTrace, current_trace  # noqa: E402
 from resolvers.schema import build_schema  # noqa: E402
 

@@ -44,7 +44,7 @@ GROUPS = [
     ("resolvers", "resolvers/"),
     ("data layer", "gateway/data/"),
     ("stores (gateway)", "gateway/stores/"),
-    ("auth", "gateway/auth.py"),
+    ("auth", "gateway/core/auth.py"),
     ("HTTP layer (gateway)", "gateway/"),
     ("asyncpg", "asyncpg/"),
     ("pymongo/bson", "pymongo/"),
@@ -136,7 +136,7 @@ def main(args: argparse.Namespace) -> None:
         command = [sys.executable, "-m", "uvicorn", "--factory", "--port", "{port}", "--log-level", "warning"]
         server = Server("raw", [*command, "--app-dir", str(HERE), "raw_server:app"], ROOT, env, logs / "raw.log")
     else:
-        command = [sys.executable, "-m", "gateway.cli", "serve", "--workers", "1"]
+        command = [sys.executable, "-m", "gateway.ops.cli", "serve", "--workers", "1"]
         server = Server("gateway", command, ROOT, {**env, "DATABASE_URL": app_url}, logs / "gateway.log")
     server.start()
     try:

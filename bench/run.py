@@ -29,10 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_stores import prepare_stores, system_url_of
 
-from gateway.app import create_app
-from gateway.config import IssuerConfig, RateLimits, Settings
-from gateway.dev_issuer import AUDIENCE, DevIssuer
-from gateway.embedded import free_port
+from gateway.core.config import IssuerConfig, RateLimits, Settings
+from gateway.http.app import create_app
+from gateway.ops.dev_issuer import AUDIENCE, DevIssuer
+from gateway.ops.embedded import free_port
 
 DASHBOARD = (Path(__file__).parent / "dashboard.graphql").read_text()
 SHIFT = "mutation($i: ShiftBudgetInput!) { shiftBudget(input: $i) { userErrors { code } } }"
@@ -91,7 +91,9 @@ async def main(args: argparse.Namespace) -> None:
         admission_per_org=10_000,
         admission_per_worker=10_000,
     )
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, dev_issuer=issuer), port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, extra_routes=issuer.routes()), port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     await asyncio.to_thread(_wait_started, server)

@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_stores import prepare_stores, system_url_of
 
-from gateway.config import IssuerConfig, RateLimits, Settings
-from gateway.dev_issuer import AUDIENCE, DevIssuer
-from gateway.embedded import free_port
+from gateway.core.config import IssuerConfig, RateLimits, Settings
+from gateway.ops.dev_issuer import AUDIENCE, DevIssuer
+from gateway.ops.embedded import free_port
 
 DASHBOARD = (Path(__file__).parent / "dashboard.graphql").read_text()
 SHIFT = "mutation($i: ShiftBudgetInput!) { shiftBudget(input: $i) { userErrors { code } } }"
@@ -44,10 +44,10 @@ CAMPAIGNS = "{ organization { campaigns(first: 100, filter: {status: [ACTIVE]}) 
 def serve(settings: Settings, data_dir: Path, issuer_url: str) -> None:
     import uvicorn
 
-    from gateway.app import create_app
+    from gateway.http.app import create_app
 
     issuer = DevIssuer.load(data_dir, issuer_url)
-    uvicorn.run(create_app(settings, dev_issuer=issuer), port=settings.port, log_level="warning")
+    uvicorn.run(create_app(settings, extra_routes=issuer.routes()), port=settings.port, log_level="warning")
 
 
 def percentiles(samples: list[float]) -> str:

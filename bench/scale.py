@@ -128,7 +128,7 @@ def start_servers(
             "DATABASE_SYSTEM_URL": system_url_of(db.app_url),
             "MONGO_URL": db.mongo_url,
         }
-        serve = [sys.executable, "-m", "gateway.cli", "serve", "--workers", str(args.workers)]
+        serve = [sys.executable, "-m", "gateway.ops.cli", "serve", "--workers", str(args.workers)]
         servers.append((Server(f"gateway@{db.name}", serve, ROOT, db_env, logs / f"gateway-{db.name}.log"), db))
         prev_env = {**db_env, "PYTHONPATH": str(previous)}
         servers.append(

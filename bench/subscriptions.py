@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_stores import prepare_stores, system_url_of
 
-from gateway.dev_issuer import DevIssuer
-from gateway.embedded import free_port
+from gateway.ops.dev_issuer import DevIssuer
+from gateway.ops.embedded import free_port
 
 SUBSCRIPTION = 'subscription { actionLogged(filter: {actions: ["shiftBudget"]}) { id action payload } }'
 SHIFT = "mutation($i: ShiftBudgetInput!) { shiftBudget(input: $i) { userErrors { code } } }"
@@ -44,9 +44,9 @@ def serve(config: dict[str, Any]) -> None:
     """The child: one gateway (dev mode, dev issuer mounted) on the given port."""
     import uvicorn
 
-    from gateway.app import create_app
-    from gateway.config import IssuerConfig, Settings
-    from gateway.dev_issuer import AUDIENCE
+    from gateway.core.config import IssuerConfig, Settings
+    from gateway.http.app import create_app
+    from gateway.ops.dev_issuer import AUDIENCE
 
     issuer = DevIssuer.load(Path(config["data_dir"]), config["issuer"])
     settings = Settings(
@@ -62,7 +62,9 @@ def serve(config: dict[str, Any]) -> None:
         # All the clients come from this one address, 50 connecting at a time.
         ws_max_unauthenticated_per_address=64,
     )
-    uvicorn.run(create_app(settings, dev_issuer=issuer), port=config["port"], log_level="warning", ws_max_queue=32)
+    uvicorn.run(
+        create_app(settings, extra_routes=issuer.routes()), port=config["port"], log_level="warning", ws_max_queue=32
+    )
 
 
 def rss_kib(pid: int) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import strawberry
 
-from gateway.tenancy import OrgRef
+from gateway.core.tenancy import OrgRef
 from resolvers.brain.organization import BrainOrganization
 from resolvers.common.relay import Node, node_id
 from resolvers.enterprise.organization import EnterpriseOrganization

@@ -16,11 +16,11 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from gateway.config import Settings
-from gateway.context import RequestContext
+from gateway.core.config import Settings
+from gateway.core.context import RequestContext
+from gateway.core.permissions import Permission
 from gateway.data.ids import from_global_id
 from gateway.errors import BadUserInput, Forbidden, server_fault
-from gateway.permissions import Permission
 from resolvers.actions.brain import BrainActions
 from resolvers.actions.enterprise import EnterpriseMutations
 from resolvers.actions.ingestion import IngestionMutations

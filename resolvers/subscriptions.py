@@ -1,7 +1,7 @@
 """The Subscription root: live events of the caller's organization, over WebSocket (graphql-transport-ws).
 
 Each field checks the same permission as the matching read, once when it
-starts and again for every event (gateway/realtime.py); events are loaded
+starts and again for every event (gateway/core/realtime.py); events are loaded
 under the subscriber's own tenancy, so nothing of another organization can
 reach it.
 """
@@ -14,14 +14,14 @@ from typing import Annotated
 import strawberry
 from strawberry import Info
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
+from gateway.core.permissions import Permission
+from gateway.core.realtime import ACTION_LOGGED, AUDIT_EVENT, SYNC_JOB_UPDATED, WORKFLOW_EXECUTION_UPDATED
 from gateway.data import ids
 from gateway.data.brain.action_logs import ActionLogRow
 from gateway.data.brain.sync_jobs import SyncJobRow
 from gateway.data.rows import row_of
 from gateway.errors import BadUserInput
-from gateway.permissions import Permission
-from gateway.realtime import ACTION_LOGGED, AUDIT_EVENT, SYNC_JOB_UPDATED, WORKFLOW_EXECUTION_UPDATED
 from gateway.stores.mongo import Document
 from resolvers.brain.enums import ActionStatus
 from resolvers.brain.types import ActionLog, SyncJob

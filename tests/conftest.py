@@ -31,11 +31,11 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from gateway.app import create_app
-from gateway.config import RATE_LIMIT_ROLES, Bucket, IssuerConfig, RateLimits, Settings
-from gateway.embedded import EmbeddedMongo, EmbeddedPostgres
-from gateway.migrations import migrate_mongo, migrate_postgres, provision_logins, with_login
-from gateway.seed import seed
+from gateway.core.config import RATE_LIMIT_ROLES, Bucket, IssuerConfig, RateLimits, Settings
+from gateway.http.app import create_app
+from gateway.ops.embedded import EmbeddedMongo, EmbeddedPostgres
+from gateway.ops.migrations import migrate_mongo, migrate_postgres, provision_logins, with_login
+from gateway.ops.seed import seed
 from resolvers.execution.extension import MISMATCHES
 from tests.support.issuer import AUDIENCE, TestIssuer
 from tests.support.servers import ServerThread

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from gateway.seed import uid
+from gateway.ops.seed import uid
 from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer
 
@@ -349,7 +349,7 @@ async def test_later_mutations_in_one_request_see_earlier_writes(client: httpx.A
 
 
 async def test_idempotency_records_are_fenced_by_organization(seeded: Stores) -> None:
-    from gateway.seed import oid
+    from gateway.ops.seed import oid
     from tests.support import fence
 
     key = await fence.fence_key(seeded.database_url)

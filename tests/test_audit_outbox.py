@@ -19,9 +19,9 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from gateway.app import create_app
-from gateway.migrations import migrate_mongo, migrate_postgres, provision_logins
-from gateway.seed import seed
+from gateway.http.app import create_app
+from gateway.ops.migrations import migrate_mongo, migrate_postgres, provision_logins
+from gateway.ops.seed import seed
 from tests.conftest import Stores, gateway_settings, gql
 from tests.support.issuer import TestIssuer
 from tests.support.servers import ServerThread

@@ -12,9 +12,9 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import OctKey
 
-from gateway.app import create_app
-from gateway.config import IssuerConfig
-from gateway.seed import seed_subject
+from gateway.core.config import IssuerConfig
+from gateway.http.app import create_app
+from gateway.ops.seed import seed_subject
 from tests.conftest import Stores, gateway_settings, gql
 from tests.support.issuer import AUDIENCE, TestIssuer, new_key
 from tests.support.servers import ServerThread

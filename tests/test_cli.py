@@ -14,13 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.config import ConfigError, load_settings
-from gateway.embedded import free_port
+from gateway.core.config import ConfigError, load_settings
+from gateway.ops.embedded import free_port
 from tests.conftest import Stores
 from tests.support.issuer import AUDIENCE, TestIssuer
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-m", "gateway.cli"]
+CLI = [sys.executable, "-m", "gateway.ops.cli"]
 
 
 def test_config_names_every_problem() -> None:

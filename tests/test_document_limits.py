@@ -21,7 +21,7 @@ import pytest
 from graphql import get_introspection_query
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
-from gateway.runtime import gc_watch
+from gateway.core.runtime import gc_watch
 from resolvers.common import checks
 from resolvers.common.budget import Budget
 from resolvers.schema import Limits, build_schema

@@ -1,4 +1,4 @@
-"""The MongoDB half of the schema over HTTP, against the seeded stores (see `gateway.seed`).
+"""The MongoDB half of the schema over HTTP, against the seeded stores (see `gateway.ops.seed`).
 
 Per organization the seed holds 13 enterprise users and 8 Brain users (5 people
 in both), 5 agents, 8 workflows x 15 executions, 4 schedules, 200 audit logs,
@@ -13,13 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.app import create_app
 from gateway.data.enterprise import agents
 from gateway.data.enterprise.query import ordering
 from gateway.data.ids import from_global_id, to_global_id
 from gateway.data.paging import encode_cursor
-from gateway.embedded import free_port
-from gateway.seed import seed_subject
+from gateway.http.app import create_app
+from gateway.ops.embedded import free_port
+from gateway.ops.seed import seed_subject
 from resolvers.schema import schema
 from tests.conftest import Stores, gateway_settings, gql
 from tests.support.issuer import TestIssuer

@@ -18,7 +18,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from gateway.data.ids import from_global_id, to_global_id
-from gateway.seed import oid, seed_subject
+from gateway.ops.seed import oid, seed_subject
 from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer
 

@@ -23,10 +23,9 @@ from bson import ObjectId
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gateway.auth import NO_ORGANIZATION, Principal
-from gateway.data.ids import from_global_id, to_global_id
-from gateway.idempotency import principal_key, request_hash
-from gateway.mongo_mutations import (
+from gateway.core.auth import NO_ORGANIZATION, Principal
+from gateway.core.idempotency import principal_key, request_hash
+from gateway.core.mongo_mutations import (
     LEASE_S,
     MARKER,
     MARKER_COUNT,
@@ -38,7 +37,8 @@ from gateway.mongo_mutations import (
     deliver_pending_audits,
     dumps,
 )
-from gateway.seed import oid, seed_subject
+from gateway.data.ids import from_global_id, to_global_id
+from gateway.ops.seed import oid, seed_subject
 from gateway.stores.mongo import MongoStore, UnscopedQuery
 from resolvers.actions.common import input_arguments
 from resolvers.actions.enterprise import CreateWorkflowInput, WorkflowStepInput

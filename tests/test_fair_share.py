@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.admission import Admission
-from gateway.app import Gateway, create_app
-from gateway.config import Bucket, ConfigError, RateLimits, load_settings
+from gateway.core.admission import Admission
+from gateway.core.config import Bucket, ConfigError, RateLimits, load_settings
 from gateway.data.ids import from_global_id
 from gateway.errors import RateLimited
+from gateway.http.app import Gateway, create_app
 from tests.conftest import Stores, gateway_settings, gql
 from tests.support.issuer import TestIssuer
 from tests.support.servers import ServerThread

@@ -19,12 +19,12 @@ import orjson
 import pytest
 from pymongo import AsyncMongoClient
 
-from gateway.bus import CHANNEL, Notice, seal, unseal
-from gateway.cli import check_database_logins
-from gateway.config import ConfigError, Settings
+from gateway.core.bus import CHANNEL, Notice, seal, unseal
+from gateway.core.config import ConfigError, Settings
 from gateway.data import ids
 from gateway.errors import StoreUnavailable
-from gateway.migrations import (
+from gateway.ops.cli import check_database_logins
+from gateway.ops.migrations import (
     SYSTEM_PRIVILEGE_ROLE,
     MigrationError,
     fence_pads,
@@ -33,7 +33,7 @@ from gateway.migrations import (
     url_user,
     with_login,
 )
-from gateway.seed import oid, seed_subject, uid
+from gateway.ops.seed import oid, seed_subject, uid
 from gateway.stores.fence import SYSTEM_LOGIN, FenceKey, FenceKeys, login_problems, session_settings
 from gateway.stores.postgres import PostgresStore
 from tests.conftest import TEST_APP_LOGIN, Stores, gql
@@ -388,14 +388,24 @@ def test_serve_refuses_a_privileged_login(seeded: Stores) -> None:
         "OIDC_AUDIENCE": "omnify-gateway",
     }
     result = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "serve"], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT
+        [sys.executable, "-m", "gateway.ops.cli", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
     )
     assert result.returncode == 2, result.stderr
     assert "is a superuser" in result.stderr and "DATABASE_MIGRATE_URL" in result.stderr
     # One start-up names every problem: the login's beside the configuration's own.
     del env["OIDC_ISSUER"], env["OIDC_AUDIENCE"]
     result = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "serve"], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT
+        [sys.executable, "-m", "gateway.ops.cli", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
     )
     assert result.returncode == 2, result.stderr
     assert "is a superuser" in result.stderr and "OIDC_ISSUER is not set" in result.stderr
@@ -469,7 +479,7 @@ async def test_migrate_creates_the_login_named_by_database_url(seeded: Stores, o
     try:
         result = await asyncio.to_thread(
             subprocess.run,
-            [sys.executable, "-m", "gateway.cli", "migrate"],
+            [sys.executable, "-m", "gateway.ops.cli", "migrate"],
             env=env,
             capture_output=True,
             text=True,
@@ -501,7 +511,7 @@ async def test_migrate_creates_the_login_named_by_database_url(seeded: Stores, o
         # Run again: nothing left to do, and the key stays.
         again = await asyncio.to_thread(
             subprocess.run,
-            [sys.executable, "-m", "gateway.cli", "migrate"],
+            [sys.executable, "-m", "gateway.ops.cli", "migrate"],
             env=env,
             capture_output=True,
             text=True,

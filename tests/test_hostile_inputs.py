@@ -23,7 +23,7 @@ from bson import json_util
 from pymongo import AsyncMongoClient
 
 from gateway.data.ids import to_global_id
-from gateway.seed import oid, uid
+from gateway.ops.seed import oid, uid
 from tests.conftest import Stores
 from tests.support.issuer import TestIssuer
 

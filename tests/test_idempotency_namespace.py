@@ -19,10 +19,10 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gateway.auth import NO_ORGANIZATION, Principal
+from gateway.core.auth import NO_ORGANIZATION, Principal
+from gateway.core.idempotency import principal_key
 from gateway.data.ids import to_global_id
-from gateway.idempotency import principal_key
-from gateway.seed import oid, seed_subject, uid
+from gateway.ops.seed import oid, seed_subject, uid
 from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer
 

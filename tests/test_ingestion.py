@@ -20,7 +20,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from gateway.data.ids import to_global_id
-from gateway.seed import oid, uid
+from gateway.ops.seed import oid, uid
 from resolvers.schema import schema
 from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer

@@ -21,9 +21,9 @@ from bson import ObjectId
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gateway.core.mongo_mutations import Attempt, Audit, Writes, deliver_pending_audits
 from gateway.data.ids import from_global_id, to_global_id
-from gateway.mongo_mutations import Attempt, Audit, Writes, deliver_pending_audits
-from gateway.seed import oid
+from gateway.ops.seed import oid
 from gateway.stores.mongo import MongoStore
 from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer

@@ -7,7 +7,14 @@ import sys
 
 import pytest
 
-ABOVE_DATA = ("resolvers", "strawberry", "gateway.app", "gateway.graphql_view", "gateway.login", "gateway.cli")
+ABOVE_DATA = (
+    "resolvers",
+    "strawberry",
+    "gateway.http.app",
+    "gateway.http.view",
+    "gateway.http.login",
+    "gateway.ops.cli",
+)
 
 
 def _loaded_after(modules: list[str]) -> set[str]:
@@ -23,7 +30,7 @@ def _loaded_after(modules: list[str]) -> set[str]:
 @pytest.mark.parametrize(
     "modules",
     [
-        ["gateway.context", "gateway.stores.mongo", "gateway.stores.postgres", "gateway.outbox"],
+        ["gateway.core.context", "gateway.stores.mongo", "gateway.stores.postgres", "gateway.core.outbox"],
         [
             "gateway.data.ids",
             "gateway.data.paging",
@@ -44,5 +51,7 @@ def test_lower_layers_import_nothing_above_them(modules: list[str]) -> None:
 
 
 def test_foundation_imports_no_data_access() -> None:
-    loaded = _loaded_after(["gateway.context", "gateway.stores.mongo", "gateway.stores.postgres", "gateway.outbox"])
+    loaded = _loaded_after(
+        ["gateway.core.context", "gateway.stores.mongo", "gateway.stores.postgres", "gateway.core.outbox"]
+    )
     assert sorted(m for m in loaded if m.startswith("gateway.data")) == []

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from gateway.app import create_app
-from gateway.config import ConfigError, load_settings
+from gateway.core.config import ConfigError, load_settings
+from gateway.http.app import create_app
 from tests.conftest import Stores, gateway_settings, gql
 from tests.support.issuer import TestIssuer
 from tests.support.servers import ServerThread

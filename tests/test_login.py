@@ -26,14 +26,14 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import httpx
 import pytest
 
-from gateway import graphiql as graphiql_module
-from gateway.app import Gateway, create_app
-from gateway.config import ConfigError, IssuerConfig, Settings, load_settings
-from gateway.dev_issuer import AUDIENCE, DEV_CLIENT_ID, DevIssuer, s256
-from gateway.embedded import free_port
-from gateway.graphiql import example_queries
-from gateway.login import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, SESSION_MAX_AGE_S, dev_session_secret
-from gateway.session import SessionCipher
+from gateway.core.config import ConfigError, IssuerConfig, Settings, load_settings
+from gateway.http import graphiql as graphiql_module
+from gateway.http.app import Gateway, create_app
+from gateway.http.graphiql import example_queries
+from gateway.http.login import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, SESSION_MAX_AGE_S, dev_session_secret
+from gateway.http.session import SessionCipher
+from gateway.ops.dev_issuer import AUDIENCE, DEV_CLIENT_ID, DevIssuer, s256
+from gateway.ops.embedded import free_port
 from tests.conftest import Stores
 from tests.support.servers import ServerThread
 
@@ -69,7 +69,7 @@ def login_gateway(seeded: Stores, tmp_path_factory: pytest.TempPathFactory) -> I
         jwks_min_refresh_interval_s=1.0,
         clock_leeway_s=0,  # so the expiry test needs seconds, not the default half minute
     )
-    server = ServerThread(create_app(settings, dev_issuer=issuer), port=port).start()
+    server = ServerThread(create_app(settings, extra_routes=issuer.routes()), port=port).start()
     yield LoginGateway(base, issuer, settings)
     server.stop()
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from gateway.seed import oid
+from gateway.ops.seed import oid
 from gateway.stores.mongo import MongoStore, TenantMongo, UnscopedQuery
 from tests.conftest import Stores
 

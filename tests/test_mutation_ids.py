@@ -41,7 +41,7 @@ from graphql import (
 from pymongo import AsyncMongoClient
 
 from gateway.data.ids import to_global_id
-from gateway.seed import oid
+from gateway.ops.seed import oid
 from resolvers.schema import schema
 from tests.conftest import Stores
 from tests.support.digest import store_digest

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from gateway.data.ids import to_global_id
-from gateway.migrations import load_migrations
-from gateway.seed import uid
+from gateway.ops.migrations import load_migrations
+from gateway.ops.seed import uid
 from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer
 

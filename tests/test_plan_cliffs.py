@@ -26,9 +26,9 @@ import asyncpg
 import pytest
 
 from gateway.data.brain import metrics
-from gateway.migrations import migrate_postgres, provision_logins
-from gateway.seed_brain import seed_brain
-from gateway.seed_spec import DEMO_SHAPE, LARGE_SHAPE, OrgSpec, Shape, org_specs, uid
+from gateway.ops.migrations import migrate_postgres, provision_logins
+from gateway.ops.seed_brain import seed_brain
+from gateway.ops.seed_spec import DEMO_SHAPE, LARGE_SHAPE, OrgSpec, Shape, org_specs, uid
 from gateway.stores.postgres import PostgresStore
 from tests.conftest import Stores
 from tests.test_audit_outbox import _with_database as with_database

@@ -37,10 +37,10 @@ from graphql import (
     parse,
 )
 
-from gateway.app import Gateway
-from gateway.auth import Principal
-from gateway.config import Settings
-from gateway.context import RequestContext
+from gateway.core.auth import Principal
+from gateway.core.config import Settings
+from gateway.core.context import RequestContext
+from gateway.http.app import Gateway
 from gateway.stores.tracing import StoreTrace, current_trace
 from resolvers.execution.extension import MISMATCHES, encoded
 from resolvers.execution.runner import _documents, execute_planned
@@ -674,7 +674,7 @@ async def test_a_page_postgres_cannot_write_exactly_is_read_as_rows(harness: Har
 
 
 async def test_a_read_leaves_nothing_in_reference_cycles(harness: Harness) -> None:
-    # Workers collect young objects rarely (`gateway/runtime.py`): that is only safe while
+    # Workers collect young objects rarely (`gateway/core/runtime.py`): that is only safe while
     # a request's objects die by reference counting, without waiting for the collector.
     today = dt.datetime.now(dt.UTC).date()
     dashboard = {"n": 5, "m": 5, "from": str(today - dt.timedelta(days=29)), "to": str(today)}

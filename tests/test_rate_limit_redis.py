@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.config import Bucket, RateLimits
+from gateway.core.config import Bucket, RateLimits
 from tests.conftest import Stores
 from tests.support.issuer import TestIssuer
 from tests.support.redis import RedisServer, RedisUnavailable

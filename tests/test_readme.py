@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from gateway.data.ids import from_global_id
-from gateway.graphiql import example_queries, example_variables
+from gateway.http.graphiql import example_queries, example_variables
 from tests.conftest import gql
 from tests.support.issuer import TestIssuer
 from tests.support.servers import ServerThread
@@ -30,7 +30,7 @@ def test_readme_has_examples() -> None:
 
 
 def test_readme_shows_the_graphiql_examples() -> None:
-    """GraphiQL opens gateway/static/graphiql/examples.graphql as tabs; the README shows the same queries."""
+    """GraphiQL opens gateway/http/static/graphiql/examples.graphql as tabs; the README shows the same queries."""
     assert tuple(QUERIES) == example_queries()
 
 

@@ -15,10 +15,10 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from gateway.app import create_app
-from gateway.embedded import EmbeddedMongo
-from gateway.migrations import MONGO_INDEXES, load_migrations, migrate_mongo, migrate_postgres
-from gateway.seed import seed
+from gateway.http.app import create_app
+from gateway.ops.embedded import EmbeddedMongo
+from gateway.ops.migrations import MONGO_INDEXES, load_migrations, migrate_mongo, migrate_postgres
+from gateway.ops.seed import seed
 from gateway.stores.postgres import PostgresStore
 from tests.conftest import Stores, gateway_settings, gql
 from tests.support.issuer import TestIssuer
@@ -172,7 +172,7 @@ async def test_readyz_follows_mongo_outage(seeded: Stores, issuer: TestIssuer) -
 
 @pytest.mark.parametrize("broken", ["DATABASE_URL", "MONGO_URL"])
 async def test_readyz_names_unreachable_store_at_start(seeded: Stores, issuer: TestIssuer, broken: str) -> None:
-    from gateway.embedded import free_port
+    from gateway.ops.embedded import free_port
 
     dead = free_port()
     overrides = (
@@ -438,7 +438,7 @@ async def test_outbox_logs_an_outage_once_and_its_end(
 
 async def test_slow_statement_on_a_live_store_runs_on(seeded: Stores) -> None:
     """Longer than the store timeout, but PostgreSQL answers the circuit's pings meanwhile: no outage."""
-    from gateway.seed import uid
+    from gateway.ops.seed import uid
     from gateway.stores.postgres import PostgresStore
 
     store = PostgresStore(seeded.app_url, timeout_s=0.5, system_url=seeded.system_url)

@@ -25,9 +25,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from gateway.embedded import free_port
-from gateway.login import SESSION_COOKIE
-from gateway.websocket import CSRF_PAYLOAD_KEY
+from gateway.http.login import SESSION_COOKIE
+from gateway.http.websocket import CSRF_PAYLOAD_KEY
+from gateway.ops.embedded import free_port
 from tests import test_login
 from tests.conftest import Stores, gql
 from tests.support.issuer import AUDIENCE, TestIssuer
@@ -131,7 +131,7 @@ def _serve(stores: Stores, issuer: TestIssuer, port: int, **extra: str) -> subpr
         **extra,
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve"],
+        [sys.executable, "-m", "gateway.ops.cli", "serve"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -400,7 +400,7 @@ async def test_protocol_close_codes(gateway: ServerThread, issuer: TestIssuer) -
 
 
 async def test_init_timeout_closes_with_4408(seeded: Stores, issuer: TestIssuer) -> None:
-    from gateway.app import create_app
+    from gateway.http.app import create_app
     from tests.conftest import gateway_settings
 
     server = ServerThread(create_app(gateway_settings(seeded, issuer, ws_init_timeout_s=0.5))).start()
@@ -412,7 +412,7 @@ async def test_init_timeout_closes_with_4408(seeded: Stores, issuer: TestIssuer)
 
 
 async def test_limits_per_connection_and_per_principal(seeded: Stores, issuer: TestIssuer) -> None:
-    from gateway.app import create_app
+    from gateway.http.app import create_app
     from tests.conftest import gateway_settings
 
     settings = gateway_settings(seeded, issuer, ws_max_subscriptions=2, ws_max_connections_per_principal=2)
@@ -441,7 +441,7 @@ async def test_limits_per_connection_and_per_principal(seeded: Stores, issuer: T
 async def test_a_slow_consumer_is_closed_not_buffered(
     seeded: Stores, issuer: TestIssuer, client: httpx.AsyncClient
 ) -> None:
-    from gateway.app import create_app
+    from gateway.http.app import create_app
     from tests.conftest import gateway_settings
 
     settings = gateway_settings(seeded, issuer, ws_send_queue=8, ws_max_subscriptions=100)
@@ -528,7 +528,7 @@ async def test_session_cookie_sockets_need_the_own_origin_and_the_csrf_token(
 async def test_the_listener_reconnects_after_postgresql_drops_it(
     seeded: Stores, issuer: TestIssuer, client: httpx.AsyncClient
 ) -> None:
-    from gateway.app import create_app
+    from gateway.http.app import create_app
     from tests.conftest import gateway_settings
 
     app = create_app(gateway_settings(seeded, issuer))

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.seed import uid
+from gateway.ops.seed import uid
 from gateway.stores import postgres
 from gateway.stores.fence import FenceKey
 from tests.conftest import Stores, gql

@@ -22,8 +22,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from gateway.app import create_app
-from gateway.config import ConfigError, IssuerConfig, load_settings
+from gateway.core.config import ConfigError, IssuerConfig, load_settings
+from gateway.http.app import create_app
 from tests.conftest import Stores, gateway_settings
 from tests.support.issuer import AUDIENCE, TestIssuer
 from tests.support.servers import ServerThread

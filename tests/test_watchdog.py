@@ -15,13 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.embedded import free_port
-from gateway.runtime import EXIT_STALLED, LoopWatchdog
+from gateway.core.runtime import EXIT_STALLED, LoopWatchdog
+from gateway.ops.embedded import free_port
 from tests.conftest import Stores
 from tests.support.issuer import AUDIENCE, TestIssuer
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-m", "gateway.cli"]
+CLI = [sys.executable, "-m", "gateway.ops.cli"]
 DEADLINE_S = 60  # for "eventually": the machine may be busy
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
-from gateway.config import Bucket, RateLimits
+from gateway.core.config import Bucket, RateLimits
 from tests.conftest import Stores
 from tests.support.issuer import TestIssuer
 from tests.test_fair_share import serving

@@ -37,8 +37,8 @@ from uuid import UUID
 from bson import ObjectId
 from bson.errors import InvalidId
 
+from gateway.core.text import string_problem
 from gateway.errors import BadUserInput
-from gateway.text import string_problem
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20

@@ -8,11 +8,11 @@ from typing import Annotated
 
 import strawberry
 
+from gateway.core.permissions import Permission
 from gateway.data.brain import campaigns, creatives
 from gateway.data.brain.action_logs import ActionLogRow
 from gateway.data.brain.campaigns import CampaignRow
 from gateway.data.brain.creatives import CreativeRow
-from gateway.permissions import Permission
 from gateway.stores.postgres import TenantConnection
 from resolvers.actions.common import (
     ERROR_FIELD,

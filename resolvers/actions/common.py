@@ -19,12 +19,12 @@ import strawberry
 from bson import ObjectId
 from strawberry import Info
 
-from gateway import idempotency, outbox, realtime
-from gateway.context import RequestContext
+from gateway.core import idempotency, outbox, realtime
+from gateway.core.context import RequestContext
+from gateway.core.permissions import Permission
 from gateway.data import ids
 from gateway.data.rows import is_row, row_of
 from gateway.errors import StoreUnavailable
-from gateway.permissions import Permission
 from gateway.stores.postgres import TenantConnection
 
 Ctx = Info[RequestContext, None]

@@ -2,7 +2,7 @@
 
 Every mutation goes through `run_enterprise_mutation`: authorization, then the
 idempotency key, then `perform`, which validates the input, reads what it
-needs and makes one audited change through `Writes` (gateway/mongo_mutations.py
+needs and makes one audited change through `Writes` (gateway/core/mongo_mutations.py
 explains how the change and its audit event stay together). User errors are
 answers, stored under the idempotency key like any other response.
 """
@@ -25,11 +25,10 @@ from bson import ObjectId
 from croniter import CroniterError, croniter
 from pymongo.errors import DuplicateKeyError
 
-from gateway.auth import Principal
-from gateway.context import RequestContext
-from gateway.errors import Conflict, Forbidden
-from gateway.idempotency import principal_key, request_hash
-from gateway.mongo_mutations import (
+from gateway.core.auth import Principal
+from gateway.core.context import RequestContext
+from gateway.core.idempotency import principal_key, request_hash
+from gateway.core.mongo_mutations import (
     MARKER,
     MARKER_COUNT,
     Attempt,
@@ -40,8 +39,9 @@ from gateway.mongo_mutations import (
     now,
     without_marker,
 )
-from gateway.permissions import Permission
-from gateway.realtime import audit_notice
+from gateway.core.permissions import Permission
+from gateway.core.realtime import audit_notice
+from gateway.errors import Conflict, Forbidden
 from gateway.stores.mongo import Document, TenantMongo
 from resolvers.actions.common import (
     ERROR_FIELD,

@@ -24,12 +24,12 @@ from uuid import UUID
 
 import strawberry
 
+from gateway.core.permissions import Permission
 from gateway.data.brain import campaigns, creatives, metrics, sync_jobs
 from gateway.data.brain.action_logs import ActionLogRow
 from gateway.data.brain.creatives import CreativeHome
 from gateway.data.brain.metrics import DailyFigures
 from gateway.data.brain.sync_jobs import SyncJobRow
-from gateway.permissions import Permission
 from gateway.stores.postgres import TenantConnection
 from resolvers.actions.brain import check_amount
 from resolvers.actions.common import (

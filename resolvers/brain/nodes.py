@@ -8,7 +8,7 @@ from uuid import UUID
 
 from aiodataloader import DataLoader
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from gateway.data.brain import (
     action_logs,
     brain_states,

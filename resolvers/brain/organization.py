@@ -12,7 +12,8 @@ from typing import Annotated, Any
 import strawberry
 from strawberry import Info
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
+from gateway.core.permissions import Permission
 from gateway.data.brain import (
     action_logs,
     brain_states,
@@ -25,7 +26,6 @@ from gateway.data.brain import (
     sync_jobs,
 )
 from gateway.data.paging import Page
-from gateway.permissions import Permission
 from resolvers.brain.enums import CreativeFormat, Platform
 from resolvers.brain.lists import (
     ActionLogFilter,

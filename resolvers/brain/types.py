@@ -12,7 +12,7 @@ import strawberry
 from aiodataloader import DataLoader
 from strawberry import Info
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from gateway.data.brain import campaigns, channels, cohorts, creatives, json_text, metrics
 from gateway.data.brain.action_logs import ActionLogRow
 from gateway.data.brain.brain_states import BrainStateRow

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 
 from graphql import GraphQLError
 
-from gateway.runtime import gc_watch
+from gateway.core.runtime import gc_watch
 
 WALL_FACTOR = 4  # wall-clock allowance, as a multiple of the processor-time budget
 

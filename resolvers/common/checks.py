@@ -47,7 +47,7 @@ from graphql.validation.rules import overlapping_fields_can_be_merged
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from resolvers.common.budget import Budget, BudgetExceeded
 from resolvers.common.cost import cost_error, estimate_cost
 from resolvers.common.shape import ShapeLimits, check_shape, too_complex

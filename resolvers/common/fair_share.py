@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 
 from strawberry.extensions import SchemaExtension
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from gateway.errors import RateLimited
 
 

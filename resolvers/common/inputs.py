@@ -23,8 +23,8 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
+from gateway.core.text import string_problem
 from gateway.errors import BadUserInput
-from gateway.text import string_problem
 
 MAX_VALUE_DEPTH = 32
 # Names are short; a longer "contains" text can match nothing, yet costs the store a scan

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from gateway.data.enterprise import (
     agents,
     audit,

@@ -14,7 +14,8 @@ from typing import Annotated
 import strawberry
 from strawberry import Info
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
+from gateway.core.permissions import Permission
 from gateway.data import ids
 from gateway.data.enterprise import (
     agents,
@@ -29,7 +30,6 @@ from gateway.data.enterprise import (
 )
 from gateway.data.paging import Page
 from gateway.errors import NotFound
-from gateway.permissions import Permission
 from resolvers.common.enums import ActorKind, stored, stored_values
 from resolvers.common.filters import DateTimeRange, IntComparison, OrderDirection, comparison, sorts, time_range
 from resolvers.common.relay import After, Before, Connection, First, Last

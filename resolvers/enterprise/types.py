@@ -16,7 +16,7 @@ from typing import Annotated, ClassVar
 import strawberry
 from strawberry import Info
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from gateway.data.brain.users import BrainUser
 from gateway.data.enterprise import agents, executions, invitations, members, workflows
 from gateway.data.enterprise.members import MemberRow

@@ -23,7 +23,7 @@ from graphql import ExecutionResult, GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from gateway.errors import GatewayError, StoreUnavailable
 from gateway.stores.tracing import StoreTrace, current_trace
 from resolvers.execution.runner import execute_planned

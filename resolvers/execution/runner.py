@@ -155,7 +155,7 @@ def release(executor: Executor[Any]) -> None:
 
     It holds helpers bound to itself, a cycle through which the request's context
     (and everything it holds) outlived the request until a garbage collection.
-    Without it a request's objects die by reference counting (see `gateway/runtime.py`).
+    Without it a request's objects die by reference counting (see `gateway/core/runtime.py`).
     """
     vars(executor).pop("async_helpers", None)
 

@@ -76,7 +76,7 @@ class TestIssuer:
 
     def claims(self, tenant: str = "acme", as_role: str = "owner", **overrides: Any) -> dict[str, Any]:
         """Claims of the seeded user with `as_role` in `tenant`; keyword overrides win (None removes a claim)."""
-        from gateway.seed import seed_email, seed_subject
+        from gateway.ops.seed import seed_email, seed_subject
 
         now = int(time.time())
         claims: dict[str, Any] = {

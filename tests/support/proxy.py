@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import threading
 
-from gateway.embedded import free_port
+from gateway.ops.embedded import free_port
 
 
 class TcpProxy:

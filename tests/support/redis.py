@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 import redis
 
-from gateway.embedded import free_port
+from gateway.ops.embedded import free_port
 from tests.support.proxy import TcpProxy
 
 

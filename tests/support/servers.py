@@ -8,7 +8,7 @@ from typing import Any
 
 import uvicorn
 
-from gateway.embedded import free_port
+from gateway.ops.embedded import free_port
 
 
 class ServerThread:

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from aiodataloader import DataLoader
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from gateway.data.brain.json_text import PageSource
 from gateway.data.brain.metrics import CAMPAIGN, measured_ordering
 from gateway.data.brain.sql import (

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from aiodataloader import DataLoader
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from gateway.data.brain.sql import Sortable, Where, loader_by_id, ordering_of, org_page
 from gateway.data.filters import Comparison, DayRange, Sort
 from gateway.data.paging import Page, Paged

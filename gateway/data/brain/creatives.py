@@ -10,7 +10,7 @@ from uuid import UUID
 
 from aiodataloader import DataLoader
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from gateway.data.brain.json_text import PageSource
 from gateway.data.brain.metrics import CREATIVE, measured_ordering
 from gateway.data.brain.sql import (

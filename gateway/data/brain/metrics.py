@@ -19,7 +19,7 @@ from uuid import UUID
 from aiodataloader import DataLoader
 from asyncpg import Record
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from gateway.data.batches import ListLoader
 from gateway.data.brain.sql import Sortable, Where, grouped, ordering_of
 from gateway.data.filters import DayRange, Sort

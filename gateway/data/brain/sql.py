@@ -10,7 +10,7 @@ from uuid import UUID
 
 from aiodataloader import DataLoader
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from gateway.data.filters import Comparison, DayRange, Sort, TimeRange
 from gateway.data.paging import Count, Keyed, Ordering, Page, Paged, Seek, SortKey, Values, paged, paged_many
 from gateway.data.rows import getter, names

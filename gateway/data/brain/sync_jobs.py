@@ -10,7 +10,7 @@ from uuid import UUID
 
 from aiodataloader import DataLoader
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from gateway.data.brain.sql import Sortable, Where, loader_by_id, ordering_of, org_page, status_counts
 from gateway.data.filters import Comparison, Sort, TimeRange
 from gateway.data.paging import Page, Paged

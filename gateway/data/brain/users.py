@@ -8,7 +8,7 @@ from uuid import UUID
 
 from aiodataloader import DataLoader
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from gateway.data.brain.sql import Where, order_by
 from gateway.data.paging import Ordering, Seek, SortKey
 from gateway.data.rows import columns, row_of

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, collection_page, contains, ordering, within
 from gateway.data.filters import Sort, TimeRange
 from gateway.data.paging import TEXT, TIME, Page, Paged

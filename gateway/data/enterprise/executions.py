@@ -8,7 +8,7 @@ from functools import partial
 
 from aiodataloader import DataLoader
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from gateway.data.enterprise.query import (
     ById,
     all_of,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cmp_to_key
 from typing import Any
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from gateway.data.brain import users
 from gateway.data.brain.users import BrainUser
 from gateway.data.enterprise.query import ById, by_ids, ordering

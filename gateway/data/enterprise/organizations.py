@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from gateway.data.enterprise.query import ById, by_ids
 from gateway.stores.mongo import Document, TenantMongo
 

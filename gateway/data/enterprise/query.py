@@ -10,7 +10,7 @@ from typing import TypeVar
 from aiodataloader import DataLoader
 from bson import ObjectId
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from gateway.data.filters import Comparison, Sort, TimeRange, mongo_comparison, mongo_time_range
 from gateway.data.paging import OBJECT_ID, Keyed, Ordering, Page, Paged, Seek, SortKey, Values, paged
 from gateway.data.text import contains_text

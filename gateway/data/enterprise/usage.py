@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, compared, ordering, sort_of, within
 from gateway.data.filters import Comparison, Sort, TimeRange
 from gateway.data.paging import INT, TEXT, TIME

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from aiodataloader import DataLoader
 
-from gateway.context import RequestContext
+from gateway.core.context import RequestContext
 from gateway.data.enterprise.query import (
     ById,
     all_of,

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
 import asyncpg
 
-from gateway.migrations.errors import MigrationError
+from gateway.ops.migrations.errors import MigrationError
 
 APP_PRIVILEGE_ROLE = "omnify_app"  # NOLOGIN; every right a request's transaction has
 SYSTEM_PRIVILEGE_ROLE = "omnify_app_system"  # NOLOGIN; every right of the cross-tenant system work

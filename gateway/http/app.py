@@ -10,7 +10,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,28 +21,27 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import graphiql
-from gateway.admission import Admission
-from gateway.auth import Authenticator, TokenVerifier
-from gateway.config import Settings
-from gateway.context import Services
-from gateway.dev_issuer import DevIssuer
-from gateway.graphql_view import AuthenticatedGraphQL, body_too_large
-from gateway.http_graphql import BodyTooLarge
-from gateway.login import BrowserLogin
-from gateway.logs import quiet_drivers
-from gateway.metrics import Metrics
-from gateway.outbox import OutboxDispatcher
-from gateway.ratelimit import RateLimiter
-from gateway.ratelimit_redis import SharedBuckets
-from gateway.realtime import Realtime
-from gateway.runtime import LoopWatchdog, gc_watch
-from gateway.session import EncryptedSessions
+from gateway.core.admission import Admission
+from gateway.core.auth import Authenticator, TokenVerifier
+from gateway.core.config import Settings
+from gateway.core.context import Services
+from gateway.core.logs import quiet_drivers
+from gateway.core.metrics import Metrics
+from gateway.core.outbox import OutboxDispatcher
+from gateway.core.ratelimit import RateLimiter
+from gateway.core.ratelimit_redis import SharedBuckets
+from gateway.core.realtime import Realtime
+from gateway.core.runtime import LoopWatchdog, gc_watch
+from gateway.core.tenancy import OrgDirectory
+from gateway.http import graphiql
+from gateway.http.login import BrowserLogin
+from gateway.http.protocol import BodyTooLarge
+from gateway.http.session import EncryptedSessions
+from gateway.http.view import AuthenticatedGraphQL, body_too_large
+from gateway.http.websocket import GraphQLWebSocket, SocketHub
 from gateway.stores.circuit import Circuit
 from gateway.stores.mongo import MongoStore
 from gateway.stores.postgres import PostgresStore
-from gateway.tenancy import OrgDirectory
-from gateway.websocket import GraphQLWebSocket, SocketHub
 
 log = logging.getLogger("omnify.app")
 
@@ -60,7 +59,6 @@ class Gateway:
     outbox: OutboxDispatcher
     metrics: Metrics
     realtime: Realtime
-    dev_issuer: DevIssuer | None = None
     login: BrowserLogin | None = None
     limiter: RateLimiter | None = None
     admission: Admission | None = None
@@ -72,7 +70,7 @@ class Gateway:
         return Services(self.postgres, self.mongo, self.outbox, self.realtime, self.limiter, self.admission)
 
     @classmethod
-    def build(cls, settings: Settings, dev_issuer: DevIssuer | None = None) -> Gateway:
+    def build(cls, settings: Settings) -> Gateway:
         metrics = Metrics()
         postgres = PostgresStore(
             settings.database_url,
@@ -123,7 +121,6 @@ class Gateway:
             dispatcher,
             metrics,
             realtime,
-            dev_issuer,
             login,
             limiter=limiter,
             admission=admission,
@@ -263,11 +260,15 @@ def _close_sockets_first(sockets: SocketHub, drain_s: float) -> Callable[[], Non
 
 
 def create_app(
-    settings: Settings, dev_issuer: DevIssuer | None = None, *, on_stall: Callable[[int], object] | None = None
+    settings: Settings,
+    *,
+    extra_routes: Sequence[BaseRoute] = (),
+    on_stall: Callable[[int], object] | None = None,
 ) -> Starlette:
-    """The application; `on_stall` is what the loop watchdog calls past OMNIFY_LOOP_KILL_S (`serve`: exit)."""
+    """The application. `extra_routes` are served beside the gateway's own (`dev`: the dev issuer's);
+    `on_stall` is what the loop watchdog calls past OMNIFY_LOOP_KILL_S (`serve`: exit)."""
     quiet_drivers()
-    gateway = Gateway.build(settings, dev_issuer)
+    gateway = Gateway.build(settings)
     watchdog = LoopWatchdog(
         settings.loop_warn_s,
         settings.loop_kill_s,
@@ -317,8 +318,7 @@ def create_app(
         WebSocketRoute("/graphql", GraphQLWebSocket(gateway, graphql.view, sockets)),
     ]
     routes += graphiql.routes()
-    if dev_issuer is not None:
-        routes += dev_issuer.routes()
+    routes += extra_routes
     if gateway.login is not None:
         routes += gateway.login.routes()
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from gateway.errors import Forbidden
 
 if TYPE_CHECKING:
-    from gateway.auth import Principal
+    from gateway.core.auth import Principal
 
 
 class Permission(Enum):

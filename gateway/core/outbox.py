@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway import realtime, snapshot
-from gateway.mongo_mutations import deliver_pending_audits
+from gateway.core import realtime, snapshot
+from gateway.core.mongo_mutations import deliver_pending_audits
 from gateway.stores.mongo import MongoStore
 from gateway.stores.postgres import PostgresStore, TenantConnection
 

@@ -25,8 +25,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from gateway.config import Bucket
-from gateway.ratelimit import Levels
+from gateway.core.config import Bucket
+from gateway.core.ratelimit import Levels
 
 log = logging.getLogger("omnify.ratelimit")
 

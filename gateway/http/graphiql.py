@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.auth import Principal
+from gateway.core.auth import Principal
 
 STATIC = Path(__file__).resolve().parent / "static" / "graphiql"
 ASSETS_PATH = "/graphiql/assets"
@@ -34,7 +34,7 @@ LOGOUT_PATH = "/auth/logout"
 CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = "X-CSRFToken"
 # A browser cannot set headers on a WebSocket: a cookie session sends its CSRF token
-# under this key in the `connection_init` payload instead (read by gateway/websocket.py).
+# under this key in the `connection_init` payload instead (read by gateway/http/websocket.py).
 CSRF_PAYLOAD_KEY = CSRF_HEADER
 
 CONTENT_TYPES = {

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from gateway.config import ConfigError, IssuerConfig, Settings, load_settings
+from gateway.core.config import ConfigError, IssuerConfig, Settings, load_settings
 
 DEFAULT_DATA_DIR = ".omnify"
 ROLES = ("owner", "admin", "marketer", "analyst", "viewer")
@@ -82,7 +82,7 @@ async def run_migrations(
     import asyncpg
     from pymongo import AsyncMongoClient
 
-    from gateway.migrations import migrate_mongo, migrate_postgres, provision_logins
+    from gateway.ops.migrations import migrate_mongo, migrate_postgres, provision_logins
 
     conn = await asyncpg.connect(database_url)
     try:
@@ -104,7 +104,7 @@ async def run_seed(database_url: str, mongo_url: str, mongo_db: str, size: str, 
     import asyncpg
     from pymongo import AsyncMongoClient
 
-    from gateway.seed import seed
+    from gateway.ops.seed import seed
 
     conn = await asyncpg.connect(database_url)
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
@@ -139,7 +139,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from gateway.dev_issuer import DevIssuer
+    from gateway.ops.dev_issuer import DevIssuer
 
     data_dir, tried = _dev_issuer_dir(args.data_dir)
     if data_dir is None:
@@ -261,9 +261,9 @@ def production_app() -> Any:
     (`os._exit`: the loop that would run a clean shutdown is the one blocked), and
     the supervisor starts another.
     """
-    from gateway.app import create_app
-    from gateway.logs import configure_logging
-    from gateway.runtime import tune_gc
+    from gateway.core.logs import configure_logging
+    from gateway.core.runtime import tune_gc
+    from gateway.http.app import create_app
 
     settings = load_settings()
     configure_logging(settings.log_level)
@@ -277,7 +277,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
 
-    from gateway.logs import configure_logging
+    from gateway.core.logs import configure_logging
 
     # Refuse a bad environment once, here, before any worker starts.
     settings = serve_settings()
@@ -288,7 +288,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers is not None:
         os.environ["OMNIFY_WORKERS"] = str(workers)  # what the workers' own settings say, too
     config = uvicorn.Config(
-        "gateway.cli:production_app",
+        "gateway.ops.cli:production_app",
         factory=True,
         workers=workers,
         host=settings.host,
@@ -354,12 +354,12 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
-    from gateway.app import create_app
-    from gateway.dev_issuer import AUDIENCE, DEV_CLIENT_ID, DevIssuer
-    from gateway.embedded import DataDirLock, EmbeddedError, EmbeddedMongo, EmbeddedPostgres
-    from gateway.login import dev_session_secret
-    from gateway.logs import configure_logging
-    from gateway.runtime import tune_gc
+    from gateway.core.logs import configure_logging
+    from gateway.core.runtime import tune_gc
+    from gateway.http.app import create_app
+    from gateway.http.login import dev_session_secret
+    from gateway.ops.dev_issuer import AUDIENCE, DEV_CLIENT_ID, DevIssuer
+    from gateway.ops.embedded import DataDirLock, EmbeddedError, EmbeddedMongo, EmbeddedPostgres
 
     data_dir = Path(args.data_dir or os.environ.get("OMNIFY_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
     lock = DataDirLock(data_dir / "dev.lock")
@@ -415,7 +415,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         )
         signal.signal(signal.SIGTERM, previous)
         _record_running_dev(data_dir, base)
-        app = create_app(settings, dev_issuer=issuer)
+        app = create_app(settings, extra_routes=issuer.routes())
         tune_gc()
         server = _uvicorn_server(app, args.host, args.port)
         server.run()

@@ -22,11 +22,11 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OctKey
 
-from gateway.claims import ClaimProblem, check_claims, claim_at, media_type_problem
-from gateway.config import IssuerConfig, Settings
+from gateway.core.claims import ClaimProblem, check_claims, claim_at, media_type_problem
+from gateway.core.config import IssuerConfig, Settings
+from gateway.core.permissions import permissions_of
+from gateway.core.tenancy import OrgDirectory, OrgRef
 from gateway.errors import StoreUnavailable
-from gateway.permissions import permissions_of
-from gateway.tenancy import OrgDirectory, OrgRef
 
 log = logging.getLogger("omnify.auth")
 

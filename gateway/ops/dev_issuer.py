@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.seed import DEMO_ORGS, ROLES, seed_email, seed_subject
+from gateway.ops.seed import DEMO_ORGS, ROLES, seed_email, seed_subject
 
 AUDIENCE = "omnify-gateway"
 PATH = "/dev-issuer"

@@ -20,8 +20,8 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import CollectionInvalid
 
-from gateway.migrations.errors import MigrationError
-from gateway.migrations.logins import (
+from gateway.ops.migrations.errors import MigrationError
+from gateway.ops.migrations.logins import (
     APP_PRIVILEGE_ROLE,
     SYSTEM_PRIVILEGE_ROLE,
     provision_login,
@@ -139,7 +139,7 @@ async def ensure_fence_key(conn: asyncpg.Connection[asyncpg.Record]) -> bool:
 
 
 # Documents changed by an enterprise mutation carry its audit event until it reaches
-# `audit_logs` (gateway/mongo_mutations.py); the sweep finds them by this counter.
+# `audit_logs` (gateway/core/mongo_mutations.py); the sweep finds them by this counter.
 PENDING_AUDIT_KEYS = [("pending_audit_count", ASCENDING)]
 
 # collection -> [(index name, keys, options)]

@@ -21,7 +21,7 @@ from uuid import UUID
 
 import asyncpg
 
-from gateway.seed_spec import PLATFORMS, ROLES, OrgSpec, at, oid, seed_email, seed_subject, to_json, uid
+from gateway.ops.seed_spec import PLATFORMS, ROLES, OrgSpec, at, oid, seed_email, seed_subject, to_json, uid
 
 if TYPE_CHECKING:
     Conn = asyncpg.Connection[asyncpg.Record]

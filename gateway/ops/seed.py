@@ -3,9 +3,9 @@
 Every id is derived from a stable name, so a second run finds everything in
 place and adds nothing. PostgreSQL data for one organization is written in a
 single transaction (an organization row therefore means "complete"; see
-`gateway.seed_brain`); MongoDB documents are inserted only where their `_id` is
+`gateway.ops.seed_brain`); MongoDB documents are inserted only where their `_id` is
 missing, which also repairs a run that was interrupted half way. What the
-organizations are, and how large, is `gateway.seed_spec`.
+organizations are, and how large, is `gateway.ops.seed_spec`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import asyncpg
 from pymongo.asynchronous.database import AsyncDatabase
 from tqdm import tqdm
 
-from gateway.seed_brain import seed_brain
-from gateway.seed_spec import (
+from gateway.ops.seed_brain import seed_brain
+from gateway.ops.seed_spec import (
     DEMO_ORGS,
     NAMESPACE,
     PLATFORMS,
@@ -34,7 +34,7 @@ from gateway.seed_spec import (
     seed_subject,
     uid,
 )
-from gateway.seed_spec import at as _at
+from gateway.ops.seed_spec import at as _at
 
 __all__ = [
     "DEMO_ORGS",

@@ -60,7 +60,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from gateway import idempotency, outbox
+from gateway.core import idempotency, outbox
 from gateway.errors import Conflict
 from gateway.stores.mongo import Document, MongoStore, TenantMongo
 

@@ -15,12 +15,12 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from gateway import snapshot
+from gateway.core import snapshot
 from gateway.errors import BadUserInput, Conflict
 from gateway.stores.postgres import TenantConnection
 
 if TYPE_CHECKING:
-    from gateway.auth import Principal
+    from gateway.core.auth import Principal
 
 MAX_KEY_LENGTH = 200
 

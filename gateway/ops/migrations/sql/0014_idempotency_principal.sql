@@ -1,7 +1,7 @@
 -- Idempotency keys are kept per organization AND principal (issuer + subject), so no caller can
 -- claim a key another caller will use: not a neighbour holding one of our invitation tokens
 -- (acceptInvitation keeps its key in the invitation's organization), not a colleague.
--- `principal` is a digest of the principal (gateway/idempotency.py `principal_key`). Keys stored
+-- `principal` is a digest of the principal (gateway/core/idempotency.py `principal_key`). Keys stored
 -- before this migration have the empty principal, which no caller has: a retry spanning the
 -- upgrade runs afresh instead of replaying.
 ALTER TABLE idempotency_keys ADD COLUMN principal text NOT NULL DEFAULT '';

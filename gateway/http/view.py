@@ -17,11 +17,13 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from gateway import graphiql
-from gateway.auth import AccessDenied, AuthError, Principal
-from gateway.context import RequestContext
+from gateway.core.auth import AccessDenied, AuthError, Principal
+from gateway.core.context import RequestContext
+from gateway.core.logs import current_request_id
 from gateway.errors import GatewayError, RateLimited, StoreSaturated, server_fault
-from gateway.http_graphql import (
+from gateway.http import graphiql
+from gateway.http.login import CsrfRejected
+from gateway.http.protocol import (
     GRAPHQL_RESPONSE,
     BodyTooLarge,
     RequestProblem,
@@ -29,12 +31,10 @@ from gateway.http_graphql import (
     read_params,
     response_media_type,
 )
-from gateway.login import CsrfRejected
-from gateway.logs import current_request_id
 from gateway.stores.tracing import StoreTrace, current_trace
 
 if TYPE_CHECKING:
-    from gateway.app import Gateway
+    from gateway.http.app import Gateway
 
 
 log = logging.getLogger("omnify.graphql")

@@ -30,17 +30,17 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
-from gateway.auth import AccessDenied, AuthError, Principal
-from gateway.context import RequestContext
+from gateway.core.auth import AccessDenied, AuthError, Principal
+from gateway.core.context import RequestContext
+from gateway.core.realtime import current_connection
 from gateway.errors import GatewayError
-from gateway.graphiql import CSRF_PAYLOAD_KEY
-from gateway.login import CsrfRejected
-from gateway.realtime import current_connection
+from gateway.http.graphiql import CSRF_PAYLOAD_KEY
+from gateway.http.login import CsrfRejected
 from gateway.stores.tracing import StoreTrace
 
 if TYPE_CHECKING:
-    from gateway.app import Gateway
-    from gateway.graphql_view import GraphQLView
+    from gateway.http.app import Gateway
+    from gateway.http.view import GraphQLView
 
 log = logging.getLogger("omnify.websocket")
 

@@ -19,7 +19,7 @@ same stores hears every event and no other infrastructure is needed:
 
 A notice carries the organization, the kind of event and ids only (far below
 NOTIFY's 8000-byte limit), sealed with a key only the gateway holds
-(gateway/bus.py): a notice that does not open, is stale or was seen before is
+(gateway/core/bus.py): a notice that does not open, is stale or was seen before is
 dropped, so SQL run as the request login can neither read the bus nor forge an
 event. The receiving gateway loads the record once per organization, under
 that organization's tenancy, and hands it to each local subscriber whose
@@ -42,16 +42,16 @@ from uuid import UUID
 import asyncpg
 from bson import ObjectId
 
-from gateway.bus import CHANNEL, MAX_AGE_S, Notice, Replays, seal, unseal
-from gateway.metrics import Metrics
-from gateway.permissions import Permission, permissions_of
+from gateway.core.bus import CHANNEL, MAX_AGE_S, Notice, Replays, seal, unseal
+from gateway.core.metrics import Metrics
+from gateway.core.permissions import Permission, permissions_of
 from gateway.stores.fence import SYSTEM_LOGIN, FenceKey, login_problems, session_settings
 from gateway.stores.mongo import Document, MongoStore
 from gateway.stores.postgres import PostgresStore
 
 if TYPE_CHECKING:
-    from gateway.auth import Principal
-    from gateway.context import RequestContext
+    from gateway.core.auth import Principal
+    from gateway.core.context import RequestContext
 
 log = logging.getLogger("omnify.realtime")
 

@@ -24,8 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from gateway.auth import Principal
-from gateway.config import Bucket, RateLimits
+from gateway.core.auth import Principal
+from gateway.core.config import Bucket, RateLimits
 
 Levels = tuple[bool, list[float]]  # whether the charge passed, each bucket's level after it
 

@@ -6,14 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from gateway.admission import Admission
-from gateway.auth import Principal
-from gateway.config import Settings
+from gateway.core.admission import Admission
+from gateway.core.auth import Principal
+from gateway.core.config import Settings
+from gateway.core.outbox import OutboxDispatcher
+from gateway.core.permissions import Permission, require
+from gateway.core.ratelimit import Decision, RateLimiter
+from gateway.core.realtime import Realtime
 from gateway.errors import StoreUnavailable
-from gateway.outbox import OutboxDispatcher
-from gateway.permissions import Permission, require
-from gateway.ratelimit import Decision, RateLimiter
-from gateway.realtime import Realtime
 from gateway.stores.mongo import MongoStore, TenantMongo
 from gateway.stores.postgres import PostgresStore, TenantReader
 from gateway.stores.tracing import StoreTrace

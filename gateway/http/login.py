@@ -3,11 +3,11 @@
 A browser that opens `/graphql` without a session is sent to the issuer's
 login. The callback trades the code for tokens (authlib's Starlette client),
 validates the access token with the same `Authenticator` as bearer tokens, and
-keeps it in the encrypted session cookie of gateway/session.py (HttpOnly,
+keeps it in the encrypted session cookie of gateway/http/session.py (HttpOnly,
 SameSite=Lax, Secure on https), so the cookie does not reveal the token. Validity is checked again on every request, so an expired token
 means a new login for the page and 401 for API calls.
 
-The page (gateway/graphiql.py) shows who is logged in and a logout button.
+The page (gateway/http/graphiql.py) shows who is logged in and a logout button.
 
 A browser attaches cookies to requests that other sites trigger, so a
 cookie-authenticated API request must prove it comes from the GraphiQL page:
@@ -36,8 +36,8 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.auth import AccessDenied, Authenticator, AuthError, Principal
-from gateway.config import ConfigError, IssuerConfig, Settings, login_issuer, login_problems
+from gateway.core.auth import AccessDenied, Authenticator, AuthError, Principal
+from gateway.core.config import ConfigError, IssuerConfig, Settings, login_issuer, login_problems
 from gateway.errors import GatewayError
 
 log = logging.getLogger("omnify.login")

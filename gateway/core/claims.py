@@ -17,8 +17,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.config import IssuerConfig
-from gateway.text import string_problem
+from gateway.core.config import IssuerConfig
+from gateway.core.text import string_problem
 
 MAX_CLAIM_CHARS = 512  # identifiers, e-mail addresses, role and scope names are far shorter
 MAX_CLAIM_ITEMS = 100  # roles, scopes, audiences

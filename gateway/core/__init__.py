@@ -1,0 +1,1 @@
+"""The runtime core: request context, identity and permissions, tenancy, settings, idempotency, audit, events, limits, metrics."""
