@@ -38,6 +38,7 @@ from gateway.ops.migrations import migrate_mongo, migrate_postgres, provision_lo
 from gateway.ops.seed import seed
 from resolvers.execution.extension import MISMATCHES
 from tests.support.issuer import AUDIENCE, TestIssuer
+from tests.support.redis import RedisServer, RedisUnavailable
 from tests.support.servers import ServerThread
 
 TEST_APP_LOGIN = "omnify_gateway_test"
@@ -189,3 +190,17 @@ async def gql(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+@pytest.fixture
+def redis_server(stores: Stores) -> Iterator[RedisServer]:
+    try:
+        server = RedisServer(stores.data_dir / "redis")
+    except RedisUnavailable as exc:
+        pytest.skip(str(exc))
+    server.start()
+    server.flush()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,27 +12,13 @@ import pytest
 from gateway.core.config import Bucket, RateLimits
 from tests.conftest import Stores
 from tests.support.issuer import TestIssuer
-from tests.support.redis import RedisServer, RedisUnavailable
+from tests.support.redis import RedisServer
 from tests.test_fair_share import SMALL, post, serving
 
 LIMITS = RateLimits(
     base=10,
     roles={**RateLimits().roles, "analyst": Bucket(120, 0.01), "viewer": Bucket(120, 0.01)},
 )
-
-
-@pytest.fixture
-def redis_server(stores: Stores) -> Iterator[RedisServer]:
-    try:
-        server = RedisServer(stores.data_dir / "redis")
-    except RedisUnavailable as exc:
-        pytest.skip(str(exc))
-    server.start()
-    server.flush()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def spend(http: httpx.AsyncClient, token: str) -> list[int]:

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import urlparse
 
 from gateway.core.config import ConfigError, IssuerConfig, Settings, load_settings
 
@@ -435,6 +436,24 @@ def cmd_dev(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+def cmd_demo_issuer(args: argparse.Namespace) -> int:
+    """The dev issuer on its own, for a stack without an identity provider (compose's demo profile)."""
+    import uvicorn
+    from starlette.applications import Starlette
+
+    from gateway.ops.dev_issuer import PATH, DevIssuer
+
+    url = args.url.rstrip("/")
+    if not url.endswith(PATH) or urlparse(url).scheme not in ("http", "https"):
+        raise ConfigError(
+            [f"--url {args.url!r} must be an http(s) URL ending in {PATH}, e.g. http://issuer:9000{PATH}"]
+        )
+    issuer = DevIssuer.load(Path(args.data_dir), url)
+    print(f"demo issuer {issuer.issuer}; mint tokens with `omnify-gateway token --data-dir {args.data_dir} ...`")
+    uvicorn.run(Starlette(routes=issuer.routes()), host=args.host, port=args.port, log_config=None)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="omnify-gateway", description="One GraphQL API over Omnify's MongoDB and PostgreSQL stores."
@@ -490,6 +509,15 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--client", default=None, help="mint a partner (client-credentials) token for this client id")
     token.add_argument("--scope", action="append", default=[], help="a scope, e.g. metrics:write (repeatable)")
     token.set_defaults(func=cmd_token)
+
+    demo = sub.add_parser(
+        "demo-issuer", help="demo only: serve the dev token issuer alone (its key is kept in --data-dir)"
+    )
+    demo.add_argument("--data-dir", required=True)
+    demo.add_argument("--url", required=True, help="the issuer URL tokens carry, ending in /dev-issuer")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=9000)
+    demo.set_defaults(func=cmd_demo_issuer)
 
     export = sub.add_parser("export-schema", help="write schema.graphql; --check fails when it is stale")
     export.add_argument("--check", action="store_true")
