@@ -16,6 +16,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from gateway.core import tracing
 from gateway.core.config import Settings
 from gateway.core.context import RequestContext
 from gateway.core.permissions import Permission
@@ -173,6 +174,16 @@ class OperationName(SchemaExtension):
             context.operation = self.execution_context.operation_name or "anonymous"
 
 
+class TracedOperation(SchemaExtension):
+    """A span per operation, inside the request's, around execution (after the limits passed)."""
+
+    def on_execute(self) -> Iterator[None]:
+        ec = self.execution_context
+        kind = ec.operation_type.value if ec.operation_type is not None else "operation"
+        with tracing.operation_span(kind, ec.operation_name):
+            yield
+
+
 @dataclass(frozen=True)
 class Limits:
     max_depth: int = 12
@@ -212,7 +223,7 @@ def build_schema(limits: Limits = Limits()) -> GatewaySchema:
     )
     # Planned execution last: it runs after the limits and the input guard have passed, and
     # inside the slot FairShare takes once the request is charged its cost.
-    extensions: list[Any] = [checks, OperationName, InputGuard, FairShare, PlannedExecution]
+    extensions: list[Any] = [checks, OperationName, InputGuard, FairShare, TracedOperation, PlannedExecution]
     return GatewaySchema(
         query=Query,
         mutation=Mutation,

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.core import tracing
 from gateway.core.admission import Admission
 from gateway.core.auth import Authenticator, TokenVerifier
 from gateway.core.config import Settings
@@ -37,6 +38,7 @@ from gateway.http import graphiql
 from gateway.http.login import BrowserLogin
 from gateway.http.protocol import BodyTooLarge
 from gateway.http.session import EncryptedSessions
+from gateway.http.tracing import TracedRequests
 from gateway.http.view import AuthenticatedGraphQL, body_too_large
 from gateway.http.websocket import GraphQLWebSocket, SocketHub
 from gateway.stores.circuit import Circuit
@@ -268,6 +270,8 @@ def create_app(
     """The application. `extra_routes` are served beside the gateway's own (`dev`: the dev issuer's);
     `on_stall` is what the loop watchdog calls past OMNIFY_LOOP_KILL_S (`serve`: exit)."""
     quiet_drivers()
+    # Before the store clients exist: PyMongo's command listener applies to clients made after it.
+    stop_tracing = tracing.start() if not tracing.enabled() else None
     gateway = Gateway.build(settings)
     watchdog = LoopWatchdog(
         settings.loop_warn_s,
@@ -314,7 +318,7 @@ def create_app(
         Route("/readyz", readyz),
         Route("/metrics", gateway.metrics.endpoint),
         # Any method: the endpoint answers others with a JSON 405 itself.
-        Route("/graphql", graphql),
+        Route("/graphql", TracedRequests(graphql)),
         WebSocketRoute("/graphql", GraphQLWebSocket(gateway, graphql.view, sockets)),
     ]
     routes += graphiql.routes()
@@ -334,6 +338,8 @@ def create_app(
             restore_signals()
             await sockets.shutdown(settings.ws_shutdown_drain_s)
             await gateway.stop()
+            if stop_tracing is not None:
+                stop_tracing()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.gateway = gateway

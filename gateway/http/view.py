@@ -17,6 +17,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from gateway.core import tracing
 from gateway.core.auth import AccessDenied, AuthError, Principal
 from gateway.core.context import RequestContext
 from gateway.core.logs import current_request_id
@@ -48,7 +49,7 @@ def unauthenticated(description: str, request_id: str, *, token_sent: bool = Tru
     if token_sent:
         challenge += f', error="invalid_token", error_description="{description}"'
     return json_response(
-        {"errors": [{"message": description, "extensions": {"code": "UNAUTHENTICATED", "requestId": request_id}}]},
+        {"errors": [{"message": description, "extensions": {"code": "UNAUTHENTICATED", **_ids(request_id)}}]},
         401,
         headers={"WWW-Authenticate": challenge, "X-Request-ID": request_id},
     )
@@ -58,10 +59,16 @@ def error_response(
     status: int, code: str, message: str, request_id: str, headers: Mapping[str, str] | None = None
 ) -> Response:
     return json_response(
-        {"errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]},
+        {"errors": [{"message": message, "extensions": {"code": code, **_ids(request_id)}}]},
         status,
         headers={**(headers or {}), "X-Request-ID": request_id},
     )
+
+
+def _ids(request_id: str) -> dict[str, str]:
+    """What ties an error to the logs: the request id, and the trace id when tracing is on."""
+    trace_id = tracing.current_trace_id()
+    return {"requestId": request_id, "traceId": trace_id} if trace_id else {"requestId": request_id}
 
 
 def too_large_message(max_bytes: int) -> str:
@@ -164,7 +171,7 @@ class GraphQLView:
             if not self.gateway.settings.dev:
                 formatted["message"] = f"internal error (request id {request_id})"
         if context is not None:
-            extensions["requestId"] = context.request_id
+            extensions.update(_ids(context.request_id))
         formatted["extensions"] = extensions
         return formatted
 
