@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 
 _ON = False
 _tracer = trace.get_tracer("omnify.gateway")
@@ -76,6 +76,8 @@ def enabled() -> bool:
 @contextmanager
 def server_span(name: str, headers: Mapping[str, str], attributes: dict[str, Any]) -> Iterator[Any]:
     """The span of one request, continuing the caller's `traceparent` (or a new trace)."""
+    from opentelemetry import propagate  # loads the propagators' entry points: only once tracing is on
+
     parent = propagate.extract(headers)
     token = otel_context.attach(parent)
     try:
