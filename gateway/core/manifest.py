@@ -77,12 +77,10 @@ def parse_manifest(raw: bytes, where: str) -> tuple[dict[str, str], list[str]]:
             documents[digest] = body
     problems = []
     if malformed:
-        problems.append(
-            f"{where}: {len(malformed)} entries are not a SHA-256 (or SHA-1) hex id with a document: {', '.join(malformed)}"
-        )
+        problems.append(f"{where}: entries without a SHA-256 (or SHA-1) hex id and a document: {', '.join(malformed)}")
     if mismatched:
         problems.append(
-            f"{where}: {len(mismatched)} documents do not match their hash (SHA-256 or SHA-1 of the document's text): "
+            f"{where}: documents that do not match their hash (the SHA-256 or SHA-1 of the document's text): "
             + ", ".join(mismatched)
         )
     if not documents and not problems:
