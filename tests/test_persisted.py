@@ -25,6 +25,7 @@ from tests.support.issuer import TestIssuer
 from tests.support.redis import RedisServer, RedisUnavailable
 from tests.test_fair_share import serving
 from tests.test_ingestion import partner
+from tests.test_subscriptions import SYNC_JOB, socket
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "gateway.ops.cli"]
@@ -429,3 +430,18 @@ def test_serve_refuses_a_manifest_whose_hashes_do_not_match(tmp_path: Path) -> N
     assert result.stderr.count("invalid configuration") == 1  # one message, with every other problem
     assert "documents that do not match their hash" in result.stderr and sha(UNLISTED) in result.stderr
     assert "DATABASE_URL is not set" in result.stderr
+
+
+async def test_subscriptions_follow_the_same_document_rules(seeded: Stores, issuer: TestIssuer) -> None:
+    with serving(seeded, issuer, trusted_documents={sha(SYNC_JOB): SYNC_JOB}) as (server, _):
+        async with socket(server.url, partner(issuer)) as ws:
+            await ws.subscribe("raw", SYNC_JOB.replace("status", "status id"))
+            refused = await ws.receive(within=30)
+            assert refused["id"] == "raw" and refused["type"] == "error", refused
+            assert refused["payload"][0]["extensions"]["code"] == "PERSISTED_DOCUMENT_REQUIRED"
+            await ws.send({"id": "listed", "type": "subscribe", "payload": {"documentId": f"sha256:{sha(SYNC_JOB)}"}})
+            await ws.send({"id": "unknown", "type": "subscribe", "payload": {"documentId": sha(UNLISTED)}})
+            unknown = await ws.receive(within=30)
+            assert unknown["id"] == "unknown" and unknown["type"] == "error", unknown
+            assert unknown["payload"][0]["extensions"]["code"] == "PERSISTED_DOCUMENT_NOT_FOUND"
+            assert await ws.silent(1.0) == []  # the listed subscription runs: no error, no completion
