@@ -177,7 +177,9 @@ class PersistedQueries:
         digest = persisted_hash(extensions)
         if digest is None:
             if query is None:
-                raise refused("BAD_USER_INPUT", "the `query` parameter is required", 400)
+                raise refused(
+                    "BAD_USER_INPUT", "the `query` parameter is required (or a `documentId`, or a persisted query)", 400
+                )
             if required and query not in self.trusted_texts:
                 raise self._required(kind)
             return Resolved(query)

@@ -115,8 +115,8 @@ class GraphQLView:
             ) from None
         except CannotGetOperationTypeError:
             raise RequestProblem(400, f"the document has no operation named {params.operation_name!r}") from None
-        # Nothing after execution reads a store: hand the PostgreSQL connection back before the
-        # answer is encoded and sent, so a slow client never holds a pooled connection.
+        # Nothing after execution reads a store: hand the PostgreSQL connection back before
+        # the answer is encoded and sent, so a slow client never holds a pooled connection.
         await context.close()
         payload, request_error = self.process_result(result, context)
         if resolved.register and not request_error:  # parsed, validated, within the limits: worth keeping
