@@ -76,6 +76,21 @@ class QueryTooComplex(GatewayError):
     code = "QUERY_TOO_COMPLEX"
 
 
+class PersistedQueryRefused(GatewayError):
+    """A persisted query or trusted document the request names cannot run; nothing executes.
+
+    `code` is one of PERSISTED_QUERY_NOT_FOUND and PERSISTED_QUERY_NOT_SUPPORTED (HTTP 200, what
+    Apollo's persisted-query link expects), PERSISTED_QUERY_HASH_MISMATCH and
+    PERSISTED_QUERY_VERSION_NOT_SUPPORTED (400), PERSISTED_DOCUMENT_NOT_FOUND (a request error:
+    200 for `application/json`, 400 for `application/graphql-response+json`), PERSISTED_DOCUMENT_REQUIRED (403).
+    """
+
+    def __init__(self, code: str, message: str, status: int | None) -> None:
+        self.code = code
+        super().__init__(message)
+        self.status = status
+
+
 def server_fault(error: GraphQLError) -> bool:
     """Whether a field failed through no fault of the caller: an unexpected exception in a
     resolver, or a result its type cannot represent (an Int past 32 bits). graphql-core raises

@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
+from gateway.core.manifest import read_manifest
+
 Mode = Literal["dev", "production"]
+Policy = Literal["required", "optional"]
 
 ALLOWED_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
 MIN_SESSION_SECRET_CHARS = 32
@@ -158,6 +161,16 @@ class Settings:
     # Shares the rate-limit buckets between processes and replicas; in-process buckets without it.
     redis_url: str | None = None
     redis_timeout_s: float = 0.25
+    # Automatic persisted queries: documents registered by hash, in Redis when REDIS_URL is set
+    # (at most `apq_redis_entries`), else in an in-process LRU of `apq_cache_size`; each for `apq_ttl_s`.
+    apq: bool = True
+    apq_cache_size: int = 1000
+    apq_redis_entries: int = 10_000
+    apq_ttl_s: int = 86_400
+    # Trusted documents (hash -> document) from OMNIFY_TRUSTED_DOCUMENTS, and who may run only those.
+    trusted_documents: Mapping[str, str] | None = None
+    trusted_partners: Policy = "required"
+    trusted_users: Policy = "optional"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -388,6 +401,29 @@ def _rate_limits(env: Mapping[str, str], problems: list[str]) -> RateLimits:
     return RateLimits(True, base, roles, kinds["partner"], kinds["invitee"], kinds["organization"])
 
 
+def _policy(env: Mapping[str, str], name: str, default: Policy, problems: list[str]) -> Policy:
+    raw = env.get(name, "").strip().lower() or default
+    if raw not in ("required", "optional"):
+        problems.append(f"{name}={raw!r} must be required or optional")
+        return default
+    return "required" if raw == "required" else "optional"
+
+
+def _trusted_documents(env: Mapping[str, str], problems: list[str]) -> tuple[Mapping[str, str] | None, Policy, Policy]:
+    """The manifest OMNIFY_TRUSTED_DOCUMENTS names, read and checked now, and the policies (partners: required)."""
+    path = env.get("OMNIFY_TRUSTED_DOCUMENTS", "").strip()
+    partners = _policy(env, "OMNIFY_TRUSTED_DOCUMENTS_PARTNERS", "required", problems)
+    users = _policy(env, "OMNIFY_TRUSTED_DOCUMENTS_USERS", "optional", problems)
+    if not path:
+        for name in ("OMNIFY_TRUSTED_DOCUMENTS_PARTNERS", "OMNIFY_TRUSTED_DOCUMENTS_USERS"):
+            if env.get(name, "").strip().lower() == "required":
+                problems.append(f"{name}=required needs a manifest: set OMNIFY_TRUSTED_DOCUMENTS")
+        return None, partners, users
+    documents, wrong = read_manifest(path, "OMNIFY_TRUSTED_DOCUMENTS")
+    problems += wrong
+    return documents, partners, users
+
+
 def login_issuer(settings: Settings) -> IssuerConfig | None:
     """The issuer GraphiQL login goes through: the first one with a registered client."""
     return next((i for i in settings.issuers if i.client_id), None)
@@ -433,6 +469,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     database_url = _url(env, "DATABASE_URL", ("postgres", "postgresql"), problems)
     database_system_url = _system_url(env, database_url, problems)
     issuers = _issuers(env, problems)
+    trusted = _trusted_documents(env, problems)
     settings = Settings(
         mode="production",
         mongo_url=mongo_url,
@@ -489,6 +526,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limits=_rate_limits(env, problems),
         redis_url=_optional_url(env, "REDIS_URL", ("redis", "rediss", "unix"), problems),
         redis_timeout_s=_float(env, "OMNIFY_REDIS_TIMEOUT_S", 0.25, problems),
+        apq=_bool(env, "OMNIFY_APQ", problems) is not False,
+        apq_cache_size=_int(env, "OMNIFY_APQ_CACHE_SIZE", 1000, problems, minimum=1),
+        apq_redis_entries=_int(env, "OMNIFY_APQ_REDIS_ENTRIES", 10_000, problems, minimum=1),
+        apq_ttl_s=_int(env, "OMNIFY_APQ_TTL_S", 86_400, problems, minimum=1),
+        trusted_documents=trusted[0],
+        trusted_partners=trusted[1],
+        trusted_users=trusted[2],
     )
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"OMNIFY_LOG_LEVEL={settings.log_level!r} must be DEBUG, INFO, WARNING or ERROR")

@@ -29,6 +29,7 @@ from gateway.core.context import Services
 from gateway.core.logs import quiet_drivers
 from gateway.core.metrics import Metrics
 from gateway.core.outbox import OutboxDispatcher
+from gateway.core.persisted import PersistedQueries
 from gateway.core.ratelimit import RateLimiter
 from gateway.core.ratelimit_redis import SharedBuckets
 from gateway.core.realtime import Realtime
@@ -61,6 +62,7 @@ class Gateway:
     outbox: OutboxDispatcher
     metrics: Metrics
     realtime: Realtime
+    persisted: PersistedQueries  # where a request's document comes from when it sends a hash or an id
     login: BrowserLogin | None = None
     limiter: RateLimiter | None = None
     admission: Admission | None = None
@@ -123,6 +125,7 @@ class Gateway:
             dispatcher,
             metrics,
             realtime,
+            PersistedQueries.configure(settings),
             login,
             limiter=limiter,
             admission=admission,
@@ -138,6 +141,7 @@ class Gateway:
     async def stop(self) -> None:
         if self.shared_limits is not None:
             await self.shared_limits.close()
+        await self.persisted.close()
         await self.realtime.stop()
         await self.outbox.stop()
         await self.mongo.close()
@@ -300,10 +304,12 @@ def create_app(
         )
 
     async def readyz(request: Request) -> JSONResponse:
-        stores, redis = await asyncio.gather(gateway.readiness(), gateway.rate_limit_readiness())
+        stores, redis, persisted = await asyncio.gather(
+            gateway.readiness(), gateway.rate_limit_readiness(), gateway.persisted.readiness()
+        )
         ready = all(s["ok"] for s in stores.values())
         return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "stores": stores, "redis": redis},
+            {"status": "ready" if ready else "unavailable", "stores": stores, "redis": redis, "persisted": persisted},
             status_code=200 if ready else 503,
         )
 

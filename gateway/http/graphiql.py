@@ -216,3 +216,9 @@ def page(request: Request, principal: Principal | None, *, public_url: str, can_
             "Cache-Control": "no-store",
         },
     )
+
+
+def wanted(request: Request) -> bool:
+    """Whether a GET asks for the IDE page: a browser (text/html, not curl's `*/*`) sending no GraphQL request."""
+    sent = {"query", "documentId", "extensions"} & request.query_params.keys()
+    return request.method == "GET" and not sent and "text/html" in request.headers.get("accept", "")

@@ -18,9 +18,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.core.persisted import NO_CACHE, PersistedQueries, Resolved
+from gateway.errors import PersistedQueryRefused
+
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
-GET_PARAMETERS = frozenset({"query", "operationName", "variables", "extensions"})
+GET_PARAMETERS = frozenset({"query", "documentId", "operationName", "variables", "extensions"})
 
 
 def encode_response(payload: object) -> bytes:
@@ -52,7 +55,9 @@ class RequestProblem(Exception):
 
 @dataclass(frozen=True)
 class GraphQLParams:
-    query: str
+    # The document, or none when the request names a persisted one (`documentId`, `extensions.persistedQuery`).
+    query: str | None
+    document_id: str | None
     operation_name: str | None
     variables: dict[str, Any] | None
     extensions: dict[str, Any] | None
@@ -99,6 +104,7 @@ async def read_params(request: Request) -> GraphQLParams:
         return _params(
             {
                 "query": query.get("query"),
+                "documentId": query.get("documentId"),
                 "operationName": query.get("operationName"),
                 "variables": _json_param(query.get("variables"), "variables"),
                 "extensions": _json_param(query.get("extensions"), "extensions"),
@@ -157,10 +163,11 @@ def _json_param(raw: str | None, name: str) -> Any:
 
 def _params(raw: Mapping[str, Any], method: str) -> GraphQLParams:
     query = raw.get("query")
-    if query is None:
-        raise RequestProblem(400, "the `query` parameter is required")
-    if not isinstance(query, str):
+    if query is not None and not isinstance(query, str):
         raise RequestProblem(400, "the `query` parameter must be a string")
+    document_id = raw.get("documentId")
+    if document_id is not None and not isinstance(document_id, str):
+        raise RequestProblem(400, "the `documentId` parameter must be a string")
     operation_name = raw.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
         raise RequestProblem(400, "the `operationName` parameter must be a string")
@@ -170,4 +177,14 @@ def _params(raw: Mapping[str, Any], method: str) -> GraphQLParams:
     extensions = raw.get("extensions")
     if extensions is not None and not isinstance(extensions, dict):
         raise RequestProblem(400, "the `extensions` parameter must be a JSON object")
-    return GraphQLParams(query, operation_name or None, variables, extensions, method)
+    return GraphQLParams(query, document_id, operation_name or None, variables, extensions, method)
+
+
+async def resolve_document(params: GraphQLParams, persisted: PersistedQueries, kind: str, media_type: str) -> Resolved:
+    """The document the request runs: sent, registered by hash (APQ), or trusted (by `documentId`)."""
+    try:
+        return await persisted.resolve(params.query, params.document_id, params.extensions, kind)
+    except PersistedQueryRefused as exc:
+        # A document the manifest lacks is a request error; the others carry their own status.
+        status = exc.status or (400 if media_type == GRAPHQL_RESPONSE else 200)
+        raise RequestProblem(status, exc.message, exc.code, headers={"Cache-Control": NO_CACHE}) from None

@@ -30,6 +30,7 @@ from gateway.http.protocol import (
     RequestProblem,
     json_response,
     read_params,
+    resolve_document,
     response_media_type,
 )
 from gateway.stores.tracing import StoreTrace, current_trace
@@ -100,10 +101,11 @@ class GraphQLView:
     async def handle(self, request: Request, context: RequestContext) -> Response:
         media_type = response_media_type(request.headers.get("accept"))
         params = await read_params(request)
+        resolved = await resolve_document(params, self.gateway.persisted, context.principal.kind, media_type)
         allowed = (OperationType.QUERY,) if params.method == "GET" else (OperationType.QUERY, OperationType.MUTATION)
         try:
             result = await self.schema.execute(
-                params.query,
+                resolved.document,
                 variable_values=params.variables,
                 context_value=context,
                 operation_name=params.operation_name,
@@ -124,8 +126,9 @@ class GraphQLView:
         # the answer is encoded and sent, so a slow client never holds a pooled connection.
         await context.close()
         payload, request_error = self.process_result(result, context)
-        # A request error (nothing executed) is a 400 for clients that can tell it apart by
-        # media type; `application/json` clients get 200, as they always have.
+        if resolved.register and not request_error:  # parsed, validated, within the limits: worth keeping
+            await self.gateway.persisted.register(resolved.register, resolved.document)
+        # A request error (nothing ran): 400 for clients that tell it apart by media type, 200 for `application/json`.
         status = 400 if request_error and media_type == GRAPHQL_RESPONSE else 200
         return json_response(payload, status, media_type)
 
@@ -194,7 +197,7 @@ class AuthenticatedGraphQL:
     async def _handle(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         if scope["type"] == "http":
             request = Request(scope)
-            if _wants_graphiql(request):
+            if graphiql.wanted(request):
                 response = await self._graphiql(request, request_id)
                 await response(scope, receive, send)
                 return
@@ -351,15 +354,6 @@ def _refused_whole(error: GraphQLError) -> StoreSaturated | RateLimited | None:
         if isinstance(candidate, StoreSaturated | RateLimited):
             return candidate
     return None
-
-
-def _wants_graphiql(request: Request) -> bool:
-    # Only browsers (text/html), not `*/*` clients such as curl, get the IDE page.
-    return (
-        request.method == "GET"
-        and "query" not in request.query_params
-        and "text/html" in request.headers.get("accept", "")
-    )
 
 
 def _validation_code(message: str) -> str:

@@ -368,8 +368,10 @@ class SocketSession:
         variables = payload.get("variables")
         operation_name = payload.get("operationName")
         extensions = payload.get("extensions")
+        document_id = payload.get("documentId")  # a trusted document (or an APQ hash in `extensions`) instead
         if (
-            not isinstance(query, str)
+            not isinstance(query, str | None)
+            or not isinstance(document_id, str | None)
             or not isinstance(variables, dict | None)
             or not isinstance(operation_name, str | None)
             or not isinstance(extensions, dict | None)
@@ -393,7 +395,8 @@ class SocketSession:
             )
             return
         task = asyncio.create_task(
-            self._operation(operation_id, query, variables, operation_name, extensions), name=f"ws-op-{operation_id}"
+            self._operation(operation_id, (query, document_id), variables, operation_name, extensions),
+            name=f"ws-op-{operation_id}",
         )
         self.operations[operation_id] = task
 
@@ -416,7 +419,7 @@ class SocketSession:
     async def _operation(
         self,
         operation_id: str,
-        query: str,
+        sent: tuple[str | None, str | None],
         variables: dict[str, Any] | None,
         operation_name: str | None,
         extensions: dict[str, Any] | None,
@@ -437,8 +440,10 @@ class SocketSession:
         metrics.ws_subscriptions.inc()
         completed = True
         try:
+            # The same document rules as over HTTP (a refusal is a GraphQLError, answered below); nothing is registered.
+            resolved = await self.gateway.persisted.resolve(*sent, extensions, self.principal.kind)
             results = await self.endpoint.view.schema.subscribe(
-                query,
+                resolved.document,
                 variable_values=variables,
                 context_value=context,
                 operation_name=operation_name,

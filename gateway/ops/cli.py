@@ -306,6 +306,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return STARTUP_FAILURE if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes) else 0
 
 
+def cmd_manifest(args: argparse.Namespace) -> int:
+    """`manifest build`: the trusted-documents manifest of a client's .graphql files."""
+    from gateway.core.manifest import ManifestProblem, build_operations, graphql_files, render_manifest
+
+    try:
+        operations = build_operations(graphql_files(args.sources))
+    except ManifestProblem as exc:
+        print(f"omnify-gateway manifest build: {exc}", file=sys.stderr)
+        return 1
+    text = json.dumps(render_manifest(operations, args.format), indent=2) + "\n"
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+        print(f"wrote {args.output}: {len(operations)} operations", file=sys.stderr)
+    return 0
+
+
 def _dev_stores_text(postgres: Any, mongo_url: str, issuer: str, audience: str) -> str:
     """Where dev's stores listen, and the environment `serve` needs to run on them beside dev."""
     env = {
@@ -518,6 +536,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=9000)
     demo.set_defaults(func=cmd_demo_issuer)
+    manifest = sub.add_parser("manifest", help="trusted documents: build a manifest from .graphql files")
+    build = manifest.add_subparsers(dest="action", required=True).add_parser(
+        "build", help="one entry per operation, with the fragments it uses (set OMNIFY_TRUSTED_DOCUMENTS to the file)"
+    )
+    build.add_argument("sources", nargs="+", metavar="FILES_OR_DIRS", help=".graphql/.gql files, or folders of them")
+    build.add_argument("-o", "--output", default="-", help="the manifest file (default: standard output)")
+    build.add_argument("--format", choices=["codegen", "apollo"], default="codegen", help="default: codegen")
+    build.set_defaults(func=cmd_manifest)
 
     export = sub.add_parser("export-schema", help="write schema.graphql; --check fails when it is stale")
     export.add_argument("--check", action="store_true")
