@@ -18,9 +18,7 @@ from tests.conftest import Stores
 from tests.support.issuer import TestIssuer
 from tests.support.redis import RedisServer
 from tests.test_fair_share import serving
-from tests.test_rate_limit_redis import noticed, redis_server, redis_state
-
-__all__ = ["redis_server"]  # the fixture: a Redis of its own, flushed
+from tests.test_rate_limit_redis import noticed, redis_state
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 

@@ -3,6 +3,7 @@ stack's own nginx configuration, sharing Redis and the event bus."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 
@@ -111,3 +112,21 @@ async def test_a_subscription_through_the_proxy_hears_actions_served_by_either_r
             assert result["userErrors"] == [], result
             event = (await next_event(subscriber, "1", within=60))["actionLogged"]
             assert event["id"] == result["actionLog"]["id"] and event["action"] == "shiftBudget"
+
+
+async def test_a_persisted_query_registered_on_one_replica_runs_on_the_other(stack: Stack, issuer: TestIssuer) -> None:
+    document = "query ReplicaProbe { organization { slug } }"
+    extensions = {"persistedQuery": {"version": 1, "sha256Hash": hashlib.sha256(document.encode()).hexdigest()}}
+    headers = {"Authorization": f"Bearer {issuer.token('acme', 'viewer')}"}
+    first, second = stack.replicas
+    async with httpx.AsyncClient(timeout=60, headers=headers) as http:
+        unknown = (await http.post(f"{second.url}/graphql", json={"extensions": extensions})).json()
+        assert unknown["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND", unknown
+        registered = (
+            await http.post(f"{first.url}/graphql", json={"query": document, "extensions": extensions})
+        ).json()
+        assert registered["data"]["organization"]["slug"] == "acme", registered
+        for base in (second.url, stack.proxy.url, stack.proxy.url):
+            # By hash alone, as a CDN-cacheable GET: the other replica finds it in Redis.
+            got = await http.get(f"{base}/graphql", params={"extensions": json.dumps(extensions)})
+            assert got.status_code == 200 and got.json()["data"]["organization"]["slug"] == "acme", got.text
