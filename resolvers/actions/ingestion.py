@@ -25,25 +25,22 @@ from uuid import UUID
 import strawberry
 
 from gateway.core.permissions import Permission
+from gateway.core.rules import Rejected, UserError, reject
+from gateway.core.rules.budget import check_amount
 from gateway.data.brain import campaigns, creatives, metrics, sync_jobs
-from gateway.data.brain.action_logs import ActionLogRow
+from gateway.data.brain.action_logs import ActionLogEntry, ActionLogRow
 from gateway.data.brain.creatives import CreativeHome
 from gateway.data.brain.metrics import DailyFigures
 from gateway.data.brain.sync_jobs import SyncJobRow
 from gateway.stores.postgres import TenantConnection
-from resolvers.actions.brain import check_amount
 from resolvers.actions.common import (
     ERROR_FIELD,
     ERROR_MESSAGE,
     USER_ERRORS,
-    ActionLogEntry,
     Ctx,
     IdempotencyKey,
     Outcome,
-    Rejected,
-    UserError,
     parse_uuid,
-    reject,
     run_brain_mutation,
     typed,
     typed_errors,
