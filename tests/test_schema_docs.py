@@ -133,7 +133,7 @@ def test_user_errors_are_typed_per_domain() -> None:
 # client. Rules shared by several domains list them all.
 MODULE_CODES = {
     "resolvers/actions/brain": ["BrainActionErrorCode"],
-    "resolvers/actions/ingestion.py": ["IngestionErrorCode"],
+    "resolvers/actions/ingestion": ["IngestionErrorCode"],
     "resolvers/actions/team": ["TeamErrorCode"],
     "resolvers/actions/workflows": ["WorkflowErrorCode"],
     "gateway/core/rules/budget.py": ["BrainActionErrorCode"],
