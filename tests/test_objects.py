@@ -20,7 +20,8 @@ from resolvers.common.enums import ActorKind
 from resolvers.common.objects import builder, composition, is_total, partial_builder, row_mapping
 from resolvers.common.relay import Edge, node_ids
 from resolvers.common.scalars import Money
-from resolvers.enterprise.types import Agent, AuditLog, ScheduledWorkflow, Workflow, WorkflowExecution, WorkflowStatus
+from resolvers.enterprise.enums import WorkflowStatus
+from resolvers.enterprise.types import Agent, AuditLog, ScheduledWorkflow, Workflow, WorkflowExecution
 
 
 def test_enum_reader_is_the_enum_call() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from enum import Enum
 from functools import partial
 from typing import Annotated, ClassVar
 
@@ -22,9 +21,9 @@ from gateway.data.enterprise import agents, executions, invitations, members, wo
 from gateway.data.enterprise.members import MemberRow
 from gateway.data.paging import Page
 from gateway.stores.mongo import Document
-from resolvers.common.enums import ActorKind, actor_kind, stored, stored_values
-from resolvers.common.filters import DateTimeRange, OrderDirection, sorts, time_range
-from resolvers.common.objects import WHOLE, attribute, builder, doc_builder, enum_reader, get
+from resolvers.common.enums import ActorKind, actor_kind, stored
+from resolvers.common.filters import sorts
+from resolvers.common.objects import WHOLE, attribute, builder, doc_builder, get
 from resolvers.common.relay import (
     COUNTS_BY_STATUS,
     After,
@@ -38,123 +37,38 @@ from resolvers.common.relay import (
     node_ids,
 )
 from resolvers.common.scalars import JSON, Money
+from resolvers.enterprise.enums import (
+    AnalyticsPeriod,
+    BrainRole,
+    ComplianceFramework,
+    ComplianceStatus,
+    EnterpriseRole,
+    ExecutionStatus,
+    InvitationRole,
+    InvitationStatus,
+    Plan,
+    QuotaResource,
+    SubscriptionStatus,
+    WorkflowStatus,
+    WorkflowTrigger,
+    analytics_period,
+    brain_role,
+    compliance_framework,
+    compliance_status,
+    enterprise_role,
+    execution_status,
+    invitation_role,
+    invitation_status,
+    plan,
+    quota_resource,
+    subscription_status,
+    workflow_status,
+    workflow_trigger,
+)
+from resolvers.enterprise.filters import execution_filter
+from resolvers.enterprise.lists import ExecutionOrderBy, WorkflowExecutionFilter
 
 Ctx = Info[RequestContext, None]
-
-
-# --- enums -----------------------------------------------------------------------------------
-
-
-@strawberry.enum(description="Billing plan of an organization.")
-class Plan(Enum):
-    STARTER = strawberry.enum_value("starter", description="Entry plan for small teams.")
-    GROWTH = strawberry.enum_value("growth", description="Plan for growing teams.")
-    ENTERPRISE = strawberry.enum_value("enterprise", description="Plan with compliance and AgentKit at scale.")
-
-
-@strawberry.enum(description="Billing state of a subscription.")
-class SubscriptionStatus(Enum):
-    TRIALING = strawberry.enum_value("trialing", description="In the free trial.")
-    ACTIVE = strawberry.enum_value("active", description="Paid and current.")
-    PAST_DUE = strawberry.enum_value("past_due", description="A payment failed; service continues for now.")
-    CANCELED = strawberry.enum_value("canceled", description="Ended; no longer billed.")
-
-
-@strawberry.enum(description="Lifecycle state of an AgentKit workflow.")
-class WorkflowStatus(Enum):
-    DRAFT = strawberry.enum_value("draft", description="Being edited; does not run.")
-    ACTIVE = strawberry.enum_value("active", description="Runs on demand and on its schedule.")
-    ARCHIVED = strawberry.enum_value("archived", description="Retired; kept for its history.")
-
-
-@strawberry.enum(description="Progress of one workflow execution.")
-class ExecutionStatus(Enum):
-    QUEUED = strawberry.enum_value("queued", description="Waiting for a worker.")
-    RUNNING = strawberry.enum_value("running", description="Started, not finished.")
-    SUCCEEDED = strawberry.enum_value("succeeded", description="Finished with an output.")
-    FAILED = strawberry.enum_value("failed", description="Finished with an error.")
-
-
-@strawberry.enum(description="Compliance framework a control belongs to.")
-class ComplianceFramework(Enum):
-    SOC2 = strawberry.enum_value("SOC2", description="SOC 2 trust services criteria.")
-    GDPR = strawberry.enum_value("GDPR", description="EU General Data Protection Regulation.")
-    HIPAA = strawberry.enum_value("HIPAA", description="US Health Insurance Portability and Accountability Act.")
-
-
-@strawberry.enum(description="Outcome of the latest compliance check of a control.")
-class ComplianceStatus(Enum):
-    PASSING = strawberry.enum_value("passing", description="The control is met.")
-    FAILING = strawberry.enum_value("failing", description="The control is not met; needs attention.")
-    PENDING = strawberry.enum_value("pending", description="Not evaluated yet.")
-
-
-@strawberry.enum(description="Granularity of an analytics series.")
-class AnalyticsPeriod(Enum):
-    DAY = strawberry.enum_value("day", description="One point per day.")
-    WEEK = strawberry.enum_value("week", description="One point per week, dated on the week's first day.")
-    MONTH = strawberry.enum_value("month", description="One point per month, dated on the month's first day.")
-
-
-@strawberry.enum(description="A resource whose use is metered against a quota.")
-class QuotaResource(Enum):
-    API_CALLS = strawberry.enum_value("api_calls", description="Calls to the platform's API.")
-    WORKFLOW_RUNS = strawberry.enum_value("workflow_runs", description="AgentKit workflow executions.")
-    SEATS = strawberry.enum_value("seats", description="Members with an enterprise account.")
-
-
-@strawberry.enum(description="Enterprise role an invitee gets on accepting an invitation.")
-class InvitationRole(Enum):
-    ADMIN = strawberry.enum_value("admin", description="Manages the team and workflows.")
-    ANALYST = strawberry.enum_value("analyst", description="Reads the organization's data.")
-    MEMBER = strawberry.enum_value("member", description="A member without management rights.")
-
-
-@strawberry.enum(description="A role on the enterprise platform.")
-class EnterpriseRole(Enum):
-    OWNER = strawberry.enum_value("owner", description="Owns the organization: billing, team and all data.")
-    ADMIN = strawberry.enum_value("admin", description="Manages the team and workflows.")
-    ANALYST = strawberry.enum_value("analyst", description="Reads the organization's data.")
-    MEMBER = strawberry.enum_value("member", description="A member without management rights.")
-
-
-@strawberry.enum(description="A role in the Brain app.")
-class BrainRole(Enum):
-    OWNER = strawberry.enum_value("owner", description="Owns the Brain workspace.")
-    ADMIN = strawberry.enum_value("admin", description="Manages the Brain workspace and its users.")
-    MARKETER = strawberry.enum_value("marketer", description="Runs campaigns: budgets and creatives.")
-    VIEWER = strawberry.enum_value("viewer", description="Reads campaigns and metrics.")
-
-
-@strawberry.enum(description="What started a workflow run.")
-class WorkflowTrigger(Enum):
-    SCHEDULE = strawberry.enum_value("schedule", description="The workflow's schedule came due.")
-    USER = strawberry.enum_value("user", description="A signed-in member ran it.")
-    API = strawberry.enum_value("api", description="A partner integration ran it with a machine token.")
-
-
-@strawberry.enum(description="State of a team invitation.")
-class InvitationStatus(Enum):
-    PENDING = strawberry.enum_value("pending", description="Sent, not answered yet.")
-    ACCEPTED = strawberry.enum_value("accepted", description="The invitee joined.")
-    REVOKED = strawberry.enum_value("revoked", description="Withdrawn by an admin.")
-    EXPIRED = strawberry.enum_value("expired", description="Not accepted in time.")
-
-
-# Readers of stored values for objects built per document: one dict lookup each, not an enum call.
-plan = enum_reader(Plan)
-subscription_status = enum_reader(SubscriptionStatus)
-enterprise_role = enum_reader(EnterpriseRole)
-brain_role = enum_reader(BrainRole)
-invitation_role = enum_reader(InvitationRole)
-invitation_status = enum_reader(InvitationStatus)
-workflow_status = enum_reader(WorkflowStatus)
-execution_status = enum_reader(ExecutionStatus)
-workflow_trigger = enum_reader(WorkflowTrigger)
-compliance_framework = enum_reader(ComplianceFramework)
-compliance_status = enum_reader(ComplianceStatus)
-analytics_period = enum_reader(AnalyticsPeriod)
-quota_resource = enum_reader(QuotaResource)
 
 
 # --- billing ---------------------------------------------------------------------------------
@@ -353,60 +267,6 @@ class WorkflowStep:
 
 
 _new_workflow_step = builder(WorkflowStep)
-
-
-@strawberry.input(description="Narrows a workflow's executions; every part given must hold.")
-class WorkflowExecutionFilter:
-    status: list[ExecutionStatus] | None = strawberry.field(default=None, description="Only these statuses.")
-    triggered_by: list[WorkflowTrigger] | None = strawberry.field(
-        default=None, description="Only runs started this way."
-    )
-    created_at: DateTimeRange | None = strawberry.field(default=None, description="Only runs queued in this range.")
-    started_at: DateTimeRange | None = strawberry.field(
-        default=None, description="Only runs started in this range (never runs still queued)."
-    )
-    finished_at: DateTimeRange | None = strawberry.field(
-        default=None, description="Only runs finished in this range (never runs not finished)."
-    )
-
-
-def execution_filter(
-    value: WorkflowExecutionFilter | None, workflow_ids: tuple[str, ...] | None = None
-) -> executions.Filter:
-    """The data-access filter of a `filter:` argument, for the runs of `workflow_ids` (None: all)."""
-    if value is None:
-        return executions.Filter(workflow_ids)
-    return executions.Filter(
-        workflow_ids=workflow_ids,
-        statuses=stored_values(value.status),
-        triggers=stored_values(value.triggered_by),
-        created=time_range(value.created_at),
-        started=time_range(value.started_at),
-        finished=time_range(value.finished_at),
-    )
-
-
-@strawberry.enum(description="What to sort workflow executions by.")
-class WorkflowExecutionOrderField(Enum):
-    CREATED_AT = strawberry.enum_value("created_at", description="When the run was queued.")
-    STARTED_AT = strawberry.enum_value("started_at", description="When the run started; runs still queued first.")
-    FINISHED_AT = strawberry.enum_value("finished_at", description="When the run ended; runs not finished first.")
-    STATUS = strawberry.enum_value("status", description="By status name.")
-
-
-@strawberry.input(description="One key of the order of workflow executions.")
-class WorkflowExecutionOrder:
-    field: WorkflowExecutionOrderField = strawberry.field(description="What to sort by.")
-    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Which way.")
-
-
-ExecutionOrderBy = Annotated[
-    list[WorkflowExecutionOrder] | None,
-    strawberry.argument(
-        description="Sort keys, most significant first; ties are broken by id. Default: newest first "
-        "(`[{field: CREATED_AT, direction: DESC}]`)."
-    ),
-]
 
 
 @strawberry.type(description="An AgentKit workflow: agent steps run in order, on demand or on a schedule.")

@@ -17,7 +17,8 @@ from resolvers.actions.common import USER_ERRORS, Ctx, IdempotencyKey, Outcome, 
 from resolvers.actions.enterprise import run_enterprise_mutation
 from resolvers.actions.team.common import TeamError, TeamErrorCode
 from resolvers.common.enums import stored
-from resolvers.enterprise.types import Invitation, InvitationRole
+from resolvers.enterprise.enums import InvitationRole
+from resolvers.enterprise.types import Invitation
 
 PERMISSION = Permission.MANAGE_TEAM
 

@@ -23,7 +23,8 @@ from resolvers.actions.workflows.common import (
     steps,
     workflow,
 )
-from resolvers.enterprise.types import Workflow, WorkflowStatus
+from resolvers.enterprise.enums import WorkflowStatus
+from resolvers.enterprise.types import Workflow
 
 PERMISSION = Permission.MANAGE_WORKFLOWS
 
