@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -64,6 +64,12 @@ def plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     return value
+
+
+class MutationInput(Protocol):
+    """A mutation's input: it may carry an idempotency key."""
+
+    idempotency_key: str | None
 
 
 def input_arguments(data: object) -> dict[str, Any]:
@@ -134,11 +140,14 @@ async def run_brain_mutation(
     *,
     operation: str,
     permission: Permission,
-    arguments: dict[str, Any],
-    idempotency_key: str | None,
+    input: MutationInput,
     perform: Callable[[TenantConnection], Awaitable[tuple[Outcome, ActionLogEntry | None]]],
+    arguments: dict[str, Any] | None = None,
 ) -> Outcome:
+    """Run one Brain mutation; `arguments` (default: the whole input) is what its idempotency digest covers."""
     ctx = info.context
+    idempotency_key = input.idempotency_key
+    arguments = input_arguments(input) if arguments is None else arguments
     ctx.require(permission)
     org = ctx.principal.organization
     if org.brain_id is None:

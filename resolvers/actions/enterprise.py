@@ -20,7 +20,7 @@ from gateway.core.realtime import audit_notice
 from gateway.core.rules import Rejected
 from gateway.data.enterprise import audit, invitations
 from gateway.stores.mongo import Document, TenantMongo
-from resolvers.actions.common import Ctx, Outcome, actor
+from resolvers.actions.common import Ctx, MutationInput, Outcome, actor, input_arguments
 
 Perform = Callable[[Writes], Awaitable[Outcome]]
 
@@ -37,8 +37,7 @@ async def run_enterprise_mutation(
     *,
     operation: str,
     permission: Permission,
-    arguments: dict[str, Any],
-    idempotency_key: str | None,
+    input: MutationInput,
     perform: Perform,
     tenant: TenantMongo | None = None,
 ) -> Outcome:
@@ -51,7 +50,7 @@ async def run_enterprise_mutation(
         tenant,
         Attempt(actor(ctx), ctx.request_id),
         operation,
-        request_hash(operation, arguments),
+        request_hash(operation, input_arguments(input)),
         principal_key(ctx.principal),
     )
 
@@ -64,7 +63,7 @@ async def run_enterprise_mutation(
             outcome = Outcome(errors=rejected.errors)
         return outcome.to_snapshot()
 
-    snapshot = await mutation.run(idempotency_key, attempt, partial(_recovered, tenant))
+    snapshot = await mutation.run(input.idempotency_key, attempt, partial(_recovered, tenant))
     outcome = Outcome.from_snapshot(snapshot)
     if not outcome.errors:
         # A replay announces an event id that was never stored, which subscribers' gateways skip.

@@ -95,8 +95,6 @@ LISTING: Listing[CampaignRow, CampaignFilter] = Listing(
 page = LISTING.page
 counts_by_status = LISTING.counts_by_status
 by_id = LISTING.by_id
-by_channel = LISTING.by_parent
-counts_by_channel = LISTING.counts_by_parent
 pages_of_channels = LISTING.pages_of_parents
 counts_of_channel = LISTING.counts_of_parent
 

@@ -82,8 +82,6 @@ LISTING: Listing[CreativeRow, CreativeFilter] = Listing(
 page = LISTING.page
 counts_by_status = LISTING.counts_by_status
 by_id = LISTING.by_id
-by_campaign = LISTING.by_parent
-counts_by_campaign = LISTING.counts_by_parent
 pages_of_campaigns = LISTING.pages_of_parents
 counts_of_campaign = LISTING.counts_of_parent
 

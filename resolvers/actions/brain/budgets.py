@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Annotated
 
 import strawberry
@@ -19,7 +20,6 @@ from resolvers.actions.common import (
     Ctx,
     IdempotencyKey,
     Outcome,
-    input_arguments,
     parse_uuid,
     run_brain_mutation,
     typed,
@@ -70,7 +70,7 @@ def _not_found(field: str) -> Rejected:
     return reject("NOT_FOUND", "no such campaign in your organization", field)
 
 
-async def _set_budget(tx: TenantConnection, data: UpdateCampaignBudgetInput) -> tuple[Outcome, ActionLogEntry | None]:
+async def _set_budget(data: UpdateCampaignBudgetInput, tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
     campaign_id = parse_uuid(data.campaign_id, "Campaign", "campaignId")
     amount = budget.check_amount(data.daily_budget, "dailyBudget", allow_zero=True)
     reason = text.reason(data.reason, required=False)
@@ -89,7 +89,7 @@ async def _set_budget(tx: TenantConnection, data: UpdateCampaignBudgetInput) -> 
     return Outcome(rows={"campaign": updated}), log
 
 
-async def _shift(tx: TenantConnection, data: ShiftBudgetInput) -> tuple[Outcome, ActionLogEntry | None]:
+async def _shift(data: ShiftBudgetInput, tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
     source_id = parse_uuid(data.from_campaign_id, "Campaign", "fromCampaignId")
     target_id = parse_uuid(data.to_campaign_id, "Campaign", "toCampaignId")
     amount = budget.check_amount(data.amount, "amount")
@@ -123,16 +123,12 @@ async def update_campaign_budget(
     info: Ctx,
     input: Annotated[UpdateCampaignBudgetInput, strawberry.argument(description="The campaign and its new budget.")],
 ) -> UpdateCampaignBudgetPayload:
-    async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
-        return await _set_budget(tx, input)
-
     outcome = await run_brain_mutation(
         info,
         operation="updateCampaignBudget",
         permission=PERMISSION,
-        arguments=input_arguments(input),
-        idempotency_key=input.idempotency_key,
-        perform=perform,
+        input=input,
+        perform=partial(_set_budget, input),
     )
     return UpdateCampaignBudgetPayload(
         campaign=outcome.built("campaign", typed(CampaignRow, Campaign.from_row)),
@@ -145,16 +141,12 @@ async def shift_budget(
     info: Ctx,
     input: Annotated[ShiftBudgetInput, strawberry.argument(description="The two campaigns and the amount.")],
 ) -> ShiftBudgetPayload:
-    async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
-        return await _shift(tx, input)
-
     outcome = await run_brain_mutation(
         info,
         operation="shiftBudget",
         permission=PERMISSION,
-        arguments=input_arguments(input),
-        idempotency_key=input.idempotency_key,
-        perform=perform,
+        input=input,
+        perform=partial(_shift, input),
     )
     return ShiftBudgetPayload(
         from_=outcome.built("from", typed(CampaignRow, Campaign.from_row)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 import strawberry
@@ -18,7 +19,6 @@ from resolvers.actions.common import (
     Ctx,
     IdempotencyKey,
     Outcome,
-    input_arguments,
     parse_uuid,
     run_brain_mutation,
     typed,
@@ -44,7 +44,7 @@ class CreativeStatusPayload:
 
 
 async def _set_status(
-    tx: TenantConnection, data: CreativeStatusInput, operation: str, status: str
+    data: CreativeStatusInput, operation: str, status: str, tx: TenantConnection
 ) -> tuple[Outcome, ActionLogEntry | None]:
     creative_id = parse_uuid(data.creative_id, "Creative", "creativeId")
     reason = text.reason(data.reason, required=True)
@@ -63,16 +63,12 @@ async def _set_status(
 
 
 async def _run(info: Ctx, data: CreativeStatusInput, operation: str, status: str) -> CreativeStatusPayload:
-    async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
-        return await _set_status(tx, data, operation, status)
-
     outcome = await run_brain_mutation(
         info,
         operation=operation,
         permission=PERMISSION,
-        arguments=input_arguments(data),
-        idempotency_key=data.idempotency_key,
-        perform=perform,
+        input=data,
+        perform=partial(_set_status, data, operation, status),
     )
     return CreativeStatusPayload(
         creative=outcome.built("creative", typed(CreativeRow, Creative.from_row)),

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -221,7 +222,7 @@ def _ingest_log(
     )
 
 
-async def _ingest(tx: TenantConnection, data: IngestDailyMetricsInput) -> tuple[Outcome, ActionLogEntry | None]:
+async def _ingest(data: IngestDailyMetricsInput, tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
     _check_size(data.rows)
     job_id = parse_uuid(data.sync_job_id, "SyncJob", "syncJobId") if data.sync_job_id is not None else None
     job = await running_job(tx, job_id, "syncJobId") if job_id is not None else None
@@ -249,16 +250,13 @@ async def ingest_daily_metrics(
     info: Ctx,
     input: Annotated[IngestDailyMetricsInput, strawberry.argument(description="The batch.")],
 ) -> IngestDailyMetricsPayload:
-    async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
-        return await _ingest(tx, input)
-
     outcome = await run_brain_mutation(
         info,
         operation="ingestDailyMetrics",
         permission=PERMISSION,
+        input=input,
+        perform=partial(_ingest, input),
         arguments={"syncJobId": input.sync_job_id, "rows": [_row_arguments(r) for r in input.rows]},
-        idempotency_key=input.idempotency_key,
-        perform=perform,
     )
     return IngestDailyMetricsPayload(
         sync_job=outcome.built("sync_job", typed(SyncJobRow, SyncJob.from_row)),

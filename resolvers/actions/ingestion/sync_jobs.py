@@ -97,9 +97,9 @@ async def start_sync_job(
         info,
         operation="startSyncJob",
         permission=PERMISSION,
-        arguments={"platform": input.platform.value},
-        idempotency_key=input.idempotency_key,
+        input=input,
         perform=perform,
+        arguments={"platform": input.platform.value},
     )
     return StartSyncJobPayload(
         sync_job=outcome.built("sync_job", typed(SyncJobRow, SyncJob.from_row)),
@@ -129,9 +129,9 @@ async def finish_sync_job(
         info,
         operation="finishSyncJob",
         permission=PERMISSION,
-        arguments={"syncJobId": input.sync_job_id, "status": input.status.value, "error": input.error},
-        idempotency_key=input.idempotency_key,
+        input=input,
         perform=perform,
+        arguments={"syncJobId": input.sync_job_id, "status": input.status.value, "error": input.error},
     )
     return FinishSyncJobPayload(
         sync_job=outcome.built("sync_job", typed(SyncJobRow, SyncJob.from_row)),

@@ -24,7 +24,7 @@ from gateway.core.rules.invitations import (
 from gateway.data.enterprise import invitations, members
 from gateway.errors import Forbidden
 from gateway.stores.mongo import Document
-from resolvers.actions.common import Ctx, IdempotencyKey, Outcome, input_arguments, parse_object_id, typed_errors
+from resolvers.actions.common import Ctx, IdempotencyKey, Outcome, parse_object_id, typed_errors
 from resolvers.actions.enterprise import run_enterprise_mutation
 from resolvers.actions.team.common import InvitationPayload, TeamError, TeamErrorCode, invitation_payload
 
@@ -131,8 +131,7 @@ async def accept_invitation(
         info,
         operation="acceptInvitation",
         permission=PERMISSION,
-        arguments=input_arguments(input),
-        idempotency_key=input.idempotency_key,
+        input=input,
         perform=partial(_accept, info, input, invitation["_id"]),
         tenant=ctx.services.mongo.tenant(organization_id),
     )

@@ -13,7 +13,7 @@ from gateway.core.permissions import Permission
 from gateway.core.rules import reject, text
 from gateway.core.rules.invitations import token_hash
 from gateway.data.enterprise import invitations, members, seats
-from resolvers.actions.common import USER_ERRORS, Ctx, IdempotencyKey, Outcome, input_arguments, typed_errors
+from resolvers.actions.common import USER_ERRORS, Ctx, IdempotencyKey, Outcome, typed_errors
 from resolvers.actions.enterprise import run_enterprise_mutation
 from resolvers.actions.team.common import TeamError, TeamErrorCode
 from resolvers.common.enums import stored
@@ -73,8 +73,7 @@ async def invite_team_member(
         info,
         operation="inviteTeamMember",
         permission=PERMISSION,
-        arguments=input_arguments(input),
-        idempotency_key=input.idempotency_key,
+        input=input,
         perform=partial(_invite, info, input, issued),
     )
     return InviteTeamMemberPayload(

@@ -11,7 +11,7 @@ from gateway.core.mongo_mutations import Audit, Writes
 from gateway.core.permissions import Permission
 from gateway.core.rules import reject
 from gateway.data.enterprise import invitations
-from resolvers.actions.common import Ctx, IdempotencyKey, Outcome, input_arguments, parse_object_id
+from resolvers.actions.common import Ctx, IdempotencyKey, Outcome, parse_object_id
 from resolvers.actions.enterprise import run_enterprise_mutation
 from resolvers.actions.team.common import InvitationPayload, invitation_payload
 
@@ -45,8 +45,7 @@ async def revoke_invitation(
         info,
         operation="revokeInvitation",
         permission=PERMISSION,
-        arguments=input_arguments(input),
-        idempotency_key=input.idempotency_key,
+        input=input,
         perform=partial(_revoke, info, input),
     )
     return invitation_payload(outcome)

@@ -12,7 +12,7 @@ from gateway.core.permissions import Permission
 from gateway.core.rules import text
 from gateway.core.rules.text import MAX_DESCRIPTION, MAX_NAME
 from gateway.data.enterprise import workflows
-from resolvers.actions.common import Ctx, IdempotencyKey, Outcome, input_arguments, typed_errors
+from resolvers.actions.common import Ctx, IdempotencyKey, Outcome, typed_errors
 from resolvers.actions.enterprise import run_enterprise_mutation
 from resolvers.actions.workflows.common import (
     MAX_STEPS,
@@ -51,8 +51,7 @@ async def create_workflow(
         info,
         operation="createWorkflow",
         permission=PERMISSION,
-        arguments=input_arguments(input),
-        idempotency_key=input.idempotency_key,
+        input=input,
         perform=partial(_create, info, input),
     )
     return WorkflowPayload(

@@ -17,7 +17,6 @@ from resolvers.actions.common import (
     IdempotencyKey,
     Outcome,
     actor,
-    input_arguments,
     parse_object_id,
     typed_errors,
 )
@@ -70,8 +69,7 @@ async def run_workflow(
         info,
         operation="runWorkflow",
         permission=PERMISSION,
-        arguments=input_arguments(input),
-        idempotency_key=input.idempotency_key,
+        input=input,
         perform=partial(_run, info, input),
     )
     return RunWorkflowPayload(

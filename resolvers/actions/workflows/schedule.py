@@ -17,7 +17,6 @@ from resolvers.actions.common import (
     Ctx,
     IdempotencyKey,
     Outcome,
-    input_arguments,
     parse_object_id,
     typed_errors,
 )
@@ -70,8 +69,7 @@ async def set_workflow_schedule(
         info,
         operation="setWorkflowSchedule",
         permission=PERMISSION,
-        arguments=input_arguments(input),
-        idempotency_key=input.idempotency_key,
+        input=input,
         perform=partial(_set, info, input),
     )
     return SetWorkflowSchedulePayload(

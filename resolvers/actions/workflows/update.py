@@ -13,7 +13,7 @@ from gateway.core.rules import reject, text
 from gateway.data.enterprise import workflows
 from gateway.errors import Conflict
 from gateway.stores.mongo import Document
-from resolvers.actions.common import Ctx, IdempotencyKey, Outcome, input_arguments, parse_object_id, typed_errors
+from resolvers.actions.common import Ctx, IdempotencyKey, Outcome, parse_object_id, typed_errors
 from resolvers.actions.enterprise import run_enterprise_mutation
 from resolvers.actions.workflows.common import (
     WorkflowError,
@@ -92,8 +92,7 @@ async def update_workflow(
         info,
         operation="updateWorkflow",
         permission=PERMISSION,
-        arguments=input_arguments(input),
-        idempotency_key=input.idempotency_key,
+        input=input,
         perform=partial(_update, info, input),
     )
     return WorkflowPayload(
