@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from decimal import Decimal
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -241,3 +243,30 @@ def test_json_objects() -> None:
         with pytest.raises(Rejected) as raised:
             text.json_object(bad, "steps[2].params")
         assert code_of(raised) == ("INVALID_JSON", "steps[2].params")
+
+
+# --- where the rules and the writes sit --------------------------------------------------------
+
+
+def _loaded_after(modules: list[str]) -> set[str]:
+    code = f"import importlib, sys\nfor m in {modules!r}: importlib.import_module(m)\nprint('\\n'.join(sys.modules))\n"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return set(out.split())
+
+
+def test_rules_know_no_store_access_and_no_graphql_schema() -> None:
+    loaded = _loaded_after(
+        [f"gateway.core.rules.{name}" for name in ("budget", "invitations", "schedule", "seats", "text")]
+    )
+    above = ("gateway.data", "gateway.http", "resolvers", "strawberry")
+    assert sorted(m for m in loaded if any(m == top or m.startswith(top + ".") for top in above)) == []
+
+
+def test_writes_import_no_schema() -> None:
+    writes = ["action_logs", "campaigns", "creatives", "listing"]
+    enterprise = ["invitations", "members", "seats", "workflows", "executions", "schedules", "agents", "audit"]
+    loaded = _loaded_after(
+        [f"gateway.data.brain.{name}" for name in writes] + [f"gateway.data.enterprise.{name}" for name in enterprise]
+    )
+    above = ("gateway.http", "resolvers", "strawberry")
+    assert sorted(m for m in loaded if any(m == top or m.startswith(top + ".") for top in above)) == []

@@ -31,6 +31,13 @@ from gateway.errors import NotFound
 from resolvers.common.enums import stored
 from resolvers.common.filters import sorts
 from resolvers.common.relay import After, Before, Connection, First, Last
+from resolvers.enterprise.agentkit import (
+    Agent,
+    ScheduledWorkflow,
+    Workflow,
+    WorkflowExecution,
+    WorkflowExecutionConnection,
+)
 from resolvers.enterprise.enums import AnalyticsPeriod, Plan
 from resolvers.enterprise.filters import (
     agent_filter,
@@ -65,18 +72,13 @@ from resolvers.enterprise.lists import (
     order_by,
 )
 from resolvers.enterprise.types import (
-    Agent,
     AnalyticsPoint,
     AuditLog,
     BillingSubscription,
     ComplianceCheck,
     Invitation,
     Member,
-    ScheduledWorkflow,
     UsageQuota,
-    Workflow,
-    WorkflowExecution,
-    WorkflowExecutionConnection,
 )
 
 Ctx = Info[RequestContext, None]

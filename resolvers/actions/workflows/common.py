@@ -13,7 +13,7 @@ from gateway.data.enterprise import agents, workflows
 from gateway.stores.mongo import Document
 from resolvers.actions.common import ERROR_FIELD, ERROR_MESSAGE, USER_ERRORS, parse_object_id
 from resolvers.common.scalars import JSON
-from resolvers.enterprise.types import Workflow
+from resolvers.enterprise.agentkit import Workflow
 
 MAX_STEPS = 50
 MAX_ACTION = 100

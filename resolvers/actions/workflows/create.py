@@ -22,7 +22,7 @@ from resolvers.actions.workflows.common import (
     WorkflowStepInput,
     steps,
 )
-from resolvers.enterprise.types import Workflow
+from resolvers.enterprise.agentkit import Workflow
 
 PERMISSION = Permission.MANAGE_WORKFLOWS
 

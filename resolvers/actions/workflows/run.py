@@ -23,7 +23,8 @@ from resolvers.actions.common import (
 from resolvers.actions.enterprise import run_enterprise_mutation
 from resolvers.actions.workflows.common import WorkflowError, WorkflowErrorCode, workflow
 from resolvers.common.scalars import JSON
-from resolvers.enterprise.types import UsageQuota, WorkflowExecution
+from resolvers.enterprise.agentkit import WorkflowExecution
+from resolvers.enterprise.types import UsageQuota
 
 PERMISSION = Permission.MANAGE_WORKFLOWS
 

@@ -22,7 +22,7 @@ from resolvers.actions.common import (
 )
 from resolvers.actions.enterprise import run_enterprise_mutation
 from resolvers.actions.workflows.common import WorkflowError, WorkflowErrorCode, workflow
-from resolvers.enterprise.types import ScheduledWorkflow
+from resolvers.enterprise.agentkit import ScheduledWorkflow
 
 PERMISSION = Permission.MANAGE_WORKFLOWS
 

@@ -23,8 +23,8 @@ from resolvers.actions.workflows.common import (
     steps,
     workflow,
 )
+from resolvers.enterprise.agentkit import Workflow
 from resolvers.enterprise.enums import WorkflowStatus
-from resolvers.enterprise.types import Workflow
 
 PERMISSION = Permission.MANAGE_WORKFLOWS
 
