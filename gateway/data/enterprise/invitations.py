@@ -17,6 +17,7 @@ from gateway.data.filters import Sort, TimeRange
 from gateway.data.paging import TEXT, TIME, Page, Paged
 from gateway.stores.mongo import Document, MongoStore, TenantMongo
 
+COLLECTION = "team_invitations"
 NEWEST_FIRST = (Sort("created_at", descending=True),)
 # Each `orderBy` field and the type of its values.
 KINDS = {"created_at": TIME, "expires_at": TIME, "email": TEXT, "role": TEXT}
@@ -66,17 +67,15 @@ async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[Sort] 
         within("expires_at", f.expires),
     )
     return await collection_page(
-        mongo, "Organization.invitations", page, "team_invitations", query, ordering(order, NEWEST_FIRST, KINDS)
+        mongo, "Organization.invitations", page, COLLECTION, query, ordering(order, NEWEST_FIRST, KINDS)
     )
 
 
 def by_id(ctx: RequestContext) -> ById:
-    return by_ids(ctx, "team_invitations")
+    return by_ids(ctx, COLLECTION)
 
 
 # --- writes (inside an enterprise mutation) -------------------------------------------------
-
-COLLECTION = "team_invitations"
 
 
 def public(doc: Document) -> Document:

@@ -26,6 +26,7 @@ from gateway.data.filters import Comparison, Sort, TimeRange
 from gateway.data.paging import INT, TEXT, TIME, Page, Paged
 from gateway.stores.mongo import Document, TenantMongo
 
+COLLECTION = "agentkit_workflows"
 BY_NAME = (Sort("name"),)
 NEXT_TO_RUN_FIRST = (Sort("next_run_at"),)
 # Each `orderBy` field and the type of its values.
@@ -57,12 +58,12 @@ def query(f: Filter) -> Document:
 async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[Sort] = ()) -> Paged[Document]:
     """Workflows matching `f`, by name unless `order` says otherwise."""
     return await collection_page(
-        mongo, "Organization.workflows", page, "agentkit_workflows", query(f), ordering(order, BY_NAME, KINDS)
+        mongo, "Organization.workflows", page, COLLECTION, query(f), ordering(order, BY_NAME, KINDS)
     )
 
 
 def by_id(ctx: RequestContext) -> ById:
-    return by_ids(ctx, "agentkit_workflows")
+    return by_ids(ctx, COLLECTION)
 
 
 # --- schedules -------------------------------------------------------------------------------
@@ -120,8 +121,6 @@ def schedule_by_workflow(ctx: RequestContext) -> DataLoader[str, Document | None
 
 
 # --- writes (inside an enterprise mutation) -------------------------------------------------
-
-COLLECTION = "agentkit_workflows"
 
 
 def new_workflow(name: str, description: str | None, steps: list[Document], created_by: str) -> Document:
