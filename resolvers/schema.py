@@ -23,8 +23,9 @@ from gateway.core.permissions import Permission
 from gateway.data.ids import from_global_id
 from gateway.errors import BadUserInput, Forbidden, server_fault
 from resolvers.actions.brain import BrainActions
-from resolvers.actions.enterprise import EnterpriseMutations
 from resolvers.actions.ingestion import IngestionMutations
+from resolvers.actions.team import TeamMutations
+from resolvers.actions.workflows import WorkflowMutations
 from resolvers.brain.nodes import NODE_RESOLVERS as BRAIN_NODES
 from resolvers.common.checks import DocumentLimits, document_checks
 from resolvers.common.fair_share import FairShare
@@ -160,7 +161,7 @@ _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
 @strawberry.type(description="Changes: Brain actions, partner ingestion, and enterprise team and workflow management.")
-class Mutation(BrainActions, IngestionMutations, EnterpriseMutations):
+class Mutation(BrainActions, IngestionMutations, TeamMutations, WorkflowMutations):
     pass
 
 

@@ -25,7 +25,8 @@ from gateway.errors import BadUserInput
 from gateway.stores.mongo import Document
 from resolvers.brain.enums import ActionStatus
 from resolvers.brain.types import ActionLog, SyncJob
-from resolvers.enterprise.types import AuditLog, WorkflowExecution
+from resolvers.enterprise.agentkit import WorkflowExecution
+from resolvers.enterprise.types import AuditLog
 
 Ctx = Info[RequestContext, None]
 

@@ -41,7 +41,8 @@ from gateway.data.ids import from_global_id, to_global_id
 from gateway.ops.seed import oid, seed_subject
 from gateway.stores.mongo import MongoStore, UnscopedQuery
 from resolvers.actions.common import input_arguments
-from resolvers.actions.enterprise import CreateWorkflowInput, WorkflowStepInput
+from resolvers.actions.workflows.common import WorkflowStepInput
+from resolvers.actions.workflows.create import CreateWorkflowInput
 from resolvers.schema import schema
 from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer

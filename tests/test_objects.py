@@ -20,7 +20,9 @@ from resolvers.common.enums import ActorKind
 from resolvers.common.objects import builder, composition, is_total, partial_builder, row_mapping
 from resolvers.common.relay import Edge, node_ids
 from resolvers.common.scalars import Money
-from resolvers.enterprise.types import Agent, AuditLog, ScheduledWorkflow, Workflow, WorkflowExecution, WorkflowStatus
+from resolvers.enterprise.agentkit import Agent, ScheduledWorkflow, Workflow, WorkflowExecution
+from resolvers.enterprise.enums import WorkflowStatus
+from resolvers.enterprise.types import AuditLog
 
 
 def test_enum_reader_is_the_enum_call() -> None:

@@ -128,28 +128,54 @@ def test_user_errors_are_typed_per_domain() -> None:
         assert field_type(error, "field") == "String"
 
 
-# The codes each action module raises, as written in the source: every one must be in its domain's enum,
-# else a rejection would fail to serialize instead of reaching the client.
+# The codes each place raises, as written in the source (a folder: all its modules): every one must be in
+# the enum of each domain that place serves, else a rejection would fail to serialize instead of reaching the
+# client. Rules shared by several domains list them all.
 MODULE_CODES = {
-    "resolvers/actions/brain.py": ["BrainActionErrorCode"],
-    "resolvers/actions/ingestion.py": ["IngestionErrorCode"],
-    "resolvers/actions/enterprise.py": ["TeamErrorCode", "WorkflowErrorCode"],
+    "resolvers/actions/brain": ["BrainActionErrorCode"],
+    "resolvers/actions/ingestion": ["IngestionErrorCode"],
+    "resolvers/actions/team": ["TeamErrorCode"],
+    "resolvers/actions/workflows": ["WorkflowErrorCode"],
+    "gateway/core/rules/budget.py": ["BrainActionErrorCode"],
+    "gateway/core/rules/text.py": ["BrainActionErrorCode", "TeamErrorCode", "WorkflowErrorCode"],
+    "gateway/core/rules/schedule.py": ["WorkflowErrorCode"],
+    "gateway/core/rules/invitations.py": ["TeamErrorCode"],
+    "gateway/core/rules/seats.py": ["TeamErrorCode"],
+    "gateway/data/enterprise/seats.py": ["TeamErrorCode"],
+    "gateway/data/enterprise/executions.py": ["WorkflowErrorCode"],
+    "gateway/data/enterprise/schedules.py": ["WorkflowErrorCode"],
+    # The id parser every domain uses.
+    "resolvers/actions/common.py": ["BrainActionErrorCode", "IngestionErrorCode", "TeamErrorCode", "WorkflowErrorCode"],
 }
-SHARED_CODES = {"INVALID_ID"}  # raised by the id parser every domain uses
+SHARED_CODES = {"INVALID_ID"}  # raised by the id parser
+RAISED = re.compile(r'reject\(\s*"([A-Z_]+)",')
+
+
+def _sources(place: str) -> list[Path]:
+    path = ROOT / place
+    return sorted(path.rglob("*.py")) if path.is_dir() else [path]
 
 
 def test_every_raised_code_is_in_its_domain_enum() -> None:
     brain_statuses = {"ALREADY_ACTIVE", "ALREADY_PAUSED"}  # `"ALREADY_" + status.upper()`
-    for module, enums in MODULE_CODES.items():
-        source = (ROOT / module).read_text()
-        raised = set(re.findall(r'reject\(\s*"([A-Z_]+)",', source))
-        assert raised, module
-        known = set().union(*(enum_values(e) for e in enums))
-        if module.endswith("brain.py"):
+    for place, enums in MODULE_CODES.items():
+        source = "\n".join(path.read_text() for path in _sources(place))
+        raised = set(RAISED.findall(source))
+        assert raised, place
+        if place.endswith("brain"):
             raised |= brain_statuses
-        assert raised - known == set(), module
+        known = set().union(*(enum_values(e) for e in enums))
+        assert raised - known == set(), place
         for enum in enums:
             assert enum_values(enum) >= SHARED_CODES, enum
+
+
+def test_every_place_that_rejects_is_checked() -> None:
+    places = [p for place in MODULE_CODES for p in _sources(place)]
+    for top in ("resolvers", "gateway"):
+        for path in (ROOT / top).rglob("*.py"):
+            if RAISED.search(path.read_text()):
+                assert path in places, path
 
 
 def connection_fields() -> list[tuple[str, str, GraphQLField]]:

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -22,7 +22,10 @@ from strawberry import Info
 from gateway.core import idempotency, outbox, realtime
 from gateway.core.context import RequestContext
 from gateway.core.permissions import Permission
+from gateway.core.rules import Rejected, UserError, reject
 from gateway.data import ids
+from gateway.data.brain import action_logs
+from gateway.data.brain.action_logs import ActionLogEntry
 from gateway.data.rows import is_row, row_of
 from gateway.errors import StoreUnavailable
 from gateway.stores.postgres import TenantConnection
@@ -38,19 +41,6 @@ IdempotencyKey = strawberry.field(
     "the same key with other input is a CONFLICT error. Kept per organization and caller (token issuer and "
     "subject): other callers' keys never collide with yours.",
 )
-
-
-@dataclass
-class UserError:
-    """Why a mutation did not apply, before it is typed for its domain's payload.
-
-    `code` names a member of the domain's error-code enum (e.g. `BrainActionErrorCode`); each payload turns
-    these into its domain's GraphQL error type, so clients can switch on the code from the schema.
-    """
-
-    code: str
-    message: str
-    field: str | None
 
 
 def typed_errors(errors: list[UserError], error_type: Callable[..., E], codes: type[Enum]) -> list[E]:
@@ -76,21 +66,15 @@ def plain(value: Any) -> Any:
     return value
 
 
+class MutationInput(Protocol):
+    """A mutation's input: it may carry an idempotency key."""
+
+    idempotency_key: str | None
+
+
 def input_arguments(data: object) -> dict[str, Any]:
     """A mutation input as the idempotency digest sees it: everything but the key itself."""
     return {k: plain(v) for k, v in vars(data).items() if k != "idempotency_key"}
-
-
-class Rejected(Exception):
-    """Raised inside a mutation to reject it with user errors; the change is rolled back."""
-
-    def __init__(self, *errors: UserError) -> None:
-        super().__init__(errors[0].message if errors else "rejected")
-        self.errors = list(errors)
-
-
-def reject(code: str, message: str, field: str | None = None) -> Rejected:
-    return Rejected(UserError(code=code, message=message, field=field))
 
 
 def parse_id(global_id: str, expected: str, field: str) -> str:
@@ -146,34 +130,9 @@ def _plain_row(value: Any) -> Any:
     return dict(value.items()) if hasattr(value, "items") else value
 
 
-@dataclass
-class ActionLogEntry:
-    action: str
-    target_type: str
-    target_id: str
-    payload: dict[str, Any]
-    result: dict[str, Any]
-
-
 def actor(ctx: RequestContext) -> dict[str, Any]:
     p = ctx.principal
     return {"kind": p.kind, "id": p.subject, "email": p.email}
-
-
-async def write_action_log(tx: TenantConnection, ctx: RequestContext, entry: ActionLogEntry, key: str | None) -> Any:
-    return await tx.fetchrow(
-        "INSERT INTO action_logs (organization_id, actor_kind, actor_id, action, target_type, target_id, payload, result, status, idempotency_key) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'succeeded', $9) RETURNING *",
-        tx.organization_id,
-        ctx.principal.kind,
-        ctx.principal.subject,
-        entry.action,
-        entry.target_type,
-        entry.target_id,
-        entry.payload,
-        entry.result,
-        key,
-    )
 
 
 async def run_brain_mutation(
@@ -181,11 +140,14 @@ async def run_brain_mutation(
     *,
     operation: str,
     permission: Permission,
-    arguments: dict[str, Any],
-    idempotency_key: str | None,
+    input: MutationInput,
     perform: Callable[[TenantConnection], Awaitable[tuple[Outcome, ActionLogEntry | None]]],
+    arguments: dict[str, Any] | None = None,
 ) -> Outcome:
+    """Run one Brain mutation; `arguments` (default: the whole input) is what its idempotency digest covers."""
     ctx = info.context
+    idempotency_key = input.idempotency_key
+    arguments = input_arguments(input) if arguments is None else arguments
     ctx.require(permission)
     org = ctx.principal.organization
     if org.brain_id is None:
@@ -205,7 +167,9 @@ async def run_brain_mutation(
             await tx.execute("ROLLBACK TO SAVEPOINT mutation")
             outcome, log_entry = Outcome(errors=rejected.errors), None
         if log_entry is not None:
-            outcome.rows["action_log"] = await write_action_log(tx, ctx, log_entry, idempotency_key)
+            outcome.rows["action_log"] = await action_logs.record(
+                tx, ctx.principal.kind, ctx.principal.subject, log_entry, idempotency_key
+            )
             # Sent with the transaction: subscribers hear of it on commit, never after a rollback.
             await realtime.notify(
                 tx,

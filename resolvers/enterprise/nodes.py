@@ -24,18 +24,15 @@ from gateway.data.enterprise import (
 )
 from gateway.data.enterprise.query import ById
 from gateway.stores.mongo import Document
+from resolvers.enterprise.agentkit import Agent, ScheduledWorkflow, Workflow, WorkflowExecution
 from resolvers.enterprise.types import (
-    Agent,
     AnalyticsPoint,
     AuditLog,
     BillingSubscription,
     ComplianceCheck,
     Invitation,
     Member,
-    ScheduledWorkflow,
     UsageQuota,
-    Workflow,
-    WorkflowExecution,
 )
 
 NodeResolver = Callable[[RequestContext, str], Awaitable[object | None]]

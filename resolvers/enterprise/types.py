@@ -9,152 +9,48 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from enum import Enum
-from functools import partial
-from typing import Annotated, ClassVar
+from typing import ClassVar
 
 import strawberry
 from strawberry import Info
 
 from gateway.core.context import RequestContext
 from gateway.data.brain.users import BrainUser
-from gateway.data.enterprise import agents, executions, invitations, members, workflows
+from gateway.data.enterprise import invitations, members
 from gateway.data.enterprise.members import MemberRow
-from gateway.data.paging import Page
 from gateway.stores.mongo import Document
-from resolvers.common.enums import ActorKind, actor_kind, stored, stored_values
-from resolvers.common.filters import DateTimeRange, OrderDirection, sorts, time_range
-from resolvers.common.objects import WHOLE, attribute, builder, doc_builder, enum_reader, get
+from resolvers.common.enums import ActorKind, actor_kind
+from resolvers.common.objects import WHOLE, attribute, builder, doc_builder, get
 from resolvers.common.relay import (
-    COUNTS_BY_STATUS,
-    After,
-    Before,
-    Connection,
-    First,
-    Last,
     Node,
-    Tally,
     node_id,
     node_ids,
 )
 from resolvers.common.scalars import JSON, Money
+from resolvers.enterprise.enums import (
+    AnalyticsPeriod,
+    BrainRole,
+    ComplianceFramework,
+    ComplianceStatus,
+    EnterpriseRole,
+    InvitationRole,
+    InvitationStatus,
+    Plan,
+    QuotaResource,
+    SubscriptionStatus,
+    analytics_period,
+    brain_role,
+    compliance_framework,
+    compliance_status,
+    enterprise_role,
+    invitation_role,
+    invitation_status,
+    plan,
+    quota_resource,
+    subscription_status,
+)
 
 Ctx = Info[RequestContext, None]
-
-
-# --- enums -----------------------------------------------------------------------------------
-
-
-@strawberry.enum(description="Billing plan of an organization.")
-class Plan(Enum):
-    STARTER = strawberry.enum_value("starter", description="Entry plan for small teams.")
-    GROWTH = strawberry.enum_value("growth", description="Plan for growing teams.")
-    ENTERPRISE = strawberry.enum_value("enterprise", description="Plan with compliance and AgentKit at scale.")
-
-
-@strawberry.enum(description="Billing state of a subscription.")
-class SubscriptionStatus(Enum):
-    TRIALING = strawberry.enum_value("trialing", description="In the free trial.")
-    ACTIVE = strawberry.enum_value("active", description="Paid and current.")
-    PAST_DUE = strawberry.enum_value("past_due", description="A payment failed; service continues for now.")
-    CANCELED = strawberry.enum_value("canceled", description="Ended; no longer billed.")
-
-
-@strawberry.enum(description="Lifecycle state of an AgentKit workflow.")
-class WorkflowStatus(Enum):
-    DRAFT = strawberry.enum_value("draft", description="Being edited; does not run.")
-    ACTIVE = strawberry.enum_value("active", description="Runs on demand and on its schedule.")
-    ARCHIVED = strawberry.enum_value("archived", description="Retired; kept for its history.")
-
-
-@strawberry.enum(description="Progress of one workflow execution.")
-class ExecutionStatus(Enum):
-    QUEUED = strawberry.enum_value("queued", description="Waiting for a worker.")
-    RUNNING = strawberry.enum_value("running", description="Started, not finished.")
-    SUCCEEDED = strawberry.enum_value("succeeded", description="Finished with an output.")
-    FAILED = strawberry.enum_value("failed", description="Finished with an error.")
-
-
-@strawberry.enum(description="Compliance framework a control belongs to.")
-class ComplianceFramework(Enum):
-    SOC2 = strawberry.enum_value("SOC2", description="SOC 2 trust services criteria.")
-    GDPR = strawberry.enum_value("GDPR", description="EU General Data Protection Regulation.")
-    HIPAA = strawberry.enum_value("HIPAA", description="US Health Insurance Portability and Accountability Act.")
-
-
-@strawberry.enum(description="Outcome of the latest compliance check of a control.")
-class ComplianceStatus(Enum):
-    PASSING = strawberry.enum_value("passing", description="The control is met.")
-    FAILING = strawberry.enum_value("failing", description="The control is not met; needs attention.")
-    PENDING = strawberry.enum_value("pending", description="Not evaluated yet.")
-
-
-@strawberry.enum(description="Granularity of an analytics series.")
-class AnalyticsPeriod(Enum):
-    DAY = strawberry.enum_value("day", description="One point per day.")
-    WEEK = strawberry.enum_value("week", description="One point per week, dated on the week's first day.")
-    MONTH = strawberry.enum_value("month", description="One point per month, dated on the month's first day.")
-
-
-@strawberry.enum(description="A resource whose use is metered against a quota.")
-class QuotaResource(Enum):
-    API_CALLS = strawberry.enum_value("api_calls", description="Calls to the platform's API.")
-    WORKFLOW_RUNS = strawberry.enum_value("workflow_runs", description="AgentKit workflow executions.")
-    SEATS = strawberry.enum_value("seats", description="Members with an enterprise account.")
-
-
-@strawberry.enum(description="Enterprise role an invitee gets on accepting an invitation.")
-class InvitationRole(Enum):
-    ADMIN = strawberry.enum_value("admin", description="Manages the team and workflows.")
-    ANALYST = strawberry.enum_value("analyst", description="Reads the organization's data.")
-    MEMBER = strawberry.enum_value("member", description="A member without management rights.")
-
-
-@strawberry.enum(description="A role on the enterprise platform.")
-class EnterpriseRole(Enum):
-    OWNER = strawberry.enum_value("owner", description="Owns the organization: billing, team and all data.")
-    ADMIN = strawberry.enum_value("admin", description="Manages the team and workflows.")
-    ANALYST = strawberry.enum_value("analyst", description="Reads the organization's data.")
-    MEMBER = strawberry.enum_value("member", description="A member without management rights.")
-
-
-@strawberry.enum(description="A role in the Brain app.")
-class BrainRole(Enum):
-    OWNER = strawberry.enum_value("owner", description="Owns the Brain workspace.")
-    ADMIN = strawberry.enum_value("admin", description="Manages the Brain workspace and its users.")
-    MARKETER = strawberry.enum_value("marketer", description="Runs campaigns: budgets and creatives.")
-    VIEWER = strawberry.enum_value("viewer", description="Reads campaigns and metrics.")
-
-
-@strawberry.enum(description="What started a workflow run.")
-class WorkflowTrigger(Enum):
-    SCHEDULE = strawberry.enum_value("schedule", description="The workflow's schedule came due.")
-    USER = strawberry.enum_value("user", description="A signed-in member ran it.")
-    API = strawberry.enum_value("api", description="A partner integration ran it with a machine token.")
-
-
-@strawberry.enum(description="State of a team invitation.")
-class InvitationStatus(Enum):
-    PENDING = strawberry.enum_value("pending", description="Sent, not answered yet.")
-    ACCEPTED = strawberry.enum_value("accepted", description="The invitee joined.")
-    REVOKED = strawberry.enum_value("revoked", description="Withdrawn by an admin.")
-    EXPIRED = strawberry.enum_value("expired", description="Not accepted in time.")
-
-
-# Readers of stored values for objects built per document: one dict lookup each, not an enum call.
-plan = enum_reader(Plan)
-subscription_status = enum_reader(SubscriptionStatus)
-enterprise_role = enum_reader(EnterpriseRole)
-brain_role = enum_reader(BrainRole)
-invitation_role = enum_reader(InvitationRole)
-invitation_status = enum_reader(InvitationStatus)
-workflow_status = enum_reader(WorkflowStatus)
-execution_status = enum_reader(ExecutionStatus)
-workflow_trigger = enum_reader(WorkflowTrigger)
-compliance_framework = enum_reader(ComplianceFramework)
-compliance_status = enum_reader(ComplianceStatus)
-analytics_period = enum_reader(AnalyticsPeriod)
-quota_resource = enum_reader(QuotaResource)
 
 
 # --- billing ---------------------------------------------------------------------------------
@@ -298,263 +194,6 @@ Invitation.from_doc = doc_builder(
     status=(lambda doc: invitation_status(invitations.status_of(doc)), WHOLE),
     expires_at="expires_at",
     created_at=get("created_at"),
-)
-
-
-# --- AgentKit --------------------------------------------------------------------------------
-
-
-@strawberry.type(description="An AgentKit AI agent: a model with a configuration that workflow steps call.")
-class Agent(Node):
-    name: str = strawberry.field(description="Display name.")
-    kind: str = strawberry.field(description="What the agent does, e.g. `optimizer`, `monitor`, `reporter`.")
-    model: str = strawberry.field(description="The language model behind the agent, e.g. `gpt-4o`.")
-    config: JSON = strawberry.field(description='Model settings, e.g. `{"temperature": 0.2}`.')
-    enabled: bool = strawberry.field(description="False when the agent is switched off; its steps do not run.")
-    created_at: dt.datetime | None = strawberry.field(description="When the agent was created.")
-
-    from_doc: ClassVar[Callable[[Document], Agent]]
-
-
-def _json_or_empty(value: object) -> JSON:
-    return JSON(value or {})
-
-
-Agent.from_doc = doc_builder(
-    Agent,
-    id=(node_ids("Agent"), "_id"),
-    name="name",
-    kind="kind",
-    model="model",
-    config=(_json_or_empty, get("config")),
-    enabled=(bool, get("enabled", True)),
-    created_at=get("created_at"),
-)
-
-
-@strawberry.type(description="One step of a workflow: an action performed by an agent.")
-class WorkflowStep:
-    agent_id: strawberry.Private[str | None]
-    action: str = strawberry.field(description="What the agent is asked to do, e.g. `analyze`, `notify`.")
-    params: JSON = strawberry.field(description='Parameters of the action, e.g. `{"lookback_days": 7}`.')
-
-    @classmethod
-    def from_doc(cls, doc: Document) -> WorkflowStep:
-        return _new_workflow_step(
-            agent_id=doc.get("agent_id"), action=doc["action"], params=JSON(doc.get("params") or {})
-        )
-
-    @strawberry.field(description="The agent performing the step; null if it has been deleted.")
-    async def agent(self, info: Ctx) -> Agent | None:
-        if not self.agent_id:
-            return None
-        doc = await info.context.loader(agents.by_id).load(self.agent_id)
-        return Agent.from_doc(doc) if doc else None
-
-
-_new_workflow_step = builder(WorkflowStep)
-
-
-@strawberry.input(description="Narrows a workflow's executions; every part given must hold.")
-class WorkflowExecutionFilter:
-    status: list[ExecutionStatus] | None = strawberry.field(default=None, description="Only these statuses.")
-    triggered_by: list[WorkflowTrigger] | None = strawberry.field(
-        default=None, description="Only runs started this way."
-    )
-    created_at: DateTimeRange | None = strawberry.field(default=None, description="Only runs queued in this range.")
-    started_at: DateTimeRange | None = strawberry.field(
-        default=None, description="Only runs started in this range (never runs still queued)."
-    )
-    finished_at: DateTimeRange | None = strawberry.field(
-        default=None, description="Only runs finished in this range (never runs not finished)."
-    )
-
-
-def execution_filter(
-    value: WorkflowExecutionFilter | None, workflow_ids: tuple[str, ...] | None = None
-) -> executions.Filter:
-    """The data-access filter of a `filter:` argument, for the runs of `workflow_ids` (None: all)."""
-    if value is None:
-        return executions.Filter(workflow_ids)
-    return executions.Filter(
-        workflow_ids=workflow_ids,
-        statuses=stored_values(value.status),
-        triggers=stored_values(value.triggered_by),
-        created=time_range(value.created_at),
-        started=time_range(value.started_at),
-        finished=time_range(value.finished_at),
-    )
-
-
-@strawberry.enum(description="What to sort workflow executions by.")
-class WorkflowExecutionOrderField(Enum):
-    CREATED_AT = strawberry.enum_value("created_at", description="When the run was queued.")
-    STARTED_AT = strawberry.enum_value("started_at", description="When the run started; runs still queued first.")
-    FINISHED_AT = strawberry.enum_value("finished_at", description="When the run ended; runs not finished first.")
-    STATUS = strawberry.enum_value("status", description="By status name.")
-
-
-@strawberry.input(description="One key of the order of workflow executions.")
-class WorkflowExecutionOrder:
-    field: WorkflowExecutionOrderField = strawberry.field(description="What to sort by.")
-    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Which way.")
-
-
-ExecutionOrderBy = Annotated[
-    list[WorkflowExecutionOrder] | None,
-    strawberry.argument(
-        description="Sort keys, most significant first; ties are broken by id. Default: newest first "
-        "(`[{field: CREATED_AT, direction: DESC}]`)."
-    ),
-]
-
-
-@strawberry.type(description="An AgentKit workflow: agent steps run in order, on demand or on a schedule.")
-class Workflow(Node):
-    raw_id: strawberry.Private[str]
-    name: str = strawberry.field(description="Display name.")
-    description: str | None = strawberry.field(description="What the workflow is for.")
-    steps: list[WorkflowStep] = strawberry.field(description="The steps, in the order they run.")
-    version: int = strawberry.field(description="Revision number, raised by each edit.")
-    status: WorkflowStatus = strawberry.field(description="Lifecycle state.")
-    created_at: dt.datetime | None = strawberry.field(description="When the workflow was created.")
-    updated_at: dt.datetime | None = strawberry.field(description="When the workflow was last edited.")
-
-    from_doc: ClassVar[Callable[[Document], Workflow]]
-
-    @strawberry.field(description="Runs of this workflow, newest first unless `orderBy` says otherwise.")
-    async def executions(
-        self,
-        info: Ctx,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-        filter: Annotated[WorkflowExecutionFilter | None, strawberry.argument(description="Narrow the list.")] = None,
-        order_by: ExecutionOrderBy = None,
-    ) -> WorkflowExecutionConnection:
-        ctx, wanted = info.context, execution_filter(filter)
-        page = await executions.page_of_workflow(
-            ctx, self.raw_id, Page(first, after, last, before), wanted, sorts(order_by)
-        )
-        tally = partial(executions.workflow_counts_by_status, ctx, self.raw_id, wanted)
-        return WorkflowExecutionConnection.of(page, WorkflowExecution.from_doc, tally=tally)
-
-    @strawberry.field(description="When the workflow runs by itself; null when it has no schedule.")
-    async def schedule(self, info: Ctx) -> ScheduledWorkflow | None:
-        doc = await info.context.loader(workflows.schedule_by_workflow).load(self.raw_id)
-        return ScheduledWorkflow.from_doc(doc) if doc else None
-
-
-async def _workflow(info: Ctx, workflow_id: str | None) -> Workflow | None:
-    if not workflow_id:
-        return None
-    doc = await info.context.loader(workflows.by_id).load(workflow_id)
-    return Workflow.from_doc(doc) if doc else None
-
-
-def _steps(steps: list[Document] | None) -> list[WorkflowStep]:
-    return [WorkflowStep.from_doc(step) for step in steps or []]
-
-
-Workflow.from_doc = doc_builder(
-    Workflow,
-    id=(node_ids("Workflow"), "_id"),
-    raw_id=(str, "_id"),
-    name="name",
-    description=get("description"),
-    steps=(_steps, get("steps")),
-    version=(int, get("version", 1)),
-    status=(workflow_status, "status"),
-    created_at=get("created_at"),
-    updated_at=get("updated_at"),
-)
-
-
-@strawberry.type(description="One run of a workflow, with its input, output and outcome.")
-class WorkflowExecution(Node):
-    workflow_id: strawberry.Private[str | None]
-    status: ExecutionStatus = strawberry.field(description="Progress of the run.")
-    input: JSON | None = strawberry.field(description="What the run was started with.")
-    output: JSON | None = strawberry.field(description="What the run produced; null unless it succeeded.")
-    error: str | None = strawberry.field(description="Why the run failed; null unless it failed.")
-    triggered_by: WorkflowTrigger | None = strawberry.field(description="What started the run; null if unrecorded.")
-    created_at: dt.datetime | None = strawberry.field(description="When the run was queued.")
-    started_at: dt.datetime | None = strawberry.field(description="When the run started; null while queued.")
-    finished_at: dt.datetime | None = strawberry.field(description="When the run ended; null until it does.")
-
-    from_doc: ClassVar[Callable[[Document], WorkflowExecution]]
-
-    @strawberry.field(description="The workflow that ran; null if it has been deleted.")
-    async def workflow(self, info: Ctx) -> Workflow | None:
-        return await _workflow(info, self.workflow_id)
-
-
-def _trigger(value: str | None) -> WorkflowTrigger | None:
-    return workflow_trigger(value) if value else None
-
-
-# JSON is `typing.NewType`: `JSON(value)` is the value, so `input` and `output` are read as stored.
-WorkflowExecution.from_doc = doc_builder(
-    WorkflowExecution,
-    id=(node_ids("WorkflowExecution"), "_id"),
-    workflow_id=get("workflow_id"),
-    status=(execution_status, "status"),
-    input=get("input"),
-    output=get("output"),
-    error=get("error"),
-    triggered_by=(_trigger, get("triggered_by")),
-    created_at=get("created_at"),
-    started_at=get("started_at"),
-    finished_at=get("finished_at"),
-)
-
-
-@strawberry.type(description="How many workflow executions of a list have one status.")
-class ExecutionStatusCount:
-    status: ExecutionStatus = strawberry.field(description="The status.")
-    count: int = strawberry.field(description="Executions of the list in this status.")
-
-
-@strawberry.type(description="A page of workflow executions (Relay connection) with counts over the whole list.")
-class WorkflowExecutionConnection(Connection[WorkflowExecution]):
-    tally: strawberry.Private[Tally]
-
-    @strawberry.field(description=COUNTS_BY_STATUS)
-    async def counts_by_status(self) -> list[ExecutionStatusCount]:
-        counts = await self.tally()
-        return [ExecutionStatusCount(status=s, count=counts.get(stored(s), 0)) for s in ExecutionStatus]
-
-
-@strawberry.type(description="A cron schedule that runs a workflow by itself.")
-class ScheduledWorkflow(Node):
-    workflow_id: strawberry.Private[str | None]
-    cron: str = strawberry.field(description="Cron expression, e.g. `0 6 * * *` (daily at 06:00).")
-    timezone: str = strawberry.field(description="IANA time zone the cron expression is read in, e.g. `UTC`.")
-    enabled: bool = strawberry.field(description="False when the schedule is paused.")
-    next_run_at: dt.datetime | None = strawberry.field(description="When the workflow runs next; null if paused.")
-    last_run_at: dt.datetime | None = strawberry.field(description="When the schedule last ran the workflow.")
-
-    from_doc: ClassVar[Callable[[Document], ScheduledWorkflow]]
-
-    @strawberry.field(description="The workflow this schedule runs; null if it has been deleted.")
-    async def workflow(self, info: Ctx) -> Workflow | None:
-        return await _workflow(info, self.workflow_id)
-
-
-def _or_utc(timezone: str | None) -> str:
-    return timezone or "UTC"
-
-
-ScheduledWorkflow.from_doc = doc_builder(
-    ScheduledWorkflow,
-    id=(node_ids("ScheduledWorkflow"), "_id"),
-    workflow_id=get("workflow_id"),
-    cron="cron",
-    timezone=(_or_utc, get("timezone")),
-    enabled=(bool, get("enabled", True)),
-    next_run_at=get("next_run_at"),
-    last_run_at=get("last_run_at"),
 )
 
 

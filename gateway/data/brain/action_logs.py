@@ -15,7 +15,7 @@ from gateway.data.brain.sql import Sortable, Where, loader_by_id, ordering_of, o
 from gateway.data.filters import Sort, TimeRange
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import columns, row_of
-from gateway.stores.postgres import TenantReader
+from gateway.stores.postgres import TenantConnection, TenantReader
 
 
 class ActionLogRow(NamedTuple):
@@ -72,3 +72,37 @@ async def page(
 
 def by_id(ctx: RequestContext) -> DataLoader[UUID, ActionLogRow | None]:
     return loader_by_id(ctx, "action_logs", COLUMNS, row_of(ActionLogRow))
+
+
+# --- writes (inside a mutation's transaction) ---------------------------------------------
+
+
+@dataclass
+class ActionLogEntry:
+    """What an action did, as its log row records it."""
+
+    action: str
+    target_type: str
+    target_id: str
+    payload: dict[str, Any]
+    result: dict[str, Any]
+
+
+async def record(
+    tx: TenantConnection, actor_kind: str, actor_id: str, entry: ActionLogEntry, idempotency_key: str | None
+) -> Any:
+    """The action's log row, written in the action's transaction (so it exists exactly when the action does)."""
+    return await tx.fetchrow(
+        "INSERT INTO action_logs (organization_id, actor_kind, actor_id, action, target_type, target_id, "
+        "payload, result, status, idempotency_key) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'succeeded', $9) RETURNING *",
+        tx.organization_id,
+        actor_kind,
+        actor_id,
+        entry.action,
+        entry.target_type,
+        entry.target_id,
+        entry.payload,
+        entry.result,
+        idempotency_key,
+    )

@@ -9,28 +9,13 @@ from decimal import Decimal
 from typing import NamedTuple
 from uuid import UUID
 
-from aiodataloader import DataLoader
-
-from gateway.core.context import RequestContext
 from gateway.data.brain.json_text import PageSource
-from gateway.data.brain.metrics import CAMPAIGN, measured_ordering
-from gateway.data.brain.sql import (
-    ChildQuery,
-    PageKey,
-    Sortable,
-    Where,
-    child_counts,
-    child_pages,
-    child_pages_of,
-    loader_by_id,
-    ordering_of,
-    org_page,
-    status_counts,
-)
+from gateway.data.brain.listing import Listing
+from gateway.data.brain.metrics import CAMPAIGN
+from gateway.data.brain.sql import Sortable, Where, ordering_of
 from gateway.data.filters import Comparison, DayRange, Sort, TimeRange
-from gateway.data.paging import Keyed, Page, Paged
 from gateway.data.rows import columns, row_of
-from gateway.stores.postgres import TenantConnection, TenantReader
+from gateway.stores.postgres import TenantConnection
 
 
 class CampaignRow(NamedTuple):
@@ -94,71 +79,24 @@ def _where(flt: CampaignFilter, first: int) -> Where:
     return where
 
 
-def _org_where(flt: CampaignFilter) -> Where:
-    return _where(flt, 2).of_organization()
-
-
-async def page(
-    pg: TenantReader, page: Page, flt: CampaignFilter, sorts: Sequence[Sort] = BY_NAME, days: DayRange | None = None
-) -> Paged[CampaignRow]:
-    """The organization's campaigns in the order of `sorts` (measures over `days`), by name unless told."""
-    where = _org_where(flt)
-    join, ordering = measured_ordering(where, sorts or BY_NAME, SORTABLE, CAMPAIGN, days)
-    return await org_page(
-        pg,
-        key="Organization.campaigns",
-        row_type=CampaignRow,
-        tables=f"campaigns t {join}",
-        where=where,
-        ordering=ordering,
-        page=page,
-    )
-
-
-async def counts_by_status(pg: TenantReader, flt: CampaignFilter) -> dict[str, int]:
-    """The organization's campaigns per status, filtered by everything but status."""
-    return await status_counts(pg, "campaigns t", _org_where(replace(flt, statuses=())))
-
-
-def by_id(ctx: RequestContext) -> DataLoader[UUID, CampaignRow | None]:
-    return loader_by_id(ctx, "campaigns", COLUMNS, row_of(CampaignRow))
-
-
-def by_channel(ctx: RequestContext) -> DataLoader[PageKey, list[Keyed[CampaignRow]]]:
-    return child_pages(ctx, "campaigns", CampaignRow, "channel_id")
-
-
-def counts_by_channel(ctx: RequestContext) -> DataLoader[PageKey, dict[str, int]]:
-    return child_counts(ctx, "campaigns", "channel_id")
-
-
-async def pages_of_channels(
-    ctx: RequestContext,
-    channel_ids: Sequence[UUID],
-    page: Page,
-    flt: CampaignFilter,
-    sorts: Sequence[Sort] = BY_NAME,
-    days: DayRange | None = None,
-) -> list[Paged[CampaignRow]]:
-    """The campaigns of each channel, ordered like the organization's; one statement for all the channels."""
-    where = _where(flt, 3)
-    join, ordering = measured_ordering(where, sorts or BY_NAME, SORTABLE, CAMPAIGN, days)
-    return await child_pages_of(
-        ctx,
-        key="Channel.campaigns",
-        parents=channel_ids,
-        pages=by_channel,
-        counts=counts_by_channel,
-        query=ChildQuery.of(where, join),
-        ordering=ordering,
-        page=page,
-    )
-
-
-async def counts_of_channel(ctx: RequestContext, channel_id: UUID, flt: CampaignFilter) -> dict[str, int]:
-    """One channel's campaigns per status, filtered by everything but status; sibling channels share one statement."""
-    query = ChildQuery.of(_where(replace(flt, statuses=()), 3))
-    return await ctx.loader(counts_by_channel).load((channel_id, query))
+LISTING: Listing[CampaignRow, CampaignFilter] = Listing(
+    table="campaigns",
+    row_type=CampaignRow,
+    parent="channel_id",
+    measured_by=CAMPAIGN,
+    sortable=SORTABLE,
+    default_order=BY_NAME,
+    conditions=_where,
+    any_status=lambda flt: replace(flt, statuses=()),
+    org_key="Organization.campaigns",
+    child_key="Channel.campaigns",
+)
+# The organization's list, each channel's list, counts by status, by id.
+page = LISTING.page
+counts_by_status = LISTING.counts_by_status
+by_id = LISTING.by_id
+pages_of_channels = LISTING.pages_of_parents
+counts_of_channel = LISTING.counts_of_parent
 
 
 # --- writes (inside a mutation's transaction) ---------------------------------------------

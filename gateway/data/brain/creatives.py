@@ -8,28 +8,13 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 from uuid import UUID
 
-from aiodataloader import DataLoader
-
-from gateway.core.context import RequestContext
 from gateway.data.brain.json_text import PageSource
-from gateway.data.brain.metrics import CREATIVE, measured_ordering
-from gateway.data.brain.sql import (
-    ChildQuery,
-    PageKey,
-    Sortable,
-    Where,
-    child_counts,
-    child_pages,
-    child_pages_of,
-    loader_by_id,
-    ordering_of,
-    org_page,
-    status_counts,
-)
-from gateway.data.filters import DayRange, Sort, TimeRange
-from gateway.data.paging import Keyed, Page, Paged
+from gateway.data.brain.listing import Listing
+from gateway.data.brain.metrics import CREATIVE
+from gateway.data.brain.sql import Sortable, Where, ordering_of
+from gateway.data.filters import Sort, TimeRange
 from gateway.data.rows import columns, row_of
-from gateway.stores.postgres import TenantConnection, TenantReader
+from gateway.stores.postgres import TenantConnection
 
 
 class CreativeRow(NamedTuple):
@@ -81,71 +66,24 @@ def _where(flt: CreativeFilter, first: int) -> Where:
     return where
 
 
-def _org_where(flt: CreativeFilter) -> Where:
-    return _where(flt, 2).of_organization()
-
-
-async def page(
-    pg: TenantReader, page: Page, flt: CreativeFilter, sorts: Sequence[Sort] = BY_NAME, days: DayRange | None = None
-) -> Paged[CreativeRow]:
-    """The organization's creatives in the order of `sorts` (measures over `days`), by name unless told."""
-    where = _org_where(flt)
-    join, ordering = measured_ordering(where, sorts or BY_NAME, SORTABLE, CREATIVE, days)
-    return await org_page(
-        pg,
-        key="Organization.creatives",
-        row_type=CreativeRow,
-        tables=f"creatives t {join}",
-        where=where,
-        ordering=ordering,
-        page=page,
-    )
-
-
-async def counts_by_status(pg: TenantReader, flt: CreativeFilter) -> dict[str, int]:
-    """The organization's creatives per status, filtered by everything but status."""
-    return await status_counts(pg, "creatives t", _org_where(replace(flt, statuses=())))
-
-
-def by_id(ctx: RequestContext) -> DataLoader[UUID, CreativeRow | None]:
-    return loader_by_id(ctx, "creatives", COLUMNS, row_of(CreativeRow))
-
-
-def by_campaign(ctx: RequestContext) -> DataLoader[PageKey, list[Keyed[CreativeRow]]]:
-    return child_pages(ctx, "creatives", CreativeRow, "campaign_id")
-
-
-def counts_by_campaign(ctx: RequestContext) -> DataLoader[PageKey, dict[str, int]]:
-    return child_counts(ctx, "creatives", "campaign_id")
-
-
-async def pages_of_campaigns(
-    ctx: RequestContext,
-    campaign_ids: Sequence[UUID],
-    page: Page,
-    flt: CreativeFilter,
-    sorts: Sequence[Sort] = BY_NAME,
-    days: DayRange | None = None,
-) -> list[Paged[CreativeRow]]:
-    """The creatives of each campaign, ordered like the organization's; one statement for all the campaigns."""
-    where = _where(flt, 3)
-    join, ordering = measured_ordering(where, sorts or BY_NAME, SORTABLE, CREATIVE, days)
-    return await child_pages_of(
-        ctx,
-        key="Campaign.creatives",
-        parents=campaign_ids,
-        pages=by_campaign,
-        counts=counts_by_campaign,
-        query=ChildQuery.of(where, join),
-        ordering=ordering,
-        page=page,
-    )
-
-
-async def counts_of_campaign(ctx: RequestContext, campaign_id: UUID, flt: CreativeFilter) -> dict[str, int]:
-    """One campaign's creatives per status, filtered by everything but status; siblings share one statement."""
-    query = ChildQuery.of(_where(replace(flt, statuses=()), 3))
-    return await ctx.loader(counts_by_campaign).load((campaign_id, query))
+LISTING: Listing[CreativeRow, CreativeFilter] = Listing(
+    table="creatives",
+    row_type=CreativeRow,
+    parent="campaign_id",
+    measured_by=CREATIVE,
+    sortable=SORTABLE,
+    default_order=BY_NAME,
+    conditions=_where,
+    any_status=lambda flt: replace(flt, statuses=()),
+    org_key="Organization.creatives",
+    child_key="Campaign.creatives",
+)
+# The organization's list, each campaign's list, counts by status, by id.
+page = LISTING.page
+counts_by_status = LISTING.counts_by_status
+by_id = LISTING.by_id
+pages_of_campaigns = LISTING.pages_of_parents
+counts_of_campaign = LISTING.counts_of_parent
 
 
 # --- writes (inside a mutation's transaction) ---------------------------------------------

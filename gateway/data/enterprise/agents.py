@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bson import ObjectId
+
 from gateway.core.context import RequestContext
+from gateway.core.mongo_mutations import Writes
 from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, collection_page, contains, ordering, within
 from gateway.data.filters import Sort, TimeRange
 from gateway.data.paging import TEXT, TIME, Page, Paged
@@ -46,3 +49,8 @@ async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[Sort] 
 
 def by_id(ctx: RequestContext) -> ById:
     return by_ids(ctx, "agentkit_agents")
+
+
+async def known(w: Writes, agent_ids: Sequence[ObjectId]) -> set[ObjectId]:
+    """Which of the ids are agents of the organization (one of another organization is simply absent)."""
+    return {doc["_id"] for doc in await w.find("agentkit_agents", {"_id": {"$in": list(set(agent_ids))}})}

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bson import ObjectId
+
 from gateway.core.context import RequestContext
+from gateway.core.mongo_mutations import without_marker
 from gateway.data.enterprise.query import ById, all_of, any_of, by_ids, collection_page, ordering, within
 from gateway.data.filters import Sort, TimeRange
 from gateway.data.paging import TEXT, TIME, Page, Paged
@@ -46,3 +49,19 @@ async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[Sort] 
 
 def by_id(ctx: RequestContext) -> ById:
     return by_ids(ctx, "audit_logs")
+
+
+# Where the object named by an audit event lives, and under which payload key it is answered.
+RECOVERABLE_TARGETS = {
+    "Invitation": ("team_invitations", "invitation"),
+    "Workflow": ("agentkit_workflows", "workflow"),
+    "WorkflowExecution": ("agentkit_executions", "execution"),
+    "ScheduledWorkflow": ("scheduled_workflows", "schedule"),
+}
+
+
+async def target_now(tenant: TenantMongo, event: Document) -> tuple[str, Document | None]:
+    """The object an audit event names, as it is now, and the payload key it is answered under."""
+    collection, key = RECOVERABLE_TARGETS[event["target"]["type"]]
+    doc = await tenant.find_one(collection, {"_id": ObjectId(event["target"]["id"])})
+    return key, without_marker(doc) if doc is not None else None

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import Any
 
 from aiodataloader import DataLoader
+from bson import ObjectId
 
 from gateway.core.context import RequestContext
+from gateway.core.mongo_mutations import Audit, Writes, now
+from gateway.core.rules import reject
 from gateway.data.enterprise.query import (
     ById,
     all_of,
@@ -22,8 +26,10 @@ from gateway.data.enterprise.query import (
     sort_of,
     within,
 )
+from gateway.data.enterprise.usage import LATEST_PERIOD, QUOTA_ATTEMPTS, current_quota_query
 from gateway.data.filters import Sort, TimeRange
 from gateway.data.paging import TEXT, TIME, Keyed, Page, Paged, Seek, paged
+from gateway.errors import Conflict
 from gateway.stores.mongo import Document, TenantMongo
 
 COLLECTION = "agentkit_executions"
@@ -156,3 +162,44 @@ async def page_of_workflow(
 async def workflow_counts_by_status(ctx: RequestContext, workflow_id: str, f: Filter) -> dict[str, int]:
     """`counts_by_status` of one workflow's runs; sibling workflows share one aggregate."""
     return await ctx.loader(counts).load(Count(workflow_id, replace(f, statuses=()), by_status=True))
+
+
+# --- writes (inside an enterprise mutation) -------------------------------------------------
+
+
+def new_execution(workflow: Document, run_input: dict[str, Any], trigger: str, actor: dict[str, Any]) -> Document:
+    """A run of the workflow at its current version, queued now."""
+    return {
+        "_id": ObjectId(),
+        "workflow_id": str(workflow["_id"]),
+        "workflow_version": workflow["version"],
+        "status": "queued",
+        "input": run_input,
+        "output": None,
+        "error": None,
+        "triggered_by": trigger,
+        "triggered_by_actor": actor,
+        "created_at": now(),
+        "started_at": None,
+        "finished_at": None,
+    }
+
+
+async def start(w: Writes, execution: Document, audit: Audit) -> Document:
+    """Take one unit of the current `workflow_runs` quota, creating the execution with it; the quota after."""
+    for _ in range(QUOTA_ATTEMPTS):
+        quota = await w.find_one("usage_quotas", current_quota_query("workflow_runs", now()), sort=LATEST_PERIOD)
+        if quota is None or quota["used"] >= quota["limit"]:
+            raise reject("QUOTA_EXCEEDED", "the organization has used all workflow runs of this period", "workflowId")
+        # The limit is pinned in the filter: the stand-in cannot compare two fields ($expr).
+        limit = quota["limit"]
+        taken = await w.update(
+            "usage_quotas",
+            {"_id": quota["_id"], "limit": limit, "used": {"$lt": limit}},
+            {"$inc": {"used": 1}},
+            audit,
+            also_insert=(COLLECTION, execution),
+        )
+        if taken is not None:
+            return taken
+    raise Conflict("the quota kept changing while the run started; try again")

@@ -9,6 +9,7 @@ from functools import cmp_to_key
 from typing import Any
 
 from gateway.core.context import RequestContext
+from gateway.core.mongo_mutations import Writes
 from gateway.data.brain import users
 from gateway.data.brain.users import BrainUser
 from gateway.data.enterprise.query import ById, by_ids, ordering
@@ -192,3 +193,47 @@ async def by_raw_id(ctx: RequestContext, raw_id: str) -> MemberRow | None:
             return None  # a member with an enterprise account goes by that account's id
         return await member(ctx, brain.email, None)
     return None
+
+
+# --- writes (inside an enterprise mutation) -------------------------------------------------
+
+
+async def account_by_email(w: Writes, email: str) -> Document | None:
+    """The organization's enterprise account with this (normalized) address."""
+    return await w.find_one("users", {"email": email})
+
+
+async def account_by_subject(w: Writes, subject: str) -> Document | None:
+    """The organization's enterprise account a token's subject signs in as."""
+    return await w.find_one("users", {"oidc_subject": subject})
+
+
+async def organization_of_subject(w: Writes, subject: str) -> str | None:
+    """The organization of the account signed in as `subject`, in any organization (None: there is none)."""
+    found = await w.tenant.store.find_user_by_subject(subject)
+    return str(found["organization_id"]) if found is not None else None
+
+
+async def organization_of_email(w: Writes, email: str) -> str | None:
+    """The organization of the account holding `email`, in any organization (addresses are unique store-wide)."""
+    found = await w.tenant.store.find_user_by_email(email)
+    return str(found["organization_id"]) if found is not None else None
+
+
+def new_account(invitation: Document, subject: str, roles: list[str], moment: dt.datetime) -> Document:
+    """The account an accepted invitation creates.
+
+    It takes the invitation's id: however often an acceptance is retried or redelivered,
+    one invitation creates at most one account.
+    """
+    return {
+        "_id": invitation["_id"],
+        "email": invitation["email"],
+        "name": None,
+        "roles": roles,
+        "oidc_subject": subject,
+        "status": "active",
+        "last_login_at": None,
+        "created_at": moment,
+        "invitation_id": str(invitation["_id"]),
+    }

@@ -66,3 +66,16 @@ async def quotas(mongo: TenantMongo, f: QuotaFilter, order: Sequence[Sort] = ())
 
 def quota_by_id(ctx: RequestContext) -> ById:
     return by_ids(ctx, "usage_quotas")
+
+
+# --- writes (inside an enterprise mutation) -------------------------------------------------
+
+QUOTA_ATTEMPTS = 5  # conditional quota updates lost to concurrent ones before giving up
+
+
+def current_quota_query(resource: str, moment: dt.datetime) -> Document:
+    """The quota of `resource` whose period holds `moment`."""
+    return {"resource": resource, "period_start": {"$lte": moment}, "period_end": {"$gt": moment}}
+
+
+LATEST_PERIOD = [("period_start", -1)]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiodataloader import DataLoader
+from bson import ObjectId
 
 from gateway.core.context import RequestContext
+from gateway.core.mongo_mutations import Audit, Writes, now
 from gateway.data.enterprise.query import (
     ById,
     all_of,
@@ -23,6 +26,7 @@ from gateway.data.filters import Comparison, Sort, TimeRange
 from gateway.data.paging import INT, TEXT, TIME, Page, Paged
 from gateway.stores.mongo import Document, TenantMongo
 
+COLLECTION = "agentkit_workflows"
 BY_NAME = (Sort("name"),)
 NEXT_TO_RUN_FIRST = (Sort("next_run_at"),)
 # Each `orderBy` field and the type of its values.
@@ -54,12 +58,12 @@ def query(f: Filter) -> Document:
 async def page(mongo: TenantMongo, page: Page, f: Filter, order: Sequence[Sort] = ()) -> Paged[Document]:
     """Workflows matching `f`, by name unless `order` says otherwise."""
     return await collection_page(
-        mongo, "Organization.workflows", page, "agentkit_workflows", query(f), ordering(order, BY_NAME, KINDS)
+        mongo, "Organization.workflows", page, COLLECTION, query(f), ordering(order, BY_NAME, KINDS)
     )
 
 
 def by_id(ctx: RequestContext) -> ById:
-    return by_ids(ctx, "agentkit_workflows")
+    return by_ids(ctx, COLLECTION)
 
 
 # --- schedules -------------------------------------------------------------------------------
@@ -114,3 +118,47 @@ def schedule_by_workflow(ctx: RequestContext) -> DataLoader[str, Document | None
         return [first.get(workflow_id) for workflow_id in workflow_ids]
 
     return DataLoader(load)
+
+
+# --- writes (inside an enterprise mutation) -------------------------------------------------
+
+
+def new_workflow(name: str, description: str | None, steps: list[Document], created_by: str) -> Document:
+    """A workflow as created: version 1, a draft."""
+    moment = now()
+    return {
+        "_id": ObjectId(),
+        "name": name,
+        "description": description,
+        "steps": steps,
+        "version": 1,
+        "status": "draft",
+        "created_at": moment,
+        "updated_at": moment,
+        "created_by": created_by,
+    }
+
+
+def new_step(agent_id: ObjectId, action: str, params: dict[str, Any]) -> Document:
+    return {"agent_id": str(agent_id), "action": action, "params": params}
+
+
+async def find(w: Writes, workflow_id: ObjectId) -> Document | None:
+    return await w.find_one(COLLECTION, {"_id": workflow_id})
+
+
+async def create(w: Writes, workflow: Document, audit: Audit) -> Document:
+    return await w.insert(COLLECTION, workflow, audit)
+
+
+async def update_at_version(
+    w: Writes, workflow_id: ObjectId, expected: int, changes: Document, audit: Audit
+) -> Document | None:
+    """Apply `changes` and raise the version by one, if the workflow is still at `expected` and not archived
+    (None: it changed meanwhile)."""
+    return await w.update(
+        COLLECTION,
+        {"_id": workflow_id, "version": expected, "status": {"$ne": "archived"}},
+        {"$set": {**changes, "updated_at": now()}, "$inc": {"version": 1}},
+        audit,
+    )

@@ -1,0 +1,99 @@
+"""pauseCreative, resumeCreative: a creative's delivery status."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated
+
+import strawberry
+
+from gateway.core.permissions import Permission
+from gateway.core.rules import reject, text
+from gateway.data.brain import creatives
+from gateway.data.brain.action_logs import ActionLogEntry, ActionLogRow
+from gateway.data.brain.creatives import CreativeRow
+from gateway.stores.postgres import TenantConnection
+from resolvers.actions.brain.common import BrainActionError, BrainActionErrorCode
+from resolvers.actions.common import (
+    USER_ERRORS,
+    Ctx,
+    IdempotencyKey,
+    Outcome,
+    parse_uuid,
+    run_brain_mutation,
+    typed,
+    typed_errors,
+)
+from resolvers.brain.types import ActionLog, Creative
+
+PERMISSION = Permission.RUN_ACTIONS
+
+
+@strawberry.input(description="Pause or resume one creative.")
+class CreativeStatusInput:
+    creative_id: strawberry.ID = strawberry.field(description="The creative.")
+    reason: str = strawberry.field(description="Why (kept in the action log and the audit trail).")
+    idempotency_key: str | None = IdempotencyKey
+
+
+@strawberry.type(description="Result of pausing or resuming a creative.")
+class CreativeStatusPayload:
+    creative: Creative | None = strawberry.field(description="The creative after the change.")
+    action_log: ActionLog | None = strawberry.field(description="The action log entry of the change.")
+    user_errors: list[BrainActionError] = strawberry.field(description=USER_ERRORS)
+
+
+async def _set_status(
+    data: CreativeStatusInput, operation: str, status: str, tx: TenantConnection
+) -> tuple[Outcome, ActionLogEntry | None]:
+    creative_id = parse_uuid(data.creative_id, "Creative", "creativeId")
+    reason = text.reason(data.reason, required=True)
+    current = await creatives.lock(tx, creative_id)
+    if current is None:
+        raise reject("NOT_FOUND", "no such creative in your organization", "creativeId")
+    if current.status == "archived":
+        raise reject("CREATIVE_ARCHIVED", "archived creatives cannot change status", "creativeId")
+    if current.status == status:
+        raise reject("ALREADY_" + status.upper(), f"the creative is already {status}", "creativeId")
+    updated = await creatives.set_status(tx, creative_id, status)
+    log = ActionLogEntry(
+        operation, "Creative", str(creative_id), {"reason": reason}, {"from": current.status, "to": status}
+    )
+    return Outcome(rows={"creative": updated}), log
+
+
+async def _run(info: Ctx, data: CreativeStatusInput, operation: str, status: str) -> CreativeStatusPayload:
+    outcome = await run_brain_mutation(
+        info,
+        operation=operation,
+        permission=PERMISSION,
+        input=data,
+        perform=partial(_set_status, data, operation, status),
+    )
+    return CreativeStatusPayload(
+        creative=outcome.built("creative", typed(CreativeRow, Creative.from_row)),
+        action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
+        user_errors=typed_errors(outcome.errors, BrainActionError, BrainActionErrorCode),
+    )
+
+
+async def pause_creative(
+    info: Ctx, input: Annotated[CreativeStatusInput, strawberry.argument(description="The creative and why.")]
+) -> CreativeStatusPayload:
+    return await _run(info, input, "pauseCreative", "paused")
+
+
+async def resume_creative(
+    info: Ctx, input: Annotated[CreativeStatusInput, strawberry.argument(description="The creative and why.")]
+) -> CreativeStatusPayload:
+    return await _run(info, input, "resumeCreative", "active")
+
+
+pause = strawberry.mutation(
+    resolver=pause_creative,
+    description="Pause a creative. Needs the marketer, admin or owner role, or the `actions:write` scope.",
+)
+resume = strawberry.mutation(
+    resolver=resume_creative,
+    description="Resume a paused creative. Needs the marketer, admin or owner role, or the `actions:write` scope.",
+)

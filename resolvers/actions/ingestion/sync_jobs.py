@@ -1,0 +1,152 @@
+"""startSyncJob, finishSyncJob: a partner's sync job, opened and closed."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from gateway.core.rules import reject
+from gateway.data.brain import sync_jobs
+from gateway.data.brain.action_logs import ActionLogEntry, ActionLogRow
+from gateway.data.brain.sync_jobs import SyncJobRow
+from gateway.stores.postgres import TenantConnection
+from resolvers.actions.common import (
+    USER_ERRORS,
+    Ctx,
+    IdempotencyKey,
+    Outcome,
+    parse_uuid,
+    run_brain_mutation,
+    typed,
+    typed_errors,
+)
+from resolvers.actions.ingestion.common import (
+    MAX_ERROR_LENGTH,
+    PERMISSION,
+    IngestionError,
+    IngestionErrorCode,
+    running_job,
+)
+from resolvers.brain.enums import Platform
+from resolvers.brain.types import ActionLog, SyncJob
+from resolvers.common.enums import stored
+
+
+@strawberry.enum(description="How a sync job ended.")
+class SyncJobOutcome(Enum):
+    SUCCEEDED = strawberry.enum_value("succeeded", description="Every batch of the sync was ingested.")
+    FAILED = strawberry.enum_value("failed", description="The sync stopped; `error` says why.")
+
+
+@strawberry.input(description="Open a sync job for one platform; it starts in status `RUNNING`.")
+class StartSyncJobInput:
+    platform: Platform = strawberry.field(description="The platform whose data the job ingests.")
+    idempotency_key: str | None = IdempotencyKey
+
+
+@strawberry.type(description="Result of opening a sync job.")
+class StartSyncJobPayload:
+    sync_job: SyncJob | None = strawberry.field(description="The new running job.")
+    action_log: ActionLog | None = strawberry.field(description="The action log entry of the change.")
+    user_errors: list[IngestionError] = strawberry.field(description=USER_ERRORS)
+
+
+@strawberry.input(description="Close a running sync job.")
+class FinishSyncJobInput:
+    sync_job_id: strawberry.ID = strawberry.field(description="The running job.")
+    status: SyncJobOutcome = strawberry.field(description="How the job ended.")
+    error: str | None = strawberry.field(
+        default=None,
+        description=f"Why the job failed: required with `FAILED`, not allowed with `SUCCEEDED` "
+        f"(at most {MAX_ERROR_LENGTH:,} characters).",
+    )
+    idempotency_key: str | None = IdempotencyKey
+
+
+@strawberry.type(description="Result of closing a sync job.")
+class FinishSyncJobPayload:
+    sync_job: SyncJob | None = strawberry.field(description="The job after it finished.")
+    action_log: ActionLog | None = strawberry.field(description="The action log entry of the change.")
+    user_errors: list[IngestionError] = strawberry.field(description=USER_ERRORS)
+
+
+def _job_error(outcome: SyncJobOutcome, error: str | None) -> str | None:
+    text = (error or "").strip()
+    if outcome is SyncJobOutcome.FAILED and not text:
+        raise reject("ERROR_REQUIRED", "say why the job failed", "error")
+    if outcome is SyncJobOutcome.SUCCEEDED and text:
+        raise reject("ERROR_NOT_ALLOWED", "a succeeded job has no error; finish it as FAILED instead", "error")
+    if len(text) > MAX_ERROR_LENGTH:
+        raise reject("ERROR_TOO_LONG", f"the error must be at most {MAX_ERROR_LENGTH} characters", "error")
+    return text or None
+
+
+async def start_sync_job(
+    info: Ctx, input: Annotated[StartSyncJobInput, strawberry.argument(description="The job to open.")]
+) -> StartSyncJobPayload:
+    async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
+        job = await sync_jobs.start(tx, stored(input.platform))
+        log = ActionLogEntry(
+            "startSyncJob", "SyncJob", str(job.id), {"platform": input.platform.value}, {"status": "running"}
+        )
+        return Outcome(rows={"sync_job": job}), log
+
+    outcome = await run_brain_mutation(
+        info,
+        operation="startSyncJob",
+        permission=PERMISSION,
+        input=input,
+        perform=perform,
+        arguments={"platform": input.platform.value},
+    )
+    return StartSyncJobPayload(
+        sync_job=outcome.built("sync_job", typed(SyncJobRow, SyncJob.from_row)),
+        action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
+        user_errors=typed_errors(outcome.errors, IngestionError, IngestionErrorCode),
+    )
+
+
+async def finish_sync_job(
+    info: Ctx, input: Annotated[FinishSyncJobInput, strawberry.argument(description="The job and outcome.")]
+) -> FinishSyncJobPayload:
+    async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
+        job_id = parse_uuid(input.sync_job_id, "SyncJob", "syncJobId")
+        error = _job_error(input.status, input.error)
+        await running_job(tx, job_id, "syncJobId")
+        job = await sync_jobs.finish(tx, job_id, stored(input.status), error)
+        log = ActionLogEntry(
+            "finishSyncJob",
+            "SyncJob",
+            str(job_id),
+            {"status": input.status.value, "error": error},
+            {"status": job.status, "recordsSynced": job.records_synced},
+        )
+        return Outcome(rows={"sync_job": job}), log
+
+    outcome = await run_brain_mutation(
+        info,
+        operation="finishSyncJob",
+        permission=PERMISSION,
+        input=input,
+        perform=perform,
+        arguments={"syncJobId": input.sync_job_id, "status": input.status.value, "error": input.error},
+    )
+    return FinishSyncJobPayload(
+        sync_job=outcome.built("sync_job", typed(SyncJobRow, SyncJob.from_row)),
+        action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
+        user_errors=typed_errors(outcome.errors, IngestionError, IngestionErrorCode),
+    )
+
+
+start = strawberry.mutation(
+    resolver=start_sync_job,
+    description="Open a sync job (status `RUNNING`) to attach metric batches to. "
+    "Needs the `metrics:write` scope, or the admin or owner role.",
+)
+finish = strawberry.mutation(
+    resolver=finish_sync_job,
+    description="Close a running sync job as succeeded or failed. "
+    "Needs the `metrics:write` scope, or the admin or owner role.",
+)

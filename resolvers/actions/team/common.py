@@ -1,0 +1,54 @@
+"""What the team mutations share: their error codes and the invitation payload."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from resolvers.actions.common import ERROR_FIELD, ERROR_MESSAGE, USER_ERRORS, Outcome, typed_errors
+from resolvers.enterprise.types import Invitation
+
+
+@strawberry.enum(description="Why a team change (invitation) did not apply.")
+class TeamErrorCode(Enum):
+    INVALID_ID = strawberry.enum_value("INVALID_ID", description="An id is malformed or names another type.")
+    NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="The object does not exist in your organization.")
+    INVALID_INPUT = strawberry.enum_value(
+        "INVALID_INPUT", description="The input combines or omits arguments in a way that is not allowed."
+    )
+    INVALID_EMAIL = strawberry.enum_value("INVALID_EMAIL", description="The e-mail address is malformed.")
+    ALREADY_MEMBER = strawberry.enum_value("ALREADY_MEMBER", description="The person is already a member.")
+    EMAIL_IN_USE = strawberry.enum_value(
+        "EMAIL_IN_USE", description="The e-mail address has an account in another organization."
+    )
+    INVITATION_PENDING = strawberry.enum_value(
+        "INVITATION_PENDING", description="The person already has a pending invitation."
+    )
+    QUOTA_EXCEEDED = strawberry.enum_value(
+        "QUOTA_EXCEEDED", description="All seats are taken by members and open invitations."
+    )
+    NOT_PENDING = strawberry.enum_value(
+        "NOT_PENDING", description="The invitation was already accepted, revoked or answered meanwhile."
+    )
+    EXPIRED = strawberry.enum_value("EXPIRED", description="The invitation has expired.")
+
+
+@strawberry.type(description="Why a team change (invitation) did not apply. Nothing was changed.")
+class TeamError:
+    code: TeamErrorCode = strawberry.field(description="Why, as a stable code to switch on.")
+    message: str = strawberry.field(description=ERROR_MESSAGE)
+    field: str | None = strawberry.field(description=ERROR_FIELD)
+
+
+@strawberry.type(description="Result of revoking or accepting an invitation.")
+class InvitationPayload:
+    invitation: Invitation | None = strawberry.field(description="The invitation after the change.")
+    user_errors: list[TeamError] = strawberry.field(description=USER_ERRORS)
+
+
+def invitation_payload(outcome: Outcome) -> InvitationPayload:
+    return InvitationPayload(
+        invitation=outcome.built("invitation", Invitation.from_doc),
+        user_errors=typed_errors(outcome.errors, TeamError, TeamErrorCode),
+    )
