@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gc
+import itertools
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -21,13 +22,15 @@ import pytest
 from graphql import get_introspection_query
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
+from gateway.core.config import Bucket, RateLimits
 from gateway.core.runtime import gc_watch
 from resolvers.common import checks
 from resolvers.common.budget import Budget
 from resolvers.schema import Limits, build_schema
-from tests.conftest import gql
+from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer
 from tests.support.servers import ServerThread
+from tests.test_fair_share import post, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
@@ -335,3 +338,43 @@ def count_calls(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list
 
     monkeypatch.setattr(module, name, counting)
     return calls
+
+
+async def test_huge_variables_are_refused_before_coercion(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
+    """Half a million enum values would take the worker a second to coerce: refused by counting."""
+    query = "query($s: [DeliveryStatus!]) { organization { campaigns(first: 1, filter: {status: $s}) { totalCount } } }"
+    statuses = ["ACTIVE"] * 450_000
+    response = await client.post(
+        "/graphql",
+        json={"query": query, "variables": {"s": statuses}},
+        headers={"Authorization": f"Bearer {issuer.token('globex', 'viewer')}"},
+    )
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and error["extensions"]["limit"] == "variableValues", error
+    assert "100,000 values" in error["message"]
+    # A large legitimate list still passes.
+    ok = await client.post(
+        "/graphql",
+        json={"query": query, "variables": {"s": ["ACTIVE"] * 5_000}},
+        headers={"Authorization": f"Bearer {issuer.token('globex', 'viewer')}"},
+    )
+    assert "errors" not in ok.json(), ok.text
+
+
+async def test_refused_documents_are_charged_the_analysis_they_took(seeded: Stores, issuer: TestIssuer) -> None:
+    """Unique documents of many unknown type names defeat the memory of refusals: each pays its analysis."""
+    big = Bucket(1_000_000, 0.01)
+    limits = RateLimits(base=10, roles={**RateLimits().roles, "viewer": big}, organization=big)
+    with serving(seeded, issuer, rate_limits=limits) as (server, _):
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+            token = issuer.token("globex", "viewer")
+            remaining = []
+            for i in range(4):
+                names = " ".join(f"$v{j}: Unknown{i}Type{j}Abcdefghijklmnop" for j in range(50))
+                response = await post(http, token, f"query({names}) {{ viewer {{ subject }} }}")
+                error = response.json()["errors"][0]
+                assert error["extensions"]["code"] in ("GRAPHQL_VALIDATION_FAILED", "QUERY_TOO_COMPLEX"), error
+                remaining.append(int(response.headers["ratelimit-remaining"]))
+            spent = [before - after for before, after in itertools.pairwise(remaining)]
+            # More than the base each time: the processor time of validation is charged.
+            assert all(points > 10 for points in spent), spent

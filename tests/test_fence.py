@@ -593,11 +593,13 @@ async def test_nothing_a_transaction_leaves_in_its_session_reaches_the_next(one_
             "LISTEN omnify_events",
             "DECLARE kept CURSOR WITH HOLD FOR SELECT id, name FROM campaigns",
             "SELECT nextval('outbox_id_seq')",
+            "SET ROLE omnify_app",  # a role the login is a member of: RESET ALL alone keeps it
         ):
             await tx.execute(sql)
     reader = store.reader(ACME)
     try:
         assert await reader.fetchval("SELECT pg_backend_pid()") == backend
+        assert await reader.fetchval("SELECT current_user = session_user")
         assert await reader.fetchval("SHOW statement_timeout") == "30s"
         assert await reader.fetchval("SHOW default_transaction_read_only") == "off"
         assert await reader.fetchval("SELECT count(*) FROM pg_listening_channels()") == 0

@@ -300,7 +300,8 @@ class AuthenticatedGraphQL:
         """Adds the RateLimit headers to every response of an authenticated request.
 
         A request refused or failed before its cost was known (a body or document that is not
-        valid, say) is charged the base alone, here: every request pays something.
+        valid, say) is charged here: the base, plus what analysing its document took (see
+        `resolvers.common.checks.charge_analysis`); every request pays something.
         """
         limiter = self.gateway.limiter
         if limiter is None or not limiter.enabled:
@@ -309,7 +310,9 @@ class AuthenticatedGraphQL:
         async def wrapped(message: Any) -> None:
             if message["type"] == "http.response.start":
                 if context.rate is None:
-                    context.rate = await limiter.charge(context.principal, 0)
+                    # Not charged by FairShare: refused or failed before running; `cost` is then what
+                    # analysing the document took (zero when it never got that far).
+                    context.rate = await limiter.charge(context.principal, context.cost)
                 if context.rate is not None:
                     added = [(k.lower().encode(), v.encode()) for k, v in context.rate.headers().items()]
                     message = {**message, "headers": [*message.get("headers", []), *added]}

@@ -296,6 +296,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=settings.port,
         log_config=None,
         proxy_headers=True,
+        # A WebSocket message is held to the HTTP body limit (uvicorn's default is 16 MiB).
+        ws_max_size=settings.max_body_bytes,
     )
     # Always uvicorn's supervisor, one worker included (`uvicorn.run` serves a single worker in
     # this process): it starts a fresh worker in place of one that died, which is how a worker

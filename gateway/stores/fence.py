@@ -110,11 +110,13 @@ def session_settings(statement_timeout_s: float, application_name: str) -> dict[
     }
 
 
-# Undoes what a transaction can leave in its session: settings (back to the startup
-# values above), cursors kept open, LISTEN registrations, advisory locks, temporary
-# objects and sequence state; then checks the prepared statements.
+# Undoes what a transaction can leave in its session: the role it switched to (which
+# RESET ALL keeps), settings (back to the startup values above), cursors kept open, LISTEN
+# registrations, advisory locks, temporary objects and sequence state; then checks the
+# prepared statements.
 RESET = (
-    "RESET ALL; CLOSE ALL; UNLISTEN *; SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES; "
+    "RESET SESSION AUTHORIZATION; RESET ALL; CLOSE ALL; UNLISTEN *; SELECT pg_catalog.pg_advisory_unlock_all(); "
+    "DISCARD TEMP; DISCARD SEQUENCES; "
 )
 
 

@@ -202,21 +202,38 @@ def document_checks(limits: DocumentLimits) -> type[SchemaExtension]:
                         costs.put(key, estimate)
             except BudgetExceeded as exceeded:
                 return [self.over_budget(exceeded)]
+            if estimate > limits.max_cost:
+                charge_analysis(context.context, self.budget)  # not run: what pricing took, not its price
+                return [cost_error(estimate, limits.max_cost)]
             if isinstance(context.context, RequestContext):
                 context.context.cost = estimate
-            return [cost_error(estimate, limits.max_cost)] if estimate > limits.max_cost else []
+            return []
 
         def over_budget(self, exceeded: BudgetExceeded) -> GraphQLError:
+            charge_analysis(self.execution_context.context, getattr(self, "budget", None))
             error = exceeded.error()
             if exceeded.by_work:
                 self.refuse((error,))
             return error
 
         def refuse(self, errors: tuple[GraphQLError, ...], document: DocumentNode | None = None) -> None:
+            charge_analysis(self.execution_context.context, getattr(self, "budget", None))
             if self.digest:
                 refused.put(self.digest, Refusal(tuple(detached(e) for e in errors), document))
 
     return DocumentChecks
+
+
+POINTS_PER_CPU_MS = 20
+"""What a refused document is charged, beyond the base, per millisecond of processor time its
+parse, validation and pricing took: a refusal costs what it cost the worker (documents made
+unique defeat the memory of refusals, so each one is analysed afresh)."""
+
+
+def charge_analysis(context: object, budget: Budget | None) -> None:
+    """Price a refused request by the analysis it took (the rate limiter charges base + `cost`)."""
+    if isinstance(context, RequestContext) and budget is not None:
+        context.cost = max(context.cost, round(budget.used_cpu * 1000 * POINTS_PER_CPU_MS))
 
 
 def budget_rule(budget: Budget) -> type[ValidationRule]:
@@ -227,6 +244,9 @@ def budget_rule(budget: Budget) -> type[ValidationRule]:
             budget.check()
 
         enter_fragment_definition = enter_operation_definition = enter_selection_set
+        # An unknown type, field or argument name costs a "did you mean" search over the schema's
+        # names: checked at each of them, a document of many unknown names stops after one.
+        enter_variable_definition = enter_field = enter_argument = enter_named_type = enter_selection_set
 
     return BudgetRule
 

@@ -3,7 +3,10 @@
 Strings with NUL or unpaired surrogates are refused (PostgreSQL rejects NUL in
 text, BSON strings must be valid UTF-8), and so are values nested deeper than any
 input type of the schema needs, which would otherwise exhaust the recursion of
-value coercion. A document with several operations must name the one to run.
+value coercion. So are variables holding more than MAX_VARIABLE_VALUES values in all:
+coercing them runs on the event loop before any limit on the document applies (half a
+million enum values kept a worker busy for a second). A document with several operations
+must name the one to run.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from gateway.core.text import string_problem
 from gateway.errors import BadUserInput
 
 MAX_VALUE_DEPTH = 32
+# Every list, object and scalar in a request's variables, keys not counted. The largest input
+# the schema takes whole is an ingestion batch: 10,000 rows of eight values, about 90,000.
+MAX_VARIABLE_VALUES = 100_000
 # Names are short; a longer "contains" text can match nothing, yet costs the store a scan
 # whose price grows with its length (a megabyte kept PostgreSQL busy past the request deadline).
 
@@ -44,6 +50,11 @@ class InputGuard(SchemaExtension):
         if requested is None and len(operations) > 1:
             raise BadUserInput("the document has several operations; name the one to run in `operationName`")
         arguments_of = _checked_document(context.query, document)
+        if _too_many_values(context.variables or {}):
+            raise BadUserInput(
+                f"the variables hold more than {MAX_VARIABLE_VALUES:,} values; send smaller batches",
+                limit="variableValues",
+            )
         for name, value in (context.variables or {}).items():
             problem = value_problem(value)
             if problem is not None:
@@ -97,6 +108,22 @@ def check_document(document: DocumentNode) -> dict[str, str]:
             elif isinstance(child, tuple | list):
                 stack.extend((c, argument, depth) for c in child if isinstance(c, Node))
     return arguments_of
+
+
+def _too_many_values(variables: dict[str, Any]) -> bool:
+    """Whether the variables hold more than MAX_VARIABLE_VALUES values; stops counting past it."""
+    left = MAX_VARIABLE_VALUES
+    stack: list[Any] = list(variables.values())
+    while stack:
+        item = stack.pop()
+        left -= 1
+        if left < 0:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def value_problem(value: Any) -> str | None:
