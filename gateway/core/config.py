@@ -97,6 +97,8 @@ class Settings:
     # the fence key) on a small pool of its own. Required: the request login cannot do it.
     database_system_url: str = ""
     pg_system_pool_max: int = 4
+    # Audit events the outbox dispatcher claims and sends to MongoDB at once (at most 1000).
+    outbox_batch: int = 500
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = ""
@@ -439,6 +441,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         database_url=database_url,
         database_system_url=database_system_url,
         pg_system_pool_max=_int(env, "OMNIFY_PG_SYSTEM_POOL_MAX", 4, problems, minimum=1),
+        outbox_batch=_int(env, "OMNIFY_OUTBOX_BATCH", 500, problems, minimum=1),
         issuers=issuers,
         mongo_db=env.get("MONGO_DB", "omnify_cloud") or "omnify_cloud",
         host=env.get("OMNIFY_HOST", "0.0.0.0"),
@@ -502,6 +505,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         problems.append(
             "OMNIFY_ADMISSION_WAIT_S must be below OMNIFY_REQUEST_TIMEOUT_S (a request must have time to run)"
         )
+    if settings.outbox_batch > 1000:
+        problems.append(f"OMNIFY_OUTBOX_BATCH={settings.outbox_batch} must be at most 1000")
     if settings.pg_pool_min > settings.pg_pool_max:
         problems.append("OMNIFY_PG_POOL_MIN must not exceed OMNIFY_PG_POOL_MAX")
     problems += login_problems(settings)

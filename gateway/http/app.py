@@ -90,7 +90,16 @@ class Gateway:
         authenticator = Authenticator(TokenVerifier(settings, http), directory)
         login = BrowserLogin.configure(settings, authenticator)
         realtime = Realtime(postgres, mongo, settings.database_system_url, metrics, settings.ws_send_queue)
-        dispatcher = OutboxDispatcher(postgres, mongo, on_delivered=metrics.audit_delivered.inc)
+        dispatcher = OutboxDispatcher(
+            postgres,
+            mongo,
+            batch_size=settings.outbox_batch,
+            on_delivered=metrics.audit_delivered.inc,
+            on_batch=metrics.outbox_batches.inc,
+        )
+        metrics.watch_outbox(
+            lambda: None if dispatcher.lag is None else (dispatcher.lag.pending, dispatcher.lag.oldest_s)
+        )
         metrics.watch_pool(postgres.pool_stats)
         metrics.watch_circuits([postgres.circuit, mongo.circuit], lambda: postgres.waiting)
         limits = settings.rate_limits
@@ -297,9 +306,16 @@ def create_app(
 
     async def readyz(request: Request) -> JSONResponse:
         stores, redis = await asyncio.gather(gateway.readiness(), gateway.rate_limit_readiness())
+        # The outbox's lag is reported, never a reason to be unready: taking a gateway out of
+        # rotation would not deliver the events any sooner, only refuse requests.
         ready = all(s["ok"] for s in stores.values())
         return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "stores": stores, "redis": redis},
+            {
+                "status": "ready" if ready else "unavailable",
+                "stores": stores,
+                "redis": redis,
+                "outbox": gateway.outbox.readiness(),
+            },
             status_code=200 if ready else 503,
         )
 
