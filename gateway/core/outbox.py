@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-from bson.errors import BSONError
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.errors import BulkWriteError
 
 from gateway.core import realtime, snapshot
 from gateway.core.mongo_mutations import deliver_pending_audits
@@ -180,6 +179,7 @@ class OutboxDispatcher:
             attempts = {row["id"]: row["attempts"] for row in rows}
             failed, outage = await self._deliver(rows, documents)
             if failed:
+                _log_refused(rows, failed, outage)
                 await conn.execute(
                     "SELECT public.outbox_postpone_batch($1::bigint[], $2::text[], $3::float8[])",
                     list(failed),
@@ -238,7 +238,9 @@ class OutboxDispatcher:
                 for error in exc.details.get("writeErrors", [])
                 if error.get("code") not in DUPLICATE_KEY
             }
-        except (PyMongoError, BSONError) as exc:
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
             # The driver refused the whole call (a document it cannot encode, say): send
             # each alone, so only the one at fault waits.
             if len(documents) == 1:
@@ -280,6 +282,15 @@ def _document(row: asyncpg.Record) -> Document:
     document: Document = snapshot.decode(row["document"])
     document.pop("organization_id", None)  # the tenant scope supplies it
     return document
+
+
+def _log_refused(rows: list[asyncpg.Record], failed: dict[int, str], outage: StoreUnavailable | None) -> None:
+    # An outage is logged by the dispatch loop; an event MongoDB refuses, the first time only.
+    first = [row["id"] for row in rows if row["id"] in failed and row["attempts"] == 0]
+    if outage is None and first:
+        log.warning(
+            "%d audit events refused by MongoDB, retried with backoff; the first: %s", len(first), failed[first[0]]
+        )
 
 
 def _backoff(attempts: int) -> float:
