@@ -24,6 +24,8 @@ from gateway.core import outbox, snapshot
 from gateway.http.app import create_app
 from gateway.ops.migrations import migrate_mongo, migrate_postgres, provision_logins
 from gateway.ops.seed import seed
+from gateway.stores.mongo import MongoStore
+from gateway.stores.postgres import PostgresStore
 from tests.conftest import Stores, gateway_settings, gql
 from tests.support.issuer import TestIssuer
 from tests.support.servers import ServerThread
@@ -308,3 +310,37 @@ async def test_lag_alone_never_makes_the_gateway_unready(isolated: Isolated) -> 
 
         await _until("the pending events in /readyz", reported, 120)
         assert await _metric(http, "omnify_outbox_pending") == 10
+
+
+async def test_dispatchers_side_by_side_claim_disjoint_batches(isolated: Isolated, seeded: Stores) -> None:
+    """Two more workers' dispatchers next to the gateway's: every event delivered by exactly one of them."""
+    events = await _events(isolated.database_url, 3000)
+    isolated.outage.stop()
+    await _enqueue(isolated.database_url, events)
+    workers = []
+    for _ in range(2):
+        postgres = PostgresStore(
+            _with_database(seeded.app_url, isolated.mongo_db),
+            max_size=2,
+            system_url=_with_database(seeded.system_url, isolated.mongo_db),
+        )
+        mongo = MongoStore(isolated.outage.url, isolated.mongo_db, timeout_s=1.0)
+        await postgres.open()
+        await mongo.open()
+        workers.append(outbox.OutboxDispatcher(postgres, mongo, batch_size=100, poll_interval_s=0.2))
+    try:
+        for worker in workers:
+            worker.start()
+        isolated.outage.start()
+        await _until("the backlog delivered", lambda: _drained(isolated.database_url))
+    finally:
+        for worker in workers:
+            await worker.stop()
+            await worker.mongo.close()
+            await worker.postgres.close()
+    counts = await _audit_counts(isolated, [e["event_id"] for e in events])
+    assert len(counts) == len(events) and set(counts.values()) == {1}
+    async with httpx.AsyncClient(base_url=isolated.server.url, timeout=60) as http:
+        by_gateway = await _metric(http, "omnify_audit_events_delivered_total")
+    # A batch claimed twice would be delivered (and counted) twice: MongoDB's answer counts as delivered.
+    assert by_gateway + sum(worker.delivered for worker in workers) == len(events)

@@ -162,7 +162,7 @@ class OutboxDispatcher:
                 self._wake.clear()
 
     async def dispatch_once(self) -> bool:
-        """Deliver one batch; True when a full batch went out and more may wait.
+        """Deliver one batch; True when a full batch was claimed, some of it went out, and more may wait.
 
         Raises `StoreUnavailable` when MongoDB could not be reached, after the
         batch's events were postponed, so the caller backs off.
@@ -199,7 +199,8 @@ class OutboxDispatcher:
             self.on_delivered(len(delivered))
         if outage is not None:
             raise outage
-        return len(rows) == self.batch_size and not failed
+        # Refused events are postponed, so they do not hold up the next batch.
+        return len(rows) == min(self.batch_size, MAX_BATCH) and len(failed) < len(rows)
 
     async def _deliver(
         self, rows: list[asyncpg.Record], documents: dict[int, Document]
