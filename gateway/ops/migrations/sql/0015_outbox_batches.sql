@@ -5,6 +5,11 @@
 
 GRANT SELECT (created_at) ON outbox TO omnify_system;
 
+-- Claims take the pending events in id order. Delivered rows are kept, so without this
+-- the claim walks the primary key past every event ever delivered (a table that only
+-- grows); with it, a claim and the lag read only what is pending.
+CREATE INDEX outbox_pending_id ON outbox (id) WHERE delivered_at IS NULL;
+
 -- events[i] waits delays_s[i] seconds (at most an hour, as with outbox_postpone) and
 -- keeps errors[i] as its last error. A delivered event is left alone.
 CREATE FUNCTION outbox_postpone_batch(events bigint[], errors text[], delays_s double precision[])
@@ -17,14 +22,15 @@ CREATE FUNCTION outbox_postpone_batch(events bigint[], errors text[], delays_s d
         WHERE o.id = f.id AND o.delivered_at IS NULL
     $$;
 
--- Events not delivered yet, and how long the oldest of them has waited (0 when none):
--- numbers only, never an event.
+-- Events not delivered yet, and how long the first queued of them has waited (0 when
+-- none): numbers only, never an event.
 CREATE FUNCTION outbox_lag()
     RETURNS TABLE (pending bigint, oldest_s double precision)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
     AS $$
-        SELECT count(*), coalesce(extract(epoch FROM now() - min(o.created_at))::double precision, 0)
-        FROM public.outbox o WHERE o.delivered_at IS NULL
+        SELECT (SELECT count(*) FROM public.outbox o WHERE o.delivered_at IS NULL),
+            coalesce((SELECT extract(epoch FROM now() - o.created_at)::double precision FROM public.outbox o
+                      WHERE o.delivered_at IS NULL ORDER BY o.id LIMIT 1), 0)
     $$;
 
 GRANT CREATE ON SCHEMA public TO omnify_system;
