@@ -427,6 +427,13 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _outbox_batch(env: Mapping[str, str], problems: list[str]) -> int:
+    value = _int(env, "OMNIFY_OUTBOX_BATCH", 500, problems, minimum=1)
+    if value > 1000:  # what one claim hands out at most
+        problems.append(f"OMNIFY_OUTBOX_BATCH={value} must be at most 1000")
+    return value
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Production settings from the environment; raises ConfigError naming every problem."""
     env = os.environ if env is None else env
@@ -441,7 +448,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         database_url=database_url,
         database_system_url=database_system_url,
         pg_system_pool_max=_int(env, "OMNIFY_PG_SYSTEM_POOL_MAX", 4, problems, minimum=1),
-        outbox_batch=_int(env, "OMNIFY_OUTBOX_BATCH", 500, problems, minimum=1),
+        outbox_batch=_outbox_batch(env, problems),
         issuers=issuers,
         mongo_db=env.get("MONGO_DB", "omnify_cloud") or "omnify_cloud",
         host=env.get("OMNIFY_HOST", "0.0.0.0"),
@@ -505,8 +512,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         problems.append(
             "OMNIFY_ADMISSION_WAIT_S must be below OMNIFY_REQUEST_TIMEOUT_S (a request must have time to run)"
         )
-    if settings.outbox_batch > 1000:
-        problems.append(f"OMNIFY_OUTBOX_BATCH={settings.outbox_batch} must be at most 1000")
     if settings.pg_pool_min > settings.pg_pool_max:
         problems.append("OMNIFY_PG_POOL_MIN must not exceed OMNIFY_PG_POOL_MAX")
     problems += login_problems(settings)

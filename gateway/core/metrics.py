@@ -102,7 +102,7 @@ class _OutboxCollector(Collector):
             "omnify_outbox_pending", "Audit events in the outbox not delivered to MongoDB yet", value=pending
         )
         yield GaugeMetricFamily(
-            "omnify_outbox_lag_seconds", "How long the oldest undelivered audit event has waited", value=oldest_s
+            "omnify_outbox_lag_seconds", "How long the first queued undelivered audit event has waited", value=oldest_s
         )
 
 

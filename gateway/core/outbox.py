@@ -99,7 +99,7 @@ class Lag:
     """How far delivery is behind, as last measured."""
 
     pending: int  # events not delivered yet, every organization's
-    oldest_s: float  # how long the oldest of them has waited (0 when none)
+    oldest_s: float  # how long the first queued of them has waited (0 when none)
     measured_at: float  # time.monotonic()
 
 
@@ -268,7 +268,8 @@ class OutboxDispatcher:
             await asyncio.sleep(self.lag_interval_s)
 
     def readiness(self) -> dict[str, Any]:
-        """The lag for `/readyz`: a detail, never a reason to be unready."""
+        """The lag for `/readyz`: a detail, never a reason to be unready (taking a gateway out of
+        rotation would deliver no event sooner, and would refuse requests that work)."""
         if self.lag is None:
             return {"measured": False}
         return {
