@@ -21,6 +21,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from gateway.core import outbox, snapshot
+from gateway.core.config import ConfigError, load_settings
 from gateway.http.app import create_app
 from gateway.ops.migrations import migrate_mongo, migrate_postgres, provision_logins
 from gateway.ops.seed import seed
@@ -344,3 +345,23 @@ async def test_dispatchers_side_by_side_claim_disjoint_batches(isolated: Isolate
         by_gateway = await _metric(http, "omnify_audit_events_delivered_total")
     # A batch claimed twice would be delivered (and counted) twice: MongoDB's answer counts as delivered.
     assert by_gateway + sum(worker.delivered for worker in workers) == len(events)
+
+
+def test_the_batch_size_setting_is_checked() -> None:
+    env = {
+        "MONGO_URL": "mongodb://localhost:27017",
+        "DATABASE_URL": "postgresql://gateway@localhost/brain",
+        "DATABASE_SYSTEM_URL": "postgresql://gateway_system@localhost/brain",
+        "OIDC_ISSUER": "https://issuer.example.com",
+        "OIDC_AUDIENCE": "omnify",
+    }
+    assert load_settings(env).outbox_batch == 500
+    assert load_settings({**env, "OMNIFY_OUTBOX_BATCH": "1000"}).outbox_batch == 1000
+    for bad, problem in [
+        ("0", "OMNIFY_OUTBOX_BATCH=0 must be at least 1"),
+        ("1001", "OMNIFY_OUTBOX_BATCH=1001 must be at most 1000"),
+        ("many", "OMNIFY_OUTBOX_BATCH='many' is not an integer"),
+    ]:
+        with pytest.raises(ConfigError) as caught:
+            load_settings({**env, "OMNIFY_OUTBOX_BATCH": bad})
+        assert problem in str(caught.value)
