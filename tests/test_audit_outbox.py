@@ -8,8 +8,9 @@ other gateway's outbox dispatcher can deliver its events first.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -19,9 +20,13 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
+from gateway.core import outbox, snapshot
+from gateway.core.config import ConfigError, load_settings
 from gateway.http.app import create_app
 from gateway.ops.migrations import migrate_mongo, migrate_postgres, provision_logins
 from gateway.ops.seed import seed
+from gateway.stores.mongo import MongoStore
+from gateway.stores.postgres import PostgresStore
 from tests.conftest import Stores, gateway_settings, gql
 from tests.support.issuer import TestIssuer
 from tests.support.servers import ServerThread
@@ -153,3 +158,210 @@ async def test_actions_succeed_while_mongo_is_down_and_audits_arrive_once(
         await conn.close()
     await _wait_delivered(isolated.database_url)
     assert set((await _audit_counts(isolated, event_ids)).values()) == {1}
+
+
+BACKLOG = 5000
+
+
+async def _enqueue(url: str, events: list[dict[str, Any]], *, not_before_s: float = 0.0) -> None:
+    """Audit events as mutations leave them in the outbox, all visible at once (one transaction)."""
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            await conn.executemany(
+                "INSERT INTO outbox (event_id, organization_key, document, next_attempt_at) "
+                "VALUES ($1, $2, $3::jsonb, now() + make_interval(secs => $4))",
+                [
+                    (uuid.UUID(e["event_id"]), e["organization_id"], json.dumps(snapshot.encode(e)), not_before_s)
+                    for e in events
+                ],
+            )
+    finally:
+        await conn.close()
+
+
+async def _events(url: str, count: int, **details: Any) -> list[dict[str, Any]]:
+    conn = await asyncpg.connect(url)
+    try:
+        key = await conn.fetchval("SELECT enterprise_org_id FROM organizations WHERE slug = 'acme'")
+    finally:
+        await conn.close()
+    return [
+        outbox.audit_event(
+            organization_key=key,
+            actor={"type": "user", "id": "backlog"},
+            action="campaign.budget_updated",
+            target_type="Campaign",
+            target_id=str(uuid.uuid4()),
+            details={"n": i, **details},
+            request_id=None,
+        )
+        for i in range(count)
+    ]
+
+
+async def _metric(http: httpx.AsyncClient, name: str) -> float:
+    for line in (await http.get("/metrics")).text.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.split()[1])
+    return 0.0
+
+
+async def _until(what: str, check: Callable[[], Awaitable[bool]], seconds: float = 300.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not within {seconds:.0f} s: {what}")
+        await asyncio.sleep(0.25)
+
+
+async def _attempted(url: str) -> bool:
+    conn = await asyncpg.connect(url)
+    try:
+        return bool(await conn.fetchval("SELECT coalesce(max(attempts), 0) >= 1 FROM outbox"))
+    finally:
+        await conn.close()
+
+
+async def test_a_backlog_queued_while_mongo_is_down_arrives_once_each_in_batches(isolated: Isolated) -> None:
+    events = await _events(isolated.database_url, BACKLOG)
+    event_ids = [e["event_id"] for e in events]
+    isolated.outage.stop()
+    await _enqueue(isolated.database_url, events)
+    async with httpx.AsyncClient(base_url=isolated.server.url, timeout=60) as http:
+        await _until("a delivery attempted", lambda: _attempted(isolated.database_url))
+
+        async def lag_reported() -> bool:
+            ready = await http.get("/readyz")
+            return ready.status_code == 503 and ready.json()["outbox"].get("pending") == BACKLOG
+
+        await _until("the backlog in /readyz while MongoDB is down", lag_reported)
+        assert await _metric(http, "omnify_outbox_pending") == BACKLOG
+        assert await _metric(http, "omnify_outbox_lag_seconds") > 0
+        assert await _metric(http, "omnify_audit_events_delivered_total") == 0
+
+        isolated.outage.start()
+        await _until("the backlog delivered", lambda: _drained(isolated.database_url))
+        counts = await _audit_counts(isolated, event_ids)
+        assert len(counts) == BACKLOG and set(counts.values()) == {1}
+        assert await _metric(http, "omnify_audit_events_delivered_total") == BACKLOG
+        batches = await _metric(http, "omnify_outbox_batches_total")
+        assert 0 < batches <= BACKLOG // 10, batches  # hundreds of events per insert, not one
+
+        async def caught_up() -> bool:
+            ready = await http.get("/readyz")
+            return ready.status_code == 200 and ready.json()["outbox"]["pending"] == 0
+
+        await _until("/readyz caught up", caught_up)
+        assert await _metric(http, "omnify_outbox_lag_seconds") == 0
+
+
+async def _drained(url: str) -> bool:
+    return await _pending(url) == 0
+
+
+async def test_a_redelivered_batch_leaves_each_event_once(isolated: Isolated) -> None:
+    """A dispatcher that inserted part of a batch, then died before marking it: the batch goes again."""
+    events = await _events(isolated.database_url, 300)
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(isolated.outage.url, tz_aware=True)
+    try:
+        already = [dict(e) for e in events[::3]]
+        await mongo[isolated.mongo_db].audit_logs.insert_many(already)
+    finally:
+        await mongo.close()
+    await _enqueue(isolated.database_url, events)
+    await _wait_delivered(isolated.database_url)
+    counts = await _audit_counts(isolated, [e["event_id"] for e in events])
+    assert len(counts) == len(events) and set(counts.values()) == {1}
+    async with httpx.AsyncClient(base_url=isolated.server.url, timeout=60) as http:
+        # Redelivered events count as delivered: MongoDB held them, so they are marked.
+        assert await _metric(http, "omnify_audit_events_delivered_total") == len(events)
+
+
+async def test_an_event_mongo_cannot_take_waits_alone(isolated: Isolated) -> None:
+    """One event the driver cannot send (an integer beyond 64 bits) is postponed; its batch is delivered."""
+    good = await _events(isolated.database_url, 50)
+    poison = (await _events(isolated.database_url, 1, huge=2**70))[0]
+    await _enqueue(isolated.database_url, [*good[:25], poison, *good[25:]])
+
+    async def only_poison_left() -> bool:
+        conn = await asyncpg.connect(isolated.database_url)
+        try:
+            rows = await conn.fetch("SELECT event_id, attempts, last_error FROM outbox WHERE delivered_at IS NULL")
+        finally:
+            await conn.close()
+        return [(str(r["event_id"]), r["attempts"] >= 1, bool(r["last_error"])) for r in rows] == [
+            (poison["event_id"], True, True)
+        ]
+
+    await _until("the good events delivered, the bad one postponed", only_poison_left, 120)
+    counts = await _audit_counts(isolated, [e["event_id"] for e in [*good, poison]])
+    assert counts == {**{e["event_id"]: 1 for e in good}, poison["event_id"]: 0}
+
+
+async def test_lag_alone_never_makes_the_gateway_unready(isolated: Isolated) -> None:
+    # Events not due for an hour: pending, yet both stores are up.
+    await _enqueue(isolated.database_url, await _events(isolated.database_url, 10), not_before_s=3600)
+    async with httpx.AsyncClient(base_url=isolated.server.url, timeout=60) as http:
+
+        async def reported() -> bool:
+            ready = await http.get("/readyz")
+            outbox_lag = ready.json()["outbox"]
+            return outbox_lag.get("pending") == 10 and ready.status_code == 200
+
+        await _until("the pending events in /readyz", reported, 120)
+        assert await _metric(http, "omnify_outbox_pending") == 10
+
+
+async def test_dispatchers_side_by_side_claim_disjoint_batches(isolated: Isolated, seeded: Stores) -> None:
+    """Two more workers' dispatchers next to the gateway's: every event delivered by exactly one of them."""
+    events = await _events(isolated.database_url, 3000)
+    isolated.outage.stop()
+    await _enqueue(isolated.database_url, events)
+    workers = []
+    for _ in range(2):
+        postgres = PostgresStore(
+            _with_database(seeded.app_url, isolated.mongo_db),
+            max_size=2,
+            system_url=_with_database(seeded.system_url, isolated.mongo_db),
+        )
+        mongo = MongoStore(isolated.outage.url, isolated.mongo_db, timeout_s=1.0)
+        await postgres.open()
+        await mongo.open()
+        workers.append(outbox.OutboxDispatcher(postgres, mongo, batch_size=100, poll_interval_s=0.2))
+    try:
+        for worker in workers:
+            worker.start()
+        isolated.outage.start()
+        await _until("the backlog delivered", lambda: _drained(isolated.database_url))
+    finally:
+        for worker in workers:
+            await worker.stop()
+            await worker.mongo.close()
+            await worker.postgres.close()
+    counts = await _audit_counts(isolated, [e["event_id"] for e in events])
+    assert len(counts) == len(events) and set(counts.values()) == {1}
+    async with httpx.AsyncClient(base_url=isolated.server.url, timeout=60) as http:
+        by_gateway = await _metric(http, "omnify_audit_events_delivered_total")
+    # A batch claimed twice would be delivered (and counted) twice: MongoDB's answer counts as delivered.
+    assert by_gateway + sum(worker.delivered for worker in workers) == len(events)
+
+
+def test_the_batch_size_setting_is_checked() -> None:
+    env = {
+        "MONGO_URL": "mongodb://localhost:27017",
+        "DATABASE_URL": "postgresql://gateway@localhost/brain",
+        "DATABASE_SYSTEM_URL": "postgresql://gateway_system@localhost/brain",
+        "OIDC_ISSUER": "https://issuer.example.com",
+        "OIDC_AUDIENCE": "omnify",
+    }
+    assert load_settings(env).outbox_batch == 500
+    assert load_settings({**env, "OMNIFY_OUTBOX_BATCH": "1000"}).outbox_batch == 1000
+    for bad, problem in [
+        ("0", "OMNIFY_OUTBOX_BATCH=0 must be at least 1"),
+        ("1001", "OMNIFY_OUTBOX_BATCH=1001 must be at most 1000"),
+        ("many", "OMNIFY_OUTBOX_BATCH='many' is not an integer"),
+    ]:
+        with pytest.raises(ConfigError) as caught:
+            load_settings({**env, "OMNIFY_OUTBOX_BATCH": bad})
+        assert problem in str(caught.value)

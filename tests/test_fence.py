@@ -281,6 +281,8 @@ async def test_cross_tenant_functions_belong_to_the_system_login(seeded: Stores,
         "SELECT * FROM outbox_claim(10)",
         "SELECT outbox_postpone(1, 'x', 1)",
         "SELECT outbox_mark_delivered(ARRAY[1]::bigint[])",
+        "SELECT outbox_postpone_batch(ARRAY[1]::bigint[], ARRAY['x'], ARRAY[1]::float8[])",
+        "SELECT * FROM outbox_lag()",
         "SELECT fence_key()",
         "SELECT * FROM fence_keys",
     ]

@@ -100,6 +100,8 @@ class Settings:
     # the fence key) on a small pool of its own. Required: the request login cannot do it.
     database_system_url: str = ""
     pg_system_pool_max: int = 4
+    # Audit events the outbox dispatcher claims and sends to MongoDB at once (at most 1000).
+    outbox_batch: int = 500
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = ""
@@ -461,6 +463,13 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _outbox_batch(env: Mapping[str, str], problems: list[str]) -> int:
+    value = _int(env, "OMNIFY_OUTBOX_BATCH", 500, problems, minimum=1)
+    if value > 1000:  # what one claim hands out at most
+        problems.append(f"OMNIFY_OUTBOX_BATCH={value} must be at most 1000")
+    return value
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Production settings from the environment; raises ConfigError naming every problem."""
     env = os.environ if env is None else env
@@ -476,6 +485,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         database_url=database_url,
         database_system_url=database_system_url,
         pg_system_pool_max=_int(env, "OMNIFY_PG_SYSTEM_POOL_MAX", 4, problems, minimum=1),
+        outbox_batch=_outbox_batch(env, problems),
         issuers=issuers,
         mongo_db=env.get("MONGO_DB", "omnify_cloud") or "omnify_cloud",
         host=env.get("OMNIFY_HOST", "0.0.0.0"),

@@ -87,6 +87,25 @@ class _FairShareCollector(Collector):
             )
 
 
+class _OutboxCollector(Collector):
+    """The audit outbox's lag as last measured (nothing before the first measurement)."""
+
+    def __init__(self, read: Callable[[], tuple[int, float] | None]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        lag = self.read()
+        if lag is None:
+            return
+        pending, oldest_s = lag
+        yield GaugeMetricFamily(
+            "omnify_outbox_pending", "Audit events in the outbox not delivered to MongoDB yet", value=pending
+        )
+        yield GaugeMetricFamily(
+            "omnify_outbox_lag_seconds", "How long the first queued undelivered audit event has waited", value=oldest_s
+        )
+
+
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
@@ -121,6 +140,11 @@ class Metrics:
         )
         self.audit_delivered = Counter(
             "omnify_audit_events_delivered", "Audit events delivered to MongoDB", registry=self.registry
+        )
+        self.outbox_batches = Counter(
+            "omnify_outbox_batches",
+            "Inserts of audit events into MongoDB answered (one per organization in a claimed batch)",
+            registry=self.registry,
         )
         self.ws_connections = Gauge(
             "omnify_ws_connections", "Open WebSocket connections (graphql-transport-ws)", registry=self.registry
@@ -192,6 +216,9 @@ class Metrics:
 
     def watch_fair_share(self, admission: Callable[[], tuple[int, int]], redis_up: Callable[[], int | None]) -> None:
         self.registry.register(_FairShareCollector(admission, redis_up))
+
+    def watch_outbox(self, read: Callable[[], tuple[int, float] | None]) -> None:
+        self.registry.register(_OutboxCollector(read))
 
     def observe(self, operation: str, outcome: str, seconds: float, trace: StoreTrace) -> None:
         operation = self._label(operation)

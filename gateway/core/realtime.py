@@ -34,7 +34,7 @@ import contextlib
 import contextvars
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("omnify.realtime")
 
-__all__ = ["CHANNEL", "Notice", "Realtime", "action_notice", "audit_notice", "notify"]
+__all__ = ["CHANNEL", "Notice", "Realtime", "action_notice", "audit_notice", "notify", "notify_all"]
 
 MAX_PENDING_NOTICES = 10_000
 MAX_BACKOFF_S = 30.0
@@ -80,6 +80,15 @@ async def notify(conn: Executes, notice: Notice, key: FenceKey | None) -> None:
     if key is None:
         raise RuntimeError("a notice is sealed with the fence key of an entered transaction")
     await conn.execute("SELECT pg_catalog.pg_notify($1, $2)", CHANNEL, seal(key, notice))
+
+
+async def notify_all(conn: Executes, notices: Sequence[Notice], key: FenceKey | None) -> None:
+    """`notify` for several notices in one round trip (a delivered batch of audit events)."""
+    if key is None:
+        raise RuntimeError("a notice is sealed with the fence key of an entered transaction")
+    if notices:
+        sealed = [seal(key, notice) for notice in notices]
+        await conn.execute("SELECT pg_catalog.pg_notify($1, n) FROM unnest($2::text[]) AS n", CHANNEL, sealed)
 
 
 def action_notice(organization: str, action_log: Mapping[str, Any], sync_job: Mapping[str, Any] | None) -> Notice:

@@ -94,7 +94,16 @@ class Gateway:
         authenticator = Authenticator(TokenVerifier(settings, http), directory)
         login = BrowserLogin.configure(settings, authenticator)
         realtime = Realtime(postgres, mongo, settings.database_system_url, metrics, settings.ws_send_queue)
-        dispatcher = OutboxDispatcher(postgres, mongo, on_delivered=metrics.audit_delivered.inc)
+        dispatcher = OutboxDispatcher(
+            postgres,
+            mongo,
+            batch_size=settings.outbox_batch,
+            on_delivered=metrics.audit_delivered.inc,
+            on_batch=metrics.outbox_batches.inc,
+        )
+        metrics.watch_outbox(
+            lambda: None if dispatcher.lag is None else (dispatcher.lag.pending, dispatcher.lag.oldest_s)
+        )
         metrics.watch_pool(postgres.pool_stats)
         metrics.watch_circuits([postgres.circuit, mongo.circuit], lambda: postgres.waiting)
         limits = settings.rate_limits
@@ -308,8 +317,10 @@ def create_app(
             gateway.readiness(), gateway.rate_limit_readiness(), gateway.persisted.readiness()
         )
         ready = all(s["ok"] for s in stores.values())
+        # Only the stores decide; the rest is detail.
+        details = {"stores": stores, "redis": redis, "persisted": persisted, "outbox": gateway.outbox.readiness()}
         return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "stores": stores, "redis": redis, "persisted": persisted},
+            {"status": "ready" if ready else "unavailable", **details},
             status_code=200 if ready else 503,
         )
 

@@ -401,6 +401,10 @@ class TenantMongo:
         result = await self.store.run(self.store.db[collection].insert_one(doc, **kwargs))
         return result.inserted_id
 
+    async def insert_many(self, collection: str, documents: Sequence[Mapping[str, Any]], **kwargs: Any) -> None:
+        docs = [self.scoped_document(collection, document) for document in documents]
+        await self.store.run(self.store.db[collection].insert_many(docs, **kwargs))
+
     async def _filter_for_server(self, query: Mapping[str, Any]) -> Document:
         """The filter as the server needs it to match what MongoDB would.
 
