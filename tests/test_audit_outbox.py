@@ -299,6 +299,42 @@ async def test_an_event_mongo_cannot_take_waits_alone(isolated: Isolated) -> Non
     assert counts == {**{e["event_id"]: 1 for e in good}, poison["event_id"]: 0}
 
 
+@pytest.mark.parametrize(
+    "document", ["{}", '{"event_id": 7}', '{"event_id": "x", "at": {"$datetime": "bad"}}', "[]"], ids=str
+)
+async def test_an_unreadable_event_waits_alone_and_holds_back_no_one(isolated: Isolated, document: str) -> None:
+    """A row SQL as the request login could write for its own organization, with any content: the
+    events around it (of other organizations too) are delivered, it is postponed and logged."""
+    good = await _events(isolated.database_url, 20)
+    conn = await asyncpg.connect(isolated.database_url)
+    try:
+        # Another organization's row than the good events' (acme's), where there is one.
+        globex = await conn.fetchval("SELECT enterprise_org_id FROM organizations ORDER BY slug = 'acme', slug LIMIT 1")
+        bad = uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO outbox (event_id, organization_key, document) VALUES ($1, $2, $3::jsonb)",
+            bad,
+            globex,
+            document,
+        )
+    finally:
+        await conn.close()
+    await _enqueue(isolated.database_url, good)
+
+    async def only_bad_left() -> bool:
+        conn = await asyncpg.connect(isolated.database_url)
+        try:
+            rows = await conn.fetch("SELECT event_id, attempts, last_error FROM outbox WHERE delivered_at IS NULL")
+        finally:
+            await conn.close()
+        return [(r["event_id"], r["attempts"] >= 1, "unreadable" in (r["last_error"] or "")) for r in rows] == [
+            (bad, True, True)
+        ]
+
+    await _until("the good events delivered, the unreadable one postponed", only_bad_left, 120)
+    assert await _audit_counts(isolated, [e["event_id"] for e in good]) == {e["event_id"]: 1 for e in good}
+
+
 async def test_lag_alone_never_makes_the_gateway_unready(isolated: Isolated) -> None:
     # Events not due for an hour: pending, yet both stores are up.
     await _enqueue(isolated.database_url, await _events(isolated.database_url, 10), not_before_s=3600)

@@ -175,9 +175,10 @@ class OutboxDispatcher:
                 "SELECT id, organization_key, document, attempts FROM public.outbox_claim($1)",
                 min(self.batch_size, MAX_BATCH),
             )
-            documents = {row["id"]: _document(row) for row in rows}
+            documents, unreadable = _documents(rows)
             attempts = {row["id"]: row["attempts"] for row in rows}
-            failed, outage = await self._deliver(rows, documents)
+            failed, outage = await self._deliver([r for r in rows if r["id"] in documents], documents)
+            failed.update(unreadable)
             if failed:
                 _log_refused(rows, failed, outage)
                 await conn.execute(
@@ -280,10 +281,29 @@ class OutboxDispatcher:
         }
 
 
-def _document(row: asyncpg.Record) -> Document:
-    document: Document = snapshot.decode(row["document"])
-    document.pop("organization_id", None)  # the tenant scope supplies it
-    return document
+def _documents(rows: list[asyncpg.Record]) -> tuple[dict[int, Document], dict[int, str]]:
+    """The claimed events' documents, and the ids of those that cannot be read, with why.
+
+    A row is written by the request login in a tenant's transaction, so SQL run as that login
+    can write one of its own organization's rows with any content. An unreadable one must wait
+    on its own (postponed like a refused event, logged at ERROR), never fail the whole batch:
+    it would be claimed first again and hold back every organization's audit trail.
+    """
+    documents: dict[int, Document] = {}
+    unreadable: dict[int, str] = {}
+    for row in rows:
+        try:
+            document: Document = snapshot.decode(row["document"])
+            if not isinstance(document, dict) or not isinstance(document.get("event_id"), str):
+                raise ValueError("not an audit event with an event_id")
+            uuid.UUID(document["event_id"])
+        except Exception as exc:
+            unreadable[row["id"]] = f"unreadable event: {type(exc).__name__}: {exc}"[:500]
+            log.error("outbox event %s cannot be read and waits: %s", row["id"], unreadable[row["id"]])
+            continue
+        document.pop("organization_id", None)  # the tenant scope supplies it
+        documents[row["id"]] = document
+    return documents, unreadable
 
 
 def _log_refused(rows: list[asyncpg.Record], failed: dict[int, str], outage: StoreUnavailable | None) -> None:
