@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import time
 import uuid
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.core import realtime, snapshot
+from gateway.core.audit import audit_event as audit_event  # re-exported: callers take it from here
 from gateway.core.mongo_mutations import deliver_pending_audits
 from gateway.stores.mongo import MongoStore
 from gateway.stores.postgres import PostgresStore, TenantConnection
@@ -28,28 +28,6 @@ from gateway.stores.postgres import PostgresStore, TenantConnection
 log = logging.getLogger("omnify.outbox")
 
 MAX_BACKOFF_S = 30.0
-
-
-def audit_event(
-    *,
-    organization_key: str,
-    actor: dict[str, Any],
-    action: str,
-    target_type: str,
-    target_id: str,
-    details: dict[str, Any],
-    request_id: str | None,
-) -> dict[str, Any]:
-    return {
-        "event_id": str(uuid.uuid4()),
-        "organization_id": organization_key,
-        "actor": actor,
-        "action": action,
-        "target": {"type": target_type, "id": target_id},
-        "details": details,
-        "request_id": request_id,
-        "at": dt.datetime.now(dt.UTC),
-    }
 
 
 async def enqueue(tx: TenantConnection, event: dict[str, Any]) -> None:
