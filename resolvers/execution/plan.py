@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from graphql import (
-    DirectiveNode,
-    DocumentNode,
     FieldNode,
     GraphQLBoolean,
     GraphQLEnumType,
@@ -29,13 +27,11 @@ from graphql import (
     GraphQLSchema,
     GraphQLString,
     Node,
-    OperationDefinitionNode,
     VariableNode,
     get_argument_values,
     is_leaf_type,
 )
-from graphql.execution.collect_fields import FieldDetails, FragmentDetails, collect_fields, collect_subfields
-from graphql.execution.values import VariableValues
+from graphql.execution.collect_fields import FieldDetails
 from graphql.language.ast import QUERY_DOCUMENT_KEYS
 from strawberry.types.arguments import convert_arguments
 
@@ -293,71 +289,8 @@ class SelectionPlan:
         self.deferred: list[tuple[FieldPlan, FieldPlan, SelectionPlan]] = []
 
 
-class DocumentPlan:
-    """The cached plans of one operation of one document."""
-
-    def __init__(self, document: DocumentNode, operation: OperationDefinitionNode) -> None:
-        self.operation = operation
-        self.directive_variables = _directive_variables(document)
-        self.roots: dict[tuple[Any, ...], SelectionPlan] = {}
-        self.allowance = Allowance()
-
-    def root(
-        self,
-        schema: GraphQLSchema,
-        fragments: dict[str, FragmentDetails],
-        variables: VariableValues,
-        root_type: GraphQLObjectType,
-    ) -> SelectionPlan:
-        key = tuple(repr(variables.coerced.get(name)) for name in self.directive_variables)
-        plan = self.roots.get(key)
-        if plan is None:
-            grouped, defers, _ = collect_fields(schema, fragments, variables, root_type, self.operation)
-            if defers:
-                raise Unplannable("@defer")
-            plan = SelectionPlan(schema, root_type, grouped)
-            _compile(plan, schema, fragments, variables, self.operation, self.allowance)
-            if len(self.roots) < 16:
-                self.roots[key] = plan
-        return plan
-
-
-def object_plan(
-    schema: GraphQLSchema,
-    fragments: dict[str, FragmentDetails],
-    variables: VariableValues,
-    operation: OperationDefinitionNode,
-    field: FieldPlan,
-    completion: Completion,
-    object_type: GraphQLObjectType,
-    allowance: Allowance,
-) -> SelectionPlan:
-    plan = completion.plans.get(object_type.name)
-    if plan is None:
-        grouped, _, _ = collect_subfields(schema, fragments, variables, operation, object_type, field.details)
-        plan = completion.plans[object_type.name] = SelectionPlan(schema, object_type, grouped)
-        _compile(plan, schema, fragments, variables, operation, allowance)
-    return plan
-
-
-def _compile(
-    plan: SelectionPlan,
-    schema: GraphQLSchema,
-    fragments: dict[str, FragmentDetails],
-    variables: VariableValues,
-    operation: OperationDefinitionNode,
-    allowance: Allowance,
-) -> None:
-    from resolvers.execution.compiled import compile_plan  # it builds on this module's plans
-
-    def subplan(field: FieldPlan, completion: Completion, object_type: GraphQLObjectType) -> SelectionPlan:
-        return object_plan(schema, fragments, variables, operation, field, completion, object_type, allowance)
-
-    compile_plan(plan, subplan, allowance)
-
-
 def _uses_variables(node: FieldNode) -> bool:
-    return any(isinstance(n, VariableNode) for argument in node.arguments or () for n in _walk(argument))
+    return any(isinstance(n, VariableNode) for argument in node.arguments or () for n in walk(argument))
 
 
 def _static_arguments(definition: GraphQLField, node: FieldNode) -> dict[str, Any] | Exception:
@@ -367,19 +300,7 @@ def _static_arguments(definition: GraphQLField, node: FieldNode) -> dict[str, An
         return exc
 
 
-def _directive_variables(document: DocumentNode) -> tuple[str, ...]:
-    names: set[str] = set()
-    for node in _walk(document):
-        if isinstance(node, DirectiveNode):
-            if node.name.value in ("defer", "stream"):
-                raise Unplannable("incremental delivery")
-            for argument in node.arguments or ():
-                if isinstance(argument.value, VariableNode):
-                    names.add(argument.value.name.value)
-    return tuple(sorted(names))
-
-
-def _walk(root: Node) -> Iterator[Node]:
+def walk(root: Node) -> Iterator[Node]:
     """Every node under `root`, itself included (graphql-core's `visit` costs far more per call)."""
     pending = [root]
     while pending:

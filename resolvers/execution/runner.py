@@ -41,7 +41,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.info import Info
 
-from resolvers.execution.items import WRITTEN, Answer, defer_items, from_row, in_postgres
+from resolvers.execution.items import WRITTEN, Answer, Position, Task, defer_items, from_row, in_postgres
 from resolvers.execution.plan import (
     ATTRIBUTE,
     DIRECT,
@@ -51,15 +51,11 @@ from resolvers.execution.plan import (
     TYPENAME,
     Allowance,
     Completion,
-    DocumentPlan,
     FieldPlan,
     SelectionPlan,
     Unplannable,
-    object_plan,
 )
-
-Position = tuple[Any, Any, Any, bool, str | None]
-Task = tuple[SelectionPlan, Any, dict[str, Any], Position | None]
+from resolvers.execution.planning import DocumentPlan, object_plan
 
 # Plans hold the schema's own types and resolvers, so they are kept per schema.
 _documents: OrderedDict[tuple[GraphQLSchema, str, str | None], DocumentPlan | None] = OrderedDict()

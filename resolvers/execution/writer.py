@@ -17,7 +17,7 @@ from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from resolvers.common.objects import reader_members
 from resolvers.execution.plan import LEAF, LIST, OBJECT, Allowance, Completion, Fast, FieldPlan, SelectionPlan
 
-# The planned selection set of an object type below a field (see `plan.object_plan`).
+# The planned selection set of an object type below a field (see `planning.object_plan`).
 SubPlan = Callable[[FieldPlan, Completion, GraphQLObjectType], SelectionPlan]
 
 STRAWBERRY_DEFINITION = "strawberry-definition"
