@@ -10,8 +10,7 @@ import logging
 from typing import Any, Protocol
 
 import orjson
-from graphql import GraphQLObjectType
-from graphql.execution.executor import Executor
+from graphql import Executor, GraphQLObjectType
 
 from gateway.errors import GatewayError
 from resolvers.execution.plan import Completion, FieldPlan, SelectionPlan

@@ -31,18 +31,22 @@ from graphql import (
     get_argument_values,
     is_leaf_type,
 )
-from graphql.execution.collect_fields import FieldDetails
-from graphql.language.ast import QUERY_DOCUMENT_KEYS
-from strawberry.types.arguments import convert_arguments
 
 from resolvers.common.objects import Batch, batch_of
+from resolvers.internals import (
+    QUERY_DOCUMENT_KEYS,
+    FieldDetails,
+    convert_arguments,
+    handles_exceptions,
+    schema_converter,
+    strawberry_definition,
+)
 
 # How a field gets its value.
 TYPENAME, ATTRIBUTE, RESOLVER, DIRECT = 0, 1, 2, 3
 # How a value completes.
 LEAF, LIST, OBJECT, ABSTRACT = 0, 1, 2, 3
 
-STRAWBERRY_FIELD = "strawberry-definition"
 # A compiled selection: (source, its response dict[, the runner's list for items left to the general path]).
 Fast = Callable[..., bool]
 _STANDARD = {t.name: t.coerce_output_value for t in (GraphQLString, GraphQLID, GraphQLBoolean)}
@@ -158,7 +162,7 @@ class FieldPlan:
             self.completion = Completion(GraphQLNonNull(GraphQLString))
             return
         self.completion = Completion(definition.type)
-        strawberry_field = definition.extensions.get(STRAWBERRY_FIELD)
+        strawberry_field = strawberry_definition(definition.extensions)
         resolve = definition.resolve
         if (
             getattr(resolve, "_is_default", False)
@@ -208,7 +212,7 @@ class DirectCall:
     )
 
     def __init__(self, schema: GraphQLSchema, field: Any) -> None:
-        converter = schema._strawberry_schema.schema_converter  # type: ignore[attr-defined]
+        converter = schema_converter(schema)
         resolver = field.base_resolver
         self.field = field
         self.resolver = resolver.wrapped_func
@@ -223,11 +227,10 @@ class DirectCall:
 
     @staticmethod
     def possible(schema: GraphQLSchema, field: Any) -> bool:
-        strawberry_schema = getattr(schema, "_strawberry_schema", None)
-        converter = getattr(strawberry_schema, "schema_converter", None)
+        converter = schema_converter(schema)
         return (
             converter is not None
-            and not getattr(converter, "_exception_handler_specs", True)
+            and not handles_exceptions(converter)
             and field.base_resolver is not None
             and callable(field.base_resolver.wrapped_func)
             and not field.extensions

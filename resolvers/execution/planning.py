@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import DirectiveNode, DocumentNode, GraphQLObjectType, GraphQLSchema, OperationDefinitionNode, VariableNode
-from graphql.execution.collect_fields import FragmentDetails, collect_fields, collect_subfields
 from graphql.execution.values import VariableValues
 
 from resolvers.execution.compiled import compile_plan
 from resolvers.execution.plan import Allowance, Completion, FieldPlan, SelectionPlan, Unplannable, walk
+from resolvers.internals import FragmentDetails, collect_fields, collect_subfields
 
 
 class DocumentPlan:
