@@ -32,7 +32,8 @@ from resolvers.common.checks import ABORTED
 from resolvers.common.cost import estimate_cost
 from resolvers.common.shape import ShapeLimits, check_shape
 from resolvers.execution import compiled
-from resolvers.execution.plan import ABSTRACT, LIST, OBJECT, DocumentPlan, SelectionPlan, Unplannable, object_plan
+from resolvers.execution.plan import ABSTRACT, LIST, OBJECT, SelectionPlan, Unplannable
+from resolvers.execution.planning import DocumentPlan, object_plan
 from resolvers.schema import Limits, build_schema
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -25,6 +25,7 @@ from joserfc.jwk import KeySet, OctKey
 from gateway.core.claims import ClaimProblem, check_claims, claim_at, media_type_problem
 from gateway.core.config import IssuerConfig, Settings
 from gateway.core.permissions import permissions_of
+from gateway.core.principal import Principal as Principal  # callers take it from here, as before
 from gateway.core.tenancy import OrgDirectory, OrgRef
 from gateway.errors import StoreUnavailable
 
@@ -45,26 +46,6 @@ class AuthError(Exception):
 
 class AccessDenied(Exception):
     """The token is valid but names no organization the caller may use; becomes 403."""
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who calls. `kind` is `user` (a member), `partner` (client credentials) or `invitee`:
-    a person whose `sub` is no member of any organization and whose token names none. An
-    invitee's `organization` is `NO_ORGANIZATION`; accepting an invitation takes the
-    organization from the invitation."""
-
-    subject: str
-    issuer: str
-    kind: Literal["user", "partner", "invitee"]
-    organization: OrgRef
-    roles: frozenset[str] = frozenset()
-    scopes: frozenset[str] = frozenset()
-    email: str | None = None
-    email_verified: bool | None = None  # the token's `email_verified`, when it has one
-
-    def has_role(self, *roles: str) -> bool:
-        return bool(self.roles.intersection(roles))
 
 
 def _b64json(segment: str) -> dict[str, Any]:

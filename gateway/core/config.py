@@ -6,7 +6,6 @@ so an operator fixes a deployment in one pass instead of one error at a time.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -14,12 +13,37 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
+# load_settings reads as a table, one line a variable: the readers keep their short names here.
+from gateway.core.config_env import flag as _bool
+from gateway.core.config_env import integer as _int
+from gateway.core.config_env import issuers as _issuers
+from gateway.core.config_env import number as _float
+from gateway.core.config_env import optional_url as _optional_url
+from gateway.core.config_env import rate_limits as _rate_limits
+from gateway.core.config_env import required_url as _url
+from gateway.core.config_env import system_url as _system_url
+from gateway.core.config_values import RATE_LIMIT_ROLES, Bucket, IssuerConfig, RateLimits
 from gateway.core.manifest import read_manifest
+
+__all__ = [
+    "EXECUTORS",
+    "MIN_SESSION_SECRET_CHARS",
+    "RATE_LIMIT_ROLES",
+    "Bucket",
+    "ConfigError",
+    "IssuerConfig",
+    "Mode",
+    "RateLimits",
+    "Settings",
+    "available_cores",
+    "load_settings",
+    "login_issuer",
+    "login_problems",
+]
 
 Mode = Literal["dev", "production"]
 Policy = Literal["required", "optional"]
 
-ALLOWED_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
 MIN_SESSION_SECRET_CHARS = 32
 
 
@@ -29,64 +53,7 @@ class ConfigError(Exception):
         super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-@dataclass(frozen=True)
-class IssuerConfig:
-    """One trusted OIDC issuer and how to read its tokens."""
-
-    issuer: str
-    audience: str
-    # Claim paths are dotted (`realm_access.roles`); a path may name a URL-like
-    # claim such as Auth0's namespaced `https://omnify.io/roles` as a whole.
-    org_claim: str = "org"
-    roles_claim: str = "roles"
-    scopes_claim: str = "scope"
-    algorithms: tuple[str, ...] = ALLOWED_ALGORITHMS
-    # HS256 is only for Supabase Auth projects that still sign with a shared secret.
-    hs256_secret: str | None = None
-    # Browser login (GraphiQL) through this issuer needs a registered client.
-    client_id: str | None = None
-    client_secret: str | None = None
-    # The `typ` header the issuer puts on its access tokens (RFC 9068: `at+jwt`); when set, tokens
-    # without it (an ID token, a logout token of the same issuer) are refused. None: not checked.
-    typ: str | None = None
-
-
 EXECUTORS = ("planned", "standard", "compare")
-
-
-@dataclass(frozen=True)
-class Bucket:
-    """A token bucket: `burst` points at most, refilled at `per_second` points per second."""
-
-    burst: int
-    per_second: float
-
-
-RATE_LIMIT_ROLES = ("owner", "admin", "marketer", "analyst", "viewer")
-
-
-def _default_roles() -> Mapping[str, Bucket]:
-    members = Bucket(60_000, 2_000.0)
-    return {
-        "owner": members,
-        "admin": members,
-        "marketer": members,
-        "analyst": members,
-        "viewer": Bucket(30_000, 1_000.0),
-    }
-
-
-@dataclass(frozen=True)
-class RateLimits:
-    """Cost-based rate limits: each request is charged `base` points plus its estimated cost,
-    to the bucket of its principal (by role, or as a partner or invitee) and to its organization's."""
-
-    enabled: bool = True
-    base: int = 10
-    roles: Mapping[str, Bucket] = field(default_factory=_default_roles)
-    partner: Bucket = Bucket(100_000, 5_000.0)
-    invitee: Bucket = Bucket(1_000, 20.0)
-    organization: Bucket = Bucket(300_000, 10_000.0)
 
 
 @dataclass(frozen=True)
@@ -185,222 +152,6 @@ class Settings:
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
-
-
-def _int(env: Mapping[str, str], name: str, default: int, problems: list[str], minimum: int = 0) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        problems.append(f"{name}={raw!r} is not an integer")
-        return default
-    if value < minimum:
-        problems.append(f"{name}={value} must be at least {minimum}")
-    return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float, problems: list[str]) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        problems.append(f"{name}={raw!r} is not a number")
-        return default
-    if value <= 0:
-        problems.append(f"{name}={value} must be positive")
-    return value
-
-
-def _bool(env: Mapping[str, str], name: str, problems: list[str]) -> bool | None:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return None
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    problems.append(f"{name}={raw!r} must be true or false")
-    return None
-
-
-def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], problems: list[str]) -> str:
-    raw = env.get(name, "").strip()
-    if not raw:
-        problems.append(f"{name} is not set (expected a {' or '.join(schemes)} URL)")
-        return ""
-    parsed = urlparse(raw)
-    if parsed.scheme not in schemes or not (parsed.hostname or parsed.query):
-        problems.append(f"{name} must be a {' or '.join(schemes)} URL, got {raw!r}")
-    return raw
-
-
-def _system_url(env: Mapping[str, str], database_url: str, problems: list[str]) -> str:
-    """DATABASE_SYSTEM_URL: another login than DATABASE_URL's (as far as the URLs tell; `serve` checks the roles)."""
-    if not env.get("DATABASE_SYSTEM_URL", "").strip():
-        problems.append(
-            "DATABASE_SYSTEM_URL is not set: the gateway's system login (e.g. postgresql://omnify_gateway_system@...), "
-            "created by `omnify-gateway migrate`, runs the cross-tenant work the request login must not be able to"
-        )
-        return ""
-    url = _url(env, "DATABASE_SYSTEM_URL", ("postgres", "postgresql"), problems)
-    system_user, request_user = urlparse(url).username, urlparse(database_url).username
-    if system_user and system_user == request_user:
-        problems.append(
-            f"DATABASE_SYSTEM_URL names the same login as DATABASE_URL ({system_user!r}): the system login must be "
-            "another one, so that the request login cannot run the cross-tenant system functions"
-        )
-    return url
-
-
-def _optional_url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], problems: list[str]) -> str | None:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return None
-    parsed = urlparse(raw)
-    if parsed.scheme not in schemes or not (parsed.hostname or parsed.path):
-        # Not echoed: the URL may carry a password.
-        problems.append(f"{name} must be a {' or '.join(schemes)} URL")
-    return raw
-
-
-def _issuers(env: Mapping[str, str], problems: list[str]) -> tuple[IssuerConfig, ...]:
-    """`OIDC_ISSUERS` (JSON list) for several issuers, or `OIDC_ISSUER` + `OIDC_AUDIENCE` for one."""
-    raw_list = env.get("OIDC_ISSUERS", "").strip()
-    entries: list[dict[str, object]] = []
-    if raw_list:
-        try:
-            parsed = json.loads(raw_list)
-        except json.JSONDecodeError as exc:
-            problems.append(f"OIDC_ISSUERS is not valid JSON: {exc.msg}")
-            return ()
-        if not isinstance(parsed, list) or not all(isinstance(e, dict) for e in parsed):
-            problems.append("OIDC_ISSUERS must be a JSON list of objects")
-            return ()
-        entries = parsed
-    elif env.get("OIDC_ISSUER", "").strip():
-        entries = [
-            {
-                "issuer": env["OIDC_ISSUER"].strip(),
-                "audience": env.get("OIDC_AUDIENCE", "").strip(),
-                "org_claim": env.get("OIDC_ORG_CLAIM", "org"),
-                "roles_claim": env.get("OIDC_ROLES_CLAIM", "roles"),
-                "scopes_claim": env.get("OIDC_SCOPES_CLAIM", "scope"),
-                "client_id": env.get("OIDC_CLIENT_ID") or None,
-                "client_secret": env.get("OIDC_CLIENT_SECRET") or None,
-                "typ": env.get("OIDC_TOKEN_TYP") or None,
-            }
-        ]
-    else:
-        problems.append("OIDC_ISSUER is not set (or OIDC_ISSUERS as a JSON list): tokens cannot be validated")
-        return ()
-    issuers: list[IssuerConfig] = []
-    known = set(IssuerConfig.__dataclass_fields__)
-    for index, entry in enumerate(entries):
-        where = f"OIDC_ISSUERS[{index}]" if raw_list else "OIDC_ISSUER"
-        unknown = set(entry) - known
-        if unknown:
-            problems.append(f"{where} has unknown keys: {', '.join(sorted(unknown))}")
-            continue
-        issuer = str(entry.get("issuer") or "")
-        audience = str(entry.get("audience") or "")
-        if urlparse(issuer).scheme not in ("http", "https"):
-            problems.append(f"{where}: issuer must be an http(s) URL, got {issuer!r}")
-            continue
-        if not audience:
-            problems.append(f"{where}: audience is not set (OIDC_AUDIENCE)")
-            continue
-        algorithms = tuple(str(a) for a in entry.get("algorithms", ALLOWED_ALGORITHMS))  # type: ignore[attr-defined]
-        bad = [a for a in algorithms if a not in ALLOWED_ALGORITHMS and a != "HS256"]
-        if bad:
-            problems.append(f"{where}: algorithms {bad} are not allowed (use {', '.join(ALLOWED_ALGORITHMS)})")
-            continue
-        typ = entry.get("typ")
-        if typ is not None and (not isinstance(typ, str) or "/" in typ.strip().lower().removeprefix("application/")):
-            problems.append(f"{where}: typ must be a media type such as at+jwt, got {typ!r}")
-            continue
-        secret = entry.get("hs256_secret")
-        if "HS256" in algorithms and not secret:
-            problems.append(f"{where}: HS256 needs hs256_secret")
-            continue
-        issuers.append(
-            IssuerConfig(
-                issuer=issuer.rstrip("/"),
-                audience=audience,
-                org_claim=str(entry.get("org_claim") or "org"),
-                roles_claim=str(entry.get("roles_claim") or "roles"),
-                scopes_claim=str(entry.get("scopes_claim") or "scope"),
-                algorithms=algorithms,
-                hs256_secret=str(secret) if secret else None,
-                client_id=str(entry["client_id"]) if entry.get("client_id") else None,
-                client_secret=str(entry["client_secret"]) if entry.get("client_secret") else None,
-                typ=str(entry["typ"]).strip() if entry.get("typ") else None,
-            )
-        )
-    return tuple(issuers)
-
-
-RATE_LIMIT_KEYS = frozenset({"base", "roles", "partner", "invitee", "organization"})
-
-
-def _bucket(value: object, default: Bucket, where: str, problems: list[str]) -> Bucket:
-    """A bucket from `{"burst": N, "perSecond": R}`; a key left out keeps its default."""
-    if not isinstance(value, dict) or set(value) - {"burst", "perSecond"}:
-        problems.append(f'OMNIFY_RATE_LIMITS: {where} must be an object with "burst" and/or "perSecond"')
-        return default
-    burst, rate = value.get("burst", default.burst), value.get("perSecond", default.per_second)
-    if not isinstance(burst, int) or isinstance(burst, bool) or burst < 1:
-        problems.append(f"OMNIFY_RATE_LIMITS: {where}.burst must be a whole number of at least 1")
-        return default
-    if not isinstance(rate, int | float) or isinstance(rate, bool) or not rate > 0:
-        problems.append(f"OMNIFY_RATE_LIMITS: {where}.perSecond must be a positive number")
-        return default
-    return Bucket(burst, float(rate))
-
-
-def _rate_limits(env: Mapping[str, str], problems: list[str]) -> RateLimits:
-    """`OMNIFY_RATE_LIMITS`: `off`, or a JSON object whose keys override the defaults one by one."""
-    defaults = RateLimits()
-    raw = env.get("OMNIFY_RATE_LIMITS", "").strip()
-    if not raw:
-        return defaults
-    if raw.lower() in ("off", "false", "0", "none"):
-        return replace(defaults, enabled=False)
-    try:
-        parsed = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        problems.append(f"OMNIFY_RATE_LIMITS is not valid JSON ({exc.msg}) nor `off`")
-        return defaults
-    if not isinstance(parsed, dict):
-        problems.append("OMNIFY_RATE_LIMITS must be a JSON object or `off`")
-        return defaults
-    unknown = set(parsed) - RATE_LIMIT_KEYS
-    if unknown:
-        problems.append(f"OMNIFY_RATE_LIMITS has unknown keys: {', '.join(sorted(unknown))}")
-    base = parsed.get("base", defaults.base)
-    if not isinstance(base, int) or isinstance(base, bool) or base < 0:
-        problems.append("OMNIFY_RATE_LIMITS: base must be a whole number of at least 0")
-        base = defaults.base
-    roles = dict(defaults.roles)
-    given = parsed.get("roles", {})
-    if not isinstance(given, dict):
-        problems.append("OMNIFY_RATE_LIMITS: roles must be an object of role -> bucket")
-        given = {}
-    for role, value in given.items():
-        if role not in RATE_LIMIT_ROLES:
-            problems.append(f"OMNIFY_RATE_LIMITS: unknown role {role!r} (roles: {', '.join(RATE_LIMIT_ROLES)})")
-            continue
-        roles[role] = _bucket(value, roles[role], f"roles.{role}", problems)
-    kinds = {
-        name: _bucket(parsed[name], getattr(defaults, name), name, problems)
-        if name in parsed
-        else getattr(defaults, name)
-        for name in ("partner", "invitee", "organization")
-    }
-    return RateLimits(True, base, roles, kinds["partner"], kinds["invitee"], kinds["organization"])
 
 
 def _policy(env: Mapping[str, str], name: str, default: Policy, problems: list[str]) -> Policy:
@@ -544,6 +295,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         trusted_partners=trusted[1],
         trusted_users=trusted[2],
     )
+    problems += _between(settings)
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def _between(settings: Settings) -> list[str]:
+    """What no variable is wrong about alone: values that contradict each other."""
+    problems: list[str] = []
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"OMNIFY_LOG_LEVEL={settings.log_level!r} must be DEBUG, INFO, WARNING or ERROR")
     if settings.executor not in EXECUTORS:
@@ -558,7 +318,4 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         )
     if settings.pg_pool_min > settings.pg_pool_max:
         problems.append("OMNIFY_PG_POOL_MIN must not exceed OMNIFY_PG_POOL_MAX")
-    problems += login_problems(settings)
-    if problems:
-        raise ConfigError(problems)
-    return settings
+    return problems + login_problems(settings)

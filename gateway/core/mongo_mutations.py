@@ -60,7 +60,8 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from gateway.core import idempotency, outbox
+from gateway.core import idempotency
+from gateway.core.audit import audit_event
 from gateway.errors import Conflict
 from gateway.stores.mongo import Document, MongoStore, TenantMongo
 
@@ -275,7 +276,7 @@ class Writes:
     def _begin(self, audit: Audit, inserts: list[tuple[str, Document]]) -> Pending:
         if self.location is not None:
             raise RuntimeError("a mutation makes one audited change")
-        event = outbox.audit_event(
+        event = audit_event(
             organization_key=self.tenant.organization_id,
             actor=self.attempt.actor,
             action=audit.action,

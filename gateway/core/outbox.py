@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import time
 import uuid
@@ -28,6 +27,7 @@ import asyncpg
 from pymongo.errors import BulkWriteError
 
 from gateway.core import realtime, snapshot
+from gateway.core.audit import audit_event as audit_event  # re-exported: callers take it from here
 from gateway.core.mongo_mutations import deliver_pending_audits
 from gateway.errors import StoreUnavailable
 from gateway.stores.mongo import Document, MongoStore
@@ -40,28 +40,6 @@ MAX_BATCH = 1000  # what `outbox_claim` hands out at most
 AUDIT_LOGS = "audit_logs"
 # MongoDB's duplicate key errors: the event is there already.
 DUPLICATE_KEY = frozenset({11000, 11001})
-
-
-def audit_event(
-    *,
-    organization_key: str,
-    actor: dict[str, Any],
-    action: str,
-    target_type: str,
-    target_id: str,
-    details: dict[str, Any],
-    request_id: str | None,
-) -> dict[str, Any]:
-    return {
-        "event_id": str(uuid.uuid4()),
-        "organization_id": organization_key,
-        "actor": actor,
-        "action": action,
-        "target": {"type": target_type, "id": target_id},
-        "details": details,
-        "request_id": request_id,
-        "at": dt.datetime.now(dt.UTC),
-    }
 
 
 async def enqueue(tx: TenantConnection, event: dict[str, Any]) -> None:

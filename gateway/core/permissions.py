@@ -9,12 +9,9 @@ invitation addressed to them.
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING
 
+from gateway.core.principal import Principal
 from gateway.errors import Forbidden
-
-if TYPE_CHECKING:
-    from gateway.core.auth import Principal
 
 
 class Permission(Enum):

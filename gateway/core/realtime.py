@@ -51,7 +51,6 @@ from gateway.stores.postgres import PostgresStore
 
 if TYPE_CHECKING:
     from gateway.core.auth import Principal
-    from gateway.core.context import RequestContext
 
 log = logging.getLogger("omnify.realtime")
 
@@ -122,6 +121,16 @@ class Connection(Protocol):
     def overflowed(self) -> None: ...
 
 
+class Subscribing(Protocol):
+    """What the bus needs of the subscriber's request (gateway.core.context.RequestContext, which
+    holds the bus and so sits above it)."""
+
+    @property
+    def principal(self) -> Principal: ...
+
+    async def after_write(self) -> None: ...
+
+
 # The WebSocket connection running the current subscription (set by its handler).
 current_connection: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
     "omnify_ws_connection", default=None
@@ -184,7 +193,7 @@ class Realtime:
     # -- subscribing --------------------------------------------------------------------------
 
     async def stream(
-        self, ctx: RequestContext, topic: str, permission: Permission, accepts: Callable[[Document], bool]
+        self, ctx: Subscribing, topic: str, permission: Permission, accepts: Callable[[Document], bool]
     ) -> AsyncIterator[Document]:
         """The records of `topic` for the caller's organization that `accepts` admits, as they come."""
         connection = current_connection.get()

@@ -36,7 +36,7 @@ from gateway.http.protocol import (
 from gateway.stores.tracing import StoreTrace, current_trace
 
 if TYPE_CHECKING:
-    from gateway.http.app import Gateway
+    from gateway.http.shared import Gateway
 
 
 log = logging.getLogger("omnify.graphql")

@@ -39,7 +39,7 @@ from gateway.http.login import CsrfRejected
 from gateway.stores.tracing import StoreTrace
 
 if TYPE_CHECKING:
-    from gateway.http.app import Gateway
+    from gateway.http.shared import Gateway
     from gateway.http.view import GraphQLView
 
 log = logging.getLogger("omnify.websocket")

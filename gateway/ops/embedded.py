@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib.util
 import os
 import socket
 import subprocess
@@ -28,6 +29,15 @@ PG_SYSTEM_LOGIN = "omnify_gateway_system"
 
 class EmbeddedError(RuntimeError):
     pass
+
+
+def _installed(module: str, package: str) -> None:
+    # The embedded stores are the `dev` extra: a production install goes without them.
+    if importlib.util.find_spec(module) is None:
+        raise EmbeddedError(
+            f"the embedded stores are not installed ({package} is missing): "
+            "pip install 'omnify-gateway[dev]', as ./scripts/setup does"
+        )
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -151,6 +161,7 @@ class EmbeddedPostgres:
             raise EmbeddedError(f"{Path(args[0]).name} failed: {result.stderr.strip()}\n{tail}")
 
     def start(self) -> None:
+        _installed("pgserver", "pgserver")
         self.pgdata.mkdir(parents=True, exist_ok=True)
         self.user = _prepare_for_root(self.pgdata)
         if not (self.pgdata / "PG_VERSION").exists():
@@ -196,6 +207,7 @@ class EmbeddedMongo:
         return f"mongodb://{self.host}:{self.port}/"
 
     def start(self) -> None:
+        _installed("nx_27017", "nx-27017")
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port(self.host)
         command = [

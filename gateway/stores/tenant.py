@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 import asyncpg
@@ -22,8 +22,6 @@ from gateway.stores.tracing import timed
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
-
-    from gateway.stores.postgres import PostgresStore
 
     PooledConnection = PoolConnectionProxy[asyncpg.Record]
 
@@ -99,6 +97,19 @@ class TenantConnection:
                 await self.circuit.call(self.conn.executemany(sql, rows))
 
 
+class ConnectionSource(Protocol):
+    """What a reader takes from its store (gateway.stores.postgres.PostgresStore, which builds the
+    readers and so sits above this module)."""
+
+    circuit: Circuit
+
+    async def acquire(self) -> PooledConnection: ...
+
+    async def enter(self, tenant: TenantConnection, enterprise_id: str | None, *, read_only: bool) -> None: ...
+
+    async def release(self, conn: PooledConnection) -> None: ...
+
+
 @dataclass
 class TenantReader:
     """Request-scoped reads: one connection and one read-only snapshot per request.
@@ -107,7 +118,7 @@ class TenantReader:
     PostgreSQL costs it nothing, and released by `close()` at request end.
     """
 
-    store: PostgresStore
+    store: ConnectionSource
     organization_id: UUID
     _tenant: TenantConnection | None = None
     _opening: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -180,7 +191,7 @@ class TenantReader:
             await _release(self.store, tenant)
 
 
-async def _release(store: PostgresStore, tenant: TenantConnection) -> None:
+async def _release(store: ConnectionSource, tenant: TenantConnection) -> None:
     # Under the lock: a statement still running finishes first. The release ends the
     # snapshot (ROLLBACK) together with the session reset, in one round trip.
     async with tenant.lock:

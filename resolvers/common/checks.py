@@ -34,7 +34,6 @@ from graphql import (
     DocumentNode,
     FieldNode,
     GraphQLError,
-    GraphQLSchema,
     NameNode,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -43,14 +42,13 @@ from graphql import (
     specified_rules,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from graphql.validation.rules import overlapping_fields_can_be_merged
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
 
 from gateway.core.context import RequestContext
 from resolvers.common.budget import Budget, BudgetExceeded
 from resolvers.common.cost import cost_error, estimate_cost
 from resolvers.common.shape import ShapeLimits, check_shape, too_complex
+from resolvers.internals import graphql_schema, overlapping_fields_can_be_merged, validate_document
 
 CACHE_SIZE = 512  # distinct documents kept per process; clients send few, attackers many
 # A parsed document takes about 100 bytes per character of its text: the parsed documents kept
@@ -177,7 +175,7 @@ def document_checks(limits: DocumentLimits) -> type[SchemaExtension]:
 
         def validate(self) -> list[GraphQLError]:
             context = self.execution_context
-            schema: GraphQLSchema = context.schema._schema
+            schema = graphql_schema(context.schema)
             document = context.graphql_document
             assert document is not None
             try:

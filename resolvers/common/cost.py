@@ -52,10 +52,10 @@ from graphql import (
 )
 
 from gateway.data.paging import DEFAULT_PAGE_SIZE
+from resolvers.internals import strawberry_definition
 
 LIST_FACTOR = 30  # e.g. daily metrics of a month
 LIST_SIZE = "list_size"  # metadata key of a field: its list's size from its arguments
-STRAWBERRY_FIELD = "strawberry-definition"
 CHECK_EVERY = 256  # priced selection sets between two looks at the request's time budget
 
 # (id of a selection set node, name of the type it selects on, how many `ofType` it is below)
@@ -173,7 +173,7 @@ class CostEstimator:
 
     def _factor(self, owner: GraphQLNamedType, field: FieldNode, definition: Any) -> float:
         output = definition.type
-        size = getattr((definition.extensions or {}).get(STRAWBERRY_FIELD), "metadata", {}).get(LIST_SIZE)
+        size = getattr(strawberry_definition(definition.extensions), "metadata", {}).get(LIST_SIZE)
         if size is not None:
             return max(int(size(self._arguments(field))), 1)
         named = get_named_type(output)

@@ -27,6 +27,7 @@ from gateway.core.context import RequestContext
 from gateway.errors import GatewayError, StoreUnavailable
 from gateway.stores.tracing import StoreTrace, current_trace
 from resolvers.execution.runner import execute_planned
+from resolvers.internals import graphql_schema
 
 log = logging.getLogger("omnify.graphql")
 
@@ -51,7 +52,7 @@ class PlannedExecution(SchemaExtension):
             strawberry_schema = ec.schema
             try:
                 planned = await execute_planned(
-                    strawberry_schema._schema,
+                    graphql_schema(strawberry_schema),
                     ec.query,
                     document,
                     ec.variables,

@@ -30,9 +30,9 @@ from gateway.data.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from resolvers.common.objects import Derived, composition, in_postgres, reader_members, row_mapping
 from resolvers.common.relay import CONNECTION_EDGES, id_type
 from resolvers.execution.plan import ATTRIBUTE, DIRECT, LEAF, OBJECT, TYPENAME, Completion, FieldPlan, SelectionPlan
+from resolvers.internals import strawberry_definition
 
 SubPlan = Callable[[FieldPlan, Completion, GraphQLObjectType], SelectionPlan]
-STRAWBERRY_DEFINITION = "strawberry-definition"
 _LEAVES = {"String": json_text.string, "ID": json_text.string, "Int": json_text.integer}
 _LEAVES |= {"Float": json_text.floating, "Boolean": json_text.boolean}
 
@@ -267,7 +267,7 @@ def _standard(name: str) -> Any:
 
 
 def _origin(object_type: GraphQLObjectType) -> type:
-    definition = object_type.extensions.get(STRAWBERRY_DEFINITION)
+    definition = strawberry_definition(object_type.extensions)
     origin = getattr(definition, "origin", None)
     if not isinstance(origin, type):
         raise NotCovered

@@ -7,19 +7,36 @@ from __future__ import annotations
 
 import inspect
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
+from graphql import Executor, GraphQLObjectType
 
 from gateway.errors import GatewayError
-from resolvers.execution.plan import FieldPlan, SelectionPlan
+from resolvers.execution.plan import Completion, FieldPlan, SelectionPlan
 
-if TYPE_CHECKING:
-    from resolvers.execution.runner import Position, Run, Task
+# Where a value goes in the response: `(parent, key, container, nullable, typename)` (see runner.py).
+Position = tuple[Any, Any, Any, bool, str | None]
+# A selection set due at the next level: its plan, the source object, its response dict and position.
+Task = tuple[SelectionPlan, Any, dict[str, Any], Position | None]
 
 log = logging.getLogger("omnify.graphql")
 
 WRITTEN = object()  # `from_row`: the answer was written straight from the row
+
+
+class Run(Protocol):
+    """What these functions use of the runner's `Run` (runner.py calls them, so it sits above)."""
+
+    executor: Executor[Any]
+
+    def field_arguments(self, field: FieldPlan) -> dict[str, Any] | Exception: ...
+
+    def call_direct(self, field: FieldPlan, source: Any, position: Position | None) -> Any: ...
+
+    def object_plan(
+        self, field: FieldPlan, completion: Completion, object_type: GraphQLObjectType
+    ) -> SelectionPlan: ...
 
 
 class Answer:

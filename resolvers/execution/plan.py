@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from graphql import (
-    DirectiveNode,
-    DocumentNode,
     FieldNode,
     GraphQLBoolean,
     GraphQLEnumType,
@@ -29,24 +27,26 @@ from graphql import (
     GraphQLSchema,
     GraphQLString,
     Node,
-    OperationDefinitionNode,
     VariableNode,
     get_argument_values,
     is_leaf_type,
 )
-from graphql.execution.collect_fields import FieldDetails, FragmentDetails, collect_fields, collect_subfields
-from graphql.execution.values import VariableValues
-from graphql.language.ast import QUERY_DOCUMENT_KEYS
-from strawberry.types.arguments import convert_arguments
 
 from resolvers.common.objects import Batch, batch_of
+from resolvers.internals import (
+    QUERY_DOCUMENT_KEYS,
+    FieldDetails,
+    convert_arguments,
+    handles_exceptions,
+    schema_converter,
+    strawberry_definition,
+)
 
 # How a field gets its value.
 TYPENAME, ATTRIBUTE, RESOLVER, DIRECT = 0, 1, 2, 3
 # How a value completes.
 LEAF, LIST, OBJECT, ABSTRACT = 0, 1, 2, 3
 
-STRAWBERRY_FIELD = "strawberry-definition"
 # A compiled selection: (source, its response dict[, the runner's list for items left to the general path]).
 Fast = Callable[..., bool]
 _STANDARD = {t.name: t.coerce_output_value for t in (GraphQLString, GraphQLID, GraphQLBoolean)}
@@ -162,7 +162,7 @@ class FieldPlan:
             self.completion = Completion(GraphQLNonNull(GraphQLString))
             return
         self.completion = Completion(definition.type)
-        strawberry_field = definition.extensions.get(STRAWBERRY_FIELD)
+        strawberry_field = strawberry_definition(definition.extensions)
         resolve = definition.resolve
         if (
             getattr(resolve, "_is_default", False)
@@ -212,7 +212,7 @@ class DirectCall:
     )
 
     def __init__(self, schema: GraphQLSchema, field: Any) -> None:
-        converter = schema._strawberry_schema.schema_converter  # type: ignore[attr-defined]
+        converter = schema_converter(schema)
         resolver = field.base_resolver
         self.field = field
         self.resolver = resolver.wrapped_func
@@ -227,11 +227,10 @@ class DirectCall:
 
     @staticmethod
     def possible(schema: GraphQLSchema, field: Any) -> bool:
-        strawberry_schema = getattr(schema, "_strawberry_schema", None)
-        converter = getattr(strawberry_schema, "schema_converter", None)
+        converter = schema_converter(schema)
         return (
             converter is not None
-            and not getattr(converter, "_exception_handler_specs", True)
+            and not handles_exceptions(converter)
             and field.base_resolver is not None
             and callable(field.base_resolver.wrapped_func)
             and not field.extensions
@@ -293,71 +292,8 @@ class SelectionPlan:
         self.deferred: list[tuple[FieldPlan, FieldPlan, SelectionPlan]] = []
 
 
-class DocumentPlan:
-    """The cached plans of one operation of one document."""
-
-    def __init__(self, document: DocumentNode, operation: OperationDefinitionNode) -> None:
-        self.operation = operation
-        self.directive_variables = _directive_variables(document)
-        self.roots: dict[tuple[Any, ...], SelectionPlan] = {}
-        self.allowance = Allowance()
-
-    def root(
-        self,
-        schema: GraphQLSchema,
-        fragments: dict[str, FragmentDetails],
-        variables: VariableValues,
-        root_type: GraphQLObjectType,
-    ) -> SelectionPlan:
-        key = tuple(repr(variables.coerced.get(name)) for name in self.directive_variables)
-        plan = self.roots.get(key)
-        if plan is None:
-            grouped, defers, _ = collect_fields(schema, fragments, variables, root_type, self.operation)
-            if defers:
-                raise Unplannable("@defer")
-            plan = SelectionPlan(schema, root_type, grouped)
-            _compile(plan, schema, fragments, variables, self.operation, self.allowance)
-            if len(self.roots) < 16:
-                self.roots[key] = plan
-        return plan
-
-
-def object_plan(
-    schema: GraphQLSchema,
-    fragments: dict[str, FragmentDetails],
-    variables: VariableValues,
-    operation: OperationDefinitionNode,
-    field: FieldPlan,
-    completion: Completion,
-    object_type: GraphQLObjectType,
-    allowance: Allowance,
-) -> SelectionPlan:
-    plan = completion.plans.get(object_type.name)
-    if plan is None:
-        grouped, _, _ = collect_subfields(schema, fragments, variables, operation, object_type, field.details)
-        plan = completion.plans[object_type.name] = SelectionPlan(schema, object_type, grouped)
-        _compile(plan, schema, fragments, variables, operation, allowance)
-    return plan
-
-
-def _compile(
-    plan: SelectionPlan,
-    schema: GraphQLSchema,
-    fragments: dict[str, FragmentDetails],
-    variables: VariableValues,
-    operation: OperationDefinitionNode,
-    allowance: Allowance,
-) -> None:
-    from resolvers.execution.compiled import compile_plan  # it builds on this module's plans
-
-    def subplan(field: FieldPlan, completion: Completion, object_type: GraphQLObjectType) -> SelectionPlan:
-        return object_plan(schema, fragments, variables, operation, field, completion, object_type, allowance)
-
-    compile_plan(plan, subplan, allowance)
-
-
 def _uses_variables(node: FieldNode) -> bool:
-    return any(isinstance(n, VariableNode) for argument in node.arguments or () for n in _walk(argument))
+    return any(isinstance(n, VariableNode) for argument in node.arguments or () for n in walk(argument))
 
 
 def _static_arguments(definition: GraphQLField, node: FieldNode) -> dict[str, Any] | Exception:
@@ -367,19 +303,7 @@ def _static_arguments(definition: GraphQLField, node: FieldNode) -> dict[str, An
         return exc
 
 
-def _directive_variables(document: DocumentNode) -> tuple[str, ...]:
-    names: set[str] = set()
-    for node in _walk(document):
-        if isinstance(node, DirectiveNode):
-            if node.name.value in ("defer", "stream"):
-                raise Unplannable("incremental delivery")
-            for argument in node.arguments or ():
-                if isinstance(argument.value, VariableNode):
-                    names.add(argument.value.name.value)
-    return tuple(sorted(names))
-
-
-def _walk(root: Node) -> Iterator[Node]:
+def walk(root: Node) -> Iterator[Node]:
     """Every node under `root`, itself included (graphql-core's `visit` costs far more per call)."""
     pending = [root]
     while pending:

@@ -26,6 +26,7 @@ from uuid import UUID
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    Executor,
     GraphQLError,
     GraphQLObjectType,
     GraphQLResolveInfo,
@@ -33,15 +34,12 @@ from graphql import (
     OperationType,
     located_error,
 )
-from graphql.execution.executor import Executor, invalid_return_type_error
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined, is_iterable
 from graphql.pyutils import inspect as gql_inspect
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.info import Info
 
-from resolvers.execution.items import WRITTEN, Answer, defer_items, from_row, in_postgres
+from resolvers.execution.items import WRITTEN, Answer, Position, Task, defer_items, from_row, in_postgres
 from resolvers.execution.plan import (
     ATTRIBUTE,
     DIRECT,
@@ -51,15 +49,12 @@ from resolvers.execution.plan import (
     TYPENAME,
     Allowance,
     Completion,
-    DocumentPlan,
     FieldPlan,
     SelectionPlan,
     Unplannable,
-    object_plan,
 )
-
-Position = tuple[Any, Any, Any, bool, str | None]
-Task = tuple[SelectionPlan, Any, dict[str, Any], Position | None]
+from resolvers.execution.planning import DocumentPlan, object_plan
+from resolvers.internals import TYPE_CAST_ATTRIBUTE, StrawberryGraphQLCoreExecutionContext, invalid_return_type_error
 
 # Plans hold the schema's own types and resolvers, so they are kept per schema.
 _documents: OrderedDict[tuple[GraphQLSchema, str, str | None], DocumentPlan | None] = OrderedDict()

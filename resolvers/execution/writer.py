@@ -12,15 +12,14 @@ from typing import Any
 
 from graphql import GraphQLFloat, GraphQLInt, GraphQLObjectType
 from graphql.pyutils import Undefined
-from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
 from resolvers.common.objects import reader_members
 from resolvers.execution.plan import LEAF, LIST, OBJECT, Allowance, Completion, Fast, FieldPlan, SelectionPlan
+from resolvers.internals import TYPE_CAST_ATTRIBUTE, generated_is_type_of, strawberry_definition
 
-# The planned selection set of an object type below a field (see `plan.object_plan`).
+# The planned selection set of an object type below a field (see `planning.object_plan`).
 SubPlan = Callable[[FieldPlan, Completion, GraphQLObjectType], SelectionPlan]
 
-STRAWBERRY_DEFINITION = "strawberry-definition"
 _SERIALIZE_INT, _SERIALIZE_FLOAT = GraphQLInt.coerce_output_value, GraphQLFloat.coerce_output_value
 _MIN_INT, _MAX_INT = -(2**31), 2**31 - 1
 
@@ -173,7 +172,7 @@ def stored_outputs(function: Callable[..., Any] | None, completion: Completion) 
 
 def origin_of(object_type: GraphQLObjectType) -> type | None:
     """The Python class of a strawberry type."""
-    definition = object_type.extensions.get(STRAWBERRY_DEFINITION)
+    definition = strawberry_definition(object_type.extensions)
     origin = getattr(definition, "origin", None)
     return origin if isinstance(origin, type) else None
 
@@ -183,9 +182,8 @@ def class_check(object_type: GraphQLObjectType) -> type | bool | None:
     is_type_of = object_type.is_type_of
     if is_type_of is None:
         return None
-    definition = object_type.extensions.get(STRAWBERRY_DEFINITION)
-    generated = getattr(is_type_of, "__module__", "") == "strawberry.schema.schema_converter"
-    if definition is None or not generated:
+    definition = strawberry_definition(object_type.extensions)
+    if definition is None or not generated_is_type_of(is_type_of):
         return False
     origin: type = definition.origin
     return origin
