@@ -16,17 +16,20 @@ A page builds one object (and one edge) per row, so each step is kept to a few C
   derive from. `composed(Money.of, Money, ...)` declares a value type built from arguments,
   so a field derived by it (`spend=(Money.of, "spend", "currency")`) is written from the
   row's values too.
-- `batched(resolver, batch, rows=...)` gives a field a resolver for a whole level of objects,
-  which the planned executor calls once where the standard one calls the field's resolver
-  per object; with `rows` the batch answers rows, written out like a page's.
+- `batched_field(Type, rows=...)` defines a field by its resolver for a whole level of objects,
+  which the planned executor calls once; the standard one calls, per object, the resolver
+  derived from it. With `rows` the batch answers rows, written out like a page's.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any, ParamSpec, TypeVar
+
+import strawberry
 
 E = TypeVar("E", bound=Enum)
 P = ParamSpec("P")
@@ -212,7 +215,7 @@ def partial_builder(mapping: RowMapping, names: frozenset[str]) -> Callable[[Any
     """`source -> cls` with only the fields `names` set, for resolvers declared to read only those.
 
     A page written from rows builds its items only for the fields left to the general
-    path; when those are batches that declare what they read (`batched(..., reads=...)`),
+    path; when those are batches that declare what they read (`batched_field(..., reads=...)`),
     the rest of the object is not computed (its global id, its enums, ...).
     """
     found = _PARTIAL.get((mapping.cls, names))
@@ -316,33 +319,66 @@ class Batched:
 _BATCHES: dict[Callable[..., Any], Batched] = {}
 
 
-def batched(
-    resolver: Callable[..., Any],
-    batch: Batch,
+def batched_field(
+    answer: Any,
+    *,
     rows: Callable[[Any], Any] | None = None,
     reads: tuple[str, ...] | None = None,
-) -> None:
-    """Declare `batch` as a field's resolver over a whole level of objects, for the planned executor.
+    **options: Any,
+) -> Callable[[Batch], Any]:
+    """A field defined once, by its batch: `batch(sources, <the field's arguments>)` answers for a
+    whole level of objects, in order, a value or an exception per object.
 
-    `resolver` is the field's resolver function as the class holds it (`Campaign.performance`).
+    `answer` is the field's type (a class, or its name in the module for a type defined
+    later); `options` are `strawberry.field`'s (`description`, ...). The field's
+    arguments, their types and descriptions are the batch's parameters after `sources`.
 
-    The standard executor calls the field's own resolver per object; the planned
-    one calls `batch` once for all the objects of a level that select the field.
-    `batch` must answer for each object what the resolver would: the same value,
-    or the same exception. With `rows` (the `row_builder` of the field's type), it
-    answers each object's row instead, and `rows(row)` must be what the resolver
-    returns: the executor writes the answer straight from the row when the selection
-    reads only mapped fields, and builds the object otherwise.
+    The planned executor calls the batch once for all the objects of a level that
+    select the field (`batch_of`); the standard executor calls, per object, the
+    resolver derived here, which is the batch called for `[self]`: the same code
+    answers both, so a check in it holds on both paths. With `rows` (the
+    `row_builder` of the field's type) the batch answers rows: the planned executor
+    writes the answer straight from a row when the selection reads only mapped
+    fields, and the derived resolver builds the object with `rows`.
 
-    `reads` names the attributes of the objects `batch` reads (e.g. `("raw_id",)`): a
-    page whose items are written from rows with this field beside them then still reads
-    only the columns it needs. Without it, such a page reads every column.
+    `reads` names the attributes of the objects the batch reads (e.g. `("raw_id",)`):
+    a page whose items are written from rows with this field beside them then still
+    reads only the columns it needs. Without it, such a page reads every column.
     """
-    _BATCHES[resolver] = Batched(batch, rows, reads)
+
+    def define(batch: Batch) -> Any:
+        resolver = _per_object(batch, answer, rows)
+        _BATCHES[resolver] = Batched(batch, rows, reads)
+        return strawberry.field(resolver=resolver, **options)
+
+    return define
+
+
+def _per_object(batch: Batch, answer: Any, rows: Callable[[Any], Any] | None) -> Callable[..., Any]:
+    """The resolver of one object the standard executor calls: `batch([self], ...)`'s one answer."""
+    if rows is not None and isinstance(answer, type):
+        mapping = row_mapping(answer)
+        assert mapping is not None and mapping.build is rows, f"rows= must be {answer.__name__}'s row builder"
+
+    async def resolve(self: Any, **arguments: Any) -> Any:
+        found = (await batch([self], **arguments))[0]
+        if isinstance(found, Exception):
+            raise found
+        return found if rows is None else rows(found)
+
+    # Strawberry reads a resolver's arguments from its signature (annotations resolved in
+    # its module): the batch's, with the object in place of the sources.
+    _, *parameters = inspect.signature(batch).parameters.values()
+    resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD), *parameters], return_annotation=answer
+    )
+    resolve.__module__, resolve.__name__ = batch.__module__, batch.__name__
+    resolve.__qualname__, resolve.__doc__ = batch.__qualname__, batch.__doc__
+    return resolve
 
 
 def batch_of(resolver: Callable[..., Any]) -> Batched | None:
-    """The batch declared for a field's resolver function (see `batched`)."""
+    """The batch a field's resolver function was derived from (see `batched_field`)."""
     return _BATCHES.get(resolver)
 
 

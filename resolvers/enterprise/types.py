@@ -26,6 +26,7 @@ from resolvers.common.enums import ActorKind, actor_kind, stored, stored_values
 from resolvers.common.filters import DateTimeRange, OrderDirection, sorts, time_range
 from resolvers.common.objects import WHOLE, attribute, builder, doc_builder, enum_reader, get
 from resolvers.common.relay import (
+    COUNTED_WITHOUT_ROWS,
     COUNTS_BY_STATUS,
     After,
     Before,
@@ -518,6 +519,7 @@ class ExecutionStatusCount:
 
 @strawberry.type(description="A page of workflow executions (Relay connection) with counts over the whole list.")
 class WorkflowExecutionConnection(Connection[WorkflowExecution]):
+    fields_without_rows = COUNTED_WITHOUT_ROWS
     tally: strawberry.Private[Tally]
 
     @strawberry.field(description=COUNTS_BY_STATUS)
