@@ -35,11 +35,12 @@ from gateway.core.realtime import Realtime
 from gateway.core.runtime import LoopWatchdog, gc_watch
 from gateway.core.tenancy import OrgDirectory
 from gateway.http import graphiql
+from gateway.http.auth import Authentication
 from gateway.http.login import BrowserLogin
 from gateway.http.protocol import BodyTooLarge
 from gateway.http.session import EncryptedSessions
 from gateway.http.tracing import TracedRequests
-from gateway.http.view import AuthenticatedGraphQL, body_too_large
+from gateway.http.view import AuthenticatedGraphQL, GraphQLView, body_too_large
 from gateway.http.websocket import GraphQLWebSocket, SocketHub
 from gateway.stores.circuit import Circuit
 from gateway.stores.mongo import MongoStore
@@ -310,8 +311,10 @@ def create_app(
     async def index(request: Request) -> PlainTextResponse:
         return PlainTextResponse("Omnify Gateway: GraphQL at /graphql\n")
 
-    graphql = AuthenticatedGraphQL(gateway)
-    sockets = SocketHub(gateway)
+    auth = Authentication(settings, gateway.authenticator, gateway.services, gateway.login)
+    view = GraphQLView(settings, can_log_out=gateway.login is not None)
+    graphql = AuthenticatedGraphQL(auth, view, gateway.metrics)
+    sockets = SocketHub(settings)
     routes: list[BaseRoute] = [
         Route("/", index),
         Route("/healthz", healthz),
@@ -319,7 +322,7 @@ def create_app(
         Route("/metrics", gateway.metrics.endpoint),
         # Any method: the endpoint answers others with a JSON 405 itself.
         Route("/graphql", TracedRequests(graphql)),
-        WebSocketRoute("/graphql", GraphQLWebSocket(gateway, graphql.view, sockets)),
+        WebSocketRoute("/graphql", GraphQLWebSocket(auth, view, sockets, gateway.metrics)),
     ]
     routes += graphiql.routes()
     routes += extra_routes
