@@ -262,6 +262,14 @@ def _close_sockets_first(sockets: SocketHub, drain_s: float) -> Callable[[], Non
     return restore
 
 
+def _graphql_endpoints(gateway: Gateway) -> tuple[AuthenticatedGraphQL, GraphQLWebSocket]:
+    """`/graphql` over HTTP and over WebSocket: one schema, one way to authenticate a caller."""
+    auth = Authentication(gateway.settings, gateway.authenticator, gateway.services, gateway.login)
+    view = GraphQLView(gateway.settings, can_log_out=gateway.login is not None)
+    sockets = SocketHub(gateway.settings)
+    return AuthenticatedGraphQL(auth, view, gateway.metrics), GraphQLWebSocket(auth, view, sockets, gateway.metrics)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -311,10 +319,8 @@ def create_app(
     async def index(request: Request) -> PlainTextResponse:
         return PlainTextResponse("Omnify Gateway: GraphQL at /graphql\n")
 
-    auth = Authentication(settings, gateway.authenticator, gateway.services, gateway.login)
-    view = GraphQLView(settings, can_log_out=gateway.login is not None)
-    graphql = AuthenticatedGraphQL(auth, view, gateway.metrics)
-    sockets = SocketHub(settings)
+    graphql, websocket = _graphql_endpoints(gateway)
+    sockets = websocket.hub
     routes: list[BaseRoute] = [
         Route("/", index),
         Route("/healthz", healthz),
@@ -322,7 +328,7 @@ def create_app(
         Route("/metrics", gateway.metrics.endpoint),
         # Any method: the endpoint answers others with a JSON 405 itself.
         Route("/graphql", TracedRequests(graphql)),
-        WebSocketRoute("/graphql", GraphQLWebSocket(auth, view, sockets, gateway.metrics)),
+        WebSocketRoute("/graphql", websocket),
     ]
     routes += graphiql.routes()
     routes += extra_routes

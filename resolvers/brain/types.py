@@ -55,15 +55,13 @@ from resolvers.common.enums import ActorKind, actor_kind, stored
 from resolvers.common.filters import DateRange, day_range, sorts
 from resolvers.common.objects import batched_field, builder, row_builder, row_fields, written_in_postgres
 from resolvers.common.relay import (
-    COUNTED_WITHOUT_ROWS,
     COUNTS_BY_STATUS,
     After,
     Before,
-    Connection,
+    CountedConnection,
     First,
     Last,
     Node,
-    Tally,
     node_ids,
 )
 from resolvers.common.scalars import JSON, Money
@@ -465,10 +463,7 @@ ActionLog.from_row = row_builder(
 
 
 @strawberry.type(description="A page of campaigns (Relay connection) with counts over the whole list.")
-class CampaignConnection(Connection[Campaign]):
-    fields_without_rows = COUNTED_WITHOUT_ROWS
-    tally: strawberry.Private[Tally]
-
+class CampaignConnection(CountedConnection[Campaign]):
     @strawberry.field(description=COUNTS_BY_STATUS)
     async def counts_by_status(self) -> list[CampaignStatusCount]:
         counts = await self.tally()
@@ -476,10 +471,7 @@ class CampaignConnection(Connection[Campaign]):
 
 
 @strawberry.type(description="A page of creatives (Relay connection) with counts over the whole list.")
-class CreativeConnection(Connection[Creative]):
-    fields_without_rows = COUNTED_WITHOUT_ROWS
-    tally: strawberry.Private[Tally]
-
+class CreativeConnection(CountedConnection[Creative]):
     @strawberry.field(description=COUNTS_BY_STATUS)
     async def counts_by_status(self) -> list[CreativeStatusCount]:
         counts = await self.tally()
@@ -487,10 +479,7 @@ class CreativeConnection(Connection[Creative]):
 
 
 @strawberry.type(description="A page of sync jobs (Relay connection) with counts over the whole list.")
-class SyncJobConnection(Connection[SyncJob]):
-    fields_without_rows = COUNTED_WITHOUT_ROWS
-    tally: strawberry.Private[Tally]
-
+class SyncJobConnection(CountedConnection[SyncJob]):
     @strawberry.field(description=COUNTS_BY_STATUS)
     async def counts_by_status(self) -> list[SyncJobStatusCount]:
         counts = await self.tally()

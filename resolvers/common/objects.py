@@ -16,9 +16,8 @@ A page builds one object (and one edge) per row, so each step is kept to a few C
   derive from. `composed(Money.of, Money, ...)` declares a value type built from arguments,
   so a field derived by it (`spend=(Money.of, "spend", "currency")`) is written from the
   row's values too.
-- `batched_field(Type, rows=...)` defines a field by its resolver for a whole level of objects,
-  which the planned executor calls once; the standard one calls, per object, the resolver
-  derived from it. With `rows` the batch answers rows, written out like a page's.
+- `batched_field(Type, rows=...)` defines a field by its resolver for a whole level of objects;
+  the standard executor's resolver per object is derived from it. `rows`: it answers rows.
 """
 
 from __future__ import annotations
@@ -302,8 +301,7 @@ def composition(function: Callable[..., Any] | None) -> Composed | None:
     return None if function is None else _COMPOSED.get(function)
 
 
-# A field's resolver for many objects at once: called with the objects (as `sources`) and the
-# resolver's own other arguments, it returns one value or exception per object, in order.
+# A field's resolver for many objects at once (`sources`, then the field's arguments): one value or exception each.
 Batch = Callable[..., Awaitable[list[Any]]]
 
 
@@ -326,24 +324,15 @@ def batched_field(
     reads: tuple[str, ...] | None = None,
     **options: Any,
 ) -> Callable[[Batch], Any]:
-    """A field defined once, by its batch: `batch(sources, <the field's arguments>)` answers for a
-    whole level of objects, in order, a value or an exception per object.
-
-    `answer` is the field's type (a class, or its name in the module for a type defined
-    later); `options` are `strawberry.field`'s (`description`, ...). The field's
-    arguments, their types and descriptions are the batch's parameters after `sources`.
-
-    The planned executor calls the batch once for all the objects of a level that
-    select the field (`batch_of`); the standard executor calls, per object, the
-    resolver derived here, which is the batch called for `[self]`: the same code
-    answers both, so a check in it holds on both paths. With `rows` (the
-    `row_builder` of the field's type) the batch answers rows: the planned executor
-    writes the answer straight from a row when the selection reads only mapped
-    fields, and the derived resolver builds the object with `rows`.
-
-    `reads` names the attributes of the objects the batch reads (e.g. `("raw_id",)`):
-    a page whose items are written from rows with this field beside them then still
-    reads only the columns it needs. Without it, such a page reads every column.
+    """A field defined once, by its batch: `batch(sources, <the field's arguments>)` answers, in
+    order, a value or an exception per object of a whole level. `answer` is the field's type (a class, or the name of one defined later in the module);
+    `options` are `strawberry.field`'s; the arguments are the batch's parameters after `sources`.
+    The planned executor calls the batch once per level (`batch_of`), the standard one the
+    resolver derived here per object (the batch for `[self]`): one code answers both, so a
+    check in it holds on both paths. With `rows` (the type's `row_builder`) the batch answers
+    rows, written straight out when the selection reads only mapped fields. `reads`: the
+    attributes of the objects it reads (`("raw_id",)`), so that a page written from rows with
+    this field beside them reads only the columns it needs.
     """
 
     def define(batch: Batch) -> Any:
@@ -356,9 +345,8 @@ def batched_field(
 
 def _per_object(batch: Batch, answer: Any, rows: Callable[[Any], Any] | None) -> Callable[..., Any]:
     """The resolver of one object the standard executor calls: `batch([self], ...)`'s one answer."""
-    if rows is not None and isinstance(answer, type):
-        mapping = row_mapping(answer)
-        assert mapping is not None and mapping.build is rows, f"rows= must be {answer.__name__}'s row builder"
+    if rows is not None and isinstance(answer, type):  # `rows` must be the answer type's row builder
+        assert getattr(row_mapping(answer), "build", None) is rows, answer
 
     async def resolve(self: Any, **arguments: Any) -> Any:
         found = (await batch([self], **arguments))[0]
@@ -366,14 +354,12 @@ def _per_object(batch: Batch, answer: Any, rows: Callable[[Any], Any] | None) ->
             raise found
         return found if rows is None else rows(found)
 
-    # Strawberry reads a resolver's arguments from its signature (annotations resolved in
-    # its module): the batch's, with the object in place of the sources.
+    # Strawberry reads the arguments from the signature (resolved in its module): the batch's, `self` for `sources`.
     _, *parameters = inspect.signature(batch).parameters.values()
     resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD), *parameters], return_annotation=answer
     )
-    resolve.__module__, resolve.__name__ = batch.__module__, batch.__name__
-    resolve.__qualname__, resolve.__doc__ = batch.__qualname__, batch.__doc__
+    resolve.__module__, resolve.__name__, resolve.__qualname__ = batch.__module__, batch.__name__, batch.__qualname__
     return resolve
 
 

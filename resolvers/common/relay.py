@@ -182,8 +182,13 @@ def _resolver(cls: type, name: str) -> Any:
     return field.base_resolver.wrapped_func
 
 
-# `fields_without_rows` of a connection with `counts_by_status`.
-COUNTED_WITHOUT_ROWS = Connection.fields_without_rows | {"counts_by_status"}
+@strawberry.type(description="A page of items (Relay connection) with counts over the whole list.")
+class CountedConnection(Connection[NodeT]):
+    """A connection with counts by status over its whole list (its subclass's `counts_by_status`, read from `tally`)."""
+
+    fields_without_rows = Connection.fields_without_rows | {"counts_by_status"}
+    tally: strawberry.Private[Tally]
+
 
 # The resolver of `Connection.edges`, by which the planned executor recognises the field.
 CONNECTION_EDGES = _resolver(Connection, "edges")

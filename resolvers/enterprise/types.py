@@ -26,15 +26,13 @@ from resolvers.common.enums import ActorKind, actor_kind, stored, stored_values
 from resolvers.common.filters import DateTimeRange, OrderDirection, sorts, time_range
 from resolvers.common.objects import WHOLE, attribute, builder, doc_builder, enum_reader, get
 from resolvers.common.relay import (
-    COUNTED_WITHOUT_ROWS,
     COUNTS_BY_STATUS,
     After,
     Before,
-    Connection,
+    CountedConnection,
     First,
     Last,
     Node,
-    Tally,
     node_id,
     node_ids,
 )
@@ -518,10 +516,7 @@ class ExecutionStatusCount:
 
 
 @strawberry.type(description="A page of workflow executions (Relay connection) with counts over the whole list.")
-class WorkflowExecutionConnection(Connection[WorkflowExecution]):
-    fields_without_rows = COUNTED_WITHOUT_ROWS
-    tally: strawberry.Private[Tally]
-
+class WorkflowExecutionConnection(CountedConnection[WorkflowExecution]):
     @strawberry.field(description=COUNTS_BY_STATUS)
     async def counts_by_status(self) -> list[ExecutionStatusCount]:
         counts = await self.tally()
