@@ -25,8 +25,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from gateway.http.graphiql import CSRF_PAYLOAD_KEY
 from gateway.http.login import SESSION_COOKIE
-from gateway.http.websocket import CSRF_PAYLOAD_KEY
 from gateway.ops.embedded import free_port
 from tests import test_login
 from tests.conftest import Stores, gql

@@ -103,3 +103,27 @@ class RequestContext:
         self._loaders.clear()
         if self._postgres is not None:
             await self._postgres.close()
+
+
+def request_context(
+    principal: Principal,
+    settings: Settings,
+    services: Services,
+    request_id: str,
+    trace: StoreTrace,
+    *,
+    debug_stores: bool = False,
+) -> RequestContext:
+    """The context of one request of `principal`: the handles of its organization's stores
+    (none for PostgreSQL when the organization has no Brain link)."""
+    org = principal.organization
+    return RequestContext(
+        principal=principal,
+        settings=settings,
+        _mongo=services.mongo.tenant(org.enterprise_id),
+        _postgres=services.postgres.reader(org.brain_id) if org.brain_id else None,
+        trace=trace,
+        request_id=request_id,
+        services=services,
+        debug_stores=debug_stores,
+    )

@@ -23,11 +23,12 @@ from gateway.core.config import Settings
 from gateway.core.logs import quiet_drivers
 from gateway.core.runtime import LoopWatchdog, gc_watch
 from gateway.http import graphiql
+from gateway.http.auth import Authentication
 from gateway.http.protocol import BodyTooLarge
 from gateway.http.session import EncryptedSessions
 from gateway.http.shared import Gateway
 from gateway.http.tracing import TracedRequests
-from gateway.http.view import AuthenticatedGraphQL, body_too_large
+from gateway.http.view import AuthenticatedGraphQL, GraphQLView, body_too_large
 from gateway.http.websocket import GraphQLWebSocket, SocketHub
 
 log = logging.getLogger("omnify.app")
@@ -123,6 +124,14 @@ def _close_sockets_first(sockets: SocketHub, drain_s: float) -> Callable[[], Non
     return restore
 
 
+def _graphql_endpoints(gateway: Gateway) -> tuple[AuthenticatedGraphQL, GraphQLWebSocket]:
+    """`/graphql` over HTTP and over WebSocket: one schema, one way to authenticate a caller."""
+    auth = Authentication(gateway.settings, gateway.authenticator, gateway.services, gateway.login)
+    view = GraphQLView(gateway.settings, gateway.persisted, can_log_out=gateway.login is not None)
+    sockets = SocketHub(gateway.settings)
+    return AuthenticatedGraphQL(auth, view, gateway.metrics), GraphQLWebSocket(auth, view, sockets, gateway.metrics)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -176,8 +185,8 @@ def create_app(
     async def index(request: Request) -> PlainTextResponse:
         return PlainTextResponse("Omnify Gateway: GraphQL at /graphql\n")
 
-    graphql = AuthenticatedGraphQL(gateway)
-    sockets = SocketHub(gateway)
+    graphql, websocket = _graphql_endpoints(gateway)
+    sockets = websocket.hub
     routes: list[BaseRoute] = [
         Route("/", index),
         Route("/healthz", healthz),
@@ -185,7 +194,7 @@ def create_app(
         Route("/metrics", gateway.metrics.endpoint),
         # Any method: the endpoint answers others with a JSON 405 itself.
         Route("/graphql", TracedRequests(graphql)),
-        WebSocketRoute("/graphql", GraphQLWebSocket(gateway, graphql.view, sockets)),
+        WebSocketRoute("/graphql", websocket),
     ]
     routes += graphiql.routes()
     routes += extra_routes

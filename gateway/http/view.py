@@ -7,7 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graphql import GraphQLError
 from starlette.requests import Request
@@ -19,10 +19,14 @@ from strawberry.types.graphql import OperationType
 
 from gateway.core import tracing
 from gateway.core.auth import AccessDenied, AuthError, Principal
+from gateway.core.config import Settings
 from gateway.core.context import RequestContext
 from gateway.core.logs import current_request_id
+from gateway.core.metrics import Metrics
+from gateway.core.persisted import PersistedQueries
 from gateway.errors import GatewayError, RateLimited, StoreSaturated, server_fault
 from gateway.http import graphiql
+from gateway.http.auth import Authentication
 from gateway.http.login import CsrfRejected
 from gateway.http.protocol import (
     GRAPHQL_RESPONSE,
@@ -34,10 +38,6 @@ from gateway.http.protocol import (
     response_media_type,
 )
 from gateway.stores.tracing import StoreTrace, current_trace
-
-if TYPE_CHECKING:
-    from gateway.http.shared import Gateway
-
 
 log = logging.getLogger("omnify.graphql")
 
@@ -84,24 +84,21 @@ def body_too_large(max_bytes: int, scope: Scope) -> Response:
 class GraphQLView:
     """Runs one GraphQL-over-HTTP request through the schema and answers it."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, settings: Settings, persisted: PersistedQueries, *, can_log_out: bool) -> None:
         from resolvers.schema import Limits, build_schema
 
-        self.schema = build_schema(Limits.from_settings(gateway.settings))
-        self.gateway = gateway
+        self.schema = build_schema(Limits.from_settings(settings))
+        self.settings = settings
+        self.persisted = persisted
+        self.can_log_out = can_log_out
 
     async def render_graphql_ide(self, request: Request, principal: Principal | None = None) -> Response:
-        return graphiql.page(
-            request,
-            principal,
-            public_url=self.gateway.settings.public_url,
-            can_log_out=self.gateway.login is not None,
-        )
+        return graphiql.page(request, principal, public_url=self.settings.public_url, can_log_out=self.can_log_out)
 
     async def handle(self, request: Request, context: RequestContext) -> Response:
         media_type = response_media_type(request.headers.get("accept"))
         params = await read_params(request)
-        resolved = await resolve_document(params, self.gateway.persisted, context.principal.kind, media_type)
+        resolved = await resolve_document(params, self.persisted, context.principal.kind, media_type)
         allowed = (OperationType.QUERY,) if params.method == "GET" else (OperationType.QUERY, OperationType.MUTATION)
         try:
             result = await self.schema.execute(
@@ -127,7 +124,7 @@ class GraphQLView:
         await context.close()
         payload, request_error = self.process_result(result, context)
         if resolved.register and not request_error:  # parsed, validated, within the limits: worth keeping
-            await self.gateway.persisted.register(resolved.register, resolved.document)
+            await self.persisted.register(resolved.register, resolved.document)
         # A request error (nothing ran): 400 for clients that tell it apart by media type, 200 for `application/json`.
         status = 400 if request_error and media_type == GRAPHQL_RESPONSE else 200
         return json_response(payload, status, media_type)
@@ -171,7 +168,7 @@ class GraphQLView:
         else:
             request_id = context.request_id if context else "-"
             extensions["code"] = "INTERNAL"  # logged with its traceback by the schema
-            if not self.gateway.settings.dev:
+            if not self.settings.dev:
                 formatted["message"] = f"internal error (request id {request_id})"
         if context is not None:
             extensions.update(_ids(context.request_id))
@@ -182,9 +179,12 @@ class GraphQLView:
 class AuthenticatedGraphQL:
     """ASGI app: 401 without a valid token, else run the GraphQL view with a request context."""
 
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
-        self.view = GraphQLView(gateway)
+    def __init__(self, auth: Authentication, view: GraphQLView, metrics: Metrics) -> None:
+        self.auth = auth
+        self.settings = auth.settings
+        self.limiter = auth.services.limiter
+        self.view = view
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = _request_id(scope)
@@ -201,36 +201,23 @@ class AuthenticatedGraphQL:
                 response = await self._graphiql(request, request_id)
                 await response(scope, receive, send)
                 return
-        token = _bearer(scope)
-        login = self.gateway.login
-        # A bearer token wins; the session cookie of GraphiQL login is the fallback for HTTP only,
-        # since a cross-site WebSocket handshake cannot be given a CSRF header to check.
-        if token is None and login is not None and scope["type"] == "http":
-            try:
-                token = login.session_token(Request(scope))
-            except CsrfRejected as exc:
-                await error_response(403, "FORBIDDEN", str(exc), request_id)(scope, receive, send)
-                return
+        try:
+            token = self.auth.credentials(Request(scope))
+        except CsrfRejected as exc:
+            await error_response(403, "FORBIDDEN", str(exc), request_id)(scope, receive, send)
+            return
         if token is None:
             await unauthenticated("a bearer token is required", request_id, token_sent=False)(scope, receive, send)
             return
         try:
-            principal = await self.gateway.authenticator.authenticate(token)
+            principal = await self.auth.principal(token)
         except (AuthError, AccessDenied, GatewayError) as exc:
             await _refusal(exc, request_id)(scope, receive, send)
             return
         trace = StoreTrace()
         trace_reset = current_trace.set(trace)
-        org = principal.organization
-        context = RequestContext(
-            principal=principal,
-            settings=self.gateway.settings,
-            _mongo=self.gateway.mongo.tenant(org.enterprise_id),
-            _postgres=self.gateway.postgres.reader(org.brain_id) if org.brain_id else None,
-            trace=trace,
-            request_id=request_id,
-            services=self.gateway.services,
-            debug_stores=self._debug_allowed(scope, principal.roles),
+        context = self.auth.context(
+            principal, request_id, trace, debug_stores=self._debug_allowed(scope, principal.roles)
         )
         scope.setdefault("state", {})["omnify_context"] = context
         started = time.perf_counter()
@@ -238,7 +225,7 @@ class AuthenticatedGraphQL:
         sent = _SentTracker(_with_request_id(out, request_id))
         try:
             self._refuse_if_blocked(context)
-            async with asyncio.timeout(self.gateway.settings.request_timeout_s):
+            async with asyncio.timeout(self.settings.request_timeout_s):
                 response = await self.view.handle(Request(scope, receive), context)
             await response(scope, receive, sent)
         except RequestProblem as problem:
@@ -249,12 +236,12 @@ class AuthenticatedGraphQL:
             )
         except BodyTooLarge:
             context.outcome = "bad_user_input"
-            message = too_large_message(self.gateway.settings.max_body_bytes)
+            message = too_large_message(self.settings.max_body_bytes)
             await error_response(413, "BAD_USER_INPUT", message, request_id)(scope, receive, out)
         except TimeoutError:
             context.outcome = "timeout"
             if not sent.started:
-                message = f"the request took longer than {self.gateway.settings.request_timeout_s:g} s and was stopped"
+                message = f"the request took longer than {self.settings.request_timeout_s:g} s and was stopped"
                 await error_response(504, "INTERNAL", message, request_id)(scope, receive, out)
         except StoreSaturated as exc:
             context.outcome = "shed"
@@ -280,12 +267,12 @@ class AuthenticatedGraphQL:
                 )
         finally:
             current_trace.reset(trace_reset)
-            self.gateway.metrics.observe(context.operation, context.outcome, time.perf_counter() - started, trace)
+            self.metrics.observe(context.operation, context.outcome, time.perf_counter() - started, trace)
             await context.close()
 
     def _refuse_if_blocked(self, context: RequestContext) -> None:
         """Refuse at once, before the body is read, while the caller's bucket cannot pay even the base charge."""
-        limiter = self.gateway.limiter
+        limiter = self.limiter
         blocked = limiter.blocked(context.principal) if limiter is not None else None
         if blocked is not None:
             context.rate = blocked
@@ -303,7 +290,7 @@ class AuthenticatedGraphQL:
         valid, say) is charged here: the base, plus what analysing its document took (see
         `resolvers.common.checks.charge_analysis`); every request pays something.
         """
-        limiter = self.gateway.limiter
+        limiter = self.limiter
         if limiter is None or not limiter.enabled:
             return send
 
@@ -321,7 +308,7 @@ class AuthenticatedGraphQL:
         return wrapped
 
     async def _graphiql(self, request: Request, request_id: str) -> Response:
-        login = self.gateway.login
+        login = self.auth.login
         if login is None:
             return await self.view.render_graphql_ide(request)
         try:
@@ -331,7 +318,7 @@ class AuthenticatedGraphQL:
 
     def _debug_allowed(self, scope: Scope, roles: frozenset[str]) -> bool:
         wanted = any(k == DEBUG_HEADER.encode() and b"stores" in v.lower() for k, v in scope.get("headers", []))
-        return wanted and (self.gateway.settings.dev or bool(roles & {"owner", "admin"}))
+        return wanted and (self.settings.dev or bool(roles & {"owner", "admin"}))
 
 
 def _refusal(exc: AuthError | AccessDenied | GatewayError, request_id: str) -> Response:
@@ -367,15 +354,6 @@ def _validation_code(message: str) -> str:
     if "introspection has been disabled" in message:
         return "FORBIDDEN"
     return "BAD_USER_INPUT"
-
-
-def _bearer(scope: Scope) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                return str(token.strip())
-    return None
 
 
 def _request_id(scope: Scope) -> str:

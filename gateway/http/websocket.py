@@ -21,7 +21,7 @@ import math
 import time
 import uuid
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from graphql import GraphQLError
@@ -31,16 +31,14 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
 from gateway.core.auth import AccessDenied, AuthError, Principal
+from gateway.core.config import Settings
 from gateway.core.context import RequestContext
+from gateway.core.metrics import Metrics
 from gateway.core.realtime import current_connection
 from gateway.errors import GatewayError
-from gateway.http.graphiql import CSRF_PAYLOAD_KEY
+from gateway.http.auth import Authentication
 from gateway.http.login import CsrfRejected
-from gateway.stores.tracing import StoreTrace
-
-if TYPE_CHECKING:
-    from gateway.http.shared import Gateway
-    from gateway.http.view import GraphQLView
+from gateway.http.view import GraphQLView
 
 log = logging.getLogger("omnify.websocket")
 
@@ -86,8 +84,8 @@ def _principal_key(principal: Principal) -> tuple[str, str, str]:
 class SocketHub:
     """The open sockets of this process: per-principal limits, sockets waiting to authenticate, shutdown."""
 
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.sessions: set[SocketSession] = set()
         self.per_principal: Counter[tuple[str, str, str]] = Counter()
         # Sockets accepted but not authenticated yet, in all and per client address: each costs
@@ -97,7 +95,7 @@ class SocketHub:
 
     def admit_unauthenticated(self, address: str) -> str | None:
         """Count a new socket as waiting to authenticate, or say why it may not wait."""
-        settings = self.gateway.settings
+        settings = self.settings
         if self.unauthenticated.total() >= settings.ws_max_unauthenticated:
             return "too many connections are waiting to authenticate; try again later"
         if self.unauthenticated[address] >= settings.ws_max_unauthenticated_per_address:
@@ -124,10 +122,11 @@ class SocketHub:
 class GraphQLWebSocket:
     """ASGI app for WebSocket requests to `/graphql`."""
 
-    def __init__(self, gateway: Gateway, view: GraphQLView, hub: SocketHub) -> None:
-        self.gateway = gateway
+    def __init__(self, auth: Authentication, view: GraphQLView, hub: SocketHub, metrics: Metrics) -> None:
+        self.auth = auth
         self.view = view
         self.hub = hub
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         websocket = WebSocket(scope, receive, send)
@@ -145,14 +144,14 @@ class GraphQLWebSocket:
             return
         session = SocketSession(self, websocket, address)
         self.hub.sessions.add(session)
-        self.gateway.metrics.ws_connections.inc()
+        self.metrics.ws_connections.inc()
         try:
             await session.run()
         finally:
             if session.principal is None:
                 self.hub.authenticated(address)  # never did: no longer waiting either
             self.hub.sessions.discard(session)
-            self.gateway.metrics.ws_connections.dec()
+            self.metrics.ws_connections.dec()
 
 
 class SocketSession:
@@ -160,8 +159,8 @@ class SocketSession:
 
     def __init__(self, endpoint: GraphQLWebSocket, websocket: WebSocket, address: str) -> None:
         self.endpoint = endpoint
-        self.gateway = endpoint.gateway
-        self.settings = endpoint.gateway.settings
+        self.metrics = endpoint.metrics
+        self.settings = endpoint.auth.settings
         self.websocket = websocket
         self.address = address
         # `subscribe` messages: a token bucket of its own, so subscribe/complete churn is bounded.
@@ -238,7 +237,7 @@ class SocketSession:
         try:
             self.outbox.put_nowait(message)
         except asyncio.QueueFull:
-            self.gateway.metrics.events_dropped.labels("slow_consumer").inc()
+            self.metrics.events_dropped.labels("slow_consumer").inc()
             self.overflowed()
 
     async def _send_loop(self) -> None:
@@ -250,7 +249,7 @@ class SocketSession:
                     return
                 await self.websocket.send_text(orjson.dumps(message).decode())
                 if message.get("type") == "next":
-                    self.gateway.metrics.events_delivered.inc()
+                    self.metrics.events_delivered.inc()
         except (WebSocketDisconnect, RuntimeError, OSError):
             # The client went away first; the read side ends the session.
             self._closed.set()
@@ -321,18 +320,15 @@ class SocketSession:
         self.init_received = True
         if payload is not None and not isinstance(payload, dict):
             raise ProtocolViolation(BAD_MESSAGE, "invalid message received: the payload must be an object")
-        payload = payload or {}
-        token = _bearer(payload.get("Authorization") or payload.get("authorization"))
-        login = self.gateway.login
-        if token is None and login is not None:
-            try:
-                token = login.socket_session_token(self.websocket, payload.get(CSRF_PAYLOAD_KEY))
-            except CsrfRejected as exc:
-                raise ProtocolViolation(FORBIDDEN, str(exc)[:120]) from None
+        auth = self.endpoint.auth
+        try:
+            token = auth.credentials(self.websocket, payload or {})
+        except CsrfRejected as exc:
+            raise ProtocolViolation(FORBIDDEN, str(exc)[:120]) from None
         if token is None:
             raise ProtocolViolation(UNAUTHORIZED, "unauthorized: send a bearer token in Authorization")
         try:
-            principal = await self.gateway.authenticator.authenticate(token)
+            principal = await auth.principal(token)
         except AuthError as exc:
             raise ProtocolViolation(UNAUTHORIZED, f"unauthorized: {exc}"[:120]) from None
         except AccessDenied as exc:
@@ -425,23 +421,14 @@ class SocketSession:
         extensions: dict[str, Any] | None,
     ) -> None:
         assert self.principal is not None
-        org = self.principal.organization
-        context = RequestContext(
-            principal=self.principal,
-            settings=self.settings,
-            _mongo=self.gateway.mongo.tenant(org.enterprise_id),
-            _postgres=self.gateway.postgres.reader(org.brain_id) if org.brain_id else None,
-            trace=StoreTrace(),
-            request_id=uuid.uuid4().hex,
-            services=self.gateway.services,
-        )
+        context = self.endpoint.auth.context(self.principal, uuid.uuid4().hex)
         current_connection.set(self)
-        metrics = self.gateway.metrics
+        metrics = self.metrics
         metrics.ws_subscriptions.inc()
         completed = True
         try:
             # The same document rules as over HTTP (a refusal is a GraphQLError, answered below); nothing is registered.
-            resolved = await self.gateway.persisted.resolve(*sent, extensions, self.principal.kind)
+            resolved = await self.endpoint.view.persisted.resolve(*sent, extensions, self.principal.kind)
             results = await self.endpoint.view.schema.subscribe(
                 resolved.document,
                 variable_values=variables,
@@ -498,10 +485,3 @@ class SocketSession:
         if result.errors:
             payload["errors"] = self._errors(result, context)
         return payload
-
-
-def _bearer(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    scheme, _, token = value.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None

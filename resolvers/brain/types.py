@@ -53,21 +53,26 @@ from resolvers.brain.lists import (
 )
 from resolvers.common.enums import ActorKind, actor_kind, stored
 from resolvers.common.filters import DateRange, day_range, sorts
-from resolvers.common.objects import batched, builder, row_builder, row_fields, written_in_postgres
+from resolvers.common.objects import batched_field, builder, row_builder, row_fields, written_in_postgres
 from resolvers.common.relay import (
     COUNTS_BY_STATUS,
     After,
     Before,
-    Connection,
+    CountedConnection,
     First,
     Last,
     Node,
-    Tally,
     node_ids,
 )
 from resolvers.common.scalars import JSON, Money
 
 Ctx = Info[RequestContext, None]
+
+# Descriptions of the fields defined by their batch (kept here: a decorator line holds only so much).
+CAMPAIGNS_OF_CHANNEL = "Campaigns on this channel; by name unless `orderBy` says otherwise."
+CREATIVES_OF_CAMPAIGN = "The campaign's creatives; by name unless `orderBy` says otherwise."
+CAMPAIGN_PERFORMANCE = "Totals over a date range, in the campaign's currency (zeros without metrics)."
+CREATIVE_PERFORMANCE = "Totals over a date range, in its campaign's currency (zeros without metrics)."
 
 FromArg = Annotated[dt.date, strawberry.argument(name="from", description="First day, inclusive.")]
 ToArg = Annotated[dt.date, strawberry.argument(description="Last day, inclusive.")]
@@ -121,22 +126,16 @@ class DailyMetric:
 DailyLoader = Callable[[RequestContext], DataLoader[metrics.PerfKey, list[DailyRow]]]
 
 
-async def _performance_rows(
-    info: Ctx, column: str, keys: Sequence[UUID], start: dt.date, end: dt.date
-) -> list[MetricsRow | Exception]:
+Totals = list[MetricsRow | Exception]  # a batch's answer: each object's totals row, in order
+
+
+async def _performance_rows(info: Ctx, column: str, keys: Sequence[UUID], start: dt.date, end: dt.date) -> Totals:
     """The totals row of each campaign or creative (`column`) of `keys`: the batch of a level, or one object's."""
     metrics.check_range(start, end)
     factory = metrics.campaign_performance if column == metrics.CAMPAIGN else metrics.creative_performance
     rows = await info.context.loader(factory).load_many([(key, (start, end)) for key in keys])
     missing = "the campaign or creative resolving this field exists"
     return [row if row is not None else AssertionError(missing) for row in rows]
-
-
-async def _performance(info: Ctx, column: str, key: UUID, start: dt.date, end: dt.date) -> Performance:
-    found = (await _performance_rows(info, column, [key], start, end))[0]
-    if isinstance(found, Exception):
-        raise found
-    return Performance.from_row(found)
 
 
 async def _daily(info: Ctx, factory: DailyLoader, key: UUID, start: dt.date, end: dt.date) -> list[DailyMetric]:
@@ -174,9 +173,9 @@ class Channel(Node):
     status: ChannelStatus = strawberry.field(description="Whether the channel is connected and syncing.")
     created_at: dt.datetime = strawberry.field(description="When the channel was connected.")
 
-    @strawberry.field(description="Campaigns on this channel; by name unless `orderBy` says otherwise.")
+    @batched_field("CampaignConnection", reads=("raw_id",), description=CAMPAIGNS_OF_CHANNEL)
     async def campaigns(
-        self,
+        sources: Sequence[Channel],
         info: Ctx,
         first: First = None,
         after: After = None,
@@ -185,9 +184,9 @@ class Channel(Node):
         filter: Annotated[CampaignFilter | None, strawberry.argument(description="Narrow the list.")] = None,
         order_by: Annotated[list[CampaignOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
         metrics_range: MetricsRange = None,
-    ) -> CampaignConnection:
-        pages = await _campaigns_of(info, [self.raw_id], first, after, last, before, filter, order_by, metrics_range)
-        return pages[0]
+    ) -> list[CampaignConnection]:
+        ids = [s.raw_id for s in sources]
+        return await _campaigns_of(info, ids, first, after, last, before, filter, order_by, metrics_range)
 
     @strawberry.field(
         description="Totals over a date range, one per currency of the channel's campaigns with metrics in the "
@@ -239,9 +238,9 @@ class Campaign(Node):
         assert row is not None, "a foreign key keeps the channel"
         return Channel.from_row(row)
 
-    @strawberry.field(description="The campaign's creatives; by name unless `orderBy` says otherwise.")
+    @batched_field("CreativeConnection", reads=("raw_id",), description=CREATIVES_OF_CAMPAIGN)
     async def creatives(
-        self,
+        sources: Sequence[Campaign],
         info: Ctx,
         first: First = None,
         after: After = None,
@@ -250,26 +249,20 @@ class Campaign(Node):
         filter: Annotated[CreativeFilter | None, strawberry.argument(description="Narrow the list.")] = None,
         order_by: Annotated[list[CreativeOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
         metrics_range: MetricsRange = None,
-    ) -> CreativeConnection:
-        pages = await _creatives_of(info, [self.raw_id], first, after, last, before, filter, order_by, metrics_range)
-        return pages[0]
+    ) -> list[CreativeConnection]:
+        ids = [s.raw_id for s in sources]
+        return await _creatives_of(info, ids, first, after, last, before, filter, order_by, metrics_range)
 
-    @strawberry.field(description="Totals over a date range, in the campaign's currency (zeros without metrics).")
-    async def performance(self, info: Ctx, from_: FromArg, to: ToArg) -> Performance:
-        return await _performance(info, metrics.CAMPAIGN, self.raw_id, from_, to)
+    # The dashboard's per-object figures: one call for all the campaigns (creatives) of a level.
+    @batched_field(Performance, rows=Performance.from_row, reads=("raw_id",), description=CAMPAIGN_PERFORMANCE)
+    async def performance(sources: Sequence[Campaign], info: Ctx, from_: FromArg, to: ToArg) -> Totals:
+        return await _performance_rows(info, metrics.CAMPAIGN, [s.raw_id for s in sources], from_, to)
 
     @strawberry.field(description="Performance per day over a date range (days without data are omitted).")
     async def daily_metrics(self, info: Ctx, from_: FromArg, to: ToArg) -> list[DailyMetric]:
         return await _daily(info, metrics.campaign_daily, self.raw_id, from_, to)
 
 
-# The dashboard's per-object figures: one call for all the campaigns (creatives) of a level.
-batched(
-    Campaign.performance,
-    lambda sources, info, from_, to: _performance_rows(info, metrics.CAMPAIGN, [s.raw_id for s in sources], from_, to),
-    rows=Performance.from_row,
-    reads=("raw_id",),
-)
 Campaign.from_row = row_builder(
     Campaign,
     id=(node_ids("Campaign"), "id"),
@@ -306,21 +299,15 @@ class Creative(Node):
         assert row is not None, "a foreign key keeps the campaign"
         return Campaign.from_row(row)
 
-    @strawberry.field(description="Totals over a date range, in its campaign's currency (zeros without metrics).")
-    async def performance(self, info: Ctx, from_: FromArg, to: ToArg) -> Performance:
-        return await _performance(info, metrics.CREATIVE, self.raw_id, from_, to)
+    @batched_field(Performance, rows=Performance.from_row, reads=("raw_id",), description=CREATIVE_PERFORMANCE)
+    async def performance(sources: Sequence[Creative], info: Ctx, from_: FromArg, to: ToArg) -> Totals:
+        return await _performance_rows(info, metrics.CREATIVE, [s.raw_id for s in sources], from_, to)
 
     @strawberry.field(description="Performance per day over a date range (days without data are omitted).")
     async def daily_metrics(self, info: Ctx, from_: FromArg, to: ToArg) -> list[DailyMetric]:
         return await _daily(info, metrics.creative_daily, self.raw_id, from_, to)
 
 
-batched(
-    Creative.performance,
-    lambda sources, info, from_, to: _performance_rows(info, metrics.CREATIVE, [s.raw_id for s in sources], from_, to),
-    rows=Performance.from_row,
-    reads=("raw_id",),
-)
 Creative.from_row = row_builder(
     Creative,
     id=(node_ids("Creative"), "id"),
@@ -476,9 +463,7 @@ ActionLog.from_row = row_builder(
 
 
 @strawberry.type(description="A page of campaigns (Relay connection) with counts over the whole list.")
-class CampaignConnection(Connection[Campaign]):
-    tally: strawberry.Private[Tally]
-
+class CampaignConnection(CountedConnection[Campaign]):
     @strawberry.field(description=COUNTS_BY_STATUS)
     async def counts_by_status(self) -> list[CampaignStatusCount]:
         counts = await self.tally()
@@ -486,9 +471,7 @@ class CampaignConnection(Connection[Campaign]):
 
 
 @strawberry.type(description="A page of creatives (Relay connection) with counts over the whole list.")
-class CreativeConnection(Connection[Creative]):
-    tally: strawberry.Private[Tally]
-
+class CreativeConnection(CountedConnection[Creative]):
     @strawberry.field(description=COUNTS_BY_STATUS)
     async def counts_by_status(self) -> list[CreativeStatusCount]:
         counts = await self.tally()
@@ -496,9 +479,7 @@ class CreativeConnection(Connection[Creative]):
 
 
 @strawberry.type(description="A page of sync jobs (Relay connection) with counts over the whole list.")
-class SyncJobConnection(Connection[SyncJob]):
-    tally: strawberry.Private[Tally]
-
+class SyncJobConnection(CountedConnection[SyncJob]):
     @strawberry.field(description=COUNTS_BY_STATUS)
     async def counts_by_status(self) -> list[SyncJobStatusCount]:
         counts = await self.tally()
@@ -548,16 +529,6 @@ async def _creatives_of(
     ]
 
 
-batched(
-    Channel.campaigns,
-    lambda sources, info, **args: _campaigns_of(info, [s.raw_id for s in sources], **args),
-    reads=("raw_id",),
-)
-batched(
-    Campaign.creatives,
-    lambda sources, info, **args: _creatives_of(info, [s.raw_id for s in sources], **args),
-    reads=("raw_id",),
-)
 # What PostgreSQL writes of a page of campaigns when it writes the whole page (see `written_in_postgres`).
 written_in_postgres(Campaign.creatives, creatives.JSON_PAGE)
 written_in_postgres(Campaign.performance, json_text.CAMPAIGN_TOTALS)

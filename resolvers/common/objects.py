@@ -16,17 +16,19 @@ A page builds one object (and one edge) per row, so each step is kept to a few C
   derive from. `composed(Money.of, Money, ...)` declares a value type built from arguments,
   so a field derived by it (`spend=(Money.of, "spend", "currency")`) is written from the
   row's values too.
-- `batched(resolver, batch, rows=...)` gives a field a resolver for a whole level of objects,
-  which the planned executor calls once where the standard one calls the field's resolver
-  per object; with `rows` the batch answers rows, written out like a page's.
+- `batched_field(Type, rows=...)` defines a field by its resolver for a whole level of objects;
+  the standard executor's resolver per object is derived from it. `rows`: it answers rows.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any, ParamSpec, TypeVar
+
+import strawberry
 
 E = TypeVar("E", bound=Enum)
 P = ParamSpec("P")
@@ -212,7 +214,7 @@ def partial_builder(mapping: RowMapping, names: frozenset[str]) -> Callable[[Any
     """`source -> cls` with only the fields `names` set, for resolvers declared to read only those.
 
     A page written from rows builds its items only for the fields left to the general
-    path; when those are batches that declare what they read (`batched(..., reads=...)`),
+    path; when those are batches that declare what they read (`batched_field(..., reads=...)`),
     the rest of the object is not computed (its global id, its enums, ...).
     """
     found = _PARTIAL.get((mapping.cls, names))
@@ -299,8 +301,7 @@ def composition(function: Callable[..., Any] | None) -> Composed | None:
     return None if function is None else _COMPOSED.get(function)
 
 
-# A field's resolver for many objects at once: called with the objects (as `sources`) and the
-# resolver's own other arguments, it returns one value or exception per object, in order.
+# A field's resolver for many objects at once (`sources`, then the field's arguments): one value or exception each.
 Batch = Callable[..., Awaitable[list[Any]]]
 
 
@@ -316,33 +317,54 @@ class Batched:
 _BATCHES: dict[Callable[..., Any], Batched] = {}
 
 
-def batched(
-    resolver: Callable[..., Any],
-    batch: Batch,
+def batched_field(
+    answer: Any,
+    *,
     rows: Callable[[Any], Any] | None = None,
     reads: tuple[str, ...] | None = None,
-) -> None:
-    """Declare `batch` as a field's resolver over a whole level of objects, for the planned executor.
-
-    `resolver` is the field's resolver function as the class holds it (`Campaign.performance`).
-
-    The standard executor calls the field's own resolver per object; the planned
-    one calls `batch` once for all the objects of a level that select the field.
-    `batch` must answer for each object what the resolver would: the same value,
-    or the same exception. With `rows` (the `row_builder` of the field's type), it
-    answers each object's row instead, and `rows(row)` must be what the resolver
-    returns: the executor writes the answer straight from the row when the selection
-    reads only mapped fields, and builds the object otherwise.
-
-    `reads` names the attributes of the objects `batch` reads (e.g. `("raw_id",)`): a
-    page whose items are written from rows with this field beside them then still reads
-    only the columns it needs. Without it, such a page reads every column.
+    **options: Any,
+) -> Callable[[Batch], Any]:
+    """A field defined once, by its batch: `batch(sources, <the field's arguments>)` answers, in
+    order, a value or an exception per object of a whole level. `answer` is the field's type (a class, or the name of one defined later in the module);
+    `options` are `strawberry.field`'s; the arguments are the batch's parameters after `sources`.
+    The planned executor calls the batch once per level (`batch_of`), the standard one the
+    resolver derived here per object (the batch for `[self]`): one code answers both, so a
+    check in it holds on both paths. With `rows` (the type's `row_builder`) the batch answers
+    rows, written straight out when the selection reads only mapped fields. `reads`: the
+    attributes of the objects it reads (`("raw_id",)`), so that a page written from rows with
+    this field beside them reads only the columns it needs.
     """
-    _BATCHES[resolver] = Batched(batch, rows, reads)
+
+    def define(batch: Batch) -> Any:
+        resolver = _per_object(batch, answer, rows)
+        _BATCHES[resolver] = Batched(batch, rows, reads)
+        return strawberry.field(resolver=resolver, **options)
+
+    return define
+
+
+def _per_object(batch: Batch, answer: Any, rows: Callable[[Any], Any] | None) -> Callable[..., Any]:
+    """The resolver of one object the standard executor calls: `batch([self], ...)`'s one answer."""
+    if rows is not None and isinstance(answer, type):  # `rows` must be the answer type's row builder
+        assert getattr(row_mapping(answer), "build", None) is rows, answer
+
+    async def resolve(self: Any, **arguments: Any) -> Any:
+        found = (await batch([self], **arguments))[0]
+        if isinstance(found, Exception):
+            raise found
+        return found if rows is None else rows(found)
+
+    # Strawberry reads the arguments from the signature (resolved in its module): the batch's, `self` for `sources`.
+    _, *parameters = inspect.signature(batch).parameters.values()
+    resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD), *parameters], return_annotation=answer
+    )
+    resolve.__module__, resolve.__name__, resolve.__qualname__ = batch.__module__, batch.__name__, batch.__qualname__
+    return resolve
 
 
 def batch_of(resolver: Callable[..., Any]) -> Batched | None:
-    """The batch declared for a field's resolver function (see `batched`)."""
+    """The batch a field's resolver function was derived from (see `batched_field`)."""
     return _BATCHES.get(resolver)
 
 

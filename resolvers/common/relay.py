@@ -7,7 +7,7 @@ Global ids and paging live below the schema (`gateway.data.ids`,
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Generic, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -148,6 +148,10 @@ _new_edge = builder(Edge)
 
 @strawberry.type(description="A page of items (Relay connection) with the total count of the whole list.")
 class Connection(Generic[NodeT]):
+    # The fields that read the page's cursors and counts, not its rows: a page whose other fields
+    # are edges written from rows may read only the columns those edges need. A subclass adding
+    # such a field (its counts by status) declares it too.
+    fields_without_rows: ClassVar[frozenset[str]] = frozenset({"page_info", "total_count"})
     page: strawberry.Private[Paged[Any]]
     build: strawberry.Private[Callable[[Any], NodeT]]
 
@@ -176,6 +180,14 @@ class Connection(Generic[NodeT]):
 def _resolver(cls: type, name: str) -> Any:
     field = next(f for f in cls.__strawberry_definition__.fields if f.python_name == name)  # type: ignore[attr-defined]
     return field.base_resolver.wrapped_func
+
+
+@strawberry.type(description="A page of items (Relay connection) with counts over the whole list.")
+class CountedConnection(Connection[NodeT]):
+    """A connection with counts by status over its whole list (its subclass's `counts_by_status`, read from `tally`)."""
+
+    fields_without_rows = Connection.fields_without_rows | {"counts_by_status"}
+    tally: strawberry.Private[Tally]
 
 
 # The resolver of `Connection.edges`, by which the planned executor recognises the field.

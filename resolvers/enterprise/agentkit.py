@@ -21,11 +21,10 @@ from resolvers.common.relay import (
     COUNTS_BY_STATUS,
     After,
     Before,
-    Connection,
+    CountedConnection,
     First,
     Last,
     Node,
-    Tally,
     node_ids,
 )
 from resolvers.common.scalars import JSON
@@ -202,9 +201,7 @@ class ExecutionStatusCount:
 
 
 @strawberry.type(description="A page of workflow executions (Relay connection) with counts over the whole list.")
-class WorkflowExecutionConnection(Connection[WorkflowExecution]):
-    tally: strawberry.Private[Tally]
-
+class WorkflowExecutionConnection(CountedConnection[WorkflowExecution]):
     @strawberry.field(description=COUNTS_BY_STATUS)
     async def counts_by_status(self) -> list[ExecutionStatusCount]:
         counts = await self.tally()

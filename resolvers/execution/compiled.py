@@ -23,9 +23,6 @@ from resolvers.execution.in_postgres import compile_field
 from resolvers.execution.plan import ATTRIBUTE, DIRECT, TYPENAME, Allowance, Fast, FieldPlan, SelectionPlan
 from resolvers.execution.writer import SubPlan, class_check, origin_of
 
-# The fields of a connection that do not read its rows (they read its cursors' sort values and counts).
-_PAGE_FIELDS_WITHOUT_ROWS = frozenset({"pageInfo", "totalCount", "countsByStatus"})
-
 
 def compile_plan(plan: SelectionPlan, subplan: SubPlan, allowance: Allowance) -> None:
     """Set `plan.fast` (None when no field is inline, or the document may compile no more)
@@ -51,7 +48,7 @@ def compile_plan(plan: SelectionPlan, subplan: SubPlan, allowance: Allowance) ->
     # The page may read fewer columns only when nothing else of the connection reads its rows
     # (`edges` selected again with a resolver below builds items from every column).
     others = [f for f in plan.fields if id(f) not in writer.row_edges_of and f.kind != TYPENAME]
-    if fused and all(f.name in _PAGE_FIELDS_WITHOUT_ROWS for f in others) and all(e.mapping.rows for e in fused):
+    if fused and all(_reads_no_rows(origin, f) for f in others) and all(e.mapping.rows for e in fused):
         read = [e.columns() for e in fused]
         plan.row_fields = None if None in read else frozenset(c for columns in read if columns for c in columns)
 
@@ -79,3 +76,11 @@ class _Writer(RowWriter):
                 lines.extend(self.value(field, field.completion, "v", f"out[{key}]", "  "))
         lines += ["  return True", " except Exception:", "  return False"]
         return self.compiled(lines, f"<compiled {plan.type_name} selection>", len(plan.fields))
+
+
+def _reads_no_rows(connection: type | None, field: FieldPlan) -> bool:
+    """Whether the connection's type declares the field as one that reads none of its rows
+    (`resolvers.common.relay.Connection.fields_without_rows`)."""
+    declared: frozenset[str] = getattr(connection, "fields_without_rows", frozenset())
+    name = field.call.field.python_name if field.call is not None else field.attribute
+    return name in declared

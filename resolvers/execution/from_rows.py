@@ -8,7 +8,7 @@ A type built field by field from a typed row or a stored document (`row_builder`
   fields the rows cannot answer (resolvers) are left to the general path, over an item built
   from the row (only with the attributes their batches read, when they declare them);
 - a selection of such a type is written from one row (`from_source`): the rows a batched
-  field answers (`batched(..., rows=...)`);
+  field answers (`batched_field(..., rows=...)`);
 - a field derived by a composed function (`Money.of`) is written from the values the
   function would be called with, without the object.
 """

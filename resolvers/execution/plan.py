@@ -147,7 +147,7 @@ class FieldPlan:
         self.attribute = ""
         self.resolve: Any = None
         self.call: DirectCall | None = None
-        # A resolver over a whole level of objects (`resolvers.common.objects.batched`), for a DIRECT field,
+        # A resolver over a whole level of objects (`resolvers.common.objects.batched_field`), for a DIRECT field,
         # and when it answers rows, the row builder of the field's object type.
         self.batch: Batch | None = None
         self.batch_rows: Callable[[Any], Any] | None = None
