@@ -23,6 +23,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import threading
 import time
 from typing import Any
 
@@ -37,6 +38,10 @@ log = logging.getLogger("omnify.serve")
 # Time the supervisor allows past OMNIFY_SHUTDOWN_GRACE_S for a worker to close its WebSockets,
 # stores and pools before it is killed.
 STOP_MARGIN_S = 10.0
+# How long a worker may leave the supervisor's ping unanswered before it is killed and replaced. A
+# worker answers from a thread of its own, so only a process stuck as a whole (or one still importing
+# on a loaded host, which uvicorn's 5 s would kill and restart over and over) stays silent this long.
+HEALTHCHECK_S = 20
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
@@ -104,8 +109,6 @@ class Worker(Process):
     """One worker process: binds its own listening socket, then serves until told to stop."""
 
     def target(self, sockets: list[socket.socket] | None = None) -> None:  # pragma: no cover (a child)
-        import threading
-
         threading.Thread(target=self.always_pong, daemon=True).start()
         try:
             sock = port_socket(self.config.host, self.config.port)
@@ -228,6 +231,7 @@ def serve(settings: Settings, workers: int | None) -> int:
         log_config=None,
         proxy_headers=True,
         timeout_graceful_shutdown=settings.shutdown_grace_s,
+        timeout_worker_healthcheck=HEALTHCHECK_S,
     )
     # Always the supervisor, one worker included: it starts a fresh worker in place of one that
     # died, which is how a worker whose event loop stalled is replaced (see `production_app`).
