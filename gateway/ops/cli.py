@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import shlex
 import signal
 import sys
-import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -18,39 +16,11 @@ from types import FrameType
 from typing import Any
 
 from gateway.core.config import ConfigError, IssuerConfig, Settings
+from gateway.ops.dev_record import forget_running_dev, record_running_dev, running_dev_data_dir
 from gateway.ops.logins import serve_settings
 
 DEFAULT_DATA_DIR = ".omnify"
 ROLES = ("owner", "admin", "marketer", "analyst", "viewer")
-
-
-def running_dev_record() -> Path:
-    """Where a running `dev` says which data dir it uses, so `token` finds it from any directory."""
-    base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
-    return base / f"omnify-gateway-{os.getuid()}" / "dev.json"
-
-
-def _record_running_dev(data_dir: Path, url: str) -> None:
-    record = running_dev_record()
-    record.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    record.write_text(json.dumps({"data_dir": str(data_dir), "pid": os.getpid(), "url": url}))
-
-
-def _forget_running_dev() -> None:
-    record = running_dev_record()
-    with contextlib.suppress(OSError, ValueError):
-        if json.loads(record.read_text()).get("pid") == os.getpid():
-            record.unlink()
-
-
-def _running_dev_data_dir() -> Path | None:
-    """The data dir of the `dev` that is running now, if any."""
-    try:
-        found = json.loads(running_dev_record().read_text())
-        os.kill(int(found["pid"]), 0)  # raises when that process is gone
-        return Path(str(found["data_dir"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def _dev_issuer_dir(given: str | None) -> tuple[Path | None, list[Path]]:
@@ -58,7 +28,7 @@ def _dev_issuer_dir(given: str | None) -> tuple[Path | None, list[Path]]:
     candidates = (
         [Path(given)]
         if given
-        else [Path(os.environ.get("OMNIFY_DATA_DIR") or DEFAULT_DATA_DIR), *filter(None, [_running_dev_data_dir()])]
+        else [Path(os.environ.get("OMNIFY_DATA_DIR") or DEFAULT_DATA_DIR), *filter(None, [running_dev_data_dir()])]
     )
     tried = [c.resolve() for c in candidates]
     found = next((c for c in tried if (c / "dev-issuer" / "signing-key.json").exists()), None)
@@ -301,7 +271,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
             flush=True,
         )
         signal.signal(signal.SIGTERM, previous)
-        _record_running_dev(data_dir, base)
+        record_running_dev(data_dir, base)
         app = create_app(settings, extra_routes=issuer.routes())
         tune_gc()
         server = _uvicorn_server(app, args.host, args.port, settings.shutdown_grace_s)
@@ -315,7 +285,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("stopping embedded servers ...", file=sys.stderr, flush=True)
-        _forget_running_dev()
+        forget_running_dev()
         mongo.stop()
         postgres.stop()
         lock.release()
