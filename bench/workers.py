@@ -135,8 +135,13 @@ def start(args: argparse.Namespace, data_dir: Path, app_url: str, mongo_url: str
         )
     for server in servers:
         server.start()
-    for server in servers:
-        server.wait_ready()
+    try:
+        for server in servers:
+            server.wait_ready()
+    except BaseException:
+        for server in servers:
+            server.stop()
+        raise
     return servers
 
 
