@@ -71,9 +71,15 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # A worker's app as the previous commit's `serve` builds it (with its collector tuning), or,
 # for commits older than that entry point, the plain app.
 PREVIOUS_APP = """
-try:
-    from gateway.ops.cli import production_app as app
-except ImportError:
+import importlib
+
+for module in ("gateway.ops.serve", "gateway.ops.cli"):
+    try:
+        app = importlib.import_module(module).production_app
+        break
+    except (ImportError, AttributeError):
+        pass
+else:
     from gateway.http.app import create_app
     from gateway.core.config import load_settings
 

@@ -23,7 +23,7 @@ from gateway.core.bus import CHANNEL, Notice, seal, unseal
 from gateway.core.config import ConfigError, Settings
 from gateway.data import ids
 from gateway.errors import StoreUnavailable
-from gateway.ops.cli import check_database_logins
+from gateway.ops.logins import check_database_logins
 from gateway.ops.migrations import (
     SYSTEM_PRIVILEGE_ROLE,
     MigrationError,

@@ -106,6 +106,8 @@ class Settings:
     ws_ping_interval_s: float = 15.0
     ws_init_timeout_s: float = 10.0
     ws_shutdown_drain_s: float = 5.0
+    # On SIGTERM, how long requests in flight may take to finish before they are cut.
+    shutdown_grace_s: int = 20
     # Bounded work per document, and the event loop watched (see README "Limits").
     max_document_chars: int = 64_000
     max_fields: int = 800
@@ -267,6 +269,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ws_ping_interval_s=_float(env, "OMNIFY_WS_PING_INTERVAL_S", 15.0, problems),
         ws_init_timeout_s=_float(env, "OMNIFY_WS_INIT_TIMEOUT_S", 10.0, problems),
         ws_shutdown_drain_s=_float(env, "OMNIFY_WS_SHUTDOWN_DRAIN_S", 5.0, problems),
+        shutdown_grace_s=_int(env, "OMNIFY_SHUTDOWN_GRACE_S", 20, problems, minimum=1),
         executor=env.get("OMNIFY_EXECUTOR", "planned").lower(),
         max_document_chars=_int(env, "OMNIFY_MAX_DOCUMENT_CHARS", 64_000, problems, minimum=1000),
         max_fields=_int(env, "OMNIFY_MAX_FIELDS", 800, problems, minimum=10),

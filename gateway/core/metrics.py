@@ -1,18 +1,26 @@
 """Prometheus metrics: requests by operation and outcome, latency, store round trips, pool use, event loop blocks.
 
 Each app has its own registry, so several gateways in one process (the tests)
-do not collide.
+do not collide. Under `serve`, PROMETHEUS_MULTIPROC_DIR names a directory where
+every worker writes its values (prometheus_client's multiprocess mode), and a
+scrape answered by any worker adds up all of them: counters and histograms over
+every worker that ever ran, gauges over the live ones (each gauge says how, by its
+`multiprocess_mode`). What is read from live objects (pools, circuits, admission,
+the loop) is copied into gauges by `refresh`: at each scrape for the worker that
+answers, and every SAMPLE_S by each worker for the others.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -25,91 +33,24 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 TRIP_BUCKETS = (0, 1, 2, 3, 5, 8, 13, 21, 34)
 BLOCK_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 WAIT_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+SAMPLE_S = 1.0
+# How the live workers' values of a gauge combine in one scrape.
+LiveMode = Literal["livesum", "livemax", "livemin"]
 
 
-class _PoolCollector(Collector):
-    def __init__(self, read: Callable[[], tuple[int, int, int]]) -> None:
-        self.read = read
-
-    def collect(self) -> Iterable[GaugeMetricFamily]:
-        size, idle, maximum = self.read()
-        gauge = GaugeMetricFamily(
-            "omnify_pg_pool_connections", "PostgreSQL pool connections by state", labels=["state"]
-        )
-        gauge.add_metric(["open"], size)
-        gauge.add_metric(["idle"], idle)
-        gauge.add_metric(["in_use"], size - idle)
-        gauge.add_metric(["max"], maximum)
-        yield gauge
-
-
-class _CircuitCollector(Collector):
-    def __init__(self, circuits: list[Circuit], waiting: Callable[[], int]) -> None:
-        self.circuits = circuits
-        self.waiting = waiting
-
-    def collect(self) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
-        state = GaugeMetricFamily(
-            "omnify_store_circuit_open", "1 while a store's circuit is open (its calls fail at once)", labels=["store"]
-        )
-        opened = CounterMetricFamily("omnify_store_circuit_opened", "Times a store's circuit opened", labels=["store"])
-        for circuit in self.circuits:
-            state.add_metric([circuit.store], 1 if circuit.is_open else 0)
-            opened.add_metric([circuit.store], circuit.opened_count)
-        yield state
-        yield opened
-        yield GaugeMetricFamily(
-            "omnify_pg_pool_waiting", "Requests waiting for a PostgreSQL pool connection", value=self.waiting()
-        )
-
-
-class _FairShareCollector(Collector):
-    """Admission slots and queue of this worker, and whether rate limits are shared through Redis."""
-
-    def __init__(self, admission: Callable[[], tuple[int, int]], redis_up: Callable[[], int | None]) -> None:
-        self.admission = admission
-        self.redis_up = redis_up
-
-    def collect(self) -> Iterable[GaugeMetricFamily]:
-        in_flight, waiting = self.admission()
-        yield GaugeMetricFamily(
-            "omnify_admission_in_flight", "Requests holding an admission slot of this worker", value=in_flight
-        )
-        yield GaugeMetricFamily(
-            "omnify_admission_waiting", "Requests waiting in their organization's admission queue", value=waiting
-        )
-        up = self.redis_up()
-        if up is not None:
-            yield GaugeMetricFamily(
-                "omnify_rate_limit_redis_up",
-                "1 while rate limits are shared through Redis, 0 while they fall back to this process",
-                value=up,
-            )
-
-
-class _OutboxCollector(Collector):
-    """The audit outbox's lag as last measured (nothing before the first measurement)."""
-
-    def __init__(self, read: Callable[[], tuple[int, float] | None]) -> None:
-        self.read = read
-
-    def collect(self) -> Iterable[GaugeMetricFamily]:
-        lag = self.read()
-        if lag is None:
-            return
-        pending, oldest_s = lag
-        yield GaugeMetricFamily(
-            "omnify_outbox_pending", "Audit events in the outbox not delivered to MongoDB yet", value=pending
-        )
-        yield GaugeMetricFamily(
-            "omnify_outbox_lag_seconds", "How long the first queued undelivered audit event has waited", value=oldest_s
-        )
+def multiprocess_dir() -> str | None:
+    """The directory the workers of this `serve` share their metrics through, if any."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    served: int = 0  # GraphQL requests this process answered (for /healthz: how the workers share the load)
     _operations: set[str] = field(default_factory=set)
+    _samplers: list[Callable[[], None]] = field(default_factory=list)
+    _sampling: threading.Event = field(default_factory=threading.Event)
+    _refreshing: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.requests = Counter(
@@ -146,10 +87,8 @@ class Metrics:
             "Inserts of audit events into MongoDB answered (one per organization in a claimed batch)",
             registry=self.registry,
         )
-        self.ws_connections = Gauge(
-            "omnify_ws_connections", "Open WebSocket connections (graphql-transport-ws)", registry=self.registry
-        )
-        self.ws_subscriptions = Gauge("omnify_ws_subscriptions", "Active subscriptions", registry=self.registry)
+        self.ws_connections = self._gauge("omnify_ws_connections", "Open WebSocket connections (graphql-transport-ws)")
+        self.ws_subscriptions = self._gauge("omnify_ws_subscriptions", "Active subscriptions")
         self.events_delivered = Counter(
             "omnify_ws_events_delivered", "Subscription events sent to clients", registry=self.registry
         )
@@ -200,32 +139,130 @@ class Metrics:
             self._operations.add(name)
         return name
 
+    def _gauge(self, name: str, documentation: str, labels: tuple[str, ...] = (), mode: LiveMode = "livesum") -> Gauge:
+        # A worker's gauge counts only while it lives; `mode` says how the live workers' values combine.
+        return Gauge(name, documentation, labels, registry=self.registry, multiprocess_mode=mode)
+
     def watch_pool(self, read: Callable[[], tuple[int, int, int]]) -> None:
-        self.registry.register(_PoolCollector(read))
+        gauge = self._gauge("omnify_pg_pool_connections", "PostgreSQL pool connections by state", ("state",))
+
+        def sample() -> None:
+            size, idle, maximum = read()
+            for state, value in (("open", size), ("idle", idle), ("in_use", size - idle), ("max", maximum)):
+                gauge.labels(state).set(value)
+
+        self._samplers.append(sample)
 
     def watch_loop(self, lag_s: Callable[[], float]) -> None:
-        lag = Gauge(
+        lag = self._gauge(
             "omnify_event_loop_lag_seconds",
-            "How late the event loop's heartbeat is when scraped (the scrape itself runs on the loop)",
-            registry=self.registry,
+            "How late the event loop's heartbeat is, the latest worker's (sampled by a thread: a blocked loop shows)",
+            mode="livemax",
         )
-        lag.set_function(lag_s)
+        self._samplers.append(lambda: lag.set(lag_s()))
 
     def watch_circuits(self, circuits: list[Circuit], waiting: Callable[[], int]) -> None:
-        self.registry.register(_CircuitCollector(circuits, waiting))
+        state = self._gauge(
+            "omnify_store_circuit_open",
+            "1 while a store's circuit is open (its calls fail at once) in any worker",
+            ("store",),
+            mode="livemax",
+        )
+        opened = Counter(
+            "omnify_store_circuit_opened", "Times a store's circuit opened", ["store"], registry=self.registry
+        )
+        waits = self._gauge("omnify_pg_pool_waiting", "Requests waiting for a PostgreSQL pool connection")
+        counted = {circuit.store: 0 for circuit in circuits}
+
+        def sample() -> None:
+            for circuit in circuits:
+                state.labels(circuit.store).set(1 if circuit.is_open else 0)
+                # The circuit counts its openings itself; the counter takes what is new since the last sample.
+                opened.labels(circuit.store).inc(circuit.opened_count - counted[circuit.store])
+                counted[circuit.store] = circuit.opened_count
+            waits.set(waiting())
+
+        self._samplers.append(sample)
 
     def watch_fair_share(self, admission: Callable[[], tuple[int, int]], redis_up: Callable[[], int | None]) -> None:
-        self.registry.register(_FairShareCollector(admission, redis_up))
+        in_flight = self._gauge("omnify_admission_in_flight", "Requests holding an admission slot")
+        waiting = self._gauge("omnify_admission_waiting", "Requests waiting in their organization's admission queue")
+        # Only when Redis is configured; 0 if any worker has fallen back to limits of its own.
+        shared = (
+            None
+            if redis_up() is None
+            else self._gauge(
+                "omnify_rate_limit_redis_up",
+                "1 while rate limits are shared through Redis, 0 while a worker falls back to its own",
+                mode="livemin",
+            )
+        )
+
+        def sample() -> None:
+            slots, queued = admission()
+            in_flight.set(slots)
+            waiting.set(queued)
+            up = redis_up()
+            if shared is not None and up is not None:
+                shared.set(up)
+
+        self._samplers.append(sample)
+
+    def refresh(self) -> None:
+        """Copy what the watched objects say now into their gauges."""
+        with self._refreshing:
+            for sample in self._samplers:
+                sample()
+
+    def start_sampling(self) -> None:
+        """Under `serve`, refresh every SAMPLE_S from a thread, so that a scrape answered by another
+        worker sees this one's values (a blocked event loop included)."""
+        if multiprocess_dir() is None:
+            return
+        self._sampling.clear()
+        threading.Thread(target=self._sample, name="metrics-sampler", daemon=True).start()
+
+    def stop_sampling(self) -> None:
+        self._sampling.set()
+
+    def _sample(self) -> None:
+        while not self._sampling.wait(SAMPLE_S):
+            self.refresh()
 
     def watch_outbox(self, read: Callable[[], tuple[int, float] | None]) -> None:
-        self.registry.register(_OutboxCollector(read))
+        # Every worker measures the same table: the largest of the live workers' figures is the freshest.
+        pending = self._gauge(
+            "omnify_outbox_pending", "Audit events in the outbox not delivered to MongoDB yet", mode="livemax"
+        )
+        lag = self._gauge(
+            "omnify_outbox_lag_seconds", "How long the first queued undelivered audit event has waited", mode="livemax"
+        )
+
+        def sample() -> None:
+            measured = read()
+            if measured is not None:  # nothing before the first measurement
+                pending.set(measured[0])
+                lag.set(measured[1])
+
+        self._samplers.append(sample)
 
     def observe(self, operation: str, outcome: str, seconds: float, trace: StoreTrace) -> None:
         operation = self._label(operation)
+        self.served += 1
         self.requests.labels(operation, outcome).inc()
         self.latency.labels(operation).observe(seconds)
         self.round_trips.labels("postgres").observe(trace.postgres.round_trips)
         self.round_trips.labels("mongo").observe(trace.mongo.round_trips)
 
+    def exposition(self) -> bytes:
+        """The text of a scrape: this process's metrics, or under `serve` every worker's."""
+        self.refresh()
+        shared = multiprocess_dir()
+        if shared is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=shared)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+
     async def endpoint(self, request: Request) -> Response:
-        return Response(generate_latest(self.registry), media_type="text/plain; version=0.0.4; charset=utf-8")
+        return Response(self.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -6,11 +6,8 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -77,53 +74,6 @@ class BodyLimit:
                 await body_too_large(self.max_bytes, scope)(scope, receive, send)
 
 
-def _close_sockets_first(sockets: SocketHub, drain_s: float) -> Callable[[], None]:
-    """On SIGTERM/SIGINT, close the WebSockets with 1001 and let them drain, then let the server stop.
-
-    uvicorn would otherwise cut them with 1012 as its first shutdown step, before
-    the application hears anything. Only the main thread owns signal handlers (a
-    server run in a thread, as in tests, keeps its own behaviour); a second signal
-    stops at once.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    loop = asyncio.get_running_loop()
-    previous: dict[int, Any] = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    draining: set[asyncio.Task[None]] = set()
-
-    def proceed(signum: int, frame: Any) -> None:
-        handler = previous[signum]
-        if callable(handler):
-            handler(signum, frame)
-        elif handler == signal.SIG_DFL:
-            signal.signal(signum, signal.SIG_DFL)
-            signal.raise_signal(signum)
-
-    def handle(signum: int, frame: Any) -> None:
-        if sockets.closing:
-            proceed(signum, frame)
-            return
-
-        async def drain() -> None:
-            try:
-                await sockets.shutdown(drain_s)
-            finally:
-                proceed(signum, frame)
-
-        task = loop.create_task(drain())
-        draining.add(task)
-        task.add_done_callback(draining.discard)
-
-    for sig in previous:
-        signal.signal(sig, handle)
-
-    def restore() -> None:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-    return restore
-
-
 def _graphql_endpoints(gateway: Gateway) -> tuple[AuthenticatedGraphQL, GraphQLWebSocket]:
     """`/graphql` over HTTP and over WebSocket: one schema, one way to authenticate a caller."""
     auth = Authentication(gateway.settings, gateway.authenticator, gateway.services, gateway.login)
@@ -164,6 +114,7 @@ def create_app(
                 "status": "stalled" if stalled else "ok",
                 "uptimeSeconds": round(time.monotonic() - gateway.started_at, 1),
                 "pid": os.getpid(),
+                "requests": gateway.metrics.served,
                 "gc": gc_watch.as_dict(),
                 "loop": watchdog.as_dict(),
             },
@@ -171,6 +122,8 @@ def create_app(
         )
 
     async def readyz(request: Request) -> JSONResponse:
+        if gateway.draining:  # a proxy should stop sending here before the worker stops listening
+            return JSONResponse({"status": "draining"}, status_code=503)
         stores, redis, persisted = await asyncio.gather(
             gateway.readiness(), gateway.rate_limit_readiness(), gateway.persisted.readiness()
         )
@@ -201,17 +154,23 @@ def create_app(
     if gateway.login is not None:
         routes += gateway.login.routes()
 
+    async def begin_shutdown() -> None:
+        """What the server calls first when it is told to stop (SIGTERM): turn unready, and close the
+        WebSockets with 1001 (going away) so their clients reconnect elsewhere, letting them drain."""
+        gateway.draining = True
+        await sockets.shutdown(settings.ws_shutdown_drain_s)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await gateway.start()
         watchdog.start(asyncio.get_running_loop())
-        restore_signals = _close_sockets_first(sockets, settings.ws_shutdown_drain_s)
+        gateway.metrics.start_sampling()
         try:
             yield
         finally:
+            gateway.metrics.stop_sampling()
             watchdog.stop()
-            restore_signals()
-            await sockets.shutdown(settings.ws_shutdown_drain_s)
+            await begin_shutdown()
             await gateway.stop()
             if stop_tracing is not None:
                 stop_tracing()
@@ -219,6 +178,7 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.gateway = gateway
     app.state.sockets = sockets
+    app.state.begin_shutdown = begin_shutdown
     if gateway.login is not None:
         app.add_middleware(EncryptedSessions, **gateway.login.session_options())
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

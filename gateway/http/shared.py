@@ -47,6 +47,7 @@ class Gateway:
     admission: Admission | None = None
     shared_limits: SharedBuckets | None = None  # the rate-limit buckets in Redis, when REDIS_URL is set
     started_at: float = field(default_factory=time.monotonic)
+    draining: bool = False  # set when the server is told to stop: /readyz answers 503 from then on
 
     @functools.cached_property
     def services(self) -> Services:

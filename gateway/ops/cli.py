@@ -10,7 +10,6 @@ import os
 import shlex
 import signal
 import sys
-import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -18,39 +17,12 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlparse
 
-from gateway.core.config import ConfigError, IssuerConfig, Settings, load_settings
+from gateway.core.config import ConfigError, IssuerConfig, Settings
+from gateway.ops.dev_record import forget_running_dev, record_running_dev, running_dev_data_dir
+from gateway.ops.logins import serve_settings
 
 DEFAULT_DATA_DIR = ".omnify"
 ROLES = ("owner", "admin", "marketer", "analyst", "viewer")
-
-
-def running_dev_record() -> Path:
-    """Where a running `dev` says which data dir it uses, so `token` finds it from any directory."""
-    base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
-    return base / f"omnify-gateway-{os.getuid()}" / "dev.json"
-
-
-def _record_running_dev(data_dir: Path, url: str) -> None:
-    record = running_dev_record()
-    record.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    record.write_text(json.dumps({"data_dir": str(data_dir), "pid": os.getpid(), "url": url}))
-
-
-def _forget_running_dev() -> None:
-    record = running_dev_record()
-    with contextlib.suppress(OSError, ValueError):
-        if json.loads(record.read_text()).get("pid") == os.getpid():
-            record.unlink()
-
-
-def _running_dev_data_dir() -> Path | None:
-    """The data dir of the `dev` that is running now, if any."""
-    try:
-        found = json.loads(running_dev_record().read_text())
-        os.kill(int(found["pid"]), 0)  # raises when that process is gone
-        return Path(str(found["data_dir"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def _dev_issuer_dir(given: str | None) -> tuple[Path | None, list[Path]]:
@@ -58,7 +30,7 @@ def _dev_issuer_dir(given: str | None) -> tuple[Path | None, list[Path]]:
     candidates = (
         [Path(given)]
         if given
-        else [Path(os.environ.get("OMNIFY_DATA_DIR") or DEFAULT_DATA_DIR), *filter(None, [_running_dev_data_dir()])]
+        else [Path(os.environ.get("OMNIFY_DATA_DIR") or DEFAULT_DATA_DIR), *filter(None, [running_dev_data_dir()])]
     )
     tried = [c.resolve() for c in candidates]
     found = next((c for c in tried if (c / "dev-issuer" / "signing-key.json").exists()), None)
@@ -184,128 +156,10 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-async def database_login_problems(
-    database_url: str, database_system_url: str, timeout_s: float, statement_timeout_s: float
-) -> list[str]:
-    """Why the gateway must not serve as these logins: what row-level security or the grants would not bind."""
-    import asyncpg
-
-    from gateway.stores.fence import REQUEST_LOGIN, SYSTEM_LOGIN, Login, login_problems, session_settings
-
-    problems: list[str] = []
-    names: list[str] = []
-    checks: list[tuple[str, Login]] = [(database_url, REQUEST_LOGIN), (database_system_url, SYSTEM_LOGIN)]
-    for url, login in checks:
-        if not url:
-            continue  # reported with the rest of the configuration
-        try:
-            # With the settings the pools pin, which a role's own settings cannot override.
-            conn = await asyncpg.connect(
-                url,
-                timeout=timeout_s,
-                server_settings=session_settings(statement_timeout_s, "omnify-gateway-check"),
-            )
-        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            # Serving starts while PostgreSQL is down; each new pool connection is checked the same way.
-            print(f"omnify-gateway serve: PostgreSQL login of {login.setting} not checked yet ({exc})", file=sys.stderr)
-            continue
-        try:
-            problems += await login_problems(conn, login)
-            names.append(str(await conn.fetchval("SELECT current_user")))
-        finally:
-            await conn.close()
-    if len(names) == 2 and names[0] == names[1]:
-        problems.append(
-            f"DATABASE_URL and DATABASE_SYSTEM_URL both log in as {names[0]!r}: the system login must be another "
-            "one, so that the request login cannot run the cross-tenant system functions"
-        )
-    return problems
-
-
-async def check_database_logins(settings: Settings) -> None:
-    """Refuse to serve as logins that row-level security or the grants would not bind."""
-    problems = await database_login_problems(
-        settings.database_url, settings.database_system_url, settings.store_timeout_s, settings.request_timeout_s
-    )
-    if problems:
-        raise ConfigError(problems)
-
-
-def serve_settings() -> Settings:
-    """The environment `serve` runs with, or one ConfigError naming every problem: the settings' own and
-    the database logins' (checked even when other settings are wrong, so one start-up tells all)."""
-    try:
-        settings, problems = load_settings(), []
-    except ConfigError as exc:
-        settings, problems = None, list(exc.problems)
-    defaults = Settings(mode="production", mongo_url="", database_url="", issuers=())
-    timing = settings or defaults
-    problems += asyncio.run(
-        database_login_problems(
-            os.environ.get("DATABASE_URL", "").strip(),
-            os.environ.get("DATABASE_SYSTEM_URL", "").strip(),
-            timing.store_timeout_s,
-            timing.request_timeout_s,
-        )
-    )
-    if problems or settings is None:
-        raise ConfigError(list(dict.fromkeys(problems)))
-    return settings
-
-
-def production_app() -> Any:
-    """The app of one `serve` worker: settings from the environment, the collector tuned.
-
-    uvicorn starts each worker process afresh and calls this there, so every
-    worker reads and validates the same environment the supervisor checked.
-    A worker whose event loop stays blocked past OMNIFY_LOOP_KILL_S ends itself
-    (`os._exit`: the loop that would run a clean shutdown is the one blocked), and
-    the supervisor starts another.
-    """
-    from gateway.core.logs import configure_logging
-    from gateway.core.runtime import tune_gc
-    from gateway.http.app import create_app
-
-    settings = load_settings()
-    configure_logging(settings.log_level)
-    app = create_app(settings, on_stall=os._exit)
-    tune_gc()
-    return app
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-    from uvicorn.config import STARTUP_FAILURE
-    from uvicorn.supervisors import Multiprocess
+    from gateway.ops.serve import serve
 
-    from gateway.core.logs import configure_logging
-
-    # Refuse a bad environment once, here, before any worker starts.
-    settings = serve_settings()
-    configure_logging(settings.log_level)
-    workers = args.workers if args.workers is not None else settings.workers
-    if workers < 1:
-        raise ConfigError([f"--workers {workers} must be at least 1"])
-    if args.workers is not None:
-        os.environ["OMNIFY_WORKERS"] = str(workers)  # what the workers' own settings say, too
-    config = uvicorn.Config(
-        "gateway.ops.cli:production_app",
-        factory=True,
-        workers=workers,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        proxy_headers=True,
-        # A WebSocket message is held to the HTTP body limit (uvicorn's default is 16 MiB).
-        ws_max_size=settings.max_body_bytes,
-    )
-    # Always uvicorn's supervisor, one worker included (`uvicorn.run` serves a single worker in
-    # this process): it starts a fresh worker in place of one that died, which is how a worker
-    # whose event loop stalled is replaced (see `production_app`).
-    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
-    supervisor.run()
-    # The supervisor stops when a worker failed to start (the environment or the port is wrong).
-    return STARTUP_FAILURE if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes) else 0
+    return serve(serve_settings(), args.workers)  # a bad environment is refused here, before any worker starts
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
@@ -352,10 +206,12 @@ class _Stop(Exception):
     pass
 
 
-def _uvicorn_server(app: Any, host: str, port: int) -> Any:
+def _uvicorn_server(app: Any, host: str, port: int, grace_s: int) -> Any:
     import uvicorn
 
-    class Server(uvicorn.Server):
+    from gateway.ops.serve import GracefulServer
+
+    class Server(GracefulServer):
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
             # uvicorn re-raises the signal after shutdown, which would interrupt
@@ -367,7 +223,7 @@ def _uvicorn_server(app: Any, host: str, port: int) -> Any:
                 for sig, handler in original.items():
                     signal.signal(sig, handler)
 
-    return Server(uvicorn.Config(app, host=host, port=port, log_config=None))
+    return Server(uvicorn.Config(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=grace_s))
 
 
 def _raise_stop(signum: int, frame: FrameType | None) -> None:
@@ -435,10 +291,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
             flush=True,
         )
         signal.signal(signal.SIGTERM, previous)
-        _record_running_dev(data_dir, base)
+        record_running_dev(data_dir, base)
         app = create_app(settings, extra_routes=issuer.routes())
         tune_gc()
-        server = _uvicorn_server(app, args.host, args.port)
+        server = _uvicorn_server(app, args.host, args.port, settings.shutdown_grace_s)
         server.run()
         return 0 if server.started else 1
     except (_Stop, KeyboardInterrupt):
@@ -449,7 +305,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("stopping embedded servers ...", file=sys.stderr, flush=True)
-        _forget_running_dev()
+        forget_running_dev()
         mongo.stop()
         postgres.stop()
         lock.release()
