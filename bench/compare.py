@@ -492,11 +492,11 @@ def measure_rounds(
     postgres: Callable[[], list[int]],
 ) -> dict[tuple[str, int, str], list[Sample]]:
     """Every (scenario, connections) on each server in turn, the servers' order rotating between rounds."""
-    for server in servers:  # warm-up: imports, pools, caches
+    for server in servers:  # warm-up: imports, caches, and pools as large as the measurements make them
         for scenario in scenarios:
             bodies = scenario.bodies_for(server)
             if bodies is not None:
-                load(server.port, token, bodies, 4, 1.0)
+                load(server.port, token, bodies, max(4, *connections), 1.0)
     results: dict[tuple[str, int, str], list[Sample]] = {}
     for round_ in range(args.rounds):
         order = servers[round_ % len(servers) :] + servers[: round_ % len(servers)]

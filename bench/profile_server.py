@@ -31,7 +31,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(HERE))
 
-from bench_stores import prepare_stores  # noqa: E402
+from bench_stores import prepare_stores, system_url_of  # noqa: E402
 from compare import CAMPAIGNS, DASHBOARD, MONGO_DB, Server, load  # noqa: E402
 
 from tests.support.issuer import AUDIENCE, TestIssuer  # noqa: E402
@@ -128,6 +128,7 @@ def main(args: argparse.Namespace) -> None:
         "OMNIFY_HOST": "127.0.0.1",
         "OMNIFY_WORKERS": "1",
         "OMNIFY_LOG_LEVEL": "WARNING",
+        "OMNIFY_RATE_LIMITS": "off",
     }
     env.pop("PYTHONPATH", None)
     logs = data_dir / "logs"
@@ -137,7 +138,8 @@ def main(args: argparse.Namespace) -> None:
         server = Server("raw", [*command, "--app-dir", str(HERE), "raw_server:app"], ROOT, env, logs / "raw.log")
     else:
         command = [sys.executable, "-m", "gateway.ops.cli", "serve", "--workers", "1"]
-        server = Server("gateway", command, ROOT, {**env, "DATABASE_URL": app_url}, logs / "gateway.log")
+        logins = {"DATABASE_URL": app_url, "DATABASE_SYSTEM_URL": system_url_of(app_url)}
+        server = Server("gateway", command, ROOT, {**env, **logins}, logs / "gateway.log")
     server.start()
     try:
         server.wait_ready()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import asyncpg
 import orjson
@@ -71,9 +71,22 @@ async def test_integers_amounts_and_strings(pg: Any) -> None:
 
 
 async def test_global_ids_enums_and_objects(pg: Any) -> None:
-    ids = [uuid4() for _ in range(20)]
-    found = await written(pg, json_text.global_id("Creative", "x", False), ids, "uuid")
-    assert [p for p, _ in found] == [to_global_id("Creative", i) for i in ids]
+    ids = [uuid4() for _ in range(200)] + [
+        UUID(int=0),
+        UUID(int=2**128 - 1),
+        UUID("99999999-9999-9999-9999-999999999999"),
+    ]
+    # Prefixes of whole 3-byte groups ("Creative:") and not ("Channel:", "Workflow:" is 9 again), and
+    # ids that are not UUIDs (bigint, text of any length): every one is the gateway's codec.
+    for type_name in ("Creative", "Campaign", "Channel", "Org", "Workflow"):
+        found = await written(pg, json_text.global_id(type_name, "x", False), ids, "uuid")
+        assert [p for p, _ in found] == [to_global_id(type_name, i) for i in ids]
+    numbers = [0, 7, 12345, 2**62, -5]
+    found = await written(pg, json_text.global_id("Creative", "x", False), numbers, "bigint")
+    assert [p for p, _ in found] == [to_global_id("Creative", n) for n in numbers]
+    texts = ["", "a", "ab", "abc", "+/?>~~~", "x" * 100, "é漢😀"]
+    found = await written(pg, json_text.global_id("Creative", "x", False), texts, "text")
+    assert [p for p, _ in found] == [to_global_id("Creative", t) for t in texts]
     piece = json_text.enum("x", {"active": "ACTIVE", "paused": "PAUSED"}, True)
     found = await written(pg, piece, ["active", "paused", None, "deleted"], "text")
     assert found == [("ACTIVE", True), ("PAUSED", True), (None, True), (None, False)]
@@ -81,5 +94,7 @@ async def test_global_ids_enums_and_objects(pg: Any) -> None:
     money = json_text.unless_null(["x"], shape, nullable=True)
     found = await written(pg, money, [Decimal("1.50"), None], "numeric")
     assert found == [({"__typename": "Money", "a": "1.50"}, True), (None, True)]
+    # Adjacent literals are one: PostgreSQL folds only a chain's leading ones.
+    assert json_text.obj([("a", json_text.typename("X")), ("b", json_text.obj([]))]).text == """'{"a":"X","b":{}}'"""
     with pytest.raises(ValueError, match="not a GraphQL name"):
         json_text.obj([("a'); DROP TABLE x; --", json_text.typename("Money"))])

@@ -14,6 +14,7 @@ so escapes and spacing need not match orjson's; numbers must (`2.0`, never `2`).
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,10 +28,34 @@ MIN_INT, MAX_INT = -(2**31), 2**31 - 1
 
 @dataclass(frozen=True)
 class Json:
-    """An SQL expression of JSON text, and the SQL condition under which it is exactly the gateway's."""
+    """An SQL expression of JSON text, and the SQL condition under which it is exactly the gateway's.
 
-    text: str
+    The text is kept as the operands of one `||` chain, adjacent string literals joined
+    (`_cat`): PostgreSQL folds only a chain's leading literals, and each `||` left in a
+    page's row costs a copy of the text so far, about 0.4 ms over 1,000 rows.
+    """
+
+    parts: tuple[str, ...]
     exact: str = "true"
+
+    @property
+    def text(self) -> str:
+        return " || ".join(self.parts)
+
+
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
+
+
+def _cat(*pieces: str | Json, exact: str = "true") -> Json:
+    """The concatenation of `pieces` (SQL text expressions or Json texts), adjacent literals joined."""
+    parts: list[str] = []
+    for piece in pieces:
+        for part in piece.parts if isinstance(piece, Json) else (piece,):
+            if parts and _LITERAL.fullmatch(part) and _LITERAL.fullmatch(parts[-1]):
+                parts[-1] = parts[-1][:-1] + part[1:]  # standard_conforming_strings is pinned on
+            else:
+                parts.append(part)
+    return Json(tuple(parts), exact)
 
 
 def _name(name: str) -> str:
@@ -40,12 +65,14 @@ def _name(name: str) -> str:
     return name
 
 
-def _nullable(expression: str, text: str, exact: str, nullable: bool) -> Json:
+def _nullable(expression: str, text: str | Json, exact: str, nullable: bool) -> Json:
+    value = _cat(text)
     if nullable:
-        return Json(
-            f"CASE WHEN ({expression}) IS NULL THEN 'null' ELSE {text} END", f"(({expression}) IS NULL OR {exact})"
+        return _cat(
+            f"CASE WHEN ({expression}) IS NULL THEN 'null' ELSE {value.text} END",
+            exact=f"(({expression}) IS NULL OR {exact})",
         )
-    return Json(text, f"(({expression}) IS NOT NULL AND {exact})")
+    return _cat(value, exact=f"(({expression}) IS NOT NULL AND {exact})")
 
 
 def string(expression: str, nullable: bool) -> Json:
@@ -83,22 +110,29 @@ def boolean(expression: str, nullable: bool) -> Json:
 def amount(expression: str, nullable: bool) -> Json:
     """A decimal as a string with two decimals (`decimal_string`): exact when it has no more than two."""
     x = f"({expression})"
-    text = f"'\"' || round({x}, 2)::text || '\"'"
-    return _nullable(expression, text, f"{x} = round({x}, 2)", nullable)
+    return _nullable(expression, _cat("'\"'", f"round({x}, 2)::text", "'\"'"), f"{x} = round({x}, 2)", nullable)
 
 
 def global_id(type_name: str, expression: str, nullable: bool) -> Json:
     """The global id of a row (`gateway.data.ids`): base64url of `Type:<id>` without padding."""
     encoded = f"encode(convert_to('{_name(type_name)}:' || ({expression})::text, 'UTF8'), 'base64')"
     # `encode` breaks its output into lines of 76 characters: the newlines are dropped with `+/`.
-    text = f"'\"' || rtrim(translate({encoded}, E'+/\\n', '-_'), '=') || '\"'"
-    return _nullable(expression, text, "true", nullable)
+    text = f"rtrim(translate({encoded}, E'+/\\n', '-_'), '=')"
+    prefix = f"{type_name}:".encode()
+    if len(prefix) % 3 == 0:
+        # The usual id, a UUID, is written without `translate` and `rtrim` (a fifth of the campaigns
+        # page's time in PostgreSQL): base64 of a prefix of whole 3-byte groups is the prefix's base64 followed by
+        # the rest's, and the 36 characters of a UUID's text ([0-9a-f-]) encode to 48 characters
+        # with neither `+`, `/`, padding nor a line break (every 6-bit group of them is below 62).
+        fast = f"'{base64.urlsafe_b64encode(prefix).decode()}' || encode(convert_to(({expression})::text, 'UTF8'), 'base64')"
+        text = f"CASE WHEN pg_typeof({expression}) = 'uuid'::regtype THEN {fast} ELSE {text} END"
+    return _nullable(expression, _cat("'\"'", text, "'\"'"), "true", nullable)
 
 
 def enum(expression: str, outputs: Mapping[str, str], nullable: bool) -> Json:
     """A stored value written as its enum value's name; a value the enum does not know is not exact."""
     if not outputs:
-        return Json("'null'", "false")
+        return _cat("'null'", exact="false")
     cases = " ".join(f"WHEN {_quote(stored)} THEN '\"{_name(output)}\"'" for stored, output in outputs.items())
     known = ", ".join(_quote(stored) for stored in outputs)
     return _nullable(
@@ -111,24 +145,26 @@ def _quote(value: str) -> str:
 
 
 def typename(name: str) -> Json:
-    return Json(f"'\"{_name(name)}\"'")
+    return _cat(f"'\"{_name(name)}\"'")
 
 
 def obj(entries: Sequence[tuple[str, Json]]) -> Json:
     """A JSON object of its entries in order (keys are response names)."""
     if not entries:
-        return Json("'{}'")
-    parts = [f"'{',' if i else '{'}\"{_name(key)}\":' || {value.text}" for i, (key, value) in enumerate(entries)]
+        return _cat("'{}'")
+    pieces: list[str | Json] = []
+    for i, (key, value) in enumerate(entries):
+        pieces += [f"'{',' if i else '{'}\"{_name(key)}\":'", value]
     exact = " AND ".join(value.exact for _, value in entries if value.exact != "true") or "true"
-    return Json(" || ".join(parts) + " || '}'", exact)
+    return _cat(*pieces, "'}'", exact=exact)
 
 
 def unless_null(expressions: Sequence[str], value: Json, nullable: bool) -> Json:
     """`value`, or null when one of `expressions` is NULL (a field a row builder leaves None)."""
     missing = " OR ".join(f"({e}) IS NULL" for e in expressions)
     if nullable:
-        return Json(f"CASE WHEN {missing} THEN 'null' ELSE {value.text} END", f"({missing} OR {value.exact})")
-    return Json(value.text, f"(NOT ({missing}) AND {value.exact})")
+        return _cat(f"CASE WHEN {missing} THEN 'null' ELSE {value.text} END", exact=f"({missing} OR {value.exact})")
+    return _cat(value, exact=f"(NOT ({missing}) AND {value.exact})")
 
 
 @dataclass(frozen=True)
@@ -171,7 +207,7 @@ def page(source: PageSource, alias: str, limit: str, edges: Sequence[Json], join
 
 def edges_of(alias: str, index: int) -> Json:
     """The JSON array of the `index`th edges of a page subquery aliased `alias`."""
-    return Json(f"'[' || coalesce({alias}.e{index}, '') || ']'", f"coalesce({alias}.x{index}, true)")
+    return _cat("'['", f"coalesce({alias}.e{index}, '')", "']'", exact=f"coalesce({alias}.x{index}, true)")
 
 
 @dataclass(frozen=True)
