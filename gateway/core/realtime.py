@@ -34,7 +34,7 @@ import contextlib
 import contextvars
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
@@ -42,7 +42,17 @@ from uuid import UUID
 import asyncpg
 from bson import ObjectId
 
-from gateway.core.bus import CHANNEL, MAX_AGE_S, Notice, Replays, seal, unseal
+from gateway.core.bus import (
+    CHANNEL,
+    MAX_AGE_S,
+    Notice,
+    Replays,
+    action_notice,
+    audit_notice,
+    notify,
+    notify_all,
+    unseal,
+)
 from gateway.core.metrics import Metrics
 from gateway.core.permissions import Permission, permissions_of
 from gateway.stores.fence import SYSTEM_LOGIN, FenceKey, login_problems, session_settings
@@ -65,42 +75,6 @@ ACTION_LOGGED = "actionLogged"
 SYNC_JOB_UPDATED = "syncJobUpdated"
 WORKFLOW_EXECUTION_UPDATED = "workflowExecutionUpdated"
 AUDIT_EVENT = "auditEvent"
-
-
-class Executes(Protocol):
-    async def execute(self, sql: str, *args: Any) -> str: ...
-
-
-async def notify(conn: Executes, notice: Notice, key: FenceKey | None) -> None:
-    """Announce inside the caller's transaction: delivered on commit, never on rollback.
-
-    `key` is the fence key (a tenant transaction's `key`, or the store's for system work).
-    """
-    if key is None:
-        raise RuntimeError("a notice is sealed with the fence key of an entered transaction")
-    await conn.execute("SELECT pg_catalog.pg_notify($1, $2)", CHANNEL, seal(key, notice))
-
-
-async def notify_all(conn: Executes, notices: Sequence[Notice], key: FenceKey | None) -> None:
-    """`notify` for several notices in one round trip (a delivered batch of audit events)."""
-    if key is None:
-        raise RuntimeError("a notice is sealed with the fence key of an entered transaction")
-    if notices:
-        sealed = [seal(key, notice) for notice in notices]
-        await conn.execute("SELECT pg_catalog.pg_notify($1, n) FROM unnest($2::text[]) AS n", CHANNEL, sealed)
-
-
-def action_notice(organization: str, action_log: Mapping[str, Any], sync_job: Mapping[str, Any] | None) -> Notice:
-    extra: dict[str, Any] = {"t": action_log["target_type"], "ti": action_log["target_id"]}
-    if sync_job is not None:
-        # The job as this transaction left it: a later batch may have moved it on by the
-        # time the notice is read, and each event must show its own batch.
-        extra["job"] = {"status": sync_job["status"], "records": sync_job["records_synced"]}
-    return Notice("action", organization, str(action_log["id"]), extra)
-
-
-def audit_notice(organization: str, event_id: str) -> Notice:
-    return Notice("audit", organization, event_id)
 
 
 @dataclass(eq=False)

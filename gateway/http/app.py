@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -29,6 +29,8 @@ from gateway.http.view import AuthenticatedGraphQL, GraphQLView, body_too_large
 from gateway.http.websocket import GraphQLWebSocket, SocketHub
 
 log = logging.getLogger("omnify.app")
+
+Probe = Callable[[Request], Awaitable[JSONResponse]]
 
 
 class BodyLimit:
@@ -82,26 +84,8 @@ def _graphql_endpoints(gateway: Gateway) -> tuple[AuthenticatedGraphQL, GraphQLW
     return AuthenticatedGraphQL(auth, view, gateway.metrics), GraphQLWebSocket(auth, view, sockets, gateway.metrics)
 
 
-def create_app(
-    settings: Settings,
-    *,
-    extra_routes: Sequence[BaseRoute] = (),
-    on_stall: Callable[[int], object] | None = None,
-) -> Starlette:
-    """The application. `extra_routes` are served beside the gateway's own (`dev`: the dev issuer's);
-    `on_stall` is what the loop watchdog calls past OMNIFY_LOOP_KILL_S (`serve`: exit)."""
-    quiet_drivers()
-    # Before the store clients exist: PyMongo's command listener applies to clients made after it.
-    stop_tracing = tracing.start() if not tracing.enabled() else None
-    gateway = Gateway.build(settings)
-    watchdog = LoopWatchdog(
-        settings.loop_warn_s,
-        settings.loop_kill_s,
-        on_stall=on_stall,
-        on_warn=gateway.metrics.loop_blocks.inc,
-        on_block=gateway.metrics.loop_block_seconds.observe,
-    )
-    gateway.metrics.watch_loop(watchdog.lag_s)
+def _probes(gateway: Gateway, watchdog: LoopWatchdog) -> tuple[Probe, Probe]:
+    """`/healthz` (this worker is alive, and how it fares) and `/readyz` (send it traffic?)."""
 
     async def healthz(request: Request) -> JSONResponse:
         # Which worker process answered, how its garbage collector and its event loop fare (several
@@ -134,6 +118,32 @@ def create_app(
             {"status": "ready" if ready else "unavailable", **details},
             status_code=200 if ready else 503,
         )
+
+    return healthz, readyz
+
+
+def create_app(
+    settings: Settings,
+    *,
+    extra_routes: Sequence[BaseRoute] = (),
+    on_stall: Callable[[int], object] | None = None,
+) -> Starlette:
+    """The application. `extra_routes` are served beside the gateway's own (`dev`: the dev issuer's);
+    `on_stall` is what the loop watchdog calls past OMNIFY_LOOP_KILL_S (`serve`: exit)."""
+    quiet_drivers()
+    # Before the store clients exist: PyMongo's command listener applies to clients made after it.
+    stop_tracing = tracing.start() if not tracing.enabled() else None
+    gateway = Gateway.build(settings)
+    watchdog = LoopWatchdog(
+        settings.loop_warn_s,
+        settings.loop_kill_s,
+        on_stall=on_stall,
+        on_warn=gateway.metrics.loop_blocks.inc,
+        on_block=gateway.metrics.loop_block_seconds.observe,
+    )
+    gateway.metrics.watch_loop(watchdog.lag_s)
+
+    healthz, readyz = _probes(gateway, watchdog)
 
     async def index(request: Request) -> PlainTextResponse:
         return PlainTextResponse("Omnify Gateway: GraphQL at /graphql\n")

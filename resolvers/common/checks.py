@@ -135,12 +135,7 @@ def document_checks(limits: DocumentLimits) -> type[SchemaExtension]:
             yield
 
         def document(self, query: str) -> DocumentNode:
-            if len(query) > limits.max_chars:
-                raise too_complex(
-                    f"the document is {len(query):,} characters long, more than the limit of {limits.max_chars:,}",
-                    "characters",
-                    limits.max_chars,
-                )
+            check_length(query, limits.max_chars)
             self.digest = hashlib.blake2b(query.encode("utf-8", "surrogatepass"), digest_size=16).digest()
             known = parsed.get(self.digest)
             if known is not None:
@@ -208,14 +203,14 @@ def document_checks(limits: DocumentLimits) -> type[SchemaExtension]:
             return []
 
         def over_budget(self, exceeded: BudgetExceeded) -> GraphQLError:
-            charge_analysis(self.execution_context.context, getattr(self, "budget", None))
             error = exceeded.error()
+            charge_analysis(self.execution_context.context, self.budget)
             if exceeded.by_work:
                 self.refuse((error,))
             return error
 
         def refuse(self, errors: tuple[GraphQLError, ...], document: DocumentNode | None = None) -> None:
-            charge_analysis(self.execution_context.context, getattr(self, "budget", None))
+            charge_analysis(self.execution_context.context, self.budget)
             if self.digest:
                 refused.put(self.digest, Refusal(tuple(detached(e) for e in errors), document))
 
@@ -226,6 +221,12 @@ POINTS_PER_CPU_MS = 20
 """What a refused document is charged, beyond the base, per millisecond of processor time its
 parse, validation and pricing took: a refusal costs what it cost the worker (documents made
 unique defeat the memory of refusals, so each one is analysed afresh)."""
+
+
+def check_length(query: str, max_chars: int) -> None:
+    if len(query) > max_chars:
+        message = f"the document is {len(query):,} characters long, more than the limit of {max_chars:,}"
+        raise too_complex(message, "characters", max_chars)
 
 
 def charge_analysis(context: object, budget: Budget | None) -> None:
