@@ -19,7 +19,7 @@ import orjson
 import pytest
 from pymongo import AsyncMongoClient
 
-from gateway.core.bus import CHANNEL, Notice, seal, unseal
+from gateway.core.bus import CHANNEL, Notice, channel, seal, unseal
 from gateway.core.config import ConfigError, Settings
 from gateway.data import ids
 from gateway.errors import StoreUnavailable
@@ -143,6 +143,9 @@ async def test_the_login_holds_no_power_beyond_its_grants(seeded: Stores, owner:
         assert not await owner.fetchval("SELECT has_table_privilege($1, $2, 'UPDATE')", login, table), table
     assert not await owner.fetchval("SELECT has_schema_privilege($1, 'public', 'CREATE')", login)
     assert not await owner.fetchval("SELECT has_database_privilege($1, current_database(), 'CREATE')", login)
+    # No large objects: they live outside row-level security and any table's size.
+    for function in ("lo_create(oid)", "lo_creat(integer)", "lo_from_bytea(oid, bytea)"):
+        assert not await owner.fetchval("SELECT has_function_privilege($1, $2, 'EXECUTE')", login, function), function
 
 
 async def test_a_request_transaction_cannot_escape_or_rewrite(
@@ -718,9 +721,11 @@ def _dropped(metrics: str, reason: str) -> float:
 async def test_the_bus_carries_sealed_notices_and_drops_forged_ones(
     seeded: Stores, gateway: ServerThread, client: httpx.AsyncClient, issuer: TestIssuer, app_store: PostgresStore
 ) -> None:
-    """Any session may NOTIFY on the gateway's channel and LISTEN to it: a session of the request login hears
-    only ciphertext, and nothing it sends (a notice in the clear, for any organization; one sealed under
-    another key; a genuine one replayed) reaches a subscriber, which keeps receiving the real events."""
+    """Any session may NOTIFY on any channel and LISTEN to any: the gateway's is named by the fence key, so
+    a session of the request login does not know where to listen or send (a flood on the well-known
+    name never reaches the gateways). Were the name to leak, it would hear only ciphertext, and nothing
+    it sends (a notice in the clear, for any organization; one sealed under another key; a genuine one
+    replayed) reaches a subscriber, which keeps receiving the real events."""
     key = await fence.fence_key(seeded.database_url)
     enterprise = str(oid("org", SUBSCRIBED))
     reader = app_store.reader(uid("org", SUBSCRIBED))
@@ -735,8 +740,10 @@ async def test_the_bus_carries_sealed_notices_and_drops_forged_ones(
         heard.append(str(payload))
         arrived.set()
 
+    guessed: list[str] = []
     listener = await asyncpg.connect(seeded.app_url)
-    await listener.add_listener(CHANNEL, hear)
+    await listener.add_listener(channel(key), hear)  # the name, as if it had leaked
+    await listener.add_listener(CHANNEL, lambda *args: guessed.append(str(args[-1])))  # the name one would guess
     source, target = await campaign_pair(client, issuer)
     marketer = issuer.token(SUBSCRIBED, "marketer")
     try:
@@ -766,12 +773,16 @@ async def test_the_bus_carries_sealed_notices_and_drops_forged_ones(
             ]
             stale = seal(key, Notice("action", enterprise, action_id), now=time.time() - 3600)
             for payload in [*forged, stale]:  # sent by the request login, each in a transaction that commits
-                await listener.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+                await listener.execute("SELECT pg_notify($1, $2)", channel(key), payload)
             assert await sub.silent(1.5) == []
+            # On the well-known name: a thousand notices the gateways never see (nothing dropped, nothing opened).
+            await listener.execute("SELECT pg_notify($1, i::text) FROM generate_series(1, 1000) i", CHANNEL)
+            assert all(payload.isdigit() for payload in guessed)  # no gateway ever announced there
             back = await shift(client, marketer, target, source, "0.01")
             assert (await next_event(sub, "a", within=30))["actionLogged"]["id"] == back["actionLog"]["id"]
             after = (await client.get("/metrics")).text
-            assert _dropped(after, "forged") - _dropped(before, "forged") >= len(forged)
+            assert _dropped(after, "forged") - _dropped(before, "forged") == len(forged)  # the flood: not one
+            assert channel(key) != CHANNEL and channel(FenceKey(os.urandom(32))) != channel(key)
             assert _dropped(after, "stale") - _dropped(before, "stale") >= 1
     finally:
         await listener.close()

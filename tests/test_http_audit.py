@@ -55,4 +55,4 @@ async def test_every_must_and_should_of_graphql_over_http_passes(gateway: Server
     assert not failed, json.dumps(failed, indent=2)
     assert summary["MUST"]["ok"] == summary["MUST"]["total"] > 0
     assert summary["SHOULD"]["ok"] == summary["SHOULD"]["total"] > 0
-    print(f"graphql-http audit: {json.dumps(summary)}")  # the figures quoted in the README
+    print(f"graphql-http audit: {json.dumps(summary)}")  # the figures quoted in docs/operations.md

@@ -7,7 +7,6 @@ import datetime as dt
 import re
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -21,6 +20,7 @@ from gateway.data.brain.sql import Where, ordering_of
 from gateway.data.filters import DayRange, Sort
 from gateway.data.ids import from_global_id
 from tests.conftest import Stores, gql
+from tests.support.docs import DOCS
 from tests.support.issuer import TestIssuer
 
 
@@ -589,7 +589,7 @@ async def test_a_cursor_of_another_order_or_range_is_refused(client: httpx.Async
     )
 
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+README = DOCS  # README.md and docs/*.md
 
 
 async def test_the_readme_list_example_runs(client: httpx.AsyncClient, issuer: TestIssuer) -> None:

@@ -657,7 +657,7 @@ async def _log_in_and_use_graphiql(page: Any, gateway: LoginGateway, console: li
     assert "acme" in await who.locator(".omnify-org").inner_text()
     assert await who.locator(".omnify-role").inner_text() == "analyst"
 
-    # The README's analyst queries are open as tabs.
+    # The analyst queries of docs/queries.md are open as tabs.
     tabs = page.locator(".graphiql-tab")
     await tabs.first.wait_for(timeout=30_000)
     assert [t.strip() for t in await tabs.all_inner_texts()] == [

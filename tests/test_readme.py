@@ -16,10 +16,11 @@ import pytest
 from gateway.data.ids import from_global_id
 from gateway.http.graphiql import example_queries, example_variables
 from tests.conftest import gql
+from tests.support.docs import DOCS
 from tests.support.issuer import TestIssuer
 from tests.support.servers import ServerThread
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+README = DOCS  # README.md and docs/*.md: every snippet there runs as written
 QUERIES = [block for block in re.findall(r"```graphql\n(.*?)```", README, re.S) if block.lstrip().startswith("query")]
 # The same values GraphiQL's example tabs start with.
 VARIABLES = example_variables(dt.datetime.now(dt.UTC).date())

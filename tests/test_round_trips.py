@@ -48,7 +48,7 @@ async def test_dashboard_round_trips_do_not_grow_with_page_sizes(client: httpx.A
     assert workflows and all(len(w["node"]["executions"]["edges"]) == 5 for w in workflows)
     for store in ("postgres", "mongo"):
         assert small_trace[store]["roundTrips"] == large_trace[store]["roundTrips"], (small_trace, large_trace)
-    # The bound documented in the README: one statement per level and relationship.
+    # The bound documented in docs/queries.md: one statement per level and relationship.
     assert large_trace["postgres"]["roundTrips"] <= 12
     assert large_trace["mongo"]["roundTrips"] <= 4
 

@@ -8,12 +8,18 @@ request) can neither read what gateways announce nor forge an announcement.
 The sealed part carries the time it was sealed; receivers drop notices that
 do not open, that are older than `MAX_AGE_S` (or as far in the future), and
 any they have already seen (each notice has a random nonce).
+
+The channel itself is named by the same key (`channel`): a session that cannot read
+the key cannot address the gateways' listeners at all, so a flood of forged notices
+costs them nothing (each one that arrived would cost an attempt to open it).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import os
 import time
 from collections import OrderedDict
@@ -27,7 +33,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gateway.stores.fence import FenceKey
 
-CHANNEL = "omnify_events"
+CHANNEL = "omnify_events"  # the prefix of the channel's name; the rest comes from the key
+
+
+def channel(key: FenceKey) -> str:
+    """The bus's channel under this key (an identifier PostgreSQL keeps whole: under 64 bytes)."""
+    return f"{CHANNEL}_{hmac.new(key.events_key, b'channel', hashlib.sha256).hexdigest()[:24]}"
+
+
 MAX_NOTICE_BYTES = 4000  # before sealing: base64 of it and the nonce and tag stays under NOTIFY's 8000 bytes
 MAX_AGE_S = 60.0
 NONCE_BYTES = 12
@@ -119,7 +132,7 @@ async def notify(conn: Executes, notice: Notice, key: FenceKey | None) -> None:
     """
     if key is None:
         raise RuntimeError("a notice is sealed with the fence key of an entered transaction")
-    await conn.execute("SELECT pg_catalog.pg_notify($1, $2)", CHANNEL, seal(key, notice))
+    await conn.execute("SELECT pg_catalog.pg_notify($1, $2)", channel(key), seal(key, notice))
 
 
 async def notify_all(conn: Executes, notices: Sequence[Notice], key: FenceKey | None) -> None:
@@ -128,7 +141,7 @@ async def notify_all(conn: Executes, notices: Sequence[Notice], key: FenceKey | 
         raise RuntimeError("a notice is sealed with the fence key of an entered transaction")
     if notices:
         sealed = [seal(key, notice) for notice in notices]
-        await conn.execute("SELECT pg_catalog.pg_notify($1, n) FROM unnest($2::text[]) AS n", CHANNEL, sealed)
+        await conn.execute("SELECT pg_catalog.pg_notify($1, n) FROM unnest($2::text[]) AS n", channel(key), sealed)
 
 
 def action_notice(organization: str, action_log: Mapping[str, Any], sync_job: Mapping[str, Any] | None) -> Notice:

@@ -108,7 +108,7 @@ class Settings:
     ws_shutdown_drain_s: float = 5.0
     # On SIGTERM, how long requests in flight may take to finish before they are cut.
     shutdown_grace_s: int = 20
-    # Bounded work per document, and the event loop watched (see README "Limits").
+    # Bounded work per document, and the event loop watched (README "Limits", docs/limits.md).
     max_document_chars: int = 64_000
     max_fields: int = 800
     document_budget_ms: int = 250

@@ -1,6 +1,6 @@
 """What a principal may do, from its roles (people) or scopes (partners).
 
-One table, used by the resolvers and printed in the README. Partners act by
+One table, used by the resolvers and printed in docs/identity.md. Partners act by
 scope only; a role claim in a client-credentials token is ignored. An invitee
 (a person who is not a member of any organization yet) may only accept an
 invitation addressed to them.

@@ -49,6 +49,7 @@ from gateway.core.bus import (
     Replays,
     action_notice,
     audit_notice,
+    channel,
     notify,
     notify_all,
     unseal,
@@ -248,8 +249,8 @@ class Realtime:
         while True:
             conn: asyncpg.Connection[asyncpg.Record] | None = None
             try:
-                # The key first: what cannot be opened is dropped as forged.
-                await self.postgres.keys.current()
+                # The key first: it names the channel, and what cannot be opened is dropped as forged.
+                listened = channel(await self.postgres.keys.current())
                 conn = await asyncpg.connect(
                     self.listen_url,
                     timeout=self.postgres.timeout_s,
@@ -260,7 +261,7 @@ class Realtime:
                     raise RuntimeError("; ".join(problems))
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _, lost=lost: lost.set())  # type: ignore[misc]
-                await conn.add_listener(CHANNEL, self._received)
+                await conn.add_listener(listened, self._received)
                 self.listener_pid = conn.get_server_pid()
                 self.listening.set()
                 delay = 0.5
@@ -270,7 +271,12 @@ class Realtime:
                     if not lost.is_set():
                         # A connection cut without a FIN is only noticed by using it.
                         await conn.execute("SELECT 1", timeout=self.postgres.timeout_s)
-                log.warning("the listening connection to PostgreSQL was closed; reconnecting")
+                    cached = self.postgres.keys.cached
+                    if cached is not None and channel(cached) != listened:  # a new key: its channel
+                        log.info("the fence key changed; listening on its channel")
+                        break
+                else:
+                    log.warning("the listening connection to PostgreSQL was closed; reconnecting")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -103,7 +103,7 @@ def routes() -> list[BaseRoute]:
 
 @cache
 def example_queries() -> tuple[str, ...]:
-    """The analyst examples, one query each, as written in examples.graphql (and the README)."""
+    """The analyst examples, one query each, as written in examples.graphql (and docs/queries.md)."""
     text = EXAMPLES_FILE.read_text()
     body = text[text.index("\nquery ") + 1 :]
     return tuple(part.strip() + "\n" for part in re.split(r"\n(?=query )", body))

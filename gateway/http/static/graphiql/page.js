@@ -56,7 +56,7 @@
     var editors = GraphiQL.React.useEditorContext({ nonNull: true });
     return h("div", { className: "omnify-examples" },
       h("div", { className: "graphiql-doc-explorer-title" }, "Examples"),
-      h("p", null, "The analyst queries from the README, with the last 30 days as variables."),
+      h("p", null, "The analyst queries from docs/queries.md, with the last 30 days as variables."),
       h("ul", null, config.tabs.map(function (tab) {
         var name = queryName(tab.query);
         return h("li", { key: name },
