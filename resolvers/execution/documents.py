@@ -1,7 +1,4 @@
-"""Plans of the documents run by the planned executor, kept per schema and text; releasing an executor.
-
-Plans hold the schema's own types and resolvers, so they are kept per schema.
-"""
+"""Plans of the documents run by the planned executor, kept per schema and text; releasing an executor."""
 
 from __future__ import annotations
 
@@ -14,6 +11,7 @@ from resolvers.execution.plan import Unplannable
 from resolvers.execution.planning import DocumentPlan
 from resolvers.internals import StrawberryGraphQLCoreExecutionContext
 
+# Plans hold the schema's own types and resolvers, so they are kept per schema.
 _documents: OrderedDict[tuple[GraphQLSchema, str, str | None], DocumentPlan | None] = OrderedDict()
 MAX_DOCUMENTS = 512
 # A plan and the document it holds take about 150 bytes per character of the text: the plans
