@@ -36,7 +36,7 @@ import planner_micro as pm  # noqa: E402
 from gateway.core.auth import Principal  # noqa: E402
 from gateway.http.app import Gateway  # noqa: E402
 from resolvers.execution import in_postgres  # noqa: E402
-from resolvers.execution.runner import _documents  # noqa: E402
+from resolvers.execution.documents import _documents  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 

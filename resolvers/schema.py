@@ -35,7 +35,7 @@ from resolvers.common.scalars import SCALAR_MAP
 from resolvers.common.shape import ShapeLimits
 from resolvers.enterprise.nodes import NODE_RESOLVERS as ENTERPRISE_NODES
 from resolvers.execution import PlannedExecution
-from resolvers.execution.runner import RequestExecutor
+from resolvers.execution.documents import RequestExecutor
 from resolvers.organization import Organization, organization_of
 from resolvers.subscriptions import Subscription
 

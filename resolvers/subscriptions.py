@@ -24,7 +24,7 @@ from gateway.data.rows import row_of
 from gateway.errors import BadUserInput
 from gateway.stores.mongo import Document
 from resolvers.brain.enums import ActionStatus
-from resolvers.brain.types import ActionLog, SyncJob
+from resolvers.brain.records import ActionLog, SyncJob
 from resolvers.enterprise.agentkit import WorkflowExecution
 from resolvers.enterprise.types import AuditLog
 

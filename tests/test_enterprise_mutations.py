@@ -25,13 +25,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from gateway.core.auth import NO_ORGANIZATION, Principal
 from gateway.core.idempotency import principal_key, request_hash
+from gateway.core.mongo_idempotency import MongoMutation
 from gateway.core.mongo_mutations import (
     LEASE_S,
     MARKER,
     MARKER_COUNT,
     Attempt,
     Audit,
-    MongoMutation,
     Pending,
     Writes,
     deliver_pending_audits,
@@ -39,7 +39,8 @@ from gateway.core.mongo_mutations import (
 )
 from gateway.data.ids import from_global_id, to_global_id
 from gateway.ops.seed import oid, seed_subject
-from gateway.stores.mongo import MongoStore, UnscopedQuery
+from gateway.stores.mongo import MongoStore
+from gateway.stores.mongo_scope import UnscopedQuery
 from resolvers.actions.common import input_arguments
 from resolvers.actions.workflows.common import WorkflowStepInput
 from resolvers.actions.workflows.create import CreateWorkflowInput

@@ -135,14 +135,16 @@ def test_the_executor_members_the_runner_uses(schema: GraphQLSchema) -> None:
     )
     assert isinstance(built, Executor)
     for member in ("build_resolve_info", "ensure_valid_runtime_type", "build_response", "type_resolver", "fragments"):
-        assert hasattr(built, member), _broken(f"Executor.{member} (resolvers/execution/runner.py)", "graphql")
+        assert hasattr(built, member), _broken(
+            f"Executor.{member} (resolvers/execution/runner.py, run_state.py)", "graphql"
+        )
     assert "async_helpers" in vars(built), _broken(
-        "the executor's `async_helpers` (the reference cycle runner.release breaks)", "graphql"
+        "the executor's `async_helpers` (the reference cycle documents.release breaks)", "graphql"
     )
     from strawberry.types.info import Info
 
     assert "_raw_info" in Info.__dataclass_fields__, _broken(
-        "Info._raw_info (runner.LazyInfo builds it late)", "strawberry"
+        "Info._raw_info (run_state.LazyInfo builds it late)", "strawberry"
     )
 
 

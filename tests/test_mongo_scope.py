@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from gateway.ops.seed import oid
-from gateway.stores.mongo import MongoStore, TenantMongo, UnscopedQuery
+from gateway.stores.mongo import MongoStore, TenantMongo
+from gateway.stores.mongo_scope import UnscopedQuery
 from tests.conftest import Stores
 
 ACME, GLOBEX = str(oid("org", "acme")), str(oid("org", "globex"))

@@ -15,7 +15,8 @@ from bson import ObjectId
 from gateway.data.brain.metrics import MetricsRow
 from gateway.data.ids import to_global_id
 from resolvers.brain.enums import DeliveryStatus, delivery_status
-from resolvers.brain.types import Creative, Performance
+from resolvers.brain.metric_types import Performance
+from resolvers.brain.types import Creative
 from resolvers.common.enums import ActorKind
 from resolvers.common.objects import builder, composition, is_total, partial_builder, row_mapping
 from resolvers.common.relay import Edge, node_ids

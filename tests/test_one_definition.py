@@ -23,8 +23,8 @@ from gateway.core.permissions import Permission
 from gateway.errors import Forbidden
 from gateway.stores.tracing import StoreTrace
 from resolvers.common.objects import batch_of, batched_field, row_builder
+from resolvers.execution.documents import _documents
 from resolvers.execution.extension import PlannedExecution, encoded
-from resolvers.execution.runner import _documents
 from tests.conftest import Stores, gateway_settings
 from tests.support.issuer import TestIssuer
 from tests.test_planned_execution import Harness, open_harness

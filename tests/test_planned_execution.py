@@ -42,8 +42,9 @@ from gateway.core.config import Settings
 from gateway.core.context import RequestContext
 from gateway.http.app import Gateway
 from gateway.stores.tracing import StoreTrace, current_trace
+from resolvers.execution.documents import _documents
 from resolvers.execution.extension import MISMATCHES, encoded
-from resolvers.execution.runner import _documents, execute_planned
+from resolvers.execution.runner import execute_planned
 from resolvers.schema import schema
 from tests.conftest import Stores, gateway_settings
 from tests.support.issuer import TestIssuer

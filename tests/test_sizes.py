@@ -14,22 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULE_LINES = 400
 FUNCTION_LINES = 80
 
-MODULES_ALLOWED = {
-    "gateway/core/mongo_mutations.py": 466,
-    "gateway/data/brain/metrics.py": 460,
-    "gateway/data/brain/sql.py": 463,
-    "gateway/http/websocket.py": 487,
-    "gateway/ops/cli.py": 423,
-    "gateway/stores/mongo.py": 491,
-    "resolvers/brain/organization.py": 446,
-    "resolvers/brain/types.py": 535,
-    "resolvers/execution/runner.py": 582,
-}
-FUNCTIONS_ALLOWED = {
-    "resolvers/common/checks.py:document_checks": 101,
-    "resolvers/execution/runner.py:Run.level": 106,
-    "resolvers/execution/runner.py:Run.complete": 85,
-}
+MODULES_ALLOWED: dict[str, int] = {}
+FUNCTIONS_ALLOWED: dict[str, int] = {}
 
 
 def _sources() -> Iterator[tuple[str, str]]:

@@ -30,7 +30,7 @@ log = logging.getLogger("omnify.runtime")
 # answers being built, so what it costs is set by what is in flight, not by the
 # threshold; the threshold decides how often that happens. Answers die by
 # reference counting, and a request leaves nothing in reference cycles (see
-# `resolvers.execution.runner.release`), so the count grows with what is in
+# `resolvers.execution.documents.release`), so the count grows with what is in
 # flight rather than with what has been served. Under 64 connections a worker
 # holds several hundred thousand young containers: at 200,000 the collector ran
 # about once a second and took 0.7-2.3 s of each minute (up to 2.4 ms per

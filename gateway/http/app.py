@@ -26,7 +26,8 @@ from gateway.http.session import EncryptedSessions
 from gateway.http.shared import Gateway
 from gateway.http.tracing import TracedRequests
 from gateway.http.view import AuthenticatedGraphQL, GraphQLView, body_too_large
-from gateway.http.websocket import GraphQLWebSocket, SocketHub
+from gateway.http.websocket import GraphQLWebSocket
+from gateway.http.ws_hub import SocketHub
 
 log = logging.getLogger("omnify.app")
 

@@ -17,10 +17,8 @@ import asyncio
 import base64
 import contextlib
 import logging
-import math
 import time
 import uuid
-from collections import Counter
 from typing import Any
 
 import orjson
@@ -31,7 +29,6 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
 from gateway.core.auth import AccessDenied, AuthError, Principal
-from gateway.core.config import Settings
 from gateway.core.context import RequestContext
 from gateway.core.metrics import Metrics
 from gateway.core.realtime import current_connection
@@ -39,32 +36,29 @@ from gateway.errors import GatewayError
 from gateway.http.auth import Authentication
 from gateway.http.login import CsrfRejected
 from gateway.http.view import GraphQLView
+from gateway.http.ws_hub import SocketHub, SubscribeBucket
+from gateway.http.ws_protocol import (
+    BAD_MESSAGE,
+    DUPLICATE_ID,
+    FORBIDDEN,
+    INIT_TIMEOUT,
+    INTERNAL_ERROR,
+    POLICY_VIOLATION,
+    PROTOCOL,
+    TOO_MANY_INITS,
+    TRY_AGAIN_LATER,
+    UNAUTHORIZED,
+    ProtocolViolation,
+    Subscribe,
+    complete_id,
+    error,
+    read_message,
+    read_subscribe,
+)
 
 log = logging.getLogger("omnify.websocket")
 
-PROTOCOL = "graphql-transport-ws"
-
-# Close codes of the protocol, and the gateway's own.
-BAD_MESSAGE = 4400
-UNAUTHORIZED = 4401
-FORBIDDEN = 4403
-INIT_TIMEOUT = 4408
-DUPLICATE_ID = 4409
-TOO_MANY_INITS = 4429
-GOING_AWAY = 1001
-POLICY_VIOLATION = 1008  # too many connections for one principal
-INTERNAL_ERROR = 1011
-# A slow consumer, closed rather than buffered without bound; or too many sockets waiting to authenticate.
-TRY_AGAIN_LATER = 1013
-
 _CLOSE = object()
-
-
-class ProtocolViolation(Exception):
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
 
 
 def _expiry(token: str) -> float | None:
@@ -75,48 +69,6 @@ def _expiry(token: str) -> float | None:
         return float(claims["exp"])
     except (IndexError, ValueError, KeyError, TypeError, orjson.JSONDecodeError):
         return None
-
-
-def _principal_key(principal: Principal) -> tuple[str, str, str]:
-    return principal.issuer, principal.subject, principal.organization.enterprise_id
-
-
-class SocketHub:
-    """The open sockets of this process: per-principal limits, sockets waiting to authenticate, shutdown."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.sessions: set[SocketSession] = set()
-        self.per_principal: Counter[tuple[str, str, str]] = Counter()
-        # Sockets accepted but not authenticated yet, in all and per client address: each costs
-        # memory and a timer until `connection_init` or its timeout, and anyone can open them.
-        self.unauthenticated: Counter[str] = Counter()
-        self.closing = False
-
-    def admit_unauthenticated(self, address: str) -> str | None:
-        """Count a new socket as waiting to authenticate, or say why it may not wait."""
-        settings = self.settings
-        if self.unauthenticated.total() >= settings.ws_max_unauthenticated:
-            return "too many connections are waiting to authenticate; try again later"
-        if self.unauthenticated[address] >= settings.ws_max_unauthenticated_per_address:
-            return "too many connections from your address are waiting to authenticate; try again later"
-        self.unauthenticated[address] += 1
-        return None
-
-    def authenticated(self, address: str) -> None:
-        self.unauthenticated[address] -= 1
-        if self.unauthenticated[address] <= 0:
-            del self.unauthenticated[address]
-
-    async def shutdown(self, timeout_s: float) -> None:
-        """Close every socket with 1001 and wait (up to `timeout_s`) for their handlers to finish."""
-        self.closing = True
-        sessions = list(self.sessions)
-        for session in sessions:
-            session.close(GOING_AWAY, "the gateway is shutting down", drain=True)
-        handlers = [s.finished.wait() for s in sessions]
-        if handlers:
-            await asyncio.wait([asyncio.ensure_future(h) for h in handlers], timeout=timeout_s)
 
 
 class GraphQLWebSocket:
@@ -163,9 +115,7 @@ class SocketSession:
         self.settings = endpoint.auth.settings
         self.websocket = websocket
         self.address = address
-        # `subscribe` messages: a token bucket of its own, so subscribe/complete churn is bounded.
-        self.subscribe_tokens = float(self.settings.ws_subscribe_burst)
-        self.subscribe_at = time.monotonic()
+        self.subscribe_bucket = SubscribeBucket(self.settings)
         self.outbox: asyncio.Queue[Any] = asyncio.Queue(self.settings.ws_send_queue)
         self.operations: dict[str, asyncio.Task[None]] = {}
         self.principal: Principal | None = None
@@ -209,11 +159,7 @@ class SocketSession:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self.websocket.close(self.close_code or 1000, self.close_reason), 2.0)
             if self._counted and self.principal is not None:
-                hub = self.endpoint.hub
-                key = _principal_key(self.principal)
-                hub.per_principal[key] -= 1
-                if hub.per_principal[key] <= 0:
-                    del hub.per_principal[key]
+                self.endpoint.hub.release_principal(self.principal)
             self.finished.set()
 
     def close(self, code: int, reason: str, *, drain: bool = False) -> None:
@@ -286,12 +232,7 @@ class SocketSession:
     # -- messages -----------------------------------------------------------------------------
 
     async def _handle(self, text: str) -> None:
-        try:
-            message = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            raise ProtocolViolation(BAD_MESSAGE, "invalid message received: not JSON") from None
-        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            raise ProtocolViolation(BAD_MESSAGE, "invalid message received: no type")
+        message = read_message(text)
         kind = message["type"]
         if kind == "connection_init":
             await self._connection_init(message.get("payload"))
@@ -305,10 +246,7 @@ class SocketSession:
         elif kind == "subscribe":
             self._subscribe(message)
         elif kind == "complete":
-            operation_id = message.get("id")
-            if not isinstance(operation_id, str):
-                raise ProtocolViolation(BAD_MESSAGE, "invalid message received: complete without an id")
-            task = self.operations.pop(operation_id, None)
+            task = self.operations.pop(complete_id(message), None)
             if task is not None:
                 task.cancel()
         else:
@@ -340,13 +278,11 @@ class SocketSession:
         if expires_at is None or expires_at <= time.time():
             raise ProtocolViolation(UNAUTHORIZED, "unauthorized: the token has expired")
         hub = self.endpoint.hub
-        key = _principal_key(principal)
-        if hub.per_principal[key] >= self.settings.ws_max_connections_per_principal:
+        if not hub.admit_principal(principal):
             raise ProtocolViolation(
                 POLICY_VIOLATION,
                 f"too many connections: at most {self.settings.ws_max_connections_per_principal} per principal",
             )
-        hub.per_principal[key] += 1
         self._counted = True
         self.principal = principal
         hub.authenticated(self.address)
@@ -356,26 +292,11 @@ class SocketSession:
     def _subscribe(self, message: dict[str, Any]) -> None:
         if self.principal is None:
             raise ProtocolViolation(UNAUTHORIZED, "unauthorized: send connection_init first")
-        operation_id = message.get("id")
-        payload = message.get("payload")
-        if not isinstance(operation_id, str) or not operation_id or not isinstance(payload, dict):
-            raise ProtocolViolation(BAD_MESSAGE, "invalid message received: subscribe needs an id and a payload")
-        query = payload.get("query")
-        variables = payload.get("variables")
-        operation_name = payload.get("operationName")
-        extensions = payload.get("extensions")
-        document_id = payload.get("documentId")  # a trusted document (or an APQ hash in `extensions`) instead
-        if (
-            not isinstance(query, str | None)
-            or not isinstance(document_id, str | None)
-            or not isinstance(variables, dict | None)
-            or not isinstance(operation_name, str | None)
-            or not isinstance(extensions, dict | None)
-        ):
-            raise ProtocolViolation(BAD_MESSAGE, "invalid message received: malformed subscribe payload")
+        subscribe = read_subscribe(message)
+        operation_id = subscribe.id
         if operation_id in self.operations:
             raise ProtocolViolation(DUPLICATE_ID, f"subscriber for {operation_id[:60]} already exists")
-        wait_s = self._subscribe_wait()
+        wait_s = self.subscribe_bucket.wait()
         if wait_s:
             self._refuse(
                 operation_id,
@@ -391,36 +312,17 @@ class SocketSession:
             )
             return
         task = asyncio.create_task(
-            self._operation(operation_id, (query, document_id), variables, operation_name, extensions),
+            self._operation(subscribe),
             name=f"ws-op-{operation_id}",
         )
         self.operations[operation_id] = task
 
     def _refuse(self, operation_id: str, message: str, extensions: dict[str, Any]) -> None:
-        self.enqueue({"id": operation_id, "type": "error", "payload": [{"message": message, "extensions": extensions}]})
+        self.enqueue(error(operation_id, [{"message": message, "extensions": extensions}]))
 
-    def _subscribe_wait(self) -> int:
-        """Take a token for one `subscribe`: 0 when there was one, else the seconds until there is."""
-        now = time.monotonic()
-        rate = self.settings.ws_subscribe_per_s
-        self.subscribe_tokens = min(
-            float(self.settings.ws_subscribe_burst), self.subscribe_tokens + (now - self.subscribe_at) * rate
-        )
-        self.subscribe_at = now
-        if self.subscribe_tokens >= 1:
-            self.subscribe_tokens -= 1
-            return 0
-        return max(1, math.ceil((1 - self.subscribe_tokens) / rate))
-
-    async def _operation(
-        self,
-        operation_id: str,
-        sent: tuple[str | None, str | None],
-        variables: dict[str, Any] | None,
-        operation_name: str | None,
-        extensions: dict[str, Any] | None,
-    ) -> None:
+    async def _operation(self, subscribe: Subscribe) -> None:
         assert self.principal is not None
+        operation_id = subscribe.id
         context = self.endpoint.auth.context(self.principal, uuid.uuid4().hex)
         current_connection.set(self)
         metrics = self.metrics
@@ -428,47 +330,40 @@ class SocketSession:
         completed = True
         try:
             # The same document rules as over HTTP (a refusal is a GraphQLError, answered below); nothing is registered.
-            resolved = await self.endpoint.view.persisted.resolve(*sent, extensions, self.principal.kind)
+            resolved = await self.endpoint.view.persisted.resolve(
+                subscribe.query, subscribe.document_id, subscribe.extensions, self.principal.kind
+            )
             results = await self.endpoint.view.schema.subscribe(
                 resolved.document,
-                variable_values=variables,
+                variable_values=subscribe.variables,
                 context_value=context,
-                operation_name=operation_name,
-                operation_extensions=extensions,
+                operation_name=subscribe.operation_name,
+                operation_extensions=subscribe.extensions,
             )
             async for result in results:
                 if isinstance(result, PreExecutionError) or (result.data is None and result.errors):
-                    self.enqueue({"id": operation_id, "type": "error", "payload": self._errors(result, context)})
+                    self.enqueue(error(operation_id, self._errors(result, context)))
                     completed = False
                     break
                 self.enqueue({"id": operation_id, "type": "next", "payload": self._payload(result, context)})
         except asyncio.CancelledError:
             completed = False  # the client completed it, or the socket is closing
             raise
-        except GraphQLError as error:
+        except GraphQLError as exc:
             # A document that does not parse: the caller's mistake, answered like any other.
-            self.enqueue(
-                {"id": operation_id, "type": "error", "payload": [self.endpoint.view.format_error(error, context)]}
-            )
+            self.enqueue(error(operation_id, [self.endpoint.view.format_error(exc, context)]))
             completed = False
         except RecursionError:
             message = {"message": "the document is nested too deeply", "extensions": {"code": "BAD_USER_INPUT"}}
-            self.enqueue({"id": operation_id, "type": "error", "payload": [message]})
+            self.enqueue(error(operation_id, [message]))
             completed = False
         except Exception:
             log.exception("subscription %s failed", operation_id)
-            self.enqueue(
-                {
-                    "id": operation_id,
-                    "type": "error",
-                    "payload": [
-                        {
-                            "message": f"internal error (request id {context.request_id})",
-                            "extensions": {"code": "INTERNAL", "requestId": context.request_id},
-                        }
-                    ],
-                }
-            )
+            internal = {
+                "message": f"internal error (request id {context.request_id})",
+                "extensions": {"code": "INTERNAL", "requestId": context.request_id},
+            }
+            self.enqueue(error(operation_id, [internal]))
             completed = False
         finally:
             metrics.ws_subscriptions.dec()

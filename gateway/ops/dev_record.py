@@ -8,6 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
+DEFAULT_DATA_DIR = ".omnify"  # dev's data dir, where `token` looks first
+
 
 def running_dev_record() -> Path:
     """Where a running `dev` says which data dir it uses, so `token` finds it from any directory."""

@@ -7,15 +7,14 @@ call that tries to name another organization. Cross-document references
 embedded stand-in cannot count or aggregate on ObjectId-valued fields, and
 strings behave identically on real MongoDB.
 
-What else the stand-in (nx-27017) needs is decided here, once per process
-from the server's own `buildInfo` (`ServerProfile`), and applied only when
-the server is the stand-in: domain code asks for what it wants (a page per
-group, an update) and never knows which server answers.
+What else the stand-in (nx-27017) needs (`mongo_standin`) is decided here,
+once per process from the server's own `buildInfo` (`ServerProfile`), and
+applied only when the server is the stand-in: domain code asks for what it
+wants (a page per group, an update) and never knows which server answers.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,63 +34,25 @@ from pymongo.errors import (
 
 from gateway.errors import StoreUnavailable
 from gateway.stores.circuit import Circuit
+from gateway.stores.mongo_scope import UnscopedQuery, check_org_scoped, reject_org_change
+from gateway.stores.mongo_standin import (
+    ServerProfile,
+    count_here,
+    grouped,
+    keep_datetime_types,
+    null_matches,
+    page_groups,
+    sets_datetime,
+)
 from gateway.stores.tracing import current_trace, timed
 
 T = TypeVar("T")
 
 Document = dict[str, Any]
 
-ORG_SCOPED_COLLECTIONS = frozenset(
-    {
-        "users",
-        "subscriptions",
-        "agentkit_agents",
-        "agentkit_workflows",
-        "agentkit_executions",
-        "scheduled_workflows",
-        "audit_logs",
-        "compliance_checks",
-        "analytics_data",
-        "usage_quotas",
-        "team_invitations",
-        "idempotency_keys",
-    }
-)
-
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (ConnectionFailure, ServerSelectionTimeoutError, ExecutionTimeout)
 # No server to talk to (selection gave up, connection refused or reset): opens the circuit at once.
 UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (ServerSelectionTimeoutError, ConnectionFailure)
-
-
-class UnscopedQuery(RuntimeError):
-    """A programming error: request code tried to reach outside its organization."""
-
-
-# A field no document has: the target of the stand-in's no-op `$pull` (see `TenantMongo._for_server`).
-DATETIME_GUARD = "_never_present"
-STAND_IN_PROCESS = "nx_27017"
-
-
-@dataclass(frozen=True)
-class ServerProfile:
-    """What the server behind the client is, asked once."""
-
-    stand_in: bool  # the embedded nx-27017 server, not MongoDB
-    version: tuple[int, ...]
-
-    @property
-    def window_functions(self) -> bool:
-        """`$setWindowFields` with `$documentNumber` (MongoDB 5.0 and later; not the stand-in)."""
-        return not self.stand_in and self.version >= (5, 0)
-
-
-def _version(text: str) -> tuple[int, ...]:
-    parts = []
-    for part in text.split("."):
-        if not part.isdigit():
-            break
-        parts.append(int(part))
-    return tuple(parts)
 
 
 @contextmanager
@@ -161,13 +122,11 @@ class MongoStore:
         await self.db.command("ping")
 
     async def profile(self) -> ServerProfile:
-        """What the server is: the stand-in announces itself as its `process` in `buildInfo`."""
+        """What the server is (`ServerProfile.of`), asked once."""
         if self.server is None:
             with _untraced():
                 reply = await self.run(self.db.command("buildInfo"))
-            self.server = ServerProfile(
-                stand_in=reply.get("process") == STAND_IN_PROCESS, version=_version(str(reply.get("version", "")))
-            )
+            self.server = ServerProfile.of(reply)
         return self.server
 
     def tenant(self, organization_id: str) -> TenantMongo:
@@ -200,8 +159,7 @@ class MongoStore:
 
     async def watch_updates(self, collection: str) -> AsyncIterator[Document]:
         """The documents of an organization-scoped collection as updates leave them, until the stream fails."""
-        if collection not in ORG_SCOPED_COLLECTIONS:
-            raise UnscopedQuery(f"collection {collection!r} is not organization-scoped")
+        check_org_scoped(collection)
         pipeline = [{"$match": {"operationType": {"$in": ["update", "replace"]}}}]
         async with await self.db[collection].watch(pipeline, full_document="updateLookup") as stream:
             async for change in stream:
@@ -219,8 +177,7 @@ class MongoStore:
 
         Only organization ids leave this call; the work on each one goes through its `TenantMongo`.
         """
-        if collection not in ORG_SCOPED_COLLECTIONS:
-            raise UnscopedQuery(f"collection {collection!r} is not organization-scoped")
+        check_org_scoped(collection)
         found = await self.run(self.db[collection].distinct("organization_id", dict(query)))
         return sorted(str(organization_id) for organization_id in found)
 
@@ -262,8 +219,7 @@ class TenantMongo:
     def _scope(self, collection: str) -> Document:
         if collection == "organizations":
             return {"_id": ObjectId(self.organization_id)}
-        if collection not in ORG_SCOPED_COLLECTIONS:
-            raise UnscopedQuery(f"collection {collection!r} is not organization-scoped")
+        check_org_scoped(collection)
         return {"organization_id": self.organization_id}
 
     def scoped_filter(self, collection: str, query: Mapping[str, Any] | None) -> Document:
@@ -341,9 +297,8 @@ class TenantMongo:
                     {"$unset": "_position"},
                 ],
             )
-            return _grouped(docs, group)
-        pages = _grouped(await self.find(collection, query, sort=sort), group)
-        return {key: docs[skip : skip + limit] for key, docs in pages.items()}
+            return grouped(docs, group)
+        return page_groups(await self.find(collection, query, sort=sort), group, skip, limit)
 
     async def count_by(
         self, collection: str, query: Mapping[str, Any], fields: Sequence[str]
@@ -357,11 +312,7 @@ class TenantMongo:
         """
         if len(fields) > 1 and (await self.store.profile()).stand_in:
             docs = await self.find(collection, query, projection={"_id": 0, **dict.fromkeys(fields, 1)})
-            counted: dict[tuple[str, ...], int] = {}
-            for doc in docs:
-                values = tuple(str(doc.get(name)) for name in fields)
-                counted[values] = counted.get(values, 0) + 1
-            return counted
+            return count_here(docs, fields)
         key: Any = f"${fields[0]}" if len(fields) == 1 else {f"k{i}": f"${name}" for i, name in enumerate(fields)}
         rows = await self.aggregate(collection, [{"$match": dict(query)}, {"$group": {"_id": key, "n": {"$sum": 1}}}])
         return {_group_values(row["_id"], len(fields)): int(row["n"]) for row in rows}
@@ -406,38 +357,21 @@ class TenantMongo:
         await self.store.run(self.store.db[collection].insert_many(docs, **kwargs))
 
     async def _filter_for_server(self, query: Mapping[str, Any]) -> Document:
-        """The filter as the server needs it to match what MongoDB would.
-
-        The stand-in's `{field: null}` matches a missing field but not a stored
-        null; `{field: {"$in": [null]}}` matches both there, as `{field: null}`
-        does on MongoDB (which gets the filter unchanged).
-        """
+        """The filter as the server needs it to match what MongoDB would (`mongo_standin.null_matches`)."""
         if not (await self.store.profile()).stand_in:
             return dict(query)
-        return _null_matches(query)
+        return null_matches(query)
 
     async def _for_server(self, update: Mapping[str, Any]) -> Document:
-        """The update as the server needs it to keep the types of the values it sets.
-
-        The stand-in runs a simple update as SQL that binds a datetime as text,
-        so a `$set` of one would store a string; a `$pull` of a field no document
-        has sends it down its document-level path, which keeps the type (but
-        drops a dotted `$unset`, which nothing here combines with a datetime).
-        MongoDB itself needs nothing, and gets nothing.
-        """
-        sets = update.get("$set")
-        if (
-            isinstance(sets, Mapping)
-            and any(isinstance(value, dt.datetime) for value in sets.values())
-            and (await self.store.profile()).stand_in
-        ):
-            return {**update, "$pull": {DATETIME_GUARD: None}}
+        """The update as the server needs it to keep the types of the values it sets (`keep_datetime_types`)."""
+        if sets_datetime(update) and (await self.store.profile()).stand_in:
+            return keep_datetime_types(update)
         return dict(update)
 
     async def update_one(
         self, collection: str, query: Mapping[str, Any], update: Mapping[str, Any], **kwargs: Any
     ) -> int:
-        _reject_org_change(update)
+        reject_org_change(update)
         scoped = self.scoped_filter(collection, query)
         change = await self._for_server(update)
         result = await self.store.run(self.store.db[collection].update_one(scoped, change, **kwargs))
@@ -446,7 +380,7 @@ class TenantMongo:
     async def find_one_and_update(
         self, collection: str, query: Mapping[str, Any], update: Mapping[str, Any], **kwargs: Any
     ) -> Document | None:
-        _reject_org_change(update)
+        reject_org_change(update)
         scoped = self.scoped_filter(collection, query)
         change = await self._for_server(update)
         return await self.store.run(self.store.db[collection].find_one_and_update(scoped, change, **kwargs))
@@ -457,35 +391,10 @@ class TenantMongo:
         return int(result.deleted_count)
 
 
-def _grouped(docs: list[Document], field: str) -> dict[str, list[Document]]:
-    groups: dict[str, list[Document]] = {}
-    for doc in docs:
-        groups.setdefault(str(doc.get(field)), []).append(doc)
-    return groups
-
-
-def _null_matches(query: Mapping[str, Any]) -> Document:
-    rewritten: Document = {}
-    for key, value in query.items():
-        if key in ("$and", "$or", "$nor") and isinstance(value, list):
-            rewritten[key] = [_null_matches(part) if isinstance(part, Mapping) else part for part in value]
-        elif value is None and not key.startswith("$"):
-            rewritten[key] = {"$in": [None]}
-        else:
-            rewritten[key] = value
-    return rewritten
-
-
 def _group_values(group: Any, count: int) -> tuple[str, ...]:
     if count == 1:
         return (str(group),)
     return tuple(str(group.get(f"k{i}")) for i in range(count))
 
 
-def _reject_org_change(update: Mapping[str, Any]) -> None:
-    for operator, fields in update.items():
-        if isinstance(fields, Mapping) and "organization_id" in fields:
-            raise UnscopedQuery(f"an update may not change organization_id ({operator})")
-
-
-__all__ = ["MongoStore", "PyMongoError", "TenantMongo", "UnscopedQuery"]
+__all__ = ["MongoStore", "PyMongoError", "TenantMongo"]

@@ -14,7 +14,8 @@ from functools import partial
 from typing import Any
 
 from gateway.core.idempotency import principal_key, request_hash
-from gateway.core.mongo_mutations import Attempt, MongoMutation, Writes
+from gateway.core.mongo_idempotency import MongoMutation
+from gateway.core.mongo_mutations import Attempt, Writes
 from gateway.core.permissions import Permission
 from gateway.core.realtime import audit_notice
 from gateway.core.rules import Rejected

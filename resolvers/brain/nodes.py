@@ -20,16 +20,8 @@ from gateway.data.brain import (
     sync_jobs,
 )
 from gateway.data.ids import parse_uuid
-from resolvers.brain.types import (
-    ActionLog,
-    ApiCredential,
-    BrainState,
-    Campaign,
-    Channel,
-    Cohort,
-    Creative,
-    SyncJob,
-)
+from resolvers.brain.records import ActionLog, ApiCredential, BrainState, SyncJob
+from resolvers.brain.types import Campaign, Channel, Cohort, Creative
 
 R = TypeVar("R")
 NodeResolver = Callable[[RequestContext, str], Awaitable[object | None]]

@@ -9,38 +9,24 @@ from typing import Annotated, ClassVar
 from uuid import UUID
 
 import strawberry
-from aiodataloader import DataLoader
 from strawberry import Info
 
 from gateway.core.context import RequestContext
 from gateway.data.brain import campaigns, channels, cohorts, creatives, json_text, metrics
-from gateway.data.brain.action_logs import ActionLogRow
-from gateway.data.brain.brain_states import BrainStateRow
 from gateway.data.brain.campaigns import CampaignRow
 from gateway.data.brain.channels import ChannelRow
 from gateway.data.brain.cohorts import CohortRow
 from gateway.data.brain.creatives import CreativeRow
-from gateway.data.brain.credentials import CredentialRow
-from gateway.data.brain.metrics import DailyRow, MetricsRow
-from gateway.data.brain.sync_jobs import SyncJobRow
 from gateway.data.paging import Page
 from resolvers.brain.enums import (
-    ActionStatus,
-    BrainModule,
     ChannelStatus,
     CreativeFormat,
-    CredentialStatus,
     DeliveryStatus,
     Platform,
-    SyncJobStatus,
-    action_status,
-    brain_module,
     channel_status,
     creative_format,
-    credential_status,
     delivery_status,
     platform,
-    sync_job_status,
 )
 from resolvers.brain.lists import (
     CampaignFilter,
@@ -51,9 +37,18 @@ from resolvers.brain.lists import (
     campaign_filter,
     creative_filter,
 )
-from resolvers.common.enums import ActorKind, actor_kind, stored
+from resolvers.brain.metric_types import (
+    DailyMetric,
+    FromArg,
+    Performance,
+    ToArg,
+    Totals,
+    daily_metrics,
+    performance_rows,
+)
+from resolvers.common.enums import stored
 from resolvers.common.filters import DateRange, day_range, sorts
-from resolvers.common.objects import batched_field, builder, row_builder, row_fields, written_in_postgres
+from resolvers.common.objects import batched_field, row_builder, row_fields, written_in_postgres
 from resolvers.common.relay import (
     COUNTS_BY_STATUS,
     After,
@@ -74,77 +69,6 @@ CREATIVES_OF_CAMPAIGN = "The campaign's creatives; by name unless `orderBy` says
 CAMPAIGN_PERFORMANCE = "Totals over a date range, in the campaign's currency (zeros without metrics)."
 CREATIVE_PERFORMANCE = "Totals over a date range, in its campaign's currency (zeros without metrics)."
 
-FromArg = Annotated[dt.date, strawberry.argument(name="from", description="First day, inclusive.")]
-ToArg = Annotated[dt.date, strawberry.argument(description="Last day, inclusive.")]
-
-
-@strawberry.type(
-    description="Delivery and outcome totals in one currency over a date range, with ratios computed in SQL. "
-    "A ratio is null when its denominator is zero (e.g. ROAS without spend)."
-)
-class Performance:
-    currency: str = strawberry.field(description="ISO 4217 code of every money figure here, e.g. `USD`.")
-    impressions: int = strawberry.field(description="Times an ad was shown.")
-    clicks: int = strawberry.field(description="Clicks on ads.")
-    spend: Money = strawberry.field(description="Money spent.")
-    conversions: int = strawberry.field(description="Attributed conversions.")
-    revenue: Money = strawberry.field(description="Attributed revenue.")
-    ctr: float | None = strawberry.field(description="Click-through rate: clicks / impressions.")
-    cpc: Money | None = strawberry.field(description="Cost per click: spend / clicks.")
-    cpa: Money | None = strawberry.field(description="Cost per acquisition: spend / conversions.")
-    roas: float | None = strawberry.field(description="Return on ad spend: revenue / spend.")
-
-    from_row: ClassVar[Callable[[MetricsRow], Performance]]
-
-
-# A ratio's money is None when its denominator is zero (the row's NULL), as `Money.maybe` gives.
-Performance.from_row = row_builder(
-    Performance,
-    currency=(str.strip, "currency"),
-    impressions="impressions",
-    clicks="clicks",
-    spend=(Money.of, "spend", "currency"),
-    conversions="conversions",
-    revenue=(Money.of, "revenue", "currency"),
-    ctr="ctr",
-    cpc=(Money.of, "cpc", "currency"),
-    cpa=(Money.of, "cpa", "currency"),
-    roas="roas",
-)
-
-
-@strawberry.type(description="Performance of one day.")
-class DailyMetric:
-    date: dt.date = strawberry.field(description="The day.")
-    performance: Performance = strawberry.field(description="Totals and ratios for the day.")
-
-    @classmethod
-    def from_row(cls, row: DailyRow) -> DailyMetric:
-        return _new_daily_metric(date=row.date, performance=Performance.from_row(row.metrics))
-
-
-DailyLoader = Callable[[RequestContext], DataLoader[metrics.PerfKey, list[DailyRow]]]
-
-
-Totals = list[MetricsRow | Exception]  # a batch's answer: each object's totals row, in order
-
-
-async def _performance_rows(info: Ctx, column: str, keys: Sequence[UUID], start: dt.date, end: dt.date) -> Totals:
-    """The totals row of each campaign or creative (`column`) of `keys`: the batch of a level, or one object's."""
-    metrics.check_range(start, end)
-    factory = metrics.campaign_performance if column == metrics.CAMPAIGN else metrics.creative_performance
-    rows = await info.context.loader(factory).load_many([(key, (start, end)) for key in keys])
-    missing = "the campaign or creative resolving this field exists"
-    return [row if row is not None else AssertionError(missing) for row in rows]
-
-
-async def _daily(info: Ctx, factory: DailyLoader, key: UUID, start: dt.date, end: dt.date) -> list[DailyMetric]:
-    metrics.check_range(start, end)
-    return [DailyMetric.from_row(r) for r in await info.context.loader(factory).load((key, (start, end)))]
-
-
-_new_daily_metric = builder(DailyMetric)
-
 
 @strawberry.type(description="How many campaigns of a list have one status.")
 class CampaignStatusCount:
@@ -156,12 +80,6 @@ class CampaignStatusCount:
 class CreativeStatusCount:
     status: DeliveryStatus = strawberry.field(description="The status.")
     count: int = strawberry.field(description="Creatives of the list in this status.")
-
-
-@strawberry.type(description="How many sync jobs of a list have one status.")
-class SyncJobStatusCount:
-    status: SyncJobStatus = strawberry.field(description="The status.")
-    count: int = strawberry.field(description="Sync jobs of the list in this status.")
 
 
 @strawberry.type(description="A marketing channel: one connected platform account (e.g. the Meta ad account).")
@@ -199,7 +117,7 @@ class Channel(Node):
 
     @strawberry.field(description="Performance per day and currency over a date range (days without data are omitted).")
     async def daily_metrics(self, info: Ctx, from_: FromArg, to: ToArg) -> list[DailyMetric]:
-        return await _daily(info, metrics.channel_daily, self.raw_id, from_, to)
+        return await daily_metrics(info, metrics.channel_daily, self.raw_id, from_, to)
 
     @strawberry.field(description="Customer cohorts acquired through this channel, newest month first.")
     async def cohorts(self, info: Ctx) -> list[Cohort]:
@@ -256,11 +174,11 @@ class Campaign(Node):
     # The dashboard's per-object figures: one call for all the campaigns (creatives) of a level.
     @batched_field(Performance, rows=Performance.from_row, reads=("raw_id",), description=CAMPAIGN_PERFORMANCE)
     async def performance(sources: Sequence[Campaign], info: Ctx, from_: FromArg, to: ToArg) -> Totals:
-        return await _performance_rows(info, metrics.CAMPAIGN, [s.raw_id for s in sources], from_, to)
+        return await performance_rows(info, metrics.CAMPAIGN, [s.raw_id for s in sources], from_, to)
 
     @strawberry.field(description="Performance per day over a date range (days without data are omitted).")
     async def daily_metrics(self, info: Ctx, from_: FromArg, to: ToArg) -> list[DailyMetric]:
-        return await _daily(info, metrics.campaign_daily, self.raw_id, from_, to)
+        return await daily_metrics(info, metrics.campaign_daily, self.raw_id, from_, to)
 
 
 Campaign.from_row = row_builder(
@@ -301,11 +219,11 @@ class Creative(Node):
 
     @batched_field(Performance, rows=Performance.from_row, reads=("raw_id",), description=CREATIVE_PERFORMANCE)
     async def performance(sources: Sequence[Creative], info: Ctx, from_: FromArg, to: ToArg) -> Totals:
-        return await _performance_rows(info, metrics.CREATIVE, [s.raw_id for s in sources], from_, to)
+        return await performance_rows(info, metrics.CREATIVE, [s.raw_id for s in sources], from_, to)
 
     @strawberry.field(description="Performance per day over a date range (days without data are omitted).")
     async def daily_metrics(self, info: Ctx, from_: FromArg, to: ToArg) -> list[DailyMetric]:
-        return await _daily(info, metrics.creative_daily, self.raw_id, from_, to)
+        return await daily_metrics(info, metrics.creative_daily, self.raw_id, from_, to)
 
 
 Creative.from_row = row_builder(
@@ -368,100 +286,6 @@ Cohort.from_row = row_builder(
 )
 
 
-@strawberry.type(description="One cached output of a Brain module (memory, oracle, curiosity), versioned.")
-class BrainState(Node):
-    from_row: ClassVar[Callable[[BrainStateRow], BrainState]]
-    module: BrainModule = strawberry.field(description="The module that computed it.")
-    state: JSON = strawberry.field(description="The module's output.")
-    computed_at: dt.datetime = strawberry.field(description="When it was computed.")
-    version: int = strawberry.field(description="Increasing version per module.")
-
-
-BrainState.from_row = row_builder(
-    BrainState,
-    id=(node_ids("BrainState"), "id"),
-    module=(brain_module, "module"),
-    state=(JSON, "state"),
-    computed_at="computed_at",
-    version="version",
-)
-
-
-@strawberry.type(description="A stored platform credential. Only metadata: the secret never leaves the database.")
-class ApiCredential(Node):
-    from_row: ClassVar[Callable[[CredentialRow], ApiCredential]]
-    platform: Platform = strawberry.field(description="Platform the credential is for.")
-    key_hint: str | None = strawberry.field(description="Last characters of the key, to tell keys apart.")
-    status: CredentialStatus = strawberry.field(description="Whether the credential can be used.")
-    created_at: dt.datetime = strawberry.field(description="When it was stored.")
-    last_used_at: dt.datetime | None = strawberry.field(description="When a sync last used it.")
-
-
-ApiCredential.from_row = row_builder(
-    ApiCredential,
-    id=(node_ids("ApiCredential"), "id"),
-    platform=(platform, "platform"),
-    key_hint="key_hint",
-    status=(credential_status, "status"),
-    created_at="created_at",
-    last_used_at="last_used_at",
-)
-
-
-@strawberry.type(description="A run that pulls data from a platform into the Brain store.")
-class SyncJob(Node):
-    from_row: ClassVar[Callable[[SyncJobRow], SyncJob]]
-    platform: Platform = strawberry.field(description="Platform synced.")
-    status: SyncJobStatus = strawberry.field(description="Progress of the job.")
-    records_synced: int = strawberry.field(description="Records written so far.")
-    error: str | None = strawberry.field(description="Why the job failed, when it did.")
-    started_at: dt.datetime | None = strawberry.field(description="When the job started.")
-    finished_at: dt.datetime | None = strawberry.field(description="When the job finished.")
-    created_at: dt.datetime = strawberry.field(description="When the job was queued.")
-
-
-SyncJob.from_row = row_builder(
-    SyncJob,
-    id=(node_ids("SyncJob"), "id"),
-    platform=(platform, "platform"),
-    status=(sync_job_status, "status"),
-    records_synced="records_synced",
-    error="error",
-    started_at="started_at",
-    finished_at="finished_at",
-    created_at="created_at",
-)
-
-
-@strawberry.type(description="An audit record of an action run against the Brain store (pause, budget change, ingest).")
-class ActionLog(Node):
-    from_row: ClassVar[Callable[[ActionLogRow], ActionLog]]
-    actor_kind: ActorKind = strawberry.field(description="User, partner or system.")
-    actor_id: str = strawberry.field(description="Subject of the actor's token, or a system name.")
-    action: str = strawberry.field(description="The action, e.g. `shiftBudget`.")
-    target_type: str = strawberry.field(description="Type of the object acted on, e.g. `Campaign`.")
-    target_id: str = strawberry.field(description="Id of the object acted on.")
-    payload: JSON = strawberry.field(description="The action's input.")
-    result: JSON | None = strawberry.field(description="The action's result.")
-    status: ActionStatus = strawberry.field(description="Outcome.")
-    created_at: dt.datetime = strawberry.field(description="When the action ran.")
-
-
-ActionLog.from_row = row_builder(
-    ActionLog,
-    id=(node_ids("ActionLog"), "id"),
-    actor_kind=(actor_kind, "actor_kind"),
-    actor_id="actor_id",
-    action="action",
-    target_type="target_type",
-    target_id="target_id",
-    payload=(JSON, "payload"),
-    result=(JSON, "result"),
-    status=(action_status, "status"),
-    created_at="created_at",
-)
-
-
 @strawberry.type(description="A page of campaigns (Relay connection) with counts over the whole list.")
 class CampaignConnection(CountedConnection[Campaign]):
     @strawberry.field(description=COUNTS_BY_STATUS)
@@ -476,14 +300,6 @@ class CreativeConnection(CountedConnection[Creative]):
     async def counts_by_status(self) -> list[CreativeStatusCount]:
         counts = await self.tally()
         return [CreativeStatusCount(status=s, count=counts.get(stored(s), 0)) for s in DeliveryStatus]
-
-
-@strawberry.type(description="A page of sync jobs (Relay connection) with counts over the whole list.")
-class SyncJobConnection(CountedConnection[SyncJob]):
-    @strawberry.field(description=COUNTS_BY_STATUS)
-    async def counts_by_status(self) -> list[SyncJobStatusCount]:
-        counts = await self.tally()
-        return [SyncJobStatusCount(status=s, count=counts.get(stored(s), 0)) for s in SyncJobStatus]
 
 
 # A page of children for each parent of a level, one statement for all (the resolvers above ask for one).

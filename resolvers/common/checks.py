@@ -28,7 +28,7 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from graphql import (
     DocumentNode,
@@ -114,107 +114,124 @@ class DocumentLimits:
     budget_s: float
 
 
+@dataclass(frozen=True)
+class Caches:
+    """What one schema's checks remember (see the module's docstring), and the rules they validate with."""
+
+    rules: tuple[type[ValidationRule], ...]
+    parsed: Lru[bytes, DocumentNode]  # documents that passed validation
+    costs: Lru[tuple[bytes, str | None, tuple[tuple[str, int | str], ...]], int]
+    refused: Lru[bytes, Refusal]
+
+
+class DocumentChecks(SchemaExtension):
+    """Parses, validates and checks the limits; `document_checks` makes one per schema, with its caches."""
+
+    limits: ClassVar[DocumentLimits]
+    caches: ClassVar[Caches]
+    digest = b""
+    budget: Budget
+    remembered: tuple[GraphQLError, ...] = ()
+    fresh = False  # parsed by this request: validation still to run
+
+    def on_parse(self) -> Iterator[None]:
+        query = self.execution_context.query
+        if query is not None and self.execution_context.graphql_document is None:
+            self.budget = Budget(self.limits.budget_s)
+            self.execution_context.graphql_document = self.document(query)
+        yield
+
+    def document(self, query: str) -> DocumentNode:
+        check_length(query, self.limits.max_chars)
+        self.digest = hashlib.blake2b(query.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        known = self.caches.parsed.get(self.digest)
+        if known is not None:
+            return known
+        refusal = self.caches.refused.get(self.digest)
+        if refusal is not None:
+            if refusal.stand_in is None:
+                raise detached(refusal.errors[0])
+            self.remembered = refusal.errors
+            return refusal.stand_in
+        try:
+            with self.budget.phase():
+                document = parse(query, max_tokens=self.limits.max_tokens)
+            with self.budget.phase():
+                check_shape(document, self.limits.shape, self.budget.check)
+        except GraphQLError as error:
+            self.refuse((error,))
+            raise
+        except BudgetExceeded as exceeded:
+            raise self.over_budget(exceeded) from None
+        self.fresh = True
+        return document
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.query is not None:
+            if not self.digest:  # parsed before this extension ran: validated all the same, not cached
+                self.budget = Budget(self.limits.budget_s)
+                self.fresh = True
+            context.pre_execution_errors = list(self.remembered) or self.validate()
+        yield
+
+    def validate(self) -> list[GraphQLError]:
+        context = self.execution_context
+        schema = graphql_schema(context.schema)
+        document = context.graphql_document
+        assert document is not None
+        try:
+            if self.fresh:
+                with self.budget.phase():
+                    errors = validate_document(schema, document, (*self.caches.rules, budget_rule(self.budget)))
+                if errors:
+                    errors = [complexity_error() if e.message == ABORTED else e for e in errors]
+                    self.refuse(tuple(errors), stand_in(document))
+                    return errors
+                if self.digest:
+                    self.caches.parsed.put(self.digest, document, len(context.query or ""))
+            key = (self.digest, context.operation_name, _sizes(context.variables))
+            estimate = self.caches.costs.get(key) if self.digest else None
+            if estimate is None:
+                with self.budget.phase():
+                    variables = dict(key[2])
+                    estimate = estimate_cost(
+                        schema, document, context.operation_name, variables, self.limits.max_cost, self.budget.check
+                    )
+                if self.digest:
+                    self.caches.costs.put(key, estimate)
+        except BudgetExceeded as exceeded:
+            return [self.over_budget(exceeded)]
+        if estimate > self.limits.max_cost:
+            charge_analysis(context.context, self.budget)  # not run: what pricing took, not its price
+            return [cost_error(estimate, self.limits.max_cost)]
+        if isinstance(context.context, RequestContext):
+            context.context.cost = estimate
+        return []
+
+    def over_budget(self, exceeded: BudgetExceeded) -> GraphQLError:
+        error = exceeded.error()
+        charge_analysis(self.execution_context.context, self.budget)
+        if exceeded.by_work:
+            self.refuse((error,))
+        return error
+
+    def refuse(self, errors: tuple[GraphQLError, ...], document: DocumentNode | None = None) -> None:
+        charge_analysis(self.execution_context.context, self.budget)
+        if self.digest:
+            self.caches.refused.put(self.digest, Refusal(tuple(detached(e) for e in errors), document))
+
+
 def document_checks(limits: DocumentLimits) -> type[SchemaExtension]:
     """An extension that parses, validates and checks the limits with per-document caches."""
     rules = (*specified_rules, *(() if limits.introspection else (NoSchemaIntrospectionCustomRule,)))
-    parsed: Lru[bytes, DocumentNode] = Lru(CACHE_SIZE, CACHED_CHARS)  # documents that passed validation
-    costs: Lru[tuple[bytes, str | None, tuple[tuple[str, int | str], ...]], int] = Lru(CACHE_SIZE)
-    refused: Lru[bytes, Refusal] = Lru(REFUSED_SIZE)
 
-    class DocumentChecks(SchemaExtension):
-        digest = b""
-        budget: Budget
-        remembered: tuple[GraphQLError, ...] = ()
-        fresh = False  # parsed by this request: validation still to run
+    class Checks(DocumentChecks):
+        pass
 
-        def on_parse(self) -> Iterator[None]:
-            query = self.execution_context.query
-            if query is not None and self.execution_context.graphql_document is None:
-                self.budget = Budget(limits.budget_s)
-                self.execution_context.graphql_document = self.document(query)
-            yield
-
-        def document(self, query: str) -> DocumentNode:
-            check_length(query, limits.max_chars)
-            self.digest = hashlib.blake2b(query.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-            known = parsed.get(self.digest)
-            if known is not None:
-                return known
-            refusal = refused.get(self.digest)
-            if refusal is not None:
-                if refusal.stand_in is None:
-                    raise detached(refusal.errors[0])
-                self.remembered = refusal.errors
-                return refusal.stand_in
-            try:
-                with self.budget.phase():
-                    document = parse(query, max_tokens=limits.max_tokens)
-                with self.budget.phase():
-                    check_shape(document, limits.shape, self.budget.check)
-            except GraphQLError as error:
-                self.refuse((error,))
-                raise
-            except BudgetExceeded as exceeded:
-                raise self.over_budget(exceeded) from None
-            self.fresh = True
-            return document
-
-        def on_validate(self) -> Iterator[None]:
-            context = self.execution_context
-            if context.query is not None:
-                if not self.digest:  # parsed before this extension ran: validated all the same, not cached
-                    self.budget = Budget(limits.budget_s)
-                    self.fresh = True
-                context.pre_execution_errors = list(self.remembered) or self.validate()
-            yield
-
-        def validate(self) -> list[GraphQLError]:
-            context = self.execution_context
-            schema = graphql_schema(context.schema)
-            document = context.graphql_document
-            assert document is not None
-            try:
-                if self.fresh:
-                    with self.budget.phase():
-                        errors = validate_document(schema, document, (*rules, budget_rule(self.budget)))
-                    if errors:
-                        errors = [complexity_error() if e.message == ABORTED else e for e in errors]
-                        self.refuse(tuple(errors), stand_in(document))
-                        return errors
-                    if self.digest:
-                        parsed.put(self.digest, document, len(context.query or ""))
-                key = (self.digest, context.operation_name, _sizes(context.variables))
-                estimate = costs.get(key) if self.digest else None
-                if estimate is None:
-                    with self.budget.phase():
-                        variables = dict(key[2])
-                        estimate = estimate_cost(
-                            schema, document, context.operation_name, variables, limits.max_cost, self.budget.check
-                        )
-                    if self.digest:
-                        costs.put(key, estimate)
-            except BudgetExceeded as exceeded:
-                return [self.over_budget(exceeded)]
-            if estimate > limits.max_cost:
-                charge_analysis(context.context, self.budget)  # not run: what pricing took, not its price
-                return [cost_error(estimate, limits.max_cost)]
-            if isinstance(context.context, RequestContext):
-                context.context.cost = estimate
-            return []
-
-        def over_budget(self, exceeded: BudgetExceeded) -> GraphQLError:
-            error = exceeded.error()
-            charge_analysis(self.execution_context.context, self.budget)
-            if exceeded.by_work:
-                self.refuse((error,))
-            return error
-
-        def refuse(self, errors: tuple[GraphQLError, ...], document: DocumentNode | None = None) -> None:
-            charge_analysis(self.execution_context.context, self.budget)
-            if self.digest:
-                refused.put(self.digest, Refusal(tuple(detached(e) for e in errors), document))
-
-    return DocumentChecks
+    Checks.limits = limits
+    Checks.caches = Caches(rules, Lru(CACHE_SIZE, CACHED_CHARS), Lru(CACHE_SIZE), Lru(REFUSED_SIZE))
+    return Checks
 
 
 POINTS_PER_CPU_MS = 20

@@ -16,19 +16,9 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from gateway.core.context import RequestContext
+from gateway.data.brain.child_pages import ChildQuery, PageKey, child_counts, child_pages, child_pages_of
 from gateway.data.brain.metrics import measured_ordering
-from gateway.data.brain.sql import (
-    ChildQuery,
-    PageKey,
-    Sortable,
-    Where,
-    child_counts,
-    child_pages,
-    child_pages_of,
-    loader_by_id,
-    org_page,
-    status_counts,
-)
+from gateway.data.brain.sql import Sortable, Where, loader_by_id, org_page, status_counts
 from gateway.data.filters import DayRange, Sort
 from gateway.data.paging import Keyed, Page, Paged
 from gateway.data.rows import columns, row_of

@@ -25,7 +25,8 @@ from resolvers.actions.common import (
     typed,
     typed_errors,
 )
-from resolvers.brain.types import ActionLog, Campaign
+from resolvers.brain.records import ActionLog
+from resolvers.brain.types import Campaign
 
 PERMISSION = Permission.RUN_ACTIONS
 

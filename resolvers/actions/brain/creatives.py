@@ -24,7 +24,8 @@ from resolvers.actions.common import (
     typed,
     typed_errors,
 )
-from resolvers.brain.types import ActionLog, Creative
+from resolvers.brain.records import ActionLog
+from resolvers.brain.types import Creative
 
 PERMISSION = Permission.RUN_ACTIONS
 

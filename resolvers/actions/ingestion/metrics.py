@@ -39,7 +39,7 @@ from resolvers.actions.ingestion.common import (
     IngestionErrorCode,
     running_job,
 )
-from resolvers.brain.types import ActionLog, SyncJob
+from resolvers.brain.records import ActionLog, SyncJob
 
 
 @strawberry.input(

@@ -30,7 +30,7 @@ from resolvers.actions.ingestion.common import (
     running_job,
 )
 from resolvers.brain.enums import Platform
-from resolvers.brain.types import ActionLog, SyncJob
+from resolvers.brain.records import ActionLog, SyncJob
 from resolvers.common.enums import stored
 
 

@@ -1,0 +1,143 @@
+"""GraphQL types of the Brain store's records beside the marketing graph: Brain module outputs,
+credentials, sync jobs and action logs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import ClassVar
+
+import strawberry
+from strawberry import Info
+
+from gateway.core.context import RequestContext
+from gateway.data.brain.action_logs import ActionLogRow
+from gateway.data.brain.brain_states import BrainStateRow
+from gateway.data.brain.credentials import CredentialRow
+from gateway.data.brain.sync_jobs import SyncJobRow
+from resolvers.brain.enums import (
+    ActionStatus,
+    BrainModule,
+    CredentialStatus,
+    Platform,
+    SyncJobStatus,
+    action_status,
+    brain_module,
+    credential_status,
+    platform,
+    sync_job_status,
+)
+from resolvers.common.enums import ActorKind, actor_kind, stored
+from resolvers.common.objects import row_builder
+from resolvers.common.relay import COUNTS_BY_STATUS, CountedConnection, Node, node_ids
+from resolvers.common.scalars import JSON
+
+Ctx = Info[RequestContext, None]
+
+
+@strawberry.type(description="How many sync jobs of a list have one status.")
+class SyncJobStatusCount:
+    status: SyncJobStatus = strawberry.field(description="The status.")
+    count: int = strawberry.field(description="Sync jobs of the list in this status.")
+
+
+@strawberry.type(description="One cached output of a Brain module (memory, oracle, curiosity), versioned.")
+class BrainState(Node):
+    from_row: ClassVar[Callable[[BrainStateRow], BrainState]]
+    module: BrainModule = strawberry.field(description="The module that computed it.")
+    state: JSON = strawberry.field(description="The module's output.")
+    computed_at: dt.datetime = strawberry.field(description="When it was computed.")
+    version: int = strawberry.field(description="Increasing version per module.")
+
+
+BrainState.from_row = row_builder(
+    BrainState,
+    id=(node_ids("BrainState"), "id"),
+    module=(brain_module, "module"),
+    state=(JSON, "state"),
+    computed_at="computed_at",
+    version="version",
+)
+
+
+@strawberry.type(description="A stored platform credential. Only metadata: the secret never leaves the database.")
+class ApiCredential(Node):
+    from_row: ClassVar[Callable[[CredentialRow], ApiCredential]]
+    platform: Platform = strawberry.field(description="Platform the credential is for.")
+    key_hint: str | None = strawberry.field(description="Last characters of the key, to tell keys apart.")
+    status: CredentialStatus = strawberry.field(description="Whether the credential can be used.")
+    created_at: dt.datetime = strawberry.field(description="When it was stored.")
+    last_used_at: dt.datetime | None = strawberry.field(description="When a sync last used it.")
+
+
+ApiCredential.from_row = row_builder(
+    ApiCredential,
+    id=(node_ids("ApiCredential"), "id"),
+    platform=(platform, "platform"),
+    key_hint="key_hint",
+    status=(credential_status, "status"),
+    created_at="created_at",
+    last_used_at="last_used_at",
+)
+
+
+@strawberry.type(description="A run that pulls data from a platform into the Brain store.")
+class SyncJob(Node):
+    from_row: ClassVar[Callable[[SyncJobRow], SyncJob]]
+    platform: Platform = strawberry.field(description="Platform synced.")
+    status: SyncJobStatus = strawberry.field(description="Progress of the job.")
+    records_synced: int = strawberry.field(description="Records written so far.")
+    error: str | None = strawberry.field(description="Why the job failed, when it did.")
+    started_at: dt.datetime | None = strawberry.field(description="When the job started.")
+    finished_at: dt.datetime | None = strawberry.field(description="When the job finished.")
+    created_at: dt.datetime = strawberry.field(description="When the job was queued.")
+
+
+SyncJob.from_row = row_builder(
+    SyncJob,
+    id=(node_ids("SyncJob"), "id"),
+    platform=(platform, "platform"),
+    status=(sync_job_status, "status"),
+    records_synced="records_synced",
+    error="error",
+    started_at="started_at",
+    finished_at="finished_at",
+    created_at="created_at",
+)
+
+
+@strawberry.type(description="An audit record of an action run against the Brain store (pause, budget change, ingest).")
+class ActionLog(Node):
+    from_row: ClassVar[Callable[[ActionLogRow], ActionLog]]
+    actor_kind: ActorKind = strawberry.field(description="User, partner or system.")
+    actor_id: str = strawberry.field(description="Subject of the actor's token, or a system name.")
+    action: str = strawberry.field(description="The action, e.g. `shiftBudget`.")
+    target_type: str = strawberry.field(description="Type of the object acted on, e.g. `Campaign`.")
+    target_id: str = strawberry.field(description="Id of the object acted on.")
+    payload: JSON = strawberry.field(description="The action's input.")
+    result: JSON | None = strawberry.field(description="The action's result.")
+    status: ActionStatus = strawberry.field(description="Outcome.")
+    created_at: dt.datetime = strawberry.field(description="When the action ran.")
+
+
+ActionLog.from_row = row_builder(
+    ActionLog,
+    id=(node_ids("ActionLog"), "id"),
+    actor_kind=(actor_kind, "actor_kind"),
+    actor_id="actor_id",
+    action="action",
+    target_type="target_type",
+    target_id="target_id",
+    payload=(JSON, "payload"),
+    result=(JSON, "result"),
+    status=(action_status, "status"),
+    created_at="created_at",
+)
+
+
+@strawberry.type(description="A page of sync jobs (Relay connection) with counts over the whole list.")
+class SyncJobConnection(CountedConnection[SyncJob]):
+    @strawberry.field(description=COUNTS_BY_STATUS)
+    async def counts_by_status(self) -> list[SyncJobStatusCount]:
+        counts = await self.tally()
+        return [SyncJobStatusCount(status=s, count=counts.get(stored(s), 0)) for s in SyncJobStatus]
