@@ -111,6 +111,9 @@ def _prepare_for_root(pgdata: Path) -> str | None:
     entry = ensure_user_exists(PG_SYSTEM_USER)
     assert entry is not None
     ensure_prefix_permissions(pgdata)
+    # The binaries too: a checkout (and its .venv) may sit in a directory only root can enter,
+    # such as one made by `mktemp -d` (0700).
+    ensure_prefix_permissions(POSTGRES_BIN_PATH)
     for path in [POSTGRES_BIN_PATH, POSTGRES_BIN_PATH.parent / "lib", POSTGRES_BIN_PATH.parent / "share"]:
         if path.exists():
             for sub in [path, *path.rglob("*")]:
