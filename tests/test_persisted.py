@@ -95,10 +95,15 @@ async def test_apq_miss_register_hit_over_post_and_get(client: httpx.AsyncClient
     assert ran(await send(client, token, digest=digest))
     by_hash = await send(client, token, digest=digest, get=True)
     assert ran(by_hash)
-    # A GET by hash is answered like a GET that sends the document (the same headers, nothing that forbids caching).
+    # A GET by hash is answered like a GET that sends the document: the same headers, which keep
+    # one principal's answer out of shared caches (a CDN caching the URL would otherwise serve it
+    # to another organization).
     by_text = await send(client, token, query=document, get=True)
     assert ran(by_text) and by_hash.json() == by_text.json()
-    assert set(by_hash.headers) == set(by_text.headers) and "cache-control" not in by_hash.headers
+    assert set(by_hash.headers) == set(by_text.headers)
+    for answer in (by_hash, by_text):
+        assert answer.headers["cache-control"] == "private, no-cache", answer.headers
+        assert answer.headers["vary"] == "Authorization, Cookie"
     # The document is global by hash: another organization's caller runs it too (its own data, its own limits).
     other = await send(client, issuer.token("globex", "viewer"), digest=digest)
     assert ran(other)
@@ -132,6 +137,10 @@ async def test_apq_stores_only_documents_that_validate_within_the_limits(
         answer = await send(client, token, query=document, digest=sha(document))
         assert answer.status_code == 200 and code(answer) == expected, answer.text
         assert not_found(await send(client, token, digest=sha(document))), document[:60]
+    # Kept by bytes, not characters: a document of many four-byte characters runs but is not kept.
+    wide = f"# {chr(0x1F600) * 9_000}\n{fresh()}"  # 9,000 characters, 36,000 bytes
+    assert ran(await send(client, token, query=wide, digest=sha(wide)))
+    assert not_found(await send(client, token, digest=sha(wide)))
     # Registration needs a valid token: nothing is stored for a caller the gateway refused.
     document = fresh()
     assert (await send(client, None, query=document, digest=sha(document))).status_code == 401

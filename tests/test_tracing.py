@@ -147,6 +147,14 @@ def test_errors_and_logs_carry_the_trace_id(traced: tuple[ServeProcess, Receiver
     while f'"trace_id": "{TRACE_ID}"' not in serve.log.read_text() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert f'"trace_id": "{TRACE_ID}"' in serve.log.read_text()
+    # Before authentication, only the W3C trace context is read, and only at a sane size: a huge
+    # `baggage` or `tracestate` header neither fills the log nor costs more than a refusal.
+    before = serve.log.stat().st_size
+    hostile = {"baggage": ",".join(f"k{i}=v{i}" for i in range(8_000)), "tracestate": "x=" + "y" * 60_000}
+    for _ in range(20):
+        refused = httpx.post(f"{serve.url}/graphql", json={"query": "{ __typename }"}, headers=hostile, timeout=60)
+        assert refused.status_code == 401
+    assert serve.log.stat().st_size - before < 20_000
 
 
 def test_tracing_is_off_without_the_variables() -> None:

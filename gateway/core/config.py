@@ -136,7 +136,8 @@ class Settings:
     # (at most `apq_redis_entries`), else in an in-process LRU of `apq_cache_size`; each for `apq_ttl_s`.
     apq: bool = True
     apq_cache_size: int = 1000
-    apq_redis_entries: int = 10_000
+    apq_redis_entries: int = 5_000
+    apq_max_bytes: int = 32_768  # a document kept is at most this long in UTF-8: the stores' size is bounded
     apq_ttl_s: int = 86_400
     # Trusted documents (hash -> document) from OMNIFY_TRUSTED_DOCUMENTS, and who may run only those.
     trusted_documents: Mapping[str, str] | None = None
@@ -292,7 +293,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_timeout_s=_float(env, "OMNIFY_REDIS_TIMEOUT_S", 0.25, problems),
         apq=_bool(env, "OMNIFY_APQ", problems) is not False,
         apq_cache_size=_int(env, "OMNIFY_APQ_CACHE_SIZE", 1000, problems, minimum=1),
-        apq_redis_entries=_int(env, "OMNIFY_APQ_REDIS_ENTRIES", 10_000, problems, minimum=1),
+        apq_redis_entries=_int(env, "OMNIFY_APQ_REDIS_ENTRIES", 5_000, problems, minimum=1),
+        apq_max_bytes=_int(env, "OMNIFY_APQ_MAX_BYTES", 32_768, problems, minimum=1),
         apq_ttl_s=_int(env, "OMNIFY_APQ_TTL_S", 86_400, problems, minimum=1),
         trusted_documents=trusted[0],
         trusted_partners=trusted[1],

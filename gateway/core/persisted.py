@@ -149,6 +149,7 @@ class PersistedQueries:
     def __init__(self, settings: Settings, shared: SharedDocuments | None) -> None:
         self.enabled = settings.apq
         self.max_chars = settings.max_document_chars
+        self.max_bytes = settings.apq_max_bytes
         self.local = LocalDocuments(settings.apq_cache_size, settings.apq_ttl_s)
         self.shared = shared
         self.manifest: Mapping[str, str] = settings.trusted_documents or {}
@@ -229,6 +230,9 @@ class PersistedQueries:
     async def register(self, digest: str, document: str) -> None:
         """Keep a document that just parsed, validated and passed the limits (never one over the size limit)."""
         if len(document) > self.max_chars or self.local.get(digest) is not None:
+            return
+        # Bounded by bytes, not characters: 64,000 four-byte characters are a quarter megabyte.
+        if len(document.encode("utf-8", "surrogatepass")) > self.max_bytes:
             return
         self.local.put(digest, document)
         if self.shared is not None:

@@ -24,6 +24,7 @@ _ON = False
 _tracer = trace.get_tracer("omnify.gateway")
 
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+MAX_HEADER = 512  # characters of `traceparent` / `tracestate` read (W3C: tracestate is at most 32 entries)
 
 
 def wanted(env: Mapping[str, str]) -> bool:
@@ -76,9 +77,13 @@ def enabled() -> bool:
 @contextmanager
 def server_span(name: str, headers: Mapping[str, str], attributes: dict[str, Any]) -> Iterator[Any]:
     """The span of one request, continuing the caller's `traceparent` (or a new trace)."""
-    from opentelemetry import propagate  # loads the propagators' entry points: only once tracing is on
+    # W3C trace context only (no baggage: its propagator logs a whole malformed header, and the
+    # gateway reads nothing from it), and only headers of a sane size: this runs before the
+    # caller is authenticated.
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-    parent = propagate.extract(headers)
+    carrier = {k: v for k, v in headers.items() if k in ("traceparent", "tracestate") and len(v) <= MAX_HEADER}
+    parent = TraceContextTextMapPropagator().extract(carrier)
     token = otel_context.attach(parent)
     try:
         with _tracer.start_as_current_span(name, kind=trace.SpanKind.SERVER, attributes=attributes) as span:

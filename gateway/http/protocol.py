@@ -31,11 +31,19 @@ def encode_response(payload: object) -> bytes:
     return orjson.dumps(payload)
 
 
+# Every answer is one principal's: a shared cache (a CDN caching GET requests, a proxy) must
+# never hand it to another, and a browser revalidates. Vary names what selects the principal.
+PRIVATE = {"Cache-Control": "private, no-cache", "Vary": "Authorization, Cookie"}
+
+
 def json_response(
     payload: object, status: int = 200, media_type: str = JSON, headers: Mapping[str, str] | None = None
 ) -> Response:
     return Response(
-        encode_response(payload), status_code=status, media_type=f"{media_type}; charset=utf-8", headers=headers
+        encode_response(payload),
+        status_code=status,
+        media_type=f"{media_type}; charset=utf-8",
+        headers={**PRIVATE, **(headers or {})},
     )
 
 
