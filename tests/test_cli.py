@@ -8,6 +8,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -109,6 +110,17 @@ def _start_dev(data_dir: Path, port: int, env: dict[str, str] | None = None) -> 
     tokens = re.findall(r"^(eyJ[\w-]+\.[\w-]+\.[\w-]+)$", output, re.MULTILINE)
     assert tokens, output
     assert f"http://127.0.0.1:{port}/graphql" in output
+    # Keep reading what dev prints: a pipe nobody reads fills up, and dev would block on its next
+    # log line (its shutdown included).
+    threading.Thread(target=lambda: [lines.append(line) for line in proc.stdout or ()], daemon=True).start()
+    # uvicorn reports the application started before its socket listens: wait until it answers.
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+            break
+        except httpx.TransportError:
+            assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.1)
     return proc, tokens[0], output
 
 

@@ -116,7 +116,8 @@ async def socket(base: str, token: str | None = None, **headers: str) -> AsyncIt
         yield client
 
 
-def _serve(stores: Stores, issuer: TestIssuer, port: int, **extra: str) -> subprocess.Popen[str]:
+def _serve(stores: Stores, issuer: TestIssuer, port: int, **extra: str) -> subprocess.Popen[bytes]:
+    log = stores.data_dir / f"gateway-b-{port}.log"
     env = {
         **os.environ,
         "DATABASE_URL": stores.app_url,
@@ -130,18 +131,15 @@ def _serve(stores: Stores, issuer: TestIssuer, port: int, **extra: str) -> subpr
         "OMNIFY_STORE_TIMEOUT_S": "5",
         **extra,
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway.ops.cli", "serve"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # A file, not a pipe: a pipe nobody reads fills up over a module's tests and blocks B's logging.
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway.ops.cli", "serve"], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"gateway B exited: {proc.stdout.read() if proc.stdout else ''}")
+            raise RuntimeError(f"gateway B exited: {log.read_text()[-3000:]}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
                 return proc
