@@ -382,6 +382,12 @@ async def test_the_gateway_refuses_a_privileged_login(seeded: Stores, owner: asy
         await store.close()
 
 
+def _serve_once(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`serve` with this environment, expected to stop at its start-up check."""
+    command = [sys.executable, "-m", "gateway.ops.cli", "serve"]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+
+
 def test_serve_refuses_a_privileged_login(seeded: Stores) -> None:
     """`serve` stops before listening, as for any configuration error."""
     env = {
@@ -392,26 +398,12 @@ def test_serve_refuses_a_privileged_login(seeded: Stores) -> None:
         "OIDC_ISSUER": "https://id.example.com/realms/omnify",
         "OIDC_AUDIENCE": "omnify-gateway",
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway.ops.cli", "serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
+    result = _serve_once(env)
     assert result.returncode == 2, result.stderr
     assert "is a superuser" in result.stderr and "DATABASE_MIGRATE_URL" in result.stderr
     # One start-up names every problem: the login's beside the configuration's own.
     del env["OIDC_ISSUER"], env["OIDC_AUDIENCE"]
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway.ops.cli", "serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
+    result = _serve_once(env)
     assert result.returncode == 2, result.stderr
     assert "is a superuser" in result.stderr and "OIDC_ISSUER is not set" in result.stderr
 

@@ -11,10 +11,10 @@ import strawberry
 from gateway.core.permissions import Permission
 from gateway.core.rules import Rejected, budget, reject, text
 from gateway.data.brain import campaigns
-from gateway.data.brain.action_logs import ActionLogEntry, ActionLogRow
-from gateway.data.brain.campaigns import CampaignRow
+from gateway.data.brain.action_logs import ActionLogEntry
 from gateway.stores.postgres import TenantConnection
 from resolvers.actions.brain.common import BrainActionError, BrainActionErrorCode
+from resolvers.actions.built import ACTION_LOG, CAMPAIGN
 from resolvers.actions.common import (
     USER_ERRORS,
     Ctx,
@@ -22,7 +22,6 @@ from resolvers.actions.common import (
     Outcome,
     parse_uuid,
     run_brain_mutation,
-    typed,
     typed_errors,
 )
 from resolvers.brain.records import ActionLog
@@ -132,8 +131,8 @@ async def update_campaign_budget(
         perform=partial(_set_budget, input),
     )
     return UpdateCampaignBudgetPayload(
-        campaign=outcome.built("campaign", typed(CampaignRow, Campaign.from_row)),
-        action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
+        campaign=outcome.built("campaign", CAMPAIGN),
+        action_log=outcome.built("action_log", ACTION_LOG),
         user_errors=typed_errors(outcome.errors, BrainActionError, BrainActionErrorCode),
     )
 
@@ -150,9 +149,9 @@ async def shift_budget(
         perform=partial(_shift, input),
     )
     return ShiftBudgetPayload(
-        from_=outcome.built("from", typed(CampaignRow, Campaign.from_row)),
-        to=outcome.built("to", typed(CampaignRow, Campaign.from_row)),
-        action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
+        from_=outcome.built("from", CAMPAIGN),
+        to=outcome.built("to", CAMPAIGN),
+        action_log=outcome.built("action_log", ACTION_LOG),
         user_errors=typed_errors(outcome.errors, BrainActionError, BrainActionErrorCode),
     )
 

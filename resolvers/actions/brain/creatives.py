@@ -10,10 +10,10 @@ import strawberry
 from gateway.core.permissions import Permission
 from gateway.core.rules import reject, text
 from gateway.data.brain import creatives
-from gateway.data.brain.action_logs import ActionLogEntry, ActionLogRow
-from gateway.data.brain.creatives import CreativeRow
+from gateway.data.brain.action_logs import ActionLogEntry
 from gateway.stores.postgres import TenantConnection
 from resolvers.actions.brain.common import BrainActionError, BrainActionErrorCode
+from resolvers.actions.built import ACTION_LOG, CREATIVE
 from resolvers.actions.common import (
     USER_ERRORS,
     Ctx,
@@ -21,7 +21,6 @@ from resolvers.actions.common import (
     Outcome,
     parse_uuid,
     run_brain_mutation,
-    typed,
     typed_errors,
 )
 from resolvers.brain.records import ActionLog
@@ -72,8 +71,8 @@ async def _run(info: Ctx, data: CreativeStatusInput, operation: str, status: str
         perform=partial(_set_status, data, operation, status),
     )
     return CreativeStatusPayload(
-        creative=outcome.built("creative", typed(CreativeRow, Creative.from_row)),
-        action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
+        creative=outcome.built("creative", CREATIVE),
+        action_log=outcome.built("action_log", ACTION_LOG),
         user_errors=typed_errors(outcome.errors, BrainActionError, BrainActionErrorCode),
     )
 

@@ -15,18 +15,18 @@ import strawberry
 from gateway.core.rules import Rejected, UserError, reject
 from gateway.core.rules.budget import check_amount
 from gateway.data.brain import campaigns, creatives, metrics, sync_jobs
-from gateway.data.brain.action_logs import ActionLogEntry, ActionLogRow
+from gateway.data.brain.action_logs import ActionLogEntry
 from gateway.data.brain.creatives import CreativeHome
 from gateway.data.brain.metrics import DailyFigures
 from gateway.data.brain.sync_jobs import SyncJobRow
 from gateway.stores.postgres import TenantConnection
+from resolvers.actions.built import ACTION_LOG, SYNC_JOB
 from resolvers.actions.common import (
     Ctx,
     IdempotencyKey,
     Outcome,
     parse_uuid,
     run_brain_mutation,
-    typed,
     typed_errors,
 )
 from resolvers.actions.ingestion.common import (
@@ -259,9 +259,9 @@ async def ingest_daily_metrics(
         arguments={"syncJobId": input.sync_job_id, "rows": [_row_arguments(r) for r in input.rows]},
     )
     return IngestDailyMetricsPayload(
-        sync_job=outcome.built("sync_job", typed(SyncJobRow, SyncJob.from_row)),
+        sync_job=outcome.built("sync_job", SYNC_JOB),
         rows_upserted=int(outcome.rows.get("rows_upserted", 0)),
-        action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
+        action_log=outcome.built("action_log", ACTION_LOG),
         user_errors=typed_errors(outcome.errors, IngestionError, IngestionErrorCode),
     )
 

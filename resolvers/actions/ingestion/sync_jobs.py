@@ -9,9 +9,9 @@ import strawberry
 
 from gateway.core.rules import reject
 from gateway.data.brain import sync_jobs
-from gateway.data.brain.action_logs import ActionLogEntry, ActionLogRow
-from gateway.data.brain.sync_jobs import SyncJobRow
+from gateway.data.brain.action_logs import ActionLogEntry
 from gateway.stores.postgres import TenantConnection
+from resolvers.actions.built import ACTION_LOG, SYNC_JOB
 from resolvers.actions.common import (
     USER_ERRORS,
     Ctx,
@@ -19,7 +19,6 @@ from resolvers.actions.common import (
     Outcome,
     parse_uuid,
     run_brain_mutation,
-    typed,
     typed_errors,
 )
 from resolvers.actions.ingestion.common import (
@@ -102,8 +101,8 @@ async def start_sync_job(
         arguments={"platform": input.platform.value},
     )
     return StartSyncJobPayload(
-        sync_job=outcome.built("sync_job", typed(SyncJobRow, SyncJob.from_row)),
-        action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
+        sync_job=outcome.built("sync_job", SYNC_JOB),
+        action_log=outcome.built("action_log", ACTION_LOG),
         user_errors=typed_errors(outcome.errors, IngestionError, IngestionErrorCode),
     )
 
@@ -134,8 +133,8 @@ async def finish_sync_job(
         arguments={"syncJobId": input.sync_job_id, "status": input.status.value, "error": input.error},
     )
     return FinishSyncJobPayload(
-        sync_job=outcome.built("sync_job", typed(SyncJobRow, SyncJob.from_row)),
-        action_log=outcome.built("action_log", typed(ActionLogRow, ActionLog.from_row)),
+        sync_job=outcome.built("sync_job", SYNC_JOB),
+        action_log=outcome.built("action_log", ACTION_LOG),
         user_errors=typed_errors(outcome.errors, IngestionError, IngestionErrorCode),
     )
 
