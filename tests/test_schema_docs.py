@@ -221,8 +221,12 @@ def test_status_filters_take_lists_and_amounts_are_money() -> None:
                 assert isinstance(status.type, GraphQLList), name
         if isinstance(named, GraphQLObjectType) and not name.startswith("__"):
             for field_name, field in named.fields.items():
-                # Amounts are Money {amount currency}; no output is a bare decimal.
-                assert get_named_type(field.type).name != "Decimal", f"{name}.{field_name}"
+                # Amounts are Money {amount currency}; no output is a bare decimal, nor a currency apart from one.
+                if name != "Money":
+                    assert get_named_type(field.type).name != "Decimal", f"{name}.{field_name}"
+                if field_name == "currency":
+                    assert get_named_type(field.type).name == "Currency", f"{name}.{field_name}"
+    assert field_type("Money", "amount") == "Decimal" and field_type("Money", "currency") == "Currency"
     assert enum_values("PerformanceDimension") == {"CHANNEL", "CAMPAIGN", "CREATIVE", "PLATFORM", "FORMAT"}
     assert enum_values("TimeInterval") == {"DAY", "WEEK", "MONTH"}
     for connection in ("CampaignConnection", "CreativeConnection", "SyncJobConnection", "WorkflowExecutionConnection"):

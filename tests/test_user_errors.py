@@ -1,17 +1,21 @@
-"""One error vocabulary: every payload error type is a `UserError`, every domain code a `UserErrorCode`."""
+"""One vocabulary: every payload error type is a `UserError`, every domain code a `UserErrorCode`, and every
+action log entry names its action and target type from `ActionKind` and `ActionTargetType`."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
 from enum import Enum
+from pathlib import Path
 
 import strawberry
 from graphql import GraphQLObjectType, GraphQLSchema, get_named_type
 
 import resolvers.actions
 from resolvers.actions.errors import UserErrorCode
+from resolvers.brain.enums import ActionKind, ActionTargetType
 from resolvers.schema import schema
 
 ERROR_FIELDS = {"code", "message", "field"}
@@ -83,3 +87,31 @@ def test_every_domain_code_is_in_the_one_vocabulary() -> None:
         missing = {member.name for member in enum} - vocabulary
         assert not missing, f"{enum.__name__}: add {sorted(missing)} to UserErrorCode (resolvers/actions/errors.py)"
         assert all(member.name == member.value for member in enum), enum
+
+
+ROOT = Path(__file__).resolve().parent.parent
+NAMED_FROM = {0: "ActionKind", 1: "ActionTargetType"}
+
+
+def _names_an_enum_member(node: ast.expr, enum: str) -> bool:
+    """`stored(Enum.MEMBER)`, `stored(x)` or a conditional of such: anything but a literal string."""
+    if isinstance(node, ast.Constant):
+        return False
+    if isinstance(node, ast.IfExp):
+        return _names_an_enum_member(node.body, enum) and _names_an_enum_member(node.orelse, enum)
+    return "stored(" in ast.unparse(node) or enum in ast.unparse(node)
+
+
+def test_action_log_entries_name_their_action_and_target_from_the_enums() -> None:
+    calls = []
+    for path in sorted((ROOT / "resolvers").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("ActionLogEntry"):
+                calls.append(node)
+                for index, enum in NAMED_FROM.items():
+                    assert _names_an_enum_member(node.args[index], enum), f"{path}:{node.lineno}"
+    assert len(calls) >= 6
+    # The stored names are the mutations' own (what the log held before it was an enum).
+    assert {k.value for k in ActionKind} >= {"pauseCreative", "shiftBudget", "ingestDailyMetrics"}
+    assert ActionTargetType.SYNC_JOB.value == "SyncJob"
+    assert {"ActionKind", "ActionTargetType"} <= set(schema._schema.type_map)

@@ -25,7 +25,9 @@ from gateway.data.brain import (
     sync_jobs,
 )
 from resolvers.brain.enums import (
+    ActionKind,
     ActionStatus,
+    ActionTargetType,
     BrainModule,
     ChannelStatus,
     CreativeFormat,
@@ -364,7 +366,10 @@ def sync_job_filter(flt: SyncJobFilter | None) -> sync_jobs.SyncJobFilter:
 
 @strawberry.input(description="Narrows the log of Brain actions.")
 class ActionLogFilter:
-    action: list[str] | None = strawberry.field(default=None, description='Only these actions, e.g. `["shiftBudget"]`.')
+    action: list[ActionKind] | None = strawberry.field(default=None, description="Only these actions.")
+    target_type: list[ActionTargetType] | None = strawberry.field(
+        default=None, description="Only actions on objects of these types."
+    )
     status: list[ActionStatus] | None = strawberry.field(default=None, description="Only these outcomes.")
     actor_kind: list[ActorKind] | None = strawberry.field(default=None, description="Only actions of these actors.")
     created_at: DateTimeRange | None = strawberry.field(default=None, description="Only actions run then.")
@@ -386,7 +391,8 @@ class ActionLogOrder:
 def action_log_filter(flt: ActionLogFilter | None) -> action_logs.ActionLogFilter:
     flt = flt or ActionLogFilter()
     return action_logs.ActionLogFilter(
-        actions=list(flt.action or ()),
+        actions=stored_values(flt.action),
+        target_types=stored_values(flt.target_type),
         statuses=stored_values(flt.status),
         actor_kinds=stored_values(flt.actor_kind),
         created_at=time_range(flt.created_at),

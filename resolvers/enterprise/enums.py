@@ -105,6 +105,12 @@ class InvitationStatus(Enum):
     EXPIRED = strawberry.enum_value("expired", description="Not accepted in time.")
 
 
+@strawberry.enum(description="State of a member's enterprise account.")
+class MemberStatus(Enum):
+    ACTIVE = strawberry.enum_value("active", description="Can sign in.")
+    DISABLED = strawberry.enum_value("disabled", description="Turned off by an admin; cannot sign in.")
+
+
 # Readers of stored values for objects built per document: one dict lookup each, not an enum call.
 plan = enum_reader(Plan)
 subscription_status = enum_reader(SubscriptionStatus)
@@ -112,6 +118,7 @@ enterprise_role = enum_reader(EnterpriseRole)
 brain_role = enum_reader(BrainRole)
 invitation_role = enum_reader(InvitationRole)
 invitation_status = enum_reader(InvitationStatus)
+member_status = enum_reader(MemberStatus)
 workflow_status = enum_reader(WorkflowStatus)
 execution_status = enum_reader(ExecutionStatus)
 workflow_trigger = enum_reader(WorkflowTrigger)

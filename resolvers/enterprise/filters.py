@@ -43,7 +43,7 @@ def member_filter(f: MemberFilter | None) -> members.Filter:
         name_contains=f.name_contains,
         enterprise_roles=stored_values(f.enterprise_role),
         brain_roles=stored_values(f.brain_role),
-        statuses=tuple(f.status or ()),
+        statuses=stored_values(f.status),
         has_enterprise_account=f.has_enterprise_account,
         has_brain_account=f.has_brain_account,
         last_login=time_range(f.last_login_at),

@@ -21,6 +21,7 @@ from resolvers.enterprise.enums import (
     ExecutionStatus,
     InvitationRole,
     InvitationStatus,
+    MemberStatus,
     QuotaResource,
     WorkflowStatus,
     WorkflowTrigger,
@@ -84,8 +85,8 @@ class MemberFilter:
     brain_role: list[BrainRole] | None = strawberry.field(
         default=None, description="Only members with one of these Brain roles."
     )
-    status: list[str] | None = strawberry.field(
-        default=None, description="Only members whose enterprise account has one of these statuses, e.g. `active`."
+    status: list[MemberStatus] | None = strawberry.field(
+        default=None, description="Only members whose enterprise account has one of these statuses."
     )
     has_enterprise_account: bool | None = strawberry.field(
         default=None, description="Only members with (true) or without (false) an enterprise account."

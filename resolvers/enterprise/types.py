@@ -35,6 +35,7 @@ from resolvers.enterprise.enums import (
     EnterpriseRole,
     InvitationRole,
     InvitationStatus,
+    MemberStatus,
     Plan,
     QuotaResource,
     SubscriptionStatus,
@@ -45,6 +46,7 @@ from resolvers.enterprise.enums import (
     enterprise_role,
     invitation_role,
     invitation_status,
+    member_status,
     plan,
     quota_resource,
     subscription_status,
@@ -97,8 +99,8 @@ class Member(Node):
     brain_role: BrainRole | None = strawberry.field(
         description="Role in the Brain app; null without a Brain account or when the Brain store could not be asked."
     )
-    status: str | None = strawberry.field(
-        description="Enterprise account status, e.g. `active` or `disabled`; null without an enterprise account."
+    status: MemberStatus | None = strawberry.field(
+        description="State of the enterprise account; null without an enterprise account."
     )
     last_login_at: dt.datetime | None = strawberry.field(
         description="Last sign-in to the enterprise platform; null if never."
@@ -128,8 +130,9 @@ def _brain_role(brain: BrainUser | None) -> BrainRole | None:
     return brain_role(brain.role) if brain else None
 
 
-def _account_status(account: Document | None) -> str | None:
-    return (account or {}).get("status")
+def _account_status(account: Document | None) -> MemberStatus | None:
+    status = (account or {}).get("status")
+    return None if status is None else member_status(status)
 
 
 def _last_login(account: Document | None) -> dt.datetime | None:
