@@ -23,7 +23,7 @@ from gateway.data.brain.sync_jobs import SyncJobRow
 from gateway.data.rows import row_of
 from gateway.errors import BadUserInput
 from gateway.stores.mongo import Document
-from resolvers.brain.enums import ActionKind, ActionStatus
+from resolvers.brain.enums import ActionKind, ActionLogStatus
 from resolvers.brain.records import ActionLog, SyncJob
 from resolvers.common.enums import stored_values
 from resolvers.enterprise.agentkit import WorkflowExecution
@@ -35,7 +35,7 @@ Ctx = Info[RequestContext, None]
 @strawberry.input(description="Which action log entries to receive; every given list must match.")
 class ActionLoggedFilter:
     action: list[ActionKind] | None = strawberry.field(default=None, description="Only these actions.")
-    status: list[ActionStatus] | None = strawberry.field(default=None, description="Only these outcomes.")
+    status: list[ActionLogStatus] | None = strawberry.field(default=None, description="Only these outcomes.")
 
 
 def _raw_id(global_id: strawberry.ID | None, expected: str, argument: str) -> str | None:

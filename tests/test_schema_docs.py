@@ -213,6 +213,46 @@ def test_every_list_takes_one_filter_and_order_style() -> None:
         assert get_named_type(order_input.fields["direction"].type).name == "OrderDirection", where
 
 
+def test_lists_and_their_inputs_are_named_after_their_node_type() -> None:
+    """One convention: a list of `T` is a `TConnection` of `TEdge`s, filtered by `TFilter`, ordered by `TOrder`
+    over `TOrderField`, counted by `TStatusCount`; a status field of `T` is a `TStatus` unless several types share
+    its enum (e.g. `DeliveryStatus`)."""
+    for parent, name, field in connection_fields():
+        connection = get_named_type(field.type)
+        assert isinstance(connection, GraphQLObjectType)
+        edge = get_named_type(connection.fields["edges"].type)
+        assert isinstance(edge, GraphQLObjectType)
+        node = get_named_type(edge.fields["node"].type).name
+        names = {
+            "connection": connection.name,
+            "edge": edge.name,
+            "filter": get_named_type(field.args["filter"].type).name,
+            "order": get_named_type(field.args["orderBy"].type).name,
+        }
+        order = SDL.type_map[names["order"]]
+        assert isinstance(order, GraphQLInputObjectType)
+        names["order field"] = get_named_type(order.fields["field"].type).name
+        if "countsByStatus" in connection.fields:
+            names["status count"] = get_named_type(connection.fields["countsByStatus"].type).name
+        expected = {
+            "connection": f"{node}Connection",
+            "edge": f"{node}Edge",
+            "filter": f"{node}Filter",
+            "order": f"{node}Order",
+            "order field": f"{node}OrderField",
+            "status count": f"{node}StatusCount",
+        }
+        assert names == {k: expected[k] for k in names}, f"{parent}.{name}"
+    status_enums: dict[str, set[str]] = {}
+    for name, named in SDL.type_map.items():
+        if isinstance(named, GraphQLObjectType) and not name.startswith("__") and "status" in named.fields:
+            status = get_named_type(named.fields["status"].type)
+            if isinstance(status, GraphQLEnumType) and not name.endswith("StatusCount"):
+                status_enums.setdefault(status.name, set()).add(name)
+    for enum, owners in status_enums.items():
+        assert len(owners) > 1 or enum == f"{next(iter(owners))}Status", (enum, owners)
+
+
 def test_status_filters_take_lists_and_amounts_are_money() -> None:
     for name, named in SDL.type_map.items():
         if isinstance(named, GraphQLInputObjectType) and name.endswith("Filter"):

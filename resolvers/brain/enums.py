@@ -57,14 +57,14 @@ class SyncJobStatus(Enum):
 
 
 @strawberry.enum(description="State of a stored platform credential.")
-class CredentialStatus(Enum):
+class ApiCredentialStatus(Enum):
     ACTIVE = strawberry.enum_value("active", description="Usable.")
     REVOKED = strawberry.enum_value("revoked", description="Withdrawn; no longer usable.")
     EXPIRED = strawberry.enum_value("expired", description="Past its expiry; no longer usable.")
 
 
 @strawberry.enum(description="Outcome of a logged action.")
-class ActionStatus(Enum):
+class ActionLogStatus(Enum):
     SUCCEEDED = strawberry.enum_value("succeeded", description="The action applied.")
     FAILED = strawberry.enum_value("failed", description="The action did not apply.")
 
@@ -105,7 +105,7 @@ channel_status = enum_reader(ChannelStatus)
 creative_format = enum_reader(CreativeFormat)
 brain_module = enum_reader(BrainModule)
 sync_job_status = enum_reader(SyncJobStatus)
-credential_status = enum_reader(CredentialStatus)
-action_status = enum_reader(ActionStatus)
+credential_status = enum_reader(ApiCredentialStatus)
+action_status = enum_reader(ActionLogStatus)
 action_kind = enum_reader(ActionKind)
 action_target_type = enum_reader(ActionTargetType)

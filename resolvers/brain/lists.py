@@ -26,12 +26,12 @@ from gateway.data.brain import (
 )
 from resolvers.brain.enums import (
     ActionKind,
-    ActionStatus,
+    ActionLogStatus,
     ActionTargetType,
+    ApiCredentialStatus,
     BrainModule,
     ChannelStatus,
     CreativeFormat,
-    CredentialStatus,
     DeliveryStatus,
     Platform,
     SyncJobStatus,
@@ -285,9 +285,9 @@ def brain_state_filter(flt: BrainStateFilter | None) -> brain_states.BrainStateF
 
 
 @strawberry.input(description="Narrows a list of stored credentials.")
-class CredentialFilter:
+class ApiCredentialFilter:
     platform: list[Platform] | None = strawberry.field(default=None, description="Only these platforms.")
-    status: list[CredentialStatus] | None = strawberry.field(default=None, description="Only these statuses.")
+    status: list[ApiCredentialStatus] | None = strawberry.field(default=None, description="Only these statuses.")
     created_at: DateTimeRange | None = strawberry.field(default=None, description="Only credentials stored then.")
     last_used_at: DateTimeRange | None = strawberry.field(
         default=None, description="Only credentials last used then (none never used)."
@@ -295,7 +295,7 @@ class CredentialFilter:
 
 
 @strawberry.enum(description="What to sort stored credentials by.")
-class CredentialOrderField(Enum):
+class ApiCredentialOrderField(Enum):
     PLATFORM = strawberry.enum_value("platform", description="By platform.")
     STATUS = strawberry.enum_value("status", description="By status.")
     CREATED_AT = strawberry.enum_value("created_at", description="By time stored.")
@@ -303,13 +303,13 @@ class CredentialOrderField(Enum):
 
 
 @strawberry.input(description="One key of the order of stored credentials.")
-class CredentialOrder:
-    field: CredentialOrderField = strawberry.field(description="What to sort by.")
+class ApiCredentialOrder:
+    field: ApiCredentialOrderField = strawberry.field(description="What to sort by.")
     direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description=DIRECTION_DESCRIPTION)
 
 
-def credential_filter(flt: CredentialFilter | None) -> credentials.CredentialFilter:
-    flt = flt or CredentialFilter()
+def credential_filter(flt: ApiCredentialFilter | None) -> credentials.CredentialFilter:
+    flt = flt or ApiCredentialFilter()
     return credentials.CredentialFilter(
         platforms=stored_values(flt.platform),
         statuses=stored_values(flt.status),
@@ -370,7 +370,7 @@ class ActionLogFilter:
     target_type: list[ActionTargetType] | None = strawberry.field(
         default=None, description="Only actions on objects of these types."
     )
-    status: list[ActionStatus] | None = strawberry.field(default=None, description="Only these outcomes.")
+    status: list[ActionLogStatus] | None = strawberry.field(default=None, description="Only these outcomes.")
     actor_kind: list[ActorKind] | None = strawberry.field(default=None, description="Only actions of these actors.")
     created_at: DateTimeRange | None = strawberry.field(default=None, description="Only actions run then.")
 

@@ -17,10 +17,10 @@ from gateway.data.brain.credentials import CredentialRow
 from gateway.data.brain.sync_jobs import SyncJobRow
 from resolvers.brain.enums import (
     ActionKind,
-    ActionStatus,
+    ActionLogStatus,
     ActionTargetType,
+    ApiCredentialStatus,
     BrainModule,
-    CredentialStatus,
     Platform,
     SyncJobStatus,
     action_kind,
@@ -69,7 +69,7 @@ class ApiCredential(Node):
     from_row: ClassVar[Callable[[CredentialRow], ApiCredential]]
     platform: Platform = strawberry.field(description="Platform the credential is for.")
     key_hint: str | None = strawberry.field(description="Last characters of the key, to tell keys apart.")
-    status: CredentialStatus = strawberry.field(description="Whether the credential can be used.")
+    status: ApiCredentialStatus = strawberry.field(description="Whether the credential can be used.")
     created_at: dt.datetime = strawberry.field(description="When it was stored.")
     last_used_at: dt.datetime | None = strawberry.field(description="When a sync last used it.")
 
@@ -120,7 +120,7 @@ class ActionLog(Node):
     target_id: str = strawberry.field(description="Id of the object acted on.")
     payload: JSON = strawberry.field(description="The action's input.")
     result: JSON | None = strawberry.field(description="The action's result.")
-    status: ActionStatus = strawberry.field(description="Outcome.")
+    status: ActionLogStatus = strawberry.field(description="Outcome.")
     created_at: dt.datetime = strawberry.field(description="When the action ran.")
 
 

@@ -29,16 +29,16 @@ from resolvers.common.relay import (
 from resolvers.common.scalars import JSON, Money
 from resolvers.enterprise.enums import (
     AnalyticsPeriod,
+    BillingSubscriptionStatus,
     BrainRole,
+    ComplianceCheckStatus,
     ComplianceFramework,
-    ComplianceStatus,
     EnterpriseRole,
     InvitationRole,
     InvitationStatus,
     MemberStatus,
     Plan,
     QuotaResource,
-    SubscriptionStatus,
     analytics_period,
     brain_role,
     compliance_framework,
@@ -61,7 +61,7 @@ Ctx = Info[RequestContext, None]
 @strawberry.type(description="An organization's billing subscription.")
 class BillingSubscription(Node):
     plan: Plan = strawberry.field(description="Plan billed by this subscription.")
-    status: SubscriptionStatus = strawberry.field(description="Billing state.")
+    status: BillingSubscriptionStatus = strawberry.field(description="Billing state.")
     seats: int = strawberry.field(description="Number of paid seats.")
     price: Money = strawberry.field(description="Price per billing period.")
     current_period_start: dt.datetime = strawberry.field(description="Start of the current billing period.")
@@ -257,7 +257,7 @@ AuditLog.from_doc = doc_builder(
 class ComplianceCheck(Node):
     framework: ComplianceFramework = strawberry.field(description="Framework the control belongs to.")
     control: str = strawberry.field(description="The control's reference in its framework, e.g. `CC6.1`.")
-    status: ComplianceStatus = strawberry.field(description="Outcome of the check.")
+    status: ComplianceCheckStatus = strawberry.field(description="Outcome of the check.")
     evidence: str | None = strawberry.field(description="What the check looked at.")
     checked_at: dt.datetime | None = strawberry.field(description="When the check ran.")
 
