@@ -47,6 +47,7 @@ from resolvers.common.filters import (
     day_range,
     time_range,
 )
+from resolvers.common.scalars import Currency
 
 DIRECTION_DESCRIPTION = "Which way; NULL (e.g. a KPI of a row without metrics in the range) comes last either way."
 KPI = "{} over `metricsRange`."
@@ -111,6 +112,7 @@ class CampaignFilter:
         default=None, description="Only campaigns on channels of these platforms."
     )
     channel_id: strawberry.ID | None = strawberry.field(default=None, description="Only campaigns of this channel.")
+    currency: list[Currency] | None = strawberry.field(default=None, description="Only campaigns in these currencies.")
     name_contains: str | None = strawberry.field(
         default=None, description="Case-insensitive substring of the name, taken literally (`%` and `_` too)."
     )
@@ -154,6 +156,7 @@ def campaign_filter(flt: CampaignFilter | None) -> campaigns.CampaignFilter:
     return campaigns.CampaignFilter(
         statuses=stored_values(flt.status),
         platforms=stored_values(flt.platform),
+        currencies=tuple(flt.currency or ()),
         channel_id=_uuid(flt.channel_id, "Channel"),
         name_contains=flt.name_contains,
         created_at=time_range(flt.created_at),
@@ -367,9 +370,7 @@ def sync_job_filter(flt: SyncJobFilter | None) -> sync_jobs.SyncJobFilter:
 @strawberry.input(description="Narrows the log of Brain actions.")
 class ActionLogFilter:
     action: list[ActionKind] | None = strawberry.field(default=None, description="Only these actions.")
-    target_type: list[ActionTargetType] | None = strawberry.field(
-        default=None, description="Only actions on objects of these types."
-    )
+    target_type: list[ActionTargetType] | None = strawberry.field(default=None, description="Only these target types.")
     status: list[ActionLogStatus] | None = strawberry.field(default=None, description="Only these outcomes.")
     actor_kind: list[ActorKind] | None = strawberry.field(default=None, description="Only actions of these actors.")
     created_at: DateTimeRange | None = strawberry.field(default=None, description="Only actions run then.")
