@@ -149,6 +149,7 @@ MODULE_CODES = {
     "gateway/core/rules/budget.py": ["BrainActionErrorCode"],
     "gateway/core/rules/text.py": ["BrainActionErrorCode", "TeamErrorCode", "WorkflowErrorCode"],
     "gateway/core/rules/schedule.py": ["WorkflowErrorCode"],
+    "gateway/core/rules/versions.py": ["WorkflowErrorCode"],
     "gateway/core/rules/invitations.py": ["TeamErrorCode"],
     "gateway/core/rules/seats.py": ["TeamErrorCode"],
     "gateway/data/enterprise/seats.py": ["TeamErrorCode"],

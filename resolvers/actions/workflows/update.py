@@ -9,7 +9,7 @@ import strawberry
 
 from gateway.core.mongo_mutations import Audit, Writes
 from gateway.core.permissions import Permission
-from gateway.core.rules import Rejected, reject, text
+from gateway.core.rules import reject, text, versions
 from gateway.data.enterprise import workflows
 from gateway.stores.mongo import Document
 from resolvers.actions.common import Ctx, IdempotencyKey, Outcome, parse_object_id, typed_errors
@@ -66,7 +66,7 @@ async def _update(info: Ctx, data: UpdateWorkflowInput, w: Writes) -> Outcome:
     current = await workflow(w, workflow_id, editable=True)
     expected = data.expected_version
     if current["version"] != expected:
-        raise _stale(current["version"], expected)
+        raise versions.stale("workflow", current["version"], expected)
     changes = await _changes(w, data)
     audit = Audit(
         "workflow.updated",
@@ -78,12 +78,8 @@ async def _update(info: Ctx, data: UpdateWorkflowInput, w: Writes) -> Outcome:
     if updated is None:
         # Someone else changed it between our read and our write: the same stale version, told alike.
         now = await workflow(w, workflow_id, editable=True)
-        raise _stale(now["version"], expected)
+        raise versions.stale("workflow", now["version"], expected)
     return Outcome(rows={"workflow": updated})
-
-
-def _stale(current: int, expected: int) -> Rejected:
-    return reject("VERSION_CONFLICT", f"the workflow is at version {current}, not {expected}", "expectedVersion")
 
 
 async def update_workflow(
