@@ -36,7 +36,7 @@ from bench_stores import prepare_stores, system_url_of
 from gateway.ops.dev_issuer import DevIssuer
 from gateway.ops.embedded import free_port
 
-SUBSCRIPTION = 'subscription { actionLogged(filter: {actions: ["shiftBudget"]}) { id action payload } }'
+SUBSCRIPTION = "subscription { actionLogged(filter: {action: [SHIFT_BUDGET]}) { id action payload } }"
 SHIFT = "mutation($i: ShiftBudgetInput!) { shiftBudget(input: $i) { userErrors { code } } }"
 
 

@@ -23,8 +23,9 @@ from gateway.data.brain.sync_jobs import SyncJobRow
 from gateway.data.rows import row_of
 from gateway.errors import BadUserInput
 from gateway.stores.mongo import Document
-from resolvers.brain.enums import ActionStatus
+from resolvers.brain.enums import ActionKind, ActionLogStatus
 from resolvers.brain.records import ActionLog, SyncJob
+from resolvers.common.enums import stored_values
 from resolvers.enterprise.agentkit import WorkflowExecution
 from resolvers.enterprise.types import AuditLog
 
@@ -33,10 +34,8 @@ Ctx = Info[RequestContext, None]
 
 @strawberry.input(description="Which action log entries to receive; every given list must match.")
 class ActionLoggedFilter:
-    actions: list[str] | None = strawberry.field(
-        default=None, description='Only these actions, e.g. `["shiftBudget", "pauseCreative"]`.'
-    )
-    statuses: list[ActionStatus] | None = strawberry.field(default=None, description="Only these outcomes.")
+    action: list[ActionKind] | None = strawberry.field(default=None, description="Only these actions.")
+    status: list[ActionLogStatus] | None = strawberry.field(default=None, description="Only these outcomes.")
 
 
 def _raw_id(global_id: strawberry.ID | None, expected: str, argument: str) -> str | None:
@@ -49,8 +48,8 @@ def _raw_id(global_id: strawberry.ID | None, expected: str, argument: str) -> st
 
 
 def _action_filter(filter: ActionLoggedFilter | None) -> Callable[[Document], bool]:
-    actions = set(filter.actions) if filter and filter.actions is not None else None
-    statuses = {s.value for s in filter.statuses} if filter and filter.statuses is not None else None
+    actions = set(stored_values(filter.action)) if filter and filter.action is not None else None
+    statuses = set(stored_values(filter.status)) if filter and filter.status is not None else None
 
     def accepts(row: Document) -> bool:
         return (actions is None or row["action"] in actions) and (statuses is None or row["status"] in statuses)

@@ -76,7 +76,7 @@ async def test_shift_budget_moves_money_and_logs_once(
     assert result["userErrors"] == [], body
     assert Decimal(result["from"]["dailyBudget"]["amount"]) == Decimal(a["dailyBudget"]["amount"]) - Decimal("10.50")
     assert Decimal(result["to"]["dailyBudget"]["amount"]) == Decimal(b["dailyBudget"]["amount"]) + Decimal("10.50")
-    assert result["actionLog"]["action"] == "shiftBudget" and result["actionLog"]["payload"]["amount"] == "10.50"
+    assert result["actionLog"]["action"] == "SHIFT_BUDGET" and result["actionLog"]["payload"]["amount"] == "10.50"
     after = await budgets(seeded)
     assert sum(after.values()) == sum(before.values())
 

@@ -501,11 +501,11 @@ ENTERPRISE_TYPES = {
     "UsageQuota",
     "Invitation",
     "Plan",
-    "SubscriptionStatus",
+    "BillingSubscriptionStatus",
     "WorkflowStatus",
-    "ExecutionStatus",
+    "WorkflowExecutionStatus",
     "ComplianceFramework",
-    "ComplianceStatus",
+    "ComplianceCheckStatus",
     "AnalyticsPeriod",
     "QuotaResource",
     "InvitationStatus",
@@ -515,7 +515,7 @@ ENTERPRISE_TYPES = {
     "AgentFilter",
     "WorkflowFilter",
     "WorkflowExecutionFilter",
-    "ExecutionFilter",
+    "MemberStatus",
     "AuditLogFilter",
     "ComplianceCheckFilter",
 }
@@ -563,7 +563,7 @@ async def test_members_join_both_stores_by_email(client: httpx.AsyncClient, issu
         "VIEWER",
         "Acme Corporation Analyst",
     )
-    assert analyst["hasEnterpriseAccount"] and analyst["hasBrainAccount"] and analyst["status"] == "active"
+    assert analyst["hasEnterpriseAccount"] and analyst["hasBrainAccount"] and analyst["status"] == "ACTIVE"
     brain_only = members["marketer1@acme.example"]
     assert brain_only == {
         "id": brain_only["id"],
@@ -578,7 +578,7 @@ async def test_members_join_both_stores_by_email(client: httpx.AsyncClient, issu
     }
     enterprise_only = members["analyst3@acme.example"]
     assert (enterprise_only["status"], enterprise_only["hasBrainAccount"], enterprise_only["brainRole"]) == (
-        "disabled",
+        "DISABLED",
         False,
         None,
     )

@@ -401,7 +401,7 @@ async def test_other_filters(client: httpx.AsyncClient, issuer: TestIssuer) -> N
         owner: auditLogs(filter: {actorId: ["nobody", $owner]}) { totalCount }
         brainOnly: members(filter: {hasEnterpriseAccount: false}) { edges { node { email hasBrainAccount } } }
         both: members(filter: {hasEnterpriseAccount: true, hasBrainAccount: true}) { totalCount }
-        disabledMembers: members(filter: {status: ["disabled"]}) { edges { node { status } } }
+        disabledMembers: members(filter: {status: [DISABLED]}) { edges { node { status } } }
         analysts: members(filter: {enterpriseRole: [ANALYST]}) { totalCount }
         marketers: members(filter: {brainRole: [MARKETER]}) { edges { node { brainRole } } }
         """,
@@ -416,7 +416,7 @@ async def test_other_filters(client: httpx.AsyncClient, issuer: TestIssuer) -> N
     assert sorted(n["email"] for n in nodes(data["brainOnly"])) == [f"marketer{i}@acme.example" for i in (1, 2, 3)]
     assert all(n["hasBrainAccount"] for n in nodes(data["brainOnly"]))
     assert data["both"]["totalCount"] == 5
-    assert nodes(data["disabledMembers"]) and all(n["status"] == "disabled" for n in nodes(data["disabledMembers"]))
+    assert nodes(data["disabledMembers"]) and all(n["status"] == "DISABLED" for n in nodes(data["disabledMembers"]))
     assert data["analysts"]["totalCount"] == 9  # the seeded analyst and the 8 enterprise-only ones
     assert nodes(data["marketers"]) and all(n["brainRole"] == "MARKETER" for n in nodes(data["marketers"]))
 

@@ -391,7 +391,11 @@ async def test_update_workflow_raises_the_version(client: httpx.AsyncClient, iss
 
     before = await state(db)
     stale = await mutate(client, UPDATE, admin(issuer), workflowId=workflow["id"], expectedVersion=1, name="Lost")
-    assert error_code(stale) == "CONFLICT" and stale["errors"][0]["extensions"]["currentVersion"] == 2
+    (error,) = result(stale)["userErrors"]
+    assert (error["code"], error["field"]) == ("VERSION_CONFLICT", "expectedVersion") and "version 2" in error[
+        "message"
+    ]
+    assert result(stale)["workflow"] is None
     assert await state(db) == before
 
 
@@ -444,9 +448,9 @@ async def test_concurrent_updates_with_one_expected_version_one_wins(
             for i in range(12)
         )
     )
-    winners = [b for b in bodies if "errors" not in b]
+    winners = [b for b in bodies if not result(b)["userErrors"]]
     assert len(winners) == 1 and result(winners[0])["workflow"]["version"] == 2
-    assert sorted(error_code(b) for b in bodies if b not in winners) == ["CONFLICT"] * 11
+    assert [codes(b) for b in bodies if b not in winners] == [["VERSION_CONFLICT"]] * 11
     doc = await db.agentkit_workflows.find_one({"_id": raw(workflow["id"])})
     assert doc is not None and doc["version"] == 2 and doc["name"] == result(winners[0])["workflow"]["name"]
     assert len(await audit_events(db, str(raw(workflow["id"])), "workflow.updated")) == 1
@@ -683,17 +687,17 @@ async def test_a_rejection_is_replayed_too(client: httpx.AsyncClient, issuer: Te
     assert await state(db) == before
 
 
-async def test_a_conflict_error_releases_the_key(client: httpx.AsyncClient, issuer: TestIssuer, db: Db) -> None:
+async def test_a_stale_version_is_remembered_under_its_key_like_any_user_error(
+    client: httpx.AsyncClient, issuer: TestIssuer, db: Db
+) -> None:
     workflow = await new_workflow(client, issuer)
     key = unique("update")
-    stale = await mutate(
-        client, UPDATE, admin(issuer), workflowId=workflow["id"], expectedVersion=9, name="A", idempotencyKey=key
-    )
-    assert error_code(stale) == "CONFLICT"
-    assert await db.idempotency_keys.find_one({"_id": admin_key(issuer, key)}) is None
-    fixed = await mutate(
-        client, UPDATE, admin(issuer), workflowId=workflow["id"], expectedVersion=1, name="A", idempotencyKey=key
-    )
+    args = {"workflowId": workflow["id"], "name": "A", "idempotencyKey": key}
+    stale = await mutate(client, UPDATE, admin(issuer), expectedVersion=9, **args)
+    assert codes(stale) == ["VERSION_CONFLICT"]
+    assert await mutate(client, UPDATE, admin(issuer), expectedVersion=9, **args) == stale
+    assert error_code(await mutate(client, UPDATE, admin(issuer), expectedVersion=1, **args)) == "CONFLICT"
+    fixed = await mutate(client, UPDATE, admin(issuer), expectedVersion=1, **{**args, "idempotencyKey": unique("u")})
     assert result(fixed)["workflow"]["version"] == 2
 
 

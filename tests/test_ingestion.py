@@ -181,7 +181,7 @@ async def test_round_trip_start_ingest_finish_and_read_back(
     job = started["syncJob"]
     assert (job["platform"], job["status"], job["recordsSynced"], job["finishedAt"]) == ("META", "RUNNING", 0, None)
     assert job["startedAt"] is not None
-    assert started["actionLog"]["action"] == "startSyncJob" and started["actionLog"]["actorKind"] == "PARTNER"
+    assert started["actionLog"]["action"] == "START_SYNC_JOB" and started["actionLog"]["actorKind"] == "PARTNER"
     assert started["actionLog"]["actorId"] == "partner-globex-roundtrip"
 
     rows = [
@@ -193,7 +193,7 @@ async def test_round_trip_start_ingest_finish_and_read_back(
     assert result["userErrors"] == [] and result["rowsUpserted"] == 3
     assert result["syncJob"] == {"id": job["id"], "status": "RUNNING", "recordsSynced": 3}
     log = result["actionLog"]
-    assert (log["action"], log["targetType"]) == ("ingestDailyMetrics", "SyncJob")
+    assert (log["action"], log["targetType"]) == ("INGEST_DAILY_METRICS", "SYNC_JOB")
     assert log["payload"]["rows"] == 3 and log["payload"]["creatives"] == 2
     assert (log["payload"]["from"], log["payload"]["to"]) == (day1.isoformat(), day2.isoformat())
     assert log["result"] == {"rowsUpserted": 3, "inserted": 3, "updated": 0, "recordsSynced": 3}
@@ -278,7 +278,7 @@ async def test_failed_job_keeps_its_error_and_rows_without_a_job(
     creative = (await creatives(seeded, "google"))[0]
     result = (await ingest(client, token, [row(creative, days_ago(210))]))["data"]["ingestDailyMetrics"]
     assert result["userErrors"] == [] and result["syncJob"] is None and result["rowsUpserted"] == 1
-    assert result["actionLog"]["targetType"] == "Organization" and result["actionLog"]["targetId"] == str(ORG_ID)
+    assert result["actionLog"]["targetType"] == "ORGANIZATION" and result["actionLog"]["targetId"] == str(ORG_ID)
 
 
 async def test_admin_and_owner_users_may_ingest(client: httpx.AsyncClient, issuer: TestIssuer, seeded: Stores) -> None:

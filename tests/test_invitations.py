@@ -175,7 +175,7 @@ async def test_invite_accept_and_appear_in_members_with_the_role(
     assert stored["pending_audit_count"] == 0  # the account and the event were delivered
 
     members = (await gql(client, MEMBERS, token=admin(issuer)))["data"]["organization"]["members"]
-    assert {"email": email, "enterpriseRoles": ["ADMIN"], "status": "active"} in [e["node"] for e in members["edges"]]
+    assert {"email": email, "enterpriseRoles": ["ADMIN"], "status": "ACTIVE"} in [e["node"] for e in members["edges"]]
 
     # The same token now resolves to the organization, with the role of the new account.
     viewer = (await gql(client, VIEWER, token=token))["data"]["viewer"]

@@ -409,13 +409,13 @@ async def test_status_and_enum_filters_take_lists(client: httpx.AsyncClient, iss
     logs = await q(
         client,
         issuer,
-        """{ organization { actionLogs(first: 100, filter: {action: ["updateCampaignBudget"], status: [SUCCEEDED],
+        """{ organization { actionLogs(first: 100, filter: {action: [UPDATE_CAMPAIGN_BUDGET], status: [SUCCEEDED],
           actorKind: [USER]}) { totalCount edges { node { action status actorKind } } } } }""",
     )
     assert logs["actionLogs"]["totalCount"] >= 30
     assert {
         (n["node"]["action"], n["node"]["status"], n["node"]["actorKind"]) for n in logs["actionLogs"]["edges"]
-    } == {("updateCampaignBudget", "SUCCEEDED", "USER")}
+    } == {("UPDATE_CAMPAIGN_BUDGET", "SUCCEEDED", "USER")}
 
 
 async def test_name_search_takes_wildcards_literally(

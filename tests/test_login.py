@@ -757,13 +757,13 @@ async def _shift_once_until_seen(page: Any, gateway: LoginGateway) -> None:
 
         for attempt in range(10):
             await send(attempt)
-            if await _shows(result, "shiftBudget", seconds=3.0):
+            if await _shows(result, "SHIFT_BUDGET", seconds=3.0):
                 break
         else:
             raise AssertionError("GraphiQL never showed the actionLogged event")
         if attempt % 2 == 0:
             await send(attempt + 1)  # the budgets end as they began
-    assert '"action": "shiftBudget"' in await result.inner_text()
+    assert '"action": "SHIFT_BUDGET"' in await result.inner_text()
 
 
 async def _shows(locator: Any, text: str, *, seconds: float) -> bool:

@@ -423,7 +423,7 @@ COMPILED_CASES = [
     # JSON and DateTime scalars, nested objects under lists
     "{ organization { latestBrainStates { module version computedAt state } "
     "auditLogs(first: 3) { edges { node { action details requestId createdAt actor { email kind } target { id type } } } } "
-    "actionLogs(first: 3) { edges { node { payload result createdAt status actorKind } } } } }",
+    "actionLogs(first: 3) { edges { node { action targetType payload result createdAt status actorKind } } } } }",
     # the compiled selection of a type reached through an interface (node) and through a list
     "query N($id: ID!) { node(id: $id) { __typename ... on Campaign { id name status dailyBudget { amount } "
     "creatives(first: 2) { edges { node { id name format } } } } } }",

@@ -95,7 +95,7 @@ async def test_readme_subscription_snippet_runs_as_written(
             assert answer["data"]["shiftBudget"]["userErrors"] == [], answer
             with contextlib.suppress(TimeoutError):
                 printed += await asyncio.wait_for(node.stdout.readline(), timeout=3)
-            if b"shiftBudget" in printed:
+            if b"SHIFT_BUDGET" in printed:
                 break
         if attempt % 2 == 0:  # the budgets end as they began
             await gql(
@@ -104,7 +104,7 @@ async def test_readme_subscription_snippet_runs_as_written(
                 {"i": {"fromCampaignId": usd[1], "toCampaignId": usd[0], "amount": "0.01"}},
                 token=marketer,
             )
-        assert b"action: 'shiftBudget'" in printed, printed
+        assert b"action: 'SHIFT_BUDGET'" in printed, printed
     finally:
         node.kill()
         _, errors = await node.communicate()

@@ -103,7 +103,7 @@ async def test_a_subscription_through_the_proxy_hears_actions_served_by_either_r
         socket(stack.proxy.url, issuer.token(ORG, "viewer")) as subscriber,
     ):
         source, target = await campaign_pair(http, issuer)
-        await subscriber.subscribe("1", ACTIONS, {"filter": {"actions": ["shiftBudget"]}})
+        await subscriber.subscribe("1", ACTIONS, {"filter": {"action": ["SHIFT_BUDGET"]}})
         await settle()
         # Sent straight to each replica in turn: the subscriber's replica hears both.
         for replica in stack.replicas:
@@ -111,7 +111,7 @@ async def test_a_subscription_through_the_proxy_hears_actions_served_by_either_r
                 result = await shift(direct, marketer, source, target, "1.00")
             assert result["userErrors"] == [], result
             event = (await next_event(subscriber, "1", within=60))["actionLogged"]
-            assert event["id"] == result["actionLog"]["id"] and event["action"] == "shiftBudget"
+            assert event["id"] == result["actionLog"]["id"] and event["action"] == "SHIFT_BUDGET"
 
 
 async def test_a_persisted_query_registered_on_one_replica_runs_on_the_other(stack: Stack, issuer: TestIssuer) -> None:

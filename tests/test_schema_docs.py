@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from enum import Enum
 from pathlib import Path
 
 from graphql import (
@@ -17,6 +18,10 @@ from graphql import (
     get_named_type,
 )
 
+from resolvers.actions.brain.common import BrainActionErrorCode
+from resolvers.actions.ingestion.common import IngestionErrorCode
+from resolvers.actions.team.common import TeamErrorCode
+from resolvers.actions.workflows.common import WorkflowErrorCode
 from resolvers.schema import schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +97,8 @@ def test_creation_times_are_named_created_at() -> None:
             assert "at" not in named.fields, name
 
 
-# Each mutation payload's `userErrors` carries its domain's error type, whose `code` is that domain's enum.
+# Each mutation payload's `userErrors` carries its domain's error type: a `UserError` whose `code` is a
+# `UserErrorCode`, restricted in Python to that domain's own code enum.
 PAYLOAD_ERRORS = {
     "CreativeStatusPayload": "BrainActionError",
     "UpdateCampaignBudgetPayload": "BrainActionError",
@@ -106,11 +112,11 @@ PAYLOAD_ERRORS = {
     "RunWorkflowPayload": "WorkflowError",
     "SetWorkflowSchedulePayload": "WorkflowError",
 }
-ERROR_CODES = {
-    "BrainActionError": "BrainActionErrorCode",
-    "IngestionError": "IngestionErrorCode",
-    "TeamError": "TeamErrorCode",
-    "WorkflowError": "WorkflowErrorCode",
+ERROR_CODES: dict[str, type[Enum]] = {
+    "BrainActionErrorCode": BrainActionErrorCode,
+    "IngestionErrorCode": IngestionErrorCode,
+    "TeamErrorCode": TeamErrorCode,
+    "WorkflowErrorCode": WorkflowErrorCode,
 }
 
 
@@ -123,14 +129,18 @@ def test_user_errors_are_typed_per_domain() -> None:
     assert payloads == set(PAYLOAD_ERRORS)
     for payload, error in PAYLOAD_ERRORS.items():
         assert field_type(payload, "userErrors") == error
-        assert field_type(error, "code") == ERROR_CODES[error]
+        assert field_type(error, "code") == "UserErrorCode"
         assert field_type(error, "message") == "String"
         assert field_type(error, "field") == "String"
 
 
+def domain_codes(name: str) -> set[str]:
+    return {member.name for member in ERROR_CODES[name]}
+
+
 # The codes each place raises, as written in the source (a folder: all its modules): every one must be in
-# the enum of each domain that place serves, else a rejection would fail to serialize instead of reaching the
-# client. Rules shared by several domains list them all.
+# the code enum of each domain that place serves, else `typed_errors` would refuse it instead of the client
+# reading it. Rules shared by several domains list them all.
 MODULE_CODES = {
     "resolvers/actions/brain": ["BrainActionErrorCode"],
     "resolvers/actions/ingestion": ["IngestionErrorCode"],
@@ -139,6 +149,7 @@ MODULE_CODES = {
     "gateway/core/rules/budget.py": ["BrainActionErrorCode"],
     "gateway/core/rules/text.py": ["BrainActionErrorCode", "TeamErrorCode", "WorkflowErrorCode"],
     "gateway/core/rules/schedule.py": ["WorkflowErrorCode"],
+    "gateway/core/rules/versions.py": ["WorkflowErrorCode"],
     "gateway/core/rules/invitations.py": ["TeamErrorCode"],
     "gateway/core/rules/seats.py": ["TeamErrorCode"],
     "gateway/data/enterprise/seats.py": ["TeamErrorCode"],
@@ -164,10 +175,10 @@ def test_every_raised_code_is_in_its_domain_enum() -> None:
         assert raised, place
         if place.endswith("brain"):
             raised |= brain_statuses
-        known = set().union(*(enum_values(e) for e in enums))
+        known = set().union(*(domain_codes(e) for e in enums))
         assert raised - known == set(), place
         for enum in enums:
-            assert enum_values(enum) >= SHARED_CODES, enum
+            assert domain_codes(enum) >= SHARED_CODES, enum
 
 
 def test_every_place_that_rejects_is_checked() -> None:
@@ -203,6 +214,46 @@ def test_every_list_takes_one_filter_and_order_style() -> None:
         assert get_named_type(order_input.fields["direction"].type).name == "OrderDirection", where
 
 
+def test_lists_and_their_inputs_are_named_after_their_node_type() -> None:
+    """One convention: a list of `T` is a `TConnection` of `TEdge`s, filtered by `TFilter`, ordered by `TOrder`
+    over `TOrderField`, counted by `TStatusCount`; a status field of `T` is a `TStatus` unless several types share
+    its enum (e.g. `DeliveryStatus`)."""
+    for parent, name, field in connection_fields():
+        connection = get_named_type(field.type)
+        assert isinstance(connection, GraphQLObjectType)
+        edge = get_named_type(connection.fields["edges"].type)
+        assert isinstance(edge, GraphQLObjectType)
+        node = get_named_type(edge.fields["node"].type).name
+        names = {
+            "connection": connection.name,
+            "edge": edge.name,
+            "filter": get_named_type(field.args["filter"].type).name,
+            "order": get_named_type(field.args["orderBy"].type).name,
+        }
+        order = SDL.type_map[names["order"]]
+        assert isinstance(order, GraphQLInputObjectType)
+        names["order field"] = get_named_type(order.fields["field"].type).name
+        if "countsByStatus" in connection.fields:
+            names["status count"] = get_named_type(connection.fields["countsByStatus"].type).name
+        expected = {
+            "connection": f"{node}Connection",
+            "edge": f"{node}Edge",
+            "filter": f"{node}Filter",
+            "order": f"{node}Order",
+            "order field": f"{node}OrderField",
+            "status count": f"{node}StatusCount",
+        }
+        assert names == {k: expected[k] for k in names}, f"{parent}.{name}"
+    status_enums: dict[str, set[str]] = {}
+    for name, named in SDL.type_map.items():
+        if isinstance(named, GraphQLObjectType) and not name.startswith("__") and "status" in named.fields:
+            status = get_named_type(named.fields["status"].type)
+            if isinstance(status, GraphQLEnumType) and not name.endswith("StatusCount"):
+                status_enums.setdefault(status.name, set()).add(name)
+    for enum, owners in status_enums.items():
+        assert len(owners) > 1 or enum == f"{next(iter(owners))}Status", (enum, owners)
+
+
 def test_status_filters_take_lists_and_amounts_are_money() -> None:
     for name, named in SDL.type_map.items():
         if isinstance(named, GraphQLInputObjectType) and name.endswith("Filter"):
@@ -211,8 +262,12 @@ def test_status_filters_take_lists_and_amounts_are_money() -> None:
                 assert isinstance(status.type, GraphQLList), name
         if isinstance(named, GraphQLObjectType) and not name.startswith("__"):
             for field_name, field in named.fields.items():
-                # Amounts are Money {amount currency}; no output is a bare decimal.
-                assert get_named_type(field.type).name != "Decimal", f"{name}.{field_name}"
+                # Amounts are Money {amount currency}; no output is a bare decimal, nor a currency apart from one.
+                if name != "Money":
+                    assert get_named_type(field.type).name != "Decimal", f"{name}.{field_name}"
+                if field_name == "currency":
+                    assert get_named_type(field.type).name == "Currency", f"{name}.{field_name}"
+    assert field_type("Money", "amount") == "Decimal" and field_type("Money", "currency") == "Currency"
     assert enum_values("PerformanceDimension") == {"CHANNEL", "CAMPAIGN", "CREATIVE", "PLATFORM", "FORMAT"}
     assert enum_values("TimeInterval") == {"DAY", "WEEK", "MONTH"}
     for connection in ("CampaignConnection", "CreativeConnection", "SyncJobConnection", "WorkflowExecutionConnection"):

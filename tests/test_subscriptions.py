@@ -215,7 +215,7 @@ async def test_an_action_on_b_reaches_a_subscriber_on_a(
         socket(gateway_b, issuer.token(ORG, "viewer")) as on_b,
     ):
         for sub in (on_a, other_org, on_b):
-            await sub.subscribe("1", ACTIONS, {"filter": {"actions": ["shiftBudget"]}})
+            await sub.subscribe("1", ACTIONS, {"filter": {"action": ["SHIFT_BUDGET"]}})
         await settle()
         # B's own listener is up once its own subscriber hears B's first action.
         warm = await shift(http_b, marketer, source, target, "1.00")
@@ -228,7 +228,7 @@ async def test_an_action_on_b_reaches_a_subscriber_on_a(
         # Delivery latency is a figure for bench/, not a test: here it only has to arrive.
         event = (await next_event(on_a, "1", within=30))["actionLogged"]
         assert event["id"] == result["actionLog"]["id"]
-        assert event["action"] == "shiftBudget" and event["status"] == "SUCCEEDED"
+        assert event["action"] == "SHIFT_BUDGET" and event["status"] == "SUCCEEDED"
         assert event["payload"]["amount"] == "1.00"
         assert (await next_event(on_b, "1"))["actionLogged"]["id"] == result["actionLog"]["id"]
         # Another organization's subscriber heard none of it.
@@ -259,7 +259,7 @@ async def test_filters_admit_only_matching_actions(
     source, target = await campaign_pair(client, issuer)
     marketer = issuer.token(ORG, "marketer")
     async with socket(gateway.url, issuer.token(ORG, "viewer")) as sub:
-        await sub.subscribe("f", ACTIONS, {"filter": {"actions": ["updateCampaignBudget"], "statuses": ["SUCCEEDED"]}})
+        await sub.subscribe("f", ACTIONS, {"filter": {"action": ["UPDATE_CAMPAIGN_BUDGET"], "status": ["SUCCEEDED"]}})
         await settle()
         await shift(client, marketer, source, target, "0.01")
         await shift(client, marketer, target, source, "0.01")
@@ -270,7 +270,7 @@ async def test_filters_admit_only_matching_actions(
             token=marketer,
         )
         event = (await next_event(sub, "f"))["actionLogged"]
-        assert event["action"] == "updateCampaignBudget"
+        assert event["action"] == "UPDATE_CAMPAIGN_BUDGET"
         assert event["id"] == body["data"]["updateCampaignBudget"]["actionLog"]["id"]
 
 

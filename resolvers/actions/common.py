@@ -30,6 +30,11 @@ from gateway.data.rows import is_row, row_of
 from gateway.errors import StoreUnavailable
 from gateway.stores.postgres import TenantConnection
 
+# Re-exported: payload types of every domain describe their error fields with these.
+from resolvers.actions.errors import ERROR_FIELD as ERROR_FIELD
+from resolvers.actions.errors import ERROR_MESSAGE as ERROR_MESSAGE
+from resolvers.actions.errors import UserErrorCode
+
 Ctx = Info[RequestContext, None]
 T = TypeVar("T")
 R = TypeVar("R", bound=NamedTuple)
@@ -44,12 +49,13 @@ IdempotencyKey = strawberry.field(
 
 
 def typed_errors(errors: list[UserError], error_type: Callable[..., E], codes: type[Enum]) -> list[E]:
-    """A payload's user errors as its domain's GraphQL error type, the code as that domain's enum."""
-    return [error_type(code=codes(e.code), message=e.message, field=e.field) for e in errors]
+    """A payload's user errors as its domain's GraphQL error type (a `UserError`), the code as a `UserErrorCode`.
+
+    `codes` is the domain's own enum: a code outside it is a bug of the mutation, refused here.
+    """
+    return [error_type(code=UserErrorCode(codes(e.code).name), message=e.message, field=e.field) for e in errors]
 
 
-ERROR_MESSAGE = "Human-readable explanation; wording may change, switch on `code` instead."
-ERROR_FIELD = "The input field at fault, e.g. `rows[17].clicks`; null when no single field is."
 USER_ERRORS = "Why nothing changed, when it did not; empty on success."
 
 

@@ -57,16 +57,45 @@ class SyncJobStatus(Enum):
 
 
 @strawberry.enum(description="State of a stored platform credential.")
-class CredentialStatus(Enum):
+class ApiCredentialStatus(Enum):
     ACTIVE = strawberry.enum_value("active", description="Usable.")
     REVOKED = strawberry.enum_value("revoked", description="Withdrawn; no longer usable.")
     EXPIRED = strawberry.enum_value("expired", description="Past its expiry; no longer usable.")
 
 
 @strawberry.enum(description="Outcome of a logged action.")
-class ActionStatus(Enum):
+class ActionLogStatus(Enum):
     SUCCEEDED = strawberry.enum_value("succeeded", description="The action applied.")
     FAILED = strawberry.enum_value("failed", description="The action did not apply.")
+
+
+@strawberry.enum(
+    description="What a logged Brain action was: the mutation that ran it, by name in upper case (its stored "
+    "value is the mutation's name, e.g. `shiftBudget`)."
+)
+class ActionKind(Enum):
+    # The one list of action names: mutations log and key their idempotency with `.value`.
+    PAUSE_CREATIVE = strawberry.enum_value("pauseCreative", description="A creative was paused.")
+    RESUME_CREATIVE = strawberry.enum_value("resumeCreative", description="A creative was resumed.")
+    UPDATE_CAMPAIGN_BUDGET = strawberry.enum_value(
+        "updateCampaignBudget", description="A campaign's daily budget was set."
+    )
+    SHIFT_BUDGET = strawberry.enum_value("shiftBudget", description="Daily budget moved between two campaigns.")
+    START_SYNC_JOB = strawberry.enum_value("startSyncJob", description="A sync job started.")
+    FINISH_SYNC_JOB = strawberry.enum_value("finishSyncJob", description="A sync job finished.")
+    INGEST_DAILY_METRICS = strawberry.enum_value(
+        "ingestDailyMetrics", description="A batch of daily metrics was written."
+    )
+
+
+@strawberry.enum(description="Type of the object a logged action acted on (the GraphQL type's name as stored).")
+class ActionTargetType(Enum):
+    CAMPAIGN = strawberry.enum_value("Campaign", description="A campaign.")
+    CREATIVE = strawberry.enum_value("Creative", description="A creative.")
+    SYNC_JOB = strawberry.enum_value("SyncJob", description="A sync job.")
+    ORGANIZATION = strawberry.enum_value(
+        "Organization", description="The organization itself (e.g. metrics ingested without a sync job)."
+    )
 
 
 # Readers of stored values for objects built per row: one dict lookup each, not an enum call.
@@ -76,5 +105,7 @@ channel_status = enum_reader(ChannelStatus)
 creative_format = enum_reader(CreativeFormat)
 brain_module = enum_reader(BrainModule)
 sync_job_status = enum_reader(SyncJobStatus)
-credential_status = enum_reader(CredentialStatus)
-action_status = enum_reader(ActionStatus)
+credential_status = enum_reader(ApiCredentialStatus)
+action_status = enum_reader(ActionLogStatus)
+action_kind = enum_reader(ActionKind)
+action_target_type = enum_reader(ActionTargetType)

@@ -25,11 +25,13 @@ from gateway.data.brain import (
     sync_jobs,
 )
 from resolvers.brain.enums import (
-    ActionStatus,
+    ActionKind,
+    ActionLogStatus,
+    ActionTargetType,
+    ApiCredentialStatus,
     BrainModule,
     ChannelStatus,
     CreativeFormat,
-    CredentialStatus,
     DeliveryStatus,
     Platform,
     SyncJobStatus,
@@ -45,6 +47,7 @@ from resolvers.common.filters import (
     day_range,
     time_range,
 )
+from resolvers.common.scalars import Currency
 
 DIRECTION_DESCRIPTION = "Which way; NULL (e.g. a KPI of a row without metrics in the range) comes last either way."
 KPI = "{} over `metricsRange`."
@@ -109,6 +112,7 @@ class CampaignFilter:
         default=None, description="Only campaigns on channels of these platforms."
     )
     channel_id: strawberry.ID | None = strawberry.field(default=None, description="Only campaigns of this channel.")
+    currency: list[Currency] | None = strawberry.field(default=None, description="Only campaigns in these currencies.")
     name_contains: str | None = strawberry.field(
         default=None, description="Case-insensitive substring of the name, taken literally (`%` and `_` too)."
     )
@@ -152,6 +156,7 @@ def campaign_filter(flt: CampaignFilter | None) -> campaigns.CampaignFilter:
     return campaigns.CampaignFilter(
         statuses=stored_values(flt.status),
         platforms=stored_values(flt.platform),
+        currencies=tuple(flt.currency or ()),
         channel_id=_uuid(flt.channel_id, "Channel"),
         name_contains=flt.name_contains,
         created_at=time_range(flt.created_at),
@@ -283,9 +288,9 @@ def brain_state_filter(flt: BrainStateFilter | None) -> brain_states.BrainStateF
 
 
 @strawberry.input(description="Narrows a list of stored credentials.")
-class CredentialFilter:
+class ApiCredentialFilter:
     platform: list[Platform] | None = strawberry.field(default=None, description="Only these platforms.")
-    status: list[CredentialStatus] | None = strawberry.field(default=None, description="Only these statuses.")
+    status: list[ApiCredentialStatus] | None = strawberry.field(default=None, description="Only these statuses.")
     created_at: DateTimeRange | None = strawberry.field(default=None, description="Only credentials stored then.")
     last_used_at: DateTimeRange | None = strawberry.field(
         default=None, description="Only credentials last used then (none never used)."
@@ -293,7 +298,7 @@ class CredentialFilter:
 
 
 @strawberry.enum(description="What to sort stored credentials by.")
-class CredentialOrderField(Enum):
+class ApiCredentialOrderField(Enum):
     PLATFORM = strawberry.enum_value("platform", description="By platform.")
     STATUS = strawberry.enum_value("status", description="By status.")
     CREATED_AT = strawberry.enum_value("created_at", description="By time stored.")
@@ -301,13 +306,13 @@ class CredentialOrderField(Enum):
 
 
 @strawberry.input(description="One key of the order of stored credentials.")
-class CredentialOrder:
-    field: CredentialOrderField = strawberry.field(description="What to sort by.")
+class ApiCredentialOrder:
+    field: ApiCredentialOrderField = strawberry.field(description="What to sort by.")
     direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description=DIRECTION_DESCRIPTION)
 
 
-def credential_filter(flt: CredentialFilter | None) -> credentials.CredentialFilter:
-    flt = flt or CredentialFilter()
+def credential_filter(flt: ApiCredentialFilter | None) -> credentials.CredentialFilter:
+    flt = flt or ApiCredentialFilter()
     return credentials.CredentialFilter(
         platforms=stored_values(flt.platform),
         statuses=stored_values(flt.status),
@@ -364,8 +369,9 @@ def sync_job_filter(flt: SyncJobFilter | None) -> sync_jobs.SyncJobFilter:
 
 @strawberry.input(description="Narrows the log of Brain actions.")
 class ActionLogFilter:
-    action: list[str] | None = strawberry.field(default=None, description='Only these actions, e.g. `["shiftBudget"]`.')
-    status: list[ActionStatus] | None = strawberry.field(default=None, description="Only these outcomes.")
+    action: list[ActionKind] | None = strawberry.field(default=None, description="Only these actions.")
+    target_type: list[ActionTargetType] | None = strawberry.field(default=None, description="Only these target types.")
+    status: list[ActionLogStatus] | None = strawberry.field(default=None, description="Only these outcomes.")
     actor_kind: list[ActorKind] | None = strawberry.field(default=None, description="Only actions of these actors.")
     created_at: DateTimeRange | None = strawberry.field(default=None, description="Only actions run then.")
 
@@ -386,7 +392,8 @@ class ActionLogOrder:
 def action_log_filter(flt: ActionLogFilter | None) -> action_logs.ActionLogFilter:
     flt = flt or ActionLogFilter()
     return action_logs.ActionLogFilter(
-        actions=list(flt.action or ()),
+        actions=stored_values(flt.action),
+        target_types=stored_values(flt.target_type),
         statuses=stored_values(flt.status),
         actor_kinds=stored_values(flt.actor_kind),
         created_at=time_range(flt.created_at),

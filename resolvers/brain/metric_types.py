@@ -16,7 +16,7 @@ from gateway.core.context import RequestContext
 from gateway.data.brain import metrics
 from gateway.data.brain.metrics import DailyRow, MetricsRow
 from resolvers.common.objects import builder, row_builder
-from resolvers.common.scalars import Money
+from resolvers.common.scalars import Currency, Money
 
 Ctx = Info[RequestContext, None]
 
@@ -29,7 +29,9 @@ ToArg = Annotated[dt.date, strawberry.argument(description="Last day, inclusive.
     "A ratio is null when its denominator is zero (e.g. ROAS without spend)."
 )
 class Performance:
-    currency: str = strawberry.field(description="ISO 4217 code of every money figure here, e.g. `USD`.")
+    currency: str = strawberry.field(
+        graphql_type=Currency, description="ISO 4217 code of every money figure here, e.g. `USD`."
+    )
     impressions: int = strawberry.field(description="Times an ad was shown.")
     clicks: int = strawberry.field(description="Clicks on ads.")
     spend: Money = strawberry.field(description="Money spent.")

@@ -27,6 +27,8 @@ from resolvers.brain.enums import CreativeFormat, Platform
 from resolvers.brain.lists import (
     ActionLogFilter,
     ActionLogOrder,
+    ApiCredentialFilter,
+    ApiCredentialOrder,
     BrainStateFilter,
     BrainStateOrder,
     CampaignFilter,
@@ -37,8 +39,6 @@ from resolvers.brain.lists import (
     CohortOrder,
     CreativeFilter,
     CreativeOrder,
-    CredentialFilter,
-    CredentialOrder,
     MetricsRange,
     SyncJobFilter,
     SyncJobOrder,
@@ -172,8 +172,10 @@ class BrainOrganization:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        filter: Annotated[CredentialFilter | None, strawberry.argument(description="Narrow the list.")] = None,
-        order_by: Annotated[list[CredentialOrder] | None, strawberry.argument(description="Sort keys in turn.")] = None,
+        filter: Annotated[ApiCredentialFilter | None, strawberry.argument(description="Narrow the list.")] = None,
+        order_by: Annotated[
+            list[ApiCredentialOrder] | None, strawberry.argument(description="Sort keys in turn.")
+        ] = None,
     ) -> Connection[ApiCredential] | None:
         info.context.require(Permission.READ_SENSITIVE)
         page = Page(first, after, last, before, row_fields(info))

@@ -14,7 +14,7 @@ from gateway.data.brain import breakdowns, metrics
 from resolvers.brain.enums import CreativeFormat, Platform
 from resolvers.brain.metric_types import Performance
 from resolvers.brain.types import Campaign, Channel, Creative
-from resolvers.common.scalars import Money
+from resolvers.common.scalars import Currency, Money
 
 
 @strawberry.enum(description="What to split performance by.")
@@ -47,7 +47,9 @@ class PerformanceGroup:
     creative: Creative | None = strawberry.field(description="The creative, for CREATIVE.")
     platform: Platform | None = strawberry.field(description="The platform, for PLATFORM.")
     format: CreativeFormat | None = strawberry.field(description="The creative format, for FORMAT.")
-    currency: str = strawberry.field(description="ISO 4217 code of the group's money, part of the group's key.")
+    currency: str = strawberry.field(
+        graphql_type=Currency, description="ISO 4217 code of the group's money, part of the group's key."
+    )
     performance: Performance = strawberry.field(description="Totals and ratios of the group in the period.")
 
 
@@ -88,7 +90,7 @@ class RatioChange:
     "(e.g. the 7 days before a 7-day range), in one currency."
 )
 class PerformanceComparison:
-    currency: str = strawberry.field(description="ISO 4217 code of the money figures.")
+    currency: str = strawberry.field(graphql_type=Currency, description="ISO 4217 code of the money figures.")
     previous_from: dt.date = strawberry.field(description="First day of the previous range.")
     previous_to: dt.date = strawberry.field(description="Last day of the previous range (the day before `from`).")
     impressions: CountChange = strawberry.field(description="Times an ad was shown.")

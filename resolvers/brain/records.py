@@ -16,12 +16,16 @@ from gateway.data.brain.brain_states import BrainStateRow
 from gateway.data.brain.credentials import CredentialRow
 from gateway.data.brain.sync_jobs import SyncJobRow
 from resolvers.brain.enums import (
-    ActionStatus,
+    ActionKind,
+    ActionLogStatus,
+    ActionTargetType,
+    ApiCredentialStatus,
     BrainModule,
-    CredentialStatus,
     Platform,
     SyncJobStatus,
+    action_kind,
     action_status,
+    action_target_type,
     brain_module,
     credential_status,
     platform,
@@ -65,7 +69,7 @@ class ApiCredential(Node):
     from_row: ClassVar[Callable[[CredentialRow], ApiCredential]]
     platform: Platform = strawberry.field(description="Platform the credential is for.")
     key_hint: str | None = strawberry.field(description="Last characters of the key, to tell keys apart.")
-    status: CredentialStatus = strawberry.field(description="Whether the credential can be used.")
+    status: ApiCredentialStatus = strawberry.field(description="Whether the credential can be used.")
     created_at: dt.datetime = strawberry.field(description="When it was stored.")
     last_used_at: dt.datetime | None = strawberry.field(description="When a sync last used it.")
 
@@ -111,12 +115,12 @@ class ActionLog(Node):
     from_row: ClassVar[Callable[[ActionLogRow], ActionLog]]
     actor_kind: ActorKind = strawberry.field(description="User, partner or system.")
     actor_id: str = strawberry.field(description="Subject of the actor's token, or a system name.")
-    action: str = strawberry.field(description="The action, e.g. `shiftBudget`.")
-    target_type: str = strawberry.field(description="Type of the object acted on, e.g. `Campaign`.")
+    action: ActionKind = strawberry.field(description="The action, e.g. `SHIFT_BUDGET`.")
+    target_type: ActionTargetType = strawberry.field(description="Type of the object acted on, e.g. `CAMPAIGN`.")
     target_id: str = strawberry.field(description="Id of the object acted on.")
     payload: JSON = strawberry.field(description="The action's input.")
     result: JSON | None = strawberry.field(description="The action's result.")
-    status: ActionStatus = strawberry.field(description="Outcome.")
+    status: ActionLogStatus = strawberry.field(description="Outcome.")
     created_at: dt.datetime = strawberry.field(description="When the action ran.")
 
 
@@ -125,8 +129,8 @@ ActionLog.from_row = row_builder(
     id=(node_ids("ActionLog"), "id"),
     actor_kind=(actor_kind, "actor_kind"),
     actor_id="actor_id",
-    action="action",
-    target_type="target_type",
+    action=(action_kind, "action"),
+    target_type=(action_target_type, "target_type"),
     target_id="target_id",
     payload=(JSON, "payload"),
     result=(JSON, "result"),

@@ -59,7 +59,7 @@ from resolvers.common.relay import (
     Node,
     node_ids,
 )
-from resolvers.common.scalars import JSON, Money
+from resolvers.common.scalars import JSON, Currency, Money
 
 Ctx = Info[RequestContext, None]
 
@@ -251,7 +251,9 @@ class Cohort(Node):
     channel_id: strawberry.Private[UUID]
     cohort_month: dt.date = strawberry.field(description="First day of the acquisition month.")
     customers: int = strawberry.field(description="Customers acquired that month.")
-    currency: str = strawberry.field(description="ISO 4217 code of the cohort's money figures, e.g. `USD`.")
+    currency: str = strawberry.field(
+        graphql_type=Currency, description="ISO 4217 code of the cohort's money figures, e.g. `USD`."
+    )
     ltv30: Money | None = strawberry.field(
         name="ltv30", description="Average revenue per customer in the first 30 days, in the cohort's currency."
     )

@@ -12,10 +12,13 @@ import strawberry
 from graphql import FloatValueNode, IntValueNode, StringValueNode, ValueNode
 from strawberry.types.scalar import ScalarDefinition
 
+from gateway.core.currencies import currency_problem
 from resolvers.common.inputs import MAX_VALUE_DEPTH, value_problem
 from resolvers.common.objects import builder, composed
 
 JSON = NewType("JSON", object)
+# An ISO 4217 code: stores hold it as text, inputs are checked against the codes of `gateway.core.currencies`.
+Currency = NewType("Currency", str)
 MAX_JSON_BYTES = 256 * 1024
 # Amounts are stored as numeric(14, 2): at most 12 digits before the point and 2 after.
 INTEGER_DIGITS, SCALE = 12, 2
@@ -43,6 +46,29 @@ def _parse_decimal_literal(node: ValueNode, _variables: Any = None) -> Decimal:
     raise ValueError('Decimal must be a string such as "12.50" or an integer')
 
 
+def _serialize_decimal(value: Decimal | str) -> str:
+    # Amounts of answers arrive as their text already (`decimal_string`): written as they are.
+    return value if value.__class__ is str else format(value, "f")  # type: ignore[return-value]
+
+
+def _serialize_text(value: str) -> str:
+    if value.__class__ is not str:
+        raise TypeError(f"expected a string, not {type(value).__name__}")
+    return value
+
+
+def _parse_currency(value: object) -> str:
+    problem = currency_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    assert isinstance(value, str)
+    return value
+
+
+# Serializers that write a `str` value unchanged: executors may pass such values as they are.
+TEXT_SERIALIZERS = (_serialize_decimal, _serialize_text)
+
+
 # Python types used in resolvers map to these GraphQL scalars (see resolvers.schema).
 SCALAR_MAP: dict[object, ScalarDefinition] = {
     dt.date: strawberry.scalar(
@@ -64,9 +90,16 @@ SCALAR_MAP: dict[object, ScalarDefinition] = {
             f"{INTEGER_DIGITS} digits before the point and {SCALE} after it, with an optional leading minus. "
             "Exponents, NaN and Infinity are refused."
         ),
-        serialize=lambda v: format(v, "f"),
+        serialize=_serialize_decimal,
         parse_value=lambda v: _parse_decimal(v),
         parse_literal=_parse_decimal_literal,
+    ),
+    Currency: strawberry.scalar(
+        name="Currency",
+        description="An ISO 4217 alphabetic currency code in upper case, e.g. `USD` or `EUR`; inputs must be the "
+        "code of a circulating currency.",
+        serialize=_serialize_text,
+        parse_value=lambda v: _parse_currency(v),
     ),
     JSON: strawberry.scalar(
         name="JSON",
@@ -123,10 +156,12 @@ def decimal_string(value: Decimal | int | float) -> str:
     return str((value if type(value) is Decimal else Decimal(value)).quantize(_CENT))
 
 
-@strawberry.type(description="An amount of money: a decimal string and an ISO 4217 currency code.")
+@strawberry.type(description="An amount of money: an exact decimal and an ISO 4217 currency code.")
 class Money:
-    amount: str = strawberry.field(description='Decimal amount as a string with two decimals, e.g. `"1250.00"`.')
-    currency: str = strawberry.field(description="ISO 4217 currency code, e.g. `USD`.")
+    amount: str = strawberry.field(
+        graphql_type=Decimal, description='The amount with two decimals, e.g. `"1250.00"` (a `Decimal`).'
+    )
+    currency: str = strawberry.field(graphql_type=Currency, description="ISO 4217 currency code, e.g. `USD`.")
 
     @classmethod
     def of(cls, amount: Decimal | int | float, currency: str) -> Money:

@@ -29,7 +29,7 @@ from resolvers.common.relay import (
 )
 from resolvers.common.scalars import JSON
 from resolvers.enterprise.enums import (
-    ExecutionStatus,
+    WorkflowExecutionStatus,
     WorkflowStatus,
     WorkflowTrigger,
     execution_status,
@@ -158,7 +158,7 @@ Workflow.from_doc = doc_builder(
 @strawberry.type(description="One run of a workflow, with its input, output and outcome.")
 class WorkflowExecution(Node):
     workflow_id: strawberry.Private[str | None]
-    status: ExecutionStatus = strawberry.field(description="Progress of the run.")
+    status: WorkflowExecutionStatus = strawberry.field(description="Progress of the run.")
     input: JSON | None = strawberry.field(description="What the run was started with.")
     output: JSON | None = strawberry.field(description="What the run produced; null unless it succeeded.")
     error: str | None = strawberry.field(description="Why the run failed; null unless it failed.")
@@ -195,17 +195,17 @@ WorkflowExecution.from_doc = doc_builder(
 
 
 @strawberry.type(description="How many workflow executions of a list have one status.")
-class ExecutionStatusCount:
-    status: ExecutionStatus = strawberry.field(description="The status.")
+class WorkflowExecutionStatusCount:
+    status: WorkflowExecutionStatus = strawberry.field(description="The status.")
     count: int = strawberry.field(description="Executions of the list in this status.")
 
 
 @strawberry.type(description="A page of workflow executions (Relay connection) with counts over the whole list.")
 class WorkflowExecutionConnection(CountedConnection[WorkflowExecution]):
     @strawberry.field(description=COUNTS_BY_STATUS)
-    async def counts_by_status(self) -> list[ExecutionStatusCount]:
+    async def counts_by_status(self) -> list[WorkflowExecutionStatusCount]:
         counts = await self.tally()
-        return [ExecutionStatusCount(status=s, count=counts.get(stored(s), 0)) for s in ExecutionStatus]
+        return [WorkflowExecutionStatusCount(status=s, count=counts.get(stored(s), 0)) for s in WorkflowExecutionStatus]
 
 
 @strawberry.type(description="A cron schedule that runs a workflow by itself.")

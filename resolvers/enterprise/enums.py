@@ -17,7 +17,7 @@ class Plan(Enum):
 
 
 @strawberry.enum(description="Billing state of a subscription.")
-class SubscriptionStatus(Enum):
+class BillingSubscriptionStatus(Enum):
     TRIALING = strawberry.enum_value("trialing", description="In the free trial.")
     ACTIVE = strawberry.enum_value("active", description="Paid and current.")
     PAST_DUE = strawberry.enum_value("past_due", description="A payment failed; service continues for now.")
@@ -32,7 +32,7 @@ class WorkflowStatus(Enum):
 
 
 @strawberry.enum(description="Progress of one workflow execution.")
-class ExecutionStatus(Enum):
+class WorkflowExecutionStatus(Enum):
     QUEUED = strawberry.enum_value("queued", description="Waiting for a worker.")
     RUNNING = strawberry.enum_value("running", description="Started, not finished.")
     SUCCEEDED = strawberry.enum_value("succeeded", description="Finished with an output.")
@@ -47,7 +47,7 @@ class ComplianceFramework(Enum):
 
 
 @strawberry.enum(description="Outcome of the latest compliance check of a control.")
-class ComplianceStatus(Enum):
+class ComplianceCheckStatus(Enum):
     PASSING = strawberry.enum_value("passing", description="The control is met.")
     FAILING = strawberry.enum_value("failing", description="The control is not met; needs attention.")
     PENDING = strawberry.enum_value("pending", description="Not evaluated yet.")
@@ -105,17 +105,24 @@ class InvitationStatus(Enum):
     EXPIRED = strawberry.enum_value("expired", description="Not accepted in time.")
 
 
+@strawberry.enum(description="State of a member's enterprise account.")
+class MemberStatus(Enum):
+    ACTIVE = strawberry.enum_value("active", description="Can sign in.")
+    DISABLED = strawberry.enum_value("disabled", description="Turned off by an admin; cannot sign in.")
+
+
 # Readers of stored values for objects built per document: one dict lookup each, not an enum call.
 plan = enum_reader(Plan)
-subscription_status = enum_reader(SubscriptionStatus)
+subscription_status = enum_reader(BillingSubscriptionStatus)
 enterprise_role = enum_reader(EnterpriseRole)
 brain_role = enum_reader(BrainRole)
 invitation_role = enum_reader(InvitationRole)
 invitation_status = enum_reader(InvitationStatus)
+member_status = enum_reader(MemberStatus)
 workflow_status = enum_reader(WorkflowStatus)
-execution_status = enum_reader(ExecutionStatus)
+execution_status = enum_reader(WorkflowExecutionStatus)
 workflow_trigger = enum_reader(WorkflowTrigger)
 compliance_framework = enum_reader(ComplianceFramework)
-compliance_status = enum_reader(ComplianceStatus)
+compliance_status = enum_reader(ComplianceCheckStatus)
 analytics_period = enum_reader(AnalyticsPeriod)
 quota_resource = enum_reader(QuotaResource)

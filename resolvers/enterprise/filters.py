@@ -10,7 +10,6 @@ from resolvers.enterprise.lists import (
     AgentFilter,
     AuditLogFilter,
     ComplianceCheckFilter,
-    ExecutionFilter,
     InvitationFilter,
     MemberFilter,
     ScheduledWorkflowFilter,
@@ -20,14 +19,12 @@ from resolvers.enterprise.lists import (
 )
 
 
-def execution_filter(
-    value: WorkflowExecutionFilter | None, workflow_ids: tuple[str, ...] | None = None
-) -> executions.Filter:
-    """The data-access filter of a `filter:` argument, for the runs of `workflow_ids` (None: all)."""
+def execution_filter(value: WorkflowExecutionFilter | None) -> executions.Filter:
+    """The data-access filter of a `filter:` argument: the runs of every workflow unless it names one."""
     if value is None:
-        return executions.Filter(workflow_ids)
+        return executions.Filter()
     return executions.Filter(
-        workflow_ids=workflow_ids,
+        workflow_ids=None if value.workflow_id is None else (ids.raw_id(value.workflow_id, "Workflow"),),
         statuses=stored_values(value.status),
         triggers=stored_values(value.triggered_by),
         created=time_range(value.created_at),
@@ -43,7 +40,7 @@ def member_filter(f: MemberFilter | None) -> members.Filter:
         name_contains=f.name_contains,
         enterprise_roles=stored_values(f.enterprise_role),
         brain_roles=stored_values(f.brain_role),
-        statuses=tuple(f.status or ()),
+        statuses=stored_values(f.status),
         has_enterprise_account=f.has_enterprise_account,
         has_brain_account=f.has_brain_account,
         last_login=time_range(f.last_login_at),
@@ -81,12 +78,6 @@ def workflow_filter(f: WorkflowFilter | None) -> workflows.Filter:
         created=time_range(f.created_at),
         updated=time_range(f.updated_at),
     )
-
-
-def organization_execution_filter(f: ExecutionFilter | None) -> executions.Filter:
-    """The runs of the organization's workflows, or of the one workflow the filter names."""
-    workflow_id = ids.raw_id(f.workflow_id, "Workflow") if f and f.workflow_id else None
-    return execution_filter(f, None if workflow_id is None else (workflow_id,))
 
 
 def schedule_filter(f: ScheduledWorkflowFilter | None) -> workflows.ScheduleFilter:

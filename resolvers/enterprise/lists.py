@@ -15,21 +15,22 @@ from resolvers.common.enums import ActorKind
 from resolvers.common.filters import DateTimeRange, IntComparison, OrderDirection
 from resolvers.enterprise.enums import (
     BrainRole,
+    ComplianceCheckStatus,
     ComplianceFramework,
-    ComplianceStatus,
     EnterpriseRole,
-    ExecutionStatus,
     InvitationRole,
     InvitationStatus,
+    MemberStatus,
     QuotaResource,
+    WorkflowExecutionStatus,
     WorkflowStatus,
     WorkflowTrigger,
 )
 
 
-@strawberry.input(description="Narrows a workflow's executions; every part given must hold.")
+@strawberry.input(description="Narrows a list of workflow executions; every part given must hold.")
 class WorkflowExecutionFilter:
-    status: list[ExecutionStatus] | None = strawberry.field(default=None, description="Only these statuses.")
+    status: list[WorkflowExecutionStatus] | None = strawberry.field(default=None, description="Only these statuses.")
     triggered_by: list[WorkflowTrigger] | None = strawberry.field(
         default=None, description="Only runs started this way."
     )
@@ -39,6 +40,10 @@ class WorkflowExecutionFilter:
     )
     finished_at: DateTimeRange | None = strawberry.field(
         default=None, description="Only runs finished in this range (never runs not finished)."
+    )
+    workflow_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Only runs of this workflow (in a workflow's own `executions`, another workflow matches nothing).",
     )
 
 
@@ -84,8 +89,8 @@ class MemberFilter:
     brain_role: list[BrainRole] | None = strawberry.field(
         default=None, description="Only members with one of these Brain roles."
     )
-    status: list[str] | None = strawberry.field(
-        default=None, description="Only members whose enterprise account has one of these statuses, e.g. `active`."
+    status: list[MemberStatus] | None = strawberry.field(
+        default=None, description="Only members whose enterprise account has one of these statuses."
     )
     has_enterprise_account: bool | None = strawberry.field(
         default=None, description="Only members with (true) or without (false) an enterprise account."
@@ -205,11 +210,6 @@ class WorkflowOrder:
     direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Which way.")
 
 
-@strawberry.input(description="Narrows the organization's workflow executions; every part given must hold.")
-class ExecutionFilter(WorkflowExecutionFilter):
-    workflow_id: strawberry.ID | None = strawberry.field(default=None, description="Only runs of this workflow.")
-
-
 @strawberry.input(description="Narrows a list of workflow schedules; every part given must hold.")
 class ScheduledWorkflowFilter:
     enabled: bool | None = strawberry.field(default=None, description="Only running (true) or paused (false) ones.")
@@ -289,7 +289,7 @@ class UsageQuotaOrder:
 @strawberry.input(description="Narrows a list of compliance checks; every part given must hold.")
 class ComplianceCheckFilter:
     framework: list[ComplianceFramework] | None = strawberry.field(default=None, description="Only these frameworks.")
-    status: list[ComplianceStatus] | None = strawberry.field(default=None, description="Only these outcomes.")
+    status: list[ComplianceCheckStatus] | None = strawberry.field(default=None, description="Only these outcomes.")
     control_contains: str | None = strawberry.field(
         default=None, description="Case-insensitive substring of the control's reference, taken literally."
     )

@@ -43,9 +43,9 @@ from resolvers.enterprise.filters import (
     agent_filter,
     audit_filter,
     compliance_filter,
+    execution_filter,
     invitation_filter,
     member_filter,
-    organization_execution_filter,
     quota_filter,
     schedule_filter,
     workflow_filter,
@@ -57,7 +57,6 @@ from resolvers.enterprise.lists import (
     AuditLogOrder,
     ComplianceCheckFilter,
     ComplianceCheckOrder,
-    ExecutionFilter,
     ExecutionOrderBy,
     InvitationFilter,
     InvitationOrder,
@@ -67,6 +66,7 @@ from resolvers.enterprise.lists import (
     ScheduledWorkflowOrder,
     UsageQuotaFilter,
     UsageQuotaOrder,
+    WorkflowExecutionFilter,
     WorkflowFilter,
     WorkflowOrder,
     order_by,
@@ -190,11 +190,11 @@ class EnterpriseOrganization:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        filter: Annotated[ExecutionFilter | None, strawberry.argument(description="Narrow the list.")] = None,
+        filter: Annotated[WorkflowExecutionFilter | None, strawberry.argument(description="Narrow the list.")] = None,
         order_by: ExecutionOrderBy = None,
     ) -> WorkflowExecutionConnection | None:
         mongo = info.context.mongo
-        wanted = organization_execution_filter(filter)
+        wanted = execution_filter(filter)
         page = await executions.page(mongo, Page(first, after, last, before), wanted, sorts(order_by))
         tally = partial(executions.counts_by_status, mongo, wanted)
         return WorkflowExecutionConnection.of(page, WorkflowExecution.from_doc, tally=tally)

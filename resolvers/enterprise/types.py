@@ -29,15 +29,16 @@ from resolvers.common.relay import (
 from resolvers.common.scalars import JSON, Money
 from resolvers.enterprise.enums import (
     AnalyticsPeriod,
+    BillingSubscriptionStatus,
     BrainRole,
+    ComplianceCheckStatus,
     ComplianceFramework,
-    ComplianceStatus,
     EnterpriseRole,
     InvitationRole,
     InvitationStatus,
+    MemberStatus,
     Plan,
     QuotaResource,
-    SubscriptionStatus,
     analytics_period,
     brain_role,
     compliance_framework,
@@ -45,6 +46,7 @@ from resolvers.enterprise.enums import (
     enterprise_role,
     invitation_role,
     invitation_status,
+    member_status,
     plan,
     quota_resource,
     subscription_status,
@@ -59,7 +61,7 @@ Ctx = Info[RequestContext, None]
 @strawberry.type(description="An organization's billing subscription.")
 class BillingSubscription(Node):
     plan: Plan = strawberry.field(description="Plan billed by this subscription.")
-    status: SubscriptionStatus = strawberry.field(description="Billing state.")
+    status: BillingSubscriptionStatus = strawberry.field(description="Billing state.")
     seats: int = strawberry.field(description="Number of paid seats.")
     price: Money = strawberry.field(description="Price per billing period.")
     current_period_start: dt.datetime = strawberry.field(description="Start of the current billing period.")
@@ -97,8 +99,8 @@ class Member(Node):
     brain_role: BrainRole | None = strawberry.field(
         description="Role in the Brain app; null without a Brain account or when the Brain store could not be asked."
     )
-    status: str | None = strawberry.field(
-        description="Enterprise account status, e.g. `active` or `disabled`; null without an enterprise account."
+    status: MemberStatus | None = strawberry.field(
+        description="State of the enterprise account; null without an enterprise account."
     )
     last_login_at: dt.datetime | None = strawberry.field(
         description="Last sign-in to the enterprise platform; null if never."
@@ -128,8 +130,9 @@ def _brain_role(brain: BrainUser | None) -> BrainRole | None:
     return brain_role(brain.role) if brain else None
 
 
-def _account_status(account: Document | None) -> str | None:
-    return (account or {}).get("status")
+def _account_status(account: Document | None) -> MemberStatus | None:
+    status = (account or {}).get("status")
+    return None if status is None else member_status(status)
 
 
 def _last_login(account: Document | None) -> dt.datetime | None:
@@ -254,7 +257,7 @@ AuditLog.from_doc = doc_builder(
 class ComplianceCheck(Node):
     framework: ComplianceFramework = strawberry.field(description="Framework the control belongs to.")
     control: str = strawberry.field(description="The control's reference in its framework, e.g. `CC6.1`.")
-    status: ComplianceStatus = strawberry.field(description="Outcome of the check.")
+    status: ComplianceCheckStatus = strawberry.field(description="Outcome of the check.")
     evidence: str | None = strawberry.field(description="What the check looked at.")
     checked_at: dt.datetime | None = strawberry.field(description="When the check ran.")
 

@@ -29,6 +29,7 @@ from gateway.data.brain.metrics import check_range
 from gateway.data.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from resolvers.common.objects import Derived, composition, in_postgres, reader_members, row_mapping
 from resolvers.common.relay import CONNECTION_EDGES, id_type
+from resolvers.common.scalars import TEXT_SERIALIZERS
 from resolvers.execution.plan import ATTRIBUTE, DIRECT, LEAF, OBJECT, TYPENAME, Completion, FieldPlan, SelectionPlan
 from resolvers.internals import strawberry_definition
 
@@ -236,9 +237,9 @@ def _leaf(function: Callable[..., Any] | None, read: str, completion: Completion
         if make is None or completion.coerce is not _standard(name):
             raise NotCovered
         return make(read, nullable)
-    if function is str.strip and name == "String":
+    if function is str.strip and (name == "String" or completion.coerce in TEXT_SERIALIZERS):
         return json_text.stripped(read, nullable)
-    if function.__name__ == "decimal_string" and name == "String":
+    if function.__name__ == "decimal_string" and completion.coerce in TEXT_SERIALIZERS:
         return json_text.amount(read, nullable)
     type_name = id_type(function)
     if type_name is not None and name == "ID":

@@ -33,6 +33,7 @@ from graphql import (
 )
 
 from resolvers.common.objects import Batch, batch_of
+from resolvers.common.scalars import TEXT_SERIALIZERS
 from resolvers.internals import (
     QUERY_DOCUMENT_KEYS,
     FieldDetails,
@@ -97,7 +98,9 @@ class Completion:
             self.coerce = named.coerce_output_value
             if isinstance(named, GraphQLEnumType):
                 self.memo = {}
-            elif named.name in ("String", "ID") and named.coerce_output_value is _STANDARD[named.name]:
+            elif (
+                named.name in ("String", "ID") and named.coerce_output_value is _STANDARD[named.name]
+            ) or named.coerce_output_value in TEXT_SERIALIZERS:
                 self.identity = str
             elif named.name == "Boolean" and named.coerce_output_value is _STANDARD["Boolean"]:
                 self.identity = bool

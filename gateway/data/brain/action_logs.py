@@ -37,6 +37,7 @@ COLUMNS = columns(ActionLogRow)
 @dataclass(frozen=True)
 class ActionLogFilter:
     actions: Sequence[str] = ()
+    target_types: Sequence[str] = ()
     statuses: Sequence[str] = ()
     actor_kinds: Sequence[str] = ()
     created_at: TimeRange | None = None
@@ -56,6 +57,7 @@ async def page(
     """Actions, newest first unless told otherwise."""
     where = Where(conditions=["t.organization_id = $1"])
     where.any_of("t.action", flt.actions)
+    where.any_of("t.target_type", flt.target_types)
     where.any_of("t.status", flt.statuses)
     where.any_of("t.actor_kind", flt.actor_kinds)
     where.within("t.created_at", flt.created_at)

@@ -40,6 +40,7 @@ COLUMNS = columns(CampaignRow)
 class CampaignFilter:
     statuses: Sequence[str] = ()
     platforms: Sequence[str] = ()
+    currencies: Sequence[str] = ()
     channel_id: UUID | None = None
     name_contains: str | None = None
     created_at: TimeRange | None = None
@@ -69,6 +70,7 @@ def _where(flt: CampaignFilter, first: int) -> Where:
             "t.channel_id IN (SELECT id FROM channels WHERE organization_id = $1 AND platform = ANY({}::text[]))",
             list(flt.platforms),
         )
+    where.any_of("t.currency", flt.currencies)
     if flt.channel_id:
         where.add("t.channel_id = {}", flt.channel_id)
     where.contains("t.name", flt.name_contains)

@@ -101,7 +101,9 @@ class Count:
 
 
 def _for(workflow_ids: Sequence[str], f: Filter) -> Document:
-    return query(replace(f, workflow_ids=tuple(workflow_ids)))
+    # A filter naming workflows narrows each workflow's own list to nothing unless it names that workflow.
+    wanted = workflow_ids if f.workflow_ids is None else [w for w in workflow_ids if w in f.workflow_ids]
+    return query(replace(f, workflow_ids=tuple(wanted)))
 
 
 async def _load_slices(mongo: TenantMongo, keys: Sequence[Slice]) -> list[list[Document]]:

@@ -24,8 +24,10 @@ from resolvers.actions.common import (
     run_brain_mutation,
     typed_errors,
 )
+from resolvers.brain.enums import ActionKind, ActionTargetType
 from resolvers.brain.records import ActionLog
 from resolvers.brain.types import Campaign
+from resolvers.common.enums import stored
 
 PERMISSION = Permission.RUN_ACTIONS
 
@@ -80,8 +82,8 @@ async def _set_budget(data: UpdateCampaignBudgetInput, tx: TenantConnection) -> 
     budget.check_changeable(current, "campaignId")
     updated = await campaigns.set_budget(tx, campaign_id, amount)
     log = ActionLogEntry(
-        "updateCampaignBudget",
-        "Campaign",
+        stored(ActionKind.UPDATE_CAMPAIGN_BUDGET),
+        stored(ActionTargetType.CAMPAIGN),
         str(campaign_id),
         {"dailyBudget": str(amount), "reason": reason},
         {"before": str(current.daily_budget), "after": str(amount), "currency": current.currency.strip()},
@@ -106,8 +108,8 @@ async def _shift(data: ShiftBudgetInput, tx: TenantConnection) -> tuple[Outcome,
     after_source = await campaigns.set_budget(tx, source_id, source_budget)
     after_target = await campaigns.set_budget(tx, target_id, target_budget)
     log = ActionLogEntry(
-        "shiftBudget",
-        "Campaign",
+        stored(ActionKind.SHIFT_BUDGET),
+        stored(ActionTargetType.CAMPAIGN),
         str(source_id),
         {"from": str(source_id), "to": str(target_id), "amount": str(amount), "reason": reason},
         {
@@ -125,7 +127,7 @@ async def update_campaign_budget(
 ) -> UpdateCampaignBudgetPayload:
     outcome = await run_brain_mutation(
         info,
-        operation="updateCampaignBudget",
+        operation=stored(ActionKind.UPDATE_CAMPAIGN_BUDGET),
         permission=PERMISSION,
         input=input,
         perform=partial(_set_budget, input),
@@ -143,7 +145,7 @@ async def shift_budget(
 ) -> ShiftBudgetPayload:
     outcome = await run_brain_mutation(
         info,
-        operation="shiftBudget",
+        operation=stored(ActionKind.SHIFT_BUDGET),
         permission=PERMISSION,
         input=input,
         perform=partial(_shift, input),

@@ -6,7 +6,7 @@ from enum import Enum
 
 import strawberry
 
-from resolvers.actions.common import ERROR_FIELD, ERROR_MESSAGE
+from resolvers.actions.errors import UserError
 
 
 @strawberry.enum(description="Why a Brain action (creative status, campaign budget) did not apply.")
@@ -39,7 +39,5 @@ class BrainActionErrorCode(Enum):
 @strawberry.type(
     description="Why a Brain action (creative status, campaign budget) did not apply. Nothing was changed."
 )
-class BrainActionError:
-    code: BrainActionErrorCode = strawberry.field(description="Why, as a stable code to switch on.")
-    message: str = strawberry.field(description=ERROR_MESSAGE)
-    field: str | None = strawberry.field(description=ERROR_FIELD)
+class BrainActionError(UserError):
+    """Fields from `UserError`; the code is one of `BrainActionErrorCode`."""

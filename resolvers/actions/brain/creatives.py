@@ -23,8 +23,10 @@ from resolvers.actions.common import (
     run_brain_mutation,
     typed_errors,
 )
+from resolvers.brain.enums import ActionKind, ActionTargetType
 from resolvers.brain.records import ActionLog
 from resolvers.brain.types import Creative
+from resolvers.common.enums import stored
 
 PERMISSION = Permission.RUN_ACTIONS
 
@@ -44,7 +46,7 @@ class CreativeStatusPayload:
 
 
 async def _set_status(
-    data: CreativeStatusInput, operation: str, status: str, tx: TenantConnection
+    data: CreativeStatusInput, kind: ActionKind, status: str, tx: TenantConnection
 ) -> tuple[Outcome, ActionLogEntry | None]:
     creative_id = parse_uuid(data.creative_id, "Creative", "creativeId")
     reason = text.reason(data.reason, required=True)
@@ -57,18 +59,22 @@ async def _set_status(
         raise reject("ALREADY_" + status.upper(), f"the creative is already {status}", "creativeId")
     updated = await creatives.set_status(tx, creative_id, status)
     log = ActionLogEntry(
-        operation, "Creative", str(creative_id), {"reason": reason}, {"from": current.status, "to": status}
+        stored(kind),
+        stored(ActionTargetType.CREATIVE),
+        str(creative_id),
+        {"reason": reason},
+        {"from": current.status, "to": status},
     )
     return Outcome(rows={"creative": updated}), log
 
 
-async def _run(info: Ctx, data: CreativeStatusInput, operation: str, status: str) -> CreativeStatusPayload:
+async def _run(info: Ctx, data: CreativeStatusInput, kind: ActionKind, status: str) -> CreativeStatusPayload:
     outcome = await run_brain_mutation(
         info,
-        operation=operation,
+        operation=stored(kind),
         permission=PERMISSION,
         input=data,
-        perform=partial(_set_status, data, operation, status),
+        perform=partial(_set_status, data, kind, status),
     )
     return CreativeStatusPayload(
         creative=outcome.built("creative", CREATIVE),
@@ -80,13 +86,13 @@ async def _run(info: Ctx, data: CreativeStatusInput, operation: str, status: str
 async def pause_creative(
     info: Ctx, input: Annotated[CreativeStatusInput, strawberry.argument(description="The creative and why.")]
 ) -> CreativeStatusPayload:
-    return await _run(info, input, "pauseCreative", "paused")
+    return await _run(info, input, ActionKind.PAUSE_CREATIVE, "paused")
 
 
 async def resume_creative(
     info: Ctx, input: Annotated[CreativeStatusInput, strawberry.argument(description="The creative and why.")]
 ) -> CreativeStatusPayload:
-    return await _run(info, input, "resumeCreative", "active")
+    return await _run(info, input, ActionKind.RESUME_CREATIVE, "active")
 
 
 pause = strawberry.mutation(

@@ -13,7 +13,7 @@ from gateway.core.rules import reject
 from gateway.data.brain import sync_jobs
 from gateway.data.brain.sync_jobs import SyncJobRow
 from gateway.stores.postgres import TenantConnection
-from resolvers.actions.common import ERROR_FIELD, ERROR_MESSAGE
+from resolvers.actions.errors import UserError
 
 PERMISSION = Permission.INGEST_METRICS
 MAX_ROWS = 10_000
@@ -58,10 +58,8 @@ class IngestionErrorCode(Enum):
 
 
 @strawberry.type(description="Why an ingestion call (sync job, metrics batch) did not apply. Nothing was changed.")
-class IngestionError:
-    code: IngestionErrorCode = strawberry.field(description="Why, as a stable code to switch on.")
-    message: str = strawberry.field(description=ERROR_MESSAGE)
-    field: str | None = strawberry.field(description=ERROR_FIELD)
+class IngestionError(UserError):
+    """Fields from `UserError`; the code is one of `IngestionErrorCode`."""
 
 
 async def running_job(tx: TenantConnection, job_id: UUID, field: str) -> SyncJobRow:

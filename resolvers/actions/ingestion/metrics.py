@@ -39,7 +39,9 @@ from resolvers.actions.ingestion.common import (
     IngestionErrorCode,
     running_job,
 )
+from resolvers.brain.enums import ActionKind, ActionTargetType
 from resolvers.brain.records import ActionLog, SyncJob
+from resolvers.common.enums import stored
 
 
 @strawberry.input(
@@ -202,9 +204,10 @@ def _ingest_log(
     # A summary, not the rows: the log and the audit event stay small whatever the batch size.
     dates = [r.date for r in rows]
     job_id = str(job.id) if job is not None else None
+    target = ActionTargetType.SYNC_JOB if job_id is not None else ActionTargetType.ORGANIZATION
     return ActionLogEntry(
-        "ingestDailyMetrics",
-        "SyncJob" if job_id is not None else "Organization",
+        stored(ActionKind.INGEST_DAILY_METRICS),
+        stored(target),
         job_id or str(organization_id),
         {
             "syncJobId": job_id,
@@ -252,7 +255,7 @@ async def ingest_daily_metrics(
 ) -> IngestDailyMetricsPayload:
     outcome = await run_brain_mutation(
         info,
-        operation="ingestDailyMetrics",
+        operation=stored(ActionKind.INGEST_DAILY_METRICS),
         permission=PERMISSION,
         input=input,
         perform=partial(_ingest, input),

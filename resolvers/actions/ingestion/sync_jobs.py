@@ -28,7 +28,7 @@ from resolvers.actions.ingestion.common import (
     IngestionErrorCode,
     running_job,
 )
-from resolvers.brain.enums import Platform
+from resolvers.brain.enums import ActionKind, ActionTargetType, Platform
 from resolvers.brain.records import ActionLog, SyncJob
 from resolvers.common.enums import stored
 
@@ -88,13 +88,17 @@ async def start_sync_job(
     async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
         job = await sync_jobs.start(tx, stored(input.platform))
         log = ActionLogEntry(
-            "startSyncJob", "SyncJob", str(job.id), {"platform": input.platform.value}, {"status": "running"}
+            stored(ActionKind.START_SYNC_JOB),
+            stored(ActionTargetType.SYNC_JOB),
+            str(job.id),
+            {"platform": input.platform.value},
+            {"status": "running"},
         )
         return Outcome(rows={"sync_job": job}), log
 
     outcome = await run_brain_mutation(
         info,
-        operation="startSyncJob",
+        operation=stored(ActionKind.START_SYNC_JOB),
         permission=PERMISSION,
         input=input,
         perform=perform,
@@ -116,8 +120,8 @@ async def finish_sync_job(
         await running_job(tx, job_id, "syncJobId")
         job = await sync_jobs.finish(tx, job_id, stored(input.status), error)
         log = ActionLogEntry(
-            "finishSyncJob",
-            "SyncJob",
+            stored(ActionKind.FINISH_SYNC_JOB),
+            stored(ActionTargetType.SYNC_JOB),
             str(job_id),
             {"status": input.status.value, "error": error},
             {"status": job.status, "recordsSynced": job.records_synced},
@@ -126,7 +130,7 @@ async def finish_sync_job(
 
     outcome = await run_brain_mutation(
         info,
-        operation="finishSyncJob",
+        operation=stored(ActionKind.FINISH_SYNC_JOB),
         permission=PERMISSION,
         input=input,
         perform=perform,

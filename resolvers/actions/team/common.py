@@ -6,7 +6,8 @@ from enum import Enum
 
 import strawberry
 
-from resolvers.actions.common import ERROR_FIELD, ERROR_MESSAGE, USER_ERRORS, Outcome, typed_errors
+from resolvers.actions.common import USER_ERRORS, Outcome, typed_errors
+from resolvers.actions.errors import UserError
 from resolvers.enterprise.types import Invitation
 
 
@@ -35,10 +36,8 @@ class TeamErrorCode(Enum):
 
 
 @strawberry.type(description="Why a team change (invitation) did not apply. Nothing was changed.")
-class TeamError:
-    code: TeamErrorCode = strawberry.field(description="Why, as a stable code to switch on.")
-    message: str = strawberry.field(description=ERROR_MESSAGE)
-    field: str | None = strawberry.field(description=ERROR_FIELD)
+class TeamError(UserError):
+    """Fields from `UserError`; the code is one of `TeamErrorCode`."""
 
 
 @strawberry.type(description="Result of revoking or accepting an invitation.")

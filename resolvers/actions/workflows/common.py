@@ -11,7 +11,8 @@ from gateway.core.mongo_mutations import Writes
 from gateway.core.rules import reject, text
 from gateway.data.enterprise import agents, workflows
 from gateway.stores.mongo import Document
-from resolvers.actions.common import ERROR_FIELD, ERROR_MESSAGE, USER_ERRORS, parse_object_id
+from resolvers.actions.common import USER_ERRORS, parse_object_id
+from resolvers.actions.errors import UserError
 from resolvers.common.scalars import JSON
 from resolvers.enterprise.agentkit import Workflow
 
@@ -37,6 +38,9 @@ class WorkflowErrorCode(Enum):
         "INVALID_TIMEZONE", description="The time zone is not an IANA time zone name."
     )
     NOTHING_TO_UPDATE = strawberry.enum_value("NOTHING_TO_UPDATE", description="The update changes nothing.")
+    VERSION_CONFLICT = strawberry.enum_value(
+        "VERSION_CONFLICT", description="The workflow is no longer at `expectedVersion`."
+    )
     WORKFLOW_ARCHIVED = strawberry.enum_value("WORKFLOW_ARCHIVED", description="Archived workflows cannot change.")
     WORKFLOW_NOT_ACTIVE = strawberry.enum_value("WORKFLOW_NOT_ACTIVE", description="Only active workflows run.")
     QUOTA_EXCEEDED = strawberry.enum_value(
@@ -45,10 +49,8 @@ class WorkflowErrorCode(Enum):
 
 
 @strawberry.type(description="Why a workflow change or run did not apply. Nothing was changed.")
-class WorkflowError:
-    code: WorkflowErrorCode = strawberry.field(description="Why, as a stable code to switch on.")
-    message: str = strawberry.field(description=ERROR_MESSAGE)
-    field: str | None = strawberry.field(description=ERROR_FIELD)
+class WorkflowError(UserError):
+    """Fields from `UserError`; the code is one of `WorkflowErrorCode`."""
 
 
 @strawberry.input(description="One step of a workflow: an action performed by an agent of the organization.")

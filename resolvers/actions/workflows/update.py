@@ -9,9 +9,8 @@ import strawberry
 
 from gateway.core.mongo_mutations import Audit, Writes
 from gateway.core.permissions import Permission
-from gateway.core.rules import reject, text
+from gateway.core.rules import reject, text, versions
 from gateway.data.enterprise import workflows
-from gateway.errors import Conflict
 from gateway.stores.mongo import Document
 from resolvers.actions.common import Ctx, IdempotencyKey, Outcome, parse_object_id, typed_errors
 from resolvers.actions.enterprise import run_enterprise_mutation
@@ -30,8 +29,8 @@ PERMISSION = Permission.MANAGE_WORKFLOWS
 
 
 @strawberry.input(
-    description="Edit a workflow. Only fields given change. Fails with a CONFLICT error unless `expectedVersion` "
-    "is the workflow's current version; archived workflows cannot change."
+    description="Edit a workflow. Only fields given change. Fails with the user error VERSION_CONFLICT unless "
+    "`expectedVersion` is the workflow's current version; archived workflows cannot change."
 )
 class UpdateWorkflowInput:
     workflow_id: strawberry.ID = strawberry.field(description="The workflow.")
@@ -67,9 +66,7 @@ async def _update(info: Ctx, data: UpdateWorkflowInput, w: Writes) -> Outcome:
     current = await workflow(w, workflow_id, editable=True)
     expected = data.expected_version
     if current["version"] != expected:
-        raise Conflict(
-            f"the workflow is at version {current['version']}, not {expected}", currentVersion=current["version"]
-        )
+        raise versions.stale("workflow", current["version"], expected)
     changes = await _changes(w, data)
     audit = Audit(
         "workflow.updated",
@@ -79,9 +76,9 @@ async def _update(info: Ctx, data: UpdateWorkflowInput, w: Writes) -> Outcome:
     )
     updated = await workflows.update_at_version(w, workflow_id, expected, changes, audit)
     if updated is None:
-        # Someone else changed it between our read and our write.
-        await workflow(w, workflow_id, editable=True)
-        raise Conflict(f"the workflow is no longer at version {expected}")
+        # Someone else changed it between our read and our write: the same stale version, told alike.
+        now = await workflow(w, workflow_id, editable=True)
+        raise versions.stale("workflow", now["version"], expected)
     return Outcome(rows={"workflow": updated})
 
 
@@ -103,6 +100,6 @@ async def update_workflow(
 
 mutation = strawberry.mutation(
     resolver=update_workflow,
-    description="Edit a workflow if it is still at `expectedVersion` (else a CONFLICT error). "
+    description="Edit a workflow if it is still at `expectedVersion` (else the user error VERSION_CONFLICT). "
     "Needs the admin or owner role.",
 )
