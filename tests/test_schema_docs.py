@@ -105,12 +105,16 @@ PAYLOAD_ERRORS = {
     "WorkflowPayload": "WorkflowError",
     "RunWorkflowPayload": "WorkflowError",
     "SetWorkflowSchedulePayload": "WorkflowError",
+    "CredentialPayload": "CredentialError",
+    "PublishBrainStatePayload": "BrainStateError",
 }
 ERROR_CODES = {
     "BrainActionError": "BrainActionErrorCode",
     "IngestionError": "IngestionErrorCode",
     "TeamError": "TeamErrorCode",
     "WorkflowError": "WorkflowErrorCode",
+    "CredentialError": "CredentialErrorCode",
+    "BrainStateError": "BrainStateErrorCode",
 }
 
 
@@ -136,6 +140,9 @@ MODULE_CODES = {
     "resolvers/actions/ingestion": ["IngestionErrorCode"],
     "resolvers/actions/team": ["TeamErrorCode"],
     "resolvers/actions/workflows": ["WorkflowErrorCode"],
+    "resolvers/actions/credentials": ["CredentialErrorCode"],
+    "gateway/core/rules/credentials.py": ["CredentialErrorCode"],
+    "gateway/core/rules/brain_states.py": ["BrainStateErrorCode"],
     "gateway/core/rules/budget.py": ["BrainActionErrorCode"],
     "gateway/core/rules/text.py": ["BrainActionErrorCode", "TeamErrorCode", "WorkflowErrorCode"],
     "gateway/core/rules/schedule.py": ["WorkflowErrorCode"],
@@ -145,7 +152,14 @@ MODULE_CODES = {
     "gateway/data/enterprise/executions.py": ["WorkflowErrorCode"],
     "gateway/data/enterprise/schedules.py": ["WorkflowErrorCode"],
     # The id parser every domain uses.
-    "resolvers/actions/common.py": ["BrainActionErrorCode", "IngestionErrorCode", "TeamErrorCode", "WorkflowErrorCode"],
+    "resolvers/actions/common.py": [
+        "BrainActionErrorCode",
+        "IngestionErrorCode",
+        "TeamErrorCode",
+        "WorkflowErrorCode",
+        "CredentialErrorCode",
+        "BrainStateErrorCode",
+    ],
 }
 SHARED_CODES = {"INVALID_ID"}  # raised by the id parser
 RAISED = re.compile(r'reject\(\s*"([A-Z_]+)",')

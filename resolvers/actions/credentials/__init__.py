@@ -1,0 +1,20 @@
+"""Credential mutations (PostgreSQL): create, rotate and revoke a platform credential.
+
+The secret is write-only. It is sealed (gateway/core/vault.py) before it reaches
+the database and is never read back: no field returns it, and what the
+mutations keep (action log, audit event, idempotent response, idempotency
+digest) holds only its `keyHint` or a keyed digest of it.
+"""
+
+from __future__ import annotations
+
+import strawberry
+
+from resolvers.actions.credentials import change, create
+
+
+@strawberry.type
+class CredentialMutations:
+    create_credential = create.mutation
+    rotate_credential = change.rotate
+    revoke_credential = change.revoke
