@@ -85,16 +85,31 @@ async def owner_db(stores: Stores) -> asyncpg.Connection[asyncpg.Record]:
     return await asyncpg.connect(stores.database_url)
 
 
+CURRENT_SECRET = """SELECT c.id, c.organization_id, c.version, s.key_id, s.encrypted_secret
+  FROM api_credentials c JOIN api_credential_secrets s
+    ON s.credential_id = c.id AND s.organization_id = c.organization_id AND s.version = c.version
+ WHERE c.id = ANY($1)"""
+
+
 async def sealed_rows(stores: Stores, *global_ids: str) -> dict[UUID, asyncpg.Record]:
+    """Each credential's current sealed secret, as a sync worker reads it (the owner's login here)."""
     conn = await owner_db(stores)
     try:
-        ids = [UUID(from_global_id(g)[1]) for g in global_ids]
-        rows = await conn.fetch(
-            "SELECT id, organization_id, encrypted_secret, key_id, version FROM api_credentials WHERE id = ANY($1)", ids
-        )
+        rows = await conn.fetch(CURRENT_SECRET, [UUID(from_global_id(g)[1]) for g in global_ids])
         return {r["id"]: r for r in rows}
     finally:
         await conn.close()
+
+
+def opened(keys: dict[str, bytes], row: asyncpg.Record, organization_id: UUID | None = None) -> str:
+    return open_secret(
+        keys,
+        row["key_id"],
+        row["encrypted_secret"],
+        organization_id or row["organization_id"],
+        row["id"],
+        row["version"],
+    )
 
 
 async def credential_count(stores: Stores, org: str = ORG) -> int:
@@ -114,7 +129,7 @@ async def stored_everywhere(stores: Stores) -> str:
     try:
         texts = [
             str([dict(r) for r in await conn.fetch(f"SELECT * FROM {table}")])
-            for table in ("action_logs", "idempotency_keys", "outbox")
+            for table in ("action_logs", "idempotency_keys", "outbox", "api_credentials", "api_credential_secrets")
         ]
         texts.append(str(await mongo[stores.mongo_db].audit_logs.find({}).to_list(None)))
     finally:
@@ -168,7 +183,9 @@ async def test_the_secret_reaches_no_response_log_metric_trace_or_stored_record(
     assert leaks(first, str(create)) != []  # the search finds what it looks for
     for secret in (first, second):
         assert leaks(secret, *texts) == [], leaks(secret, *texts)
-        assert secret not in str(await sealed_rows(seeded, credential["id"]))
+        assert secret.encode() not in b"".join(
+            r["encrypted_secret"] for r in (await sealed_rows(seeded, credential["id"])).values()
+        )
 
 
 async def test_the_sealed_secret_opens_only_with_its_key_in_its_own_row(
@@ -181,33 +198,52 @@ async def test_the_sealed_secret_opens_only_with_its_key_in_its_own_row(
     rows = await sealed_rows(seeded, a, b)
     row_a, row_b = rows[UUID(from_global_id(a)[1])], rows[UUID(from_global_id(b)[1])]
     org = uid("org", ORG)
-    assert row_a["key_id"] == key_id_of(KEY) and row_a["organization_id"] == org
-    assert open_secret(keyring(KEY), row_a["key_id"], row_a["encrypted_secret"], org, row_a["id"]) == secret
+    assert row_a["key_id"] == key_id_of(KEY) and row_a["organization_id"] == org and row_a["version"] == 1
+    assert opened(keyring(KEY), row_a) == secret
     # A fresh nonce per sealing: the same secret never seals to the same bytes.
     assert row_a["encrypted_secret"][1:13] != row_b["encrypted_secret"][1:13]
-    other_key = os.urandom(32)
-    with pytest.raises(SecretDoesNotOpen):
-        open_secret({row_a["key_id"]: other_key}, row_a["key_id"], row_a["encrypted_secret"], org, row_a["id"])
+    with pytest.raises(SecretDoesNotOpen):  # under another key
+        opened({row_a["key_id"]: os.urandom(32)}, row_a)
     with pytest.raises(SecretDoesNotOpen):  # in another organization
-        open_secret(keyring(KEY), row_a["key_id"], row_a["encrypted_secret"], uid("org", OTHER), row_a["id"])
+        opened(keyring(KEY), row_a, uid("org", OTHER))
     # Moved into another credential's row (by someone with the database's owner login): it does not open there.
     conn = await owner_db(seeded)
     try:
         await conn.execute(
-            "UPDATE api_credentials SET encrypted_secret = $1 WHERE id = $2", row_a["encrypted_secret"], row_b["id"]
+            "UPDATE api_credential_secrets SET encrypted_secret = $1 WHERE credential_id = $2",
+            row_a["encrypted_secret"],
+            row_b["id"],
         )
     finally:
         await conn.close()
-    moved = (await sealed_rows(seeded, b))[row_b["id"]]
     with pytest.raises(SecretDoesNotOpen):
-        open_secret(keyring(KEY), moved["key_id"], moved["encrypted_secret"], org, moved["id"])
-    # Rotation seals the new secret anew; the old one is gone from the row.
+        opened(keyring(KEY), (await sealed_rows(seeded, b))[row_b["id"]])
+    # Rotation seals the new secret as version 2; version 1 stays sealed for its own place only.
     new = fresh_secret()
     rotated = await call(http, ROTATE, {"credentialId": a, "secret": new}, admin)
     assert rotated["data"]["rotateCredential"]["userErrors"] == [], rotated
     after = (await sealed_rows(seeded, a))[row_a["id"]]
     assert after["version"] == 2 and after["encrypted_secret"] != row_a["encrypted_secret"]
-    assert open_secret(keyring(KEY), after["key_id"], after["encrypted_secret"], org, after["id"]) == new
+    assert opened(keyring(KEY), after) == new
+    with pytest.raises(SecretDoesNotOpen):  # the old ciphertext presented as the new version
+        open_secret(keyring(KEY), row_a["key_id"], row_a["encrypted_secret"], org, row_a["id"], 2)
+
+
+async def test_the_request_login_can_neither_read_nor_rewrite_a_secret(seeded: Stores) -> None:
+    conn = await asyncpg.connect(seeded.app_url)
+    try:
+        for sql in (
+            "SELECT encrypted_secret FROM api_credentials",
+            "SELECT encrypted_secret FROM api_credential_secrets",
+            "SELECT count(*) FROM api_credential_secrets",
+            "UPDATE api_credentials SET encrypted_secret = NULL",
+            "UPDATE api_credential_secrets SET encrypted_secret = '\\x00'::bytea",
+            "DELETE FROM api_credential_secrets",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(sql)
+    finally:
+        await conn.close()
 
 
 async def _foreign_credential(http: httpx.AsyncClient, issuer: TestIssuer) -> str:

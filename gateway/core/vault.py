@@ -5,10 +5,10 @@ A secret is sealed with AES-256-GCM under the master key of `OMNIFY_SECRET_KEY`
 
     sealed = VERSION || nonce (12 bytes) || ciphertext + tag (16 bytes)
 
-The associated data binds a sealed secret to its row: the organization id, the
-credential id and the id of the key. A sealed value copied into another row, or
-into another organization, does not open there; neither does one opened under
-another key. The key id (a digest of the key, `key_id`) is stored beside the
+The associated data binds a sealed secret to its place: the organization id, the
+credential id, the secret's version and the id of the key. A sealed value copied
+to another credential, version or organization does not open there; neither does
+one opened under another key. The key id (a digest of the key, `key_id`) is stored beside the
 sealed value, so a master key can be replaced: new writes use the new key while
 the sync workers that read the secrets hold the old key too, until every row
 has been sealed again (docs/operations.md, *Credential secrets*).
@@ -68,8 +68,10 @@ def key_id_of(key: bytes) -> str:
     return "k1-" + hashlib.sha256(b"omnify-gateway/key-id\x00" + key).hexdigest()[:16]
 
 
-def _associated(organization_id: UUID, credential_id: UUID, key_id: str) -> bytes:
-    return b"\x00".join((_AAD_PREFIX, organization_id.bytes, credential_id.bytes, key_id.encode()))
+def _associated(organization_id: UUID, credential_id: UUID, version: int, key_id: str) -> bytes:
+    return b"\x00".join(
+        (_AAD_PREFIX, organization_id.bytes, credential_id.bytes, version.to_bytes(4, "big"), key_id.encode())
+    )
 
 
 @dataclass(frozen=True)
@@ -82,9 +84,9 @@ class Vault:
     def key_id(self) -> str:
         return key_id_of(self.key)
 
-    def seal(self, secret: str, organization_id: UUID, credential_id: UUID) -> bytes:
+    def seal(self, secret: str, organization_id: UUID, credential_id: UUID, version: int) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
-        aad = _associated(organization_id, credential_id, self.key_id)
+        aad = _associated(organization_id, credential_id, version, self.key_id)
         return VERSION + nonce + AESGCM(self.key).encrypt(nonce, secret.encode(), aad)
 
     def fingerprint(self, secret: str) -> str:
@@ -93,7 +95,7 @@ class Vault:
 
 
 def open_secret(
-    keys: Mapping[str, bytes], key_id: str, sealed: bytes, organization_id: UUID, credential_id: UUID
+    keys: Mapping[str, bytes], key_id: str, sealed: bytes, organization_id: UUID, credential_id: UUID, version: int
 ) -> str:
     """The secret of a row, with the key its `key_id` names (for the sync workers; the API never opens one)."""
     key = keys.get(key_id)
@@ -103,7 +105,7 @@ def open_secret(
         raise SecretDoesNotOpen("not a sealed secret of this format")
     nonce, body = sealed[1 : 1 + NONCE_BYTES], sealed[1 + NONCE_BYTES :]
     try:
-        plain = AESGCM(key).decrypt(nonce, body, _associated(organization_id, credential_id, key_id))
+        plain = AESGCM(key).decrypt(nonce, body, _associated(organization_id, credential_id, version, key_id))
     except InvalidTag:
         raise SecretDoesNotOpen("the sealed secret does not open for this row under this key") from None
     return plain.decode()

@@ -75,7 +75,7 @@ def by_id(ctx: RequestContext) -> DataLoader[UUID, CredentialRow | None]:
 
 
 # --- writes (inside a mutation's transaction) ---------------------------------------------
-# The sealed secret goes in as a parameter and never comes back: RETURNING names metadata only.
+# The sealed secret goes in as a parameter and never comes back: no statement here reads it.
 
 
 def new_id() -> UUID:
@@ -89,19 +89,29 @@ async def _written(tx: TenantConnection, sql: str, *args: Any) -> CredentialRow:
     return row_of(CredentialRow)(row)
 
 
-async def insert(
-    tx: TenantConnection, credential_id: UUID, platform: str, sealed: bytes, key_id: str, key_hint: str
-) -> CredentialRow:
+async def insert(tx: TenantConnection, credential_id: UUID, platform: str, key_id: str, key_hint: str) -> CredentialRow:
     return await _written(
         tx,
-        f"INSERT INTO api_credentials (id, organization_id, platform, encrypted_secret, key_id, key_hint) "
-        f"VALUES ($2, $1, $3, $4, $5, $6) RETURNING {COLUMNS}",
+        f"INSERT INTO api_credentials (id, organization_id, platform, key_id, key_hint) "
+        f"VALUES ($2, $1, $3, $4, $5) RETURNING {COLUMNS}",
         tx.organization_id,
         credential_id,
         platform,
-        sealed,
         key_id,
         key_hint,
+    )
+
+
+async def add_secret(tx: TenantConnection, credential_id: UUID, version: int, sealed: bytes, key_id: str) -> None:
+    """A secret version of its own: secrets are appended, never rewritten (nor read back)."""
+    await tx.execute(
+        "INSERT INTO api_credential_secrets (credential_id, organization_id, version, encrypted_secret, key_id) "
+        "VALUES ($2, $1, $3, $4, $5)",
+        tx.organization_id,
+        credential_id,
+        version,
+        sealed,
+        key_id,
     )
 
 
@@ -115,16 +125,15 @@ async def lock(tx: TenantConnection, credential_id: UUID) -> CredentialRow | Non
     return row_of(CredentialRow)(row) if row is not None else None
 
 
-async def replace_secret(
-    tx: TenantConnection, credential_id: UUID, sealed: bytes, key_id: str, key_hint: str
-) -> CredentialRow:
+async def rotated(tx: TenantConnection, credential_id: UUID, version: int, key_id: str, key_hint: str) -> CredentialRow:
+    """The credential pointing at its new secret version (added with `add_secret` first)."""
     return await _written(
         tx,
-        f"UPDATE api_credentials SET encrypted_secret = $3, key_id = $4, key_hint = $5, version = version + 1, "
-        f"rotated_at = now() WHERE organization_id = $1 AND id = $2 RETURNING {COLUMNS}",
+        f"UPDATE api_credentials SET version = $3, key_id = $4, key_hint = $5, rotated_at = now() "
+        f"WHERE organization_id = $1 AND id = $2 RETURNING {COLUMNS}",
         tx.organization_id,
         credential_id,
-        sealed,
+        version,
         key_id,
         key_hint,
     )

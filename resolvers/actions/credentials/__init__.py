@@ -1,7 +1,7 @@
 """Credential mutations (PostgreSQL): create, rotate and revoke a platform credential.
 
 The secret is write-only. It is sealed (gateway/core/vault.py) before it reaches
-the database and is never read back: no field returns it, and what the
+the database, stored as a new row per version (never rewritten) and never read back: no field returns it, and what the
 mutations keep (action log, audit event, idempotent response, idempotency
 digest) holds only its `keyHint` or a keyed digest of it.
 """

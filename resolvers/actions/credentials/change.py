@@ -57,8 +57,11 @@ async def _rotate(
     secret = rules.secret(data.secret)
     current = await _active(tx, data.credential_id)
     hint = rules.key_hint(secret)
-    sealed = sealer.seal(secret, tx.organization_id, current.id)
-    row = await credentials.replace_secret(tx, current.id, sealed, sealer.key_id, hint)
+    version = current.version + 1
+    await credentials.add_secret(
+        tx, current.id, version, sealer.seal(secret, tx.organization_id, current.id, version), sealer.key_id
+    )
+    row = await credentials.rotated(tx, current.id, version, sealer.key_id, hint)
     log = ActionLogEntry(
         "rotateCredential",
         "ApiCredential",
@@ -103,8 +106,8 @@ async def revoke_credential(
 
 rotate = strawberry.mutation(
     resolver=rotate_credential,
-    description="Replace an active credential's secret: a new sealed value, `version` one more, `rotatedAt` now; "
-    f"the old secret is gone. {ROLES}",
+    description="Replace an active credential's secret: the new one is sealed as the next `version` and becomes "
+    f"current, `rotatedAt` is now; earlier versions stay sealed and are never used again. {ROLES}",
 )
 revoke = strawberry.mutation(
     resolver=revoke_credential,

@@ -46,8 +46,9 @@ async def _create(
     platform = stored(data.platform)
     credential_id = credentials.new_id()
     hint = rules.key_hint(secret)
-    sealed = sealer.seal(secret, tx.organization_id, credential_id)
-    row = await credentials.insert(tx, credential_id, platform, sealed, sealer.key_id, hint)
+    row = await credentials.insert(tx, credential_id, platform, sealer.key_id, hint)
+    sealed = sealer.seal(secret, tx.organization_id, credential_id, row.version)
+    await credentials.add_secret(tx, credential_id, row.version, sealed, sealer.key_id)
     log = ActionLogEntry(
         "createCredential", "ApiCredential", str(row.id), {"platform": platform, "keyHint": hint}, {"version": 1}
     )
