@@ -53,9 +53,10 @@ async def _active(tx: TenantConnection, global_id: str) -> CredentialRow:
 async def _rotate(
     data: RotateCredentialInput, vault: Vault | None, tx: TenantConnection
 ) -> tuple[Outcome, ActionLogEntry | None]:
-    sealer = sealing_vault(vault)
-    secret = rules.secret(data.secret)
+    # The credential first: a foreign or unknown id is NOT_FOUND whatever else is wrong.
     current = await _active(tx, data.credential_id)
+    secret = rules.secret(data.secret)
+    sealer = sealing_vault(vault)
     hint = rules.key_hint(secret)
     version = current.version + 1
     await credentials.add_secret(
