@@ -156,10 +156,21 @@ async def test_the_secret_reaches_no_response_log_metric_trace_or_stored_record(
     credential = responses[0]["data"]["createCredential"]["credential"]
     assert responses[0]["data"] == responses[1]["data"] and credential["keyHint"] == "…" + first[-4:]
     assert credential["version"] == 1 and credential["rotatedAt"] is None and credential["status"] == "ACTIVE"
+    # Every member reads action logs: they name the platform and versions, not even the hint.
+    assert responses[0]["data"]["createCredential"]["actionLog"] == {
+        "action": "createCredential",
+        "payload": {"platform": "meta"},
+        "result": {"version": 1},
+    }
     rotate = {"credentialId": credential["id"], "secret": second, "idempotencyKey": f"rotate-{second[-6:]}"}
     responses.append(await call(http, ROTATE, rotate, admin))
     rotated = responses[-1]["data"]["rotateCredential"]["credential"]
     assert rotated["version"] == 2 and rotated["rotatedAt"] is not None and rotated["keyHint"] == "…" + second[-4:]
+    assert responses[-1]["data"]["rotateCredential"]["actionLog"] == {
+        "action": "rotateCredential",
+        "payload": {},
+        "result": {"fromVersion": 1, "toVersion": 2},
+    }
     # Refused in every way there is, each with a secret in the request.
     responses.append(await call(http, CREATE, {"platform": "MYSPACE", "secret": first}, admin))  # bad variable
     literal = (

@@ -64,11 +64,7 @@ async def _rotate(
     )
     row = await credentials.rotated(tx, current.id, version, sealer.key_id, hint)
     log = ActionLogEntry(
-        "rotateCredential",
-        "ApiCredential",
-        str(row.id),
-        {"keyHint": hint},
-        {"fromVersion": current.version, "toVersion": row.version, "previousKeyHint": current.key_hint},
+        "rotateCredential", "ApiCredential", str(row.id), {}, {"fromVersion": current.version, "toVersion": version}
     )
     return Outcome(rows={"credential": row}), log
 

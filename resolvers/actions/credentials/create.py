@@ -49,9 +49,8 @@ async def _create(
     row = await credentials.insert(tx, credential_id, platform, sealer.key_id, hint)
     sealed = sealer.seal(secret, tx.organization_id, credential_id, row.version)
     await credentials.add_secret(tx, credential_id, row.version, sealed, sealer.key_id)
-    log = ActionLogEntry(
-        "createCredential", "ApiCredential", str(row.id), {"platform": platform, "keyHint": hint}, {"version": 1}
-    )
+    # Action logs are readable by every member: credential metadata (even the hint) stays out of them.
+    log = ActionLogEntry("createCredential", "ApiCredential", str(row.id), {"platform": platform}, {"version": 1})
     return Outcome(rows={"credential": row}), log
 
 
