@@ -16,15 +16,22 @@ from strawberry import Info
 
 from gateway.core.context import RequestContext
 from gateway.core.permissions import Permission
-from gateway.core.realtime import ACTION_LOGGED, AUDIT_EVENT, SYNC_JOB_UPDATED, WORKFLOW_EXECUTION_UPDATED
+from gateway.core.realtime import (
+    ACTION_LOGGED,
+    AUDIT_EVENT,
+    BRAIN_STATE_UPDATED,
+    SYNC_JOB_UPDATED,
+    WORKFLOW_EXECUTION_UPDATED,
+)
 from gateway.data import ids
 from gateway.data.brain.action_logs import ActionLogRow
+from gateway.data.brain.brain_states import BrainStateRow
 from gateway.data.brain.sync_jobs import SyncJobRow
 from gateway.data.rows import row_of
 from gateway.errors import BadUserInput
 from gateway.stores.mongo import Document
-from resolvers.brain.enums import ActionKind, ActionLogStatus
-from resolvers.brain.records import ActionLog, SyncJob
+from resolvers.brain.enums import ActionKind, ActionLogStatus, BrainModule
+from resolvers.brain.records import ActionLog, BrainState, SyncJob
 from resolvers.common.enums import stored_values
 from resolvers.enterprise.agentkit import WorkflowExecution
 from resolvers.enterprise.types import AuditLog
@@ -135,3 +142,25 @@ class Subscription:
         ctx.require(Permission.READ_SENSITIVE)
         async for doc in ctx.services.realtime.stream(ctx, AUDIT_EVENT, Permission.READ_SENSITIVE, lambda _: True):
             yield AuditLog.from_doc(doc)
+
+    @strawberry.subscription(
+        description="Each Brain state as it is published (`publishBrainState`), once its transaction has "
+        "committed, in commit order. Needs read access to Brain data."
+    )
+    async def brain_state_updated(
+        self,
+        info: Ctx,
+        modules: Annotated[
+            list[BrainModule] | None,
+            strawberry.argument(description="Only states of these modules; every module when omitted."),
+        ] = None,
+    ) -> AsyncGenerator[BrainState, None]:
+        ctx = info.context
+        ctx.require(Permission.READ_BRAIN)
+        wanted = {m.value for m in modules} if modules is not None else None
+
+        def accepts(row: Document) -> bool:
+            return wanted is None or row["module"] in wanted
+
+        async for row in ctx.services.realtime.stream(ctx, BRAIN_STATE_UPDATED, Permission.READ_BRAIN, accepts):
+            yield BrainState.from_row(row_of(BrainStateRow)(row))

@@ -148,6 +148,19 @@ def test_dev_serves_both_stores_and_restarts_with_its_data(tmp_path: Path) -> No
         assert "errors" not in body, body
         assert body["data"]["organization"]["plan"] == "ENTERPRISE"
         assert body["data"]["organization"]["campaigns"]["totalCount"] == 60
+        # dev makes (and keeps) its own master key for credential secrets: they can be stored.
+        created = httpx.post(
+            f"{base}/graphql",
+            json={
+                "query": "mutation($s: String!) { createCredential(input: {platform: META, secret: $s}) "
+                "{ credential { version } userErrors { code } } }",
+                "variables": {"s": "dev-secret-0123456789"},
+            },
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        ).json()
+        assert created["data"]["createCredential"] == {"credential": {"version": 1}, "userErrors": []}, created
+        assert (data_dir / "secret-key").stat().st_mode & 0o777 == 0o600
         # A second `dev` on the same data dir is refused with a clear message.
         second = subprocess.run(
             [*CLI, "dev", "--data-dir", str(data_dir), "--port", str(free_port())],

@@ -56,6 +56,7 @@ TENANT_TABLES = [
     "cohorts",
     "brain_states",
     "api_credentials",
+    "api_credential_secrets",
     "sync_jobs",
     "action_logs",
     "idempotency_keys",

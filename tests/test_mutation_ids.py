@@ -58,6 +58,8 @@ PLAIN_VALUES: dict[str, Any] = {
     "reason": "fuzz",
 }
 MONGO_TYPES = {"Workflow", "Agent", "Invitation"}
+# Id fields whose name is short for their type.
+ID_TYPES = {"Credential": "ApiCredential"}
 SCALARS: dict[str, Any] = {"String": "fuzz", "Int": 1, "Boolean": True, "Decimal": "1.00", "JSON": None}
 
 
@@ -86,6 +88,7 @@ async def real_ids(stores: Stores, slug: str) -> Ids:
             "Creative": await one("creatives", "t.status <> 'archived'"),
             "Campaign": await one("campaigns", "t.status <> 'archived'"),
             "SyncJob": await one("sync_jobs"),
+            "ApiCredential": await one("api_credentials", "t.status = 'active'"),
         }
     finally:
         await conn.close()
@@ -106,7 +109,8 @@ async def real_ids(stores: Stores, slug: str) -> Ids:
 def node_type(field: str) -> str:
     """The type an id field takes, from its name: `fromCampaignId` -> `Campaign`, `syncJobId` -> `SyncJob`."""
     stem = re.sub(r"^(from|to)(?=[A-Z])", "", field.removesuffix("Id"))
-    return stem[0].upper() + stem[1:]
+    name = stem[0].upper() + stem[1:]
+    return ID_TYPES.get(name, name)
 
 
 def id_paths(input_type: GraphQLInputObjectType, prefix: str = "") -> Iterator[tuple[str, str]]:

@@ -19,6 +19,8 @@ from graphql import (
 )
 
 from resolvers.actions.brain.common import BrainActionErrorCode
+from resolvers.actions.brain_states.publish import BrainStateErrorCode
+from resolvers.actions.credentials.common import CredentialErrorCode
 from resolvers.actions.ingestion.common import IngestionErrorCode
 from resolvers.actions.team.common import TeamErrorCode
 from resolvers.actions.workflows.common import WorkflowErrorCode
@@ -111,12 +113,16 @@ PAYLOAD_ERRORS = {
     "WorkflowPayload": "WorkflowError",
     "RunWorkflowPayload": "WorkflowError",
     "SetWorkflowSchedulePayload": "WorkflowError",
+    "CredentialPayload": "CredentialError",
+    "PublishBrainStatePayload": "BrainStateError",
 }
 ERROR_CODES: dict[str, type[Enum]] = {
     "BrainActionErrorCode": BrainActionErrorCode,
     "IngestionErrorCode": IngestionErrorCode,
     "TeamErrorCode": TeamErrorCode,
     "WorkflowErrorCode": WorkflowErrorCode,
+    "CredentialErrorCode": CredentialErrorCode,
+    "BrainStateErrorCode": BrainStateErrorCode,
 }
 
 
@@ -146,6 +152,9 @@ MODULE_CODES = {
     "resolvers/actions/ingestion": ["IngestionErrorCode"],
     "resolvers/actions/team": ["TeamErrorCode"],
     "resolvers/actions/workflows": ["WorkflowErrorCode"],
+    "resolvers/actions/credentials": ["CredentialErrorCode"],
+    "gateway/core/rules/credentials.py": ["CredentialErrorCode"],
+    "gateway/core/rules/brain_states.py": ["BrainStateErrorCode"],
     "gateway/core/rules/budget.py": ["BrainActionErrorCode"],
     "gateway/core/rules/text.py": ["BrainActionErrorCode", "TeamErrorCode", "WorkflowErrorCode"],
     "gateway/core/rules/schedule.py": ["WorkflowErrorCode"],
@@ -156,7 +165,14 @@ MODULE_CODES = {
     "gateway/data/enterprise/executions.py": ["WorkflowErrorCode"],
     "gateway/data/enterprise/schedules.py": ["WorkflowErrorCode"],
     # The id parser every domain uses.
-    "resolvers/actions/common.py": ["BrainActionErrorCode", "IngestionErrorCode", "TeamErrorCode", "WorkflowErrorCode"],
+    "resolvers/actions/common.py": [
+        "BrainActionErrorCode",
+        "IngestionErrorCode",
+        "TeamErrorCode",
+        "WorkflowErrorCode",
+        "CredentialErrorCode",
+        "BrainStateErrorCode",
+    ],
 }
 SHARED_CODES = {"INVALID_ID"}  # raised by the id parser
 RAISED = re.compile(r'reject\(\s*"([A-Z_]+)",')

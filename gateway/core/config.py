@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 # load_settings reads as a table, one line a variable: the readers keep their short names here.
@@ -21,6 +21,7 @@ from gateway.core.config_env import number as _float
 from gateway.core.config_env import optional_url as _optional_url
 from gateway.core.config_env import rate_limits as _rate_limits
 from gateway.core.config_env import required_url as _url
+from gateway.core.config_env import secret_key as _secret_key
 from gateway.core.config_env import system_url as _system_url
 from gateway.core.config_values import RATE_LIMIT_ROLES, Bucket, IssuerConfig, RateLimits
 from gateway.core.manifest import read_manifest
@@ -97,6 +98,8 @@ class Settings:
     # None: on in dev, off in production (schema shape is not public by default).
     introspection: bool | None = None
     session_secret: str = ""
+    # The master key sealing credential secrets (OMNIFY_SECRET_KEY); without it credential writes are refused.
+    secret_key: bytes | None = field(default=None, repr=False)
     # Worker processes of `serve`, each with its own event loop and store pools.
     workers: int = 1
     # Subscriptions over WebSocket (graphql-transport-ws).
@@ -224,6 +227,11 @@ def _outbox_batch(env: Mapping[str, str], problems: list[str]) -> int:
     return value
 
 
+def _secrets(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
+    """The GraphiQL session secret and the credential secrets' master key."""
+    return {"session_secret": env.get("OMNIFY_SESSION_SECRET", ""), "secret_key": _secret_key(env, problems)}
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Production settings from the environment; raises ConfigError naming every problem."""
     env = os.environ if env is None else env
@@ -262,7 +270,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_tokens=_int(env, "OMNIFY_MAX_TOKENS", 2500, problems, minimum=100),
         max_cost=_int(env, "OMNIFY_MAX_COST", 50_000, problems, minimum=100),
         introspection=_bool(env, "OMNIFY_INTROSPECTION", problems),
-        session_secret=env.get("OMNIFY_SESSION_SECRET", ""),
+        **_secrets(env, problems),
         workers=_int(env, "OMNIFY_WORKERS", available_cores(), problems, minimum=1),
         ws_max_subscriptions=_int(env, "OMNIFY_WS_MAX_SUBSCRIPTIONS", 20, problems, minimum=1),
         ws_max_connections_per_principal=_int(env, "OMNIFY_WS_MAX_CONNECTIONS_PER_PRINCIPAL", 10, problems, minimum=1),

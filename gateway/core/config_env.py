@@ -9,6 +9,7 @@ from dataclasses import replace
 from urllib.parse import urlparse
 
 from gateway.core.config_values import ALLOWED_ALGORITHMS, RATE_LIMIT_ROLES, Bucket, IssuerConfig, RateLimits
+from gateway.core.vault import KeyProblem, parse_key
 
 
 def integer(env: Mapping[str, str], name: str, default: int, problems: list[str], minimum: int = 0) -> int:
@@ -89,6 +90,21 @@ def optional_url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], pr
         # Not echoed: the URL may carry a password.
         problems.append(f"{name} must be a {' or '.join(schemes)} URL")
     return raw
+
+
+def secret_key(env: Mapping[str, str], problems: list[str]) -> bytes | None:
+    """The credential secrets' master key; never quoted back, even when it is wrong."""
+    raw = env.get("OMNIFY_SECRET_KEY", "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_key(raw)
+    except KeyProblem as exc:
+        problems.append(
+            f"OMNIFY_SECRET_KEY {exc}: use 32 random bytes in base64, e.g. "
+            "`python -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())'`"
+        )
+        return None
 
 
 def issuers(env: Mapping[str, str], problems: list[str]) -> tuple[IssuerConfig, ...]:

@@ -23,12 +23,15 @@ class Permission(Enum):
     MANAGE_TEAM = "invite team members and revoke invitations"
     ACCEPT_INVITATION = "accept an invitation addressed to you"
     MANAGE_WORKFLOWS = "create, update, run and schedule workflows"
+    MANAGE_CREDENTIALS = "create, rotate and revoke platform credentials"
+    PUBLISH_BRAIN_STATE = "publish Brain module states"
 
 
 P = Permission
 # Every person may accept: an invitee to join, a member to replay the acceptance that made them one.
 _READ = {P.READ_BRAIN, P.READ_ENTERPRISE, P.ACCEPT_INVITATION}
-_ADMIN = set(Permission)
+# Brain states are computed by the brain-module service, never typed in by a person.
+_ADMIN = set(Permission) - {P.PUBLISH_BRAIN_STATE}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "viewer": frozenset(_READ),
@@ -43,6 +46,7 @@ INVITEE_PERMISSIONS: frozenset[Permission] = frozenset({P.ACCEPT_INVITATION})
 SCOPE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "actions:write": frozenset({P.READ_BRAIN, P.RUN_ACTIONS}),
     "metrics:write": frozenset({P.READ_BRAIN, P.INGEST_METRICS}),
+    "brain:write": frozenset({P.READ_BRAIN, P.PUBLISH_BRAIN_STATE}),
 }
 
 

@@ -76,6 +76,7 @@ ACTION_LOGGED = "actionLogged"
 SYNC_JOB_UPDATED = "syncJobUpdated"
 WORKFLOW_EXECUTION_UPDATED = "workflowExecutionUpdated"
 AUDIT_EVENT = "auditEvent"
+BRAIN_STATE_UPDATED = "brainStateUpdated"
 
 
 @dataclass(eq=False)
@@ -312,7 +313,7 @@ class Realtime:
 
     async def _deliver_action(self, notice: Notice, subscribers: list[Subscriber], topics: set[str]) -> None:
         brain_id = subscribers[0].principal.organization.brain_id
-        if brain_id is None or not topics & {ACTION_LOGGED, SYNC_JOB_UPDATED}:
+        if brain_id is None or not topics & {ACTION_LOGGED, SYNC_JOB_UPDATED, BRAIN_STATE_UPDATED}:
             return
         # The loads run under the organization's tenancy, like any read of its subscribers.
         reader = self.postgres.reader(brain_id)
@@ -331,6 +332,14 @@ class Realtime:
                 )
                 state = {"status": job["status"], "records_synced": job["records"]}
                 self._offer(subscribers, SYNC_JOB_UPDATED, {**dict(row.items()), **state} if row is not None else None)
+            if BRAIN_STATE_UPDATED in topics and notice.extra.get("t") == "BrainState":
+                # A published state never changes afterwards: the row read now is the one published.
+                row = await reader.fetchrow(
+                    "SELECT * FROM brain_states WHERE organization_id = $1 AND id = $2",
+                    brain_id,
+                    UUID(notice.extra["ti"]),
+                )
+                self._offer(subscribers, BRAIN_STATE_UPDATED, dict(row.items()) if row is not None else None)
         finally:
             await reader.close()
 

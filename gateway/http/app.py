@@ -174,6 +174,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await gateway.start()
+        if settings.secret_key is None:
+            log.warning("OMNIFY_SECRET_KEY is not set: createCredential and rotateCredential answer NOT_CONFIGURED")
         watchdog.start(asyncio.get_running_loop())
         gateway.metrics.start_sampling()
         try:

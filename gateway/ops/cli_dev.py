@@ -19,6 +19,26 @@ from gateway.ops.cli_stores import run_migrations, run_seed
 from gateway.ops.dev_record import DEFAULT_DATA_DIR, forget_running_dev, record_running_dev
 
 
+def dev_secrets(data_dir: Path) -> dict[str, Any]:
+    """The dev session secret and credential master key, each made once and kept in the data dir."""
+    from gateway.http.login import dev_session_secret
+
+    return {"session_secret": dev_session_secret(data_dir), "secret_key": dev_secret_key(data_dir)}
+
+
+def dev_secret_key(data_dir: Path) -> bytes:
+    """The dev master key of credential secrets, made once and kept (0600) so sealed rows stay readable."""
+    from gateway.core.vault import new_key_text, parse_key
+
+    path = data_dir / "secret-key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(new_key_text())
+    return parse_key(path.read_text())
+
+
 def _dev_stores_text(postgres: Any, mongo_url: str, issuer: str, audience: str) -> str:
     """Where dev's stores listen, and the environment `serve` needs to run on them beside dev."""
     env = {
@@ -73,7 +93,6 @@ def cmd_dev(args: argparse.Namespace) -> int:
     from gateway.core.logs import configure_logging
     from gateway.core.runtime import tune_gc
     from gateway.http.app import create_app
-    from gateway.http.login import dev_session_secret
     from gateway.ops.dev_issuer import AUDIENCE, DEV_CLIENT_ID, DevIssuer
     from gateway.ops.embedded import DataDirLock, EmbeddedError, EmbeddedMongo, EmbeddedPostgres
 
@@ -116,7 +135,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
             public_url=base,
             data_dir=data_dir,
             jwks_min_refresh_interval_s=5.0,
-            session_secret=dev_session_secret(data_dir),
+            **dev_secrets(data_dir),
         )
         token = issuer.mint(org="acme", role="owner", ttl=12 * 3600)
         print(

@@ -109,6 +109,26 @@ class UserErrorCode(Enum):
     )
     WORKFLOW_ARCHIVED = strawberry.enum_value("WORKFLOW_ARCHIVED", description="Archived workflows cannot change.")
     WORKFLOW_NOT_ACTIVE = strawberry.enum_value("WORKFLOW_NOT_ACTIVE", description="Only active workflows run.")
+    # Credentials
+    SECRET_REQUIRED = strawberry.enum_value("SECRET_REQUIRED", description="The secret is missing or blank.")
+    SECRET_TOO_SHORT = strawberry.enum_value("SECRET_TOO_SHORT", description="The secret is shorter than allowed.")
+    SECRET_TOO_LONG = strawberry.enum_value("SECRET_TOO_LONG", description="The secret is longer than allowed.")
+    SECRET_INVALID = strawberry.enum_value(
+        "SECRET_INVALID", description="The secret contains control characters or line breaks."
+    )
+    REVOKED = strawberry.enum_value("REVOKED", description="The credential is revoked (or expired): it cannot change.")
+    NOT_CONFIGURED = strawberry.enum_value(
+        "NOT_CONFIGURED",
+        description="The gateway has no key to seal secrets with (its operator has not set `OMNIFY_SECRET_KEY`).",
+    )
+    # Brain states
+    INVALID_STATE = strawberry.enum_value("INVALID_STATE", description="The state is not a JSON object, or too deep.")
+    STATE_TOO_LARGE = strawberry.enum_value("STATE_TOO_LARGE", description="The state is larger than allowed.")
+    INVALID_VERSION = strawberry.enum_value("INVALID_VERSION", description="The version is not a positive integer.")
+    STALE_VERSION = strawberry.enum_value(
+        "STALE_VERSION",
+        description="The version is not above the module's newest published one (a duplicate or an older one).",
+    )
 
 
 @strawberry.interface(

@@ -86,6 +86,14 @@ class ActionKind(Enum):
     INGEST_DAILY_METRICS = strawberry.enum_value(
         "ingestDailyMetrics", description="A batch of daily metrics was written."
     )
+    CREATE_CREDENTIAL = strawberry.enum_value("createCredential", description="An API credential was created.")
+    ROTATE_CREDENTIAL = strawberry.enum_value(
+        "rotateCredential", description="An API credential's secret was replaced."
+    )
+    REVOKE_CREDENTIAL = strawberry.enum_value("revokeCredential", description="An API credential was revoked.")
+    PUBLISH_BRAIN_STATE = strawberry.enum_value(
+        "publishBrainState", description="A Brain module published a new state."
+    )
 
 
 @strawberry.enum(description="Type of the object a logged action acted on (the GraphQL type's name as stored).")
@@ -96,6 +104,8 @@ class ActionTargetType(Enum):
     ORGANIZATION = strawberry.enum_value(
         "Organization", description="The organization itself (e.g. metrics ingested without a sync job)."
     )
+    API_CREDENTIAL = strawberry.enum_value("ApiCredential", description="An API credential.")
+    BRAIN_STATE = strawberry.enum_value("BrainState", description="A published Brain state.")
 
 
 # Readers of stored values for objects built per row: one dict lookup each, not an enum call.

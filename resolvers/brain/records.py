@@ -64,7 +64,10 @@ BrainState.from_row = row_builder(
 )
 
 
-@strawberry.type(description="A stored platform credential. Only metadata: the secret never leaves the database.")
+@strawberry.type(
+    description="A stored platform credential. Only metadata: the secret is write-only (sealed by the gateway, "
+    "never returned by any field), `keyHint` tells keys apart."
+)
 class ApiCredential(Node):
     from_row: ClassVar[Callable[[CredentialRow], ApiCredential]]
     platform: Platform = strawberry.field(description="Platform the credential is for.")
@@ -72,6 +75,9 @@ class ApiCredential(Node):
     status: ApiCredentialStatus = strawberry.field(description="Whether the credential can be used.")
     created_at: dt.datetime = strawberry.field(description="When it was stored.")
     last_used_at: dt.datetime | None = strawberry.field(description="When a sync last used it.")
+    version: int = strawberry.field(description="Version of the secret: 1 when created, one more per rotation.")
+    rotated_at: dt.datetime | None = strawberry.field(description="When the secret was last replaced; null if never.")
+    revoked_at: dt.datetime | None = strawberry.field(description="When it was revoked; null unless revoked.")
 
 
 ApiCredential.from_row = row_builder(
@@ -82,6 +88,9 @@ ApiCredential.from_row = row_builder(
     status=(credential_status, "status"),
     created_at="created_at",
     last_used_at="last_used_at",
+    version="version",
+    rotated_at="rotated_at",
+    revoked_at="revoked_at",
 )
 
 

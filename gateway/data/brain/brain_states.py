@@ -15,7 +15,7 @@ from gateway.data.brain.sql import Sortable, Where, loader_by_id, ordering_of, o
 from gateway.data.filters import Comparison, Sort, TimeRange
 from gateway.data.paging import Page, Paged
 from gateway.data.rows import columns, row_of
-from gateway.stores.postgres import TenantReader
+from gateway.stores.postgres import TenantConnection, TenantReader
 
 
 class BrainStateRow(NamedTuple):
@@ -75,3 +75,34 @@ async def latest(pg: TenantReader) -> list[BrainStateRow]:
 
 def by_id(ctx: RequestContext) -> DataLoader[UUID, BrainStateRow | None]:
     return loader_by_id(ctx, "brain_states", COLUMNS, row_of(BrainStateRow))
+
+
+# --- writes (inside a mutation's transaction) ---------------------------------------------
+
+
+async def newest_version(tx: TenantConnection, module: str) -> int:
+    """The module's newest version (0 before the first), its publication held until commit.
+
+    The transaction-scoped lock serialises publications of one module of one organization,
+    so two concurrent publishers cannot both pass the check with the same version.
+    """
+    await tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"brain_state:{tx.organization_id}:{module}")
+    version = await tx.fetchval(
+        "SELECT max(version) FROM brain_states WHERE organization_id = $1 AND module = $2",
+        tx.organization_id,
+        module,
+    )
+    return int(version or 0)
+
+
+async def insert(tx: TenantConnection, module: str, state: Any, version: int) -> BrainStateRow:
+    row = await tx.fetchrow(
+        f"INSERT INTO brain_states (organization_id, module, state, version, computed_at) "
+        f"VALUES ($1, $2, $3, $4, now()) RETURNING {COLUMNS}",
+        tx.organization_id,
+        module,
+        state,
+        version,
+    )
+    assert row is not None
+    return row_of(BrainStateRow)(row)
