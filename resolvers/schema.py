@@ -22,6 +22,7 @@ from gateway.core.context import RequestContext
 from gateway.core.permissions import Permission
 from gateway.data.ids import from_global_id
 from gateway.errors import BadUserInput, Forbidden, server_fault
+from resolvers.actions.agents import AgentMutations
 from resolvers.actions.brain import BrainActions
 from resolvers.actions.ingestion import IngestionMutations
 from resolvers.actions.team import TeamMutations
@@ -161,7 +162,7 @@ _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
 @strawberry.type(description="Changes: Brain actions, partner ingestion, and enterprise team and workflow management.")
-class Mutation(BrainActions, IngestionMutations, TeamMutations, WorkflowMutations):
+class Mutation(BrainActions, IngestionMutations, TeamMutations, WorkflowMutations, AgentMutations):
     pass
 
 

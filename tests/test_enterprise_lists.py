@@ -23,7 +23,7 @@ from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer
 
 Db = AsyncDatabase[dict[str, Any]]
-STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED"]
+STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
 
 
 async def org_data(

@@ -105,12 +105,19 @@ PAYLOAD_ERRORS = {
     "WorkflowPayload": "WorkflowError",
     "RunWorkflowPayload": "WorkflowError",
     "SetWorkflowSchedulePayload": "WorkflowError",
+    "MemberPayload": "TeamError",
+    "RemoveMemberPayload": "TeamError",
+    "ResendInvitationPayload": "TeamError",
+    "AgentPayload": "AgentError",
+    "DeleteWorkflowSchedulePayload": "WorkflowError",
+    "ExecutionPayload": "WorkflowError",
 }
 ERROR_CODES = {
     "BrainActionError": "BrainActionErrorCode",
     "IngestionError": "IngestionErrorCode",
     "TeamError": "TeamErrorCode",
     "WorkflowError": "WorkflowErrorCode",
+    "AgentError": "AgentErrorCode",
 }
 
 
@@ -136,6 +143,8 @@ MODULE_CODES = {
     "resolvers/actions/ingestion": ["IngestionErrorCode"],
     "resolvers/actions/team": ["TeamErrorCode"],
     "resolvers/actions/workflows": ["WorkflowErrorCode"],
+    "resolvers/actions/agents": ["AgentErrorCode"],
+    "gateway/core/rules/members.py": ["TeamErrorCode"],
     "gateway/core/rules/budget.py": ["BrainActionErrorCode"],
     "gateway/core/rules/text.py": ["BrainActionErrorCode", "TeamErrorCode", "WorkflowErrorCode"],
     "gateway/core/rules/schedule.py": ["WorkflowErrorCode"],
@@ -145,7 +154,13 @@ MODULE_CODES = {
     "gateway/data/enterprise/executions.py": ["WorkflowErrorCode"],
     "gateway/data/enterprise/schedules.py": ["WorkflowErrorCode"],
     # The id parser every domain uses.
-    "resolvers/actions/common.py": ["BrainActionErrorCode", "IngestionErrorCode", "TeamErrorCode", "WorkflowErrorCode"],
+    "resolvers/actions/common.py": [
+        "BrainActionErrorCode",
+        "IngestionErrorCode",
+        "TeamErrorCode",
+        "WorkflowErrorCode",
+        "AgentErrorCode",
+    ],
 }
 SHARED_CODES = {"INVALID_ID"}  # raised by the id parser
 RAISED = re.compile(r'reject\(\s*"([A-Z_]+)",')

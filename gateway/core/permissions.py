@@ -23,6 +23,8 @@ class Permission(Enum):
     MANAGE_TEAM = "invite team members and revoke invitations"
     ACCEPT_INVITATION = "accept an invitation addressed to you"
     MANAGE_WORKFLOWS = "create, update, run and schedule workflows"
+    MANAGE_MEMBERS = "change members' roles and remove members"
+    RUN_WORKFLOWS = "run workflows, cancel and retry their executions"
 
 
 P = Permission
@@ -43,6 +45,7 @@ INVITEE_PERMISSIONS: frozenset[Permission] = frozenset({P.ACCEPT_INVITATION})
 SCOPE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "actions:write": frozenset({P.READ_BRAIN, P.RUN_ACTIONS}),
     "metrics:write": frozenset({P.READ_BRAIN, P.INGEST_METRICS}),
+    "workflows:run": frozenset({P.RUN_WORKFLOWS}),
 }
 
 
