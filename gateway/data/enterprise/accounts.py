@@ -19,16 +19,23 @@ async def owners(w: Writes) -> int:
     return sum("owner" in (doc.get("roles") or []) for doc in await w.find(COLLECTION))
 
 
+def _as_read(account: Document) -> Document:
+    """A filter for the account as it was read: each role change raises its `revision`, so a change decided
+    on an older reading of this account (its role changed meanwhile) matches nothing."""
+    revision = account.get("revision", {"$exists": False})
+    return {"_id": account["_id"], "revision": revision}
+
+
 async def set_roles(w: Writes, account: Document, roles: list[str], by: str, audit: Audit) -> Document | None:
-    """Give the account `roles`, if its roles are still the ones read (None: they changed meanwhile)."""
+    """Give the account `roles`, if it is still as read (None: it changed meanwhile)."""
     return await w.update(
         COLLECTION,
-        {"_id": account["_id"], "roles": account.get("roles") or []},
-        {"$set": {"roles": roles, "roles_changed_at": now(), "roles_changed_by": by}},
+        _as_read(account),
+        {"$set": {"roles": roles, "roles_changed_at": now(), "roles_changed_by": by}, "$inc": {"revision": 1}},
         audit,
     )
 
 
 async def remove(w: Writes, account: Document, audit: Audit) -> Document | None:
-    """Delete the account, if its roles are still the ones read (None: it changed or went meanwhile)."""
-    return await w.delete(COLLECTION, {"_id": account["_id"], "roles": account.get("roles") or []}, audit)
+    """Delete the account, if it is still as read (None: it changed or went meanwhile)."""
+    return await w.delete(COLLECTION, _as_read(account), audit)
