@@ -7,11 +7,12 @@ from enum import Enum
 import strawberry
 from bson import ObjectId
 
+from gateway.core.context import RequestContext
 from gateway.core.mongo_mutations import Writes
 from gateway.core.rules import reject, text
 from gateway.data.enterprise import agents, workflows
 from gateway.data.ids import to_global_id
-from gateway.stores.mongo import Document
+from gateway.stores.mongo import Document, TenantMongo
 from resolvers.actions.common import ERROR_FIELD, ERROR_MESSAGE, USER_ERRORS, parse_object_id
 from resolvers.common.scalars import JSON
 from resolvers.enterprise.agentkit import Workflow
@@ -91,6 +92,16 @@ async def steps(w: Writes, given: list[WorkflowStepInput]) -> list[Document]:
             raise reject("INVALID_ACTION", f"the action must be 1 to {MAX_ACTION} characters", f"steps[{i}].action")
         documents.append(workflows.new_step(agent_id, action, text.json_object(step.params, f"steps[{i}].params")))
     return documents
+
+
+def run_tenant(ctx: RequestContext) -> TenantMongo | None:
+    """Where a run is written: for a partner, its organization's store, which its `workflows:run` scope lets
+    it write runs into without reading the enterprise records (`ctx.mongo` would refuse it); None: the
+    caller's own, as for every mutation."""
+    organization = ctx.principal.organization.enterprise_id
+    if ctx.principal.kind != "partner" or organization is None:
+        return None
+    return ctx.services.mongo.tenant(organization)
 
 
 async def check_runnable(current: Document, w: Writes, field: str = "workflowId") -> None:

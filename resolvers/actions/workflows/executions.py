@@ -15,7 +15,7 @@ from gateway.data.enterprise import executions
 from gateway.stores.mongo import Document
 from resolvers.actions.common import USER_ERRORS, Ctx, IdempotencyKey, Outcome, actor, parse_object_id, typed_errors
 from resolvers.actions.enterprise import run_enterprise_mutation
-from resolvers.actions.workflows.common import WorkflowError, WorkflowErrorCode, check_runnable, workflow
+from resolvers.actions.workflows.common import WorkflowError, WorkflowErrorCode, check_runnable, run_tenant, workflow
 from resolvers.enterprise.agentkit import WorkflowExecution
 from resolvers.enterprise.types import UsageQuota
 
@@ -104,7 +104,12 @@ async def cancel_execution(
     info: Ctx, input: Annotated[ExecutionInput, strawberry.argument(description="What to cancel.")]
 ) -> ExecutionPayload:
     outcome = await run_enterprise_mutation(
-        info, operation="cancelExecution", permission=PERMISSION, input=input, perform=partial(_cancel, info, input)
+        info,
+        operation="cancelExecution",
+        tenant=run_tenant(info.context),
+        permission=PERMISSION,
+        input=input,
+        perform=partial(_cancel, info, input),
     )
     return _payload(outcome)
 
@@ -113,7 +118,12 @@ async def retry_execution(
     info: Ctx, input: Annotated[ExecutionInput, strawberry.argument(description="What to run again.")]
 ) -> ExecutionPayload:
     outcome = await run_enterprise_mutation(
-        info, operation="retryExecution", permission=PERMISSION, input=input, perform=partial(_retry, info, input)
+        info,
+        operation="retryExecution",
+        tenant=run_tenant(info.context),
+        permission=PERMISSION,
+        input=input,
+        perform=partial(_retry, info, input),
     )
     return _payload(outcome)
 

@@ -21,7 +21,7 @@ from resolvers.actions.common import (
     typed_errors,
 )
 from resolvers.actions.enterprise import run_enterprise_mutation
-from resolvers.actions.workflows.common import WorkflowError, WorkflowErrorCode, check_runnable, workflow
+from resolvers.actions.workflows.common import WorkflowError, WorkflowErrorCode, check_runnable, run_tenant, workflow
 from resolvers.common.scalars import JSON
 from resolvers.enterprise.agentkit import WorkflowExecution
 from resolvers.enterprise.types import UsageQuota
@@ -68,6 +68,7 @@ async def run_workflow(
     outcome = await run_enterprise_mutation(
         info,
         operation="runWorkflow",
+        tenant=run_tenant(info.context),
         permission=PERMISSION,
         input=input,
         perform=partial(_run, info, input),
