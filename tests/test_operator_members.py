@@ -12,9 +12,12 @@ import pytest
 from bson import ObjectId
 from pymongo import AsyncMongoClient
 
-from gateway.core.mongo_mutations import MARKER_COUNT
+from gateway.core.mongo_mutations import MARKER_COUNT, Attempt, Audit, Writes, deliver_pending
+from gateway.core.rules import Rejected
+from gateway.core.rules.members import Change, check_role_change
 from gateway.data.ids import to_global_id
 from gateway.ops.seed import oid
+from gateway.stores.mongo import MongoStore
 from tests.conftest import Stores
 from tests.support.issuer import TestIssuer
 from tests.support.operator import (
@@ -281,3 +284,50 @@ async def test_resend_rejections_change_nothing(client: httpx.AsyncClient, issue
     body = await mutate(client, RESEND, issuer.token(ORG, "analyst"), invitationId=foreign)
     assert error_code(body) == "FORBIDDEN"
     assert await snapshot(db, "team_invitations") == before
+
+
+# --- removal half way, and the rules on their own -------------------------------------------
+
+
+@pytest.fixture
+async def store(seeded: Stores) -> AsyncIterator[MongoStore]:
+    mongo = MongoStore(seeded.mongo_url, seeded.mongo_db)
+    await mongo.open()
+    yield mongo
+    await mongo.close()
+
+
+async def test_a_removal_cut_short_is_finished_by_the_sweep(db: Db, store: MongoStore, account: dict[str, Any]) -> None:
+    """Without transactions a writer that dies after marking the account leaves it marked, never deleted
+    without its event: the sweep delivers the event, then deletes it."""
+    tenant = store.tenant(ORG_ID)
+    writes = Writes(tenant, Attempt({"kind": "user", "id": "crashed", "email": None}, None), None)
+    audit = Audit("member.removed", "Member", str(account["_id"]), {"email": account["email"]})
+    assert await writes.delete("users", {"_id": account["_id"]}, audit) is not None
+    marked = await db.users.find_one({"_id": account["_id"]})
+    assert marked is not None and marked[MARKER_COUNT] == 1  # the writer stops here
+    assert await db.audit_logs.find_one({"event_id": writes.attempt.event_id}) is None
+    assert await deliver_pending(tenant, older_than_s=0) == 1
+    assert await db.users.find_one({"_id": account["_id"]}) is None
+    assert await db.audit_logs.count_documents({"event_id": writes.attempt.event_id}) == 1
+    assert await deliver_pending(tenant, older_than_s=0) == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "role", "code"),
+    [
+        (Change(caller_is_owner=True, is_self=True, current=("owner",), owners=2), "admin", None),
+        (Change(caller_is_owner=True, is_self=True, current=("owner",), owners=1), "admin", "LAST_OWNER"),
+        (Change(caller_is_owner=False, is_self=True, current=("analyst",), owners=1), "admin", "SELF_PROMOTION"),
+        (Change(caller_is_owner=True, is_self=True, current=("admin",), owners=1), "owner", "SELF_PROMOTION"),
+        (Change(caller_is_owner=False, is_self=False, current=("analyst",), owners=1), "admin", None),
+        (Change(caller_is_owner=False, is_self=False, current=("admin", "owner"), owners=3), "admin", "OWNER_REQUIRED"),
+    ],
+)
+def test_role_rules(change: Change, role: str, code: str | None) -> None:
+    try:
+        check_role_change(change, role)
+    except Rejected as rejected:
+        assert [e.code for e in rejected.errors] == [code]
+    else:
+        assert code is None
