@@ -26,6 +26,8 @@ from tests.support.operator import (
     snapshot,
     unique,
 )
+from tests.support.servers import ServerThread
+from tests.test_subscriptions import EXECUTIONS, next_event, settle, socket
 
 AGENT_FIELDS = "agent { id name kind model config enabled }"
 CREATE_AGENT = f"""mutation($input: CreateAgentInput!) {{ createAgent(input: $input) {{ {AGENT_FIELDS} {ERRORS} }} }}"""
@@ -302,3 +304,21 @@ async def test_executions_are_run_by_admins_only(client: httpx.AsyncClient, issu
     for document in (CANCEL, RETRY):
         body = await mutate(client, document, issuer.token(ORG, role), executionId=execution_id)
         assert error_code(body) == "FORBIDDEN"
+
+
+async def test_cancel_and_retry_reach_execution_subscribers(
+    gateway: ServerThread, client: httpx.AsyncClient, issuer: TestIssuer
+) -> None:
+    workflow_id = await active_workflow(client, issuer, seeded_agent(0))
+    async with socket(gateway.url, issuer.token(ORG, "viewer")) as sub:
+        await sub.subscribe("runs", EXECUTIONS, {})
+        await settle()
+        queued = (await run(client, admin(issuer), workflow_id))["execution"]
+        assert (await next_event(sub, "runs", within=30))["workflowExecutionUpdated"]["status"] == "QUEUED"
+        assert result(await mutate(client, CANCEL, admin(issuer), executionId=queued["id"]))["userErrors"] == []
+        cancelled = (await next_event(sub, "runs", within=30))["workflowExecutionUpdated"]
+        assert cancelled["id"] == queued["id"] and cancelled["status"] == "CANCELLED"
+        retried = result(await mutate(client, RETRY, admin(issuer), executionId=queued["id"]))["execution"]
+        again = (await next_event(sub, "runs", within=30))["workflowExecutionUpdated"]
+        assert again["id"] == retried["id"] and again["status"] == "QUEUED"
+        assert again["workflow"]["id"] == workflow_id
