@@ -22,6 +22,7 @@ from gateway.core.context import RequestContext
 from gateway.core.permissions import Permission
 from gateway.data.ids import from_global_id
 from gateway.errors import BadUserInput, Forbidden, server_fault
+from resolvers.actions.agents import AgentMutations
 from resolvers.actions.brain import BrainActions
 from resolvers.actions.brain_states import BrainStateMutations
 from resolvers.actions.credentials import CredentialMutations
@@ -164,7 +165,13 @@ _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 @strawberry.type(description="Changes: Brain actions, partner ingestion, and enterprise team and workflow management.")
 class Mutation(
-    BrainActions, IngestionMutations, TeamMutations, WorkflowMutations, CredentialMutations, BrainStateMutations
+    BrainActions,
+    IngestionMutations,
+    TeamMutations,
+    WorkflowMutations,
+    AgentMutations,
+    CredentialMutations,
+    BrainStateMutations,
 ):
     pass
 

@@ -23,7 +23,7 @@ from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer
 
 Db = AsyncDatabase[dict[str, Any]]
-STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED"]
+STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
 
 
 async def org_data(
@@ -471,7 +471,7 @@ async def test_execution_counts_by_status(client: httpx.AsyncClient, issuer: Tes
         """,
     )
     # Seeded per workflow: 15 runs, 2 failed, 1 running, 12 succeeded; none queued.
-    assert by_status(data["all"]) == {"QUEUED": 0, "RUNNING": 8, "SUCCEEDED": 96, "FAILED": 16}
+    assert by_status(data["all"]) == {"QUEUED": 0, "RUNNING": 8, "SUCCEEDED": 96, "FAILED": 16, "CANCELLED": 0}
     assert data["all"]["totalCount"] == 120
     # The status filter narrows the list but not its counts by status: they are the tabs' counts.
     assert by_status(data["failed"]) == by_status(data["all"]) and data["failed"]["totalCount"] == 16
@@ -481,7 +481,13 @@ async def test_execution_counts_by_status(client: httpx.AsyncClient, issuer: Tes
     assert sum(users.values()) == data["users"]["totalCount"]
     seen: dict[str, int] = dict.fromkeys(STATUSES, 0)
     for workflow in nodes(data["workflows"]):
-        assert by_status(workflow["executions"]) == {"QUEUED": 0, "RUNNING": 1, "SUCCEEDED": 12, "FAILED": 2}
+        assert by_status(workflow["executions"]) == {
+            "QUEUED": 0,
+            "RUNNING": 1,
+            "SUCCEEDED": 12,
+            "FAILED": 2,
+            "CANCELLED": 0,
+        }
         assert workflow["executions"]["totalCount"] == 12
         mine = [n for n in nodes(workflow["runs"]) if n["triggeredBy"] == "USER"]
         assert by_status(workflow["users"]) == {s: sum(1 for n in mine if n["status"] == s) for s in STATUSES}

@@ -18,6 +18,7 @@ from graphql import (
     get_named_type,
 )
 
+from resolvers.actions.agents.common import AgentErrorCode
 from resolvers.actions.brain.common import BrainActionErrorCode
 from resolvers.actions.brain_states.publish import BrainStateErrorCode
 from resolvers.actions.credentials.common import CredentialErrorCode
@@ -115,6 +116,12 @@ PAYLOAD_ERRORS = {
     "SetWorkflowSchedulePayload": "WorkflowError",
     "CredentialPayload": "CredentialError",
     "PublishBrainStatePayload": "BrainStateError",
+    "MemberPayload": "TeamError",
+    "RemoveMemberPayload": "TeamError",
+    "ResendInvitationPayload": "TeamError",
+    "AgentPayload": "AgentError",
+    "DeleteWorkflowSchedulePayload": "WorkflowError",
+    "ExecutionPayload": "WorkflowError",
 }
 ERROR_CODES: dict[str, type[Enum]] = {
     "BrainActionErrorCode": BrainActionErrorCode,
@@ -123,6 +130,7 @@ ERROR_CODES: dict[str, type[Enum]] = {
     "WorkflowErrorCode": WorkflowErrorCode,
     "CredentialErrorCode": CredentialErrorCode,
     "BrainStateErrorCode": BrainStateErrorCode,
+    "AgentErrorCode": AgentErrorCode,
 }
 
 
@@ -155,6 +163,8 @@ MODULE_CODES = {
     "resolvers/actions/credentials": ["CredentialErrorCode"],
     "gateway/core/rules/credentials.py": ["CredentialErrorCode"],
     "gateway/core/rules/brain_states.py": ["BrainStateErrorCode"],
+    "resolvers/actions/agents": ["AgentErrorCode"],
+    "gateway/core/rules/members.py": ["TeamErrorCode"],
     "gateway/core/rules/budget.py": ["BrainActionErrorCode"],
     "gateway/core/rules/text.py": ["BrainActionErrorCode", "TeamErrorCode", "WorkflowErrorCode"],
     "gateway/core/rules/schedule.py": ["WorkflowErrorCode"],
@@ -172,6 +182,7 @@ MODULE_CODES = {
         "WorkflowErrorCode",
         "CredentialErrorCode",
         "BrainStateErrorCode",
+        "AgentErrorCode",
     ],
 }
 SHARED_CODES = {"INVALID_ID"}  # raised by the id parser

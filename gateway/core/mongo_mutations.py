@@ -51,7 +51,15 @@ from gateway.stores.mongo import Document, MongoStore, TenantMongo
 MARKER = "pending_audit"
 MARKER_COUNT = "pending_audit_count"
 # Every collection whose documents an enterprise mutation changes, hence may carry a marker.
-MARKED_COLLECTIONS = ("team_invitations", "agentkit_workflows", "usage_quotas", "scheduled_workflows")
+MARKED_COLLECTIONS = (
+    "team_invitations",
+    "agentkit_workflows",
+    "usage_quotas",
+    "scheduled_workflows",
+    "users",
+    "agentkit_agents",
+    "agentkit_executions",
+)
 LEASE_S = 60.0  # above OMNIFY_REQUEST_TIMEOUT_S: a claim this old has no live owner
 
 _JSON = json_util.JSONOptions(json_mode=json_util.JSONMode.CANONICAL, tz_aware=True, tzinfo=dt.UTC)
@@ -101,19 +109,25 @@ class Attempt:
 
 @dataclass
 class Pending:
-    """An audited change in flight: its event and the documents that complete it."""
+    """An audited change in flight: its event, the documents that complete it and the one it removes."""
 
     event: Document
     inserts: list[tuple[str, Document]]
+    deletes: list[tuple[str, Any]] = field(default_factory=list)  # (collection, _id)
 
     def marker(self) -> Document:
         """What the changed document carries until delivery: when, and the whole event as extended JSON."""
-        return {"at": self.event["at"], "event": dumps({"event": self.event, "inserts": self.inserts})}
+        change = {"event": self.event, "inserts": self.inserts, "deletes": self.deletes}
+        return {"at": self.event["at"], "event": dumps(change)}
 
     @classmethod
     def from_marker(cls, marker: Document) -> Pending:
         data = loads(marker["event"])
-        return cls(event=data["event"], inserts=[(c, d) for c, d in data["inserts"]])
+        return cls(
+            event=data["event"],
+            inserts=[(c, d) for c, d in data["inserts"]],
+            deletes=[(c, i) for c, i in data.get("deletes", [])],
+        )
 
 
 # --- delivery of audit events -------------------------------------------------------------
@@ -128,6 +142,9 @@ async def deliver(tenant: TenantMongo, collection: str, doc_id: Any, pending: Pe
     for target, document in pending.inserts:
         await _insert_once(tenant, target, document)
     await _insert_once(tenant, "audit_logs", pending.event)
+    # After the event: a deletion is finished (again, harmlessly) by whoever delivers its marker.
+    for target, deleted_id in pending.deletes:
+        await tenant.delete_one(target, {"_id": deleted_id})
     path = f"{MARKER}.{pending.event['event_id']}"
     # Conditional, so a second delivery does not lower the count twice.
     await tenant.update_one(
@@ -241,6 +258,29 @@ class Writes:
         self.location = (collection, doc["_id"])
         if also_insert and self.session is not None:
             await self.tenant.insert_one(*also_insert, session=self.session)
+        return without_marker(doc)
+
+    async def delete(self, collection: str, query: Mapping[str, Any], audit: Audit) -> Document | None:
+        """Conditionally delete the changed object (`query` names its `_id`); None when nothing matched.
+
+        Without a transaction the document first carries its audit event and its own deletion as a
+        marker, and is deleted when the event is delivered: never gone without its event.
+        """
+        pending = self._begin(audit, [])
+        if self.session is not None:
+            doc = await self.tenant.find_one(collection, query, session=self.session)
+            if doc is None or not await self.tenant.delete_one(collection, query, session=self.session):
+                self.pending = None
+                return None
+        else:
+            pending.deletes.append((collection, query["_id"]))
+            doc = await self.tenant.find_one_and_update(
+                collection, query, self._marker(pending, insert=False), session=self.session
+            )
+            if doc is None:
+                self.pending = None
+                return None
+        self.location = (collection, doc["_id"])
         return without_marker(doc)
 
     async def finish(self) -> None:

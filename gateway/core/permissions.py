@@ -25,6 +25,8 @@ class Permission(Enum):
     MANAGE_WORKFLOWS = "create, update, run and schedule workflows"
     MANAGE_CREDENTIALS = "create, rotate and revoke platform credentials"
     PUBLISH_BRAIN_STATE = "publish Brain module states"
+    MANAGE_MEMBERS = "change members' roles and remove members"
+    RUN_WORKFLOWS = "run workflows, cancel and retry their executions"
 
 
 P = Permission
@@ -47,6 +49,7 @@ SCOPE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "actions:write": frozenset({P.READ_BRAIN, P.RUN_ACTIONS}),
     "metrics:write": frozenset({P.READ_BRAIN, P.INGEST_METRICS}),
     "brain:write": frozenset({P.READ_BRAIN, P.PUBLISH_BRAIN_STATE}),
+    "workflows:run": frozenset({P.RUN_WORKFLOWS}),
 }
 
 

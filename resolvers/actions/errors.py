@@ -129,6 +129,27 @@ class UserErrorCode(Enum):
         "STALE_VERSION",
         description="The version is not above the module's newest published one (a duplicate or an older one).",
     )
+    # Agents
+    INVALID_KIND = strawberry.enum_value("INVALID_KIND", description="The kind is empty or too long.")
+    INVALID_MODEL = strawberry.enum_value("INVALID_MODEL", description="The model is empty or too long.")
+    # Team
+    SELF_PROMOTION = strawberry.enum_value("SELF_PROMOTION", description="Nobody may raise their own role.")
+    OWNER_REQUIRED = strawberry.enum_value(
+        "OWNER_REQUIRED", description="Only an owner grants the owner role, or demotes or removes an owner."
+    )
+    LAST_OWNER = strawberry.enum_value(
+        "LAST_OWNER", description="The organization's last owner can be neither demoted nor removed."
+    )
+    # Workflow
+    AGENT_DISABLED = strawberry.enum_value(
+        "AGENT_DISABLED", description="A step's agent is switched off: the workflow does not run until it is enabled."
+    )
+    NOT_CANCELLABLE = strawberry.enum_value(
+        "NOT_CANCELLABLE", description="Only queued or running executions can be cancelled."
+    )
+    NOT_RETRYABLE = strawberry.enum_value(
+        "NOT_RETRYABLE", description="Only failed or cancelled executions can be retried."
+    )
 
 
 @strawberry.interface(

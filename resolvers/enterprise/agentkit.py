@@ -158,6 +158,7 @@ Workflow.from_doc = doc_builder(
 @strawberry.type(description="One run of a workflow, with its input, output and outcome.")
 class WorkflowExecution(Node):
     workflow_id: strawberry.Private[str | None]
+    retry_of_id: strawberry.Private[str | None]
     status: WorkflowExecutionStatus = strawberry.field(description="Progress of the run.")
     input: JSON | None = strawberry.field(description="What the run was started with.")
     output: JSON | None = strawberry.field(description="What the run produced; null unless it succeeded.")
@@ -173,6 +174,13 @@ class WorkflowExecution(Node):
     async def workflow(self, info: Ctx) -> Workflow | None:
         return await _workflow(info, self.workflow_id)
 
+    @strawberry.field(description="The failed or cancelled run this one retries (`retryExecution`); null otherwise.")
+    async def retry_of(self, info: Ctx) -> WorkflowExecution | None:
+        if not self.retry_of_id:
+            return None
+        doc = await info.context.loader(executions.by_id).load(self.retry_of_id)
+        return WorkflowExecution.from_doc(doc) if doc else None
+
 
 def _trigger(value: str | None) -> WorkflowTrigger | None:
     return workflow_trigger(value) if value else None
@@ -183,6 +191,7 @@ WorkflowExecution.from_doc = doc_builder(
     WorkflowExecution,
     id=(node_ids("WorkflowExecution"), "_id"),
     workflow_id=get("workflow_id"),
+    retry_of_id=get("retry_of"),
     status=(execution_status, "status"),
     input=get("input"),
     output=get("output"),

@@ -37,6 +37,7 @@ class WorkflowExecutionStatus(Enum):
     RUNNING = strawberry.enum_value("running", description="Started, not finished.")
     SUCCEEDED = strawberry.enum_value("succeeded", description="Finished with an output.")
     FAILED = strawberry.enum_value("failed", description="Finished with an error.")
+    CANCELLED = strawberry.enum_value("cancelled", description="Stopped by `cancelExecution` before it finished.")
 
 
 @strawberry.enum(description="Compliance framework a control belongs to.")

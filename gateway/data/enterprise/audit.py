@@ -57,6 +57,8 @@ RECOVERABLE_TARGETS = {
     "Workflow": ("agentkit_workflows", "workflow"),
     "WorkflowExecution": ("agentkit_executions", "execution"),
     "ScheduledWorkflow": ("scheduled_workflows", "schedule"),
+    "Agent": ("agentkit_agents", "agent"),
+    "Member": ("users", "member"),
 }
 
 

@@ -169,9 +169,22 @@ async def workflow_counts_by_status(ctx: RequestContext, workflow_id: str, f: Fi
 # --- writes (inside an enterprise mutation) -------------------------------------------------
 
 
-def new_execution(workflow: Document, run_input: dict[str, Any], trigger: str, actor: dict[str, Any]) -> Document:
-    """A run of the workflow at its current version, queued now."""
+# Runs that may still be cancelled, and runs that may be retried.
+CANCELLABLE = ("queued", "running")
+RETRYABLE = ("failed", "cancelled")
+
+
+def new_execution(
+    workflow: Document,
+    run_input: dict[str, Any],
+    trigger: str,
+    actor: dict[str, Any],
+    retry_of: str | None = None,
+) -> Document:
+    """A run of the workflow at its current version, queued now; `retry_of`: the run it repeats."""
+    extra = {} if retry_of is None else {"retry_of": retry_of}
     return {
+        **extra,
         "_id": ObjectId(),
         "workflow_id": str(workflow["_id"]),
         "workflow_version": workflow["version"],
@@ -205,3 +218,18 @@ async def start(w: Writes, execution: Document, audit: Audit) -> Document:
         if taken is not None:
             return taken
     raise Conflict("the quota kept changing while the run started; try again")
+
+
+async def find(w: Writes, execution_id: ObjectId) -> Document | None:
+    return await w.find_one(COLLECTION, {"_id": execution_id})
+
+
+async def cancel(w: Writes, execution_id: ObjectId, by: dict[str, Any], audit: Audit) -> Document | None:
+    """Cancel the run if it is still queued or running (None: it finished or was cancelled meanwhile)."""
+    moment = now()
+    return await w.update(
+        COLLECTION,
+        {"_id": execution_id, "status": {"$in": list(CANCELLABLE)}},
+        {"$set": {"status": "cancelled", "finished_at": moment, "cancelled_at": moment, "cancelled_by": by}},
+        audit,
+    )

@@ -173,3 +173,17 @@ async def accept(
         audit,
         also_insert=("users", account),
     )
+
+
+async def resend(w: Writes, invitation_id: Any, token_hash: str, moment: dt.datetime, audit: Audit) -> Document | None:
+    """Give a pending, unexpired invitation a new token and a fresh expiry (None: it was answered or ran out
+    meanwhile). The old token's hash is overwritten, so the old token finds nothing any more."""
+    return await w.update(
+        COLLECTION,
+        {"_id": invitation_id, "status": "pending", "expires_at": {"$gt": moment}},
+        {
+            "$set": {"token_hash": token_hash, "expires_at": moment + INVITATION_TTL, "resent_at": moment},
+            "$inc": {"resent_count": 1},
+        },
+        audit,
+    )

@@ -35,3 +35,12 @@ async def put(w: Writes, workflow_id: ObjectId, existing: Document | None, field
     if updated is None:
         raise reject("NOT_FOUND", "the workflow's schedule disappeared meanwhile; try again", "workflowId")
     return updated
+
+
+async def find(w: Writes, schedule_id: ObjectId) -> Document | None:
+    return await w.find_one(COLLECTION, {"_id": schedule_id})
+
+
+async def delete(w: Writes, schedule_id: ObjectId, audit: Audit) -> Document | None:
+    """Delete the schedule (None: it is gone already)."""
+    return await w.delete(COLLECTION, {"_id": schedule_id}, audit)

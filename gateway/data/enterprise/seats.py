@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from gateway.core.mongo_mutations import MARKER, Audit, Pending, Writes, now
 from gateway.core.rules import Rejected, reject
@@ -56,6 +57,20 @@ async def invite(w: Writes, invitation: Document, audit: Audit) -> None:
         if updated is not None:
             return
     raise Conflict("the seats kept changing while inviting; try again")
+
+
+async def release(w: Writes, removed_id: Any) -> None:
+    """Refresh the current `seats` quota's `used` after an account is removed: the seat is free at once.
+
+    Counted without the removed account, which may still exist until its removal's audit event is delivered.
+    """
+    moment = now()
+    quota = await w.find_one("usage_quotas", current_quota_query("seats", moment), sort=LATEST_PERIOD)
+    if quota is None:
+        return
+    members = len([doc for doc in await w.find("users") if doc["_id"] != removed_id])
+    taken = Seats(members=members, open_invitations=await invitations.count_open(w, moment))
+    await w.tidy("usage_quotas", {"_id": quota["_id"]}, {"$set": {"used": taken.taken}})
 
 
 async def _seats(w: Writes, quota: Document, email: str, moment: dt.datetime) -> Seats:

@@ -1,10 +1,10 @@
-"""Team mutations (MongoDB): invite, revoke, accept."""
+"""Team mutations (MongoDB): invite, revoke, resend, accept; change a member's role, remove a member."""
 
 from __future__ import annotations
 
 import strawberry
 
-from resolvers.actions.team import accept, invite, revoke
+from resolvers.actions.team import accept, invite, remove, resend, revoke, role
 
 
 @strawberry.type
@@ -12,3 +12,6 @@ class TeamMutations:
     invite_team_member = invite.mutation
     revoke_invitation = revoke.mutation
     accept_invitation = accept.mutation
+    resend_invitation = resend.mutation
+    change_member_role = role.mutation
+    remove_member = remove.mutation

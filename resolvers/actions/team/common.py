@@ -11,7 +11,7 @@ from resolvers.actions.errors import UserError
 from resolvers.enterprise.types import Invitation
 
 
-@strawberry.enum(description="Why a team change (invitation) did not apply.")
+@strawberry.enum(description="Why a team change (invitation or member) did not apply.")
 class TeamErrorCode(Enum):
     INVALID_ID = strawberry.enum_value("INVALID_ID", description="An id is malformed or names another type.")
     NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="The object does not exist in your organization.")
@@ -33,9 +33,17 @@ class TeamErrorCode(Enum):
         "NOT_PENDING", description="The invitation was already accepted, revoked or answered meanwhile."
     )
     EXPIRED = strawberry.enum_value("EXPIRED", description="The invitation has expired.")
+    NOTHING_TO_UPDATE = strawberry.enum_value("NOTHING_TO_UPDATE", description="The member already has that role.")
+    SELF_PROMOTION = strawberry.enum_value("SELF_PROMOTION", description="Nobody may raise their own role.")
+    OWNER_REQUIRED = strawberry.enum_value(
+        "OWNER_REQUIRED", description="Only an owner grants the owner role, or demotes or removes an owner."
+    )
+    LAST_OWNER = strawberry.enum_value(
+        "LAST_OWNER", description="The organization's last owner can be neither demoted nor removed."
+    )
 
 
-@strawberry.type(description="Why a team change (invitation) did not apply. Nothing was changed.")
+@strawberry.type(description="Why a team change (invitation or member) did not apply. Nothing was changed.")
 class TeamError(UserError):
     """Fields from `UserError`; the code is one of `TeamErrorCode`."""
 

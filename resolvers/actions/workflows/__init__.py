@@ -1,10 +1,10 @@
-"""Workflow mutations (MongoDB): create, update, run, schedule."""
+"""Workflow mutations (MongoDB): create, update, run, schedule and unschedule; cancel and retry executions."""
 
 from __future__ import annotations
 
 import strawberry
 
-from resolvers.actions.workflows import create, run, schedule, update
+from resolvers.actions.workflows import create, executions, run, schedule, unschedule, update
 
 
 @strawberry.type
@@ -13,3 +13,6 @@ class WorkflowMutations:
     update_workflow = update.mutation
     run_workflow = run.mutation
     set_workflow_schedule = schedule.mutation
+    delete_workflow_schedule = unschedule.mutation
+    cancel_execution = executions.cancel
+    retry_execution = executions.retry

@@ -7,10 +7,12 @@ from enum import Enum
 import strawberry
 from bson import ObjectId
 
+from gateway.core.context import RequestContext
 from gateway.core.mongo_mutations import Writes
 from gateway.core.rules import reject, text
 from gateway.data.enterprise import agents, workflows
-from gateway.stores.mongo import Document
+from gateway.data.ids import to_global_id
+from gateway.stores.mongo import Document, TenantMongo
 from resolvers.actions.common import USER_ERRORS, parse_object_id
 from resolvers.actions.errors import UserError
 from resolvers.common.scalars import JSON
@@ -45,6 +47,15 @@ class WorkflowErrorCode(Enum):
     WORKFLOW_NOT_ACTIVE = strawberry.enum_value("WORKFLOW_NOT_ACTIVE", description="Only active workflows run.")
     QUOTA_EXCEEDED = strawberry.enum_value(
         "QUOTA_EXCEEDED", description="The organization has used all workflow runs of this period."
+    )
+    AGENT_DISABLED = strawberry.enum_value(
+        "AGENT_DISABLED", description="A step's agent is switched off: the workflow does not run until it is enabled."
+    )
+    NOT_CANCELLABLE = strawberry.enum_value(
+        "NOT_CANCELLABLE", description="Only queued or running executions can be cancelled."
+    )
+    NOT_RETRYABLE = strawberry.enum_value(
+        "NOT_RETRYABLE", description="Only failed or cancelled executions can be retried."
     )
 
 
@@ -83,6 +94,26 @@ async def steps(w: Writes, given: list[WorkflowStepInput]) -> list[Document]:
             raise reject("INVALID_ACTION", f"the action must be 1 to {MAX_ACTION} characters", f"steps[{i}].action")
         documents.append(workflows.new_step(agent_id, action, text.json_object(step.params, f"steps[{i}].params")))
     return documents
+
+
+def run_tenant(ctx: RequestContext) -> TenantMongo | None:
+    """Where a run is written: for a partner, its organization's store, which its `workflows:run` scope lets
+    it write runs into without reading the enterprise records (`ctx.mongo` would refuse it); None: the
+    caller's own, as for every mutation."""
+    organization = ctx.principal.organization.enterprise_id
+    if ctx.principal.kind != "partner" or organization is None:
+        return None
+    return ctx.services.mongo.tenant(organization)
+
+
+async def check_runnable(current: Document, w: Writes, field: str = "workflowId") -> None:
+    """A run needs an active workflow whose steps' agents are all enabled."""
+    if current["status"] != "active":
+        raise reject("WORKFLOW_NOT_ACTIVE", f"only active workflows run; this one is {current['status']}", field)
+    off = await agents.disabled_among(w, [step["agent_id"] for step in current.get("steps") or []])
+    if off:
+        agent_id = to_global_id("Agent", off[0])
+        raise reject("AGENT_DISABLED", f"the workflow uses the disabled agent {agent_id}; enable it first", field)
 
 
 async def workflow(w: Writes, workflow_id: ObjectId, *, editable: bool) -> Document:

@@ -9,7 +9,7 @@ import strawberry
 
 from gateway.core.mongo_mutations import Audit, Writes
 from gateway.core.permissions import Permission
-from gateway.core.rules import reject, text
+from gateway.core.rules import text
 from gateway.data.enterprise import executions
 from resolvers.actions.common import (
     USER_ERRORS,
@@ -21,12 +21,12 @@ from resolvers.actions.common import (
     typed_errors,
 )
 from resolvers.actions.enterprise import run_enterprise_mutation
-from resolvers.actions.workflows.common import WorkflowError, WorkflowErrorCode, workflow
+from resolvers.actions.workflows.common import WorkflowError, WorkflowErrorCode, check_runnable, run_tenant, workflow
 from resolvers.common.scalars import JSON
 from resolvers.enterprise.agentkit import WorkflowExecution
 from resolvers.enterprise.types import UsageQuota
 
-PERMISSION = Permission.MANAGE_WORKFLOWS
+PERMISSION = Permission.RUN_WORKFLOWS
 
 
 @strawberry.input(description="Run an active workflow once, now. Uses one unit of the `workflow_runs` quota.")
@@ -49,8 +49,7 @@ async def _run(info: Ctx, data: RunWorkflowInput, w: Writes) -> Outcome:
     workflow_id = parse_object_id(data.workflow_id, "Workflow", "workflowId")
     run_input = text.json_object(data.input, "input")
     current = await workflow(w, workflow_id, editable=False)
-    if current["status"] != "active":
-        raise reject("WORKFLOW_NOT_ACTIVE", f"only active workflows run; this one is {current['status']}", "workflowId")
+    await check_runnable(current, w)
     trigger = "user" if info.context.principal.kind == "user" else "api"
     execution = executions.new_execution(current, run_input, trigger, actor(info.context))
     audit = Audit(
@@ -69,6 +68,7 @@ async def run_workflow(
     outcome = await run_enterprise_mutation(
         info,
         operation="runWorkflow",
+        tenant=run_tenant(info.context),
         permission=PERMISSION,
         input=input,
         perform=partial(_run, info, input),
@@ -83,5 +83,6 @@ async def run_workflow(
 mutation = strawberry.mutation(
     resolver=run_workflow,
     description="Queue a run of an active workflow, using one unit of the `workflow_runs` quota "
-    "(`QUOTA_EXCEEDED` when none is left). Needs the admin or owner role.",
+    "(`QUOTA_EXCEEDED` when none is left); `AGENT_DISABLED` when a step's agent is switched off. Needs the "
+    "admin or owner role, or a partner token with the scope `workflows:run` (the run is then triggered by `API`).",
 )

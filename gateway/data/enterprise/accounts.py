@@ -1,0 +1,41 @@
+"""Enterprise accounts as members are managed: their role changed, or removed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.core.mongo_mutations import Audit, Writes, now
+from gateway.stores.mongo import Document
+
+COLLECTION = "users"
+
+
+async def find(w: Writes, account_id: Any) -> Document | None:
+    return await w.find_one(COLLECTION, {"_id": account_id})
+
+
+async def owners(w: Writes) -> int:
+    """How many accounts of the organization hold the owner role."""
+    return sum("owner" in (doc.get("roles") or []) for doc in await w.find(COLLECTION))
+
+
+def _as_read(account: Document) -> Document:
+    """A filter for the account as it was read: each role change raises its `revision`, so a change decided
+    on an older reading of this account (its role changed meanwhile) matches nothing."""
+    revision = account.get("revision", {"$exists": False})
+    return {"_id": account["_id"], "revision": revision}
+
+
+async def set_roles(w: Writes, account: Document, roles: list[str], by: str, audit: Audit) -> Document | None:
+    """Give the account `roles`, if it is still as read (None: it changed meanwhile)."""
+    return await w.update(
+        COLLECTION,
+        _as_read(account),
+        {"$set": {"roles": roles, "roles_changed_at": now(), "roles_changed_by": by}, "$inc": {"revision": 1}},
+        audit,
+    )
+
+
+async def remove(w: Writes, account: Document, audit: Audit) -> Document | None:
+    """Delete the account, if it is still as read (None: it changed or went meanwhile)."""
+    return await w.delete(COLLECTION, _as_read(account), audit)
