@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import uuid
@@ -48,6 +49,17 @@ async def enqueue(tx: TenantConnection, event: dict[str, Any]) -> None:
         uuid.UUID(event["event_id"]),
         event["organization_id"],
         snapshot.encode(event),
+    )
+
+
+async def enqueue_many(tx: TenantConnection, events: list[dict[str, Any]]) -> None:
+    """`enqueue` for the events of a mutation that changed many objects, in one statement."""
+    await tx.execute(
+        "INSERT INTO outbox (event_id, organization_key, document) "
+        "SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]::jsonb[])",
+        [uuid.UUID(event["event_id"]) for event in events],
+        [event["organization_id"] for event in events],
+        [json.dumps(snapshot.encode(event)) for event in events],
     )
 
 

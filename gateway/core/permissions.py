@@ -18,7 +18,7 @@ class Permission(Enum):
     READ_BRAIN = "read marketing data (PostgreSQL)"
     READ_ENTERPRISE = "read enterprise data (MongoDB)"
     READ_SENSITIVE = "read invitations, audit logs and credential metadata"
-    RUN_ACTIONS = "pause/resume creatives, change and shift budgets"
+    RUN_ACTIONS = "pause, resume and archive campaigns and creatives, edit campaigns, change and shift budgets"
     INGEST_METRICS = "run sync jobs and ingest daily metrics"
     MANAGE_TEAM = "invite team members and revoke invitations"
     ACCEPT_INVITATION = "accept an invitation addressed to you"

@@ -9,7 +9,7 @@ the first response from its snapshot and changes nothing.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, NamedTuple, Protocol, TypeVar
@@ -136,6 +136,10 @@ def _plain_row(value: Any) -> Any:
     return dict(value.items()) if hasattr(value, "items") else value
 
 
+# What a change logs: nothing (user errors), one action, or one per changed object.
+Logged = ActionLogEntry | Sequence[ActionLogEntry] | None
+
+
 def actor(ctx: RequestContext) -> dict[str, Any]:
     p = ctx.principal
     return {"kind": p.kind, "id": p.subject, "email": p.email}
@@ -147,10 +151,14 @@ async def run_brain_mutation(
     operation: str,
     permission: Permission,
     input: MutationInput,
-    perform: Callable[[TenantConnection], Awaitable[tuple[Outcome, ActionLogEntry | None]]],
+    perform: Callable[[TenantConnection], Awaitable[tuple[Outcome, Logged]]],
     arguments: dict[str, Any] | None = None,
 ) -> Outcome:
-    """Run one Brain mutation; `arguments` (default: the whole input) is what its idempotency digest covers."""
+    """Run one Brain mutation; `arguments` (default: the whole input) is what its idempotency digest covers.
+
+    `perform` returns the outcome and what to log: one entry, or one per changed object
+    (the first is the payload's `action_log`, all of them `action_logs`).
+    """
     ctx = info.context
     idempotency_key = input.idempotency_key
     arguments = input_arguments(input) if arguments is None else arguments
@@ -168,34 +176,13 @@ async def run_brain_mutation(
                 return Outcome.from_snapshot(stored)
         await tx.execute("SAVEPOINT mutation")
         try:
-            outcome, log_entry = await perform(tx)
+            outcome, logged = await perform(tx)
         except Rejected as rejected:
             await tx.execute("ROLLBACK TO SAVEPOINT mutation")
-            outcome, log_entry = Outcome(errors=rejected.errors), None
-        if log_entry is not None:
-            outcome.rows["action_log"] = await action_logs.record(
-                tx, ctx.principal.kind, ctx.principal.subject, log_entry, idempotency_key
-            )
-            # Sent with the transaction: subscribers hear of it on commit, never after a rollback.
-            await realtime.notify(
-                tx,
-                realtime.action_notice(
-                    org.enterprise_id, outcome.rows["action_log"], _plain_row(outcome.rows.get("sync_job"))
-                ),
-                tx.key,
-            )
-            await outbox.enqueue(
-                tx,
-                outbox.audit_event(
-                    organization_key=org.enterprise_id,
-                    actor=actor(ctx),
-                    action=log_entry.action,
-                    target_type=log_entry.target_type,
-                    target_id=log_entry.target_id,
-                    details={"input": log_entry.payload, "result": log_entry.result},
-                    request_id=ctx.request_id,
-                ),
-            )
+            outcome, logged = Outcome(errors=rejected.errors), None
+        entries = [] if logged is None else [logged] if isinstance(logged, ActionLogEntry) else list(logged)
+        if entries:
+            await _log_actions(ctx, tx, outcome, entries, idempotency_key)
         outcome.rows = {k: _plain_row(v) for k, v in outcome.rows.items()}
         if idempotency_key is not None:
             await idempotency.remember(
@@ -204,3 +191,38 @@ async def run_brain_mutation(
     services.outbox.wake()
     await ctx.after_write()
     return outcome
+
+
+async def _log_actions(
+    ctx: RequestContext, tx: TenantConnection, outcome: Outcome, entries: list[ActionLogEntry], key: str | None
+) -> None:
+    """Each action's log row, subscription notice and audit event, written with the change."""
+    org = ctx.principal.organization
+    p = ctx.principal
+    if len(entries) == 1:
+        logs = [await action_logs.record(tx, p.kind, p.subject, entries[0], key)]
+    else:
+        logs = await action_logs.record_many(tx, p.kind, p.subject, entries, key)
+        outcome.rows["action_logs"] = [_plain_row(log) for log in logs]
+    outcome.rows["action_log"] = logs[0]
+    sync_job = _plain_row(outcome.rows.get("sync_job"))
+    # Sent with the transaction: subscribers hear of it on commit, never after a rollback.
+    notices = [realtime.action_notice(org.enterprise_id, log, sync_job) for log in logs]
+    events = [
+        outbox.audit_event(
+            organization_key=org.enterprise_id,
+            actor=actor(ctx),
+            action=entry.action,
+            target_type=entry.target_type,
+            target_id=entry.target_id,
+            details={"input": entry.payload, "result": entry.result},
+            request_id=ctx.request_id,
+        )
+        for entry in entries
+    ]
+    if len(entries) == 1:
+        await realtime.notify(tx, notices[0], tx.key)
+        await outbox.enqueue(tx, events[0])
+    else:
+        await realtime.notify_all(tx, notices, tx.key)
+        await outbox.enqueue_many(tx, events)

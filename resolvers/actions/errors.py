@@ -150,6 +150,13 @@ class UserErrorCode(Enum):
     NOT_RETRYABLE = strawberry.enum_value(
         "NOT_RETRYABLE", description="Only failed or cancelled executions can be retried."
     )
+    # BrainAction
+    ALREADY_ARCHIVED = strawberry.enum_value("ALREADY_ARCHIVED", description="The object is archived already.")
+    INVALID_OBJECTIVE = strawberry.enum_value("INVALID_OBJECTIVE", description="The objective is too long.")
+    INVALID_DATES = strawberry.enum_value("INVALID_DATES", description="The end date would fall before the start date.")
+    NO_IDS = strawberry.enum_value("NO_IDS", description="A bulk action names no id.")
+    TOO_MANY_IDS = strawberry.enum_value("TOO_MANY_IDS", description="A bulk action names more ids than allowed.")
+    DUPLICATE_ID = strawberry.enum_value("DUPLICATE_ID", description="A bulk action names an id twice.")
 
 
 @strawberry.interface(

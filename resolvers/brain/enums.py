@@ -94,6 +94,22 @@ class ActionKind(Enum):
     PUBLISH_BRAIN_STATE = strawberry.enum_value(
         "publishBrainState", description="A Brain module published a new state."
     )
+    ARCHIVE_CREATIVE = strawberry.enum_value("archiveCreative", description="A creative was archived.")
+    PAUSE_CAMPAIGN = strawberry.enum_value("pauseCampaign", description="A campaign was paused.")
+    RESUME_CAMPAIGN = strawberry.enum_value("resumeCampaign", description="A campaign was resumed.")
+    ARCHIVE_CAMPAIGN = strawberry.enum_value(
+        "archiveCampaign", description="A campaign was archived, with its creatives."
+    )
+    UPDATE_CAMPAIGN = strawberry.enum_value("updateCampaign", description="A campaign's fields were edited.")
+    PAUSE_CREATIVES = strawberry.enum_value(
+        "pauseCreatives", description="Creatives were paused in bulk (one log per creative)."
+    )
+    RESUME_CREATIVES = strawberry.enum_value(
+        "resumeCreatives", description="Creatives were resumed in bulk (one log per creative)."
+    )
+    PAUSE_CAMPAIGNS = strawberry.enum_value(
+        "pauseCampaigns", description="Campaigns were paused in bulk (one log per campaign)."
+    )
 
 
 @strawberry.enum(description="Type of the object a logged action acted on (the GraphQL type's name as stored).")

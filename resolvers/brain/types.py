@@ -149,6 +149,9 @@ class Campaign(Node):
     end_date: dt.date | None = strawberry.field(description="Last day the campaign runs; null when open-ended.")
     created_at: dt.datetime = strawberry.field(description="When the campaign was created.")
     updated_at: dt.datetime = strawberry.field(description="When the campaign was last changed.")
+    version: int = strawberry.field(
+        description="Raised by one with every change to the campaign; `updateCampaign` names the version it edits."
+    )
 
     @strawberry.field(description="The channel the campaign runs on.")
     async def channel(self, info: Ctx) -> Channel:
@@ -195,6 +198,7 @@ Campaign.from_row = row_builder(
     end_date="end_date",
     created_at="created_at",
     updated_at="updated_at",
+    version="version",
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -108,3 +109,32 @@ async def record(
         entry.result,
         idempotency_key,
     )
+
+
+async def record_many(
+    tx: TenantConnection,
+    actor_kind: str,
+    actor_id: str,
+    entries: Sequence[ActionLogEntry],
+    idempotency_key: str | None,
+) -> list[Any]:
+    """`record` for several actions of one mutation, in one statement; rows in the order of `entries`."""
+    rows = await tx.fetch(
+        "INSERT INTO action_logs (organization_id, actor_kind, actor_id, action, target_type, target_id, "
+        "payload, result, status, idempotency_key) "
+        "SELECT $1, $2, $3, e.action, e.target_type, e.target_id, e.payload::jsonb, e.result::jsonb, 'succeeded', $4 "
+        "FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) "
+        "AS e(action, target_type, target_id, payload, result) RETURNING *",
+        tx.organization_id,
+        actor_kind,
+        actor_id,
+        idempotency_key,
+        [e.action for e in entries],
+        [e.target_type for e in entries],
+        [e.target_id for e in entries],
+        [json.dumps(e.payload) for e in entries],
+        [json.dumps(e.result) for e in entries],
+    )
+    # RETURNING promises no order: put the rows back in the entries' (one entry per action and target).
+    by_target = {(r["action"], r["target_type"], r["target_id"]): r for r in rows}
+    return [by_target[(e.action, e.target_type, e.target_id)] for e in entries]

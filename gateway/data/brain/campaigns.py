@@ -31,6 +31,7 @@ class CampaignRow(NamedTuple):
     end_date: dt.date | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    version: int
 
 
 COLUMNS = columns(CampaignRow)

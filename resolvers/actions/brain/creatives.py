@@ -1,4 +1,4 @@
-"""pauseCreative, resumeCreative: a creative's delivery status."""
+"""pauseCreative, resumeCreative, archiveCreative: a creative's delivery status."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 
 from gateway.core.permissions import Permission
-from gateway.core.rules import reject, text
+from gateway.core.rules import lifecycle, reject, text
 from gateway.data.brain import creatives
 from gateway.data.brain.action_logs import ActionLogEntry
 from gateway.stores.postgres import TenantConnection
@@ -31,14 +31,14 @@ from resolvers.common.enums import stored
 PERMISSION = Permission.RUN_ACTIONS
 
 
-@strawberry.input(description="Pause or resume one creative.")
+@strawberry.input(description="Pause, resume or archive one creative.")
 class CreativeStatusInput:
     creative_id: strawberry.ID = strawberry.field(description="The creative.")
     reason: str = strawberry.field(description="Why (kept in the action log and the audit trail).")
     idempotency_key: str | None = IdempotencyKey
 
 
-@strawberry.type(description="Result of pausing or resuming a creative.")
+@strawberry.type(description="Result of pausing, resuming or archiving a creative.")
 class CreativeStatusPayload:
     creative: Creative | None = strawberry.field(description="The creative after the change.")
     action_log: ActionLog | None = strawberry.field(description="The action log entry of the change.")
@@ -53,10 +53,7 @@ async def _set_status(
     current = await creatives.lock(tx, creative_id)
     if current is None:
         raise reject("NOT_FOUND", "no such creative in your organization", "creativeId")
-    if current.status == "archived":
-        raise reject("CREATIVE_ARCHIVED", "archived creatives cannot change status", "creativeId")
-    if current.status == status:
-        raise reject("ALREADY_" + status.upper(), f"the creative is already {status}", "creativeId")
+    lifecycle.check_transition("CREATIVE", current.status, status, "creativeId")
     updated = await creatives.set_status(tx, creative_id, status)
     log = ActionLogEntry(
         stored(kind),
@@ -95,6 +92,12 @@ async def resume_creative(
     return await _run(info, input, ActionKind.RESUME_CREATIVE, "active")
 
 
+async def archive_creative(
+    info: Ctx, input: Annotated[CreativeStatusInput, strawberry.argument(description="The creative and why.")]
+) -> CreativeStatusPayload:
+    return await _run(info, input, ActionKind.ARCHIVE_CREATIVE, "archived")
+
+
 pause = strawberry.mutation(
     resolver=pause_creative,
     description="Pause a creative. Needs the marketer, admin or owner role, or the `actions:write` scope.",
@@ -102,4 +105,9 @@ pause = strawberry.mutation(
 resume = strawberry.mutation(
     resolver=resume_creative,
     description="Resume a paused creative. Needs the marketer, admin or owner role, or the `actions:write` scope.",
+)
+archive = strawberry.mutation(
+    resolver=archive_creative,
+    description="Archive a creative for good: it stops delivering and can never be paused or resumed again. "
+    "Needs the marketer, admin or owner role, or the `actions:write` scope.",
 )
