@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import Enum
 
-from gateway.core.rules import UserError, reject
+from gateway.core.rules import UserError, reject, versions
 
 ACTIVE, PAUSED, ARCHIVED = "active", "paused", "archived"
 MAX_OBJECTIVE = 100
@@ -80,10 +80,4 @@ def check_dates(fields: CampaignFields) -> None:
 
 def version_conflict(current: int, expected: int) -> UserError | None:
     """The user error of an edit based on another version than the campaign's current one."""
-    if current == expected:
-        return None
-    return UserError(
-        "VERSION_CONFLICT",
-        f"the campaign is at version {current}, not {expected}: reload it and edit again",
-        "expectedVersion",
-    )
+    return None if current == expected else versions.stale("campaign", current, expected).errors[0]
