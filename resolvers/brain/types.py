@@ -318,9 +318,12 @@ async def _campaigns_of(
 ) -> list[CampaignConnection]:
     ctx, flt = info.context, campaign_filter(filter)
     page = Page(first, after, last, before, row_fields(info))
-    pages = await campaigns.pages_of_channels(ctx, channel_ids, page, flt, sorts(order_by), day_range(metrics_range))
+    days = day_range(metrics_range)
+    pages = await campaigns.pages_of_channels(ctx, channel_ids, page, flt, sorts(order_by), days)
     return [
-        CampaignConnection.of(found, Campaign.from_row, tally=partial(campaigns.counts_of_channel, ctx, parent, flt))
+        CampaignConnection.of(
+            found, Campaign.from_row, tally=partial(campaigns.counts_of_channel, ctx, parent, flt, days)
+        )
         for parent, found in zip(channel_ids, pages, strict=True)
     ]
 
@@ -338,9 +341,12 @@ async def _creatives_of(
 ) -> list[CreativeConnection]:
     ctx, flt = info.context, creative_filter(filter)
     page = Page(first, after, last, before, row_fields(info))
-    pages = await creatives.pages_of_campaigns(ctx, campaign_ids, page, flt, sorts(order_by), day_range(metrics_range))
+    days = day_range(metrics_range)
+    pages = await creatives.pages_of_campaigns(ctx, campaign_ids, page, flt, sorts(order_by), days)
     return [
-        CreativeConnection.of(found, Creative.from_row, tally=partial(creatives.counts_of_campaign, ctx, parent, flt))
+        CreativeConnection.of(
+            found, Creative.from_row, tally=partial(creatives.counts_of_campaign, ctx, parent, flt, days)
+        )
         for parent, found in zip(campaign_ids, pages, strict=True)
     ]
 
