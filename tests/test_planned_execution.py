@@ -422,7 +422,7 @@ COMPILED_CASES = [
     "workflows(first: 2) { edges { node { name version steps { __typename } schedule { __typename } } } } } }",
     # JSON and DateTime scalars, nested objects under lists
     "{ organization { latestBrainStates { module version computedAt state } "
-    "auditLogs(first: 3) { edges { node { action details requestId createdAt actor { email kind } target { id type } } } } "
+    "auditLogs(first: 3) { edges { node { action details requestId createdAt actor { email kind } targetRef { id type } } } } "
     "actionLogs(first: 3) { edges { node { payload result createdAt status actorKind } } } } }",
     # the compiled selection of a type reached through an interface (node) and through a list
     "query N($id: ID!) { node(id: $id) { __typename ... on Campaign { id name status dailyBudget { amount } "
@@ -434,7 +434,7 @@ COMPILED_CASES = [
     "complianceChecks(first: 4) { edges { node { framework control status evidence checkedAt } } } } }",
     "{ organization { executions(first: 6) { totalCount edges { node { id status input output error triggeredBy "
     "createdAt startedAt finishedAt s: status } } } auditLogs(last: 3) { pageInfo { startCursor } edges { node { "
-    "__typename actor { kind } target { type } eventId } } } members(first: 4) { edges { node { id "
+    "__typename actor { kind } targetRef { type } eventId } } } members(first: 4) { edges { node { id "
     "hasEnterpriseAccount hasBrainAccount brainRole } } } } }",
     # a page written from documents whose items have a resolver (the item is built for it)
     "{ organization { workflows(first: 3) { edges { node { id name status version steps { action params "
