@@ -121,14 +121,15 @@ class Query:
     @strawberry.field(
         description=f"Objects by their global ids, in the order given (at most {MAX_NODES}): each entry as "
         "`node(id:)` answers it, null for one that does not exist or belongs to another organization. "
-        "Objects of one type are read together.",
+        "Objects of one type are read together. Null, with the error, when an id is refused.",
         metadata={LIST_SIZE: lambda args: min(len(args.get("ids") or ()), MAX_NODES)},
     )
     async def nodes(
         self,
         info: Ctx,
         ids: Annotated[list[strawberry.ID], strawberry.argument(description="Global ids from any `id` fields.")],
-    ) -> list[Node | None]:
+    ) -> list[Node | None] | None:
+        # Nullable, as `node` is: a refused id answers this field null with its error, and the other fields.
         if len(ids) > MAX_NODES:
             raise BadUserInput(f"`ids` holds {len(ids)} ids; at most {MAX_NODES} may be asked for at once")
         # Every id is checked before any is read: one refused id refuses the field, as `node` would.
