@@ -122,7 +122,7 @@ class Query:
         description=f"Objects by their global ids, in the order given (at most {MAX_NODES}): each entry as "
         "`node(id:)` answers it, null for one that does not exist or belongs to another organization. "
         "Objects of one type are read together. Null, with the error, when an id is refused.",
-        metadata={LIST_SIZE: lambda args: min(len(args.get("ids") or ()), MAX_NODES)},
+        metadata={LIST_SIZE: lambda args: _ids_asked(args.get("ids"))},
     )
     async def nodes(
         self,
@@ -137,6 +137,11 @@ class Query:
         # Started together, so the loaders batch each type's ids into one read.
         answers = await asyncio.gather(*(f() for f in found))
         return [a if isinstance(a, Node) else None for a in answers]
+
+
+def _ids_asked(ids: object) -> int:
+    """The size of `nodes` for the cost estimate: a single id (list input coercion) is one."""
+    return min(len(ids), MAX_NODES) if isinstance(ids, list) else 1
 
 
 async def find_node(ctx: RequestContext, id: str) -> object | None:
