@@ -72,7 +72,7 @@ ENTERPRISE = (
     "workflows(first: 20) { edges { node { id name status version createdAt "
     "executions(first: 10) { edges { node { id status triggeredBy createdAt startedAt finishedAt error } } } } } } "
     "auditLogs(first: 100) { edges { node { id action createdAt requestId eventId actor { kind id email } "
-    "target { type id } } } } } }"
+    "targetRef { type id } } } } } }"
 )
 DOCUMENTS: dict[str, tuple[str, dict[str, Any]]] = {
     "campaigns": ((HERE / "campaigns.graphql").read_text(), {}),

@@ -50,7 +50,7 @@ async def test_channels_with_campaigns_cohorts_and_metrics(client: httpx.AsyncCl
         performance(from: $from, to: $to) { impressions clicks spend { amount currency } currency }
         dailyMetrics(from: $from, to: $to) { date performance { clicks currency } }
         cohorts { cohortMonth customers currency ltv30 { amount currency } ltv90 { amount } ltv180 { amount }
-          retention channel { platform } }
+          retention { period ratio } channel { platform } }
       } } } } }""",
         **LAST_30,
     )
@@ -68,7 +68,7 @@ async def test_channels_with_campaigns_cohorts_and_metrics(client: httpx.AsyncCl
         for perf in node["performance"]:
             daily = [d for d in node["dailyMetrics"] if d["performance"]["currency"] == perf["currency"]]
             assert sum(d["performance"]["clicks"] for d in daily) == perf["clicks"]
-        assert len(node["cohorts"]) == 12 and node["cohorts"][0]["retention"]["m0"] == 1.0
+        assert len(node["cohorts"]) == 12 and node["cohorts"][0]["retention"][0] == {"period": 0, "ratio": 1.0}
         assert all(c["ltv30"]["currency"] == c["currency"] == "USD" for c in node["cohorts"])
         assert all(c["channel"]["platform"] == node["platform"] for c in node["cohorts"])
 

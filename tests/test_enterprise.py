@@ -328,7 +328,7 @@ async def test_scheduled_workflows(client: httpx.AsyncClient, issuer: TestIssuer
 
 # --- audit and compliance -----------------------------------------------------------------------
 
-AUDIT = "totalCount edges { node { id action actor { kind id email } target { type id } details requestId eventId createdAt } }"
+AUDIT = "totalCount edges { node { id action actor { kind id email } targetRef { type id } details requestId eventId createdAt } }"
 
 
 async def test_audit_logs_newest_first(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
@@ -340,7 +340,7 @@ async def test_audit_logs_newest_first(client: httpx.AsyncClient, issuer: TestIs
     newest = logs[0]
     assert newest["details"] == {"seq": 0} and newest["requestId"] == "seed-0"
     assert newest["actor"] == {"kind": "USER", "id": seed_subject("acme", "owner"), "email": "owner@acme.example"}
-    assert newest["target"]["type"] == "Organization"
+    assert newest["targetRef"]["type"] == "Organization"
     assert len({log["eventId"] for log in logs}) == 100
 
 

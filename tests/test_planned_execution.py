@@ -236,8 +236,10 @@ class QueryGenerator:
         rng = self.rng
         inner: Any = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
         if isinstance(inner, GraphQLList):
-            item = self.value(field_name, name, inner.of_type)
-            return None if item is None else (f"[{item[0]}]", [item[1]])
+            items = [self.value(field_name, name, inner.of_type) for _ in range(rng.choice([1, 1, 2, 3]))]
+            if any(item is None for item in items):
+                return None
+            return f"[{', '.join(i[0] for i in items if i)}]", [i[1] for i in items if i]
         if isinstance(inner, GraphQLEnumType):
             choice = rng.choice(list(inner.values))
             return choice, choice
@@ -269,6 +271,12 @@ class QueryGenerator:
         if kind == "String":
             text = rng.choice(["a", "e", "Spring", "", "zz"])
             return json.dumps(text), text
+        if kind == "Decimal":  # amounts, e.g. KPI bounds on spend
+            amount = rng.choice(["0", "1.5", "20", "250.25", "10000"])
+            return json.dumps(amount), amount
+        if kind == "Float":  # ratios, e.g. KPI bounds on ROAS or CTR
+            ratio = rng.choice([0.0, 0.02, 0.5, 1.0, 2.5])
+            return json.dumps(ratio), ratio
         return None
 
 
@@ -422,7 +430,7 @@ COMPILED_CASES = [
     "workflows(first: 2) { edges { node { name version steps { __typename } schedule { __typename } } } } } }",
     # JSON and DateTime scalars, nested objects under lists
     "{ organization { latestBrainStates { module version computedAt state } "
-    "auditLogs(first: 3) { edges { node { action details requestId createdAt actor { email kind } target { id type } } } } "
+    "auditLogs(first: 3) { edges { node { action details requestId createdAt actor { email kind } targetRef { id type } target { __typename id } } } } "
     "actionLogs(first: 3) { edges { node { action targetType payload result createdAt status actorKind } } } } }",
     # the compiled selection of a type reached through an interface (node) and through a list
     "query N($id: ID!) { node(id: $id) { __typename ... on Campaign { id name status dailyBudget { amount } "
@@ -434,7 +442,7 @@ COMPILED_CASES = [
     "complianceChecks(first: 4) { edges { node { framework control status evidence checkedAt } } } } }",
     "{ organization { executions(first: 6) { totalCount edges { node { id status input output error triggeredBy "
     "createdAt startedAt finishedAt s: status } } } auditLogs(last: 3) { pageInfo { startCursor } edges { node { "
-    "__typename actor { kind } target { type } eventId } } } members(first: 4) { edges { node { id "
+    "__typename actor { kind } targetRef { type } eventId } } } members(first: 4) { edges { node { id "
     "hasEnterpriseAccount hasBrainAccount brainRole } } } } }",
     # a page written from documents whose items have a resolver (the item is built for it)
     "{ organization { workflows(first: 3) { edges { node { id name status version steps { action params "
@@ -453,6 +461,39 @@ async def test_compiled_selections_answer_alike(harness: Harness) -> None:
             for variables in ({"yes": True, "id": campaign_id}, {"yes": False, "id": campaign_id}):
                 used = {k: v for k, v in variables.items() if f"${k}" in query}
                 failures.extend(await harness.compare(principal, query, used))
+    assert not failures, failures[0]
+
+
+# The reads of the "what should I pause" screen: KPI filters (with KPI orders, cursors and counts, nested
+# too), `nodes`, log targets as nodes, an object's own action history, typed retention.
+NEW_READ_CASES = [
+    '{ organization { campaigns(first: 4, metricsRange: {from: "2026-01-01", to: "2026-12-31"}, '
+    'filter: {kpi: {roas: {lt: 3.5}, spend: {gt: "10"}}}, orderBy: [{field: ROAS}]) { totalCount '
+    "countsByStatus { status count } pageInfo { hasNextPage endCursor } edges { cursor node { id name } } } "
+    'creatives(first: 3, filter: {status: [ACTIVE], kpi: {ctr: {gte: 0.01}, conversions: {gt: 0}, cpa: {lte: "50"}}}) '
+    "{ totalCount edges { node { name } } } } }",
+    "{ organization { channels(first: 3) { edges { node { campaigns(first: 2, filter: {kpi: {roas: {gte: 1}}}) { "
+    "totalCount countsByStatus { status count } edges { node { name creatives(first: 2, filter: {kpi: "
+    '{spend: {gt: "0"}}}, orderBy: [{field: SPEND, direction: DESC}]) { totalCount edges { cursor node { id } } '
+    "} } } } } } } } }",
+    'query N($id: ID!) { nodes(ids: [$id, $id, "Q2FtcGFpZ246MTIz"]) { __typename id ... on Campaign { name '
+    "actionLogs(first: 2) { totalCount edges { node { action target { __typename id } } } } } } }",
+    "{ organization { actionLogs(first: 5) { edges { node { id targetType targetId target { __typename id "
+    "... on Campaign { name status } } } } } auditLogs(first: 3) { edges { node { targetRef { type } "
+    "target { __typename id } } } } cohorts(first: 3) { edges { node { cohortMonth retention { period ratio } "
+    "} } } } }",
+]
+
+
+async def test_new_reads_answer_alike(harness: Harness) -> None:
+    found = await harness.run(
+        harness.principals[2], "standard", "{ organization { campaigns(first: 1) { edges { node { id } } } } }", {}
+    )
+    campaign_id = json.loads(found)["data"]["organization"]["campaigns"]["edges"][0]["node"]["id"]
+    failures: list[str] = []
+    for principal in harness.principals:
+        for query in NEW_READ_CASES:
+            failures.extend(await harness.compare(principal, query, {"id": campaign_id} if "$id" in query else {}))
     assert not failures, failures[0]
 
 

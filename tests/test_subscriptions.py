@@ -47,7 +47,7 @@ PROTOCOL = "graphql-transport-ws"
 ACTIONS = """subscription($filter: ActionLoggedFilter) { actionLogged(filter: $filter) {
   id action status targetType targetId payload result } }"""
 SYNC_JOB = "subscription($id: ID) { syncJobUpdated(id: $id) { id status recordsSynced } }"
-AUDIT = "subscription { auditEvent { action target { type id } actor { id } eventId } }"
+AUDIT = "subscription { auditEvent { action targetRef { type id } actor { id } eventId } }"
 EXECUTIONS = "subscription { workflowExecutionUpdated { id status workflow { id } } }"
 
 
@@ -321,7 +321,7 @@ async def test_audit_events_of_both_stores_reach_admins(
         assert run["userErrors"] == [], ran
         run_event = (await next_event(sub, "audit", within=30))["auditEvent"]
         assert run_event["action"] == "workflow.run"
-        assert run_event["target"] == {"type": "WorkflowExecution", "id": str(raw(run["execution"]["id"]))}
+        assert run_event["targetRef"] == {"type": "WorkflowExecution", "id": str(raw(run["execution"]["id"]))}
         execution = (await next_event(sub, "runs", within=30))["workflowExecutionUpdated"]
         assert execution["id"] == run["execution"]["id"] and execution["status"] == "QUEUED"
         assert execution["workflow"]["id"] == seeded_workflow(0, ORG)

@@ -36,6 +36,7 @@ from resolvers.brain.enums import (
     Platform,
     SyncJobStatus,
 )
+from resolvers.brain.kpis import KpiFilter, kpi_filter
 from resolvers.common.enums import ActorKind, stored_values
 from resolvers.common.filters import (
     DateRange,
@@ -51,12 +52,13 @@ from resolvers.common.scalars import Currency
 
 DIRECTION_DESCRIPTION = "Which way; NULL (e.g. a KPI of a row without metrics in the range) comes last either way."
 KPI = "{} over `metricsRange`."
+KPI_FILTER = "Only {} whose KPIs over `metricsRange` are within these bounds."
 
 MetricsRange = Annotated[
     DateRange | None,
     strawberry.argument(
         description="Days over which KPI sort keys (SPEND, ROAS, ...) are computed, both inclusive; "
-        "the last 30 days (UTC, today included) when left out. Only an `orderBy` naming a KPI uses it."
+        "the last 30 days (UTC, today included) when left out. Only an `orderBy` naming a KPI and `filter.kpi` use it."
     ),
 ]
 
@@ -124,6 +126,7 @@ class CampaignFilter:
     daily_budget: DecimalComparison | None = strawberry.field(
         default=None, description="Only campaigns whose daily budget (in their own currency) is within these bounds."
     )
+    kpi: KpiFilter | None = strawberry.field(default=None, description=KPI_FILTER.format("campaigns"))
 
 
 @strawberry.enum(description="What to sort campaigns by: a field, or a KPI over `metricsRange`.")
@@ -163,6 +166,7 @@ def campaign_filter(flt: CampaignFilter | None) -> campaigns.CampaignFilter:
         updated_at=time_range(flt.updated_at),
         start_date=day_range(flt.start_date),
         daily_budget=comparison(flt.daily_budget),
+        kpis=kpi_filter(flt.kpi),
     )
 
 
@@ -179,6 +183,7 @@ class CreativeFilter:
     )
     created_at: DateTimeRange | None = strawberry.field(default=None, description="Only creatives created then.")
     updated_at: DateTimeRange | None = strawberry.field(default=None, description="Only creatives last changed then.")
+    kpi: KpiFilter | None = strawberry.field(default=None, description=KPI_FILTER.format("creatives"))
 
 
 @strawberry.enum(description="What to sort creatives by: a field, or a KPI over `metricsRange`.")
@@ -214,6 +219,7 @@ def creative_filter(flt: CreativeFilter | None) -> creatives.CreativeFilter:
         name_contains=flt.name_contains,
         created_at=time_range(flt.created_at),
         updated_at=time_range(flt.updated_at),
+        kpis=kpi_filter(flt.kpi),
     )
 
 

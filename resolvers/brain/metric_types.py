@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Annotated, ClassVar
 from uuid import UUID
@@ -92,3 +94,24 @@ async def daily_metrics(info: Ctx, factory: DailyLoader, key: UUID, start: dt.da
 
 
 _new_daily_metric = builder(DailyMetric)
+
+
+@strawberry.type(description="How much of a cohort is still active some months after its acquisition month.")
+class RetentionPoint:
+    period: int = strawberry.field(description="Months since the acquisition month (0 is that month itself).")
+    ratio: float = strawberry.field(description="Share of the cohort's customers still active then, from 0 to 1.")
+
+
+RETENTION_KEY = re.compile(r"m(0|[1-9][0-9]{0,3})")
+
+
+def retention_points(stored: object) -> list[RetentionPoint]:
+    """The stored `{"m0": 1.0, "m1": 0.8, ...}` as points by period; keys or values of another shape are skipped."""
+    if not isinstance(stored, dict):
+        return []
+    points = []
+    for key, value in stored.items():
+        matched = RETENTION_KEY.fullmatch(key) if isinstance(key, str) else None
+        if matched and isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            points.append(RetentionPoint(period=int(matched.group(1)), ratio=float(value)))
+    return sorted(points, key=lambda p: p.period)

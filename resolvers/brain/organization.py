@@ -105,8 +105,10 @@ class BrainOrganization:
     ) -> CampaignConnection | None:
         pg, flt = info.context.postgres, campaign_filter(filter)
         page = Page(first, after, last, before, row_fields(info))
-        rows = await campaigns.page(pg, page, flt, sorts(order_by), day_range(metrics_range))
-        return CampaignConnection.of(rows, Campaign.from_row, tally=partial(campaigns.counts_by_status, pg, flt))
+        days = day_range(metrics_range)
+        rows = await campaigns.page(pg, page, flt, sorts(order_by), days)
+        tally = partial(campaigns.counts_by_status, pg, flt, days)
+        return CampaignConnection.of(rows, Campaign.from_row, tally=tally)
 
     @strawberry.field(
         description="All creatives of the organization (PostgreSQL); by name unless `orderBy` says otherwise."
@@ -124,8 +126,10 @@ class BrainOrganization:
     ) -> CreativeConnection | None:
         pg, flt = info.context.postgres, creative_filter(filter)
         page = Page(first, after, last, before, row_fields(info))
-        rows = await creatives.page(pg, page, flt, sorts(order_by), day_range(metrics_range))
-        return CreativeConnection.of(rows, Creative.from_row, tally=partial(creatives.counts_by_status, pg, flt))
+        days = day_range(metrics_range)
+        rows = await creatives.page(pg, page, flt, sorts(order_by), days)
+        tally = partial(creatives.counts_by_status, pg, flt, days)
+        return CreativeConnection.of(rows, Creative.from_row, tally=tally)
 
     @strawberry.field(description="Customer cohorts by acquisition month; newest month first by default.")
     async def cohorts(

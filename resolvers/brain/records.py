@@ -31,6 +31,7 @@ from resolvers.brain.enums import (
     platform,
     sync_job_status,
 )
+from resolvers.common import targets
 from resolvers.common.enums import ActorKind, actor_kind, stored
 from resolvers.common.objects import row_builder
 from resolvers.common.relay import COUNTS_BY_STATUS, CountedConnection, Node, node_ids
@@ -131,11 +132,22 @@ class ActionLog(Node):
     result: JSON | None = strawberry.field(description="The action's result.")
     status: ActionLogStatus = strawberry.field(description="Outcome.")
     created_at: dt.datetime = strawberry.field(description="When the action ran.")
+    stored_target_type: strawberry.Private[str]
+    stored_target_id: strawberry.Private[str]
+
+    @strawberry.field(
+        description="The object acted on, as `node(id:)` reads it; null once it no longer exists (or when it is "
+        "of a type the caller may not read). `targetType` and `targetId` keep the stored name and raw id."
+    )
+    async def target(self, info: Info[RequestContext, None]) -> Node | None:
+        return await targets.target(info.context, self.stored_target_type, self.stored_target_id)
 
 
 ActionLog.from_row = row_builder(
     ActionLog,
     id=(node_ids("ActionLog"), "id"),
+    stored_target_type="target_type",
+    stored_target_id="target_id",
     actor_kind=(actor_kind, "actor_kind"),
     actor_id="actor_id",
     action=(action_kind, "action"),

@@ -18,6 +18,7 @@ from gateway.data.brain.channels import ChannelRow
 from gateway.data.brain.cohorts import CohortRow
 from gateway.data.brain.creatives import CreativeRow
 from gateway.data.paging import Page
+from resolvers.brain import history
 from resolvers.brain.enums import (
     ChannelStatus,
     CreativeFormat,
@@ -41,11 +42,14 @@ from resolvers.brain.metric_types import (
     DailyMetric,
     FromArg,
     Performance,
+    RetentionPoint,
     ToArg,
     Totals,
     daily_metrics,
     performance_rows,
+    retention_points,
 )
+from resolvers.brain.records import ActionLog
 from resolvers.common.enums import stored
 from resolvers.common.filters import DateRange, day_range, sorts
 from resolvers.common.objects import batched_field, row_builder, row_fields, written_in_postgres
@@ -53,13 +57,14 @@ from resolvers.common.relay import (
     COUNTS_BY_STATUS,
     After,
     Before,
+    Connection,
     CountedConnection,
     First,
     Last,
     Node,
     node_ids,
 )
-from resolvers.common.scalars import JSON, Currency, Money
+from resolvers.common.scalars import Currency, Money
 
 Ctx = Info[RequestContext, None]
 
@@ -183,6 +188,20 @@ class Campaign(Node):
     async def daily_metrics(self, info: Ctx, from_: FromArg, to: ToArg) -> list[DailyMetric]:
         return await daily_metrics(info, metrics.campaign_daily, self.raw_id, from_, to)
 
+    @strawberry.field(description=history.ACTION_LOGS.format("campaign"))
+    async def action_logs(
+        self,
+        info: Ctx,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: history.Filter = None,
+        order_by: history.Order = None,
+    ) -> Connection[ActionLog]:
+        page = (first, after, last, before)
+        return await history.action_logs_of(info, "Campaign", self.raw_id, page, filter, order_by)
+
 
 Campaign.from_row = row_builder(
     Campaign,
@@ -229,6 +248,20 @@ class Creative(Node):
     async def daily_metrics(self, info: Ctx, from_: FromArg, to: ToArg) -> list[DailyMetric]:
         return await daily_metrics(info, metrics.creative_daily, self.raw_id, from_, to)
 
+    @strawberry.field(description=history.ACTION_LOGS.format("creative"))
+    async def action_logs(
+        self,
+        info: Ctx,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: history.Filter = None,
+        order_by: history.Order = None,
+    ) -> Connection[ActionLog]:
+        page = (first, after, last, before)
+        return await history.action_logs_of(info, "Creative", self.raw_id, page, filter, order_by)
+
 
 Creative.from_row = row_builder(
     Creative,
@@ -267,8 +300,8 @@ class Cohort(Node):
     ltv180: Money | None = strawberry.field(
         name="ltv180", description="Average revenue per customer in the first 180 days, in the cohort's currency."
     )
-    retention: JSON = strawberry.field(
-        description='Share of the cohort still active per month since acquisition, e.g. `{"m0": 1.0, "m1": 0.8}`.'
+    retention: list[RetentionPoint] = strawberry.field(
+        description="Share of the cohort still active per month since acquisition, by month (0 first)."
     )
 
     @strawberry.field(description="The acquisition channel.")
@@ -288,7 +321,7 @@ Cohort.from_row = row_builder(
     ltv30=(Money.of, "ltv_30", "currency"),
     ltv90=(Money.of, "ltv_90", "currency"),
     ltv180=(Money.of, "ltv_180", "currency"),
-    retention=(JSON, "retention"),
+    retention=(retention_points, "retention"),
 )
 
 
@@ -324,9 +357,12 @@ async def _campaigns_of(
 ) -> list[CampaignConnection]:
     ctx, flt = info.context, campaign_filter(filter)
     page = Page(first, after, last, before, row_fields(info))
-    pages = await campaigns.pages_of_channels(ctx, channel_ids, page, flt, sorts(order_by), day_range(metrics_range))
+    days = day_range(metrics_range)
+    pages = await campaigns.pages_of_channels(ctx, channel_ids, page, flt, sorts(order_by), days)
     return [
-        CampaignConnection.of(found, Campaign.from_row, tally=partial(campaigns.counts_of_channel, ctx, parent, flt))
+        CampaignConnection.of(
+            found, Campaign.from_row, tally=partial(campaigns.counts_of_channel, ctx, parent, flt, days)
+        )
         for parent, found in zip(channel_ids, pages, strict=True)
     ]
 
@@ -344,9 +380,12 @@ async def _creatives_of(
 ) -> list[CreativeConnection]:
     ctx, flt = info.context, creative_filter(filter)
     page = Page(first, after, last, before, row_fields(info))
-    pages = await creatives.pages_of_campaigns(ctx, campaign_ids, page, flt, sorts(order_by), day_range(metrics_range))
+    days = day_range(metrics_range)
+    pages = await creatives.pages_of_campaigns(ctx, campaign_ids, page, flt, sorts(order_by), days)
     return [
-        CreativeConnection.of(found, Creative.from_row, tally=partial(creatives.counts_of_campaign, ctx, parent, flt))
+        CreativeConnection.of(
+            found, Creative.from_row, tally=partial(creatives.counts_of_campaign, ctx, parent, flt, days)
+        )
         for parent, found in zip(campaign_ids, pages, strict=True)
     ]
 

@@ -55,6 +55,15 @@ class DecimalComparison:
     lte: Decimal | None = strawberry.field(default=None, description="Less than or equal to.")
 
 
+@strawberry.input(description="Bounds on a ratio, e.g. a return on ad spend of `1.5`; every bound given must hold.")
+class FloatComparison:
+    eq: float | None = strawberry.field(default=None, description="Equal to.")
+    gt: float | None = strawberry.field(default=None, description="Greater than.")
+    gte: float | None = strawberry.field(default=None, description="Greater than or equal to.")
+    lt: float | None = strawberry.field(default=None, description="Less than.")
+    lte: float | None = strawberry.field(default=None, description="Less than or equal to.")
+
+
 class OrderKey(Protocol):
     """An `<X>Order` input: a field whose enum value names the domain module's sort field, and a direction."""
 
@@ -84,3 +93,15 @@ def day_range(value: DateRange | None) -> DayRange | None:
 
 def comparison(value: IntComparison | DecimalComparison | None) -> Comparison | None:
     return None if value is None else Comparison(value.eq, value.gt, value.gte, value.lt, value.lte)
+
+
+def float_comparison(value: FloatComparison | None) -> Comparison | None:
+    """Bounds on a ratio as exact decimals: `0.1` is compared as the decimal 0.1, not as its binary float."""
+
+    def exact(bound: float | None) -> Decimal | None:
+        # repr is the shortest text that reads back as the same float: what the caller wrote.
+        return None if bound is None else Decimal(repr(bound))
+
+    if value is None:
+        return None
+    return Comparison(exact(value.eq), exact(value.gt), exact(value.gte), exact(value.lt), exact(value.lte))

@@ -19,6 +19,7 @@ from gateway.data.brain.users import BrainUser
 from gateway.data.enterprise import invitations, members
 from gateway.data.enterprise.members import MemberRow
 from gateway.stores.mongo import Document
+from resolvers.common import targets
 from resolvers.common.enums import ActorKind, actor_kind
 from resolvers.common.objects import WHOLE, attribute, builder, doc_builder, get
 from resolvers.common.relay import (
@@ -220,13 +221,24 @@ class AuditTarget:
 class AuditLog(Node):
     actor: AuditActor = strawberry.field(description="Who did it.")
     action: str = strawberry.field(description="What was done, e.g. `campaign.budget_updated`.")
-    target: AuditTarget | None = strawberry.field(description="What it was done to; null for actions without one.")
+    target_ref: AuditTarget | None = strawberry.field(
+        description="What it was done to, as stored: the type name and that store's raw id (kept for a target "
+        "outside both stores, or one deleted since); null for actions without one."
+    )
     details: JSON | None = strawberry.field(description="Action-specific facts, e.g. old and new values.")
     request_id: str | None = strawberry.field(description="Id of the API request that caused the action.")
     event_id: str = strawberry.field(description="Unique id of the event; deduplicates redelivered events.")
     created_at: dt.datetime = strawberry.field(description="When it happened.")
 
     from_doc: ClassVar[Callable[[Document], AuditLog]]
+
+    @strawberry.field(
+        description="What it was done to, as `node(id:)` reads it; null for actions without one, once it no "
+        "longer exists, or when it lives outside both stores (then `targetRef` still names it)."
+    )
+    async def target(self, info: Info[RequestContext, None]) -> Node | None:
+        ref = self.target_ref
+        return await targets.target(info.context, ref.type, ref.id) if ref is not None else None
 
 
 def _actor(actor: Document | None) -> AuditActor:
@@ -245,7 +257,7 @@ AuditLog.from_doc = doc_builder(
     id=(node_ids("AuditLog"), "_id"),
     actor=(_actor, get("actor")),
     action="action",
-    target=(_target, get("target")),
+    target_ref=(_target, get("target")),
     details=get("details"),
     request_id=get("request_id"),
     event_id="event_id",

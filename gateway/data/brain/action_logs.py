@@ -52,19 +52,42 @@ SORTABLE = {
 NEWEST_FIRST = (Sort("created_at", descending=True),)
 
 
-async def page(
-    pg: TenantReader, page: Page, flt: ActionLogFilter, sorts: Sequence[Sort] = NEWEST_FIRST
-) -> Paged[ActionLogRow]:
-    """Actions, newest first unless told otherwise."""
+def _where(flt: ActionLogFilter) -> Where:
     where = Where(conditions=["t.organization_id = $1"])
     where.any_of("t.action", flt.actions)
     where.any_of("t.target_type", flt.target_types)
     where.any_of("t.status", flt.statuses)
     where.any_of("t.actor_kind", flt.actor_kinds)
     where.within("t.created_at", flt.created_at)
+    return where
+
+
+async def page(
+    pg: TenantReader, page: Page, flt: ActionLogFilter, sorts: Sequence[Sort] = NEWEST_FIRST
+) -> Paged[ActionLogRow]:
+    """Actions, newest first unless told otherwise."""
+    return await _page(pg, "Organization.actionLogs", page, _where(flt), sorts)
+
+
+async def page_of_target(
+    pg: TenantReader,
+    target_type: str,
+    target_id: UUID,
+    page: Page,
+    flt: ActionLogFilter,
+    sorts: Sequence[Sort] = NEWEST_FIRST,
+) -> Paged[ActionLogRow]:
+    """The actions run on one object (`Campaign`, `Creative`, ...), newest first unless told otherwise."""
+    where = _where(flt)
+    where.add("t.target_type = {}", target_type)
+    where.add("t.target_id = {}", str(target_id))
+    return await _page(pg, f"{target_type}.actionLogs", page, where, sorts)
+
+
+async def _page(pg: TenantReader, key: str, page: Page, where: Where, sorts: Sequence[Sort]) -> Paged[ActionLogRow]:
     return await org_page(
         pg,
-        key="Organization.actionLogs",
+        key=key,
         row_type=ActionLogRow,
         tables="action_logs t",
         where=where,

@@ -10,6 +10,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 from gateway.data.brain.json_text import PageSource
+from gateway.data.brain.kpis import KpiFilter
 from gateway.data.brain.listing import Listing
 from gateway.data.brain.metrics import CAMPAIGN
 from gateway.data.brain.sql import Sortable, Where, ordering_of
@@ -48,6 +49,7 @@ class CampaignFilter:
     updated_at: TimeRange | None = None
     start_date: DayRange | None = None
     daily_budget: Comparison | None = None
+    kpis: KpiFilter | None = None  # over the list's metrics range
 
 
 SORTABLE = {
@@ -93,6 +95,7 @@ LISTING: Listing[CampaignRow, CampaignFilter] = Listing(
     any_status=lambda flt: replace(flt, statuses=()),
     org_key="Organization.campaigns",
     child_key="Channel.campaigns",
+    kpis=lambda flt: flt.kpis,
 )
 # The organization's list, each channel's list, counts by status, by id.
 page = LISTING.page

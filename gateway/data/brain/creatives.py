@@ -9,6 +9,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 from gateway.data.brain.json_text import PageSource
+from gateway.data.brain.kpis import KpiFilter
 from gateway.data.brain.listing import Listing
 from gateway.data.brain.metrics import CREATIVE
 from gateway.data.brain.sql import Sortable, Where, ordering_of
@@ -40,6 +41,7 @@ class CreativeFilter:
     name_contains: str | None = None
     created_at: TimeRange | None = None
     updated_at: TimeRange | None = None
+    kpis: KpiFilter | None = None  # over the list's metrics range
 
 
 SORTABLE = {
@@ -77,6 +79,7 @@ LISTING: Listing[CreativeRow, CreativeFilter] = Listing(
     any_status=lambda flt: replace(flt, statuses=()),
     org_key="Organization.creatives",
     child_key="Campaign.creatives",
+    kpis=lambda flt: flt.kpis,
 )
 # The organization's list, each campaign's list, counts by status, by id.
 page = LISTING.page

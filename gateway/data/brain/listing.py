@@ -17,10 +17,11 @@ from aiodataloader import DataLoader
 
 from gateway.core.context import RequestContext
 from gateway.data.brain.child_pages import ChildQuery, PageKey, child_counts, child_pages, child_pages_of
+from gateway.data.brain.kpis import KpiFilter
 from gateway.data.brain.metrics import measured_ordering
 from gateway.data.brain.sql import Sortable, Where, loader_by_id, org_page, status_counts
 from gateway.data.filters import DayRange, Sort
-from gateway.data.paging import Keyed, Page, Paged
+from gateway.data.paging import Keyed, Ordering, Page, Paged
 from gateway.data.rows import columns, row_of
 from gateway.stores.postgres import TenantReader
 
@@ -41,16 +42,23 @@ class Listing(Generic[R, F]):
     any_status: Callable[[F], F]  # the filter without its status part, for counts by status
     org_key: str  # the lists' cursor keys: `Organization.<x>`, `<Parent>.<x>`
     child_key: str
+    kpis: Callable[[F], KpiFilter | None]  # a filter's KPI bounds, over the list's metrics range
 
     def _org_where(self, flt: F) -> Where:
         return self.conditions(flt, 2).of_organization()
+
+    def _measured(self, where: Where, flt: F, sorts: Sequence[Sort], days: DayRange | None) -> tuple[str, Ordering]:
+        """(join, ordering) for `sorts` (the default order when none); KPI bounds of `flt` are added to `where`."""
+        return measured_ordering(
+            where, sorts or self.default_order, self.sortable, self.measured_by, days, self.kpis(flt)
+        )
 
     async def page(
         self, pg: TenantReader, page: Page, flt: F, sorts: Sequence[Sort] = (), days: DayRange | None = None
     ) -> Paged[R]:
         """The organization's rows in the order of `sorts` (measures over `days`), the default order unless told."""
         where = self._org_where(flt)
-        join, ordering = measured_ordering(where, sorts or self.default_order, self.sortable, self.measured_by, days)
+        join, ordering = self._measured(where, flt, sorts, days)
         return await org_page(
             pg,
             key=self.org_key,
@@ -61,9 +69,12 @@ class Listing(Generic[R, F]):
             page=page,
         )
 
-    async def counts_by_status(self, pg: TenantReader, flt: F) -> dict[str, int]:
-        """The organization's rows per status, filtered by everything but status."""
-        return await status_counts(pg, f"{self.table} t", self._org_where(self.any_status(flt)))
+    async def counts_by_status(self, pg: TenantReader, flt: F, days: DayRange | None = None) -> dict[str, int]:
+        """The organization's rows per status, filtered by everything but status (KPIs over `days`)."""
+        flt = self.any_status(flt)
+        where = self._org_where(flt)
+        join, _ = self._measured(where, flt, (), days)
+        return await status_counts(pg, f"{self.table} t {join}", where)
 
     def by_id(self, ctx: RequestContext) -> DataLoader[UUID, R | None]:
         return loader_by_id(ctx, self.table, columns(self.row_type), row_of(self.row_type))
@@ -85,7 +96,7 @@ class Listing(Generic[R, F]):
     ) -> list[Paged[R]]:
         """The rows of each parent, ordered like the organization's; one statement for all the parents."""
         where = self.conditions(flt, 3)
-        join, ordering = measured_ordering(where, sorts or self.default_order, self.sortable, self.measured_by, days)
+        join, ordering = self._measured(where, flt, sorts, days)
         return await child_pages_of(
             ctx,
             key=self.child_key,
@@ -97,7 +108,11 @@ class Listing(Generic[R, F]):
             page=page,
         )
 
-    async def counts_of_parent(self, ctx: RequestContext, parent_id: UUID, flt: F) -> dict[str, int]:
+    async def counts_of_parent(
+        self, ctx: RequestContext, parent_id: UUID, flt: F, days: DayRange | None = None
+    ) -> dict[str, int]:
         """One parent's rows per status, filtered by everything but status; siblings share one statement."""
-        query = ChildQuery.of(self.conditions(self.any_status(flt), 3))
-        return await ctx.loader(self.counts_by_parent).load((parent_id, query))
+        flt = self.any_status(flt)
+        where = self.conditions(flt, 3)
+        join, _ = self._measured(where, flt, (), days)
+        return await ctx.loader(self.counts_by_parent).load((parent_id, ChildQuery.of(where, join)))

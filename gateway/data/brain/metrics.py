@@ -21,6 +21,7 @@ from asyncpg import Record
 
 from gateway.core.context import RequestContext
 from gateway.data.batches import ListLoader
+from gateway.data.brain.kpis import KpiFilter, add_conditions, needs_metrics
 from gateway.data.brain.sql import Sortable, Where, grouped, ordering_of
 from gateway.data.filters import DayRange, Sort
 from gateway.data.paging import Ordering
@@ -259,18 +260,28 @@ MEASURES = {
 
 
 def measured_ordering(
-    where: Where, sorts: Sequence[Sort], sortable: Mapping[str, Sortable], key_column: str, days: DayRange | None
+    where: Where,
+    sorts: Sequence[Sort],
+    sortable: Mapping[str, Sortable],
+    key_column: str,
+    days: DayRange | None,
+    kpis: KpiFilter | None = None,
 ) -> tuple[str, Ordering]:
     """(join, ordering) of an `orderBy` that may name measures, computed over `days` (default: the last 30 days).
 
-    The join is there only when a measure is named; the range is part of the
-    ordering, so a cursor made over another range is refused.
+    The join is there only when a measure is named or `kpis` bound one (their
+    conditions are added to `where`); the range is part of an ordering by a
+    measure, so a cursor made over another range is refused.
     """
-    if not any(s.field in MEASURES for s in sorts):
+    sorted_by_measure = any(s.field in MEASURES for s in sorts)
+    if not sorted_by_measure and not needs_metrics(kpis):
         return "", ordering_of(sorts, sortable)
     start, end = default_range()
     metrics_range = (days.first or start, days.last or end) if days else (start, end)
     join = order_join(where, "t", key_column, metrics_range)
+    add_conditions(where, kpis)
+    if not sorted_by_measure:
+        return join, ordering_of(sorts, sortable)
     return join, ordering_of(sorts, {**sortable, **MEASURES}, extra=f"{metrics_range[0]}..{metrics_range[1]}")
 
 

@@ -1,0 +1,43 @@
+"""An object's own action history: `Campaign.actionLogs`, `Creative.actionLogs`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import strawberry
+from strawberry import Info
+
+from gateway.core.context import RequestContext
+from gateway.data.brain import action_logs
+from gateway.data.paging import Page
+from resolvers.brain.lists import ActionLogFilter, ActionLogOrder, action_log_filter
+from resolvers.brain.records import ActionLog
+from resolvers.common.filters import sorts
+from resolvers.common.objects import row_fields
+from resolvers.common.relay import Connection
+
+ACTION_LOGS = "Actions run on this {}, as `Organization.actionLogs` lists them; newest first by default."
+Filter = Annotated[ActionLogFilter | None, strawberry.argument(description="Narrow the list.")]
+Order = Annotated[list[ActionLogOrder] | None, strawberry.argument(description="Sort keys in turn.")]
+
+
+async def action_logs_of(
+    info: Info[RequestContext, None],
+    type_name: str,
+    raw_id: UUID,
+    page: tuple[int | None, str | None, int | None, str | None],
+    filter: ActionLogFilter | None,
+    order_by: list[ActionLogOrder] | None,
+) -> Connection[ActionLog]:
+    """A page of the actions logged with this object as their target (one statement, one more for a count)."""
+    first, after, last, before = page
+    rows = await action_logs.page_of_target(
+        info.context.postgres,
+        type_name,
+        raw_id,
+        Page(first, after, last, before, row_fields(info)),
+        action_log_filter(filter),
+        sorts(order_by),
+    )
+    return Connection.of(rows, ActionLog.from_row)
