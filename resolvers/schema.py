@@ -23,6 +23,7 @@ from gateway.core.permissions import Permission
 from gateway.data.ids import from_global_id
 from gateway.errors import BadUserInput, Forbidden, server_fault
 from resolvers.actions.brain import BrainActions
+from resolvers.actions.catalog import CatalogMutations
 from resolvers.actions.ingestion import IngestionMutations
 from resolvers.actions.team import TeamMutations
 from resolvers.actions.workflows import WorkflowMutations
@@ -161,7 +162,7 @@ _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
 @strawberry.type(description="Changes: Brain actions, partner ingestion, and enterprise team and workflow management.")
-class Mutation(BrainActions, IngestionMutations, TeamMutations, WorkflowMutations):
+class Mutation(BrainActions, IngestionMutations, CatalogMutations, TeamMutations, WorkflowMutations):
     pass
 
 

@@ -100,6 +100,7 @@ PAYLOAD_ERRORS = {
     "StartSyncJobPayload": "IngestionError",
     "IngestDailyMetricsPayload": "IngestionError",
     "FinishSyncJobPayload": "IngestionError",
+    "SyncCatalogPayload": "CatalogError",
     "InviteTeamMemberPayload": "TeamError",
     "InvitationPayload": "TeamError",
     "WorkflowPayload": "WorkflowError",
@@ -109,6 +110,7 @@ PAYLOAD_ERRORS = {
 ERROR_CODES = {
     "BrainActionError": "BrainActionErrorCode",
     "IngestionError": "IngestionErrorCode",
+    "CatalogError": "CatalogErrorCode",
     "TeamError": "TeamErrorCode",
     "WorkflowError": "WorkflowErrorCode",
 }
@@ -134,6 +136,7 @@ def test_user_errors_are_typed_per_domain() -> None:
 MODULE_CODES = {
     "resolvers/actions/brain": ["BrainActionErrorCode"],
     "resolvers/actions/ingestion": ["IngestionErrorCode"],
+    "resolvers/actions/catalog": ["CatalogErrorCode"],
     "resolvers/actions/team": ["TeamErrorCode"],
     "resolvers/actions/workflows": ["WorkflowErrorCode"],
     "gateway/core/rules/budget.py": ["BrainActionErrorCode"],
@@ -145,7 +148,13 @@ MODULE_CODES = {
     "gateway/data/enterprise/executions.py": ["WorkflowErrorCode"],
     "gateway/data/enterprise/schedules.py": ["WorkflowErrorCode"],
     # The id parser every domain uses.
-    "resolvers/actions/common.py": ["BrainActionErrorCode", "IngestionErrorCode", "TeamErrorCode", "WorkflowErrorCode"],
+    "resolvers/actions/common.py": [
+        "BrainActionErrorCode",
+        "IngestionErrorCode",
+        "CatalogErrorCode",
+        "TeamErrorCode",
+        "WorkflowErrorCode",
+    ],
 }
 SHARED_CODES = {"INVALID_ID"}  # raised by the id parser
 RAISED = re.compile(r'reject\(\s*"([A-Z_]+)",')

@@ -23,6 +23,9 @@ class Permission(Enum):
     MANAGE_TEAM = "invite team members and revoke invitations"
     ACCEPT_INVITATION = "accept an invitation addressed to you"
     MANAGE_WORKFLOWS = "create, update, run and schedule workflows"
+    SYNC_CATALOG = "sync channels, campaigns and creatives by their platform ids"
+    REQUEST_SYNC = "queue a platform sync job"
+    MANAGE_CHANNELS = "connect, update and disconnect channels"
 
 
 P = Permission
@@ -33,7 +36,7 @@ _ADMIN = set(Permission)
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "viewer": frozenset(_READ),
     "analyst": frozenset(_READ),
-    "marketer": frozenset(_READ | {P.RUN_ACTIONS}),
+    "marketer": frozenset(_READ | {P.RUN_ACTIONS, P.REQUEST_SYNC}),
     "admin": frozenset(_ADMIN),
     "owner": frozenset(_ADMIN),
 }
@@ -43,6 +46,7 @@ INVITEE_PERMISSIONS: frozenset[Permission] = frozenset({P.ACCEPT_INVITATION})
 SCOPE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "actions:write": frozenset({P.READ_BRAIN, P.RUN_ACTIONS}),
     "metrics:write": frozenset({P.READ_BRAIN, P.INGEST_METRICS}),
+    "catalog:write": frozenset({P.READ_BRAIN, P.SYNC_CATALOG}),
 }
 
 

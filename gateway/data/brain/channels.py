@@ -24,6 +24,7 @@ class ChannelRow(NamedTuple):
     name: str
     status: str
     created_at: dt.datetime
+    external_account_id: str | None
 
 
 COLUMNS = columns(ChannelRow)
@@ -35,6 +36,7 @@ class ChannelFilter:
     statuses: Sequence[str] = ()
     name_contains: str | None = None
     created_at: TimeRange | None = None
+    external_account_id: str | None = None
 
 
 SORTABLE = {
@@ -55,6 +57,8 @@ async def page(
     where.any_of("t.status", flt.statuses)
     where.contains("t.name", flt.name_contains)
     where.within("t.created_at", flt.created_at)
+    if flt.external_account_id is not None:
+        where.add("t.external_account_id = {}", flt.external_account_id)
     return await org_page(
         pg,
         key="Organization.channels",
