@@ -86,6 +86,7 @@ async def real_ids(stores: Stores, slug: str) -> Ids:
             "Creative": await one("creatives", "t.status <> 'archived'"),
             "Campaign": await one("campaigns", "t.status <> 'archived'"),
             "SyncJob": await one("sync_jobs"),
+            "Channel": await one("channels", "t.status <> 'disconnected'"),
         }
     finally:
         await conn.close()

@@ -12,8 +12,14 @@ from decimal import Decimal
 from typing import NamedTuple
 from uuid import UUID
 
+from gateway.data.brain import campaigns as campaign_rows
+from gateway.data.brain import channels as channel_rows
+from gateway.data.brain import creatives as creative_rows
+from gateway.data.brain.campaigns import CampaignRow
+from gateway.data.brain.channels import ChannelRow
+from gateway.data.brain.creatives import CreativeRow
 from gateway.data.rows import row_of
-from gateway.stores.postgres import TenantConnection
+from gateway.stores.postgres import TenantConnection, TenantReader
 
 Key = tuple[str, str]  # (platform, id on the platform)
 
@@ -61,6 +67,45 @@ class ChannelWrite(NamedTuple):
     status: str
 
 
+# --- lookups by platform id (queries) -------------------------------------------------------
+
+
+async def channel_by_account(pg: TenantReader, platform: str, account: str) -> ChannelRow | None:
+    row = await pg.fetchrow(
+        f"SELECT {channel_rows.COLUMNS} FROM channels "
+        f"WHERE organization_id = $1 AND platform = $2 AND external_account_id = $3",
+        pg.organization_id,
+        platform,
+        account,
+    )
+    return row_of(ChannelRow)(row) if row is not None else None
+
+
+async def campaign_by_platform_id(pg: TenantReader, platform: str, external_id: str) -> CampaignRow | None:
+    row = await pg.fetchrow(
+        f"SELECT {campaign_rows.COLUMNS} FROM campaigns WHERE organization_id = $1 AND platform = $2 "
+        f"AND external_id = $3",
+        pg.organization_id,
+        platform,
+        external_id,
+    )
+    return row_of(CampaignRow)(row) if row is not None else None
+
+
+async def creative_by_platform_id(pg: TenantReader, platform: str, external_id: str) -> CreativeRow | None:
+    row = await pg.fetchrow(
+        f"SELECT {creative_rows.COLUMNS} FROM creatives WHERE organization_id = $1 AND platform = $2 "
+        f"AND external_id = $3",
+        pg.organization_id,
+        platform,
+        external_id,
+    )
+    return row_of(CreativeRow)(row) if row is not None else None
+
+
+# --- catalog sync (inside a mutation's transaction) -----------------------------------------
+
+
 async def lock(tx: TenantConnection) -> None:
     """Catalog syncs of one organization run one at a time, so what a sync read stays true until it writes."""
     await tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('catalog:' || $1, 0))", str(tx.organization_id))
@@ -104,6 +149,19 @@ async def creatives(tx: TenantConnection, keys: Sequence[Key]) -> dict[Key, Stor
     )
     rows = [row_of(StoredCreative)(r) for r in records]
     return {(r.platform, r.external_id): r for r in rows}
+
+
+async def creative_ids(tx: TenantConnection, keys: Sequence[Key]) -> dict[Key, UUID]:
+    """The ids of the organization's creatives with these platform ids; unknown keys are absent."""
+    platforms, external_ids = _split(keys)
+    records = await tx.fetch(
+        "SELECT id, platform, external_id FROM creatives WHERE organization_id = $1 "
+        "AND (platform, external_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))",
+        tx.organization_id,
+        platforms,
+        external_ids,
+    )
+    return {(r["platform"], r["external_id"]): r["id"] for r in records}
 
 
 async def write_channels(tx: TenantConnection, rows: Sequence[ChannelWrite]) -> dict[Key, UUID]:

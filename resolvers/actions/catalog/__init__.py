@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers.actions.catalog import sync
+from resolvers.actions.catalog import channels, sync
 
 
 @strawberry.type
 class CatalogMutations:
     sync_catalog = sync.sync
+    connect_channel = channels.connect
+    update_channel = channels.update
+    disconnect_channel = channels.disconnect

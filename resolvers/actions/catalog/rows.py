@@ -89,7 +89,7 @@ def external_id(value: str, at: str) -> str:
     return text
 
 
-def _name(value: str, at: str) -> str:
+def name_of(value: str, at: str) -> str:
     text = value.strip()
     if not text or len(text) > MAX_NAME:
         raise reject("INVALID_NAME", f"the name must be 1 to {MAX_NAME} characters", at)
@@ -118,7 +118,7 @@ def check_channels(batch: Batch, rows: Sequence[CatalogChannelInput]) -> None:
         at = f"channels[{index}]"
         platform = stored(row.platform)
         key = (platform, external_id(row.external_account_id, f"{at}.externalAccountId"))
-        name = _name(row.name, f"{at}.name")
+        name = name_of(row.name, f"{at}.name")
         _first(batch.channel_rows, key, index, f"{at}.externalAccountId")
         if batch_names.setdefault((platform, name), index) != index:
             raise reject("NAME_TAKEN", f"channels[{batch_names[(platform, name)]}] has the same name", f"{at}.name")
@@ -174,7 +174,7 @@ def _campaign_write(row: CatalogCampaignInput, at: str, current: StoredCampaign 
     return CampaignWrite(
         channel_id=UNSET,
         external_id=external_id(row.external_id, f"{at}.externalId"),
-        name=_name(row.name, f"{at}.name"),
+        name=name_of(row.name, f"{at}.name"),
         status=stored(row.status) if row.status is not None else current.status if current else "active",
         daily_budget=budget if budget is not None else Decimal(0),
         currency=currency,
@@ -245,7 +245,7 @@ def check_creatives(batch: Batch, rows: Sequence[CatalogCreativeInput]) -> None:
         write = CreativeWrite(
             campaign_id=UNSET,
             external_id=key[1],
-            name=_name(row.name, f"{at}.name"),
+            name=name_of(row.name, f"{at}.name"),
             format=format_,
             status=stored(row.status) if row.status is not None else current.status if current else "active",
             headline=headline if row.headline is not None else current.headline if current else None,
