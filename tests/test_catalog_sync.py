@@ -225,8 +225,11 @@ async def test_another_organization_syncing_the_same_ids_gets_its_own_rows(
     client: httpx.AsyncClient, issuer: TestIssuer, seeded: Stores
 ) -> None:
     first, second = await new_org(seeded), await new_org(seeded)
-    mine = await sync(client, first.partner(issuer), catalog(campaigns=3, creatives=30))
+    keyed = {**catalog(campaigns=3, creatives=30), "idempotencyKey": "catalog-1"}
+    mine = await sync(client, first.partner(issuer), keyed)
     before = await state(seeded, first)
+    assert await sync(client, first.partner(issuer), keyed) == mine  # a replay: the first answer, nothing written
+    assert await state(seeded, first) == before
     theirs = await sync(client, second.partner(issuer), catalog(campaigns=3, creatives=30))
     assert results(theirs, "creatives") == {"CREATED": 30} and results(theirs, "channels") == {"CREATED": 1}
     assert not {r["id"] for r in theirs["creatives"]} & {r["id"] for r in mine["creatives"]}
