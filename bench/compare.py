@@ -1,7 +1,7 @@
 """Side by side: this gateway, a hand-written raw-driver server, and a previous commit of the gateway.
 
     .venv/bin/python bench/compare.py [--workers N] [--rounds 3] [--seconds 5] [--baseline REF]
-                                      [--connections 1,32] [--soak 60] [--data-dir DIR]
+                                      [--connections 1,32] [--soak 60] [--catalog 5] [--data-dir DIR]
                                       [--only gateway,raw,previous,pg5] [--documents campaigns,...]
 
 One run starts embedded PostgreSQL and MongoDB-wire servers in DIR (seeded
@@ -55,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 
 import pg5  # noqa: E402
 from bench_stores import prepare_stores, system_url_of  # noqa: E402
+from catalog_upsert import compare_catalog  # noqa: E402
 
 from gateway.ops.embedded import free_port  # noqa: E402
 from gateway.ops.seed_spec import uid  # noqa: E402
@@ -369,6 +370,9 @@ def run(args: argparse.Namespace) -> None:
         results = measure_rounds(servers, token, scenarios, connections, args, postgres_pids(embedded))
         print_results(servers, scenarios, connections, results)
         gateway = next((s for s in servers if s.name == "gateway"), None)
+        if gateway is not None and args.catalog > 0:
+            partner = issuer.token("globex", "owner", sub="bench-catalog", azp="bench-catalog", scope="catalog:write")
+            compare_catalog(gateway.port, partner, pg_url, args.catalog)
         if gateway is not None and args.soak > 0:
             soak(gateway, token, scenarios, args.soak)
     finally:
@@ -611,6 +615,7 @@ def main() -> None:
     parser.add_argument("--baseline", default="HEAD~1", help="git ref of the previous gateway")
     parser.add_argument("--only", default="gateway,raw,previous", help="servers, of gateway,raw,previous,pg5")
     parser.add_argument("--documents", default="", help="comma-separated parts of document names (default: all)")
+    parser.add_argument("--catalog", type=int, default=5, help="rounds of the catalog upsert (0: skip)")
     parser.add_argument("--soak", type=float, default=60.0, help="seconds at 64 connections (0: skip)")
     parser.add_argument("--data-dir", default=str(ROOT / ".omnify-bench"))
     parser.add_argument("--fresh", action="store_true", help="drop the data dir first (reseed)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import strawberry
 
 from gateway.core.tenancy import OrgRef
+from resolvers.brain.lookups import PlatformLookups
 from resolvers.brain.organization import BrainOrganization
 from resolvers.common.relay import Node, node_id
 from resolvers.enterprise.organization import EnterpriseOrganization
@@ -19,7 +20,7 @@ from resolvers.enterprise.organization import EnterpriseOrganization
     description="A customer organization. Enterprise fields come from MongoDB, marketing fields from PostgreSQL; "
     "each store answers independently, so one store's outage leaves the other's fields intact."
 )
-class Organization(EnterpriseOrganization, BrainOrganization, Node):
+class Organization(EnterpriseOrganization, BrainOrganization, PlatformLookups, Node):
     ref: strawberry.Private[OrgRef]
 
     @strawberry.field(description="Display name.")

@@ -27,6 +27,7 @@ from gateway.errors import BadUserInput, Forbidden, server_fault
 from resolvers.actions.agents import AgentMutations
 from resolvers.actions.brain import BrainActions
 from resolvers.actions.brain_states import BrainStateMutations
+from resolvers.actions.catalog import CatalogMutations
 from resolvers.actions.credentials import CredentialMutations
 from resolvers.actions.ingestion import IngestionMutations
 from resolvers.actions.team import TeamMutations
@@ -233,6 +234,7 @@ class Mutation(
     IngestionMutations,
     TeamMutations,
     WorkflowMutations,
+    CatalogMutations,
     AgentMutations,
     CredentialMutations,
     BrainStateMutations,

@@ -90,6 +90,7 @@ async def real_ids(stores: Stores, slug: str) -> Ids:
             "Campaign": await one("campaigns", "t.status <> 'archived'"),
             "SyncJob": await one("sync_jobs"),
             "ApiCredential": await one("api_credentials", "t.status = 'active'"),
+            "Channel": await one("channels", "t.status <> 'disconnected'"),
         }
     finally:
         await conn.close()

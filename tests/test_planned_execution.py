@@ -638,6 +638,47 @@ async def test_a_document_the_builder_refuses_fails_alike_when_its_field_is_not_
             await mongo.delete_one("agentkit_workflows", {"_id": result})
 
 
+# Reads by platform id (lookups, list filters) and the sync job's links, on rows that exist and ids that do not.
+PLATFORM_ID_CASES = [
+    "query($p: Platform!, $c: String!, $k: String!) { organization { campaign(platform: $p, externalId: $c) { "
+    "__typename id name externalId dailyBudget { amount } channel { id name externalAccountId } } "
+    "creative(platform: $p, externalId: $k) { id headline format campaign { id externalId } } "
+    'none: campaign(platform: $p, externalId: "no-such-id") { id } '
+    'channel(platform: $p, externalAccountId: "no-such-account") { id name } } }',
+    "query($c: String!, $k: String!) { organization { campaigns(first: 3, filter: {externalId: $c}) { edges { node "
+    "{ id externalId } } } creatives(first: 3, filter: {externalId: $k}) { edges { node { id externalId } } } "
+    'channels(first: 10, filter: {externalAccountId: "x"}) { edges { node { id } } } '
+    "all: channels(first: 10) { edges { node { id platform externalAccountId } } } } }",
+    "{ organization { syncJobs(first: 5) { edges { node { id status channel { id name externalAccountId } "
+    "credential { id keyHint platform } } } } } }",
+]
+
+
+async def test_reads_by_platform_id_answer_alike(harness: Harness) -> None:
+    failures: list[str] = []
+    for principal in harness.principals:
+        found = await harness.run(
+            principal,
+            "standard",
+            "{ organization { campaigns(first: 1) { edges { node { externalId channel { platform } "
+            "creatives(first: 1) { edges { node { externalId } } } } } } } }",
+            {},
+        )
+        organization = (json.loads(found)["data"] or {}).get("organization") or {}
+        edges = (organization.get("campaigns") or {}).get("edges") or []
+        campaign = edges[0]["node"] if edges else {"externalId": "x", "channel": {"platform": "META"}}
+        creatives = (campaign.get("creatives") or {}).get("edges") or [{"node": {"externalId": "y"}}]
+        variables = {
+            "p": campaign["channel"]["platform"],
+            "c": campaign["externalId"],
+            "k": creatives[0]["node"]["externalId"],
+        }
+        for query in PLATFORM_ID_CASES:
+            used = {k: v for k, v in variables.items() if f"${k}" in query}
+            failures.extend(await harness.compare(principal, query, used))
+    assert not failures, failures[0]
+
+
 # Pages PostgreSQL writes whole (see resolvers/execution/in_postgres.py), and shapes just beside them
 # that it does not write: arguments it would refuse, fields it does not cover, nulls, aliases, fragments.
 IN_POSTGRES_CASES = [

@@ -21,6 +21,7 @@ from graphql import (
 from resolvers.actions.agents.common import AgentErrorCode
 from resolvers.actions.brain.common import BrainActionErrorCode
 from resolvers.actions.brain_states.publish import BrainStateErrorCode
+from resolvers.actions.catalog.common import CatalogErrorCode
 from resolvers.actions.credentials.common import CredentialErrorCode
 from resolvers.actions.ingestion.common import IngestionErrorCode
 from resolvers.actions.team.common import TeamErrorCode
@@ -113,6 +114,9 @@ PAYLOAD_ERRORS = {
     "StartSyncJobPayload": "IngestionError",
     "IngestDailyMetricsPayload": "IngestionError",
     "FinishSyncJobPayload": "IngestionError",
+    "RequestSyncPayload": "IngestionError",
+    "SyncCatalogPayload": "CatalogError",
+    "ChannelPayload": "CatalogError",
     "InviteTeamMemberPayload": "TeamError",
     "InvitationPayload": "TeamError",
     "WorkflowPayload": "WorkflowError",
@@ -135,6 +139,7 @@ ERROR_CODES: dict[str, type[Enum]] = {
     "CredentialErrorCode": CredentialErrorCode,
     "BrainStateErrorCode": BrainStateErrorCode,
     "AgentErrorCode": AgentErrorCode,
+    "CatalogErrorCode": CatalogErrorCode,
 }
 
 
@@ -162,6 +167,7 @@ def domain_codes(name: str) -> set[str]:
 MODULE_CODES = {
     "resolvers/actions/brain": ["BrainActionErrorCode"],
     "resolvers/actions/ingestion": ["IngestionErrorCode"],
+    "resolvers/actions/catalog": ["CatalogErrorCode"],
     "resolvers/actions/team": ["TeamErrorCode"],
     "resolvers/actions/workflows": ["WorkflowErrorCode"],
     "resolvers/actions/credentials": ["CredentialErrorCode"],
@@ -188,6 +194,7 @@ MODULE_CODES = {
         "CredentialErrorCode",
         "BrainStateErrorCode",
         "AgentErrorCode",
+        "CatalogErrorCode",
     ],
 }
 SHARED_CODES = {"INVALID_ID"}  # raised by the id parser

@@ -27,6 +27,9 @@ class Permission(Enum):
     PUBLISH_BRAIN_STATE = "publish Brain module states"
     MANAGE_MEMBERS = "change members' roles and remove members"
     RUN_WORKFLOWS = "run workflows, cancel and retry their executions"
+    SYNC_CATALOG = "sync channels, campaigns and creatives by their platform ids"
+    REQUEST_SYNC = "queue a platform sync job"
+    MANAGE_CHANNELS = "connect, update and disconnect channels"
 
 
 P = Permission
@@ -38,7 +41,7 @@ _ADMIN = set(Permission) - {P.PUBLISH_BRAIN_STATE}
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "viewer": frozenset(_READ),
     "analyst": frozenset(_READ),
-    "marketer": frozenset(_READ | {P.RUN_ACTIONS}),
+    "marketer": frozenset(_READ | {P.RUN_ACTIONS, P.REQUEST_SYNC}),
     "admin": frozenset(_ADMIN),
     "owner": frozenset(_ADMIN),
 }
@@ -50,6 +53,7 @@ SCOPE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "metrics:write": frozenset({P.READ_BRAIN, P.INGEST_METRICS}),
     "brain:write": frozenset({P.READ_BRAIN, P.PUBLISH_BRAIN_STATE}),
     "workflows:run": frozenset({P.RUN_WORKFLOWS}),
+    "catalog:write": frozenset({P.READ_BRAIN, P.SYNC_CATALOG}),
 }
 
 

@@ -157,6 +157,43 @@ class UserErrorCode(Enum):
     NO_IDS = strawberry.enum_value("NO_IDS", description="A bulk action names no id.")
     TOO_MANY_IDS = strawberry.enum_value("TOO_MANY_IDS", description="A bulk action names more ids than allowed.")
     DUPLICATE_ID = strawberry.enum_value("DUPLICATE_ID", description="A bulk action names an id twice.")
+    # Catalog
+    INVALID_EXTERNAL_ID = strawberry.enum_value(
+        "INVALID_EXTERNAL_ID", description="An external id is blank or longer than allowed."
+    )
+    INVALID_TEXT = strawberry.enum_value("INVALID_TEXT", description="A headline or objective is too long.")
+    INVALID_CURRENCY = strawberry.enum_value(
+        "INVALID_CURRENCY", description="A currency is not three capital letters (ISO 4217)."
+    )
+    INVALID_STATUS = strawberry.enum_value(
+        "INVALID_STATUS", description="The status cannot be set this way (disconnect a channel with its own mutation)."
+    )
+    FORMAT_REQUIRED = strawberry.enum_value("FORMAT_REQUIRED", description="A new creative needs its format.")
+    NAME_TAKEN = strawberry.enum_value(
+        "NAME_TAKEN", description="Another channel of the organization on this platform has the name."
+    )
+    ACCOUNT_TAKEN = strawberry.enum_value(
+        "ACCOUNT_TAKEN", description="Another channel of the organization already has this platform account."
+    )
+    PARENT_MISMATCH = strawberry.enum_value(
+        "PARENT_MISMATCH", description="The row already exists under another parent; parents never change."
+    )
+    CHANNEL_DISCONNECTED = strawberry.enum_value(
+        "CHANNEL_DISCONNECTED", description="The channel is disconnected: nothing syncs into it any more."
+    )
+    ALREADY_DISCONNECTED = strawberry.enum_value(
+        "ALREADY_DISCONNECTED", description="The channel is disconnected already."
+    )
+    # Ingestion
+    NOT_QUEUED = strawberry.enum_value(
+        "NOT_QUEUED", description="The sync job is not queued (any more): another caller claimed it, or it ran."
+    )
+    PLATFORM_REQUIRED = strawberry.enum_value(
+        "PLATFORM_REQUIRED", description="Name the platform of a new job, or the queued job to claim."
+    )
+    CREATIVE_REFERENCE = strawberry.enum_value(
+        "CREATIVE_REFERENCE", description="A row names its creative by neither or both of `creativeId` and `creative`."
+    )
 
 
 @strawberry.interface(

@@ -110,6 +110,13 @@ class ActionKind(Enum):
     PAUSE_CAMPAIGNS = strawberry.enum_value(
         "pauseCampaigns", description="Campaigns were paused in bulk (one log per campaign)."
     )
+    SYNC_CATALOG = strawberry.enum_value(
+        "syncCatalog", description="Channels, campaigns and creatives were synced by their platform ids."
+    )
+    REQUEST_SYNC = strawberry.enum_value("requestSync", description="A sync job was queued.")
+    CONNECT_CHANNEL = strawberry.enum_value("connectChannel", description="A channel was connected.")
+    UPDATE_CHANNEL = strawberry.enum_value("updateChannel", description="A channel's fields were changed.")
+    DISCONNECT_CHANNEL = strawberry.enum_value("disconnectChannel", description="A channel was disconnected.")
 
 
 @strawberry.enum(description="Type of the object a logged action acted on (the GraphQL type's name as stored).")
@@ -122,6 +129,8 @@ class ActionTargetType(Enum):
     )
     API_CREDENTIAL = strawberry.enum_value("ApiCredential", description="An API credential.")
     BRAIN_STATE = strawberry.enum_value("BrainState", description="A published Brain state.")
+    CHANNEL = strawberry.enum_value("Channel", description="A channel.")
+    ORGANIZATION = strawberry.enum_value("Organization", description="x")
 
 
 # Readers of stored values for objects built per row: one dict lookup each, not an enum call.

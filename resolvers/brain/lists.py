@@ -78,6 +78,7 @@ class ChannelFilter:
         default=None, description="Case-insensitive substring of the name, taken literally (`%` and `_` too)."
     )
     created_at: DateTimeRange | None = strawberry.field(default=None, description="Only channels connected then.")
+    external_account_id: str | None = strawberry.field(default=None, description="Only the channel of this account id.")
 
 
 @strawberry.enum(description="What to sort channels by.")
@@ -101,6 +102,7 @@ def channel_filter(flt: ChannelFilter | None) -> channels.ChannelFilter:
         statuses=stored_values(flt.status),
         name_contains=flt.name_contains,
         created_at=time_range(flt.created_at),
+        external_account_id=flt.external_account_id,
     )
 
 
@@ -127,6 +129,7 @@ class CampaignFilter:
         default=None, description="Only campaigns whose daily budget (in their own currency) is within these bounds."
     )
     kpi: KpiFilter | None = strawberry.field(default=None, description=KPI_FILTER.format("campaigns"))
+    external_id: str | None = strawberry.field(default=None, description="Only campaigns with this platform id.")
 
 
 @strawberry.enum(description="What to sort campaigns by: a field, or a KPI over `metricsRange`.")
@@ -167,6 +170,7 @@ def campaign_filter(flt: CampaignFilter | None) -> campaigns.CampaignFilter:
         start_date=day_range(flt.start_date),
         daily_budget=comparison(flt.daily_budget),
         kpis=kpi_filter(flt.kpi),
+        external_id=flt.external_id,
     )
 
 
@@ -184,6 +188,7 @@ class CreativeFilter:
     created_at: DateTimeRange | None = strawberry.field(default=None, description="Only creatives created then.")
     updated_at: DateTimeRange | None = strawberry.field(default=None, description="Only creatives last changed then.")
     kpi: KpiFilter | None = strawberry.field(default=None, description=KPI_FILTER.format("creatives"))
+    external_id: str | None = strawberry.field(default=None, description="Only creatives with this platform id.")
 
 
 @strawberry.enum(description="What to sort creatives by: a field, or a KPI over `metricsRange`.")
@@ -220,6 +225,7 @@ def creative_filter(flt: CreativeFilter | None) -> creatives.CreativeFilter:
         created_at=time_range(flt.created_at),
         updated_at=time_range(flt.updated_at),
         kpis=kpi_filter(flt.kpi),
+        external_id=flt.external_id,
     )
 
 

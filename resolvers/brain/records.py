@@ -6,11 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from typing import ClassVar
+from uuid import UUID
 
 import strawberry
 from strawberry import Info
 
 from gateway.core.context import RequestContext
+from gateway.core.permissions import Permission
+from gateway.data.brain import channels, credentials
 from gateway.data.brain.action_logs import ActionLogRow
 from gateway.data.brain.brain_states import BrainStateRow
 from gateway.data.brain.credentials import CredentialRow
@@ -31,6 +34,7 @@ from resolvers.brain.enums import (
     platform,
     sync_job_status,
 )
+from resolvers.brain.types import Channel
 from resolvers.common import targets
 from resolvers.common.enums import ActorKind, actor_kind, stored
 from resolvers.common.objects import row_builder
@@ -105,6 +109,26 @@ class SyncJob(Node):
     started_at: dt.datetime | None = strawberry.field(description="When the job started.")
     finished_at: dt.datetime | None = strawberry.field(description="When the job finished.")
     created_at: dt.datetime = strawberry.field(description="When the job was queued.")
+    channel_id: strawberry.Private[UUID | None]
+    credential_id: strawberry.Private[UUID | None]
+
+    @strawberry.field(description="The channel the job syncs; null for jobs opened by platform alone.")
+    async def channel(self, info: Ctx) -> Channel | None:
+        if self.channel_id is None:
+            return None
+        row = await info.context.loader(channels.by_id).load(self.channel_id)
+        return Channel.from_row(row) if row is not None else None
+
+    @strawberry.field(
+        description="The credential the job syncs with (metadata only); null when none was active when it was "
+        "requested. Reading it needs the right to read credential metadata."
+    )
+    async def credential(self, info: Ctx) -> ApiCredential | None:
+        info.context.require(Permission.READ_SENSITIVE)
+        if self.credential_id is None:
+            return None
+        row = await info.context.loader(credentials.by_id).load(self.credential_id)
+        return ApiCredential.from_row(row) if row is not None else None
 
 
 SyncJob.from_row = row_builder(
@@ -117,6 +141,8 @@ SyncJob.from_row = row_builder(
     started_at="started_at",
     finished_at="finished_at",
     created_at="created_at",
+    channel_id="channel_id",
+    credential_id="credential_id",
 )
 
 

@@ -95,6 +95,9 @@ class Channel(Node):
     name: str = strawberry.field(description="Display name.")
     status: ChannelStatus = strawberry.field(description="Whether the channel is connected and syncing.")
     created_at: dt.datetime = strawberry.field(description="When the channel was connected.")
+    external_account_id: str | None = strawberry.field(
+        description="The account's id on the platform, the key a catalog sync finds the channel by; null until set."
+    )
 
     @batched_field("CampaignConnection", reads=("raw_id",), description=CAMPAIGNS_OF_CHANNEL)
     async def campaigns(
@@ -137,6 +140,7 @@ Channel.from_row = row_builder(
     name="name",
     status=(channel_status, "status"),
     created_at="created_at",
+    external_account_id="external_account_id",
 )
 
 

@@ -50,6 +50,7 @@ class CampaignFilter:
     start_date: DayRange | None = None
     daily_budget: Comparison | None = None
     kpis: KpiFilter | None = None  # over the list's metrics range
+    external_id: str | None = None
 
 
 SORTABLE = {
@@ -79,6 +80,8 @@ def _where(flt: CampaignFilter, first: int) -> Where:
     where.contains("t.name", flt.name_contains)
     where.within("t.created_at", flt.created_at)
     where.within("t.updated_at", flt.updated_at)
+    if flt.external_id is not None:
+        where.add("t.external_id = {}", flt.external_id)
     where.on_days("t.start_date", flt.start_date)
     where.compare("t.daily_budget", flt.daily_budget)
     return where

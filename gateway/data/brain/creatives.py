@@ -42,6 +42,7 @@ class CreativeFilter:
     created_at: TimeRange | None = None
     updated_at: TimeRange | None = None
     kpis: KpiFilter | None = None  # over the list's metrics range
+    external_id: str | None = None
 
 
 SORTABLE = {
@@ -65,6 +66,8 @@ def _where(flt: CreativeFilter, first: int) -> Where:
     where.contains("t.name", flt.name_contains)
     where.within("t.created_at", flt.created_at)
     where.within("t.updated_at", flt.updated_at)
+    if flt.external_id is not None:
+        where.add("t.external_id = {}", flt.external_id)
     return where
 
 

@@ -27,6 +27,8 @@ class SyncJobRow(NamedTuple):
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     created_at: dt.datetime
+    channel_id: UUID | None
+    credential_id: UUID | None
 
 
 COLUMNS = columns(SyncJobRow)
@@ -98,14 +100,43 @@ async def _written(tx: TenantConnection, sql: str, *args: Any) -> SyncJobRow:
     return row_of(SyncJobRow)(row)
 
 
-async def start(tx: TenantConnection, platform: str) -> SyncJobRow:
+async def start(tx: TenantConnection, platform: str, channel_id: UUID | None = None) -> SyncJobRow:
     return await _written(
         tx,
-        f"INSERT INTO sync_jobs (organization_id, platform, status, started_at) "
-        f"VALUES ($1, $2, 'running', now()) RETURNING {COLUMNS}",
+        f"INSERT INTO sync_jobs (organization_id, platform, status, started_at, channel_id) "
+        f"VALUES ($1, $2, 'running', now(), $3) RETURNING {COLUMNS}",
         tx.organization_id,
         platform,
+        channel_id,
     )
+
+
+async def request(tx: TenantConnection, platform: str, channel_id: UUID) -> SyncJobRow:
+    """A queued job for the channel, with the organization's newest active credential of its platform, if any."""
+    return await _written(
+        tx,
+        f"INSERT INTO sync_jobs (organization_id, platform, status, channel_id, credential_id) "
+        f"VALUES ($1, $2, 'queued', $3, (SELECT c.id FROM api_credentials c WHERE c.organization_id = $1 "
+        f"AND c.platform = $2 AND c.status = 'active' ORDER BY c.created_at DESC, c.id LIMIT 1)) RETURNING {COLUMNS}",
+        tx.organization_id,
+        platform,
+        channel_id,
+    )
+
+
+async def claim(tx: TenantConnection, job_id: UUID) -> SyncJobRow | None:
+    """The queued job, now running; None when it is not queued (any more).
+
+    A concurrent claim waits for the first one's row lock, then finds the job
+    no longer queued: exactly one claimant wins.
+    """
+    row = await tx.fetchrow(
+        f"UPDATE sync_jobs SET status = 'running', started_at = now() "
+        f"WHERE organization_id = $1 AND id = $2 AND status = 'queued' RETURNING {COLUMNS}",
+        tx.organization_id,
+        job_id,
+    )
+    return row_of(SyncJobRow)(row) if row is not None else None
 
 
 async def lock(tx: TenantConnection, job_id: UUID) -> SyncJobRow | None:

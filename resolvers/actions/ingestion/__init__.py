@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers.actions.ingestion import metrics, sync_jobs
+from resolvers.actions.ingestion import metrics, queue, sync_jobs
 
 
 @strawberry.type
 class IngestionMutations:
+    request_sync = queue.request
     start_sync_job = sync_jobs.start
     ingest_daily_metrics = metrics.ingest
     finish_sync_job = sync_jobs.finish

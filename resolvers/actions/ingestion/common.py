@@ -29,6 +29,15 @@ class IngestionErrorCode(Enum):
     INVALID_ID = strawberry.enum_value("INVALID_ID", description="An id is malformed or names another type.")
     NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="The object does not exist in your organization.")
     NOT_RUNNING = strawberry.enum_value("NOT_RUNNING", description="The sync job is not running any more.")
+    NOT_QUEUED = strawberry.enum_value(
+        "NOT_QUEUED", description="The sync job is not queued (any more): another caller claimed it, or it ran."
+    )
+    PLATFORM_REQUIRED = strawberry.enum_value(
+        "PLATFORM_REQUIRED", description="Name the platform of a new job, or the queued job to claim."
+    )
+    CHANNEL_DISCONNECTED = strawberry.enum_value(
+        "CHANNEL_DISCONNECTED", description="The channel is disconnected: it is not synced any more."
+    )
     ERROR_REQUIRED = strawberry.enum_value("ERROR_REQUIRED", description="A failed job needs an error message.")
     ERROR_NOT_ALLOWED = strawberry.enum_value("ERROR_NOT_ALLOWED", description="A succeeded job has no error message.")
     ERROR_TOO_LONG = strawberry.enum_value("ERROR_TOO_LONG", description="The error message is longer than allowed.")
@@ -49,6 +58,9 @@ class IngestionErrorCode(Enum):
         "CLICKS_EXCEED_IMPRESSIONS", description="A row has more clicks than impressions."
     )
     NO_ROWS = strawberry.enum_value("NO_ROWS", description="The batch is empty.")
+    CREATIVE_REFERENCE = strawberry.enum_value(
+        "CREATIVE_REFERENCE", description="A row names its creative by neither or both of `creativeId` and `creative`."
+    )
     TOO_MANY_ROWS = strawberry.enum_value(
         "TOO_MANY_ROWS", description="The batch has more rows than one call may send."
     )

@@ -14,7 +14,7 @@ import strawberry
 
 from gateway.core.rules import Rejected, UserError, reject
 from gateway.core.rules.budget import check_amount
-from gateway.data.brain import campaigns, creatives, metrics, sync_jobs
+from gateway.data.brain import campaigns, catalog, creatives, metrics, sync_jobs
 from gateway.data.brain.action_logs import ActionLogEntry
 from gateway.data.brain.creatives import CreativeHome
 from gateway.data.brain.metrics import DailyFigures
@@ -26,6 +26,7 @@ from resolvers.actions.common import (
     IdempotencyKey,
     Outcome,
     parse_uuid,
+    plain,
     run_brain_mutation,
     typed_errors,
 )
@@ -39,16 +40,27 @@ from resolvers.actions.ingestion.common import (
     IngestionErrorCode,
     running_job,
 )
-from resolvers.brain.enums import ActionKind, ActionTargetType
+from resolvers.brain.enums import ActionKind, ActionTargetType, Platform
 from resolvers.brain.records import ActionLog, SyncJob
 from resolvers.common.enums import stored
+
+
+@strawberry.input(description="An object named by its platform and its id there.")
+class PlatformReference:
+    platform: Platform = strawberry.field(description="The platform.")
+    external_id: str = strawberry.field(description="The id on the platform.")
 
 
 @strawberry.input(
     description="One creative's delivery on one day. Sending the same creative and day again later replaces its counts."
 )
 class DailyMetricInput:
-    creative_id: strawberry.ID = strawberry.field(description="The creative (of your organization).")
+    creative_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The creative (of your organization); or name it by `creative` instead."
+    )
+    creative: PlatformReference | None = strawberry.field(
+        default=None, description="The creative by its platform id, instead of `creativeId` (exactly one of the two)."
+    )
     campaign_id: strawberry.ID | None = strawberry.field(
         default=None, description="Optional cross-check: when given, it must be the creative's campaign."
     )
@@ -100,6 +112,7 @@ class RowRules:
     """What every row of one batch is checked against."""
 
     homes: dict[UUID, CreativeHome]
+    by_platform_id: dict[tuple[str, str], UUID]  # the creatives the rows name by platform id
     campaigns: set[UUID]  # the organization's campaigns among those the rows name
     platform: str | None  # the sync job's platform, when the batch belongs to one
     today: dt.date
@@ -112,6 +125,8 @@ def _row_ids(rows: Sequence[DailyMetricInput], kind: str) -> list[UUID]:
     ids: set[UUID] = set()
     for index, row in enumerate(rows):
         global_id = row.creative_id if kind == "Creative" else row.campaign_id
+        if kind == "Creative" and row.creative is not None:
+            continue  # named by platform id, found by `_platform_ids`
         if global_id is None:
             continue
         try:
@@ -121,25 +136,45 @@ def _row_ids(rows: Sequence[DailyMetricInput], kind: str) -> list[UUID]:
     return list(ids)
 
 
+def _platform_key(row: DailyMetricInput) -> tuple[str, str] | None:
+    return (stored(row.creative.platform), row.creative.external_id) if row.creative is not None else None
+
+
+def _creative_of(at: str, row: DailyMetricInput, rules: RowRules) -> tuple[UUID, str]:
+    """The row's creative and the field that named it."""
+    key = _platform_key(row)
+    if (key is None) == (row.creative_id is None):
+        raise reject(
+            "CREATIVE_REFERENCE", "name the creative by exactly one of creativeId and creative", f"{at}.creativeId"
+        )
+    if key is None:
+        assert row.creative_id is not None
+        return parse_uuid(row.creative_id, "Creative", f"{at}.creativeId"), f"{at}.creativeId"
+    found = rules.by_platform_id.get(key)
+    if found is None:
+        raise reject("NOT_FOUND", "no creative of your organization has this id on this platform", f"{at}.creative")
+    return found, f"{at}.creative"
+
+
 def _check_row(index: int, row: DailyMetricInput, rules: RowRules) -> DailyFigures:
     """The row ready to write, or `Rejected` naming its first bad attribute."""
     at = f"rows[{index}]"
-    creative_id = parse_uuid(row.creative_id, "Creative", f"{at}.creativeId")
+    # The campaign cross-check's own faults first: they hold whatever the creative is.
+    campaign_id = parse_uuid(row.campaign_id, "Campaign", f"{at}.campaignId") if row.campaign_id is not None else None
+    if campaign_id is not None and campaign_id not in rules.campaigns:
+        raise reject("NOT_FOUND", "no such campaign in your organization", f"{at}.campaignId")
+    creative_id, creative_field = _creative_of(at, row, rules)
     home = rules.homes.get(creative_id)
     if home is None:
-        raise reject("NOT_FOUND", "no such creative in your organization", f"{at}.creativeId")
+        raise reject("NOT_FOUND", "no such creative in your organization", creative_field)
     if rules.platform is not None and home.platform != rules.platform:
         raise reject(
             "PLATFORM_MISMATCH",
             f"the creative runs on {home.platform}, the sync job is for {rules.platform}",
-            f"{at}.creativeId",
+            creative_field,
         )
-    if row.campaign_id is not None:
-        campaign_id = parse_uuid(row.campaign_id, "Campaign", f"{at}.campaignId")
-        if campaign_id not in rules.campaigns:
-            raise reject("NOT_FOUND", "no such campaign in your organization", f"{at}.campaignId")
-        if campaign_id != home.campaign_id:
-            raise reject("CAMPAIGN_MISMATCH", "the creative does not belong to this campaign", f"{at}.campaignId")
+    if campaign_id is not None and campaign_id != home.campaign_id:
+        raise reject("CAMPAIGN_MISMATCH", "the creative does not belong to this campaign", f"{at}.campaignId")
     if row.date > rules.today:
         raise reject("FUTURE_DATE", f"the date is after today ({rules.today.isoformat()}, UTC)", f"{at}.date")
     if row.date < EARLIEST_DATE:
@@ -230,8 +265,11 @@ async def _ingest(data: IngestDailyMetricsInput, tx: TenantConnection) -> tuple[
     job_id = parse_uuid(data.sync_job_id, "SyncJob", "syncJobId") if data.sync_job_id is not None else None
     job = await running_job(tx, job_id, "syncJobId") if job_id is not None else None
     campaign_ids = _row_ids(data.rows, "Campaign")
+    keys = {key for key in map(_platform_key, data.rows) if key is not None}
+    by_platform_id = await catalog.creative_ids(tx, list(keys)) if keys else {}
     rules = RowRules(
-        homes=await creatives.homes(tx, _row_ids(data.rows, "Creative")),
+        homes=await creatives.homes(tx, [*_row_ids(data.rows, "Creative"), *by_platform_id.values()]),
+        by_platform_id=by_platform_id,
         campaigns=await campaigns.known(tx, campaign_ids) if campaign_ids else set(),
         platform=job.platform if job is not None else None,
         today=dt.datetime.now(dt.UTC).date(),
@@ -246,7 +284,8 @@ async def _ingest(data: IngestDailyMetricsInput, tx: TenantConnection) -> tuple[
 
 
 def _row_arguments(row: DailyMetricInput) -> dict[str, Any]:
-    return dict(vars(row))
+    # Rows naming creatives by id digest as they did before platform references existed.
+    return {k: plain(v) for k, v in vars(row).items() if not (k == "creative" and v is None)}
 
 
 async def ingest_daily_metrics(

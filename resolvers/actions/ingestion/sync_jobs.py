@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from functools import partial
 from typing import Annotated
 
 import strawberry
@@ -21,6 +22,7 @@ from resolvers.actions.common import (
     run_brain_mutation,
     typed_errors,
 )
+from resolvers.actions.ingestion import queue
 from resolvers.actions.ingestion.common import (
     MAX_ERROR_LENGTH,
     PERMISSION,
@@ -39,15 +41,23 @@ class SyncJobOutcome(Enum):
     FAILED = strawberry.enum_value("failed", description="The sync stopped; `error` says why.")
 
 
-@strawberry.input(description="Open a sync job for one platform; it starts in status `RUNNING`.")
+@strawberry.input(
+    description="Claim a queued sync job, or open a new one for a platform; either way it is `RUNNING` after."
+)
 class StartSyncJobInput:
-    platform: Platform = strawberry.field(description="The platform whose data the job ingests.")
+    sync_job_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A `QUEUED` job to claim: of concurrent claims exactly one wins, the others get `NOT_QUEUED`.",
+    )
+    platform: Platform | None = strawberry.field(
+        default=None, description="The platform of a new job, when no job is claimed; must match a claimed job's."
+    )
     idempotency_key: str | None = IdempotencyKey
 
 
 @strawberry.type(description="Result of opening a sync job.")
 class StartSyncJobPayload:
-    sync_job: SyncJob | None = strawberry.field(description="The new running job.")
+    sync_job: SyncJob | None = strawberry.field(description="The running job: claimed, or new.")
     action_log: ActionLog | None = strawberry.field(description="The action log entry of the change.")
     user_errors: list[IngestionError] = strawberry.field(description=USER_ERRORS)
 
@@ -85,24 +95,13 @@ def _job_error(outcome: SyncJobOutcome, error: str | None) -> str | None:
 async def start_sync_job(
     info: Ctx, input: Annotated[StartSyncJobInput, strawberry.argument(description="The job to open.")]
 ) -> StartSyncJobPayload:
-    async def perform(tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
-        job = await sync_jobs.start(tx, stored(input.platform))
-        log = ActionLogEntry(
-            stored(ActionKind.START_SYNC_JOB),
-            stored(ActionTargetType.SYNC_JOB),
-            str(job.id),
-            {"platform": input.platform.value},
-            {"status": "running"},
-        )
-        return Outcome(rows={"sync_job": job}), log
-
     outcome = await run_brain_mutation(
         info,
         operation=stored(ActionKind.START_SYNC_JOB),
         permission=PERMISSION,
         input=input,
-        perform=perform,
-        arguments={"platform": input.platform.value},
+        perform=partial(queue.start_or_claim, input.sync_job_id, input.platform),
+        arguments=queue.start_arguments(input.sync_job_id, input.platform),
     )
     return StartSyncJobPayload(
         sync_job=outcome.built("sync_job", SYNC_JOB),
@@ -145,7 +144,7 @@ async def finish_sync_job(
 
 start = strawberry.mutation(
     resolver=start_sync_job,
-    description="Open a sync job (status `RUNNING`) to attach metric batches to. "
+    description="Claim a queued sync job, or open a new one, to attach metric batches to (status `RUNNING`). "
     "Needs the `metrics:write` scope, or the admin or owner role.",
 )
 finish = strawberry.mutation(
