@@ -24,6 +24,7 @@ import pytest
 
 from gateway.core.manifest import parse_manifest
 from tests.conftest import Stores
+from tests.support.docs import ROOT
 from tests.support.issuer import TestIssuer
 from tests.support.servers import ServerThread
 from tests.test_fair_share import serving
@@ -31,9 +32,10 @@ from tests.test_fair_share import serving
 FRONTEND = Path(__file__).parent / "frontend"
 GENERATED = FRONTEND / "src" / "gql"
 RELAY_OUT = FRONTEND / "relay" / "__generated__"
+RELAY_PERSISTED = FRONTEND / "build" / "relay-persisted.json"
 CUSTOM_SCALARS = {"Date", "DateTime", "Decimal", "JSON"}
 
-pytestmark = pytest.mark.skipif(
+needs_node = pytest.mark.skipif(
     shutil.which("node") is None or not (FRONTEND / "node_modules" / "@apollo" / "client").is_dir(),
     reason="needs node and `npm ci` in tests/frontend (scripts/setup runs it)",
 )
@@ -87,15 +89,17 @@ def built(gateway: ServerThread, issuer: TestIssuer) -> Built:
     introspected = node("introspect.mjs", env=client_env(gateway, issuer.token("acme", "viewer"))).result()
     codegen = node("graphql-codegen", "--config", "codegen.ts")
     tsc = node("tsc", "-p", "tsconfig.json")
+    RELAY_PERSISTED.write_text("{}")  # the compiler adds to the file, which must exist
     relay = node("relay-compiler")
     manifest, problems = parse_manifest((GENERATED / "persisted-documents.json").read_bytes(), "codegen's manifest")
-    assert problems == []
-    return Built(introspected, codegen, tsc, relay, manifest)
+    relays, relay_problems = parse_manifest(RELAY_PERSISTED.read_bytes(), "the Relay compiler's manifest")
+    assert problems == relay_problems == []
+    return Built(introspected, codegen, tsc, relay, {**manifest, **relays})
 
 
 @pytest.fixture(scope="module")
 def trusting(seeded: Stores, issuer: TestIssuer, built: Built) -> Iterator[ServerThread]:
-    """A gateway that loaded codegen's manifest, as one deployed with that client would."""
+    """A gateway that loaded the manifests codegen and Relay wrote, as one deployed with those clients would."""
     with serving(seeded, issuer, trusted_documents=built.manifest) as (server, _):
         yield server
 
@@ -105,12 +109,14 @@ def warnings_in(ran: Ran) -> list[str]:
     return [line for line in lines if re.search(r"warn|deprecat|error", line, re.I)]
 
 
+@needs_node
 def test_every_custom_scalar_names_its_specification(built: Built) -> None:
     assert set(built.specified_by) == CUSTOM_SCALARS, built.specified_by
     for name, url in built.specified_by.items():
         assert url is not None and url.startswith("https://"), (name, url)
 
 
+@needs_node
 def test_codegen_types_the_scalars_and_tsc_strict_accepts_its_output(built: Built) -> None:
     assert built.codegen.code == 0, built.codegen.out + built.codegen.err
     assert warnings_in(built.codegen) == []
@@ -124,17 +130,22 @@ def test_codegen_types_the_scalars_and_tsc_strict_accepts_its_output(built: Buil
     assert {"Dashboard", "CampaignDaily", "UpdateBudget", "ActionLogged"} <= names
 
 
+@needs_node
 def test_relay_compiles_a_connection_and_a_refetchable_fragment_with_typed_scalars(built: Built) -> None:
     assert built.relay.code == 0, built.relay.out + built.relay.err
     assert warnings_in(built.relay) == []
     pagination = (RELAY_OUT / "CampaignListPaginationQuery.graphql.ts").read_text()
     refetch = (RELAY_OUT / "CampaignListRowRefetchQuery.graphql.ts").read_text()
-    assert "node(id: $id)" in pagination and "node(id: $id)" in refetch
+    for artifact in (pagination, refetch):
+        # Persisted: the artifact carries the id, the manifest (loaded by the gateway) the text.
+        persisted_id = re.search(r'"id": "([0-9a-f]{64})"', artifact)
+        assert persisted_id and "node(id: $id)" in built.manifest[persisted_id.group(1)]
     row = (RELAY_OUT / "CampaignList_campaign.graphql.ts").read_text()
     assert "readonly updatedAt: string;" in row and "readonly amount: string;" in row
     assert not re.search(r"readonly \w+\??: any\b", row + pagination + refetch)
 
 
+@needs_node
 def test_apollo_client_runs_the_dashboard_with_no_cache_warning(trusting: ServerThread, issuer: TestIssuer) -> None:
     ran = node("apollo.mjs", env=client_env(trusting, issuer.token("acme", "marketer")))
     result = ran.result()
@@ -153,6 +164,7 @@ def test_apollo_client_runs_the_dashboard_with_no_cache_warning(trusting: Server
     assert all(r["status"] == 200 for r in result["requests"])
 
 
+@needs_node
 def test_without_the_type_policies_apollo_warns(trusting: ServerThread, issuer: TestIssuer) -> None:
     """What the recipe prevents, so a warning surely fails the test above."""
     ran = node("apollo.mjs", "--without-type-policies", env=client_env(trusting, issuer.token("acme", "marketer")))
@@ -160,6 +172,7 @@ def test_without_the_type_policies_apollo_warns(trusting: ServerThread, issuer: 
     assert "Cache data may be lost when replacing the dailyBudget field of a Campaign object" in printed, printed
 
 
+@needs_node
 def test_urql_graphcache_runs_the_dashboard_with_no_warning(trusting: ServerThread, issuer: TestIssuer) -> None:
     ran = node("urql.mjs", env=client_env(trusting, issuer.token("acme", "marketer")))
     result = ran.result()
@@ -170,13 +183,17 @@ def test_urql_graphcache_runs_the_dashboard_with_no_warning(trusting: ServerThre
     assert result["campaignBudget"]["currency"]
 
 
-def test_documents_run_by_their_codegen_id(trusting: ServerThread, issuer: TestIssuer) -> None:
+@needs_node
+def test_documents_run_by_their_codegen_and_relay_ids(trusting: ServerThread, issuer: TestIssuer) -> None:
     ran = node("document-id.mjs", env=client_env(trusting, issuer.token("acme", "analyst")))
     result = ran.result()
     assert result["printed"] == [] and ran.err == ""
-    assert result["post"] == {"status": 200, "campaigns": 2, "codes": []}
-    assert result["get"] == {"status": 200, "campaigns": 2, "codes": []}
-    assert result["unknown"] == {"status": 400, "campaigns": None, "codes": ["PERSISTED_DOCUMENT_NOT_FOUND"]}
+    organization = result["post"]["organization"]
+    assert organization and result["post"] == {"status": 200, "organization": organization, "campaigns": 2, "codes": []}
+    assert result["get"] == result["post"]
+    assert result["relay"] == {"status": 200, "organization": organization, "campaigns": 3, "codes": []}
+    unknown = {"status": 400, "organization": None, "campaigns": None, "codes": ["PERSISTED_DOCUMENT_NOT_FOUND"]}
+    assert result["unknown"] == unknown
 
 
 async def test_a_document_id_without_a_manifest_is_not_supported(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
@@ -192,3 +209,12 @@ async def test_a_document_id_without_a_manifest_is_not_supported(client: httpx.A
     assert strict.status_code == 400 and strict.json()["errors"][0]["extensions"]["code"] == (
         "PERSISTED_DOCUMENT_NOT_SUPPORTED"
     )
+
+
+def test_the_recipes_are_the_files_the_suite_runs() -> None:
+    """Each snippet of docs/frontend.md marked `as in tests/frontend/<file>` is that file's text, verbatim."""
+    text = (ROOT / "docs" / "frontend.md").read_text()
+    snippets = re.findall(r"\(as in\s+`(tests/frontend/[\w./-]+)`\):\n\n```\w+\n(.*?)```", text, re.S)
+    assert len(snippets) >= 6
+    for path, snippet in snippets:
+        assert snippet in (ROOT / path).read_text(), f"docs/frontend.md's snippet differs from {path}"

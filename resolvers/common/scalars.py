@@ -65,7 +65,10 @@ SCALAR_MAP: dict[object, ScalarDefinition] = {
     dt.datetime: strawberry.scalar(
         name="DateTime",
         specified_by_url=SPECIFIED_BY["DateTime"],
-        description="An instant in ISO 8601 form with a UTC offset, e.g. `2026-11-25T09:30:00+00:00`.",
+        description=(
+            "An instant in RFC 3339 form (ISO 8601 with a UTC offset), e.g. `2026-11-25T09:30:00+00:00`; "
+            "answers are in UTC, and an input without an offset is read as UTC."
+        ),
         serialize=lambda v: (v if v.tzinfo else v.replace(tzinfo=dt.UTC)).isoformat(),
         parse_value=lambda v: _parse_datetime(v),
     ),

@@ -9,7 +9,7 @@ import { loadDevMessages, loadErrorMessages } from "@apollo/client/dev/index.js"
 import { createPersistedQueryLink } from "@apollo/client/link/persisted-queries/index.js";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions/index.js";
 import { getMainDefinition, relayStylePagination } from "@apollo/client/utilities/index.js";
-import { embedded, finish, operations, paginated, range, token, url, within } from "./harness.mjs";
+import { connectionFields, finish, identitylessTypes, operations, range, token, url, within } from "./harness.mjs";
 
 loadDevMessages();
 loadErrorMessages();
@@ -19,12 +19,10 @@ const bare = process.argv.includes("--without-type-policies"); // shows the warn
 // The recipe: identity-less types are embedded and merged into the previous value; every connection
 // field pages by cursor, one list per combination of its other arguments.
 const typePolicies = {};
-for (const name of embedded) typePolicies[name] = { keyFields: false, merge: true };
-for (const [type, fields] of Object.entries(paginated)) {
-  typePolicies[type] ??= {};
-  typePolicies[type].fields = Object.fromEntries(
-    Object.entries(fields).map(([field, keyArgs]) => [field, relayStylePagination(keyArgs.length ? keyArgs : false)]),
-  );
+for (const name of identitylessTypes) typePolicies[name] = { keyFields: false, merge: true };
+for (const [type, fields] of Object.entries(connectionFields)) {
+  const policies = Object.entries(fields).map(([field, keyArgs]) => [field, relayStylePagination(keyArgs)]);
+  typePolicies[type] = { ...typePolicies[type], fields: Object.fromEntries(policies) };
 }
 
 const sent = [];

@@ -18,9 +18,10 @@ export const range = { from: process.env.OMNIFY_FROM, to: process.env.OMNIFY_TO 
 
 const require = createRequire(import.meta.url);
 const schema = buildSchema(readFileSync(new URL("build/schema.graphql", import.meta.url), "utf8"));
-export const { identitylessTypes, connectionFields } = require("./cache-types.cjs");
-export const embedded = identitylessTypes(schema);
-export const paginated = connectionFields(schema);
+const generated = require("./cache-types.cjs");
+// What codegen writes to src/gql/identityless.ts, which an application imports.
+export const identitylessTypes = generated.identitylessTypes(schema);
+export const connectionFields = generated.connectionFields(schema);
 
 // The manifest GraphQL Code Generator wrote: operation name -> { hash, text, document }.
 const manifest = JSON.parse(readFileSync(new URL("src/gql/persisted-documents.json", import.meta.url), "utf8"));

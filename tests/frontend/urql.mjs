@@ -9,15 +9,15 @@ import { createClient } from "graphql-ws";
 import { Client, fetchExchange, subscriptionExchange } from "@urql/core";
 import { cacheExchange } from "@urql/exchange-graphcache";
 import { relayPagination } from "@urql/exchange-graphcache/extras";
-import { embedded, finish, operations, paginated, range, token, url, within } from "./harness.mjs";
+import { connectionFields, finish, identitylessTypes, operations, range, token, url, within } from "./harness.mjs";
 
 const bare = process.argv.includes("--without-keys");
 const sdl = readFileSync(new URL("build/schema.graphql", import.meta.url), "utf8");
 
 // The recipe: identity-less types are embedded (no key), every connection field pages by cursor.
-const keys = Object.fromEntries(embedded.map((name) => [name, () => null]));
+const keys = Object.fromEntries(identitylessTypes.map((name) => [name, () => null]));
 const resolvers = {};
-for (const [type, fields] of Object.entries(paginated)) {
+for (const [type, fields] of Object.entries(connectionFields)) {
   resolvers[type] = Object.fromEntries(Object.keys(fields).map((field) => [field, relayPagination()]));
 }
 
