@@ -81,8 +81,9 @@ class PersistedQueryRefused(GatewayError):
 
     `code` is one of PERSISTED_QUERY_NOT_FOUND and PERSISTED_QUERY_NOT_SUPPORTED (HTTP 200, what
     Apollo's persisted-query link expects), PERSISTED_QUERY_HASH_MISMATCH and
-    PERSISTED_QUERY_VERSION_NOT_SUPPORTED (400), PERSISTED_DOCUMENT_NOT_FOUND (a request error:
-    200 for `application/json`, 400 for `application/graphql-response+json`), PERSISTED_DOCUMENT_REQUIRED (403).
+    PERSISTED_QUERY_VERSION_NOT_SUPPORTED (400), PERSISTED_DOCUMENT_NOT_FOUND and
+    PERSISTED_DOCUMENT_NOT_SUPPORTED (request errors: 200 for `application/json`, 400 for
+    `application/graphql-response+json`), PERSISTED_DOCUMENT_REQUIRED (403).
     """
 
     def __init__(self, code: str, message: str, status: int | None) -> None:

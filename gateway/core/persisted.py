@@ -154,7 +154,7 @@ class PersistedQueries:
         self.shared = shared
         self.manifest: Mapping[str, str] = settings.trusted_documents or {}
         self.trusted_texts = frozenset(self.manifest.values())
-        has_manifest = settings.trusted_documents is not None
+        has_manifest = self.has_manifest = settings.trusted_documents is not None
         self.partners_required = has_manifest and settings.trusted_partners == "required"
         self.users_required = has_manifest and settings.trusted_users == "required"
 
@@ -202,6 +202,10 @@ class PersistedQueries:
         return Resolved(found)
 
     def _trusted(self, document_id: str) -> str:
+        if not self.has_manifest:
+            # Not "unknown": no id can work here, so a client should send the document's text instead.
+            message = "this gateway has no trusted-documents manifest, so no `documentId` runs: send the `query`"
+            raise refused("PERSISTED_DOCUMENT_NOT_SUPPORTED", message, None)
         digest = hash_of_id(document_id.lower())
         found = self.manifest.get(digest) if digest else None
         if found is None:

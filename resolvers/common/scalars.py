@@ -69,22 +69,39 @@ def _parse_currency(value: object) -> str:
 TEXT_SERIALIZERS = (_serialize_decimal, _serialize_text)
 
 
+# Where each scalar's format is defined, published as `@specifiedBy` so client tooling (and people) can
+# map it to a type. Decimal is XML Schema's `decimal` restricted by the pattern above (its totalDigits 14
+# and fractionDigits 2 facets, no `+` sign, no bare point): the one public, stable definition it fits.
+SPECIFIED_BY = {
+    "Date": "https://www.iso.org/iso-8601-date-and-time-format.html",
+    "DateTime": "https://www.rfc-editor.org/rfc/rfc3339",
+    "Decimal": "https://www.w3.org/TR/xmlschema11-2/#decimal",
+    "JSON": "https://www.rfc-editor.org/rfc/rfc8259",
+    "Currency": "https://www.iso.org/iso-4217-currency-codes.html",
+}
+
 # Python types used in resolvers map to these GraphQL scalars (see resolvers.schema).
 SCALAR_MAP: dict[object, ScalarDefinition] = {
     dt.date: strawberry.scalar(
         name="Date",
+        specified_by_url=SPECIFIED_BY["Date"],
         description="A calendar date in ISO 8601 form, e.g. `2026-11-25`.",
         serialize=lambda v: v.isoformat(),
         parse_value=lambda v: _parse_date(v),
     ),
     dt.datetime: strawberry.scalar(
         name="DateTime",
-        description="An instant in ISO 8601 form with a UTC offset, e.g. `2026-11-25T09:30:00+00:00`.",
+        specified_by_url=SPECIFIED_BY["DateTime"],
+        description=(
+            "An instant in RFC 3339 form (ISO 8601 with a UTC offset), e.g. `2026-11-25T09:30:00+00:00`; "
+            "answers are in UTC, and an input without an offset is read as UTC."
+        ),
         serialize=lambda v: (v if v.tzinfo else v.replace(tzinfo=dt.UTC)).isoformat(),
         parse_value=lambda v: _parse_datetime(v),
     ),
     Decimal: strawberry.scalar(
         name="Decimal",
+        specified_by_url=SPECIFIED_BY["Decimal"],
         description=(
             'An exact decimal number, e.g. `"1250.50"`: a string (or an integer) of at most '
             f"{INTEGER_DIGITS} digits before the point and {SCALE} after it, with an optional leading minus. "
@@ -96,6 +113,7 @@ SCALAR_MAP: dict[object, ScalarDefinition] = {
     ),
     Currency: strawberry.scalar(
         name="Currency",
+        specified_by_url=SPECIFIED_BY["Currency"],
         description="An ISO 4217 alphabetic currency code in upper case, e.g. `USD` or `EUR`; inputs must be the "
         "code of a circulating currency.",
         serialize=_serialize_text,
@@ -103,6 +121,7 @@ SCALAR_MAP: dict[object, ScalarDefinition] = {
     ),
     JSON: strawberry.scalar(
         name="JSON",
+        specified_by_url=SPECIFIED_BY["JSON"],
         description=(
             "Free-form JSON (objects, arrays, strings, numbers, booleans, null); "
             f"at most {MAX_VALUE_DEPTH} levels deep and {MAX_JSON_BYTES // 1024} KiB encoded."
