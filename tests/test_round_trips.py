@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.conftest import gql
+from gateway.http.app import create_app
+from tests.conftest import Stores, gateway_settings, gql
 from tests.support.issuer import TestIssuer
+from tests.support.servers import ServerThread
 
 # The dashboard query; the benchmark runs the same file.
 DASHBOARD = (Path(__file__).resolve().parents[1] / "bench" / "dashboard.graphql").read_text()
@@ -62,3 +66,35 @@ async def test_store_trace_needs_privilege_outside_dev(client: httpx.AsyncClient
         client, "{ organization { name } }", token=issuer.token("acme", "owner"), headers={"X-Omnify-Debug": "stores"}
     )
     assert set(body["extensions"]["stores"]) == {"postgres", "mongo"}
+
+
+CAMPAIGNS = (Path(__file__).resolve().parents[1] / "bench" / "campaigns.graphql").read_text()
+TWO_STATEMENTS = "{ organization { campaigns(first: 3) { edges { node { id name } } } creatives(first: 2) { edges { node { id } } } } }"
+
+
+@pytest.fixture(scope="module")
+def planned(seeded: Stores, issuer: TestIssuer) -> Iterator[ServerThread]:
+    """A gateway answering with the planned executor only (the suite's compares both executors in one snapshot)."""
+    server = ServerThread(create_app(gateway_settings(seeded, issuer, executor="planned"))).start()
+    yield server
+    server.stop()
+
+
+async def test_a_read_enters_its_tenancy_with_its_first_statement(
+    planned: ServerThread, client: httpx.AsyncClient, issuer: TestIssuer
+) -> None:
+    """A page PostgreSQL writes as the request's only statement: one round trip enters the tenancy and reads it,
+    in a transaction of its own, and one more resets the session on its way back to the pool (nothing left to end).
+    Two statements: `BEGIN` of the snapshot they share, the first entering the tenancy, the second, the reset."""
+    async with httpx.AsyncClient(base_url=planned.url, timeout=30) as http:
+        for slug in ("acme", "globex"):
+            token = issuer.token(slug, "admin")
+            for query, round_trips in ((CAMPAIGNS, 2), (TWO_STATEMENTS, 4)):
+                body = await gql(http, query, token=token, headers={"X-Omnify-Debug": "stores"})
+                assert "errors" not in body, body["errors"]
+                assert body["extensions"]["stores"]["postgres"]["roundTrips"] == round_trips, (query, body)
+                # The same answer as both executors in one snapshot give (the suite's gateway compares them).
+                compared = await gql(client, query, token=token)
+                assert body["data"] == compared["data"]
+            campaigns = body["data"]["organization"]["campaigns"]["edges"]
+            assert campaigns and all(edge["node"]["id"] for edge in campaigns)

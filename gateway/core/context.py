@@ -81,6 +81,11 @@ class RequestContext:
     def has_brain(self) -> bool:
         return self._postgres is not None
 
+    def one_snapshot(self) -> None:
+        """Every PostgreSQL read of this request in one snapshot (two executions compare their answers)."""
+        if self._postgres is not None:
+            self._postgres.shared = True
+
     def loader(self, factory: Callable[[RequestContext], L]) -> L:
         """The request's instance of a dataloader, created on first use."""
         existing: L | None = self._loaders.get(factory)

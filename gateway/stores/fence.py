@@ -4,8 +4,9 @@
   with "1:<organization>:<enterprise id>:<HMAC-SHA256>", keyed by the fence key
   and bound to the connection's backend pid, as a bound parameter (never in
   the statement text, which `pg_stat_activity` shows every session of the same
-  login). The policies verify it on every statement, so a setting forged or
-  copied from another session matches no row.
+  login); a read's first statement carries that call itself (`entering`). The
+  policies verify it on every statement, so a setting forged or copied from
+  another session matches no row.
 - Sessions are pinned (`session_settings`) and reset in one round trip when
   handed back (`reset_statement`); a session whose prepared statements were
   tampered with is discarded.
@@ -34,6 +35,35 @@ TAMPERED = "OF001"
 BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 BEGIN_WRITE = "BEGIN ISOLATION LEVEL READ COMMITTED"
 ENTER = "SELECT public.fence_enter($1)"
+ENTER_CHECKED = "SELECT public.fence_enter_checked($1)"
+# SQLSTATE raised by fence_enter_checked() for a claim that does not verify.
+REFUSED = "OF002"
+# A query, which can be read as a subquery (a statement starting any other way enters on its own).
+_QUERY = re.compile(r"\s*(SELECT|WITH|VALUES|TABLE)\b", re.IGNORECASE)
+
+
+class ClaimRefused(Exception):
+    """PostgreSQL did not verify the tenancy claim a statement entered with: the key changed or is gone."""
+
+
+def entering(sql: str, params: int) -> str | None:
+    """`sql`, a query with `params` parameters, made to enter the tenancy claimed by one more parameter first.
+
+    One statement, so one round trip does both. The order is the executor's, not the
+    planner's choice: the query is a LATERAL subquery that depends on the entry's row (so
+    it is the inner side of a nested loop, read only after that row exists), and neither
+    side can be flattened into the other (OFFSET 0). The policies' verification of the
+    claim in the query's scans (an InitPlan each, evaluated when first used) therefore runs
+    after `fence_enter_checked` has set it. fence_enter_checked is parallel-unsafe, so no
+    worker starts the query's scans early either. None when `sql` is not a query.
+    """
+    if _QUERY.match(sql) is None:
+        return None
+    body = sql.rstrip().rstrip(";")
+    return (
+        f"SELECT fenced_query.* FROM (SELECT public.fence_enter_checked(${params + 1}) AS entered OFFSET 0) AS fence"
+        f" CROSS JOIN LATERAL (SELECT fenced.* FROM (\n{body}\n) AS fenced WHERE fence.entered OFFSET 0) AS fenced_query"
+    )
 
 
 @dataclass(frozen=True)

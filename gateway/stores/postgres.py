@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 from uuid import UUID
 
 import asyncpg
@@ -281,28 +281,40 @@ class PostgresStore:
     def reader(self, organization_id: UUID) -> TenantReader:
         return TenantReader(self, organization_id)
 
-    async def enter(self, tenant: TenantConnection, enterprise_id: str | None, *, read_only: bool) -> None:
-        """Begin `tenant`'s transaction in its organization's signed tenancy (two round trips).
+    async def enter(
+        self, tenant: TenantConnection, enterprise_id: str | None, *, read_only: bool, begin: bool = True
+    ) -> None:
+        """Begin `tenant`'s transaction in its organization's signed tenancy.
 
         The claim travels as a bound parameter: statement texts are visible to every
-        session of the login in `pg_stat_activity`. A claim that does not verify means
+        session of the login in `pg_stat_activity`. A read only begins here (unless
+        `begin` is false: its one statement is then a transaction of its own) and its
+        first statement enters the tenancy (`TenantConnection.claim`); a write enters
+        here, its first statements being writes. A claim that does not verify means
         the key changed (re-read once) or the database lost it: that fails loudly, as
         an unavailable store, rather than showing the tenant no rows at all.
         """
         key = await self.keys.current()
-        await tenant.execute(BEGIN_READ if read_only else BEGIN_WRITE)
+        if begin:
+            await tenant.execute(BEGIN_READ if read_only else BEGIN_WRITE)
         pid = tenant.conn.get_server_pid()
+        if read_only:
+            tenant.key, tenant.claim = key, key.claim(tenant.organization_id, enterprise_id, pid)
+            return
         for attempt in range(2):
             if await tenant.fetchval(ENTER, key.claim(tenant.organization_id, enterprise_id, pid)):
                 tenant.key = key
                 return
             if attempt == 0:
                 key = await self.keys.reload(key)
-        log.error(
-            "PostgreSQL refused the gateway's tenancy claim: the fence key read through DATABASE_SYSTEM_URL "
-            "(fence_key()) is not the one fence_verify() uses; run `omnify-gateway migrate`"
-        )
-        raise StoreUnavailable("postgres")
+        _refused_loudly()
+
+    async def refused(self, tenant: TenantConnection, attempt: int) -> None:
+        """After `tenant`'s first statement found its claim refused: read the key again once, then fail loudly."""
+        if attempt == 0:
+            await self.keys.reload(tenant.key)
+        else:
+            _refused_loudly()
 
     @asynccontextmanager
     async def tenant_transaction(
@@ -356,6 +368,14 @@ class PostgresStore:
             log.error("no fence key is stored: run `omnify-gateway migrate`")
             raise StoreUnavailable("postgres")
         return bytes(secret)
+
+
+def _refused_loudly() -> NoReturn:
+    log.error(
+        "PostgreSQL refused the gateway's tenancy claim: the fence key read through DATABASE_SYSTEM_URL "
+        "(fence_key()) is not the one fence_verify() uses; run `omnify-gateway migrate`"
+    )
+    raise StoreUnavailable("postgres")
 
 
 def _discarding(exc: asyncpg.PostgresError) -> None:

@@ -17,7 +17,7 @@ import asyncpg
 
 from gateway.errors import StoreSaturated, StoreUnavailable
 from gateway.stores.circuit import Circuit
-from gateway.stores.fence import FenceKey
+from gateway.stores.fence import ENTER_CHECKED, REFUSED, ClaimRefused, FenceKey, entering
 from gateway.stores.tracing import timed
 
 if TYPE_CHECKING:
@@ -61,40 +61,68 @@ class TenantConnection:
     released: bool = False
     # The fence key this transaction's tenancy was signed with (also what seals its bus notices).
     key: FenceKey | None = None
+    # The signed claim the first statement enters the tenancy with (see `entering`), until one did.
+    claim: str | None = None
+    # The claim did not verify: the transaction is lost, every statement of it refused alike.
+    refused: bool = False
 
     def _check(self) -> None:
+        if self.refused:  # before `released`: a sibling statement retries on a new transaction too
+            raise ClaimRefused
         if self.released:
             raise StoreUnavailable("postgres")
+
+    async def _entered(self) -> None:
+        """Enter the tenancy on its own, for a first statement that cannot carry it (under the lock)."""
+        if self.claim is not None:
+            await self._call(self.conn.fetchval(ENTER_CHECKED, self.claim))
+            self.claim = None
+
+    async def _call(self, call: Any) -> Any:
+        try:
+            with timed("postgres"):
+                return await self.circuit.call(call)
+        except asyncpg.PostgresError as exc:
+            if exc.sqlstate == REFUSED:
+                self.refused = True
+                raise ClaimRefused from exc
+            raise
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         async with self.lock:
             self._check()
-            with timed("postgres"):
-                return list(await self.circuit.call(self.conn.fetch(sql, *args)))
+            if self.claim is not None:
+                wrapped = entering(sql, len(args))
+                if wrapped is not None:
+                    rows = list(await self._call(self.conn.fetch(wrapped, *args, self.claim)))
+                    self.claim = None
+                    return rows
+                await self._entered()
+            return list(await self._call(self.conn.fetch(sql, *args)))
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         async with self.lock:
             self._check()
-            with timed("postgres"):
-                return await self.circuit.call(self.conn.fetchrow(sql, *args))
+            await self._entered()
+            return await self._call(self.conn.fetchrow(sql, *args))  # type: ignore[no-any-return]
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         async with self.lock:
             self._check()
-            with timed("postgres"):
-                return await self.circuit.call(self.conn.fetchval(sql, *args))
+            await self._entered()
+            return await self._call(self.conn.fetchval(sql, *args))
 
     async def execute(self, sql: str, *args: Any) -> str:
         async with self.lock:
             self._check()
-            with timed("postgres"):
-                return str(await self.circuit.call(self.conn.execute(sql, *args)))
+            await self._entered()
+            return str(await self._call(self.conn.execute(sql, *args)))
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         async with self.lock:
             self._check()
-            with timed("postgres"):
-                await self.circuit.call(self.conn.executemany(sql, rows))
+            await self._entered()
+            await self._call(self.conn.executemany(sql, rows))
 
 
 class ConnectionSource(Protocol):
@@ -105,7 +133,11 @@ class ConnectionSource(Protocol):
 
     async def acquire(self) -> PooledConnection: ...
 
-    async def enter(self, tenant: TenantConnection, enterprise_id: str | None, *, read_only: bool) -> None: ...
+    async def enter(
+        self, tenant: TenantConnection, enterprise_id: str | None, *, read_only: bool, begin: bool = True
+    ) -> None: ...
+
+    async def refused(self, tenant: TenantConnection, attempt: int) -> None: ...
 
     async def release(self, conn: PooledConnection) -> None: ...
 
@@ -115,7 +147,8 @@ class TenantReader:
     """Request-scoped reads: one connection and one read-only snapshot per request.
 
     The connection is taken on first use, so a request that never touches
-    PostgreSQL costs it nothing, and released by `close()` at request end.
+    PostgreSQL costs it nothing, and released by `close()` at request end. The
+    first statement enters the tenancy itself (one round trip for both).
     """
 
     store: ConnectionSource
@@ -123,54 +156,100 @@ class TenantReader:
     _tenant: TenantConnection | None = None
     _opening: asyncio.Lock = field(default_factory=asyncio.Lock)
     _broken: bool = False
+    # Another execution of the request reads after this one and must see the same rows (the
+    # executors' compare mode): no statement runs alone.
+    shared: bool = False
+
+    async def _open(self, *, begin: bool) -> TenantConnection:
+        """A connection with the tenancy's claim ready for its first statement (under `_opening`)."""
+        if self._broken:
+            raise StoreUnavailable("postgres")
+        try:
+            conn = await self.store.acquire()
+        except StoreSaturated:
+            raise  # not broken: the store is fine, only busy
+        except StoreUnavailable:
+            self._broken = True
+            raise
+        tenant = TenantConnection(conn, self.organization_id, asyncio.Lock(), self.store.circuit)
+        try:
+            await self.store.enter(tenant, None, read_only=True, begin=begin)
+        except BaseException as exc:
+            # Including cancellation (a request timeout): never keep a connection we do not track.
+            tenant.released = True
+            await self.store.release(conn)
+            if isinstance(exc, RELEASE_ERRORS):
+                self._broken = True
+                if not isinstance(exc, StoreUnavailable):
+                    raise StoreUnavailable("postgres") from exc
+            raise
+        return tenant
 
     async def _connection(self) -> TenantConnection:
         if self._tenant is not None:
             return self._tenant
         async with self._opening:
             if self._tenant is None:
-                if self._broken:
-                    raise StoreUnavailable("postgres")
-                try:
-                    conn = await self.store.acquire()
-                except StoreSaturated:
-                    raise  # not broken: the store is fine, only busy
-                except StoreUnavailable:
-                    self._broken = True
-                    raise
-                tenant = TenantConnection(conn, self.organization_id, asyncio.Lock(), self.store.circuit)
-                try:
-                    await self.store.enter(tenant, None, read_only=True)
-                except BaseException as exc:
-                    # Including cancellation (a request timeout): never keep a connection we do not track.
-                    tenant.released = True
-                    await self.store.release(conn)
-                    if isinstance(exc, RELEASE_ERRORS):
-                        self._broken = True
-                        if not isinstance(exc, StoreUnavailable):
-                            raise StoreUnavailable("postgres") from exc
-                    raise
-                self._tenant = tenant
+                self._tenant = await self._open(begin=True)
         return self._tenant
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        tenant = await self._connection()
-        try:
-            return await tenant.fetch(sql, *args)
-        except UNAVAILABLE_ERRORS as exc:
-            raise StoreUnavailable("postgres") from exc
-        except asyncpg.PostgresError:
-            # A failed statement aborts the transaction; start a fresh one so the
-            # request's other fields still resolve, and let this field fail alone.
-            await self.refresh()
-            raise
+        for attempt in range(2):
+            tenant = await self._connection()
+            try:
+                return await tenant.fetch(sql, *args)
+            except ClaimRefused:
+                await self._drop(tenant)
+                await self.store.refused(tenant, attempt)  # the key read again, or StoreUnavailable
+            except UNAVAILABLE_ERRORS as exc:
+                raise StoreUnavailable("postgres") from exc
+            except asyncpg.PostgresError:
+                # A failed statement aborts the transaction; start a fresh one so the
+                # request's other fields still resolve, and let this field fail alone.
+                await self._drop(tenant)
+                raise
+        raise AssertionError("unreachable: the second refusal raises")
+
+    async def fetch_alone(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """`sql` as the request's only PostgreSQL read: the caller reads no other statement's rows
+        in this response, or drops these.
+
+        With no snapshot open yet there is nothing to be consistent with: the statement enters
+        the tenancy and reads in one round trip, in a transaction of its own that ends with it,
+        and the connection goes straight back (no transaction left to end). A later statement
+        opens a snapshot as usual.
+        """
+        if self.shared or entering(sql, len(args)) is None:
+            return await self.fetch(sql, *args)
+        for attempt in range(2):
+            async with self._opening:
+                if self._tenant is not None:
+                    break
+                tenant = await self._open(begin=False)
+                try:
+                    return await tenant.fetch(sql, *args)
+                except ClaimRefused:
+                    pass
+                except UNAVAILABLE_ERRORS as exc:
+                    raise StoreUnavailable("postgres") from exc
+                finally:
+                    await _release(self.store, tenant)
+            await self.store.refused(tenant, attempt)
+        return await self.fetch(sql, *args)
 
     async def refresh(self) -> None:
-        """End the current snapshot; the next read opens a new one (after a failure, or a write)."""
+        """End the current snapshot; the next read opens a new one (after a write)."""
         async with self._opening:
             tenant, self._tenant = self._tenant, None
         if tenant is not None:
             await _release(self.store, tenant)
+
+    async def _drop(self, tenant: TenantConnection) -> None:
+        """End `tenant`'s failed snapshot, not one a sibling statement opened since."""
+        async with self._opening:
+            if self._tenant is tenant:
+                self._tenant = None
+        await _release(self.store, tenant)
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         rows = await self.fetch(sql, *args)
@@ -195,5 +274,6 @@ async def _release(store: ConnectionSource, tenant: TenantConnection) -> None:
     # Under the lock: a statement still running finishes first. The release ends the
     # snapshot (ROLLBACK) together with the session reset, in one round trip.
     async with tenant.lock:
-        tenant.released = True
-        await store.release(tenant.conn)
+        if not tenant.released:  # by a sibling statement that failed on it too
+            tenant.released = True
+            await store.release(tenant.conn)

@@ -47,6 +47,7 @@ class PlannedExecution(SchemaExtension):
             run_context = context
             token = None
             if mode == "compare":
+                context.one_snapshot()
                 run_context = dataclasses.replace(context, _loaders={}, trace=StoreTrace())
                 token = current_trace.set(run_context.trace)
             strawberry_schema = ec.schema

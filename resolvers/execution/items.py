@@ -29,6 +29,7 @@ class Run(Protocol):
     """What these functions use of the runner's `Run` (runner.py calls them, so it sits above)."""
 
     executor: Executor[Any]
+    alone: bool
 
     def field_arguments(self, field: FieldPlan) -> dict[str, Any] | Exception: ...
 
@@ -56,6 +57,7 @@ async def in_postgres(run: Run, field: FieldPlan, source: Any, position: Positio
     that its text is not exactly the gateway's.
     """
     written = field.written
+    alone = run.alone
     try:
         values = written.values(run.field_arguments)
         reader = run.executor.context_value.postgres
@@ -63,7 +65,11 @@ async def in_postgres(run: Run, field: FieldPlan, source: Any, position: Positio
         values = None
     if values is not None:
         try:
-            row = await reader.fetchrow(written.sql, reader.organization_id, *values)
+            # Its only statement: no snapshot to share. Should the resolver answer instead, its
+            # statements share a snapshot of their own, and these rows are not used.
+            fetch = reader.fetch_alone if alone else reader.fetch
+            rows = await fetch(written.sql, reader.organization_id, *values)
+            row = rows[0] if rows else None
         except GatewayError:
             raise  # the store is unavailable or saturated: the resolver's first statement would fail alike
         except Exception:

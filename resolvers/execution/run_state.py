@@ -77,6 +77,9 @@ class RunState:
         self.data_nulled = False
         self.type_infos: dict[int, GraphQLResolveInfo[Any]] = {}
         self.paths: dict[int, tuple[Position, Path]] = {}
+        # The level being settled reads PostgreSQL with one page it writes and nothing else, and
+        # leaves no level after it: that statement is the request's only one (`TenantReader.fetch_alone`).
+        self.alone = False
 
     def object_plan(self, field: FieldPlan, completion: Completion, object_type: GraphQLObjectType) -> SelectionPlan:
         """The selection plan of `field`'s values of `object_type`, planned on first use."""

@@ -205,6 +205,8 @@ class Run(RunState):
     ) -> list[Task]:
         """Make the level's batch calls, await all its calls at once and complete their values in order."""
         complete = self.complete
+        # Read by a page PostgreSQL writes when it starts (below, in the gather).
+        self.alone = len(pending) == 1 and not next_tasks and not batches and pending[0][1].written is not None
         for field, sources, slot in batches.values():
             call = self.call_batch(field, sources, pending[slot][3])
             _, _, out, position = pending[slot]
