@@ -130,7 +130,6 @@ class ActionTargetType(Enum):
     API_CREDENTIAL = strawberry.enum_value("ApiCredential", description="An API credential.")
     BRAIN_STATE = strawberry.enum_value("BrainState", description="A published Brain state.")
     CHANNEL = strawberry.enum_value("Channel", description="A channel.")
-    ORGANIZATION = strawberry.enum_value("Organization", description="x")
 
 
 # Readers of stored values for objects built per row: one dict lookup each, not an enum call.

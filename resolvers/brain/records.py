@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import ClassVar
+from typing import TYPE_CHECKING, Annotated, ClassVar
 from uuid import UUID
 
 import strawberry
@@ -34,12 +34,14 @@ from resolvers.brain.enums import (
     platform,
     sync_job_status,
 )
-from resolvers.brain.types import Channel
 from resolvers.common import targets
 from resolvers.common.enums import ActorKind, actor_kind, stored
 from resolvers.common.objects import row_builder
 from resolvers.common.relay import COUNTS_BY_STATUS, CountedConnection, Node, node_ids
 from resolvers.common.scalars import JSON
+
+if TYPE_CHECKING:
+    from resolvers.brain.types import Channel
 
 Ctx = Info[RequestContext, None]
 
@@ -113,7 +115,11 @@ class SyncJob(Node):
     credential_id: strawberry.Private[UUID | None]
 
     @strawberry.field(description="The channel the job syncs; null for jobs opened by platform alone.")
-    async def channel(self, info: Ctx) -> Channel | None:
+    async def channel(
+        self, info: Ctx
+    ) -> Annotated[Channel, strawberry.lazy("resolvers.brain.types")] | None:  # types imports this module
+        from resolvers.brain.types import Channel
+
         if self.channel_id is None:
             return None
         row = await info.context.loader(channels.by_id).load(self.channel_id)
