@@ -6,6 +6,7 @@ synced here never show in another test's counts.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -240,6 +241,17 @@ async def test_another_organization_syncing_the_same_ids_gets_its_own_rows(
         second.id,
     )
     assert rows[0]["n"] == 30
+
+
+async def test_concurrent_syncs_of_one_catalog_take_turns(
+    client: httpx.AsyncClient, issuer: TestIssuer, seeded: Stores
+) -> None:
+    org = await new_org(seeded)
+    token = org.partner(issuer)
+    both = await asyncio.gather(*(sync(client, token, catalog(campaigns=4, creatives=60)) for _ in range(2)))
+    assert sorted(tuple(results(p, "creatives").items()) for p in both) == [(("CREATED", 60),), (("UNCHANGED", 60),)]
+    assert [r["id"] for r in both[0]["creatives"]] == [r["id"] for r in both[1]["creatives"]]
+    assert len(await state(seeded, org)) == 1 + 4 + 60
 
 
 async def test_wrong_scope_or_role_is_refused(client: httpx.AsyncClient, issuer: TestIssuer, seeded: Stores) -> None:

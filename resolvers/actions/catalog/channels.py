@@ -14,7 +14,7 @@ import strawberry
 
 from gateway.core.permissions import Permission
 from gateway.core.rules import reject
-from gateway.data.brain import channels
+from gateway.data.brain import catalog, channels
 from gateway.data.brain.action_logs import ActionLogEntry
 from gateway.data.brain.channels import ChannelRow
 from gateway.stores.postgres import TenantConnection
@@ -75,6 +75,8 @@ class ChannelPayload:
 
 
 async def _check_free(tx: TenantConnection, platform: str, name: str, account: str | None, own: object) -> None:
+    # Channel changes and catalog syncs of one organization take turns, so what is free here stays free.
+    await catalog.lock(tx)
     for other in await channels.holders(tx, platform, name, account):
         if other.id == own:
             continue
