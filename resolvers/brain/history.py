@@ -11,7 +11,7 @@ from strawberry import Info
 from gateway.core.context import RequestContext
 from gateway.data.brain import action_logs
 from gateway.data.paging import Page
-from resolvers.brain.lists import ActionLogFilter, ActionLogOrder, action_log_filter
+from resolvers.brain.record_lists import ActionLogFilter, ActionLogOrder, action_log_filter
 from resolvers.brain.records import ActionLog
 from resolvers.common.filters import sorts
 from resolvers.common.objects import row_fields

@@ -25,12 +25,6 @@ from gateway.data.brain import (
 from gateway.data.paging import Page
 from resolvers.brain.enums import CreativeFormat, Platform
 from resolvers.brain.lists import (
-    ActionLogFilter,
-    ActionLogOrder,
-    ApiCredentialFilter,
-    ApiCredentialOrder,
-    BrainStateFilter,
-    BrainStateOrder,
     CampaignFilter,
     CampaignOrder,
     ChannelFilter,
@@ -40,16 +34,10 @@ from resolvers.brain.lists import (
     CreativeFilter,
     CreativeOrder,
     MetricsRange,
-    SyncJobFilter,
-    SyncJobOrder,
-    action_log_filter,
-    brain_state_filter,
     campaign_filter,
     channel_filter,
     cohort_filter,
     creative_filter,
-    credential_filter,
-    sync_job_filter,
 )
 from resolvers.brain.metric_types import FromArg, Performance, ToArg
 from resolvers.brain.performance import (
@@ -60,6 +48,20 @@ from resolvers.brain.performance import (
     TimeInterval,
     breakdown_size,
     comparison,
+)
+from resolvers.brain.record_lists import (
+    ActionLogFilter,
+    ActionLogOrder,
+    ApiCredentialFilter,
+    ApiCredentialOrder,
+    BrainStateFilter,
+    BrainStateOrder,
+    SyncJobFilter,
+    SyncJobOrder,
+    action_log_filter,
+    brain_state_filter,
+    credential_filter,
+    sync_job_filter,
 )
 from resolvers.brain.records import ActionLog, ApiCredential, BrainState, SyncJob, SyncJobConnection
 from resolvers.brain.types import Campaign, CampaignConnection, Channel, Cohort, Creative, CreativeConnection
