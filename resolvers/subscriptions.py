@@ -31,7 +31,8 @@ from gateway.data.rows import row_of
 from gateway.errors import BadUserInput
 from gateway.stores.mongo import Document
 from resolvers.brain.enums import ActionKind, ActionLogStatus, BrainModule
-from resolvers.brain.records import ActionLog, BrainState, SyncJob
+from resolvers.brain.records import ActionLog, BrainState
+from resolvers.brain.sync_jobs import SyncJob
 from resolvers.common.enums import stored_values
 from resolvers.enterprise.agentkit import WorkflowExecution
 from resolvers.enterprise.types import AuditLog

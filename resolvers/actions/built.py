@@ -14,7 +14,8 @@ from gateway.data.brain.creatives import CreativeRow
 from gateway.data.brain.credentials import CredentialRow
 from gateway.data.brain.sync_jobs import SyncJobRow
 from resolvers.actions.common import typed
-from resolvers.brain.records import ActionLog, ApiCredential, BrainState, SyncJob
+from resolvers.brain.records import ActionLog, ApiCredential, BrainState
+from resolvers.brain.sync_jobs import SyncJob
 from resolvers.brain.types import Campaign, Channel, Creative
 
 ACTION_LOG = typed(ActionLogRow, ActionLog.from_row)

@@ -20,7 +20,8 @@ from gateway.data.brain import (
     sync_jobs,
 )
 from gateway.data.ids import parse_uuid
-from resolvers.brain.records import ActionLog, ApiCredential, BrainState, SyncJob
+from resolvers.brain.records import ActionLog, ApiCredential, BrainState
+from resolvers.brain.sync_jobs import SyncJob
 from resolvers.brain.types import Campaign, Channel, Cohort, Creative
 
 R = TypeVar("R")

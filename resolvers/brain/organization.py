@@ -63,7 +63,8 @@ from resolvers.brain.record_lists import (
     credential_filter,
     sync_job_filter,
 )
-from resolvers.brain.records import ActionLog, ApiCredential, BrainState, SyncJob, SyncJobConnection
+from resolvers.brain.records import ActionLog, ApiCredential, BrainState
+from resolvers.brain.sync_jobs import SyncJob, SyncJobConnection
 from resolvers.brain.types import Campaign, CampaignConnection, Channel, Cohort, Creative, CreativeConnection
 from resolvers.common.cost import LIST_SIZE
 from resolvers.common.enums import stored

@@ -1,23 +1,19 @@
 """GraphQL types of the Brain store's records beside the marketing graph: Brain module outputs,
-credentials, sync jobs and action logs."""
+credentials and action logs (sync jobs: `resolvers.brain.sync_jobs`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, ClassVar
-from uuid import UUID
+from typing import ClassVar
 
 import strawberry
 from strawberry import Info
 
 from gateway.core.context import RequestContext
-from gateway.core.permissions import Permission
-from gateway.data.brain import channels, credentials
 from gateway.data.brain.action_logs import ActionLogRow
 from gateway.data.brain.brain_states import BrainStateRow
 from gateway.data.brain.credentials import CredentialRow
-from gateway.data.brain.sync_jobs import SyncJobRow
 from resolvers.brain.enums import (
     ActionKind,
     ActionLogStatus,
@@ -25,31 +21,20 @@ from resolvers.brain.enums import (
     ApiCredentialStatus,
     BrainModule,
     Platform,
-    SyncJobStatus,
     action_kind,
     action_status,
     action_target_type,
     brain_module,
     credential_status,
     platform,
-    sync_job_status,
 )
 from resolvers.common import targets
-from resolvers.common.enums import ActorKind, actor_kind, stored
+from resolvers.common.enums import ActorKind, actor_kind
 from resolvers.common.objects import row_builder
-from resolvers.common.relay import COUNTS_BY_STATUS, CountedConnection, Node, node_ids
+from resolvers.common.relay import Node, node_ids
 from resolvers.common.scalars import JSON
 
-if TYPE_CHECKING:
-    from resolvers.brain.types import Channel
-
 Ctx = Info[RequestContext, None]
-
-
-@strawberry.type(description="How many sync jobs of a list have one status.")
-class SyncJobStatusCount:
-    status: SyncJobStatus = strawberry.field(description="The status.")
-    count: int = strawberry.field(description="Sync jobs of the list in this status.")
 
 
 @strawberry.type(description="One cached output of a Brain module (memory, oracle, curiosity), versioned.")
@@ -101,57 +86,6 @@ ApiCredential.from_row = row_builder(
 )
 
 
-@strawberry.type(description="A run that pulls data from a platform into the Brain store.")
-class SyncJob(Node):
-    from_row: ClassVar[Callable[[SyncJobRow], SyncJob]]
-    platform: Platform = strawberry.field(description="Platform synced.")
-    status: SyncJobStatus = strawberry.field(description="Progress of the job.")
-    records_synced: int = strawberry.field(description="Records written so far.")
-    error: str | None = strawberry.field(description="Why the job failed, when it did.")
-    started_at: dt.datetime | None = strawberry.field(description="When the job started.")
-    finished_at: dt.datetime | None = strawberry.field(description="When the job finished.")
-    created_at: dt.datetime = strawberry.field(description="When the job was queued.")
-    channel_id: strawberry.Private[UUID | None]
-    credential_id: strawberry.Private[UUID | None]
-
-    @strawberry.field(description="The channel the job syncs; null for jobs opened by platform alone.")
-    async def channel(
-        self, info: Ctx
-    ) -> Annotated[Channel, strawberry.lazy("resolvers.brain.types")] | None:  # types imports this module
-        from resolvers.brain.types import Channel
-
-        if self.channel_id is None:
-            return None
-        row = await info.context.loader(channels.by_id).load(self.channel_id)
-        return Channel.from_row(row) if row is not None else None
-
-    @strawberry.field(
-        description="The credential the job syncs with (metadata only); null when none was active when it was "
-        "requested. Reading it needs the right to read credential metadata."
-    )
-    async def credential(self, info: Ctx) -> ApiCredential | None:
-        info.context.require(Permission.READ_SENSITIVE)
-        if self.credential_id is None:
-            return None
-        row = await info.context.loader(credentials.by_id).load(self.credential_id)
-        return ApiCredential.from_row(row) if row is not None else None
-
-
-SyncJob.from_row = row_builder(
-    SyncJob,
-    id=(node_ids("SyncJob"), "id"),
-    platform=(platform, "platform"),
-    status=(sync_job_status, "status"),
-    records_synced="records_synced",
-    error="error",
-    started_at="started_at",
-    finished_at="finished_at",
-    created_at="created_at",
-    channel_id="channel_id",
-    credential_id="credential_id",
-)
-
-
 @strawberry.type(description="An audit record of an action run against the Brain store (pause, budget change, ingest).")
 class ActionLog(Node):
     from_row: ClassVar[Callable[[ActionLogRow], ActionLog]]
@@ -190,11 +124,3 @@ ActionLog.from_row = row_builder(
     status=(action_status, "status"),
     created_at="created_at",
 )
-
-
-@strawberry.type(description="A page of sync jobs (Relay connection) with counts over the whole list.")
-class SyncJobConnection(CountedConnection[SyncJob]):
-    @strawberry.field(description=COUNTS_BY_STATUS)
-    async def counts_by_status(self) -> list[SyncJobStatusCount]:
-        counts = await self.tally()
-        return [SyncJobStatusCount(status=s, count=counts.get(stored(s), 0)) for s in SyncJobStatus]

@@ -23,6 +23,8 @@ from gateway.data import ids as global_ids
 from gateway.data.brain.action_logs import ActionLogEntry
 from gateway.stores.postgres import TenantConnection
 from resolvers.actions.common import Logged, Outcome
+from resolvers.brain.enums import ActionKind, ActionTargetType
+from resolvers.common.enums import stored
 
 MAX_IDS = 500
 MAX_ID_ERRORS = 100
@@ -47,8 +49,8 @@ class BulkActionOutcome(Enum):
 class Bulk:
     """One bulk status action: what it changes and how."""
 
-    operation: str
-    kind: str  # the objects' type name, as in their global ids
+    operation: ActionKind
+    kind: ActionTargetType  # the objects' type, whose name their global ids carry
     field: str  # the input field holding the ids
     status: str
     lock: Callable[[TenantConnection, Sequence[UUID]], Awaitable[dict[UUID, Any]]]
@@ -80,7 +82,7 @@ def parse_ids(given: Sequence[str], kind: str, field: str) -> list[UUID]:
 
 
 async def perform(bulk: Bulk, given: Sequence[str], reason_text: str, tx: TenantConnection) -> tuple[Outcome, Logged]:
-    raw = parse_ids(given, bulk.kind, bulk.field)
+    raw = parse_ids(given, stored(bulk.kind), bulk.field)
     reason = text.reason(reason_text, required=True)
     locked = await bulk.lock(tx, raw)
     outcomes = {i: lifecycle.transition(row.status, bulk.status) for i, row in locked.items()}
@@ -98,8 +100,8 @@ async def perform(bulk: Bulk, given: Sequence[str], reason_text: str, tx: Tenant
     ]
     logs = [
         ActionLogEntry(
-            bulk.operation,
-            bulk.kind,
+            stored(bulk.operation),
+            stored(bulk.kind),
             str(i),
             {"reason": reason, "count": len(raw)},
             {"from": locked[i].status, "to": bulk.status},

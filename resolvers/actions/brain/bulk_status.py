@@ -29,17 +29,17 @@ CHANGED = "How many objects changed (one action log entry each)."
 REASON = "Why (kept in each action log entry and audit event)."
 
 PAUSE_CREATIVES = Bulk(
-    stored(ActionKind.PAUSE_CREATIVES),
-    stored(ActionTargetType.CREATIVE),
+    ActionKind.PAUSE_CREATIVES,
+    ActionTargetType.CREATIVE,
     "creativeIds",
     "paused",
     lifecycle_writes.lock_creatives,
     lifecycle_writes.set_creative_statuses,
 )
-RESUME_CREATIVES = replace(PAUSE_CREATIVES, operation=stored(ActionKind.RESUME_CREATIVES), status="active")
+RESUME_CREATIVES = replace(PAUSE_CREATIVES, operation=ActionKind.RESUME_CREATIVES, status="active")
 PAUSE_CAMPAIGNS = Bulk(
-    stored(ActionKind.PAUSE_CAMPAIGNS),
-    stored(ActionTargetType.CAMPAIGN),
+    ActionKind.PAUSE_CAMPAIGNS,
+    ActionTargetType.CAMPAIGN,
     "campaignIds",
     "paused",
     campaigns.lock,
@@ -94,7 +94,7 @@ class BulkCampaignsPayload:
 async def _run(info: Ctx, bulk: Bulk, given: list[strawberry.ID], reason: str, data: Any) -> Outcome:
     return await run_brain_mutation(
         info,
-        operation=bulk.operation,
+        operation=stored(bulk.operation),
         permission=PERMISSION,
         input=data,
         perform=partial(perform, bulk, [str(i) for i in given], reason),

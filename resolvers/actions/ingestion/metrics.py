@@ -41,7 +41,8 @@ from resolvers.actions.ingestion.common import (
     running_job,
 )
 from resolvers.brain.enums import ActionKind, ActionTargetType, Platform
-from resolvers.brain.records import ActionLog, SyncJob
+from resolvers.brain.records import ActionLog
+from resolvers.brain.sync_jobs import SyncJob
 from resolvers.common.enums import stored
 
 

@@ -24,7 +24,8 @@ from resolvers.actions.common import (
 )
 from resolvers.actions.ingestion.common import IngestionError, IngestionErrorCode
 from resolvers.brain.enums import ActionKind, ActionTargetType, Platform
-from resolvers.brain.records import ActionLog, SyncJob
+from resolvers.brain.records import ActionLog
+from resolvers.brain.sync_jobs import SyncJob
 from resolvers.common.enums import stored
 
 
