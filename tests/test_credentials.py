@@ -7,6 +7,7 @@ line, /metrics, spans, action logs, idempotency records, the outbox and the audi
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -345,3 +346,19 @@ def test_a_bad_secret_key_stops_the_start_without_quoting_it() -> None:
     settings = load_settings(_production_env(OMNIFY_SECRET_KEY=KEY_TEXT))
     assert settings.secret_key == KEY and KEY_TEXT not in repr(settings) and str(KEY) not in repr(settings)
     assert load_settings(_production_env()).secret_key is None
+
+
+async def test_concurrent_rotations_each_get_their_own_version(
+    http: httpx.AsyncClient, issuer: TestIssuer, seeded: Stores
+) -> None:
+    admin = issuer.token(ORG, "admin")
+    made = await call(http, CREATE, {"platform": "SHOPIFY", "secret": fresh_secret()}, admin)
+    credential = made["data"]["createCredential"]["credential"]["id"]
+    news = [fresh_secret() for _ in range(3)]
+    bodies = await asyncio.gather(*(call(http, ROTATE, {"credentialId": credential, "secret": s}, admin) for s in news))
+    results = [b["data"]["rotateCredential"] for b in bodies]
+    assert all(r["userErrors"] == [] for r in results), bodies
+    assert sorted(r["credential"]["version"] for r in results) == [2, 3, 4]
+    current = (await sealed_rows(seeded, credential))[UUID(from_global_id(credential)[1])]
+    last = next(s for s, r in zip(news, results, strict=True) if r["credential"]["version"] == 4)
+    assert current["version"] == 4 and opened(keyring(KEY), current) == last

@@ -15,7 +15,13 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SECRETS = ("POSTGRES_PASSWORD", "OMNIFY_DB_PASSWORD", "OMNIFY_DB_SYSTEM_PASSWORD", "OMNIFY_SESSION_SECRET")
+SECRETS = (
+    "POSTGRES_PASSWORD",
+    "OMNIFY_DB_PASSWORD",
+    "OMNIFY_DB_SYSTEM_PASSWORD",
+    "OMNIFY_SESSION_SECRET",
+    "OMNIFY_SECRET_KEY",
+)
 REQUIRED = (*SECRETS, "OIDC_ISSUER", "OIDC_AUDIENCE")
 ENV = {name: f"test-{name.lower()}" for name in REQUIRED}
 
