@@ -173,6 +173,18 @@ def test_without_the_type_policies_apollo_warns(trusting: ServerThread, issuer: 
 
 
 @needs_node
+def test_apollo_stops_hashing_where_persisted_queries_are_off(seeded: Stores, issuer: TestIssuer, built: Built) -> None:
+    with serving(seeded, issuer, apq=False) as (server, _):
+        ran = node("apollo-apq-off.mjs", env=client_env(server, issuer.token("acme", "analyst")))
+    result = ran.result()
+    assert result["printed"] == [] and ran.err == "", result["printed"] or ran.err
+    assert result["answers"] == [1, 1]
+    requests = [(r["hashed"], r["query"], r["code"]) for r in result["requests"]]
+    # PersistedQueryNotSupported: the document is sent, and from then on without a hash.
+    assert requests == [(True, False, "PERSISTED_QUERY_NOT_SUPPORTED"), (False, True, None), (False, True, None)]
+
+
+@needs_node
 def test_urql_graphcache_runs_the_dashboard_with_no_warning(trusting: ServerThread, issuer: TestIssuer) -> None:
     ran = node("urql.mjs", env=client_env(trusting, issuer.token("acme", "marketer")))
     result = ran.result()
