@@ -155,6 +155,8 @@ def test_apollo_client_runs_the_dashboard_with_no_cache_warning(trusting: Server
     assert result["eventId"] is not None and result["cachedLogs"][0] == result["eventId"]
     assert result["campaignBudget"]["__typename"] == "Money" and result["campaignBudget"]["currency"]
     assert result["againCampaigns"] == 2
+    # `... on Node { id }` matched through possibleTypes (without them Apollo drops the field silently).
+    assert result["daily"]["id"] == result["page1"][0] and result["daily"]["days"] > 0
     requests = [(r["method"], r["hashed"], r["query"], r["code"]) for r in result["requests"]]
     # The persisted-query link: a hash alone over GET, PersistedQueryNotFound, the hash with the
     # document once (registered), and a hash alone that then runs; mutations by POST the same way.
