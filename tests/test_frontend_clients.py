@@ -155,6 +155,8 @@ def test_apollo_client_runs_the_dashboard_with_no_cache_warning(trusting: Server
     assert result["eventId"] is not None and result["cachedLogs"][0] == result["eventId"]
     assert result["campaignBudget"]["__typename"] == "Money" and result["campaignBudget"]["currency"]
     assert result["againCampaigns"] == 2
+    # `... on Node { id }` matched through possibleTypes (without them Apollo drops the field silently).
+    assert result["daily"]["id"] == result["page1"][0] and result["daily"]["days"] > 0
     requests = [(r["method"], r["hashed"], r["query"], r["code"]) for r in result["requests"]]
     # The persisted-query link: a hash alone over GET, PersistedQueryNotFound, the hash with the
     # document once (registered), and a hash alone that then runs; mutations by POST the same way.
@@ -170,6 +172,18 @@ def test_without_the_type_policies_apollo_warns(trusting: ServerThread, issuer: 
     ran = node("apollo.mjs", "--without-type-policies", env=client_env(trusting, issuer.token("acme", "marketer")))
     printed = "\n".join(ran.result()["printed"])
     assert "Cache data may be lost when replacing the dailyBudget field of a Campaign object" in printed, printed
+
+
+@needs_node
+def test_apollo_stops_hashing_where_persisted_queries_are_off(seeded: Stores, issuer: TestIssuer, built: Built) -> None:
+    with serving(seeded, issuer, apq=False) as (server, _):
+        ran = node("apollo-apq-off.mjs", env=client_env(server, issuer.token("acme", "analyst")))
+    result = ran.result()
+    assert result["printed"] == [] and ran.err == "", result["printed"] or ran.err
+    assert result["answers"] == [1, 1]
+    requests = [(r["hashed"], r["query"], r["code"]) for r in result["requests"]]
+    # PersistedQueryNotSupported: the document is sent, and from then on without a hash.
+    assert requests == [(True, False, "PERSISTED_QUERY_NOT_SUPPORTED"), (False, True, None), (False, True, None)]
 
 
 @needs_node

@@ -9,7 +9,7 @@ import { loadDevMessages, loadErrorMessages } from "@apollo/client/dev/index.js"
 import { createPersistedQueryLink } from "@apollo/client/link/persisted-queries/index.js";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions/index.js";
 import { getMainDefinition, relayStylePagination } from "@apollo/client/utilities/index.js";
-import { connectionFields, finish, identitylessTypes, operations, range, token, url, within } from "./harness.mjs";
+import { connectionFields, finish, identitylessTypes, operations, possibleTypes, range, token, url, within } from "./harness.mjs";
 
 loadDevMessages();
 loadErrorMessages();
@@ -55,7 +55,7 @@ const link = split(
   new GraphQLWsLink(sockets),
   http,
 );
-const client = new ApolloClient({ link, cache: new InMemoryCache(bare ? {} : { typePolicies }) });
+const client = new ApolloClient({ link, cache: new InMemoryCache(bare ? {} : { typePolicies, possibleTypes }) });
 
 const dashboard = operations.Dashboard.document;
 const watched = client.watchQuery({ query: dashboard, variables: { ...range, first: 2 } });
@@ -100,8 +100,11 @@ await new Promise((resolve) => setTimeout(resolve, 50)); // the watcher's broadc
 const cachedLogs = latest.organization.actionLogs.edges.map((e) => e.node.id);
 const campaign = client.cache.extract()[client.cache.identify(target)];
 
+// A fragment on an interface (Node) matches through possibleTypes.
+const daily = await client.query({ query: operations.CampaignDaily.document, variables: { id: target.id, ...range } });
+
 // A second client's first request: the hash alone, over GET, which the gateway now knows.
-const fresh = new ApolloClient({ link: http, cache: new InMemoryCache(bare ? {} : { typePolicies }) });
+const fresh = new ApolloClient({ link: http, cache: new InMemoryCache(bare ? {} : { typePolicies, possibleTypes }) });
 const again = await fresh.query({ query: dashboard, variables: { ...range, first: 2 } });
 
 updates.unsubscribe();
@@ -114,5 +117,6 @@ finish({
   campaignBudget: campaign?.dailyBudget ?? null,
   campaignUpdatedAt: campaign?.updatedAt ?? null,
   againCampaigns: again.data.organization.campaigns.edges.length,
+  daily: { id: daily.data.node?.id ?? null, days: daily.data.node?.dailyMetrics?.length ?? null },
   requests: sent,
 });

@@ -2,8 +2,9 @@
 // `identitylessTypes`, the object types without an `id` (values such as Money and Performance,
 // connections, edges, payloads), which a cache must keep inside their parent rather than
 // normalize; and `connectionFields`, every Relay connection field by type, with the arguments
-// that select a different list (all but first/after/last/before), for cursor pagination.
-const { isObjectType, getNamedType } = require("graphql");
+// that select a different list (all but first/after/last/before), for cursor pagination; and
+// `possibleTypes`, the object types of each interface and union, for fragments on them.
+const { isAbstractType, isObjectType, getNamedType } = require("graphql");
 
 const PAGING = new Set(["first", "after", "last", "before"]);
 
@@ -32,10 +33,17 @@ function connectionFields(schema) {
   return found;
 }
 
+function possibleTypes(schema) {
+  const abstract = Object.values(schema.getTypeMap()).filter((t) => isAbstractType(t) && !t.name.startsWith("__"));
+  return Object.fromEntries(abstract.map((t) => [t.name, schema.getPossibleTypes(t).map((o) => o.name).sort()]));
+}
+
 module.exports = {
   identitylessTypes,
   connectionFields,
+  possibleTypes,
   plugin: (schema) =>
     `export const identitylessTypes = ${JSON.stringify(identitylessTypes(schema))} as const;\n` +
-    `export const connectionFields: Record<string, Record<string, string[]>> = ${JSON.stringify(connectionFields(schema))};\n`,
+    `export const connectionFields: Record<string, Record<string, string[]>> = ${JSON.stringify(connectionFields(schema))};\n` +
+    `export const possibleTypes: Record<string, string[]> = ${JSON.stringify(possibleTypes(schema))};\n`,
 };

@@ -22,6 +22,7 @@ const generated = require("./cache-types.cjs");
 // What codegen writes to src/gql/identityless.ts, which an application imports.
 export const identitylessTypes = generated.identitylessTypes(schema);
 export const connectionFields = generated.connectionFields(schema);
+export const possibleTypes = generated.possibleTypes(schema);
 
 // The manifest GraphQL Code Generator wrote: operation name -> { hash, text, document }.
 const manifest = JSON.parse(readFileSync(new URL("src/gql/persisted-documents.json", import.meta.url), "utf8"));

@@ -45,7 +45,7 @@ export const DashboardQuery = graphql(`
 export const CampaignDailyQuery = graphql(`
   query CampaignDaily($id: ID!, $from: Date!, $to: Date!) {
     node(id: $id) {
-      id
+      ... on Node { id }
       ... on Campaign { name dailyBudget { amount } dailyMetrics(from: $from, to: $to) { date performance { clicks spend { amount currency } } } }
     }
   }
