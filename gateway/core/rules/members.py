@@ -5,7 +5,8 @@ Managing members needs the admin or owner role (a permission). On top of it:
 
 - only an owner grants the owner role, and only an owner demotes or removes an owner;
 - nobody raises their own role (an admin cannot make themselves owner);
-- the last owner can be neither demoted nor removed: someone must be made owner first.
+- the last owner can be neither demoted nor removed: someone must be made owner first (a disabled
+  account is no owner to fall back on).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class Change:
     caller_is_owner: bool  # the caller holds the owner role
     is_self: bool  # the member is the caller
     current: tuple[str, ...]  # the member's enterprise roles now
-    owners: int  # accounts of the organization holding the owner role, the member included
+    other_owners: int  # active accounts of the organization holding the owner role, the member left out
 
 
 def _check_owner_touch(change: Change, new_role: str | None) -> None:
@@ -41,7 +42,7 @@ def _check_owner_touch(change: Change, new_role: str | None) -> None:
 
 
 def _check_last_owner(change: Change, new_role: str | None) -> None:
-    if "owner" in change.current and new_role != "owner" and change.owners <= 1:
+    if "owner" in change.current and new_role != "owner" and change.other_owners == 0:
         raise reject(
             "LAST_OWNER", "the organization's last owner cannot be demoted or removed; make someone owner first", FIELD
         )

@@ -14,9 +14,12 @@ async def find(w: Writes, account_id: Any) -> Document | None:
     return await w.find_one(COLLECTION, {"_id": account_id})
 
 
-async def owners(w: Writes) -> int:
-    """How many accounts of the organization hold the owner role."""
-    return sum("owner" in (doc.get("roles") or []) for doc in await w.find(COLLECTION))
+async def other_owners(w: Writes, account_id: Any) -> int:
+    """How many active accounts of the organization besides `account_id` hold the owner role."""
+    return sum(
+        doc["_id"] != account_id and "owner" in (doc.get("roles") or []) and doc.get("status", "active") == "active"
+        for doc in await w.find(COLLECTION)
+    )
 
 
 def _as_read(account: Document) -> Document:

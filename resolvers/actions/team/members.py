@@ -40,7 +40,7 @@ async def change_of(ctx: RequestContext, w: Writes, target: Document) -> Change:
         caller_is_owner=principal.has_role("owner"),
         is_self=target.get("oidc_subject") == principal.subject,
         current=tuple(target.get("roles") or []),
-        owners=await accounts.owners(w),
+        other_owners=await accounts.other_owners(w, target["_id"]),
     )
 
 
