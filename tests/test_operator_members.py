@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 from collections.abc import AsyncIterator
@@ -348,3 +349,26 @@ async def test_a_disabled_owner_is_no_owner_to_fall_back_on(
     # The disabled owner itself may go: the active one remains.
     assert result(await mutate(client, REMOVE, owner(issuer), memberId=member_gid(account["_id"])))["userErrors"] == []
     assert await snapshot(db, "users") != before
+
+
+async def test_two_owners_demoting_each_other_leave_an_owner(
+    client: httpx.AsyncClient, issuer: TestIssuer, db: Db, account: dict[str, Any]
+) -> None:
+    await db.users.update_one({"_id": account["_id"]}, {"$set": {"roles": ["owner"]}})
+    seeded_owner = oid("user", ORG, "owner")
+    try:
+        for _ in range(3):
+            first, second = await asyncio.gather(
+                mutate(client, ROLE, owner(issuer), memberId=member_gid(account["_id"]), role="ADMIN"),
+                mutate(
+                    client, ROLE, as_account(issuer, account, "owner"), memberId=seeded_member("owner"), role="ADMIN"
+                ),
+            )
+            succeeded = [body for body in (first, second) if result(body)["userErrors"] == []]
+            assert len(succeeded) <= 1, (first, second)
+            owners = await db.users.count_documents({"organization_id": ORG_ID, "roles": "owner"})
+            assert owners >= 1
+            # Both owners again for the next round.
+            await db.users.update_many({"_id": {"$in": [account["_id"], seeded_owner]}}, {"$set": {"roles": ["owner"]}})
+    finally:
+        await db.users.update_one({"_id": seeded_owner}, {"$set": {"roles": ["owner"]}})

@@ -41,7 +41,7 @@ def _check_owner_touch(change: Change, new_role: str | None) -> None:
         raise reject("OWNER_REQUIRED", "only an owner grants, revokes or removes the owner role", FIELD)
 
 
-def _check_last_owner(change: Change, new_role: str | None) -> None:
+def check_last_owner(change: Change, new_role: str | None) -> None:
     if "owner" in change.current and new_role != "owner" and change.other_owners == 0:
         raise reject(
             "LAST_OWNER", "the organization's last owner cannot be demoted or removed; make someone owner first", FIELD
@@ -55,10 +55,10 @@ def check_role_change(change: Change, new_role: str) -> None:
     if change.is_self and RANKS[new_role] < rank(change.current):
         raise reject("SELF_PROMOTION", "you cannot raise your own role", "role")
     _check_owner_touch(change, new_role)
-    _check_last_owner(change, new_role)
+    check_last_owner(change, new_role)
 
 
 def check_removal(change: Change) -> None:
     """Raise unless the member may be removed."""
     _check_owner_touch(change, None)
-    _check_last_owner(change, None)
+    check_last_owner(change, None)
