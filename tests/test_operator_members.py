@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 from collections.abc import AsyncIterator
@@ -316,12 +317,16 @@ async def test_a_removal_cut_short_is_finished_by_the_sweep(db: Db, store: Mongo
 @pytest.mark.parametrize(
     ("change", "role", "code"),
     [
-        (Change(caller_is_owner=True, is_self=True, current=("owner",), owners=2), "admin", None),
-        (Change(caller_is_owner=True, is_self=True, current=("owner",), owners=1), "admin", "LAST_OWNER"),
-        (Change(caller_is_owner=False, is_self=True, current=("analyst",), owners=1), "admin", "SELF_PROMOTION"),
-        (Change(caller_is_owner=True, is_self=True, current=("admin",), owners=1), "owner", "SELF_PROMOTION"),
-        (Change(caller_is_owner=False, is_self=False, current=("analyst",), owners=1), "admin", None),
-        (Change(caller_is_owner=False, is_self=False, current=("admin", "owner"), owners=3), "admin", "OWNER_REQUIRED"),
+        (Change(caller_is_owner=True, is_self=True, current=("owner",), other_owners=1), "admin", None),
+        (Change(caller_is_owner=True, is_self=True, current=("owner",), other_owners=0), "admin", "LAST_OWNER"),
+        (Change(caller_is_owner=False, is_self=True, current=("analyst",), other_owners=0), "admin", "SELF_PROMOTION"),
+        (Change(caller_is_owner=True, is_self=True, current=("admin",), other_owners=0), "owner", "SELF_PROMOTION"),
+        (Change(caller_is_owner=False, is_self=False, current=("analyst",), other_owners=0), "admin", None),
+        (
+            Change(caller_is_owner=False, is_self=False, current=("admin", "owner"), other_owners=2),
+            "admin",
+            "OWNER_REQUIRED",
+        ),
     ],
 )
 def test_role_rules(change: Change, role: str, code: str | None) -> None:
@@ -331,3 +336,39 @@ def test_role_rules(change: Change, role: str, code: str | None) -> None:
         assert [e.code for e in rejected.errors] == [code]
     else:
         assert code is None
+
+
+async def test_a_disabled_owner_is_no_owner_to_fall_back_on(
+    client: httpx.AsyncClient, issuer: TestIssuer, db: Db, account: dict[str, Any]
+) -> None:
+    await db.users.update_one({"_id": account["_id"]}, {"$set": {"roles": ["owner"], "status": "disabled"}})
+    before = await snapshot(db, "users")
+    body = await mutate(client, ROLE, owner(issuer), memberId=seeded_member("owner"), role="ADMIN")
+    assert codes(body) == ["LAST_OWNER"]
+    assert codes(await mutate(client, REMOVE, owner(issuer), memberId=seeded_member("owner"))) == ["LAST_OWNER"]
+    # The disabled owner itself may go: the active one remains.
+    assert result(await mutate(client, REMOVE, owner(issuer), memberId=member_gid(account["_id"])))["userErrors"] == []
+    assert await snapshot(db, "users") != before
+
+
+async def test_two_owners_demoting_each_other_leave_an_owner(
+    client: httpx.AsyncClient, issuer: TestIssuer, db: Db, account: dict[str, Any]
+) -> None:
+    await db.users.update_one({"_id": account["_id"]}, {"$set": {"roles": ["owner"]}})
+    seeded_owner = oid("user", ORG, "owner")
+    try:
+        for _ in range(3):
+            first, second = await asyncio.gather(
+                mutate(client, ROLE, owner(issuer), memberId=member_gid(account["_id"]), role="ADMIN"),
+                mutate(
+                    client, ROLE, as_account(issuer, account, "owner"), memberId=seeded_member("owner"), role="ADMIN"
+                ),
+            )
+            succeeded = [body for body in (first, second) if result(body)["userErrors"] == []]
+            assert len(succeeded) <= 1, (first, second)
+            owners = await db.users.count_documents({"organization_id": ORG_ID, "roles": "owner"})
+            assert owners >= 1
+            # Both owners again for the next round.
+            await db.users.update_many({"_id": {"$in": [account["_id"], seeded_owner]}}, {"$set": {"roles": ["owner"]}})
+    finally:
+        await db.users.update_one({"_id": seeded_owner}, {"$set": {"roles": ["owner"]}})

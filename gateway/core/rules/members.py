@@ -5,7 +5,8 @@ Managing members needs the admin or owner role (a permission). On top of it:
 
 - only an owner grants the owner role, and only an owner demotes or removes an owner;
 - nobody raises their own role (an admin cannot make themselves owner);
-- the last owner can be neither demoted nor removed: someone must be made owner first.
+- the last owner can be neither demoted nor removed: someone must be made owner first (a disabled
+  account is no owner to fall back on).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class Change:
     caller_is_owner: bool  # the caller holds the owner role
     is_self: bool  # the member is the caller
     current: tuple[str, ...]  # the member's enterprise roles now
-    owners: int  # accounts of the organization holding the owner role, the member included
+    other_owners: int  # active accounts of the organization holding the owner role, the member left out
 
 
 def _check_owner_touch(change: Change, new_role: str | None) -> None:
@@ -40,8 +41,8 @@ def _check_owner_touch(change: Change, new_role: str | None) -> None:
         raise reject("OWNER_REQUIRED", "only an owner grants, revokes or removes the owner role", FIELD)
 
 
-def _check_last_owner(change: Change, new_role: str | None) -> None:
-    if "owner" in change.current and new_role != "owner" and change.owners <= 1:
+def check_last_owner(change: Change, new_role: str | None) -> None:
+    if "owner" in change.current and new_role != "owner" and change.other_owners == 0:
         raise reject(
             "LAST_OWNER", "the organization's last owner cannot be demoted or removed; make someone owner first", FIELD
         )
@@ -54,10 +55,10 @@ def check_role_change(change: Change, new_role: str) -> None:
     if change.is_self and RANKS[new_role] < rank(change.current):
         raise reject("SELF_PROMOTION", "you cannot raise your own role", "role")
     _check_owner_touch(change, new_role)
-    _check_last_owner(change, new_role)
+    check_last_owner(change, new_role)
 
 
 def check_removal(change: Change) -> None:
     """Raise unless the member may be removed."""
     _check_owner_touch(change, None)
-    _check_last_owner(change, None)
+    check_last_owner(change, None)

@@ -14,9 +14,29 @@ async def find(w: Writes, account_id: Any) -> Document | None:
     return await w.find_one(COLLECTION, {"_id": account_id})
 
 
-async def owners(w: Writes) -> int:
-    """How many accounts of the organization hold the owner role."""
-    return sum("owner" in (doc.get("roles") or []) for doc in await w.find(COLLECTION))
+def _other_owner(doc: Document, account_id: Any) -> bool:
+    return doc["_id"] != account_id and "owner" in (doc.get("roles") or []) and doc.get("status", "active") == "active"
+
+
+async def other_owners(w: Writes, account_id: Any) -> int:
+    """How many active accounts of the organization besides `account_id` hold the owner role."""
+    return sum(_other_owner(doc, account_id) for doc in await w.find(COLLECTION))
+
+
+async def hold_other_owners(w: Writes, account_id: Any) -> int:
+    """Raise the revision of each other active owner, if it is still as read; how many were held.
+
+    A change that takes the owner role from one account relies on another keeping it. Raising the
+    others' revisions first makes a concurrent change of any of them, decided on an older reading,
+    match nothing; and a concurrent change that already raised this account's revision makes ours
+    match nothing. So of two owners demoting or removing each other at once, at most one succeeds,
+    with or without transactions.
+    """
+    held = 0
+    for doc in await w.find(COLLECTION):
+        if _other_owner(doc, account_id):
+            held += await w.tenant.update_one(COLLECTION, _as_read(doc), {"$inc": {"revision": 1}}, session=w.session)
+    return held
 
 
 def _as_read(account: Document) -> Document:

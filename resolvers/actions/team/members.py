@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import strawberry
 from bson import ObjectId
 
 from gateway.core.context import RequestContext
 from gateway.core.mongo_mutations import Writes
 from gateway.core.rules import reject
-from gateway.core.rules.members import FIELD, Change
+from gateway.core.rules.members import FIELD, Change, check_last_owner
 from gateway.data.enterprise import accounts, members
 from gateway.stores.mongo import Document
 from resolvers.actions.common import USER_ERRORS, Outcome, parse_id, typed_errors
@@ -40,8 +42,16 @@ async def change_of(ctx: RequestContext, w: Writes, target: Document) -> Change:
         caller_is_owner=principal.has_role("owner"),
         is_self=target.get("oidc_subject") == principal.subject,
         current=tuple(target.get("roles") or []),
-        owners=await accounts.owners(w),
+        other_owners=await accounts.other_owners(w, target["_id"]),
     )
+
+
+async def keep_an_owner(w: Writes, change: Change, target: Document, new_role: str | None) -> None:
+    """When the change takes the owner role away, hold the other owners so none of them leaves meanwhile;
+    if none is left to hold, the member is the last owner after all."""
+    if "owner" in change.current and new_role != "owner":
+        held = await accounts.hold_other_owners(w, target["_id"])
+        check_last_owner(replace(change, other_owners=held), new_role)
 
 
 async def member_payload(ctx: RequestContext, outcome: Outcome) -> MemberPayload:

@@ -15,7 +15,7 @@ from gateway.data.enterprise import accounts, seats
 from resolvers.actions.common import USER_ERRORS, Ctx, IdempotencyKey, Outcome, typed_errors
 from resolvers.actions.enterprise import run_enterprise_mutation
 from resolvers.actions.team.common import TeamError, TeamErrorCode
-from resolvers.actions.team.members import account, change_of
+from resolvers.actions.team.members import account, change_of, keep_an_owner
 from resolvers.enterprise.types import member_id
 
 PERMISSION = Permission.MANAGE_MEMBERS
@@ -35,7 +35,9 @@ class RemoveMemberPayload:
 
 async def _remove(info: Ctx, data: RemoveMemberInput, w: Writes) -> Outcome:
     target = await account(w, data.member_id)
-    check_removal(await change_of(info.context, w, target))
+    change = await change_of(info.context, w, target)
+    check_removal(change)
+    await keep_an_owner(w, change, target, None)
     audit = Audit(
         "member.removed", "Member", str(target["_id"]), {"email": target["email"], "roles": target.get("roles") or []}
     )

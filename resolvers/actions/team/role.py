@@ -14,7 +14,7 @@ from gateway.core.rules.members import FIELD, check_role_change
 from gateway.data.enterprise import accounts
 from resolvers.actions.common import Ctx, IdempotencyKey, Outcome
 from resolvers.actions.enterprise import run_enterprise_mutation
-from resolvers.actions.team.members import MemberPayload, account, change_of, member_payload
+from resolvers.actions.team.members import MemberPayload, account, change_of, keep_an_owner, member_payload
 from resolvers.common.enums import stored
 from resolvers.enterprise.enums import EnterpriseRole
 
@@ -31,7 +31,9 @@ class ChangeMemberRoleInput:
 async def _change(info: Ctx, data: ChangeMemberRoleInput, w: Writes) -> Outcome:
     target = await account(w, data.member_id)
     role = stored(data.role)
-    check_role_change(await change_of(info.context, w, target), role)
+    change = await change_of(info.context, w, target)
+    check_role_change(change, role)
+    await keep_an_owner(w, change, target, role)
     audit = Audit(
         "member.role_changed",
         "Member",
