@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
-from functools import partial
 from typing import Annotated, Any
 
 import strawberry
@@ -21,8 +20,6 @@ from strawberry.types import ExecutionContext
 from gateway.core import tracing
 from gateway.core.config import Settings
 from gateway.core.context import RequestContext
-from gateway.core.permissions import Permission, permissions_of
-from gateway.data.ids import from_global_id
 from gateway.errors import BadUserInput, Forbidden, server_fault
 from resolvers.actions.agents import AgentMutations
 from resolvers.actions.brain import BrainActions
@@ -32,8 +29,6 @@ from resolvers.actions.credentials import CredentialMutations
 from resolvers.actions.ingestion import IngestionMutations
 from resolvers.actions.team import TeamMutations
 from resolvers.actions.workflows import WorkflowMutations
-from resolvers.brain.nodes import NODE_RESOLVERS as BRAIN_NODES
-from resolvers.common import targets
 from resolvers.common.checks import DocumentLimits, document_checks
 from resolvers.common.cost import LIST_SIZE
 from resolvers.common.fair_share import FairShare
@@ -41,18 +36,14 @@ from resolvers.common.inputs import InputGuard
 from resolvers.common.relay import Node
 from resolvers.common.scalars import SCALAR_MAP
 from resolvers.common.shape import ShapeLimits
-from resolvers.enterprise.nodes import NODE_RESOLVERS as ENTERPRISE_NODES
 from resolvers.execution import PlannedExecution
 from resolvers.execution.documents import RequestExecutor
+from resolvers.nodes import MAX_NODES, find_node, ids_asked, node_of
 from resolvers.organization import Organization, organization_of
 from resolvers.subscriptions import Subscription
 
 Ctx = Info[RequestContext, None]
 log = logging.getLogger("omnify.graphql")
-
-NODE_RESOLVERS = {**ENTERPRISE_NODES, **BRAIN_NODES}
-SENSITIVE_NODES = frozenset({"ApiCredential", "AuditLog", "Invitation"})
-MAX_NODES = 100  # ids one `nodes` field reads
 
 
 @strawberry.enum(description="What kind of caller a token identifies.")
@@ -126,7 +117,7 @@ class Query:
         description=f"Objects by their global ids, in the order given (at most {MAX_NODES}): each entry as "
         "`node(id:)` answers it, null for one that does not exist or belongs to another organization. "
         "Objects of one type are read together. Null, with the error, when an id is refused.",
-        metadata={LIST_SIZE: lambda args: _ids_asked(args.get("ids"))},
+        metadata={LIST_SIZE: lambda args: ids_asked(args.get("ids"))},
     )
     async def nodes(
         self,
@@ -137,61 +128,10 @@ class Query:
         if len(ids) > MAX_NODES:
             raise BadUserInput(f"`ids` holds {len(ids)} ids; at most {MAX_NODES} may be asked for at once")
         # Every id is checked before any is read: one refused id refuses the field, as `node` would.
-        found = [_node_of(info.context, i) for i in ids]
+        found = [node_of(info.context, i) for i in ids]
         # Started together, so the loaders batch each type's ids into one read.
         answers = await asyncio.gather(*(f() for f in found))
         return [a if isinstance(a, Node) else None for a in answers]
-
-
-def _ids_asked(ids: object) -> int:
-    """The size of `nodes` for the cost estimate: a single id (list input coercion) is one."""
-    return min(len(ids), MAX_NODES) if isinstance(ids, list) else 1
-
-
-async def find_node(ctx: RequestContext, id: str) -> object | None:
-    return await _node_of(ctx, id)()
-
-
-def _node_of(ctx: RequestContext, id: str) -> Callable[[], Awaitable[object | None]]:
-    """How to read the object of a global id, after checking the id and the caller's right to its type."""
-    type_name, raw = from_global_id(id)
-    if type_name == "Organization":
-        ref = ctx.principal.organization
-        mine = raw == ref.enterprise_id and ctx.principal.kind != "invitee"
-        return partial(_answer, organization_of(ref) if mine else None)
-    resolve = NODE_RESOLVERS.get(type_name)
-    if resolve is None:
-        raise BadUserInput(f"{id!r} is not an id of this API")
-    if type_name in SENSITIVE_NODES:
-        # The same rule as the organization's lists of these types.
-        ctx.require(Permission.READ_SENSITIVE)
-    return partial(resolve, ctx, raw)
-
-
-async def _answer(value: object | None) -> object | None:
-    return value
-
-
-def _target_reader(type_name: str, read: targets.NodeReader) -> targets.NodeReader:
-    """`read`, answering None where `node(id:)` would refuse the caller the type."""
-
-    async def reader(ctx: RequestContext, raw: str) -> object | None:
-        if type_name in SENSITIVE_NODES and Permission.READ_SENSITIVE not in permissions_of(ctx.principal):
-            return None
-        return await read(ctx, raw)
-
-    return reader
-
-
-async def _organization_target(ctx: RequestContext, raw: str) -> object | None:
-    # The Brain store's log names the organization by its Brain id, the enterprise store's by its own.
-    ref = ctx.principal.organization
-    mine = raw in (ref.enterprise_id, str(ref.brain_id)) and ctx.principal.kind != "invitee"
-    return organization_of(ref) if mine else None
-
-
-targets.READERS.update({name: _target_reader(name, read) for name, read in NODE_RESOLVERS.items()})
-targets.READERS["Organization"] = _organization_target
 
 
 class GatewaySchema(strawberry.Schema):

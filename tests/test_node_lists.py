@@ -211,3 +211,39 @@ async def test_an_unknown_raw_id_shape_is_no_node(client: httpx.AsyncClient, iss
         token=issuer.token("acme", "viewer"),
     )
     assert body == {"data": {"nodes": [None, None]}}
+
+
+HISTORIES = """query($n: Int) { organization { campaigns(first: $n) { edges { node { id
+  actionLogs(first: 2) { totalCount edges { node { id action target { id } } } } } } } } }"""
+
+
+async def test_action_histories_of_a_page_are_one_statement_and_match_the_organizations_log(
+    client: httpx.AsyncClient, issuer: TestIssuer
+) -> None:
+    token = issuer.token("acme", "admin")
+
+    async def histories(n: int) -> tuple[list[dict[str, Any]], int]:
+        body = await gql(client, HISTORIES, {"n": n}, token=token, headers={"X-Omnify-Debug": "stores"})
+        assert "errors" not in body, body
+        edges = body["data"]["organization"]["campaigns"]["edges"]
+        return [e["node"] for e in edges], int(body["extensions"]["stores"]["postgres"]["roundTrips"])
+
+    few, few_trips = await histories(20)
+    many, many_trips = await histories(60)
+    # Both pages have campaigns with and without history (so both read the targets too).
+    assert {c["actionLogs"]["totalCount"] > 0 for c in few} == {True, False}
+    assert few_trips == many_trips
+    assert many[:20] == few
+    body = await gql(
+        client, LOG_TARGETS.replace("first: 100", 'first: 100, filter: {action: ["updateCampaignBudget"]}'), token=token
+    )
+    by_target: dict[str, list[str]] = {}
+    for e in body["data"]["organization"]["actionLogs"]["edges"]:
+        if e["node"]["target"] and e["node"]["targetType"] == "Campaign":
+            by_target.setdefault(e["node"]["target"]["id"], []).append(e["node"]["id"])
+    assert by_target  # the seed logs budget changes of its campaigns
+    for campaign in many:
+        logs = campaign["actionLogs"]
+        assert all(entry["target"] == {"id": campaign["id"]} for entry in (e["node"] for e in logs["edges"]))
+        if campaign["id"] in by_target and logs["totalCount"] <= 2:
+            assert {e["node"]["id"] for e in logs["edges"]} >= set(by_target[campaign["id"]])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 from uuid import UUID
 
@@ -25,19 +26,19 @@ Order = Annotated[list[ActionLogOrder] | None, strawberry.argument(description="
 async def action_logs_of(
     info: Info[RequestContext, None],
     type_name: str,
-    raw_id: UUID,
+    raw_ids: Sequence[UUID],
     page: tuple[int | None, str | None, int | None, str | None],
     filter: ActionLogFilter | None,
     order_by: list[ActionLogOrder] | None,
-) -> Connection[ActionLog]:
-    """A page of the actions logged with this object as their target (one statement, one more for a count)."""
+) -> list[Connection[ActionLog]]:
+    """A page of each object's logged actions: one statement for all the objects of a level (one more to count)."""
     first, after, last, before = page
-    rows = await action_logs.page_of_target(
-        info.context.postgres,
+    pages = await action_logs.pages_of_targets(
+        info.context,
         type_name,
-        raw_id,
+        raw_ids,
         Page(first, after, last, before, row_fields(info)),
         action_log_filter(filter),
         sorts(order_by),
     )
-    return Connection.of(rows, ActionLog.from_row)
+    return [Connection.of(rows, ActionLog.from_row) for rows in pages]

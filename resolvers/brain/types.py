@@ -192,9 +192,9 @@ class Campaign(Node):
     async def daily_metrics(self, info: Ctx, from_: FromArg, to: ToArg) -> list[DailyMetric]:
         return await daily_metrics(info, metrics.campaign_daily, self.raw_id, from_, to)
 
-    @strawberry.field(description=history.ACTION_LOGS.format("campaign"))
+    @batched_field(Connection[ActionLog], reads=("raw_id",), description=history.ACTION_LOGS.format("campaign"))
     async def action_logs(
-        self,
+        sources: Sequence[Campaign],
         info: Ctx,
         first: First = None,
         after: After = None,
@@ -202,9 +202,9 @@ class Campaign(Node):
         before: Before = None,
         filter: history.Filter = None,
         order_by: history.Order = None,
-    ) -> Connection[ActionLog]:
+    ) -> list[Connection[ActionLog]]:
         page = (first, after, last, before)
-        return await history.action_logs_of(info, "Campaign", self.raw_id, page, filter, order_by)
+        return await history.action_logs_of(info, "Campaign", [s.raw_id for s in sources], page, filter, order_by)
 
 
 Campaign.from_row = row_builder(
@@ -252,9 +252,9 @@ class Creative(Node):
     async def daily_metrics(self, info: Ctx, from_: FromArg, to: ToArg) -> list[DailyMetric]:
         return await daily_metrics(info, metrics.creative_daily, self.raw_id, from_, to)
 
-    @strawberry.field(description=history.ACTION_LOGS.format("creative"))
+    @batched_field(Connection[ActionLog], reads=("raw_id",), description=history.ACTION_LOGS.format("creative"))
     async def action_logs(
-        self,
+        sources: Sequence[Creative],
         info: Ctx,
         first: First = None,
         after: After = None,
@@ -262,9 +262,9 @@ class Creative(Node):
         before: Before = None,
         filter: history.Filter = None,
         order_by: history.Order = None,
-    ) -> Connection[ActionLog]:
+    ) -> list[Connection[ActionLog]]:
         page = (first, after, last, before)
-        return await history.action_logs_of(info, "Creative", self.raw_id, page, filter, order_by)
+        return await history.action_logs_of(info, "Creative", [s.raw_id for s in sources], page, filter, order_by)
 
 
 Creative.from_row = row_builder(

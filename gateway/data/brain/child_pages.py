@@ -45,12 +45,23 @@ class ChildQuery:
 PageKey = tuple[UUID, ChildQuery]
 
 
-def _child_where(parent: str, query: ChildQuery | Where) -> str:
-    return " AND ".join(("t.organization_id = $1", f"t.{parent} = ANY($2::uuid[])", *query.conditions))
+def _child_where(parent: str, query: ChildQuery | Where, by_text: bool = False) -> str:
+    parents = f"t.{parent} = ANY($2::{'text' if by_text else 'uuid'}[])"
+    return " AND ".join(("t.organization_id = $1", parents, *query.conditions))
 
 
-def child_pages(ctx: RequestContext, table: str, row_type: type[R], parent: str) -> DataLoader[PageKey, list[Keyed[R]]]:
-    """Pages of many parents' children, one statement per distinct query: each parent's first rows past the seek."""
+def _parents(parents: list[UUID], by_text: bool) -> list[UUID] | list[str]:
+    # A parent named in a text column (a log's `target_id`) is compared as the UUID's text.
+    return [str(p) for p in parents] if by_text else parents
+
+
+def child_pages(
+    ctx: RequestContext, table: str, row_type: type[R], parent: str, by_text: bool = False
+) -> DataLoader[PageKey, list[Keyed[R]]]:
+    """Pages of many parents' children, one statement per distinct query: each parent's first rows past the seek.
+
+    `by_text`: the parent column holds the parents' ids as text, not as uuid.
+    """
 
     async def load(keys: Sequence[PageKey]) -> list[list[Keyed[R]]]:
         pg = ctx.postgres
@@ -63,24 +74,26 @@ def child_pages(ctx: RequestContext, table: str, row_type: type[R], parent: str)
             rows = await pg.fetch(
                 f"SELECT {selected.output_names()} FROM (SELECT {selected.select_list()}, "
                 f"row_number() OVER (PARTITION BY t.{parent} ORDER BY {order_by(query.order)}) AS position "
-                f"FROM {table} t {query.join} WHERE {_child_where(parent, where)}) ranked "
+                f"FROM {table} t {query.join} WHERE {_child_where(parent, where, by_text)}) ranked "
                 f"WHERE position <= {limit} ORDER BY {selected.parent_name}, position",
                 pg.organization_id,
-                parents,
+                _parents(parents, by_text),
                 *where.params,
             )
             # Bucketed by parent first: a key of (parent, query) hashes the whole query per row.
             by_parent: dict[UUID, list[Keyed[R]]] = defaultdict(list)
             build, values, parent_at = selected.row(), selected.sort_values(), selected.parent_position()
             for r in rows:
-                by_parent[r[parent_at]].append((build(r), values(r)))
+                by_parent[UUID(r[parent_at]) if by_text else r[parent_at]].append((build(r), values(r)))
             found.update({(parent_key, query): items for parent_key, items in by_parent.items()})
         return [found.get(k, []) for k in keys]
 
     return DataLoader(load)
 
 
-def child_counts(ctx: RequestContext, table: str, parent: str) -> DataLoader[PageKey, dict[str, int]]:
+def child_counts(
+    ctx: RequestContext, table: str, parent: str, by_text: bool = False
+) -> DataLoader[PageKey, dict[str, int]]:
     """Per parent, how many children a query admits per `t.status` (`""` for every status), one statement a query.
 
     A count of the whole list and counts by status are both served by it: the
@@ -94,14 +107,15 @@ def child_counts(ctx: RequestContext, table: str, parent: str) -> DataLoader[Pag
             where = query.where()
             rows = await pg.fetch(
                 f"SELECT t.{parent} AS parent_key, coalesce(t.status, '') AS status, count(*) AS n "
-                f"FROM {table} t {query.join} WHERE {_child_where(parent, where)} "
+                f"FROM {table} t {query.join} WHERE {_child_where(parent, where, by_text)} "
                 f"GROUP BY GROUPING SETS ((t.{parent}, t.status), (t.{parent}))",
                 pg.organization_id,
-                parents,
+                _parents(parents, by_text),
                 *where.params,
             )
             for r in rows:
-                found[(r["parent_key"], query)][r["status"]] = int(r["n"])
+                key = UUID(r["parent_key"]) if by_text else r["parent_key"]
+                found[(key, query)][r["status"]] = int(r["n"])
         return [found.get(k, {}) for k in keys]
 
     return DataLoader(load)
