@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from gateway.http.app import create_app
+from gateway.ops.seed import oid, uid
 from tests.conftest import Stores, gateway_settings, gql
 from tests.support.issuer import TestIssuer
 from tests.support.servers import ServerThread
@@ -98,3 +102,30 @@ async def test_a_read_enters_its_tenancy_with_its_first_statement(
                 assert body["data"] == compared["data"]
             campaigns = body["data"]["organization"]["campaigns"]["edges"]
             assert campaigns and all(edge["node"]["id"] for edge in campaigns)
+
+
+async def test_a_statement_alone_never_shows_its_tenancy(
+    planned: ServerThread, seeded: Stores, issuer: TestIssuer
+) -> None:
+    """Pages read alone enter the tenancy as they read: the claim is a bound parameter there too, never text
+    that `pg_stat_activity` shows the login's other sessions."""
+    orgs = ("acme", "globex", "initech")
+    secrets = {str(uid("org", slug)) for slug in orgs} | {str(oid("org", slug)) for slug in orgs}
+    tokens = [issuer.token(slug, "admin") for slug in orgs]
+    query = "{ organization { campaigns(first: 3) { edges { node { id name } } } } }"
+    watcher = await asyncpg.connect(seeded.app_url)
+    seen: set[str] = set()
+    try:
+        async with httpx.AsyncClient(base_url=planned.url, timeout=30) as http:
+            burst = asyncio.gather(*(gql(http, query, token=tokens[i % 3]) for i in range(90)))
+            while not burst.done():
+                rows = await watcher.fetch(
+                    "SELECT query FROM pg_stat_activity WHERE usename = current_user AND pid <> pg_backend_pid()"
+                )
+                seen.update(r["query"] for r in rows)
+            assert all("errors" not in body for body in await burst)
+    finally:
+        await watcher.close()
+    assert any("fence_enter_checked" in q for q in seen), seen
+    leaks = [q for q in seen if any(s in q for s in secrets) or re.search(r"[0-9a-f]{64}", q)]
+    assert leaks == []
