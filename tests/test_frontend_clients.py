@@ -33,7 +33,7 @@ FRONTEND = Path(__file__).parent / "frontend"
 GENERATED = FRONTEND / "src" / "gql"
 RELAY_OUT = FRONTEND / "relay" / "__generated__"
 RELAY_PERSISTED = FRONTEND / "build" / "relay-persisted.json"
-CUSTOM_SCALARS = {"Date", "DateTime", "Decimal", "JSON"}
+CUSTOM_SCALARS = {"Currency", "Date", "DateTime", "Decimal", "JSON"}
 
 needs_node = pytest.mark.skipif(
     shutil.which("node") is None or not (FRONTEND / "node_modules" / "@apollo" / "client").is_dir(),

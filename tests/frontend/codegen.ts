@@ -10,6 +10,7 @@ const config: CodegenConfig = {
       config: {
         strictScalars: true,
         scalars: {
+          Currency: "string",
           Date: "string",
           DateTime: "string",
           Decimal: { input: "string | number", output: "string" },
