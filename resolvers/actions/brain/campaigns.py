@@ -57,7 +57,7 @@ class CampaignStatusPayload:
 
 
 async def _set_status(
-    data: CampaignStatusInput, operation: str, status: str, tx: TenantConnection
+    data: CampaignStatusInput, kind: ActionKind, status: str, tx: TenantConnection
 ) -> tuple[Outcome, Logged]:
     campaign_id = parse_uuid(data.campaign_id, stored(ActionTargetType.CAMPAIGN), "campaignId")
     reason = text.reason(data.reason, required=True)
@@ -70,7 +70,7 @@ async def _set_status(
     result = {"from": current.status, "to": status}
     logs = [
         ActionLogEntry(
-            operation,
+            stored(kind),
             stored(ActionTargetType.CAMPAIGN),
             str(campaign_id),
             {"reason": reason},
@@ -79,7 +79,7 @@ async def _set_status(
     ]
     logs += [
         ActionLogEntry(
-            operation,
+            stored(kind),
             stored(ActionTargetType.CREATIVE),
             str(creative.id),
             {"reason": reason, "campaignId": str(campaign_id)},
@@ -90,13 +90,13 @@ async def _set_status(
     return Outcome(rows={"campaign": updated, "archived_creatives": len(archived)}), logs
 
 
-async def _run(info: Ctx, data: CampaignStatusInput, operation: str, status: str) -> CampaignStatusPayload:
+async def _run(info: Ctx, data: CampaignStatusInput, kind: ActionKind, status: str) -> CampaignStatusPayload:
     outcome = await run_brain_mutation(
         info,
-        operation=operation,
+        operation=stored(kind),
         permission=PERMISSION,
         input=data,
-        perform=partial(_set_status, data, operation, status),
+        perform=partial(_set_status, data, kind, status),
     )
     return CampaignStatusPayload(
         campaign=outcome.built("campaign", CAMPAIGN),
@@ -109,19 +109,19 @@ async def _run(info: Ctx, data: CampaignStatusInput, operation: str, status: str
 async def pause_campaign(
     info: Ctx, input: Annotated[CampaignStatusInput, strawberry.argument(description="The campaign and why.")]
 ) -> CampaignStatusPayload:
-    return await _run(info, input, stored(ActionKind.PAUSE_CAMPAIGN), lifecycle.PAUSED)
+    return await _run(info, input, ActionKind.PAUSE_CAMPAIGN, lifecycle.PAUSED)
 
 
 async def resume_campaign(
     info: Ctx, input: Annotated[CampaignStatusInput, strawberry.argument(description="The campaign and why.")]
 ) -> CampaignStatusPayload:
-    return await _run(info, input, stored(ActionKind.RESUME_CAMPAIGN), lifecycle.ACTIVE)
+    return await _run(info, input, ActionKind.RESUME_CAMPAIGN, lifecycle.ACTIVE)
 
 
 async def archive_campaign(
     info: Ctx, input: Annotated[CampaignStatusInput, strawberry.argument(description="The campaign and why.")]
 ) -> CampaignStatusPayload:
-    return await _run(info, input, stored(ActionKind.ARCHIVE_CAMPAIGN), lifecycle.ARCHIVED)
+    return await _run(info, input, ActionKind.ARCHIVE_CAMPAIGN, lifecycle.ARCHIVED)
 
 
 pause = strawberry.mutation(

@@ -85,12 +85,12 @@ async def _check_free(tx: TenantConnection, platform: str, name: str, account: s
         raise reject("ACCOUNT_TAKEN", "another channel already has this account id", "externalAccountId")
 
 
-def _log(action: str, before: ChannelRow | None, after: ChannelRow) -> ActionLogEntry:
+def _log(action: ActionKind, before: ChannelRow | None, after: ChannelRow) -> ActionLogEntry:
     def fields(row: ChannelRow | None) -> dict[str, str | None] | None:
         return None if row is None else {"name": row.name, "status": row.status, "account": row.external_account_id}
 
     return ActionLogEntry(
-        action, stored(ActionTargetType.CHANNEL), str(after.id), {"before": fields(before)}, fields(after) or {}
+        stored(action), stored(ActionTargetType.CHANNEL), str(after.id), {"before": fields(before)}, fields(after) or {}
     )
 
 
@@ -99,7 +99,7 @@ async def _connect(data: ConnectChannelInput, tx: TenantConnection) -> tuple[Out
     account = external_id(data.external_account_id, "externalAccountId") if data.external_account_id else None
     await _check_free(tx, stored(data.platform), name, account, None)
     channel = await channels.connect(tx, stored(data.platform), name, account)
-    return Outcome(rows={"channel": channel}), _log(stored(ActionKind.CONNECT_CHANNEL), None, channel)
+    return Outcome(rows={"channel": channel}), _log(ActionKind.CONNECT_CHANNEL, None, channel)
 
 
 async def _locked(tx: TenantConnection, global_id: str) -> ChannelRow:
@@ -118,7 +118,7 @@ async def _update(data: UpdateChannelInput, tx: TenantConnection) -> tuple[Outco
     await _check_free(tx, current.platform, name, account, current.id)
     status = stored(data.status) if data.status is not None else current.status
     channel = await channels.update(tx, current.id, name, status, account)
-    return Outcome(rows={"channel": channel}), _log(stored(ActionKind.UPDATE_CHANNEL), current, channel)
+    return Outcome(rows={"channel": channel}), _log(ActionKind.UPDATE_CHANNEL, current, channel)
 
 
 async def _disconnect(data: DisconnectChannelInput, tx: TenantConnection) -> tuple[Outcome, ActionLogEntry | None]:
@@ -126,7 +126,7 @@ async def _disconnect(data: DisconnectChannelInput, tx: TenantConnection) -> tup
     if current.status == "disconnected":
         raise reject("ALREADY_DISCONNECTED", "the channel is disconnected already", "channelId")
     channel = await channels.update(tx, current.id, current.name, "disconnected", current.external_account_id)
-    return Outcome(rows={"channel": channel}), _log(stored(ActionKind.DISCONNECT_CHANNEL), current, channel)
+    return Outcome(rows={"channel": channel}), _log(ActionKind.DISCONNECT_CHANNEL, current, channel)
 
 
 async def _run(
