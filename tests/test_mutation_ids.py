@@ -58,7 +58,7 @@ PLAIN_VALUES: dict[str, Any] = {
     "timezone": "UTC",
     "reason": "fuzz",
 }
-MONGO_TYPES = {"Workflow", "Agent", "Invitation"}
+MONGO_TYPES = {"Workflow", "Agent", "Invitation", "ScheduledWorkflow", "WorkflowExecution"}
 # Id fields whose name is short for their type.
 ID_TYPES = {"Credential": "ApiCredential"}
 SCALARS: dict[str, Any] = {"String": "fuzz", "Int": 1, "Boolean": True, "Decimal": "1.00", "JSON": None}
@@ -101,10 +101,20 @@ async def real_ids(stores: Stores, slug: str) -> Ids:
         workflow = await db.agentkit_workflows.find_one({**scope, "status": {"$ne": "archived"}}, sort=[("_id", 1)])
         agent = await db.agentkit_agents.find_one(scope, sort=[("_id", 1)])
         invitation = await db.team_invitations.find_one(scope, sort=[("_id", 1)])
+        schedule = await db.scheduled_workflows.find_one(scope, sort=[("_id", 1)])
+        execution = await db.agentkit_executions.find_one(scope, sort=[("_id", 1)])
+        account = await db.users.find_one(scope, sort=[("_id", 1)])
     finally:
         await client.close()
-    assert workflow and agent and invitation
-    enterprise = {"Workflow": workflow["_id"], "Agent": agent["_id"], "Invitation": invitation["_id"]}
+    assert workflow and agent and invitation and schedule and execution and account
+    enterprise = {
+        "Workflow": workflow["_id"],
+        "Agent": agent["_id"],
+        "Invitation": invitation["_id"],
+        "ScheduledWorkflow": schedule["_id"],
+        "WorkflowExecution": execution["_id"],
+        "Member": f"u:{account['_id']}",  # a member's enterprise account
+    }
     return Ids({name: to_global_id(name, raw) for name, raw in {**brain, **enterprise}.items()}, workflow["version"])
 
 
@@ -176,6 +186,8 @@ def undecodable(expected: str) -> list[str]:
 
 def unknown(expected: str) -> str:
     """An id of the right type that names nothing: MongoDB types hold ObjectIds, PostgreSQL ones UUIDs."""
+    if expected == "Member":
+        return to_global_id(expected, f"u:{ObjectId()}")
     return to_global_id(expected, ObjectId() if expected in MONGO_TYPES else uuid.uuid4())
 
 

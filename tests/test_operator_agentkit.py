@@ -160,7 +160,7 @@ async def test_agents_and_schedules_are_managed_by_admins_only(
         (CREATE_AGENT, {"name": "A", "kind": "k", "model": "m"}),
         (UPDATE_AGENT, {"agentId": seeded_agent(0), "name": "B"}),
         (ENABLE, {"agentId": seeded_agent(0), "enabled": False}),
-        (UNSCHEDULE, {"scheduleId": schedule_id}),
+        (UNSCHEDULE, {"scheduledWorkflowId": schedule_id}),
     ]:
         assert error_code(await mutate(client, document, bearer, **fields)) == "FORBIDDEN", document
     assert await snapshot(db, "agentkit_agents", "scheduled_workflows") == before
@@ -176,13 +176,13 @@ async def test_delete_a_workflow_schedule(client: httpx.AsyncClient, issuer: Tes
     )
     schedule_id = result(body)["schedule"]["id"]
     key = unique("unschedule")
-    body = await mutate(client, UNSCHEDULE, admin(issuer), scheduleId=schedule_id, idempotencyKey=key)
+    body = await mutate(client, UNSCHEDULE, admin(issuer), scheduledWorkflowId=schedule_id, idempotencyKey=key)
     assert result(body) == {"deletedScheduleId": schedule_id, "userErrors": []}
     assert await db.scheduled_workflows.find_one({"_id": raw(schedule_id)}) is None
     (event,) = await events(db, raw(schedule_id), "workflow.schedule_deleted")
     assert event["details"]["workflowId"] == str(raw(workflow_id))
-    assert await mutate(client, UNSCHEDULE, admin(issuer), scheduleId=schedule_id, idempotencyKey=key) == body
-    assert codes(await mutate(client, UNSCHEDULE, admin(issuer), scheduleId=schedule_id)) == ["NOT_FOUND"]
+    assert await mutate(client, UNSCHEDULE, admin(issuer), scheduledWorkflowId=schedule_id, idempotencyKey=key) == body
+    assert codes(await mutate(client, UNSCHEDULE, admin(issuer), scheduledWorkflowId=schedule_id)) == ["NOT_FOUND"]
 
 
 @pytest.mark.parametrize(
@@ -196,7 +196,7 @@ async def test_delete_schedule_rejections_change_nothing(
     client: httpx.AsyncClient, issuer: TestIssuer, db: Db, schedule_id: str, code: str
 ) -> None:
     before = await snapshot(db, "scheduled_workflows")
-    assert codes(await mutate(client, UNSCHEDULE, admin(issuer), scheduleId=schedule_id)) == [code]
+    assert codes(await mutate(client, UNSCHEDULE, admin(issuer), scheduledWorkflowId=schedule_id)) == [code]
     assert await snapshot(db, "scheduled_workflows") == before
 
 
@@ -207,15 +207,15 @@ async def test_cancel_then_retry_an_execution(client: httpx.AsyncClient, issuer:
     workflow_id = await active_workflow(client, issuer, seeded_agent(0))
     queued = (await run(client, admin(issuer), workflow_id))["execution"]
     key = unique("cancel")
-    body = await mutate(client, CANCEL, admin(issuer), executionId=queued["id"], idempotencyKey=key)
+    body = await mutate(client, CANCEL, admin(issuer), workflowExecutionId=queued["id"], idempotencyKey=key)
     cancelled = result(body)
     assert cancelled["userErrors"] == [] and cancelled["execution"]["status"] == "CANCELLED"
     assert cancelled["execution"]["finishedAt"] is not None and cancelled["quota"] is None
     assert len(await events(db, raw(queued["id"]), "workflow.execution_cancelled")) == 1
-    assert await mutate(client, CANCEL, admin(issuer), executionId=queued["id"], idempotencyKey=key) == body
-    assert codes(await mutate(client, CANCEL, admin(issuer), executionId=queued["id"])) == ["NOT_CANCELLABLE"]
+    assert await mutate(client, CANCEL, admin(issuer), workflowExecutionId=queued["id"], idempotencyKey=key) == body
+    assert codes(await mutate(client, CANCEL, admin(issuer), workflowExecutionId=queued["id"])) == ["NOT_CANCELLABLE"]
 
-    retried = result(await mutate(client, RETRY, admin(issuer), executionId=queued["id"]))
+    retried = result(await mutate(client, RETRY, admin(issuer), workflowExecutionId=queued["id"]))
     assert retried["userErrors"] == []
     again = retried["execution"]
     assert again["id"] != queued["id"] and again["status"] == "QUEUED" and again["input"] == {"window": "1d"}
@@ -226,7 +226,7 @@ async def test_cancel_then_retry_an_execution(client: httpx.AsyncClient, issuer:
     (event,) = await events(db, raw(again["id"]), "workflow.run")
     assert event["details"]["retryOf"] == str(raw(queued["id"]))
     # The retry can itself be cancelled, and the running one was never touched.
-    assert result(await mutate(client, CANCEL, admin(issuer), executionId=again["id"]))["userErrors"] == []
+    assert result(await mutate(client, CANCEL, admin(issuer), workflowExecutionId=again["id"]))["userErrors"] == []
 
 
 @pytest.mark.parametrize(
@@ -245,7 +245,7 @@ async def test_execution_rejections_change_nothing(
 ) -> None:
     before = await snapshot(db, "agentkit_executions", "usage_quotas")
     execution_id = to_global_id("WorkflowExecution", oid("execution", *execution))
-    body = await mutate(client, document, admin(issuer), executionId=execution_id)
+    body = await mutate(client, document, admin(issuer), workflowExecutionId=execution_id)
     assert codes(body) == [code] and result(body)["execution"] is None
     assert await snapshot(db, "agentkit_executions", "usage_quotas") == before
 
@@ -254,7 +254,9 @@ async def test_retry_of_a_workflow_that_no_longer_runs(client: httpx.AsyncClient
     # Seeded workflow 7 is archived; its failed run cannot run again.
     execution_id = to_global_id("WorkflowExecution", oid("execution", ORG, 7, 0))
     before = await snapshot(db, "agentkit_executions")
-    assert codes(await mutate(client, RETRY, admin(issuer), executionId=execution_id)) == ["WORKFLOW_NOT_ACTIVE"]
+    assert codes(await mutate(client, RETRY, admin(issuer), workflowExecutionId=execution_id)) == [
+        "WORKFLOW_NOT_ACTIVE"
+    ]
     assert await snapshot(db, "agentkit_executions") == before
 
 
@@ -275,7 +277,7 @@ async def test_a_partner_with_workflows_run_runs_workflows(
         "id": "partner-runner",
         "email": None,
     }
-    cancelled = result(await mutate(client, PARTNER_CANCEL, runner, executionId=execution["id"]))
+    cancelled = result(await mutate(client, PARTNER_CANCEL, runner, workflowExecutionId=execution["id"]))
     assert cancelled["userErrors"] == [] and cancelled["execution"]["status"] == "CANCELLED"
     # Reading the workflow it ran is still not the partner's to do.
     body = await mutate(client, RUN, runner, workflowId=workflow_id)
@@ -302,7 +304,7 @@ async def test_other_partner_scopes_cannot_run_workflows(
 async def test_executions_are_run_by_admins_only(client: httpx.AsyncClient, issuer: TestIssuer, role: str) -> None:
     execution_id = to_global_id("WorkflowExecution", oid("execution", ORG, 0, 0))
     for document in (CANCEL, RETRY):
-        body = await mutate(client, document, issuer.token(ORG, role), executionId=execution_id)
+        body = await mutate(client, document, issuer.token(ORG, role), workflowExecutionId=execution_id)
         assert error_code(body) == "FORBIDDEN"
 
 
@@ -315,10 +317,10 @@ async def test_cancel_and_retry_reach_execution_subscribers(
         await settle()
         queued = (await run(client, admin(issuer), workflow_id))["execution"]
         assert (await next_event(sub, "runs", within=30))["workflowExecutionUpdated"]["status"] == "QUEUED"
-        assert result(await mutate(client, CANCEL, admin(issuer), executionId=queued["id"]))["userErrors"] == []
+        assert result(await mutate(client, CANCEL, admin(issuer), workflowExecutionId=queued["id"]))["userErrors"] == []
         cancelled = (await next_event(sub, "runs", within=30))["workflowExecutionUpdated"]
         assert cancelled["id"] == queued["id"] and cancelled["status"] == "CANCELLED"
-        retried = result(await mutate(client, RETRY, admin(issuer), executionId=queued["id"]))["execution"]
+        retried = result(await mutate(client, RETRY, admin(issuer), workflowExecutionId=queued["id"]))["execution"]
         again = (await next_event(sub, "runs", within=30))["workflowExecutionUpdated"]
         assert again["id"] == retried["id"] and again["status"] == "QUEUED"
         assert again["workflow"]["id"] == workflow_id

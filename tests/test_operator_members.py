@@ -135,7 +135,7 @@ async def test_only_an_owner_grants_and_revokes_owner(
         ("admin", seeded_member("analyst"), "ANALYST", "NOTHING_TO_UPDATE"),
         ("admin", seeded_member("admin", "acme"), "MEMBER", "NOT_FOUND"),  # another organization's
         ("admin", to_global_id("Member", "b:1"), "MEMBER", "NOT_FOUND"),  # no enterprise account
-        ("admin", to_global_id("Member", "u:not-an-object-id"), "MEMBER", "NOT_FOUND"),
+        ("admin", to_global_id("Member", "u:not-an-object-id"), "MEMBER", "INVALID_ID"),
         ("admin", to_global_id("Agent", oid("agent", ORG, 0)), "MEMBER", "INVALID_ID"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Annotated
 
@@ -55,10 +56,12 @@ def _changes(data: UpdateAgentInput) -> Document:
     return changes
 
 
-async def _apply(w: Writes, agent_id: strawberry.ID, changes: Document, action: str) -> Outcome:
+async def _apply(w: Writes, agent_id: strawberry.ID, changed: Callable[[], Document], action: str) -> Outcome:
+    """Apply the changes `changed` makes, checked once the agent is known to be the caller's."""
     raw_id = parse_object_id(agent_id, "Agent", FIELD)
     if await agents.find(w, raw_id) is None:
         raise reject("NOT_FOUND", "no such agent in your organization", FIELD)
+    changes = changed()
     audit = Audit(action, "Agent", str(raw_id), {"changed": sorted(changes), **changes})
     updated = await agents.change(w, raw_id, changes, audit)
     if updated is None:
@@ -67,14 +70,12 @@ async def _apply(w: Writes, agent_id: strawberry.ID, changes: Document, action: 
 
 
 async def _update(data: UpdateAgentInput, w: Writes) -> Outcome:
-    parse_object_id(data.agent_id, "Agent", FIELD)  # a malformed id is reported before the fields
-    return await _apply(w, data.agent_id, _changes(data), "agent.updated")
+    return await _apply(w, data.agent_id, partial(_changes, data), "agent.updated")
 
 
 async def _set_enabled(data: SetAgentEnabledInput, w: Writes) -> Outcome:
-    return await _apply(
-        w, data.agent_id, {"enabled": data.enabled}, "agent.enabled" if data.enabled else "agent.disabled"
-    )
+    action = "agent.enabled" if data.enabled else "agent.disabled"
+    return await _apply(w, data.agent_id, lambda: {"enabled": data.enabled}, action)
 
 
 async def update_agent(

@@ -30,7 +30,9 @@ async def account(w: Writes, member_id: strawberry.ID) -> Document:
     """The enterprise account a Member id names. A Brain-only member has none to manage; another
     organization's account reads as missing, revealing nothing."""
     store, _, key = parse_id(member_id, "Member", FIELD).partition(":")
-    found = await accounts.find(w, ObjectId(key)) if store == "u" and ObjectId.is_valid(key) else None
+    if store not in ("u", "b") or not key or (store == "u" and not ObjectId.is_valid(key)):
+        raise reject("INVALID_ID", f"{member_id!r} is not a valid Member id", FIELD)
+    found = await accounts.find(w, ObjectId(key)) if store == "u" else None
     if found is None:
         raise reject("NOT_FOUND", NO_ACCOUNT, FIELD)
     return found

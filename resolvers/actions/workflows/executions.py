@@ -20,12 +20,12 @@ from resolvers.enterprise.agentkit import WorkflowExecution
 from resolvers.enterprise.types import UsageQuota
 
 PERMISSION = Permission.RUN_WORKFLOWS
-FIELD = "executionId"
+FIELD = "workflowExecutionId"
 
 
 @strawberry.input(description="Name one workflow execution.")
 class ExecutionInput:
-    execution_id: strawberry.ID = strawberry.field(description="The execution.")
+    workflow_execution_id: strawberry.ID = strawberry.field(description="The execution.")
     idempotency_key: str | None = IdempotencyKey
 
 
@@ -39,7 +39,7 @@ class ExecutionPayload:
 
 
 async def _execution(w: Writes, data: ExecutionInput) -> Document:
-    found = await executions.find(w, parse_object_id(data.execution_id, "WorkflowExecution", FIELD))
+    found = await executions.find(w, parse_object_id(data.workflow_execution_id, "WorkflowExecution", FIELD))
     if found is None:
         raise reject("NOT_FOUND", "no such execution in your organization", FIELD)
     return found

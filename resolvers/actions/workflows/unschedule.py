@@ -17,12 +17,12 @@ from resolvers.actions.workflows.common import WorkflowError, WorkflowErrorCode
 from resolvers.common.relay import node_id
 
 PERMISSION = Permission.MANAGE_WORKFLOWS
-FIELD = "scheduleId"
+FIELD = "scheduledWorkflowId"
 
 
 @strawberry.input(description="Delete a workflow's schedule.")
 class DeleteWorkflowScheduleInput:
-    schedule_id: strawberry.ID = strawberry.field(description="The schedule.")
+    scheduled_workflow_id: strawberry.ID = strawberry.field(description="The schedule.")
     idempotency_key: str | None = IdempotencyKey
 
 
@@ -33,7 +33,7 @@ class DeleteWorkflowSchedulePayload:
 
 
 async def _delete(data: DeleteWorkflowScheduleInput, w: Writes) -> Outcome:
-    schedule_id = parse_object_id(data.schedule_id, "ScheduledWorkflow", FIELD)
+    schedule_id = parse_object_id(data.scheduled_workflow_id, "ScheduledWorkflow", FIELD)
     current = await schedules.find(w, schedule_id)
     if current is None:
         raise reject("NOT_FOUND", "no such schedule in your organization", FIELD)
