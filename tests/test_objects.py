@@ -109,7 +109,7 @@ def test_documents_are_read_as_the_hand_written_builders_read_them() -> None:
     run = WorkflowExecution.from_doc({"_id": oid, "status": "failed", "triggered_by": "", "input": {"x": 1}})
     assert (run.triggered_by, run.input, run.output, run.started_at) == (None, {"x": 1}, None, None)
     entry = AuditLog.from_doc({"_id": oid, "action": "x", "event_id": "e", "at": now, "actor": None})
-    assert (vars(entry.actor), entry.target) == ({"kind": ActorKind.SYSTEM, "id": "", "email": None}, None)
+    assert (vars(entry.actor), entry.target_ref) == ({"kind": ActorKind.SYSTEM, "id": "", "email": None}, None)
     with pytest.raises(KeyError):
         Agent.from_doc({"_id": oid, "kind": "monitor", "model": "m"})  # a key the type requires
     with pytest.raises(ValueError, match="is not a valid WorkflowStatus"):
