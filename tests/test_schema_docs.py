@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from enum import Enum
 from pathlib import Path
 
 from graphql import (
@@ -18,14 +17,15 @@ from graphql import (
     get_named_type,
 )
 
-from resolvers.actions.agents.common import AgentErrorCode
-from resolvers.actions.brain.common import BrainActionErrorCode
-from resolvers.actions.brain_states.publish import BrainStateErrorCode
-from resolvers.actions.catalog.common import CatalogErrorCode
-from resolvers.actions.credentials.common import CredentialErrorCode
-from resolvers.actions.ingestion.common import IngestionErrorCode
-from resolvers.actions.team.common import TeamErrorCode
-from resolvers.actions.workflows.common import WorkflowErrorCode
+from resolvers.actions.agents.common import AGENT_CODES
+from resolvers.actions.brain.common import BRAIN_ACTION_CODES
+from resolvers.actions.brain_states.publish import BRAIN_STATE_CODES
+from resolvers.actions.catalog.common import CATALOG_CODES
+from resolvers.actions.credentials.common import CREDENTIAL_CODES
+from resolvers.actions.errors import UserErrorCode
+from resolvers.actions.ingestion.common import INGESTION_CODES
+from resolvers.actions.team.common import TEAM_CODES
+from resolvers.actions.workflows.common import WORKFLOW_CODES
 from resolvers.schema import schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,15 +131,15 @@ PAYLOAD_ERRORS = {
     "DeleteWorkflowSchedulePayload": "WorkflowError",
     "ExecutionPayload": "WorkflowError",
 }
-ERROR_CODES: dict[str, type[Enum]] = {
-    "BrainActionErrorCode": BrainActionErrorCode,
-    "IngestionErrorCode": IngestionErrorCode,
-    "TeamErrorCode": TeamErrorCode,
-    "WorkflowErrorCode": WorkflowErrorCode,
-    "CredentialErrorCode": CredentialErrorCode,
-    "BrainStateErrorCode": BrainStateErrorCode,
-    "AgentErrorCode": AgentErrorCode,
-    "CatalogErrorCode": CatalogErrorCode,
+ERROR_CODES: dict[str, frozenset[UserErrorCode]] = {
+    "BRAIN_ACTION_CODES": BRAIN_ACTION_CODES,
+    "INGESTION_CODES": INGESTION_CODES,
+    "TEAM_CODES": TEAM_CODES,
+    "WORKFLOW_CODES": WORKFLOW_CODES,
+    "CREDENTIAL_CODES": CREDENTIAL_CODES,
+    "BRAIN_STATE_CODES": BRAIN_STATE_CODES,
+    "AGENT_CODES": AGENT_CODES,
+    "CATALOG_CODES": CATALOG_CODES,
 }
 
 
@@ -165,36 +165,36 @@ def domain_codes(name: str) -> set[str]:
 # the code enum of each domain that place serves, else `typed_errors` would refuse it instead of the client
 # reading it. Rules shared by several domains list them all.
 MODULE_CODES = {
-    "resolvers/actions/brain": ["BrainActionErrorCode"],
-    "resolvers/actions/ingestion": ["IngestionErrorCode"],
-    "resolvers/actions/catalog": ["CatalogErrorCode"],
-    "resolvers/actions/team": ["TeamErrorCode"],
-    "resolvers/actions/workflows": ["WorkflowErrorCode"],
-    "resolvers/actions/credentials": ["CredentialErrorCode"],
-    "gateway/core/rules/credentials.py": ["CredentialErrorCode"],
-    "gateway/core/rules/brain_states.py": ["BrainStateErrorCode"],
-    "resolvers/actions/agents": ["AgentErrorCode"],
-    "gateway/core/rules/members.py": ["TeamErrorCode"],
-    "gateway/core/rules/budget.py": ["BrainActionErrorCode"],
-    "gateway/core/rules/lifecycle.py": ["BrainActionErrorCode"],
-    "gateway/core/rules/text.py": ["BrainActionErrorCode", "TeamErrorCode", "WorkflowErrorCode"],
-    "gateway/core/rules/schedule.py": ["WorkflowErrorCode"],
-    "gateway/core/rules/versions.py": ["WorkflowErrorCode"],
-    "gateway/core/rules/invitations.py": ["TeamErrorCode"],
-    "gateway/core/rules/seats.py": ["TeamErrorCode"],
-    "gateway/data/enterprise/seats.py": ["TeamErrorCode"],
-    "gateway/data/enterprise/executions.py": ["WorkflowErrorCode"],
-    "gateway/data/enterprise/schedules.py": ["WorkflowErrorCode"],
+    "resolvers/actions/brain": ["BRAIN_ACTION_CODES"],
+    "resolvers/actions/ingestion": ["INGESTION_CODES"],
+    "resolvers/actions/catalog": ["CATALOG_CODES"],
+    "resolvers/actions/team": ["TEAM_CODES"],
+    "resolvers/actions/workflows": ["WORKFLOW_CODES"],
+    "resolvers/actions/credentials": ["CREDENTIAL_CODES"],
+    "gateway/core/rules/credentials.py": ["CREDENTIAL_CODES"],
+    "gateway/core/rules/brain_states.py": ["BRAIN_STATE_CODES"],
+    "resolvers/actions/agents": ["AGENT_CODES"],
+    "gateway/core/rules/members.py": ["TEAM_CODES"],
+    "gateway/core/rules/budget.py": ["BRAIN_ACTION_CODES"],
+    "gateway/core/rules/lifecycle.py": ["BRAIN_ACTION_CODES"],
+    "gateway/core/rules/text.py": ["BRAIN_ACTION_CODES", "TEAM_CODES", "WORKFLOW_CODES"],
+    "gateway/core/rules/schedule.py": ["WORKFLOW_CODES"],
+    "gateway/core/rules/versions.py": ["WORKFLOW_CODES"],
+    "gateway/core/rules/invitations.py": ["TEAM_CODES"],
+    "gateway/core/rules/seats.py": ["TEAM_CODES"],
+    "gateway/data/enterprise/seats.py": ["TEAM_CODES"],
+    "gateway/data/enterprise/executions.py": ["WORKFLOW_CODES"],
+    "gateway/data/enterprise/schedules.py": ["WORKFLOW_CODES"],
     # The id parser every domain uses.
     "resolvers/actions/common.py": [
-        "BrainActionErrorCode",
-        "IngestionErrorCode",
-        "TeamErrorCode",
-        "WorkflowErrorCode",
-        "CredentialErrorCode",
-        "BrainStateErrorCode",
-        "AgentErrorCode",
-        "CatalogErrorCode",
+        "BRAIN_ACTION_CODES",
+        "INGESTION_CODES",
+        "TEAM_CODES",
+        "WORKFLOW_CODES",
+        "CREDENTIAL_CODES",
+        "BRAIN_STATE_CODES",
+        "AGENT_CODES",
+        "CATALOG_CODES",
     ],
 }
 SHARED_CODES = {"INVALID_ID"}  # raised by the id parser

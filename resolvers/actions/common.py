@@ -48,12 +48,16 @@ IdempotencyKey = strawberry.field(
 )
 
 
-def typed_errors(errors: list[UserError], error_type: Callable[..., E], codes: type[Enum]) -> list[E]:
+def typed_errors(errors: list[UserError], error_type: Callable[..., E], codes: frozenset[UserErrorCode]) -> list[E]:
     """A payload's user errors as its domain's GraphQL error type (a `UserError`), the code as a `UserErrorCode`.
 
-    `codes` is the domain's own enum: a code outside it is a bug of the mutation, refused here.
+    `codes` are the domain's own: a code outside them is a bug of the mutation, refused here.
     """
-    return [error_type(code=UserErrorCode(codes(e.code).name), message=e.message, field=e.field) for e in errors]
+    typed = [(UserErrorCode[e.code], e) for e in errors]
+    stray = [code.name for code, _ in typed if code not in codes]
+    if stray:
+        raise ValueError(f"user error codes outside the domain: {stray}")
+    return [error_type(code=code, message=e.message, field=e.field) for code, e in typed]
 
 
 USER_ERRORS = "Why nothing changed, when it did not; empty on success."

@@ -2,7 +2,7 @@
 
 Every payload error type implements `UserError` by subclassing it (see `TeamError`); its code
 is a member of `UserErrorCode`, whatever the domain. A domain's own code enum (e.g.
-`BrainActionErrorCode`) lists which of these codes its mutations may return; `typed_errors`
+`BRAIN_ACTION_CODES`) lists which of these codes its mutations may return; `typed_errors`
 refuses any other, and tests/test_user_errors.py fails when a domain code is missing here.
 """
 
@@ -204,3 +204,8 @@ class UserError:
     code: UserErrorCode = strawberry.field(description="Why, as a stable code to switch on.")
     message: str = strawberry.field(description=ERROR_MESSAGE)
     field: str | None = strawberry.field(description=ERROR_FIELD)
+
+
+def codes(*members: UserErrorCode) -> frozenset[UserErrorCode]:
+    """The codes one domain's mutations may answer with."""
+    return frozenset(members)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 class UserError:
     """Why a mutation did not apply, before it is typed for its domain's payload.
 
-    `code` names a member of the domain's error-code enum (e.g. `BrainActionErrorCode`); each payload turns
+    `code` names a member of the domain's error-code enum (e.g. `BRAIN_ACTION_CODES`); each payload turns
     these into its domain's GraphQL error type, so clients can switch on the code from the schema.
     """
 

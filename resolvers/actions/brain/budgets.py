@@ -13,7 +13,7 @@ from gateway.core.rules import Rejected, budget, reject, text
 from gateway.data.brain import campaigns
 from gateway.data.brain.action_logs import ActionLogEntry
 from gateway.stores.postgres import TenantConnection
-from resolvers.actions.brain.common import BrainActionError, BrainActionErrorCode
+from resolvers.actions.brain.common import BRAIN_ACTION_CODES, BrainActionError
 from resolvers.actions.built import ACTION_LOG, CAMPAIGN
 from resolvers.actions.common import (
     USER_ERRORS,
@@ -135,7 +135,7 @@ async def update_campaign_budget(
     return UpdateCampaignBudgetPayload(
         campaign=outcome.built("campaign", CAMPAIGN),
         action_log=outcome.built("action_log", ACTION_LOG),
-        user_errors=typed_errors(outcome.errors, BrainActionError, BrainActionErrorCode),
+        user_errors=typed_errors(outcome.errors, BrainActionError, BRAIN_ACTION_CODES),
     )
 
 
@@ -154,7 +154,7 @@ async def shift_budget(
         from_=outcome.built("from", CAMPAIGN),
         to=outcome.built("to", CAMPAIGN),
         action_log=outcome.built("action_log", ACTION_LOG),
-        user_errors=typed_errors(outcome.errors, BrainActionError, BrainActionErrorCode),
+        user_errors=typed_errors(outcome.errors, BrainActionError, BRAIN_ACTION_CODES),
     )
 
 

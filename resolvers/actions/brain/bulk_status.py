@@ -11,7 +11,7 @@ import strawberry
 from gateway.core.permissions import Permission
 from gateway.data.brain import campaigns, lifecycle_writes
 from resolvers.actions.brain.bulk import MAX_IDS, Bulk, BulkActionOutcome, logs_by_target, outcome_of, perform
-from resolvers.actions.brain.common import BrainActionError, BrainActionErrorCode
+from resolvers.actions.brain.common import BRAIN_ACTION_CODES, BrainActionError
 from resolvers.actions.built import ACTION_LOG, CAMPAIGN, CREATIVE
 from resolvers.actions.common import USER_ERRORS, Ctx, IdempotencyKey, Outcome, run_brain_mutation, typed_errors
 from resolvers.brain.enums import ActionKind, ActionTargetType
@@ -112,7 +112,7 @@ def _creatives(outcome: Outcome) -> BulkCreativesPayload:
         )
         for r in outcome.rows.get("results", [])
     ]
-    errors = typed_errors(outcome.errors, BrainActionError, BrainActionErrorCode)
+    errors = typed_errors(outcome.errors, BrainActionError, BRAIN_ACTION_CODES)
     return BulkCreativesPayload(results=results, changed=int(outcome.rows.get("changed", 0)), user_errors=errors)
 
 
@@ -142,7 +142,7 @@ async def pause_campaigns(
         )
         for r in outcome.rows.get("results", [])
     ]
-    errors = typed_errors(outcome.errors, BrainActionError, BrainActionErrorCode)
+    errors = typed_errors(outcome.errors, BrainActionError, BRAIN_ACTION_CODES)
     return BulkCampaignsPayload(results=results, changed=int(outcome.rows.get("changed", 0)), user_errors=errors)
 
 

@@ -15,7 +15,7 @@ from gateway.core.rules import lifecycle, reject, text
 from gateway.data.brain import campaigns, lifecycle_writes
 from gateway.data.brain.action_logs import ActionLogEntry
 from gateway.stores.postgres import TenantConnection
-from resolvers.actions.brain.common import BrainActionError, BrainActionErrorCode
+from resolvers.actions.brain.common import BRAIN_ACTION_CODES, BrainActionError
 from resolvers.actions.built import ACTION_LOG, CAMPAIGN
 from resolvers.actions.common import (
     USER_ERRORS,
@@ -149,7 +149,7 @@ async def update_campaign(
         campaign=outcome.built("campaign", CAMPAIGN),
         current_version=int(current_version) if current_version is not None else None,
         action_log=outcome.built("action_log", ACTION_LOG),
-        user_errors=typed_errors(outcome.errors, BrainActionError, BrainActionErrorCode),
+        user_errors=typed_errors(outcome.errors, BrainActionError, BRAIN_ACTION_CODES),
     )
 
 

@@ -12,7 +12,7 @@ from gateway.core.rules import lifecycle, reject, text
 from gateway.data.brain import creatives
 from gateway.data.brain.action_logs import ActionLogEntry
 from gateway.stores.postgres import TenantConnection
-from resolvers.actions.brain.common import BrainActionError, BrainActionErrorCode
+from resolvers.actions.brain.common import BRAIN_ACTION_CODES, BrainActionError
 from resolvers.actions.built import ACTION_LOG, CREATIVE
 from resolvers.actions.common import (
     USER_ERRORS,
@@ -76,7 +76,7 @@ async def _run(info: Ctx, data: CreativeStatusInput, kind: ActionKind, status: s
     return CreativeStatusPayload(
         creative=outcome.built("creative", CREATIVE),
         action_log=outcome.built("action_log", ACTION_LOG),
-        user_errors=typed_errors(outcome.errors, BrainActionError, BrainActionErrorCode),
+        user_errors=typed_errors(outcome.errors, BrainActionError, BRAIN_ACTION_CODES),
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from functools import partial
 from typing import Annotated
 
@@ -22,28 +21,25 @@ from resolvers.actions.common import (
     run_brain_mutation,
     typed_errors,
 )
-from resolvers.actions.errors import UserError
+from resolvers.actions.errors import UserError, UserErrorCode, codes
 from resolvers.brain.enums import ActionKind, ActionTargetType, BrainModule
 from resolvers.brain.records import ActionLog, BrainState
 from resolvers.common.enums import stored
 from resolvers.common.scalars import JSON
 
-
-@strawberry.enum(description="Why a Brain state was not published.")
-class BrainStateErrorCode(Enum):
-    INVALID_ID = strawberry.enum_value("INVALID_ID", description="An id is malformed or names another type.")
-    INVALID_STATE = strawberry.enum_value("INVALID_STATE", description="The state is not a JSON object, or too deep.")
-    STATE_TOO_LARGE = strawberry.enum_value("STATE_TOO_LARGE", description="The state is larger than allowed.")
-    INVALID_VERSION = strawberry.enum_value("INVALID_VERSION", description="The version is not a positive integer.")
-    STALE_VERSION = strawberry.enum_value(
-        "STALE_VERSION",
-        description="The version is not above the module's newest published one (a duplicate or an older one).",
-    )
+# The codes the Brain state mutations may answer in `userErrors`; `typed_errors` refuses others.
+BRAIN_STATE_CODES = codes(
+    UserErrorCode.INVALID_ID,
+    UserErrorCode.INVALID_STATE,
+    UserErrorCode.STATE_TOO_LARGE,
+    UserErrorCode.INVALID_VERSION,
+    UserErrorCode.STALE_VERSION,
+)
 
 
 @strawberry.type(description="Why a Brain state was not published. Nothing was changed.")
 class BrainStateError(UserError):
-    """Fields from `UserError`; the code is one of `BrainStateErrorCode`."""
+    """Fields from `UserError`; the code is one of `BRAIN_STATE_CODES`."""
 
 
 @strawberry.input(description="A Brain module's new output.")
@@ -94,7 +90,7 @@ async def publish_brain_state(
     return PublishBrainStatePayload(
         brain_state=outcome.built("brain_state", BRAIN_STATE),
         action_log=outcome.built("action_log", ACTION_LOG),
-        user_errors=typed_errors(outcome.errors, BrainStateError, BrainStateErrorCode),
+        user_errors=typed_errors(outcome.errors, BrainStateError, BRAIN_STATE_CODES),
     )
 
 

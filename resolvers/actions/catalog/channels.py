@@ -19,7 +19,7 @@ from gateway.data.brain.action_logs import ActionLogEntry
 from gateway.data.brain.channels import ChannelRow
 from gateway.stores.postgres import TenantConnection
 from resolvers.actions.built import ACTION_LOG, CHANNEL
-from resolvers.actions.catalog.common import CatalogError, CatalogErrorCode, SyncedChannelStatus
+from resolvers.actions.catalog.common import CATALOG_CODES, CatalogError, SyncedChannelStatus
 from resolvers.actions.catalog.rows import external_id, name_of
 from resolvers.actions.common import (
     USER_ERRORS,
@@ -139,7 +139,7 @@ async def _run(
     return ChannelPayload(
         channel=outcome.built("channel", CHANNEL),
         action_log=outcome.built("action_log", ACTION_LOG),
-        user_errors=typed_errors(outcome.errors, CatalogError, CatalogErrorCode),
+        user_errors=typed_errors(outcome.errors, CatalogError, CATALOG_CODES),
     )
 
 

@@ -8,9 +8,8 @@ from enum import Enum
 
 import strawberry
 
-from gateway.core.rules.text import MAX_NAME
 from resolvers.actions.common import IdempotencyKey
-from resolvers.actions.errors import UserError
+from resolvers.actions.errors import UserError, UserErrorCode, codes
 from resolvers.brain.enums import CreativeFormat, DeliveryStatus, Platform
 
 MAX_ROWS = 5_000  # channels, campaigns and creatives together
@@ -20,53 +19,32 @@ MAX_OBJECTIVE = 100
 MAX_REPORTED_ERRORS = 100
 
 
-@strawberry.enum(description="Why a catalog call (sync, channel change) did not apply.")
-class CatalogErrorCode(Enum):
-    NO_ROWS = strawberry.enum_value("NO_ROWS", description="The batch is empty.")
-    TOO_MANY_ROWS = strawberry.enum_value(
-        "TOO_MANY_ROWS", description="The batch has more rows than one call may send."
-    )
-    DUPLICATE_ROW = strawberry.enum_value(
-        "DUPLICATE_ROW", description="Two rows of one kind have the same platform and external id."
-    )
-    INVALID_ID = strawberry.enum_value("INVALID_ID", description="An id is malformed or names another type.")
-    INVALID_EXTERNAL_ID = strawberry.enum_value(
-        "INVALID_EXTERNAL_ID", description=f"An external id is blank or longer than {MAX_EXTERNAL_ID} characters."
-    )
-    INVALID_NAME = strawberry.enum_value("INVALID_NAME", description=f"A name is blank or over {MAX_NAME} characters.")
-    INVALID_TEXT = strawberry.enum_value("INVALID_TEXT", description="A headline or objective is too long.")
-    INVALID_AMOUNT = strawberry.enum_value("INVALID_AMOUNT", description="A budget is negative or too large.")
-    INVALID_CURRENCY = strawberry.enum_value(
-        "INVALID_CURRENCY", description="A currency is not three capital letters (ISO 4217)."
-    )
-    INVALID_DATES = strawberry.enum_value("INVALID_DATES", description="A campaign ends before it starts.")
-    INVALID_STATUS = strawberry.enum_value(
-        "INVALID_STATUS", description="The status cannot be set this way (disconnect a channel with its own mutation)."
-    )
-    FORMAT_REQUIRED = strawberry.enum_value("FORMAT_REQUIRED", description="A new creative needs its format.")
-    NAME_TAKEN = strawberry.enum_value(
-        "NAME_TAKEN", description="Another channel of the organization on this platform has the name."
-    )
-    ACCOUNT_TAKEN = strawberry.enum_value(
-        "ACCOUNT_TAKEN", description="Another channel of the organization already has this platform account."
-    )
-    NOT_FOUND = strawberry.enum_value(
-        "NOT_FOUND", description="The parent (channel, campaign) or object does not exist in your organization."
-    )
-    PARENT_MISMATCH = strawberry.enum_value(
-        "PARENT_MISMATCH", description="The row already exists under another parent; parents never change."
-    )
-    CHANNEL_DISCONNECTED = strawberry.enum_value(
-        "CHANNEL_DISCONNECTED", description="The channel is disconnected: nothing syncs into it any more."
-    )
-    ALREADY_DISCONNECTED = strawberry.enum_value(
-        "ALREADY_DISCONNECTED", description="The channel is disconnected already."
-    )
+# The codes the catalog and channel mutations may answer in `userErrors`; `typed_errors` refuses others.
+CATALOG_CODES = codes(
+    UserErrorCode.NO_ROWS,
+    UserErrorCode.TOO_MANY_ROWS,
+    UserErrorCode.DUPLICATE_ROW,
+    UserErrorCode.INVALID_ID,
+    UserErrorCode.INVALID_EXTERNAL_ID,
+    UserErrorCode.INVALID_NAME,
+    UserErrorCode.INVALID_TEXT,
+    UserErrorCode.INVALID_AMOUNT,
+    UserErrorCode.INVALID_CURRENCY,
+    UserErrorCode.INVALID_DATES,
+    UserErrorCode.INVALID_STATUS,
+    UserErrorCode.FORMAT_REQUIRED,
+    UserErrorCode.NAME_TAKEN,
+    UserErrorCode.ACCOUNT_TAKEN,
+    UserErrorCode.NOT_FOUND,
+    UserErrorCode.PARENT_MISMATCH,
+    UserErrorCode.CHANNEL_DISCONNECTED,
+    UserErrorCode.ALREADY_DISCONNECTED,
+)
 
 
 @strawberry.type(description="Why a catalog call did not apply. Nothing was changed.")
 class CatalogError(UserError):
-    """Fields from `UserError`; the code is one of `CatalogErrorCode`."""
+    """Fields from `UserError`; the code is one of `CATALOG_CODES`."""
 
 
 @strawberry.enum(description="A channel's state as a catalog sync may set it.")

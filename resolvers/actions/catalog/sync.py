@@ -18,10 +18,10 @@ from gateway.data.ids import to_global_id
 from gateway.stores.postgres import TenantConnection
 from resolvers.actions.built import ACTION_LOG
 from resolvers.actions.catalog.common import (
+    CATALOG_CODES,
     MAX_REPORTED_ERRORS,
     MAX_ROWS,
     CatalogError,
-    CatalogErrorCode,
     SyncCatalogInput,
     SyncedRow,
     SyncResult,
@@ -154,7 +154,7 @@ async def sync_catalog(
         campaigns=_built(outcome.rows.get("campaigns")),
         creatives=_built(outcome.rows.get("creatives")),
         action_log=outcome.built("action_log", ACTION_LOG),
-        user_errors=typed_errors(outcome.errors, CatalogError, CatalogErrorCode),
+        user_errors=typed_errors(outcome.errors, CatalogError, CATALOG_CODES),
     )
 
 

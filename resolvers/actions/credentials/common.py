@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Any
 
 import strawberry
@@ -18,33 +17,29 @@ from resolvers.actions.common import (
     input_arguments,
     typed_errors,
 )
-from resolvers.actions.errors import UserError
+from resolvers.actions.errors import UserError, UserErrorCode, codes
 from resolvers.brain.records import ActionLog, ApiCredential
 
 PERMISSION = Permission.MANAGE_CREDENTIALS
 ROLES = "Needs the admin or owner role."
 
 
-@strawberry.enum(description="Why a credential change did not apply.")
-class CredentialErrorCode(Enum):
-    INVALID_ID = strawberry.enum_value("INVALID_ID", description="An id is malformed or names another type.")
-    NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="The credential does not exist in your organization.")
-    SECRET_REQUIRED = strawberry.enum_value("SECRET_REQUIRED", description="The secret is missing or blank.")
-    SECRET_TOO_SHORT = strawberry.enum_value("SECRET_TOO_SHORT", description="The secret is shorter than allowed.")
-    SECRET_TOO_LONG = strawberry.enum_value("SECRET_TOO_LONG", description="The secret is longer than allowed.")
-    SECRET_INVALID = strawberry.enum_value(
-        "SECRET_INVALID", description="The secret contains control characters or line breaks."
-    )
-    REVOKED = strawberry.enum_value("REVOKED", description="The credential is revoked (or expired): it cannot change.")
-    NOT_CONFIGURED = strawberry.enum_value(
-        "NOT_CONFIGURED",
-        description="The gateway has no key to seal secrets with (its operator has not set `OMNIFY_SECRET_KEY`).",
-    )
+# The codes the credential mutations may answer in `userErrors`; `typed_errors` refuses others.
+CREDENTIAL_CODES = codes(
+    UserErrorCode.INVALID_ID,
+    UserErrorCode.NOT_FOUND,
+    UserErrorCode.SECRET_REQUIRED,
+    UserErrorCode.SECRET_TOO_SHORT,
+    UserErrorCode.SECRET_TOO_LONG,
+    UserErrorCode.SECRET_INVALID,
+    UserErrorCode.REVOKED,
+    UserErrorCode.NOT_CONFIGURED,
+)
 
 
 @strawberry.type(description="Why a credential change did not apply. Nothing was changed.")
 class CredentialError(UserError):
-    """Fields from `UserError`; the code is one of `CredentialErrorCode`."""
+    """Fields from `UserError`; the code is one of `CREDENTIAL_CODES`."""
 
 
 @strawberry.type(description="Result of creating, rotating or revoking a credential. Never holds the secret.")
@@ -58,7 +53,7 @@ def payload(outcome: Outcome) -> CredentialPayload:
     return CredentialPayload(
         credential=outcome.built("credential", CREDENTIAL),
         action_log=outcome.built("action_log", ACTION_LOG),
-        user_errors=typed_errors(outcome.errors, CredentialError, CredentialErrorCode),
+        user_errors=typed_errors(outcome.errors, CredentialError, CREDENTIAL_CODES),
     )
 
 

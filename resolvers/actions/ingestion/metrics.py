@@ -32,12 +32,12 @@ from resolvers.actions.common import (
 )
 from resolvers.actions.ingestion.common import (
     EARLIEST_DATE,
+    INGESTION_CODES,
     MAX_RECORDS_SYNCED,
     MAX_REPORTED_ERRORS,
     MAX_ROWS,
     PERMISSION,
     IngestionError,
-    IngestionErrorCode,
     running_job,
 )
 from resolvers.brain.enums import ActionKind, ActionTargetType, Platform
@@ -305,7 +305,7 @@ async def ingest_daily_metrics(
         sync_job=outcome.built("sync_job", SYNC_JOB),
         rows_upserted=int(outcome.rows.get("rows_upserted", 0)),
         action_log=outcome.built("action_log", ACTION_LOG),
-        user_errors=typed_errors(outcome.errors, IngestionError, IngestionErrorCode),
+        user_errors=typed_errors(outcome.errors, IngestionError, INGESTION_CODES),
     )
 
 

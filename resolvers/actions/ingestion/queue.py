@@ -22,7 +22,7 @@ from resolvers.actions.common import (
     run_brain_mutation,
     typed_errors,
 )
-from resolvers.actions.ingestion.common import IngestionError, IngestionErrorCode
+from resolvers.actions.ingestion.common import INGESTION_CODES, IngestionError
 from resolvers.brain.enums import ActionKind, ActionTargetType, Platform
 from resolvers.brain.records import ActionLog
 from resolvers.brain.sync_jobs import SyncJob
@@ -85,7 +85,7 @@ async def request_sync(
     return RequestSyncPayload(
         sync_job=outcome.built("sync_job", SYNC_JOB),
         action_log=outcome.built("action_log", ACTION_LOG),
-        user_errors=typed_errors(outcome.errors, IngestionError, IngestionErrorCode),
+        user_errors=typed_errors(outcome.errors, IngestionError, INGESTION_CODES),
     )
 
 

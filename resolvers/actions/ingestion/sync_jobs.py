@@ -24,10 +24,10 @@ from resolvers.actions.common import (
 )
 from resolvers.actions.ingestion import queue
 from resolvers.actions.ingestion.common import (
+    INGESTION_CODES,
     MAX_ERROR_LENGTH,
     PERMISSION,
     IngestionError,
-    IngestionErrorCode,
     running_job,
 )
 from resolvers.brain.enums import ActionKind, ActionTargetType, Platform
@@ -107,7 +107,7 @@ async def start_sync_job(
     return StartSyncJobPayload(
         sync_job=outcome.built("sync_job", SYNC_JOB),
         action_log=outcome.built("action_log", ACTION_LOG),
-        user_errors=typed_errors(outcome.errors, IngestionError, IngestionErrorCode),
+        user_errors=typed_errors(outcome.errors, IngestionError, INGESTION_CODES),
     )
 
 
@@ -139,7 +139,7 @@ async def finish_sync_job(
     return FinishSyncJobPayload(
         sync_job=outcome.built("sync_job", SYNC_JOB),
         action_log=outcome.built("action_log", ACTION_LOG),
-        user_errors=typed_errors(outcome.errors, IngestionError, IngestionErrorCode),
+        user_errors=typed_errors(outcome.errors, IngestionError, INGESTION_CODES),
     )
 
 

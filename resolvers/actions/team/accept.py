@@ -26,7 +26,7 @@ from gateway.errors import Forbidden
 from gateway.stores.mongo import Document
 from resolvers.actions.common import Ctx, IdempotencyKey, Outcome, parse_object_id, typed_errors
 from resolvers.actions.enterprise import run_enterprise_mutation
-from resolvers.actions.team.common import InvitationPayload, TeamError, TeamErrorCode, invitation_payload
+from resolvers.actions.team.common import TEAM_CODES, InvitationPayload, TeamError, invitation_payload
 
 PERMISSION = Permission.ACCEPT_INVITATION
 
@@ -126,7 +126,7 @@ async def accept_invitation(
     except Rejected as rejected:
         # No organization to keep an idempotency key in, or not the caller's to write in (a member
         # of another organization, holding this one's invitation token): answer directly.
-        return InvitationPayload(invitation=None, user_errors=typed_errors(rejected.errors, TeamError, TeamErrorCode))
+        return InvitationPayload(invitation=None, user_errors=typed_errors(rejected.errors, TeamError, TEAM_CODES))
     outcome = await run_enterprise_mutation(
         info,
         operation="acceptInvitation",

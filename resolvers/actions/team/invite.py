@@ -15,7 +15,7 @@ from gateway.core.rules.invitations import token_hash
 from gateway.data.enterprise import invitations, members, seats
 from resolvers.actions.common import USER_ERRORS, Ctx, IdempotencyKey, Outcome, typed_errors
 from resolvers.actions.enterprise import run_enterprise_mutation
-from resolvers.actions.team.common import TeamError, TeamErrorCode
+from resolvers.actions.team.common import TEAM_CODES, TeamError
 from resolvers.common.enums import stored
 from resolvers.enterprise.enums import InvitationRole
 from resolvers.enterprise.types import Invitation
@@ -79,7 +79,7 @@ async def invite_team_member(
     return InviteTeamMemberPayload(
         invitation=outcome.built("invitation", Invitation.from_doc),
         token=issued.get("token"),
-        user_errors=typed_errors(outcome.errors, TeamError, TeamErrorCode),
+        user_errors=typed_errors(outcome.errors, TeamError, TEAM_CODES),
     )
 
 

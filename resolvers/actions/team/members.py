@@ -14,7 +14,7 @@ from gateway.core.rules.members import FIELD, Change, check_last_owner
 from gateway.data.enterprise import accounts, members
 from gateway.stores.mongo import Document
 from resolvers.actions.common import USER_ERRORS, Outcome, parse_id, typed_errors
-from resolvers.actions.team.common import TeamError, TeamErrorCode
+from resolvers.actions.team.common import TEAM_CODES, TeamError
 from resolvers.enterprise.types import Member
 
 NO_ACCOUNT = "no member with an enterprise account has this id in your organization"
@@ -62,5 +62,5 @@ async def member_payload(ctx: RequestContext, outcome: Outcome) -> MemberPayload
     row = await members.member(ctx, doc["email"], doc) if doc is not None else None
     return MemberPayload(
         member=Member.from_row(row) if row is not None else None,
-        user_errors=typed_errors(outcome.errors, TeamError, TeamErrorCode),
+        user_errors=typed_errors(outcome.errors, TeamError, TEAM_CODES),
     )

@@ -14,7 +14,7 @@ from gateway.core.rules.members import FIELD, check_removal
 from gateway.data.enterprise import accounts, seats
 from resolvers.actions.common import USER_ERRORS, Ctx, IdempotencyKey, Outcome, typed_errors
 from resolvers.actions.enterprise import run_enterprise_mutation
-from resolvers.actions.team.common import TeamError, TeamErrorCode
+from resolvers.actions.team.common import TEAM_CODES, TeamError
 from resolvers.actions.team.members import account, change_of, keep_an_owner
 from resolvers.enterprise.types import member_id
 
@@ -60,7 +60,7 @@ async def remove_member(
     removed = outcome.rows.get("removed")
     return RemoveMemberPayload(
         removed_member_id=strawberry.ID(removed["id"]) if removed else None,
-        user_errors=typed_errors(outcome.errors, TeamError, TeamErrorCode),
+        user_errors=typed_errors(outcome.errors, TeamError, TEAM_CODES),
     )
 
 

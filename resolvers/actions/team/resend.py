@@ -15,7 +15,7 @@ from gateway.core.rules.invitations import acceptance_error, token_hash
 from gateway.data.enterprise import invitations
 from resolvers.actions.common import USER_ERRORS, Ctx, IdempotencyKey, Outcome, parse_object_id, typed_errors
 from resolvers.actions.enterprise import run_enterprise_mutation
-from resolvers.actions.team.common import TeamError, TeamErrorCode
+from resolvers.actions.team.common import TEAM_CODES, TeamError
 from resolvers.enterprise.types import Invitation
 
 PERMISSION = Permission.MANAGE_TEAM
@@ -70,7 +70,7 @@ async def resend_invitation(
     return ResendInvitationPayload(
         invitation=outcome.built("invitation", Invitation.from_doc),
         token=issued.get("token"),
-        user_errors=typed_errors(outcome.errors, TeamError, TeamErrorCode),
+        user_errors=typed_errors(outcome.errors, TeamError, TEAM_CODES),
     )
 
 

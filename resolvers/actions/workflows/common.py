@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
 import strawberry
 from bson import ObjectId
 
@@ -14,7 +12,7 @@ from gateway.data.enterprise import agents, workflows
 from gateway.data.ids import to_global_id
 from gateway.stores.mongo import Document, TenantMongo
 from resolvers.actions.common import USER_ERRORS, parse_object_id
-from resolvers.actions.errors import UserError
+from resolvers.actions.errors import UserError, UserErrorCode, codes
 from resolvers.common.scalars import JSON
 from resolvers.enterprise.agentkit import Workflow
 
@@ -22,46 +20,31 @@ MAX_STEPS = 50
 MAX_ACTION = 100
 
 
-@strawberry.enum(description="Why a workflow change or run did not apply.")
-class WorkflowErrorCode(Enum):
-    INVALID_ID = strawberry.enum_value("INVALID_ID", description="An id is malformed or names another type.")
-    NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="The object does not exist in your organization.")
-    INVALID_NAME = strawberry.enum_value("INVALID_NAME", description="The name is empty or too long.")
-    INVALID_DESCRIPTION = strawberry.enum_value("INVALID_DESCRIPTION", description="The description is too long.")
-    INVALID_JSON = strawberry.enum_value(
-        "INVALID_JSON", description="A JSON value is not an object, too deep, too large or has forbidden keys."
-    )
-    INVALID_STEPS = strawberry.enum_value("INVALID_STEPS", description="The workflow has no steps or too many.")
-    INVALID_ACTION = strawberry.enum_value("INVALID_ACTION", description="A step's action is empty or too long.")
-    INVALID_CRON = strawberry.enum_value(
-        "INVALID_CRON", description="The schedule is not a five-field cron expression."
-    )
-    INVALID_TIMEZONE = strawberry.enum_value(
-        "INVALID_TIMEZONE", description="The time zone is not an IANA time zone name."
-    )
-    NOTHING_TO_UPDATE = strawberry.enum_value("NOTHING_TO_UPDATE", description="The update changes nothing.")
-    VERSION_CONFLICT = strawberry.enum_value(
-        "VERSION_CONFLICT", description="The workflow is no longer at `expectedVersion`."
-    )
-    WORKFLOW_ARCHIVED = strawberry.enum_value("WORKFLOW_ARCHIVED", description="Archived workflows cannot change.")
-    WORKFLOW_NOT_ACTIVE = strawberry.enum_value("WORKFLOW_NOT_ACTIVE", description="Only active workflows run.")
-    QUOTA_EXCEEDED = strawberry.enum_value(
-        "QUOTA_EXCEEDED", description="The organization has used all workflow runs of this period."
-    )
-    AGENT_DISABLED = strawberry.enum_value(
-        "AGENT_DISABLED", description="A step's agent is switched off: the workflow does not run until it is enabled."
-    )
-    NOT_CANCELLABLE = strawberry.enum_value(
-        "NOT_CANCELLABLE", description="Only queued or running executions can be cancelled."
-    )
-    NOT_RETRYABLE = strawberry.enum_value(
-        "NOT_RETRYABLE", description="Only failed or cancelled executions can be retried."
-    )
+# The codes the workflow and execution mutations may answer in `userErrors`; `typed_errors` refuses others.
+WORKFLOW_CODES = codes(
+    UserErrorCode.INVALID_ID,
+    UserErrorCode.NOT_FOUND,
+    UserErrorCode.INVALID_NAME,
+    UserErrorCode.INVALID_DESCRIPTION,
+    UserErrorCode.INVALID_JSON,
+    UserErrorCode.INVALID_STEPS,
+    UserErrorCode.INVALID_ACTION,
+    UserErrorCode.INVALID_CRON,
+    UserErrorCode.INVALID_TIMEZONE,
+    UserErrorCode.NOTHING_TO_UPDATE,
+    UserErrorCode.VERSION_CONFLICT,
+    UserErrorCode.WORKFLOW_ARCHIVED,
+    UserErrorCode.WORKFLOW_NOT_ACTIVE,
+    UserErrorCode.QUOTA_EXCEEDED,
+    UserErrorCode.AGENT_DISABLED,
+    UserErrorCode.NOT_CANCELLABLE,
+    UserErrorCode.NOT_RETRYABLE,
+)
 
 
 @strawberry.type(description="Why a workflow change or run did not apply. Nothing was changed.")
 class WorkflowError(UserError):
-    """Fields from `UserError`; the code is one of `WorkflowErrorCode`."""
+    """Fields from `UserError`; the code is one of `WORKFLOW_CODES`."""
 
 
 @strawberry.input(description="One step of a workflow: an action performed by an agent of the organization.")

@@ -16,8 +16,8 @@ from resolvers.actions.common import Ctx, IdempotencyKey, Outcome, typed_errors
 from resolvers.actions.enterprise import run_enterprise_mutation
 from resolvers.actions.workflows.common import (
     MAX_STEPS,
+    WORKFLOW_CODES,
     WorkflowError,
-    WorkflowErrorCode,
     WorkflowPayload,
     WorkflowStepInput,
     steps,
@@ -56,7 +56,7 @@ async def create_workflow(
     )
     return WorkflowPayload(
         workflow=outcome.built("workflow", Workflow.from_doc),
-        user_errors=typed_errors(outcome.errors, WorkflowError, WorkflowErrorCode),
+        user_errors=typed_errors(outcome.errors, WorkflowError, WORKFLOW_CODES),
     )
 
 

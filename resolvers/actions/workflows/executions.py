@@ -15,7 +15,7 @@ from gateway.data.enterprise import executions
 from gateway.stores.mongo import Document
 from resolvers.actions.common import USER_ERRORS, Ctx, IdempotencyKey, Outcome, actor, parse_object_id, typed_errors
 from resolvers.actions.enterprise import run_enterprise_mutation
-from resolvers.actions.workflows.common import WorkflowError, WorkflowErrorCode, check_runnable, run_tenant, workflow
+from resolvers.actions.workflows.common import WORKFLOW_CODES, WorkflowError, check_runnable, run_tenant, workflow
 from resolvers.enterprise.agentkit import WorkflowExecution
 from resolvers.enterprise.types import UsageQuota
 
@@ -96,7 +96,7 @@ def _payload(outcome: Outcome) -> ExecutionPayload:
     return ExecutionPayload(
         execution=outcome.built("execution", WorkflowExecution.from_doc),
         quota=outcome.built("quota", UsageQuota.from_doc),
-        user_errors=typed_errors(outcome.errors, WorkflowError, WorkflowErrorCode),
+        user_errors=typed_errors(outcome.errors, WorkflowError, WORKFLOW_CODES),
     )
 
 

@@ -21,7 +21,7 @@ from resolvers.actions.common import (
     typed_errors,
 )
 from resolvers.actions.enterprise import run_enterprise_mutation
-from resolvers.actions.workflows.common import WorkflowError, WorkflowErrorCode, check_runnable, run_tenant, workflow
+from resolvers.actions.workflows.common import WORKFLOW_CODES, WorkflowError, check_runnable, run_tenant, workflow
 from resolvers.common.scalars import JSON
 from resolvers.enterprise.agentkit import WorkflowExecution
 from resolvers.enterprise.types import UsageQuota
@@ -76,7 +76,7 @@ async def run_workflow(
     return RunWorkflowPayload(
         execution=outcome.built("execution", WorkflowExecution.from_doc),
         quota=outcome.built("quota", UsageQuota.from_doc),
-        user_errors=typed_errors(outcome.errors, WorkflowError, WorkflowErrorCode),
+        user_errors=typed_errors(outcome.errors, WorkflowError, WORKFLOW_CODES),
     )
 
 

@@ -21,7 +21,7 @@ from resolvers.actions.common import (
     typed_errors,
 )
 from resolvers.actions.enterprise import run_enterprise_mutation
-from resolvers.actions.workflows.common import WorkflowError, WorkflowErrorCode, workflow
+from resolvers.actions.workflows.common import WORKFLOW_CODES, WorkflowError, workflow
 from resolvers.enterprise.agentkit import ScheduledWorkflow
 
 PERMISSION = Permission.MANAGE_WORKFLOWS
@@ -74,7 +74,7 @@ async def set_workflow_schedule(
     )
     return SetWorkflowSchedulePayload(
         schedule=outcome.built("schedule", ScheduledWorkflow.from_doc),
-        user_errors=typed_errors(outcome.errors, WorkflowError, WorkflowErrorCode),
+        user_errors=typed_errors(outcome.errors, WorkflowError, WORKFLOW_CODES),
     )
 
 

@@ -13,7 +13,7 @@ from gateway.core.rules import reject
 from gateway.data.enterprise import schedules
 from resolvers.actions.common import USER_ERRORS, Ctx, IdempotencyKey, Outcome, parse_object_id, typed_errors
 from resolvers.actions.enterprise import run_enterprise_mutation
-from resolvers.actions.workflows.common import WorkflowError, WorkflowErrorCode
+from resolvers.actions.workflows.common import WORKFLOW_CODES, WorkflowError
 from resolvers.common.relay import node_id
 
 PERMISSION = Permission.MANAGE_WORKFLOWS
@@ -57,7 +57,7 @@ async def delete_workflow_schedule(
     deleted = outcome.rows.get("deleted")
     return DeleteWorkflowSchedulePayload(
         deleted_schedule_id=strawberry.ID(deleted["id"]) if deleted else None,
-        user_errors=typed_errors(outcome.errors, WorkflowError, WorkflowErrorCode),
+        user_errors=typed_errors(outcome.errors, WorkflowError, WORKFLOW_CODES),
     )
 
 

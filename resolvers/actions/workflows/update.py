@@ -15,8 +15,8 @@ from gateway.stores.mongo import Document
 from resolvers.actions.common import Ctx, IdempotencyKey, Outcome, parse_object_id, typed_errors
 from resolvers.actions.enterprise import run_enterprise_mutation
 from resolvers.actions.workflows.common import (
+    WORKFLOW_CODES,
     WorkflowError,
-    WorkflowErrorCode,
     WorkflowPayload,
     WorkflowStepInput,
     steps,
@@ -94,7 +94,7 @@ async def update_workflow(
     )
     return WorkflowPayload(
         workflow=outcome.built("workflow", Workflow.from_doc),
-        user_errors=typed_errors(outcome.errors, WorkflowError, WorkflowErrorCode),
+        user_errors=typed_errors(outcome.errors, WorkflowError, WORKFLOW_CODES),
     )
 
 
