@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
+from gateway.core.permissions import INVITEE_PERMISSIONS, ROLE_PERMISSIONS, SCOPE_PERMISSIONS, Permission
 from tests.conftest import gql
 from tests.support.issuer import TestIssuer
 
@@ -102,3 +105,15 @@ async def test_a_refusal_names_the_scope_or_roles_that_would_be_allowed(
     body = await gql(client, pause, variables, token=issuer.token("acme", "viewer"))
     error = body["errors"][0]
     assert error["extensions"]["code"] == "FORBIDDEN" and "roles that may: marketer, admin, owner" in error["message"]
+
+
+def test_the_readmes_table_is_the_one_the_gateway_applies() -> None:
+    columns = [*ROLE_PERMISSIONS, *SCOPE_PERMISSIONS, "invitee"]
+    granted = {**ROLE_PERMISSIONS, **SCOPE_PERMISSIONS, "invitee": INVITEE_PERMISSIONS}
+    names = [f"`{c}`" if c in ROLE_PERMISSIONS else f"scope `{c}`" if c in SCOPE_PERMISSIONS else c for c in columns]
+    lines = ["| may … | " + " | ".join(names) + " |", "|---" * (len(columns) + 1) + "|"]
+    lines += [
+        f"| {p.value} | " + " | ".join("✓" if p in granted[c] else "" for c in columns) + " |" for p in Permission
+    ]
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "\n".join(lines) + "\n" in readme, "\n".join(lines)
