@@ -153,6 +153,8 @@ def test_apollo_client_runs_the_dashboard_with_no_cache_warning(trusting: Server
     assert len(result["page1"]) == 2 and result["afterFetchMore"][:2] == result["page1"]
     assert len(set(result["afterFetchMore"])) == 4  # fetchMore appended the next page
     assert result["eventId"] is not None and result["cachedLogs"][0] == result["eventId"]
+    # The event's `target` is the changed campaign, by the key the cache stores it under.
+    assert result["eventTarget"] == result["targetKey"] == f"Campaign:{result['page1'][0]}"
     assert result["campaignBudget"]["__typename"] == "Money" and result["campaignBudget"]["currency"]
     assert result["againCampaigns"] == 2
     # `... on Node { id }` matched through possibleTypes (without them Apollo drops the field silently).
@@ -194,6 +196,7 @@ def test_urql_graphcache_runs_the_dashboard_with_no_warning(trusting: ServerThre
     assert len(result["page1"]) == 2 and result["afterPaging"][:2] == result["page1"]
     assert len(set(result["afterPaging"])) == 4
     assert result["eventId"] is not None and result["cachedLogs"][0] == result["eventId"]
+    assert result["eventTarget"] == result["targetKey"] == f"Campaign:{result['page1'][0]}"
     assert result["campaignBudget"]["currency"]
 
 

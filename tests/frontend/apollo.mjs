@@ -69,11 +69,13 @@ const afterFetchMore = paged.organization.campaigns.edges.map((e) => e.node.id);
 
 // The subscription event lands in the dashboard's action log list through subscribeToMore.
 let delivered;
+let eventTarget = null; // the event names its object by global id, as the cache keys it
 const arrived = new Promise((resolve) => (delivered = resolve));
 watched.subscribeToMore({
   document: operations.ActionLogged.document,
   updateQuery(previous, { subscriptionData }) {
     const node = subscriptionData.data.actionLogged;
+    eventTarget ??= node.target ? client.cache.identify(node.target) : null;
     delivered(node.id);
     const logs = previous.organization.actionLogs;
     if (logs.edges.some((edge) => edge.node.id === node.id)) return previous;
@@ -113,6 +115,8 @@ finish({
   page1,
   afterFetchMore,
   eventId,
+  eventTarget,
+  targetKey: client.cache.identify(target),
   cachedLogs,
   campaignBudget: campaign?.dailyBudget ?? null,
   campaignUpdatedAt: campaign?.updatedAt ?? null,

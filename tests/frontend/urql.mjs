@@ -24,6 +24,7 @@ for (const [type, fields] of Object.entries(connectionFields)) {
 const dashboard = operations.Dashboard.document;
 const variables = { ...range, first: 2 };
 let delivered;
+let eventTarget = null; // the event names its object by global id, as the cache keys it
 const arrived = new Promise((resolve) => (delivered = resolve));
 const updates = {
   Subscription: {
@@ -36,6 +37,7 @@ const updates = {
         }
         return data;
       });
+      eventTarget ??= result.actionLogged.target ? cache.keyOfEntity(result.actionLogged.target) : null;
       delivered(result.actionLogged.id);
     },
   },
@@ -88,6 +90,8 @@ finish({
   page1: first.organization.campaigns.edges.map((e) => e.node.id),
   afterPaging: paged.organization.campaigns.edges.map((e) => e.node.id),
   eventId,
+  eventTarget,
+  targetKey: `Campaign:${target.id}`,
   cachedLogs: cached.organization.actionLogs.edges.map((e) => e.node.id),
   campaignBudget: cached.organization.campaigns.edges[0].node.dailyBudget,
 });

@@ -63,6 +63,6 @@ export const UpdateBudgetMutation = graphql(`
 
 export const ActionLoggedSubscription = graphql(`
   subscription ActionLogged {
-    actionLogged { id action targetType targetId status createdAt }
+    actionLogged { id action targetType targetId status createdAt target { __typename id } }
   }
 `);
