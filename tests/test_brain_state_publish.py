@@ -64,8 +64,8 @@ async def test_publish_stores_the_next_version_with_log_and_audit(
     assert result["brainState"]["module"] == "ORACLE"
     assert result["brainState"]["version"] == version and result["brainState"]["state"] == state
     assert result["actionLog"] == {
-        "action": "publishBrainState",
-        "targetType": "BrainState",
+        "action": "PUBLISH_BRAIN_STATE",
+        "targetType": "BRAIN_STATE",
         "payload": {"module": "oracle", "version": version},
         "result": {"previousVersion": version - 1 or None, "stateKeys": 2},
     }

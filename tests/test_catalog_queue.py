@@ -15,7 +15,9 @@ import httpx
 
 from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer
-from tests.test_catalog_sync import Org, catalog, new_org, sync
+from tests.test_catalog_sync import Org, _drop_new_orgs, catalog, new_org, sync
+
+__all__ = ["_drop_new_orgs"]  # the autouse fixture applies here too
 
 LOOKUP = """query($p: Platform!, $a: String!, $c: String!, $k: String!) { organization {
   channel(platform: $p, externalAccountId: $a) { id name externalAccountId status }
@@ -157,7 +159,7 @@ async def test_requested_jobs_are_claimed_once_then_run_and_finish(
     marketer, partner = org.person(issuer, "marketer"), org.partner(issuer)
     queued = await data(client, REQUEST, {"input": {"channelId": channel}}, marketer)
     job = queued["syncJob"]
-    assert queued["userErrors"] == [] and queued["actionLog"]["action"] == "requestSync"
+    assert queued["userErrors"] == [] and queued["actionLog"]["action"] == "REQUEST_SYNC"
     assert (job["status"], job["platform"], job["startedAt"]) == ("QUEUED", "META", None)
     assert job["channel"] == {"id": channel, "externalAccountId": "act_1"}
     # Two workers claim the job at once: exactly one wins.
@@ -208,7 +210,7 @@ async def test_a_disconnected_channel_is_kept_and_refuses_syncs(
     await refused(client, DISCONNECT, {"input": {"channelId": channel}}, marketer)
     await refused(client, CONNECT, {"input": {"platform": "META", "name": "x"}}, partner)
     gone = await data(client, DISCONNECT, {"input": {"channelId": channel}}, admin)
-    assert gone["channel"]["status"] == "DISCONNECTED" and gone["actionLog"]["action"] == "disconnectChannel"
+    assert gone["channel"]["status"] == "DISCONNECTED" and gone["actionLog"]["action"] == "DISCONNECT_CHANNEL"
     assert (await data(client, DISCONNECT, {"input": {"channelId": channel}}, admin))["userErrors"] == [
         {"code": "ALREADY_DISCONNECTED", "field": "channelId"}
     ]

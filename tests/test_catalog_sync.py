@@ -1,7 +1,7 @@
 """Partner catalog sync by platform ids, lookups by platform ids, and the sync job queue, over real HTTP.
 
-Each test makes its own organizations (both stores), so the thousands of rows
-synced here never show in another test's counts.
+Each test makes its own organizations (both stores) and drops them afterwards, so the thousands
+of rows synced here never show in another test's counts.
 """
 
 from __future__ import annotations
@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 from bson import ObjectId
 from pymongo import AsyncMongoClient
 
@@ -42,9 +44,28 @@ class Org:
         return issuer.token(self.slug, role, sub=self.members[role], email=f"{role}@{self.slug}.test")
 
 
+ORG_PREFIX = "cat-"
+
+
+@pytest.fixture(autouse=True)
+async def _drop_new_orgs(stores: Stores) -> AsyncIterator[None]:
+    """Drops the organizations a test made (their Brain rows go with them, by cascade)."""
+    yield
+    conn = await asyncpg.connect(stores.database_url)
+    try:
+        await conn.execute("DELETE FROM organizations WHERE slug LIKE $1", f"{ORG_PREFIX}%")
+    finally:
+        await conn.close()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stores.mongo_url, tz_aware=True)
+    try:
+        await client[stores.mongo_db]["organizations"].delete_many({"slug": {"$regex": f"^{ORG_PREFIX}"}})
+    finally:
+        await client.close()
+
+
 async def new_org(stores: Stores) -> Org:
     """A fresh organization in both stores, with one Brain member per role."""
-    slug = f"cat-{uuid.uuid4().hex[:10]}"
+    slug = f"{ORG_PREFIX}{uuid.uuid4().hex[:10]}"
     org_id, key = uuid.uuid4(), ObjectId()
     members = {role: str(uuid.uuid4()) for role in ("viewer", "marketer", "admin", "owner")}
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stores.mongo_url, tz_aware=True)
@@ -157,7 +178,7 @@ async def test_sync_creates_then_leaves_alone_then_changes_exactly_what_differs(
     assert results(first, "campaigns") == {"CREATED": 50}
     assert results(first, "creatives") == {"CREATED": 1000}
     assert [r["index"] for r in first["creatives"]] == list(range(1000))
-    assert first["actionLog"]["action"] == "syncCatalog" and first["actionLog"]["actorKind"] == "PARTNER"
+    assert first["actionLog"]["action"] == "SYNC_CATALOG" and first["actionLog"]["actorKind"] == "PARTNER"
     assert first["actionLog"]["result"]["creatives"] == {"created": 1000}
     before = await state(seeded, org)
     assert len(before) == 1 + 50 + 1000

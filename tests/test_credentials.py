@@ -159,7 +159,7 @@ async def test_the_secret_reaches_no_response_log_metric_trace_or_stored_record(
     assert credential["version"] == 1 and credential["rotatedAt"] is None and credential["status"] == "ACTIVE"
     # Every member reads action logs: they name the platform and versions, not even the hint.
     assert responses[0]["data"]["createCredential"]["actionLog"] == {
-        "action": "createCredential",
+        "action": "CREATE_CREDENTIAL",
         "payload": {"platform": "meta"},
         "result": {"version": 1},
     }
@@ -168,7 +168,7 @@ async def test_the_secret_reaches_no_response_log_metric_trace_or_stored_record(
     rotated = responses[-1]["data"]["rotateCredential"]["credential"]
     assert rotated["version"] == 2 and rotated["rotatedAt"] is not None and rotated["keyHint"] == "…" + second[-4:]
     assert responses[-1]["data"]["rotateCredential"]["actionLog"] == {
-        "action": "rotateCredential",
+        "action": "ROTATE_CREDENTIAL",
         "payload": {},
         "result": {"fromVersion": 1, "toVersion": 2},
     }

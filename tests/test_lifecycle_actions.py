@@ -152,7 +152,7 @@ async def test_bulk_pause_of_500_reports_foreign_and_unknown_ids_as_not_found(
             assert r["creative"] is None and r["actionLog"] is None
         else:
             assert r["creative"] == {"id": r["id"], "status": "PAUSED"}
-            assert r["actionLog"]["action"] == "pauseCreatives" and r["actionLog"]["targetType"] == "Creative"
+            assert r["actionLog"]["action"] == "PAUSE_CREATIVES" and r["actionLog"]["targetType"] == "CREATIVE"
     assert set((await catalog.statuses(own)).values()) == {"paused"}
     assert set((await catalog.statuses(catalog.creatives[495:])).values()) == {"active"}
     logs = await catalog.logs("pauseCreatives", own)
@@ -248,7 +248,7 @@ async def test_bulk_pause_of_campaigns(client: httpx.AsyncClient, issuer: TestIs
     given = [*catalog.ids([catalog.bulk_campaign, catalog.campaign], "Campaign"), foreign]
     result = await run(client, PAUSE_CAMPAIGNS, {"campaignIds": given, "reason": "budget freeze"}, token)
     assert [r["outcome"] for r in result["results"]] == ["CHANGED", "ARCHIVED", "NOT_FOUND"]
-    assert result["changed"] == 1 and result["results"][0]["actionLog"] == {"action": "pauseCampaigns"}
+    assert result["changed"] == 1 and result["results"][0]["actionLog"] == {"action": "PAUSE_CAMPAIGNS"}
     assert result["results"][1]["campaign"]["status"] == "ARCHIVED" and result["results"][2]["campaign"] is None
     statuses = await catalog.statuses([catalog.bulk_campaign, *catalog.creatives[:5]])
     assert statuses[catalog.bulk_campaign] == "paused"
@@ -261,7 +261,7 @@ async def test_each_change_of_a_bulk_action_is_announced_and_audited_once(
     changed = catalog.creatives[:3]
     given = [*catalog.ids(changed), to_global_id("Creative", uuid4())]
     async with socket(gateway.url, issuer.token(ORG, "viewer")) as sub:
-        await sub.subscribe("b", ACTIONS, {"filter": {"actions": ["pauseCreatives"]}})
+        await sub.subscribe("b", ACTIONS, {"filter": {"action": ["PAUSE_CREATIVES"]}})
         await settle()
         result = await run(client, PAUSE_MANY, {"creativeIds": given, "reason": "announce"}, issuer.token(ORG, "admin"))
         assert result["changed"] == 3
@@ -314,7 +314,7 @@ async def test_archive_campaign_archives_its_creatives_in_one_change(
     result = await run(client, CAMPAIGN_STATUS, data, token, "archiveCampaign")
     assert result["userErrors"] == [] and result["campaign"]["status"] == "ARCHIVED"
     assert result["archivedCreatives"] == 3  # the fourth was archived already
-    assert result["actionLog"]["targetType"] == "Campaign"
+    assert result["actionLog"]["targetType"] == "CAMPAIGN"
     assert set((await catalog.statuses([catalog.campaign, *catalog.small])).values()) == {"archived"}
     logs = await catalog.logs("archiveCampaign", [catalog.campaign, *catalog.small])
     assert logs == Counter({str(i): 1 for i in [catalog.campaign, *catalog.small[:3]]})
@@ -342,7 +342,7 @@ async def test_archive_creative(client: httpx.AsyncClient, issuer: TestIssuer, c
     data = {"creativeId": to_global_id("Creative", catalog.small[2]), "reason": "fatigued"}
     archived = await run(client, CREATIVE_STATUS, data, token, "archiveCreative")
     assert archived["userErrors"] == [] and archived["creative"]["status"] == "ARCHIVED"
-    assert archived["actionLog"] == {"action": "archiveCreative"}
+    assert archived["actionLog"] == {"action": "ARCHIVE_CREATIVE"}
     assert codes(await run(client, CREATIVE_STATUS, data, token, "archiveCreative")) == ["ALREADY_ARCHIVED"]
     for op in ("pauseCreative", "resumeCreative"):
         assert codes(await run(client, CREATIVE_STATUS, data, token, op)) == ["CREATIVE_ARCHIVED"]
@@ -400,7 +400,7 @@ async def test_update_campaign_at_its_version(client: httpx.AsyncClient, issuer:
         "endDate": "2026-03-31",
         "version": version + 1,
     }
-    assert done["actionLog"]["action"] == "updateCampaign"
+    assert done["actionLog"]["action"] == "UPDATE_CAMPAIGN"
     assert done["actionLog"]["result"]["changed"] == ["end_date", "name", "objective"]
     # The edit a second client based on the old version is refused as a user error, with the version now.
     stale = await run(client, UPDATE, {**edit, "name": "Other"}, token)

@@ -275,7 +275,7 @@ async def assert_ordered(conn: asyncpg.Connection, nodes: list[dict[str, Any]], 
 
 def list_query(field: str, selection: str, args: str = "") -> str:
     """A query of one list with `orderBy: $o` (and, for campaigns and creatives, the KPI range $from..$to)."""
-    type_name = LISTS[field][0].replace("ApiCredential", "Credential")
+    type_name = LISTS[field][0]
     measured = field in ("campaigns", "creatives")
     declared = ", $from: Date!, $to: Date!" if measured or "$from" in selection else ""
     declared += ", $campaign: ID" if "$campaign" in args else ""

@@ -8,7 +8,6 @@ from functools import partial
 from typing import Annotated, Any
 
 import strawberry
-from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.core.permissions import Permission
 from gateway.core.rules import lifecycle, reject, text
@@ -49,13 +48,13 @@ class UpdateCampaignInput:
         "changed since, nothing changes and the payload has a `VERSION_CONFLICT` user error and the "
         "`currentVersion`."
     )
-    name: str | None = strawberry.field(default=UNSET, description="New name, 1 to 200 characters.")
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="New name, 1 to 200 characters.")
     objective: str | None = strawberry.field(
-        default=UNSET, description="New optimisation goal, e.g. `conversions` (at most 100 characters); null clears."
+        default=strawberry.UNSET, description="New optimisation goal, e.g. `conversions` (at most 100 characters); null clears."
     )
-    start_date: dt.date | None = strawberry.field(default=UNSET, description="New first day; null clears.")
+    start_date: dt.date | None = strawberry.field(default=strawberry.UNSET, description="New first day; null clears.")
     end_date: dt.date | None = strawberry.field(
-        default=UNSET, description="New last day, not before the first; null makes the campaign open-ended."
+        default=strawberry.UNSET, description="New last day, not before the first; null makes the campaign open-ended."
     )
     reason: str | None = strawberry.field(default=None, description="Why (kept in the action log).")
     idempotency_key: str | None = IdempotencyKey
@@ -73,12 +72,12 @@ class UpdateCampaignPayload:
 
 def _given(data: UpdateCampaignInput) -> dict[str, Any]:
     """The editable fields the input names (a field left out is UNSET)."""
-    return {name: getattr(data, name) for name in EDITABLE if not isinstance(getattr(data, name), UnsetType)}
+    return {name: getattr(data, name) for name in EDITABLE if getattr(data, name) is not strawberry.UNSET}
 
 
 def _arguments(data: UpdateCampaignInput) -> dict[str, Any]:
     # What the idempotency digest covers: a field left out and a field sent as null differ.
-    kept = {k: v for k, v in vars(data).items() if k != "idempotency_key" and not isinstance(v, UnsetType)}
+    kept = {k: v for k, v in vars(data).items() if k != "idempotency_key" and v is not strawberry.UNSET}
     return plain(kept)  # type: ignore[no-any-return]
 
 
