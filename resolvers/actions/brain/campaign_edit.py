@@ -50,7 +50,8 @@ class UpdateCampaignInput:
     )
     name: str | None = strawberry.field(default=strawberry.UNSET, description="New name, 1 to 200 characters.")
     objective: str | None = strawberry.field(
-        default=strawberry.UNSET, description="New optimisation goal, e.g. `conversions` (at most 100 characters); null clears."
+        default=strawberry.UNSET,
+        description="New optimisation goal, e.g. `conversions` (at most 100 characters); null clears.",
     )
     start_date: dt.date | None = strawberry.field(default=strawberry.UNSET, description="New first day; null clears.")
     end_date: dt.date | None = strawberry.field(
