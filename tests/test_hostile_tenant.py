@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import httpx
 
+from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer
 from tests.support.operator import ERRORS, codes, mutate, result
+from tests.test_catalog_sync import catalog, fetch, new_org, sync
 from tests.test_operator_agentkit import RUN, active_workflow, admin, partner, seeded_agent
 
 # Everything a WorkflowExecution tells about itself without reading another record.
@@ -35,3 +37,36 @@ async def test_a_partner_cannot_retry_a_run_it_did_not_start(client: httpx.Async
     assert codes(await mutate(client, cancel, admin(issuer), executionId=execution_id)) == []
     body = await mutate(client, PARTNER_RETRY, partner(issuer, "workflows:run"), executionId=execution_id)
     assert codes(body) == ["NOT_FOUND"] and result(body)["execution"] is None, body
+
+
+ARCHIVE = """mutation($input: CampaignStatusInput!) { archiveCampaign(input: $input) {
+  campaign { status } archivedCreatives userErrors { code } } }"""
+
+
+async def test_a_catalog_sync_does_not_bring_back_what_a_person_archived(
+    client: httpx.AsyncClient, issuer: TestIssuer, seeded: Stores
+) -> None:
+    # Archiving is final: a partner's sync (the platform still says ACTIVE) keeps the campaign and its
+    # creatives archived, and a creative it adds to the archived campaign is archived too.
+    org = await new_org(seeded)
+    partner_token = org.partner(issuer)
+    first = await sync(client, partner_token, catalog(campaigns=1, creatives=2))
+    archived = await gql(
+        client,
+        ARCHIVE,
+        {"input": {"campaignId": first["campaigns"][0]["id"], "reason": "done"}},
+        token=org.person(issuer, "marketer"),
+    )
+    assert archived["data"]["archiveCampaign"]["archivedCreatives"] == 2, archived
+    again = catalog(campaigns=1, creatives=3)
+    for row in (*again["campaigns"], *again["creatives"]):
+        row["status"] = "ACTIVE"
+    payload = await sync(client, partner_token, again)
+    assert payload["userErrors"] == [], payload
+    rows = await fetch(
+        seeded,
+        "SELECT 'campaign' AS kind, status FROM campaigns WHERE organization_id = $1 "
+        "UNION ALL SELECT 'creative', status FROM creatives WHERE organization_id = $1",
+        org.id,
+    )
+    assert sorted((r["kind"], r["status"]) for r in rows) == [("campaign", "archived")] + [("creative", "archived")] * 3
