@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
+import pytest
 
 from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer
@@ -70,3 +73,40 @@ async def test_a_catalog_sync_does_not_bring_back_what_a_person_archived(
         org.id,
     )
     assert sorted((r["kind"], r["status"]) for r in rows) == [("campaign", "archived")] + [("creative", "archived")] * 3
+
+
+CREATE_CREDENTIAL = (
+    "mutation($input: CreateCredentialInput!) { createCredential(input: $input) { userErrors { code } } }"
+)
+NUMERIC_SECRET = 918273645546372819
+
+
+@pytest.mark.parametrize(
+    ("document", "variables"),
+    [
+        (CREATE_CREDENTIAL, {"input": {"platform": "META", "secret": NUMERIC_SECRET}}),
+        (CREATE_CREDENTIAL, {"input": {"platform": "META", "secret": [NUMERIC_SECRET]}}),
+        (
+            f"mutation {{ createCredential(input: {{platform: META, secret: {NUMERIC_SECRET}}}) {{ credential {{ id }} }} }}",
+            {},
+        ),
+        (
+            "mutation { createCredential(input: {platform: META, secret: tok918273645546372819}) { credential { id } } }",
+            {},
+        ),
+    ],
+)
+async def test_a_mistyped_secret_is_not_logged(
+    client: httpx.AsyncClient,
+    issuer: TestIssuer,
+    caplog: pytest.LogCaptureFixture,
+    document: str,
+    variables: dict[str, object],
+) -> None:
+    # Sent as a number or a bare literal, a secret is echoed by the coercion error to its sender; the log
+    # line of that client error must not repeat it.
+    caplog.set_level(logging.INFO)
+    body = await gql(client, document, variables, token=issuer.token("acme", "admin"))
+    assert body["errors"][0]["extensions"]["code"] in ("BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"), body
+    assert str(NUMERIC_SECRET) in body["errors"][0]["message"]  # the control: the sender sees what it sent
+    assert str(NUMERIC_SECRET) not in caplog.text
