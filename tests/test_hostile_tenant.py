@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import asyncpg
 import httpx
 import pytest
 
+from gateway.ops.seed import oid, uid
+from gateway.stores.postgres import PostgresStore
 from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer
 from tests.support.operator import ERRORS, codes, mutate, result
@@ -110,3 +113,34 @@ async def test_a_mistyped_secret_is_not_logged(
     assert body["errors"][0]["extensions"]["code"] in ("BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"), body
     assert str(NUMERIC_SECRET) in body["errors"][0]["message"]  # the control: the sender sees what it sent
     assert str(NUMERIC_SECRET) not in caplog.text
+
+
+ACME = uid("org", "acme")
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "UPDATE api_credentials SET status = 'active', revoked_at = NULL WHERE id = $1",
+        "UPDATE api_credentials SET revoked_at = NULL WHERE id = $1",
+        "UPDATE api_credentials SET version = 1 WHERE id = $1",
+    ],
+)
+async def test_sql_as_the_request_login_cannot_revive_or_roll_back_a_credential(seeded: Stores, attack: str) -> None:
+    # The grants let the login rotate (raise the version) and revoke; the history must only move forward.
+    store = PostgresStore(seeded.app_url, max_size=1, timeout_s=5.0, system_url=seeded.system_url)
+    await store.open()
+    try:
+        with pytest.raises(asyncpg.CheckViolationError):
+            async with store.tenant_transaction(ACME, str(oid("org", "acme"))) as tx:
+                credential = await tx.fetchval("SELECT id FROM api_credentials ORDER BY id LIMIT 1")
+                # What rotateCredential and revokeCredential do, which must still work.
+                await tx.execute(
+                    "UPDATE api_credentials SET version = version + 1, rotated_at = now() WHERE id = $1", credential
+                )
+                await tx.execute(
+                    "UPDATE api_credentials SET status = 'revoked', revoked_at = now() WHERE id = $1", credential
+                )
+                await tx.execute(attack, credential)
+    finally:
+        await store.close()
