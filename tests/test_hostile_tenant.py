@@ -14,6 +14,7 @@ from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer
 from tests.support.operator import ERRORS, codes, mutate, result
 from tests.test_catalog_sync import catalog, fetch, new_org, sync
+from tests.test_mutation_ids import Ids, build_input, mutation_inputs, unknown
 from tests.test_operator_agentkit import RUN, active_workflow, admin, partner, seeded_agent
 
 # Everything a WorkflowExecution tells about itself without reading another record.
@@ -144,3 +145,61 @@ async def test_sql_as_the_request_login_cannot_revive_or_roll_back_a_credential(
                 await tx.execute(attack, credential)
     finally:
         await store.close()
+
+
+RUN_ACTIONS = {
+    "archiveCampaign",
+    "archiveCreative",
+    "pauseCampaign",
+    "pauseCampaigns",
+    "pauseCreative",
+    "pauseCreatives",
+    "resumeCampaign",
+    "resumeCreative",
+    "resumeCreatives",
+    "shiftBudget",
+    "updateCampaign",
+    "updateCampaignBudget",
+}
+ALL_SCOPES = "actions:write metrics:write brain:write workflows:run catalog:write"
+# What each caller may run at all; every other mutation must be FORBIDDEN before it reads its input.
+MAY_RUN = {
+    "viewer": {"acceptInvitation"},
+    "marketer": {"acceptInvitation", "requestSync", *RUN_ACTIONS},
+    "partner": {
+        *RUN_ACTIONS,
+        "startSyncJob",
+        "finishSyncJob",
+        "ingestDailyMetrics",
+        "publishBrainState",
+        "runWorkflow",
+        "cancelExecution",
+        "retryExecution",
+        "syncCatalog",
+    },
+}
+ID_TYPES = ["Creative", "Campaign", "SyncJob", "ApiCredential", "Channel", "Workflow", "Agent", "Invitation"]
+ID_TYPES += ["Member", "Execution", "Schedule"]
+
+
+@pytest.mark.parametrize("caller", sorted(MAY_RUN))
+async def test_every_mutation_outside_a_callers_rights_is_forbidden(
+    client: httpx.AsyncClient, issuer: TestIssuer, seeded: Stores, caller: str
+) -> None:
+    # Every mutation of the schema, with unknown ids (nothing of the organization's is touched), in a fresh
+    # organization: a partner holding every scope reaches no person-only mutation, a reader none but accepting.
+    org = await new_org(seeded)
+    token = org.partner(issuer, ALL_SCOPES) if caller == "partner" else org.person(issuer, caller)
+    ids = Ids({name: unknown(name) for name in ID_TYPES}, 1)
+    allowed = set()
+    for name, input_type in mutation_inputs().items():
+        variables = {"input": build_input(input_type, "-", "-", ids)}
+        if "state" in input_type.fields:
+            variables["input"]["state"] = {}
+        document = f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ __typename }} }}"
+        body = await gql(client, document, variables, token=token)
+        codes_ = {e["extensions"]["code"] for e in body.get("errors") or []}
+        assert codes_ <= {"FORBIDDEN"}, (name, body)
+        if not codes_:
+            allowed.add(name)
+    assert allowed == MAY_RUN[caller]
