@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
+import uuid
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from bson import ObjectId
+from pymongo import AsyncMongoClient
 
 from gateway.ops.seed import oid, uid
 from gateway.stores.postgres import PostgresStore
 from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer
-from tests.support.operator import ERRORS, codes, mutate, result
+from tests.support.operator import ERRORS, codes, member_gid, mutate, result
+from tests.support.operator import ORG as OPERATED
 from tests.test_catalog_sync import catalog, fetch, new_org, sync
 from tests.test_mutation_ids import Ids, build_input, mutation_inputs, unknown
 from tests.test_operator_agentkit import RUN, active_workflow, admin, partner, seeded_agent
@@ -203,3 +208,54 @@ async def test_every_mutation_outside_a_callers_rights_is_forbidden(
         if not codes_:
             allowed.add(name)
     assert allowed == MAY_RUN[caller]
+
+
+REMOVE = "mutation($input: RemoveMemberInput!) { removeMember(input: $input) { removedMemberId userErrors { code } } }"
+
+
+async def test_a_member_who_signs_in_with_a_brain_account_is_not_removed_in_name_only(
+    client: httpx.AsyncClient, issuer: TestIssuer, seeded: Stores
+) -> None:
+    # The seeded shape: one person, one OIDC subject, an account in each store.
+    subject = str(uuid.uuid4())
+    email = f"both-{subject[:8]}@{OPERATED}.example"
+    account = {
+        "_id": ObjectId(),
+        "organization_id": str(oid("org", OPERATED)),
+        "email": email,
+        "name": "Both stores",
+        "roles": ["analyst"],
+        "oidc_subject": subject,
+        "status": "active",
+        "last_login_at": None,
+    }
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(seeded.mongo_url, tz_aware=True)
+    owner = await asyncpg.connect(seeded.database_url)
+    try:
+        await mongo[seeded.mongo_db].users.insert_one(account)
+        await owner.execute(
+            "INSERT INTO users (organization_id, auth_id, email, role) VALUES ($1, $2, $3, 'viewer')",
+            uid("org", OPERATED),
+            uuid.UUID(subject),
+            email,
+        )
+        theirs = issuer.token(OPERATED, "analyst", sub=subject, email=email)
+        assert "errors" not in await gql(client, "{ viewer { kind } }", token=theirs)
+        # Deleting the enterprise account alone would leave the token working (the directory places the subject
+        # by its Brain account, the role comes from the token): the removal says so instead of pretending.
+        removed = await gql(
+            client, REMOVE, {"input": {"memberId": member_gid(account["_id"])}}, token=issuer.token(OPERATED, "admin")
+        )
+        assert removed["data"]["removeMember"] == {"removedMemberId": None, "userErrors": [{"code": "BRAIN_ACCOUNT"}]}
+        assert await mongo[seeded.mongo_db].users.find_one({"_id": account["_id"]}) is not None
+        # Without the Brain account the same removal goes through.
+        await owner.execute("DELETE FROM users WHERE auth_id = $1", uuid.UUID(subject))
+        removed = await gql(
+            client, REMOVE, {"input": {"memberId": member_gid(account["_id"])}}, token=issuer.token(OPERATED, "admin")
+        )
+        assert removed["data"]["removeMember"]["userErrors"] == [], removed
+    finally:
+        await owner.execute("DELETE FROM users WHERE auth_id = $1", uuid.UUID(subject))
+        await mongo[seeded.mongo_db].users.delete_one({"_id": account["_id"]})
+        await owner.close()
+        await mongo.close()

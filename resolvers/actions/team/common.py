@@ -41,6 +41,11 @@ class TeamErrorCode(Enum):
     LAST_OWNER = strawberry.enum_value(
         "LAST_OWNER", description="The organization's last owner can be neither demoted nor removed."
     )
+    BRAIN_ACCOUNT = strawberry.enum_value(
+        "BRAIN_ACCOUNT",
+        description="The member also signs in with a Brain account, which would keep them in the organization; "
+        "remove that account in the Brain app first.",
+    )
 
 
 @strawberry.type(description="Why a team change (invitation or member) did not apply. Nothing was changed.")
