@@ -162,10 +162,15 @@ def redacted(message: str) -> str:
     full message; the request id ties the two together.
     """
     head, found, _ = message.partition("found:")
-    return _QUOTED.sub("'…'", head) + ("found: …" if found else "")
+    head = _QUOTED.sub("'…'", head)
+    # Numbers, booleans, lists and bare literals are quoted by nothing: a secret sent as one is echoed
+    # unquoted (`… non string value: 918273…`, `Expected value of type '…', found tok_…`).
+    head = _ECHOED.sub(r"\1 …", head)
+    return head + ("found: …" if found else "")
 
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_ECHOED = re.compile(r"(\bvalue:|\binvalid value|\bfound)\s(?!at\b)[^;]*")
 
 
 @strawberry.type(description="Changes: Brain actions, partner ingestion, and enterprise team and workflow management.")

@@ -140,6 +140,11 @@ class UserErrorCode(Enum):
     LAST_OWNER = strawberry.enum_value(
         "LAST_OWNER", description="The organization's last owner can be neither demoted nor removed."
     )
+    BRAIN_ACCOUNT = strawberry.enum_value(
+        "BRAIN_ACCOUNT",
+        description="The member also signs in with a Brain account, which would keep them in the organization; "
+        "remove that account in the Brain app first.",
+    )
     # Workflow
     AGENT_DISABLED = strawberry.enum_value(
         "AGENT_DISABLED", description="A step's agent is switched off: the workflow does not run until it is enabled."

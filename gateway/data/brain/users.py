@@ -75,3 +75,19 @@ async def listed(ctx: RequestContext, wanted: Seek | None = None) -> list[BrainU
         log.warning("brain store unavailable; listing members from the enterprise store only")
         return None
     return [row_of(BrainUser)(row) for row in rows]
+
+
+async def signs_in_as(ctx: RequestContext, subject: str) -> bool:
+    """Whether a Brain account of the organization signs in with this OIDC subject (Brain subjects are UUIDs):
+    such an account places the subject's tokens in the organization. Raises `StoreUnavailable`."""
+    try:
+        auth_id = UUID(subject)
+    except ValueError:
+        return False
+    if not ctx.has_brain:
+        return False
+    pg = ctx.postgres
+    found = await pg.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE organization_id = $1 AND auth_id = $2)", pg.organization_id, auth_id
+    )
+    return bool(found)

@@ -76,7 +76,9 @@ class CatalogCampaignInput:
         description="The account id of its channel (same platform), synced before or in the same call."
     )
     name: str = strawberry.field(description="The campaign's name on the platform.")
-    status: DeliveryStatus | None = strawberry.field(default=None, description="Null keeps it (`ACTIVE` when new).")
+    status: DeliveryStatus | None = strawberry.field(
+        default=None, description="Null keeps it (`ACTIVE` when new); an archived one stays `ARCHIVED`."
+    )
     daily_budget: Decimal | None = strawberry.field(
         default=None, description='Daily budget, e.g. `"250.00"`; null keeps it (0 when new).'
     )
@@ -99,7 +101,9 @@ class CatalogCreativeInput:
     format: CreativeFormat | None = strawberry.field(
         default=None, description="Required for a new creative; null keeps it."
     )
-    status: DeliveryStatus | None = strawberry.field(default=None, description="Null keeps it (`ACTIVE` when new).")
+    status: DeliveryStatus | None = strawberry.field(
+        default=None, description="Null keeps it (`ACTIVE` when new); an archived one stays `ARCHIVED`."
+    )
     headline: str | None = strawberry.field(
         default=None, description=f"Headline (at most {MAX_HEADLINE} characters); null keeps it."
     )

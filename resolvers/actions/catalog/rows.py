@@ -17,6 +17,7 @@ from uuid import UUID
 
 from gateway.core.rules import Rejected, UserError, reject
 from gateway.core.rules.budget import MAX_BUDGET, check_amount
+from gateway.core.rules.lifecycle import ARCHIVED
 from gateway.core.rules.text import MAX_NAME
 from gateway.data.brain.catalog import (
     CampaignWrite,
@@ -36,6 +37,7 @@ from resolvers.actions.catalog.common import (
     CatalogChannelInput,
     CatalogCreativeInput,
 )
+from resolvers.brain.enums import DeliveryStatus
 from resolvers.common.enums import stored
 
 T = TypeVar("T")
@@ -157,6 +159,14 @@ def _channel_of(batch: Batch, key: Key, at: str) -> UUID | None:
     return channel.id
 
 
+def _status(sent: DeliveryStatus | None, current: str | None) -> str:
+    """The status a synced campaign or creative gets: archiving is final, whatever the platform reports (a
+    person archived it here; a creative of an archived campaign is archived with it)."""
+    if current == ARCHIVED:
+        return ARCHIVED
+    return stored(sent) if sent is not None else current or "active"
+
+
 def _campaign_write(row: CatalogCampaignInput, at: str, current: StoredCampaign | None) -> CampaignWrite:
     budget = row.daily_budget if row.daily_budget is not None else current.daily_budget if current else None
     if budget is not None:
@@ -175,7 +185,7 @@ def _campaign_write(row: CatalogCampaignInput, at: str, current: StoredCampaign 
         channel_id=UNSET,
         external_id=external_id(row.external_id, f"{at}.externalId"),
         name=name_of(row.name, f"{at}.name"),
-        status=stored(row.status) if row.status is not None else current.status if current else "active",
+        status=_status(row.status, current.status if current else None),
         daily_budget=budget if budget is not None else Decimal(0),
         currency=currency,
         objective=objective if row.objective is not None else current.objective if current else None,
@@ -235,6 +245,8 @@ def check_creatives(batch: Batch, rows: Sequence[CatalogCreativeInput]) -> None:
         _first(batch.creative_rows, key, index, f"{at}.externalId")
         campaign_key = (platform, external_id(row.campaign_external_id, f"{at}.campaignExternalId"))
         campaign_id = _campaign_of(batch, campaign_key, f"{at}.campaignExternalId")
+        parent = batch.campaigns.get(campaign_key)
+        parent_archived = parent is not None and parent.status == ARCHIVED
         current = batch.creatives.get(key)
         if current is not None and current.campaign_id != campaign_id:
             raise reject("PARENT_MISMATCH", "the creative exists in another campaign", f"{at}.campaignExternalId")
@@ -247,7 +259,7 @@ def check_creatives(batch: Batch, rows: Sequence[CatalogCreativeInput]) -> None:
             external_id=key[1],
             name=name_of(row.name, f"{at}.name"),
             format=format_,
-            status=stored(row.status) if row.status is not None else current.status if current else "active",
+            status=_status(row.status, ARCHIVED if parent_archived else current.status if current else None),
             headline=headline if row.headline is not None else current.headline if current else None,
         )
         changed = current is None or tuple(write)[1:] != (

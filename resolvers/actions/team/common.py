@@ -24,6 +24,7 @@ TEAM_CODES = codes(
     UserErrorCode.SELF_PROMOTION,
     UserErrorCode.OWNER_REQUIRED,
     UserErrorCode.LAST_OWNER,
+    UserErrorCode.BRAIN_ACCOUNT,
 )
 
 

@@ -11,6 +11,7 @@ from gateway.core.mongo_mutations import Audit, Writes
 from gateway.core.permissions import Permission
 from gateway.core.rules import reject
 from gateway.core.rules.members import FIELD, check_removal
+from gateway.data.brain import users
 from gateway.data.enterprise import accounts, seats
 from resolvers.actions.common import USER_ERRORS, Ctx, IdempotencyKey, Outcome, typed_errors
 from resolvers.actions.enterprise import run_enterprise_mutation
@@ -37,6 +38,11 @@ async def _remove(info: Ctx, data: RemoveMemberInput, w: Writes) -> Outcome:
     target = await account(w, data.member_id)
     change = await change_of(info.context, w, target)
     check_removal(change)
+    # Deleting the enterprise account would not sign them out: the directory places a subject by its Brain
+    # account too, so the person would stay with whatever role their identity provider claims.
+    subject = target.get("oidc_subject")
+    if isinstance(subject, str) and await users.signs_in_as(info.context, subject):
+        raise reject("BRAIN_ACCOUNT", "the member also signs in with a Brain account; remove it in Brain first", FIELD)
     await keep_an_owner(w, change, target, None)
     audit = Audit(
         "member.removed", "Member", str(target["_id"]), {"email": target["email"], "roles": target.get("roles") or []}
@@ -69,5 +75,6 @@ mutation = strawberry.mutation(
     description="Remove a member: their enterprise account is deleted, so their next token is refused and their "
     "seat of the `seats` quota is free at once. Needs the admin or owner role; only an owner removes an owner "
     "(`OWNER_REQUIRED`) and the last owner cannot be removed (`LAST_OWNER`). A Brain account with the same "
-    "address is not touched.",
+    "address is not touched; a member who signs in with one (the same subject) is `BRAIN_ACCOUNT`: the "
+    "account would keep them in the organization.",
 )

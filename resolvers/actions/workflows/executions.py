@@ -8,6 +8,7 @@ from typing import Annotated
 import strawberry
 from bson import ObjectId
 
+from gateway.core.context import RequestContext
 from gateway.core.mongo_mutations import Audit, Writes
 from gateway.core.permissions import Permission
 from gateway.core.rules import reject
@@ -38,15 +39,24 @@ class ExecutionPayload:
     user_errors: list[WorkflowError] = strawberry.field(description=USER_ERRORS)
 
 
-async def _execution(w: Writes, data: ExecutionInput) -> Document:
+async def _execution(info: Ctx, w: Writes, data: ExecutionInput) -> Document:
     found = await executions.find(w, parse_object_id(data.workflow_execution_id, "WorkflowExecution", FIELD))
-    if found is None:
+    if found is None or not _actable(info.context, found):
         raise reject("NOT_FOUND", "no such execution in your organization", FIELD)
     return found
 
 
+def _actable(ctx: RequestContext, execution: Document) -> bool:
+    """A partner reads no enterprise record, so it acts on the runs it started only: the payload answers with
+    the run's input and error, which another's run would otherwise tell it."""
+    if ctx.principal.kind != "partner":
+        return True
+    started_by = execution.get("triggered_by_actor") or {}
+    return bool(started_by.get("kind") == "partner" and started_by.get("id") == ctx.principal.subject)
+
+
 async def _cancel(info: Ctx, data: ExecutionInput, w: Writes) -> Outcome:
-    current = await _execution(w, data)
+    current = await _execution(info, w, data)
     if current["status"] not in executions.CANCELLABLE:
         raise reject("NOT_CANCELLABLE", f"the execution is {current['status']}; only queued or running ones", FIELD)
     audit = Audit(
@@ -62,7 +72,7 @@ async def _cancel(info: Ctx, data: ExecutionInput, w: Writes) -> Outcome:
 
 
 async def _retry(info: Ctx, data: ExecutionInput, w: Writes) -> Outcome:
-    old = await _execution(w, data)
+    old = await _execution(info, w, data)
     if old["status"] not in executions.RETRYABLE:
         raise reject("NOT_RETRYABLE", f"the execution is {old['status']}; only failed or cancelled ones", FIELD)
     current = await workflow(w, _workflow_id(old), editable=False)
@@ -128,7 +138,10 @@ async def retry_execution(
     return _payload(outcome)
 
 
-RIGHTS = "Needs the admin or owner role, or a partner token with the scope `workflows:run`."
+RIGHTS = (
+    "Needs the admin or owner role, or a partner token with the scope `workflows:run`, which acts on the runs "
+    "it started only (another's run is `NOT_FOUND`)."
+)
 cancel = strawberry.mutation(
     resolver=cancel_execution,
     description="Cancel a QUEUED or RUNNING execution: it becomes CANCELLED with `finishedAt` set (a worker stops "
