@@ -18,9 +18,11 @@ from tests.conftest import Stores, gql
 from tests.support.issuer import TestIssuer
 from tests.support.operator import ERRORS, codes, member_gid, mutate, result
 from tests.support.operator import ORG as OPERATED
-from tests.test_catalog_sync import catalog, fetch, new_org, sync
+from tests.test_catalog_sync import _drop_new_orgs, catalog, fetch, new_org, sync
 from tests.test_mutation_ids import Ids, build_input, mutation_inputs, unknown
 from tests.test_operator_agentkit import RUN, active_workflow, admin, partner, seeded_agent
+
+__all__ = ["_drop_new_orgs"]  # the organizations made here are dropped after each test
 
 # Everything a WorkflowExecution tells about itself without reading another record.
 FIELDS = f"execution {{ id status input output error triggeredBy }} {ERRORS}"
@@ -39,15 +41,15 @@ async def _persons_run(client: httpx.AsyncClient, issuer: TestIssuer) -> str:
 async def test_a_partner_cannot_cancel_a_run_it_did_not_start(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
     # workflows:run reads no enterprise record, so a person's run (and its input) reads as missing.
     execution_id = await _persons_run(client, issuer)
-    body = await mutate(client, PARTNER_CANCEL, partner(issuer, "workflows:run"), executionId=execution_id)
+    body = await mutate(client, PARTNER_CANCEL, partner(issuer, "workflows:run"), workflowExecutionId=execution_id)
     assert codes(body) == ["NOT_FOUND"] and result(body)["execution"] is None, body
 
 
 async def test_a_partner_cannot_retry_a_run_it_did_not_start(client: httpx.AsyncClient, issuer: TestIssuer) -> None:
     execution_id = await _persons_run(client, issuer)
     cancel = f"mutation($input: ExecutionInput!) {{ cancelExecution(input: $input) {{ {ERRORS} }} }}"
-    assert codes(await mutate(client, cancel, admin(issuer), executionId=execution_id)) == []
-    body = await mutate(client, PARTNER_RETRY, partner(issuer, "workflows:run"), executionId=execution_id)
+    assert codes(await mutate(client, cancel, admin(issuer), workflowExecutionId=execution_id)) == []
+    body = await mutate(client, PARTNER_RETRY, partner(issuer, "workflows:run"), workflowExecutionId=execution_id)
     assert codes(body) == ["NOT_FOUND"] and result(body)["execution"] is None, body
 
 
@@ -184,7 +186,7 @@ MAY_RUN = {
     },
 }
 ID_TYPES = ["Creative", "Campaign", "SyncJob", "ApiCredential", "Channel", "Workflow", "Agent", "Invitation"]
-ID_TYPES += ["Member", "Execution", "Schedule"]
+ID_TYPES += ["Member", "WorkflowExecution", "ScheduledWorkflow"]
 
 
 @pytest.mark.parametrize("caller", sorted(MAY_RUN))
