@@ -265,7 +265,7 @@ async def test_revoke_only_pending_invitations(client: httpx.AsyncClient, issuer
     ("invitation_id", "code"),
     [
         (to_global_id("Invitation", oid("invitation", "acme", 0)), "NOT_FOUND"),
-        (to_global_id("Invitation", ObjectId()), "NOT_FOUND"),
+        (to_global_id("Invitation", ObjectId("0" * 24)), "NOT_FOUND"),
         (to_global_id("Invitation", "not-an-object-id"), "INVALID_ID"),
         (to_global_id("Workflow", oid("workflow", ORG, 0)), "INVALID_ID"),
         ("%%%", "INVALID_ID"),
@@ -419,7 +419,7 @@ async def test_archived_workflows_cannot_change(client: httpx.AsyncClient, issue
     ("workflow_id", "change", "code"),
     [
         (seeded_workflow(0, "acme"), {"name": "Hijack"}, "NOT_FOUND"),
-        (to_global_id("Workflow", ObjectId()), {"name": "Ghost"}, "NOT_FOUND"),
+        (to_global_id("Workflow", ObjectId("0" * 24)), {"name": "Ghost"}, "NOT_FOUND"),
         (seeded_workflow(5), {}, "NOTHING_TO_UPDATE"),
         (seeded_workflow(5), {"name": ""}, "INVALID_NAME"),
         (seeded_workflow(5), {"steps": [{**STEP, "agentId": agent(1, "acme")}]}, "NOT_FOUND"),
