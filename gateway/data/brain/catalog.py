@@ -12,6 +12,8 @@ from decimal import Decimal
 from typing import NamedTuple
 from uuid import UUID
 
+import asyncpg
+
 from gateway.data.brain import campaigns as campaign_rows
 from gateway.data.brain import channels as channel_rows
 from gateway.data.brain import creatives as creative_rows
@@ -70,36 +72,30 @@ class ChannelWrite(NamedTuple):
 # --- lookups by platform id (queries) -------------------------------------------------------
 
 
-async def channel_by_account(pg: TenantReader, platform: str, account: str) -> ChannelRow | None:
-    row = await pg.fetchrow(
-        f"SELECT {channel_rows.COLUMNS} FROM channels "
-        f"WHERE organization_id = $1 AND platform = $2 AND external_account_id = $3",
+async def _by_platform_key(
+    pg: TenantReader, table: str, columns: str, key_column: str, platform: str, key: str
+) -> asyncpg.Record | None:
+    # table, columns and key_column are this module's constants, never input
+    return await pg.fetchrow(
+        f"SELECT {columns} FROM {table} WHERE organization_id = $1 AND platform = $2 AND {key_column} = $3",
         pg.organization_id,
         platform,
-        account,
+        key,
     )
+
+
+async def channel_by_account(pg: TenantReader, platform: str, account: str) -> ChannelRow | None:
+    row = await _by_platform_key(pg, "channels", channel_rows.COLUMNS, "external_account_id", platform, account)
     return row_of(ChannelRow)(row) if row is not None else None
 
 
 async def campaign_by_platform_id(pg: TenantReader, platform: str, external_id: str) -> CampaignRow | None:
-    row = await pg.fetchrow(
-        f"SELECT {campaign_rows.COLUMNS} FROM campaigns WHERE organization_id = $1 AND platform = $2 "
-        f"AND external_id = $3",
-        pg.organization_id,
-        platform,
-        external_id,
-    )
+    row = await _by_platform_key(pg, "campaigns", campaign_rows.COLUMNS, "external_id", platform, external_id)
     return row_of(CampaignRow)(row) if row is not None else None
 
 
 async def creative_by_platform_id(pg: TenantReader, platform: str, external_id: str) -> CreativeRow | None:
-    row = await pg.fetchrow(
-        f"SELECT {creative_rows.COLUMNS} FROM creatives WHERE organization_id = $1 AND platform = $2 "
-        f"AND external_id = $3",
-        pg.organization_id,
-        platform,
-        external_id,
-    )
+    row = await _by_platform_key(pg, "creatives", creative_rows.COLUMNS, "external_id", platform, external_id)
     return row_of(CreativeRow)(row) if row is not None else None
 
 
